@@ -1,0 +1,72 @@
+"""The Typer root: global options, command wiring and the one error handler. No logic lives here."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from . import __version__
+from .commands import db as db_commands
+from .commands import demo as demo_commands
+from .commands import events as events_commands
+from .commands import ingest as ingest_commands
+from .commands import report as report_commands
+from .commands import revenue as revenue_commands
+from .commands import schema as schema_commands
+from .errors import MarginDashError
+
+
+class _Root(TyperGroup):
+    """Maps the core's known failures to `error:`/`hint:` lines on stderr and their exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MarginDashError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            if exc.hint:
+                print(f"hint: {exc.hint}", file=sys.stderr)
+            raise click.exceptions.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print("interrupted: what was committed before stays; re-run to continue", file=sys.stderr)
+            raise click.exceptions.Exit(130) from None
+
+
+app = typer.Typer(
+    cls=_Root,
+    name="margindash",
+    help="Revenue, cost and margin of your AI product per customer, feature and model, from local usage logs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"margindash {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: str = typer.Option(None, "--db", envvar="MARGINDASH_DB", help="Store file (default: $MARGINDASH_HOME/margindash.db, else the user data dir)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Revenue, cost and margin of your AI product per customer, feature and model, from local usage logs."""
+    ctx.obj = {"db": db}
+
+
+ingest_commands.register(app)
+events_commands.register(app)
+demo_commands.register(app)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(schema_commands.app, name="schema")
+app.add_typer(report_commands.app, name="report")
+app.add_typer(revenue_commands.app, name="revenue")

@@ -1,0 +1,130 @@
+"""`margindash ingest`: read usage logs into the store."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from ._common import db_path, open_store
+
+FORMATS = ["auto", "events", "openai", "openai-batch", "anthropic", "gemini", "bedrock", "litellm", "langfuse", "claude-code"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)
+
+
+def ingest(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(..., help="JSONL files, .jsonl.gz files, directories (recursive, *.jsonl*) or - for stdin."),
+    fmt: str = typer.Option("auto", "--format", "-f", help=f"Log format: {'|'.join(FORMATS)}. auto detects it per line."),
+    maps: Optional[list[str]] = typer.Option(None, "--map", help="Map a field to your log's own dotted path, e.g. customer_id=user.id (repeatable)."),
+    quarantine: Optional[str] = typer.Option(None, "--quarantine", help="File for rejected lines (default: next to the store)."),
+    require_customer: bool = typer.Option(False, "--require-customer", help="Reject calls with no customer id instead of keeping them as unattributed."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Read usage logs into the store; only new lines are read on a re-run, and nothing is counted twice.
+
+    Example: margindash ingest /var/log/app/ai-usage.jsonl --map customer_id=user.id
+    """
+    from pathlib import Path
+
+    from ..errors import UsageError
+    from ..ingest.canonical import parse_maps
+    from ..ingest.pipeline import ingest_paths
+    from ..paths import default_quarantine_path
+    from ..pricing.pricer import load_pricer
+    from ..render import print_json, stderr_console, stdout_console, table
+
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
+    try:
+        parsed_maps = parse_maps(maps)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    qpath = Path(quarantine) if quarantine else default_quarantine_path(db_path(ctx))
+    with open_store(ctx) as store:
+        pricer = load_pricer(store)
+        progress = _progress(paths)
+        try:
+            result = ingest_paths(
+                store, paths, fmt=fmt, maps=parsed_maps, quarantine_path=qpath,
+                require_customer=require_customer, pricer=pricer,
+                on_progress=progress.advance if progress else None,
+            )  # fmt: skip
+        finally:
+            if progress:
+                progress.stop()
+    summary = {
+        "lines_read": result.lines_read,
+        "events_stored": result.events_stored,
+        "duplicates_skipped": result.duplicates,
+        "rejected": result.rejected,
+        "quarantine": result.quarantine_path if result.rejected else None,
+        "files": [
+            {
+                "path": f.path,
+                "lines_read": f.lines_read,
+                "events_stored": f.events_stored,
+                "duplicates_skipped": f.duplicates,
+                "rejected": f.rejected,
+                "unchanged": f.skipped,
+                "partial_line_bytes": f.partial_line_bytes,
+                "error": f.error,
+            }
+            for f in result.files
+        ],
+        "errors": result.errors,
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        rows = [[f.path, f"{f.lines_read:,}", f"{f.events_stored:,}", f"{f.duplicates:,}", f"{f.rejected:,}",
+                 "unchanged" if f.skipped else (f.error or (f"{f.partial_line_bytes} bytes left for next run" if f.partial_line_bytes else ""))]
+                for f in result.files]  # fmt: skip
+        footer = ["total", f"{result.lines_read:,}", f"{result.events_stored:,}", f"{result.duplicates:,}", f"{result.rejected:,}", ""]
+        cols = [("file", "left"), ("lines read", "right"), ("events stored", "right"), ("duplicates", "right"), ("rejected", "right"), ("note", "left")]
+        stdout_console().print(table("ingest", cols, rows, footer=footer))
+    err = stderr_console()
+    if result.rejected:
+        err.print(f"{result.rejected:,} line(s) rejected: see {result.quarantine_path}", markup=False)
+    for message in result.errors:
+        err.print(f"error: {message}", markup=False)
+    if result.errors or (strict and result.rejected):
+        raise typer.Exit(1)
+
+
+class _Progress:
+    def __init__(self, total: int | None):
+        from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+        from ..render import stderr_console
+
+        self._p = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                           console=stderr_console(), transient=True)  # fmt: skip
+        self._task = self._p.add_task("ingest", total=total)
+        self._p.start()
+
+    def advance(self, n: int) -> None:
+        self._p.advance(self._task, n)
+
+    def stop(self) -> None:
+        self._p.stop()
+
+
+def _progress(paths: list[str]) -> _Progress | None:
+    """A progress bar on stderr, only for a person at a terminal and only for inputs worth waiting on."""
+    import os
+
+    if not (sys.stderr.isatty() and sys.stdout.isatty()):
+        return None
+    total = 0
+    for p in paths:
+        if p != "-" and os.path.isfile(p):
+            total += os.path.getsize(p)
+    if total < 8 << 20 and "-" not in paths:
+        return None
+    return _Progress(total or None)

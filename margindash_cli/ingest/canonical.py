@@ -1,0 +1,385 @@
+"""Turn one parsed log line into validated usage events.
+
+Invariants (the same as `models.UsageEvent`):
+- `input_tokens` counts all prompt tokens; `cached_input_tokens` and `cache_write_tokens` are parts
+  of it, and `cache_write_1h_tokens` is a part of `cache_write_tokens`.
+- `output_tokens` counts all generated tokens; `reasoning_tokens` is a part of it.
+- Timestamps become UTC epoch milliseconds. An ISO 8601 string without a zone is read as UTC;
+  epoch numbers below 1e11 are seconds, below 1e14 milliseconds. Dates before 2000 or from 2100 on
+  are refused as implausible (a zero or garbage clock, not a real call).
+- Tokens are integers from 0 to 10^12; an integral float (12.0) is accepted, anything else is refused.
+- Money is never float: a reported `cost_usd` is kept as an exact decimal string.
+
+Only the fields listed in `base.CANONICAL_FIELDS` leave this module: prompts, completions and any
+other field of a log line are never copied (privacy is a promise of the product).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from typing import Any, NamedTuple
+
+from ..errors import LineRejected
+from . import registry
+from .base import TOKEN_FIELDS
+
+MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
+MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
+MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ONE_MS = timedelta(milliseconds=1)
+SERVICE_TIERS = {  # spellings seen in logs -> the tier we price
+    "default": "default",
+    "standard": "default",
+    "auto": "default",
+    "on_demand": "default",
+    "batch": "batch",
+    "flex": "flex",
+    "priority": "priority",
+    "scale": "priority",
+    "reserved": "default",  # Bedrock reserved capacity: billed as capacity, priced here at the on-demand rates
+}
+
+# Accepted spellings of the canonical fields (aliases and camelCase) -> canonical name.
+ALIASES = {
+    "feature": "event_type",
+    "provider": "vendor",
+    "customerId": "customer_id",
+    "eventType": "event_type",
+    "inputTokens": "input_tokens",
+    "outputTokens": "output_tokens",
+    "cachedInputTokens": "cached_input_tokens",
+    "cacheWriteTokens": "cache_write_tokens",
+    "cacheWrite1hTokens": "cache_write_1h_tokens",
+    "reasoningTokens": "reasoning_tokens",
+    "requestId": "request_id",
+    "revenueAmountInCents": "revenue_amount_in_cents",
+    "costUsd": "cost_usd",
+    "costUSD": "cost_usd",
+    "serviceTier": "service_tier",
+}
+# App-level fields read from the top of a line that wraps a provider response.
+APP_FIELDS = (
+    "timestamp",
+    "customer_id",
+    "event_type",
+    "vendor",
+    "model",
+    "request_id",
+    "revenue_amount_in_cents",
+    "currency",
+    "cost_usd",
+    "units",
+    "service_tier",
+    "segment",
+    "tags",
+) + TOKEN_FIELDS
+
+
+class NormalizedEvent(NamedTuple):
+    """One validated call, ready for the store. `dedupe_id` is None when the line has no id."""
+
+    ts_ms: int
+    customer_id: str | None
+    event_type: str | None
+    vendor: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    cache_write_1h_tokens: int
+    reasoning_tokens: int
+    dedupe_id: str | None
+    revenue_minor: int | None
+    currency: str | None
+    extra_cost: str | None
+    reported_cost: str | None
+    units: dict[str, Any] | None
+    service_tier: str | None
+    segment: str | None
+    tags: dict[str, Any] | None
+
+
+def get_path(obj: Any, path: str) -> Any:
+    """Follow a dotted path (`user.id`) through nested objects; None when any step is missing.
+
+    Paths are data, never evaluated: only dict keys and list indexes are followed.
+    """
+    cur = obj
+    for part in path.split("."):
+        if isinstance(cur, dict):
+            cur = cur.get(part)
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return None
+        if cur is None:
+            return None
+    return cur
+
+
+def parse_maps(specs: list[str] | None) -> list[tuple[str, str]]:
+    """Parse `--map FIELD=PATH` options. Raises ValueError naming the bad spec."""
+    from .base import CANONICAL_FIELDS
+
+    out = []
+    for spec in specs or []:
+        field, sep, path = spec.partition("=")
+        field, path = field.strip(), path.strip()
+        field = ALIASES.get(field, field)
+        if not sep or not field or not path:
+            raise ValueError(f"--map {spec!r}: expected FIELD=PATH, e.g. customer_id=user.id")
+        if field not in CANONICAL_FIELDS:
+            raise ValueError(f"--map {spec!r}: unknown field {field!r}; fields: {', '.join(CANONICAL_FIELDS)}")
+        out.append((field, path))
+    return out
+
+
+def app_fields(line: dict[str, Any], maps: list[tuple[str, str]]) -> dict[str, Any]:
+    """The canonical fields a line carries at its top level, under any accepted spelling or --map."""
+    out: dict[str, Any] = {}
+    for key, value in line.items():
+        name = ALIASES.get(key, key)
+        if name in APP_FIELDS_SET and value is not None and name not in out:
+            out[name] = value
+    for field, path in maps:
+        value = get_path(line, path)
+        if value is not None:
+            out[field] = value
+    return out
+
+
+APP_FIELDS_SET = frozenset(APP_FIELDS)
+
+
+def partial_events(line: Any, fmt: str, maps: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Apply the line's format (given or detected) and return its partial events."""
+    if not isinstance(line, dict):
+        raise LineRejected("line is not a JSON object")
+    if fmt == "events":
+        return [app_fields(line, maps)]
+    if fmt == "auto":
+        module = registry.detect(line)
+        if module is None:
+            return [app_fields(line, maps)]
+    else:
+        module = registry.resolve(fmt, line)
+    if hasattr(module, "parse"):  # a whole-line format
+        events = [_as_reported(e) for e in module.parse(line)]
+        if maps:
+            extra = {f: v for f, p in maps if (v := get_path(line, p)) is not None}
+            events = [{**e, **extra} for e in events]
+        return events
+    payload = registry.find_payload(line)
+    if payload is None:
+        if fmt != "auto":
+            raise LineRejected(f"no {module.NAME} response under response/message/body", "response")
+        return [app_fields(line, maps)]
+    usage = _as_reported(module.extract(payload))
+    app = app_fields(line, maps)
+    # The provider's own answer wins on what it served (model, tokens, tier); the app's line wins on
+    # who and what for (customer, feature, its request id, its clock).
+    merged = {**app, **{k: v for k, v in usage.items() if v is not None}}
+    for key in ("timestamp", "vendor", "request_id"):
+        if key in app:
+            merged[key] = app[key]
+    if "model" not in usage or not usage.get("model"):
+        if "model" in app:
+            merged["model"] = app["model"]
+    return [merged]
+
+
+def _as_reported(event: dict[str, Any]) -> dict[str, Any]:
+    """A cost that a provider or gateway log states is its price for the whole call, not an extra charge."""
+    if "cost_usd" in event:
+        event = dict(event)
+        event["reported_cost_usd"] = event.pop("cost_usd")
+    return event
+
+
+def to_int_tokens(value: Any, field: str) -> int:
+    if value is None:
+        return 0
+    if type(value) is int:
+        n = value
+    elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        n = int(value)
+    else:
+        raise LineRejected(f"must be a non-negative integer, got {_show(value)}", field)
+    if n < 0:
+        raise LineRejected(f"must be a non-negative integer, got {n}", field)
+    if n > MAX_TOKENS:
+        raise LineRejected(f"implausibly large ({n} > 10^12)", field)
+    return n
+
+
+def parse_timestamp(value: Any) -> int:
+    """Epoch milliseconds (UTC) of an ISO 8601 string or an epoch number in seconds or milliseconds."""
+    if value is None or value == "":
+        raise LineRejected("missing", "timestamp")
+    if isinstance(value, bool):
+        raise LineRejected(f"not a timestamp: {_show(value)}", "timestamp")
+    if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value < 0:
+            raise LineRejected(f"not a timestamp: {_show(value)}", "timestamp")
+        ms = int(value * 1000) if value < 1e11 else int(value) if value < 1e14 else -1
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise LineRejected(f"not an ISO 8601 timestamp: {_show(value)}", "timestamp") from None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        try:
+            ms = (dt - EPOCH) // ONE_MS  # integer arithmetic: no float rounding of the milliseconds
+        except (OverflowError, ValueError):
+            ms = -1
+    else:
+        raise LineRejected(f"not a timestamp: {_show(value)}", "timestamp")
+    if not MIN_TS_MS <= ms < MAX_TS_MS:
+        raise LineRejected(f"implausible date (before 2000 or after 2099): {_show(value)}", "timestamp")
+    return ms
+
+
+def _opt_str(value: Any, field: str, max_len: int = 512) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise LineRejected(f"must be a string, got {_show(value)}", field)
+    text = str(value).strip()
+    if len(text) > max_len:
+        raise LineRejected(f"longer than {max_len} characters", field)
+    if "\x00" in text:
+        raise LineRejected("contains a NUL character", field)
+    return text or None
+
+
+def _decimal_text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise LineRejected(f"must be a number, got {_show(value)}", field)
+    try:
+        # repr() of a float is its shortest exact round-trip text: 0.1 stays "0.1", not 0.1000000000000000055.
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
+    except (InvalidOperation, ValueError):
+        raise LineRejected(f"must be a number, got {_show(value)}", field) from None
+    if not number.is_finite() or number < 0 or number > 10**9:
+        raise LineRejected(f"must be a finite amount from 0 to 10^9, got {_show(value)}", field)
+    return format(number.normalize(), "f")
+
+
+def _units(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise LineRejected(f"must be an object like {{\"images\": 2}}, got {_show(value)}", "units")
+    out: dict[str, Any] = {}
+    for name, count in value.items():
+        text = _decimal_text(count, f"units.{name}")
+        if text is not None and Decimal(text) != 0:
+            out[str(name)[:64]] = int(text) if "." not in text else text
+    return out or None
+
+
+def _tags(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise LineRejected(f"must be an object, got {_show(value)}", "tags")
+    out = {}
+    for name, tag in value.items():
+        if isinstance(tag, (str, int, bool)) or tag is None:
+            out[str(name)[:128]] = tag if not isinstance(tag, str) else tag[:512]
+        else:
+            raise LineRejected(f"tag values must be strings or numbers, got {_show(tag)}", f"tags.{name}")
+    return out or None
+
+
+def validate(p: dict[str, Any]) -> NormalizedEvent:
+    """Check one partial event against the canonical invariant. Raises LineRejected naming the field."""
+    model = p.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise LineRejected("missing" if model in (None, "") else f"must be a string, got {_show(model)}", "model")
+    tokens = [to_int_tokens(p.get(f), f) for f in TOKEN_FIELDS]
+    inp, out, cached, cw, cw1h, reasoning = tokens
+    if cached + cw > inp:
+        raise LineRejected(
+            f"cached ({cached}) + cache-write ({cw}) tokens exceed input_tokens ({inp}); "
+            "input_tokens must count all prompt tokens",
+            "input_tokens",
+        )
+    if cw1h > cw:
+        raise LineRejected(f"cache_write_1h_tokens ({cw1h}) exceed cache_write_tokens ({cw})", "cache_write_1h_tokens")
+    if reasoning > out:
+        raise LineRejected(
+            f"reasoning_tokens ({reasoning}) exceed output_tokens ({out}); output_tokens must include reasoning",
+            "reasoning_tokens",
+        )
+    units = _units(p.get("units"))
+    cost = _decimal_text(p.get("cost_usd"), "cost_usd")
+    reported = _decimal_text(p.get("reported_cost_usd"), "cost_usd")
+    if not (inp or out or units or cost is not None or reported is not None):
+        raise LineRejected("no usage: no tokens, units or cost_usd", "usage")
+    ts_ms = parse_timestamp(p.get("timestamp"))
+    tier = p.get("service_tier")
+    if tier is not None:
+        tier = SERVICE_TIERS.get(str(tier).lower())
+        if tier is None:
+            raise LineRejected(f"unknown service tier {_show(p.get('service_tier'))}", "service_tier")
+        if tier == "default":
+            tier = None
+    revenue = p.get("revenue_amount_in_cents")
+    if revenue is not None:
+        if type(revenue) is not int and not (isinstance(revenue, float) and revenue.is_integer()):
+            raise LineRejected(f"must be an integer number of cents, got {_show(revenue)}", "revenue_amount_in_cents")
+        revenue = int(revenue)
+        if abs(revenue) > 10**13:
+            raise LineRejected("implausibly large", "revenue_amount_in_cents")
+    currency = _opt_str(p.get("currency"), "currency", 8)
+    if currency is not None:
+        if len(currency) != 3 or not currency.isalpha():
+            raise LineRejected(f"must be a 3-letter ISO code, got {_show(currency)}", "currency")
+        currency = currency.lower()
+    elif revenue is not None:
+        currency = "usd"
+    dedupe = _opt_str(p.get("request_id"), "request_id") or _opt_str(p.get("response_id"), "response_id")
+    vendor = _opt_str(p.get("vendor"), "vendor", 64)
+    return NormalizedEvent(
+        ts_ms,
+        _opt_str(p.get("customer_id"), "customer_id"),
+        _opt_str(p.get("event_type"), "event_type", 128),
+        (vendor or "unknown").lower(),
+        model.strip(),
+        inp,
+        out,
+        cached,
+        cw,
+        cw1h,
+        reasoning,
+        dedupe,
+        revenue,
+        currency,
+        cost,
+        reported,
+        units,
+        tier,
+        _opt_str(p.get("segment"), "segment", 128),
+        _tags(p.get("tags")),
+    )
+
+
+def normalize(line: Any, fmt: str = "auto", maps: list[tuple[str, str]] | None = None) -> list[NormalizedEvent]:
+    """Validated events of one parsed JSON line (often one; none for a line that is not a call)."""
+    return [validate(p) for p in partial_events(line, fmt, maps or [])]
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

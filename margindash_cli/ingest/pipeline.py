@@ -1,0 +1,419 @@
+"""Read usage logs into the store: incremental, idempotent, crash-safe, and nothing lost.
+
+- A file's checkpoint is its identity (a hash of its first line, which survives renames and
+  rotation), the byte offset after the last whole line read, and the line count. A re-run reads
+  only new bytes; a file whose first line changed (rotated, truncated, replaced) is read from the start.
+- A last line without its newline is still being written: it is left for the next run, unless it
+  is already a complete JSON object (or the input is gzip or stdin, which cannot grow).
+- `.gz` files cannot be sought: an unchanged one (same identity, size and mtime) is skipped,
+  a changed one is read again in full, and dedupe keeps the totals right.
+- Every rejected line goes to the quarantine file (JSONL: file, line, field, reason and the raw
+  line) and is counted; the store never sees it. Blank lines and lines that are not calls (a
+  Claude Code user message) are neither events nor rejections.
+- Each batch (events, rollups, checkpoint) is one transaction; a crash between batches loses
+  nothing, because the checkpoint only moves with the events it covers.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import os
+import sys
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+import orjson
+
+from ..errors import InputError, LineRejected
+from ..store import Store, event_key
+from . import canonical
+from .canonical import NormalizedEvent
+
+BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
+READ_BLOCK = 1 << 20  # bytes read at a time
+BOM = b"\xef\xbb\xbf"
+
+
+class Pricer(Protocol):
+    def price(self, event: NormalizedEvent) -> tuple[int | None, int | None]:
+        """(cost in picodollars or None when unpriced, id of the price version used or None)."""
+
+
+@dataclass
+class FileResult:
+    path: str
+    lines_read: int = 0
+    events_stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    skipped: bool = False  # unchanged since the last run
+    partial_line_bytes: int = 0  # bytes of an unfinished last line left for the next run
+    error: str | None = None
+
+
+@dataclass
+class IngestResult:
+    files: list[FileResult] = field(default_factory=list)
+    quarantine_path: str | None = None
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.files)
+
+    @property
+    def lines_read(self) -> int:
+        return self.total("lines_read")
+
+    @property
+    def events_stored(self) -> int:
+        return self.total("events_stored")
+
+    @property
+    def duplicates(self) -> int:
+        return self.total("duplicates")
+
+    @property
+    def rejected(self) -> int:
+        return self.total("rejected")
+
+    @property
+    def errors(self) -> list[str]:
+        return [f"{f.path}: {f.error}" for f in self.files if f.error]
+
+
+def expand_paths(paths: list[str]) -> list[str]:
+    """Files to read: files as given, directories walked for `*.jsonl*`, '-' for stdin."""
+    out: list[str] = []
+    for raw in paths:
+        if raw == "-":
+            out.append("-")
+            continue
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(str(f) for f in p.rglob("*.jsonl*") if f.is_file())
+            out.extend(found)
+        elif p.exists():
+            out.append(str(p))
+        else:
+            raise InputError(f"{raw}: no such file or directory")
+    return out
+
+
+class Quarantine:
+    """Append-only JSONL file of rejected lines, opened on the first rejection."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fh: IO[bytes] | None = None
+
+    def add(self, source: str, line_no: int, raw: bytes, exc: LineRejected) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "ab")
+        record: dict[str, Any] = {"file": source, "line": line_no, "field": exc.field, "reason": exc.reason}
+        try:
+            record["raw"] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            record["raw"] = raw.decode("utf-8", "backslashreplace")
+            record["raw_base64"] = base64.b64encode(raw).decode("ascii")
+        self._fh.write(orjson.dumps(record) + b"\n")
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class _Batch:
+    """Events read since the last commit, with where to put the checkpoint once they are stored."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[int, str | None, NormalizedEvent, int]] = []  # key, dedupe id, event, line
+        self.offset = 0
+        self.line = 0
+        self.lines = 0
+
+
+def ingest_paths(
+    store: Store,
+    paths: list[str],
+    *,
+    fmt: str = "auto",
+    maps: list[tuple[str, str]] | None = None,
+    quarantine_path: Path,
+    require_customer: bool = False,
+    pricer: Pricer | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    stdin: IO[bytes] | None = None,
+) -> IngestResult:
+    """Ingest files, directories and '-' into the store. Returns what was read, stored, skipped and rejected."""
+    result = IngestResult(quarantine_path=str(quarantine_path))
+    quarantine = Quarantine(quarantine_path)
+    try:
+        for path in expand_paths(paths):
+            reader = _FileIngest(store, path, fmt, maps or [], quarantine, require_customer, pricer, on_progress)
+            result.files.append(reader.run(stdin if path == "-" else None))
+    finally:
+        quarantine.close()
+    if quarantine.path.exists() and result.rejected:
+        result.quarantine_path = str(quarantine.path)
+    return result
+
+
+class _FileIngest:
+    def __init__(self, store: Store, path: str, fmt: str, maps: list[tuple[str, str]], quarantine: Quarantine,
+                 require_customer: bool, pricer: Pricer | None, on_progress: Callable[[int], None] | None):  # fmt: skip
+        self.store = store
+        self.path = path
+        self.display = path if path == "-" else str(Path(path))
+        self.key_path = "-" if path == "-" else str(Path(path).resolve())
+        self.fmt = fmt
+        self.maps = maps
+        self.quarantine = quarantine
+        self.require_customer = require_customer
+        self.pricer = pricer
+        self.on_progress = on_progress
+        self.result = FileResult(self.display)
+        self.identity: str | None = None
+        self.source_id: int | None = None
+
+    def run(self, stdin: IO[bytes] | None) -> FileResult:
+        try:
+            if self.path == "-":
+                self._read_stream(stdin or sys.stdin.buffer, start_line=0, final=True, stat=None)
+            elif self.path.endswith(".gz"):
+                self._read_gzip()
+            else:
+                self._read_plain()
+        except OSError as exc:
+            self.result.error = f"cannot read: {exc.strerror or exc}"
+        return self.result
+
+    # ---- the three kinds of input ----
+
+    def _read_plain(self) -> None:
+        st = os.stat(self.path)
+        with open(self.path, "rb") as fh:
+            first = fh.readline()
+        self.identity = _identity(first) if first else None
+        cp = self.store.find_source(self.key_path, self.identity)
+        start, start_line = 0, 0
+        if cp is not None and cp.identity == self.identity and st.st_size >= cp.offset:
+            start, start_line = cp.offset, cp.line
+            if st.st_size == cp.offset:
+                self.result.skipped = True
+                return
+        with open(self.path, "rb") as fh:
+            fh.seek(start)
+            self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start)
+
+    def _read_gzip(self) -> None:
+        st = os.stat(self.path)
+        try:
+            with gzip.open(self.path, "rb") as fh:
+                first = fh.readline()
+        except (OSError, EOFError, zlib.error) as exc:
+            self.result.error = f"not a readable gzip file ({exc})"
+            return
+        self.identity = _identity(first) if first else None
+        cp = self.store.find_source(self.key_path, self.identity)
+        if cp is not None and cp.path == self.key_path and cp.identity == self.identity \
+                and cp.size == st.st_size and cp.mtime_ns == st.st_mtime_ns:  # fmt: skip
+            self.result.skipped = True
+            return
+        with gzip.open(self.path, "rb") as fh:
+            try:
+                self._read_stream(fh, start_line=0, final=True, stat=st)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                self.result.error = (
+                    f"truncated or corrupt gzip after line {self.result.lines_read} ({exc}); "
+                    "the lines before it were kept"
+                )
+
+    def _read_stream(self, fh: IO[bytes], *, start_line: int, final: bool, stat: os.stat_result | None,
+                     start_offset: int = 0) -> None:  # fmt: skip
+        batch = _Batch()
+        batch.offset, batch.line = start_offset, start_line
+        line_no, offset = start_line, start_offset
+        rest = b""
+        try:
+            for block in _blocks(fh):
+                if self.on_progress:
+                    self.on_progress(len(block))
+                data = rest + block if rest else block
+                lines = data.split(b"\n")
+                rest = lines.pop()
+                for raw in lines:
+                    line_no += 1
+                    offset += len(raw) + 1
+                    if self.identity is None:
+                        self.identity = _identity(raw + b"\n")
+                    self._handle(raw, line_no, batch)
+                    batch.offset, batch.line = offset, line_no
+                    if batch.lines >= BATCH_LINES:
+                        self._flush(batch, stat)
+                        batch = _Batch()
+                        batch.offset, batch.line = offset, line_no
+        except (EOFError, zlib.error, gzip.BadGzipFile):
+            # A damaged gzip: keep every whole line read before the damage, and no checkpoint, so the
+            # next run reports it again (and re-reads it in full if it was still being written).
+            self._flush(batch, stat, save_checkpoint=False)
+            raise
+        if rest.strip():
+            if self.identity is None:
+                self.identity = _identity(rest + b"\n")
+            if final:
+                self._handle(rest, line_no + 1, batch)
+                batch.offset, batch.line = offset + len(rest), line_no + 1
+            elif _is_complete_json(rest):
+                # Store it now, but leave the checkpoint before it: the next run reads it again once its
+                # newline arrives, under the same line number, so its key makes it a duplicate.
+                self._handle(rest, line_no + 1, batch)
+            else:
+                self.result.partial_line_bytes = len(rest)
+        self._flush(batch, stat)
+
+    # ---- one line ----
+
+    def _handle(self, raw: bytes, line_no: int, batch: _Batch) -> None:
+        batch.lines += 1
+        text = raw[:-1] if raw.endswith(b"\r") else raw
+        if line_no == 1 and text.startswith(BOM):
+            text = text[3:]
+        if not text.strip():
+            return
+        self.result.lines_read += 1
+        try:
+            try:
+                obj = orjson.loads(text)
+            except orjson.JSONDecodeError as exc:
+                raise LineRejected(f"not valid JSON ({_short(str(exc))})") from None
+            events = canonical.normalize(obj, self.fmt, self.maps)
+            if self.require_customer:
+                for ev in events:
+                    if ev.customer_id is None:
+                        raise LineRejected("no customer id (--require-customer)", "customer_id")
+        except LineRejected as exc:
+            self.result.rejected += 1
+            self.quarantine.add(self.display, line_no, raw, exc)
+            return
+        except RecursionError:
+            self.result.rejected += 1
+            self.quarantine.add(self.display, line_no, raw, LineRejected("nested too deeply"))
+            return
+        for i, ev in enumerate(events):
+            if ev.dedupe_id is not None:
+                key = event_key("r:" + ev.dedupe_id)
+            else:
+                key = event_key(f"s:{self.identity}:{line_no}" + (f":{i}" if i else ""))
+            batch.events.append((key, ev.dedupe_id, ev, line_no))
+
+    # ---- one transaction ----
+
+    def _flush(self, batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
+        self.quarantine.flush()
+        store = self.store
+        with store.write():
+            if self.source_id is None:
+                self.source_id = store.source_id(self.key_path, self.identity)
+            seen: set[int] = set()
+            fresh = []
+            for item in batch.events:
+                if item[0] in seen:
+                    self.result.duplicates += 1
+                    continue
+                seen.add(item[0])
+                fresh.append(item)
+            existing = store.existing_keys(k for k, *_ in fresh)
+            rows = []
+            for key, dedupe_id, ev, line_no in fresh:
+                if key in existing:
+                    self.result.duplicates += 1
+                    continue
+                rows.append(self._row(key, dedupe_id, ev, line_no))
+            store.insert_events(rows)
+            self.result.events_stored += len(rows)
+            if self.path != "-" and save_checkpoint:
+                store.save_checkpoint(
+                    self.source_id,
+                    dev=stat.st_dev if stat else None,
+                    ino=stat.st_ino if stat else None,
+                    offset=batch.offset,
+                    line=batch.line,
+                    size=stat.st_size if stat else None,
+                    mtime_ns=stat.st_mtime_ns if stat else None,
+                )
+
+    def _row(self, key: int, dedupe_id: str | None, ev: NormalizedEvent, line_no: int) -> tuple[Any, ...]:
+        store = self.store
+        cost, price_id = self.pricer.price(ev) if self.pricer else (None, None)
+        return (
+            key,
+            dedupe_id,
+            ev.ts_ms,
+            store.dim_id("customers", ev.customer_id),
+            store.dim_id("features", ev.event_type),
+            store.model_id(ev.vendor, ev.model),
+            store.dim_id("segments", ev.segment),
+            ev.input_tokens,
+            ev.output_tokens,
+            ev.cached_input_tokens,
+            ev.cache_write_tokens,
+            ev.cache_write_1h_tokens,
+            ev.reasoning_tokens,
+            ev.service_tier,
+            ev.revenue_minor,
+            ev.currency,
+            _pico(ev.extra_cost),
+            ev.reported_cost,
+            orjson.dumps(ev.units).decode() if ev.units else None,
+            orjson.dumps(ev.tags).decode() if ev.tags else None,
+            cost,
+            price_id,
+            self.source_id,
+            line_no,
+        )
+
+
+def _pico(decimal_text: str | None) -> int | None:
+    """Picodollars of a decimal USD string, rounded half-even at the twelfth decimal."""
+    if decimal_text is None:
+        return None
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    return int((Decimal(decimal_text) * 10**12).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
+
+
+def _blocks(fh: IO[bytes]) -> Iterator[bytes]:
+    # gzip's read1 hands over what it has decompressed so far, so a damaged file yields its good part first.
+    read = fh.read1 if isinstance(fh, gzip.GzipFile) else fh.read
+    while True:
+        block = read(READ_BLOCK)
+        if not block:
+            return
+        yield block
+
+
+def _identity(first_line: bytes) -> str:
+    """A file's identity: the hash of its first line, which a rename or rotation does not change."""
+    return hashlib.blake2b(first_line.rstrip(b"\r\n"), digest_size=12).hexdigest()
+
+
+def _is_complete_json(raw: bytes) -> bool:
+    try:
+        return isinstance(orjson.loads(raw), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
