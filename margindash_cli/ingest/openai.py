@@ -1,0 +1,90 @@
+"""OpenAI response bodies: Chat Completions and the Responses API (and OpenAI-compatible gateways).
+
+Token semantics (OpenAI's own, which are already the canonical ones):
+- Chat: `usage.prompt_tokens` counts all prompt tokens; `prompt_tokens_details.cached_tokens` and
+  `prompt_tokens_details.cache_write_tokens` are parts of it. `completion_tokens` includes
+  `completion_tokens_details.reasoning_tokens`.
+- Responses: the same with `input_tokens`, `input_tokens_details.{cached_tokens,cache_write_tokens}`,
+  `output_tokens`, `output_tokens_details.reasoning_tokens`.
+- DeepSeek-style `prompt_cache_hit_tokens` (a part of `prompt_tokens`) is read as cached when
+  `cached_tokens` is absent.
+
+vendor is always "openai" and the model string is kept as given, so an OpenRouter body
+(`x-ai/grok-4`) keeps its routed model name. OpenRouter's `usage.cost` becomes `cost_usd`, an exact
+decimal string. `service_tier` is the tier the response says it served ("auto"/"standard" ->
+"default"); `timestamp` is `created` (Chat) or `created_at` (Responses), epoch seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import LineRejected
+from .fields import cost_text, read_object, read_tokens, service_tier
+
+NAME = "openai"
+
+# `object` values of OpenAI bodies, for detection when the usage block alone is ambiguous.
+OBJECT_TYPES = frozenset({"chat.completion", "chat.completion.chunk", "response", "text_completion"})
+
+
+def matches(payload: dict[str, Any]) -> bool:
+    """An OpenAI-shaped body: chat usage keys, Responses detail objects, or an OpenAI `object` type."""
+    usage = payload.get("usage")
+    if type(usage) is not dict:
+        return False
+    if "prompt_tokens" in usage or "completion_tokens" in usage or "input_tokens_details" in usage:
+        return True
+    obj = payload.get("object")
+    return type(obj) is str and obj in OBJECT_TYPES
+
+
+def extract(payload: dict[str, Any]) -> dict[str, Any]:
+    """The usage part of a partial event from one OpenAI body. Raises LineRejected on a bad usage block."""
+    usage = payload.get("usage")
+    if type(usage) is not dict:
+        raise LineRejected("no usage block", "usage")
+    if "prompt_tokens" in usage or "completion_tokens" in usage:
+        inp = read_tokens(usage, "prompt_tokens", "usage")
+        details = read_object(usage, "prompt_tokens_details", "usage")
+        if details.get("cached_tokens") is not None:
+            cached = read_tokens(details, "cached_tokens", "usage.prompt_tokens_details")
+        else:
+            cached = read_tokens(usage, "prompt_cache_hit_tokens", "usage")
+        cache_write = read_tokens(details, "cache_write_tokens", "usage.prompt_tokens_details")
+        out = read_tokens(usage, "completion_tokens", "usage")
+        out_details = read_object(usage, "completion_tokens_details", "usage")
+        reasoning = read_tokens(out_details, "reasoning_tokens", "usage.completion_tokens_details")
+    else:
+        inp = read_tokens(usage, "input_tokens", "usage")
+        details = read_object(usage, "input_tokens_details", "usage")
+        cached = read_tokens(details, "cached_tokens", "usage.input_tokens_details")
+        cache_write = read_tokens(details, "cache_write_tokens", "usage.input_tokens_details")
+        out = read_tokens(usage, "output_tokens", "usage")
+        out_details = read_object(usage, "output_tokens_details", "usage")
+        reasoning = read_tokens(out_details, "reasoning_tokens", "usage.output_tokens_details")
+    event: dict[str, Any] = {
+        "vendor": "openai",
+        "model": payload.get("model"),
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cached_input_tokens": cached,
+        "cache_write_tokens": cache_write,
+        "cache_write_1h_tokens": 0,
+        "reasoning_tokens": reasoning,
+    }
+    response_id = payload.get("id")
+    if response_id is not None:
+        event["response_id"] = response_id
+    tier = service_tier(payload.get("service_tier"), "service_tier")
+    if tier is not None:
+        event["service_tier"] = tier
+    cost = cost_text(usage.get("cost"), "usage.cost")
+    if cost is not None:
+        event["cost_usd"] = cost
+    created = payload.get("created")
+    if created is None:
+        created = payload.get("created_at")
+    if created is not None:
+        event["timestamp"] = created
+    return event
