@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from .money import display_usd
+
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, Decimal):
@@ -58,6 +60,28 @@ def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str
     return t
 
 
+def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *,
+                 footer: list[str] | None = None, caption: str | None = None, drop: tuple[str, ...] = ()) -> None:  # fmt: skip
+    """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
+    it does (a caption says which), rather than squeezing every column into illegible slivers."""
+    from rich.measure import Measurement
+
+    keep = list(range(len(columns)))
+    hidden: list[str] = []
+    headers = [h for h, _ in columns]
+    for name in (None, *drop):
+        if name is not None and name in headers:
+            keep.remove(headers.index(name))
+            hidden.append(name)
+        note = f"hidden to fit the terminal: {', '.join(hidden)} (--format csv has every column)" if hidden else None
+        t = table(title, [columns[i] for i in keep], [[row[i] for i in keep] for row in rows],
+                  footer=[footer[i] for i in keep] if footer else None,
+                  caption="; ".join(c for c in (caption, note) if c) or None)  # fmt: skip
+        if Measurement.get(console, console.options.update_width(10**6), t).maximum <= console.width:
+            break
+    console.print(t)
+
+
 # ---- reports -------------------------------------------------------------------------------------
 
 REPORT_COLUMNS = ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct", "class")
@@ -76,6 +100,23 @@ def report_records(env: Any) -> list[dict[str, Any]]:
     return out
 
 
+def write_csv(records: list[dict[str, Any]], fieldnames: list[str]) -> None:
+    import csv
+
+    writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames, lineterminator="\n")
+    writer.writeheader()
+    for r in records:
+        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+
+
+def write_markdown(records: list[dict[str, Any]], headers: list[str], numeric: set[str]) -> None:
+    """A GitHub-flavoured Markdown table; `numeric` columns are right-aligned."""
+    sys.stdout.write("| " + " | ".join(headers) + " |\n")
+    sys.stdout.write("|" + "|".join("---:" if h in numeric else "---" for h in headers) + "|\n")
+    for r in records:
+        sys.stdout.write("| " + " | ".join("" if r.get(h) is None else str(r[h]).replace("|", "\\|") for h in headers) + " |\n")
+
+
 def emit_report(env: Any, output: str) -> None:
     from .reporting import envelope_json
 
@@ -83,21 +124,12 @@ def emit_report(env: Any, output: str) -> None:
         print_json(envelope_json(env))
         return
     if output == "csv":
-        import csv
-
         records = report_records(env)
-        writer = csv.DictWriter(sys.stdout, fieldnames=list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        for r in records:
-            writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
+        write_csv(records, list(records[0]))
         return
     if output == "markdown":
         records = report_records(env)
-        headers = list(records[0])
-        sys.stdout.write("| " + " | ".join(headers) + " |\n")
-        sys.stdout.write("|" + "|".join("---:" if h in REPORT_COLUMNS[:-1] else "---" for h in headers) + "|\n")
-        for r in records:
-            sys.stdout.write("| " + " | ".join("" if r[h] is None else str(r[h]).replace("|", "\\|") for h in headers) + " |\n")
+        write_markdown(records, list(records[0]), set(REPORT_COLUMNS[:-1]))
         return
     print_report_table(env)
 
@@ -112,8 +144,7 @@ def print_report_table(env: Any) -> None:
     r = env.result
     console = stdout_console()
     if not r.rows:
-        console.print(f"No usage or revenue in {env.range.label} ({env.range.tz}).", markup=False)
-        console.print("hint: widen the period, or check `margindash events`", markup=False)
+        _print_empty(console, env)
         return
 
     def money(amount: Any, negative_red: bool = False) -> Any:
@@ -134,18 +165,274 @@ def print_report_table(env: Any) -> None:
                      money(m.revenue_usd), money(m.margin_usd, True), _pct(m.margin_pct), row.cls])  # fmt: skip
     t = r.totals
     footer = ["total", *([""] * (len(r.dims) - 1)), f"{t.events:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
-              display_money(t.cost_usd), display_money(t.revenue_usd), display_money(t.margin_usd), _pct(t.margin_pct), r.totals_cls]  # fmt: skip
-    console.print(table(env.title, cols, body, footer=footer))
-    if r.unpriced_events:
-        models = ", ".join(r.unpriced_models[:5]) + (" ..." if len(r.unpriced_models) > 5 else "")
-        console.print(f"unpriced: {r.unpriced_events:,} call(s) have no price ({models}); their cost is not in these"
-                      " figures (+? marks the rows). hint: margindash prices unpriced", markup=False)  # fmt: skip
+              display_money(t.cost_usd) + (" +?" if t.unpriced_events else ""), display_money(t.revenue_usd),
+              display_money(t.margin_usd), _pct(t.margin_pct), r.totals_cls]  # fmt: skip
+    print_fitted(console, env.title, cols, body, footer=footer, drop=("input tok", "output tok", "events", "class"))
+    _print_notes(console, env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)")
+
+
+def _print_empty(console: Any, env: Any) -> None:
+    console.print(f"No usage or revenue in {env.range.label} ({env.range.tz}).", markup=False)
+    console.print("hint: widen the period, or check `margindash events`", markup=False)
+
+
+def _print_notes(console: Any, env: Any, unpriced_events: int, unpriced_models: list[str], marks: str = "") -> None:
+    """The lines under a table that say what its figures leave out, each with the command that fixes it."""
+    if unpriced_events:
+        models = ", ".join(unpriced_models[:5]) + (" ..." if len(unpriced_models) > 5 else "")
+        console.print(f"unpriced: {unpriced_events:,} call(s) have no price ({models}); their cost is not in these"
+                      f" figures{marks}.", markup=False)  # fmt: skip
+        console.print("hint: margindash prices unpriced", markup=False)
     if env.unconverted_revenue:
         parts = ", ".join(f"{amount:,} {cur.upper()} (minor units)" for cur, amount in sorted(env.unconverted_revenue.items()))
         console.print(f"unconverted revenue not in these figures: {parts}. hint: margindash fx import FILE.csv", markup=False)
 
 
 def display_money(amount: Any) -> str:
-    from .money import display_usd
-
     return display_usd(amount)
+
+
+def _red_if_negative(text: str, value: Any) -> Any:
+    from rich.text import Text
+
+    return Text(text, style="red") if value is not None and value < 0 else text
+
+
+SPARK = "▁▂▃▄▅▆▇█"  # sparkline levels, lowest to highest
+
+
+def sparkline(values: list[Any]) -> str:
+    """The shape of a series on its own scale (min to max); `·` where a value is missing."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return "·" * len(values)
+    lo, hi = min(present), max(present)
+    out = []
+    for v in values:
+        if v is None:
+            out.append("·")
+        elif hi == lo:
+            out.append(SPARK[len(SPARK) // 2])
+        else:
+            out.append(SPARK[int((v - lo) * (len(SPARK) - 1) / (hi - lo) + Decimal("0.5"))])
+    return "".join(out)
+
+
+# ---- report trend --------------------------------------------------------------------------------
+
+TREND_CSV_COLUMNS = ("period", "events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct")
+
+
+def trend_records(env: Any) -> list[dict[str, Any]]:
+    """One row per (group, period), then the totals per period: the long form that CSV and Markdown share."""
+    from .reporting import trend_json
+
+    data = trend_json(env)
+    dim = env.result.dim
+    out = []
+    for row in [*data["rows"], {"group": {dim: "total"}, **data["totals"]}]:
+        for point in row["series"]:
+            out.append({dim: row["group"][dim], **{c: point[c] for c in TREND_CSV_COLUMNS}})
+    return out
+
+
+def emit_trend(env: Any, output: str) -> None:
+    from .reporting import trend_json
+
+    if output == "json":
+        print_json(trend_json(env))
+        return
+    headers = [env.result.dim, *TREND_CSV_COLUMNS]
+    if output == "csv":
+        write_csv(trend_records(env), headers)
+        return
+    if output == "markdown":
+        write_markdown(trend_records(env), headers, set(TREND_CSV_COLUMNS[1:]))
+        return
+    print_trend_table(env)
+
+
+def _first_last(row: Any, periods: list[Any]) -> tuple[str, str, Any]:
+    c = row.change
+    if c is None:
+        return "-", "-", "-"
+    index = {p: i for i, p in enumerate(periods)}
+    first, last = row.points[index[c.first]].margin_pct, row.points[index[c.last]].margin_pct
+    pts = "-" if c.margin_pct_points is None else f"{c.margin_pct_points:+.1f} pts"
+    return _pct(first), _pct(last), _red_if_negative(pts, c.margin_pct_points)
+
+
+def print_trend_table(env: Any) -> None:
+    r = env.result
+    console = stdout_console()
+    if not r.rows:
+        _print_empty(console, env)
+        return
+    cols = [(r.dim, "left"), ("cost", "right"), ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("first %", "right"), ("last %", "right"), ("change", "right"),
+            (f"margin % per {r.granularity}", "left")]  # fmt: skip
+
+    def cells(row: Any) -> list[Any]:
+        m = row.total
+        cost = display_money(m.cost_usd) + (" +?" if m.unpriced_events else "")
+        first, last, change = _first_last(row, r.periods)
+        return [cost, display_money(m.revenue_usd), _red_if_negative(display_money(m.margin_usd), m.margin_usd),
+                _pct(m.margin_pct), first, last, change, sparkline([p.margin_pct for p in row.points])]  # fmt: skip
+
+    body = [[row.group[r.dim], *cells(row)] for row in r.rows]
+    footer = ["total", *(c if isinstance(c, str) else c.plain for c in cells(r.totals))]
+    span = f"{r.periods[0].isoformat()} .. {r.periods[-1].isoformat()}" if r.periods else ""
+    caption = f"{len(r.periods)} period(s), {span}; first/last: each group's first and last period with activity"
+    print_fitted(console, env.title, cols, body, footer=footer, caption=caption,
+                 drop=(cols[-1][0], "first %", "last %", "cost", "revenue"))  # fmt: skip
+    _print_notes(console, env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)")
+
+
+# ---- report cohorts ------------------------------------------------------------------------------
+
+COHORT_CSV_COLUMNS = ("cohort", "customers", "index", "period", "active_customers", "events", "input_tokens", "output_tokens",
+                      "cost_usd", "revenue_usd", "margin_usd", "margin_pct")  # fmt: skip
+
+
+def cohort_records(env: Any) -> list[dict[str, Any]]:
+    from .reporting import cohorts_json
+
+    data = cohorts_json(env)
+    out = []
+    for c in data["cohorts"]:
+        for cell in c["periods"]:
+            out.append({"cohort": c["cohort"], "customers": c["customers"], **{k: cell[k] for k in COHORT_CSV_COLUMNS[2:]}})
+    for cell in data["totals"]["periods"]:
+        out.append({"cohort": "total", "customers": None, "period": None, **{k: cell[k] for k in COHORT_CSV_COLUMNS[2:] if k != "period"}})
+    return out
+
+
+def emit_cohorts(env: Any, output: str) -> None:
+    from .reporting import cohorts_json
+
+    if output == "json":
+        print_json(cohorts_json(env))
+        return
+    if output == "csv":
+        write_csv(cohort_records(env), list(COHORT_CSV_COLUMNS))
+        return
+    if output == "markdown":
+        write_markdown(cohort_records(env), list(COHORT_CSV_COLUMNS), set(COHORT_CSV_COLUMNS[1:]) - {"period"})
+        return
+    print_cohorts_table(env)
+
+
+def _cohort_label(start: Any, granularity: str) -> str:
+    return start.strftime("%Y-%m") if granularity == "month" else start.isoformat()
+
+
+def print_cohorts_table(env: Any) -> None:
+    r = env.result
+    console = stdout_console()
+    if not r.cohorts:
+        _print_empty(console, env)
+        return
+    prefix = "m" if r.granularity == "month" else "w"
+    indexes = [c.index for c in r.totals]
+    cols = [("cohort", "left"), ("customers", "right"), ("margin", "right"), *((f"{prefix}{i}", "right") for i in indexes)]
+    body = []
+    for row in r.cohorts:
+        by_index = {c.index: c for c in row.cells}
+        pcts = [by_index[i].measures.margin_pct if i in by_index else None for i in indexes]
+        body.append([_cohort_label(row.start, r.granularity), f"{row.customers:,}",
+                     _red_if_negative(display_money(row.total.margin_usd), row.total.margin_usd),
+                     *(_red_if_negative(_pct(p), p) if i in by_index else "" for i, p in zip(indexes, pcts))])  # fmt: skip
+    overall = sum((row.total.margin_pico for row in r.cohorts), 0)
+    footer = ["all", f"{sum(row.customers for row in r.cohorts):,}", display_usd(overall, pico=True),
+              *(_pct(c.measures.margin_pct) for c in r.totals)]  # fmt: skip
+    unit = "month" if r.granularity == "month" else "week"
+    caption = f"margin % per {unit} since the first call ({prefix}1 = the {unit} of the first call); - = no revenue"
+    print_fitted(console, env.title, cols, body, footer=footer, caption=caption, drop=("margin", "customers"))
+    u = r.unattributed
+    if u.events:
+        console.print(f"not in a cohort: {u.events:,} unattributed call(s), cost {display_money(u.cost_usd)}. hint: pass"
+                      " customer_id in your logs", markup=False)  # fmt: skip
+    if r.revenue_without_usage_cents:
+        console.print(f"not in a cohort: {display_money(Decimal(r.revenue_without_usage_cents).scaleb(-2))} revenue of"
+                      " customers with no calls", markup=False)  # fmt: skip
+    if r.revenue_before_first_call_cents:
+        console.print(f"not in a cohort: {display_money(Decimal(r.revenue_before_first_call_cents).scaleb(-2))} revenue"
+                      f" dated before a customer's first {unit}", markup=False)  # fmt: skip
+    _print_notes(console, env, r.unpriced_events, r.unpriced_models)
+
+
+# ---- report concentration ------------------------------------------------------------------------
+
+CONCENTRATION_CSV_COLUMNS = ("rank", "customer", "top_pct", "events", "cost_usd", "cost_share_pct", "cumulative_cost_share_pct",
+                             "revenue_usd", "margin_usd", "margin_pct", "class")  # fmt: skip
+
+
+def concentration_records(env: Any) -> list[dict[str, Any]]:
+    """Every customer ranked by cost, with the smallest tier it belongs to (blank when in none)."""
+    from .reporting import concentration_json
+
+    data = concentration_json(env)
+    tier_of: dict[str, int] = {}
+    for t in sorted(data["tiers"], key=lambda t: -t["top_pct"]):
+        for c in t["customers"]:
+            tier_of[c] = t["top_pct"]
+    return [{**{k: c[k] for k in CONCENTRATION_CSV_COLUMNS if k in c}, "top_pct": tier_of.get(c["customer"])} for c in data["customers"]]
+
+
+def emit_concentration(env: Any, output: str) -> None:
+    from .reporting import concentration_json
+
+    if output == "json":
+        print_json(concentration_json(env))
+        return
+    if output == "csv":
+        write_csv(concentration_records(env), list(CONCENTRATION_CSV_COLUMNS))
+        return
+    if output == "markdown":
+        write_markdown(concentration_records(env), list(CONCENTRATION_CSV_COLUMNS), set(CONCENTRATION_CSV_COLUMNS) - {"customer", "class"})
+        return
+    print_concentration_table(env)
+
+
+def print_concentration_table(env: Any) -> None:
+    r = env.result
+    console = stdout_console()
+    if not r.customers and not r.unattributed.events:
+        _print_empty(console, env)
+        return
+
+    def line(label: str, count: str, m: Any, share: Any, losing: str) -> list[Any]:
+        return [label, count, display_money(m.cost_usd), _share(share), display_money(m.revenue_usd),
+                _red_if_negative(display_money(m.margin_usd), m.margin_usd), _pct(m.margin_pct), losing]  # fmt: skip
+
+    cols = [("customers", "left"), ("count", "right"), ("cost", "right"), ("share of cost", "right"), ("revenue", "right"),
+            ("margin", "right"), ("margin %", "right"), ("negative margin", "left")]  # fmt: skip
+    body = [line(f"top {t.top_pct}%", f"{len(t.customers):,}", t.measures, t.cost_share_pct, _names(t.negative_margin)) for t in r.tiers]
+    largest = max((len(t.customers) for t in r.tiers), default=0)
+    body.append(line("the rest", f"{len(r.customers) - largest:,}", r.rest, r.rest_cost_share_pct, ""))
+    if r.unattributed.events or r.unattributed.revenue_cents:
+        body.append(line("(unattributed)", "", r.unattributed, r.unattributed_cost_share_pct, ""))
+    t = r.totals
+    footer = ["total", f"{len(r.customers):,}", display_money(t.cost_usd), _share(Decimal(100) if t.cost_pico else None),
+              display_money(t.revenue_usd), display_money(t.margin_usd), _pct(t.margin_pct), ""]  # fmt: skip
+    print_fitted(console, env.title, cols, body, footer=footer, caption="top N%: the first ceil(N% of customers) by cost",
+                 drop=("revenue", "count"))  # fmt: skip
+    widest = max(r.tiers, key=lambda t: len(t.customers), default=None)
+    if widest is not None and widest.customers:
+        ranked = r.customers[: len(widest.customers)]
+        rows = [[str(c.rank), c.customer, display_money(c.measures.cost_usd), _share(c.cost_share_pct), _share(c.cumulative_cost_share_pct),
+                 display_money(c.measures.revenue_usd), _red_if_negative(display_money(c.measures.margin_usd), c.measures.margin_usd),
+                 _pct(c.measures.margin_pct), c.cls] for c in ranked]  # fmt: skip
+        cols2 = [("#", "right"), ("customer", "left"), ("cost", "right"), ("share", "right"), ("cumulative", "right"),
+                 ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("class", "left")]  # fmt: skip
+        print_fitted(console, f"Top {widest.top_pct}% of customers by cost", cols2, rows, drop=("cumulative", "revenue", "class"))
+    _print_notes(console, env, r.unpriced_events, r.unpriced_models)
+
+
+def _share(value: Any) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+def _names(names: list[str], limit: int = 5) -> str:
+    if not names:
+        return "none"
+    return ", ".join(names[:limit]) + (f" (+{len(names) - limit} more)" if len(names) > limit else "")

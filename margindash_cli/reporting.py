@@ -6,17 +6,19 @@ The glue between `store` (which reads SQLite) and `reports` (which is pure).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from . import reports
 from .errors import UsageError
+from .money import pico_to_usd
 from .periods import TimeRange, resolve_range, zone
-from .store import Store
+from .store import DAY_MS, Store
 
 SCHEMA_VERSION = 1  # of the JSON envelope every report prints
 VALUE_DIMS = ("customer", "feature", "model", "vendor", "segment")
+EPOCH_DAY = date(1970, 1, 1)  # day 0 of the store's day numbers
 
 
 @dataclass
@@ -33,7 +35,8 @@ class ReportQuery:
     top: int | None = None
     allocate: str = "events"
     band_pct: Decimal = Decimal(5)
-    now: datetime | None = None
+    granularity: str = "auto"  # `report trend` (auto|day|week|month) and `report cohorts` (month|week)
+    now: datetime | None = None  # "now" for --period and generated_at; None = the clock
 
 
 @dataclass
@@ -67,23 +70,146 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     validate_dims(q.dims)
     if q.sort not in reports.SORTS:
         raise UsageError(f"unknown --sort {q.sort!r}", f"use one of {', '.join(reports.SORTS)}")
-    if q.allocate not in reports.ALLOCATIONS:
-        raise UsageError(f"unknown --allocate {q.allocate!r}", f"use one of {', '.join(reports.ALLOCATIONS)}")
+    _check_allocation(q)
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
-    filters = {d: v for d, v in (("feature", q.feature), ("model", q.model)) if v is not None}
-    dims_needed = reports.query_dims(q.dims, filters)
-    groups = [d for d in dims_needed if d != "customer" and d not in reports.TIME_DIMS]
-    usage = [
-        reports.UsageFact(row[0], tuple(row[1 : 1 + len(groups)]), *row[1 + len(groups) :])
-        for row in store.usage_facts(groups, start_ms=rng.start_ms, end_ms=rng.end_ms, tz=tz, customer=q.customer)
-    ]
-    revenue_rows, unconverted = store.revenue_facts(start_ms=rng.start_ms, end_ms=rng.end_ms, customer=q.customer)
-    revenue = [reports.RevenueFact(c, d, cents) for c, d, cents in revenue_rows]
-    unpriced = [f"{vendor}/{model}" for vendor, model, *_ in store.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)]
+    filters = _filters(q)
+    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    revenue, unconverted = _revenue(store, rng, tz, q.customer)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
-                                  band_pct=q.band_pct, unpriced_models=unpriced)  # fmt: skip
+                                  band_pct=q.band_pct, unpriced_models=_unpriced(store, rng))  # fmt: skip
     return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+
+
+def _check_allocation(q: ReportQuery) -> None:
+    if q.allocate not in reports.ALLOCATIONS:
+        raise UsageError(f"unknown --allocate {q.allocate!r}", f"use one of {', '.join(reports.ALLOCATIONS)}")
+
+
+def _filters(q: ReportQuery) -> dict[str, str]:
+    return {d: v for d, v in (("feature", q.feature), ("model", q.model)) if v is not None}
+
+
+def _usage(store: Store, dims: list[str], tz: tzinfo, customer: str | None, *, start_ms: int | None,
+           end_ms: int | None) -> list[reports.UsageFact]:  # fmt: skip
+    """Usage facts carrying `dims` (customer and time dims are implicit) in [start_ms, end_ms)."""
+    groups = [d for d in dims if d != "customer" and d not in reports.TIME_DIMS]
+    return [
+        reports.UsageFact(row[0], tuple(row[1 : 1 + len(groups)]), *row[1 + len(groups) :])
+        for row in store.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer)
+    ]
+
+
+def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None
+             ) -> tuple[list[reports.RevenueFact], dict[str, int]]:  # fmt: skip
+    """Revenue of the range's local days. A revenue day is a calendar date, not a UTC instant: revenue
+    dated Oct 1 counts on Oct 1 in any --tz, so a range never picks up a slice of the day before."""
+    first, last = local_days(rng, tz)
+    start = None if first is None else (first - EPOCH_DAY).days * DAY_MS
+    end = None if last is None else (last - EPOCH_DAY).days * DAY_MS + DAY_MS
+    rows, unconverted = store.revenue_facts(start_ms=start, end_ms=end, customer=customer)
+    return [reports.RevenueFact(c, d, cents) for c, d, cents in rows], unconverted
+
+
+def _unpriced(store: Store, rng: TimeRange) -> list[str]:
+    return [f"{vendor}/{model}" for vendor, model, *_ in store.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)]
+
+
+def local_days(rng: TimeRange, tz: tzinfo) -> tuple[date | None, date | None]:
+    """The first and last local day of a range (None where it is open)."""
+    first = None if rng.start_ms is None else datetime.fromtimestamp(rng.start_ms // 1000, tz).date()
+    last = None if rng.end_ms is None else datetime.fromtimestamp((rng.end_ms - 1) // 1000, tz).date()
+    return first, last
+
+
+# ---- report trend / cohorts / concentration ------------------------------------------------------
+
+
+@dataclass
+class TrendEnvelope:
+    query: ReportQuery
+    range: TimeRange
+    result: reports.TrendResult
+    generated_at: datetime
+    unconverted_revenue: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"Margin trend by {self.result.dim}, per {self.result.granularity} · {self.range.label} ({self.range.tz})"
+
+
+@dataclass
+class CohortEnvelope:
+    query: ReportQuery
+    range: TimeRange
+    result: reports.CohortResult
+    generated_at: datetime
+    unconverted_revenue: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"Cohorts by {self.result.granularity} of first call · {self.range.label} ({self.range.tz})"
+
+
+@dataclass
+class ConcentrationEnvelope:
+    query: ReportQuery
+    range: TimeRange
+    result: reports.ConcentrationResult
+    generated_at: datetime
+    unconverted_revenue: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"Cost concentration by customer · {self.range.label} ({self.range.tz})"
+
+
+def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
+    """Margin per group of q.dims[0] per period (q.granularity), over the query's range."""
+    if len(q.dims) != 1 or q.dims[0] in reports.TIME_DIMS:
+        raise UsageError("`report trend` takes one --by: customer, feature, model, vendor, segment or tag:NAME")
+    validate_dims(q.dims)
+    if q.granularity not in reports.TREND_GRANULARITIES:
+        raise UsageError(f"unknown --granularity {q.granularity!r}", f"use one of {', '.join(reports.TREND_GRANULARITIES)}")
+    _check_allocation(q)
+    rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
+    tz = zone(q.tz)
+    filters = _filters(q)
+    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    revenue, unconverted = _revenue(store, rng, tz, q.customer)
+    first, last = local_days(rng, tz)
+    result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
+                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng))  # fmt: skip
+    return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+
+
+def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
+    """Customers by the period (q.granularity) of their first call ever, with margin per period since."""
+    if q.granularity not in reports.COHORT_GRANULARITIES:
+        raise UsageError(f"unknown cohorts --by {q.granularity!r}", f"use one of {', '.join(reports.COHORT_GRANULARITIES)}")
+    rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
+    tz = zone(q.tz)
+    usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    first_calls: dict[str, date] = {}
+    if rng.start_ms is not None:  # a cohort is fixed by the first call ever, which may be before the range
+        for f in _usage(store, [], tz, None, start_ms=None, end_ms=rng.end_ms):
+            if f.customer is not None and (f.customer not in first_calls or f.day < first_calls[f.customer]):
+                first_calls[f.customer] = f.day
+    revenue, unconverted = _revenue(store, rng, tz, None)
+    first, last = local_days(rng, tz)
+    result = reports.build_cohorts(usage, revenue, first_calls, granularity=q.granularity, first_day=first, last_day=last,
+                                   unpriced_models=_unpriced(store, rng))  # fmt: skip
+    return CohortEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+
+
+def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
+    """Share of cost of the top 10% and 20% of customers, and which of them lose money."""
+    rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
+    tz = zone(q.tz)
+    usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    revenue, unconverted = _revenue(store, rng, tz, None)
+    result = reports.build_concentration(usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng))
+    return ConcentrationEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
 def measures_json(m: reports.Measures) -> dict[str, Any]:
@@ -100,28 +226,130 @@ def measures_json(m: reports.Measures) -> dict[str, Any]:
     }
 
 
-def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
-    """The one JSON envelope every report prints (money as exact decimal strings)."""
-    q, r = env.query, env.result
+def _pct_json(pct: Decimal | None) -> float | None:
+    return float(pct) if pct is not None else None
+
+
+def _head_json(env: Any, query: dict[str, Any]) -> dict[str, Any]:
+    """The keys every report envelope opens with; `query` is the command's own part of the query."""
+    q = env.query
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": env.generated_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "query": {
-            "by": q.dims,
+            **query,
             "since": q.since,
             "until": q.until,
             "period": q.period,
             "tz": q.tz,
             "range": {"label": env.range.label, "start_ms": env.range.start_ms, "end_ms": env.range.end_ms},
-            "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
-            "sort": q.sort,
-            "top": q.top,
-            "allocate": q.allocate,
-            "band_pct": format(q.band_pct, "f"),
         },
         "currency": "USD",
+    }
+
+
+def _tail_json(env: Any, unpriced_events: int, unpriced_models: list[str]) -> dict[str, Any]:
+    return {
+        "unpriced": {"events": unpriced_events, "models": unpriced_models},
+        "unconverted_revenue": {cur: amount for cur, amount in sorted(env.unconverted_revenue.items())},
+    }
+
+
+def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
+    """The one JSON envelope every report prints (money as exact decimal strings)."""
+    q, r = env.query, env.result
+    head = _head_json(env, {"by": q.dims})
+    head["query"].update({
+        "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
+        "sort": q.sort,
+        "top": q.top,
+        "allocate": q.allocate,
+        "band_pct": format(q.band_pct, "f"),
+    })  # fmt: skip
+    return {
+        **head,
         "rows": [{"group": row.group, **measures_json(row.measures), "class": row.cls} for row in r.rows],
         "totals": {**measures_json(r.totals), "class": r.totals_cls},
-        "unpriced": {"events": r.unpriced_events, "models": r.unpriced_models},
-        "unconverted_revenue": {cur: amount for cur, amount in sorted(env.unconverted_revenue.items())},
+        **_tail_json(env, r.unpriced_events, r.unpriced_models),
+    }
+
+
+def _change_json(c: reports.TrendChange | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {"from": c.first.isoformat(), "to": c.last.isoformat(), "margin_usd": format(pico_to_usd(c.margin_pico), "f"),
+            "margin_pct_points": _pct_json(c.margin_pct_points)}  # fmt: skip
+
+
+def trend_json(env: TrendEnvelope) -> dict[str, Any]:
+    """`report trend` JSON: per group, its totals over the range, its change and one point per period."""
+    q, r = env.query, env.result
+    head = _head_json(env, {"by": q.dims, "granularity": q.granularity})
+    head["query"].update({
+        "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
+        "allocate": q.allocate,
+    })  # fmt: skip
+
+    def row_json(row: reports.TrendRow) -> dict[str, Any]:
+        series = [{"period": p.isoformat(), **measures_json(m)} for p, m in zip(r.periods, row.points)]
+        return {**measures_json(row.total), "change": _change_json(row.change), "series": series}
+
+    return {
+        **head,
+        "granularity": r.granularity,
+        "periods": [p.isoformat() for p in r.periods],
+        "rows": [{"group": row.group, **row_json(row)} for row in r.rows],
+        "totals": row_json(r.totals),
+        **_tail_json(env, r.unpriced_events, r.unpriced_models),
+    }
+
+
+def cohorts_json(env: CohortEnvelope) -> dict[str, Any]:
+    """`report cohorts` JSON: per cohort (first-call period), its size and one cell per period since."""
+    r = env.result
+
+    def cell_json(c: reports.CohortCell, with_period: bool = True) -> dict[str, Any]:
+        return {"index": c.index, **({"period": c.period.isoformat()} if with_period else {}),
+                "active_customers": c.active_customers, **measures_json(c.measures)}  # fmt: skip
+
+    overall = reports.Measures()
+    for row in r.cohorts:
+        overall.add(row.total)
+    return {
+        **_head_json(env, {"by": r.granularity}),
+        "cohorts": [
+            {"cohort": row.start.isoformat(), "customers": row.customers, **measures_json(row.total),
+             "periods": [cell_json(c) for c in row.cells]}  # fmt: skip
+            for row in r.cohorts
+        ],
+        "totals": {**measures_json(overall), "periods": [cell_json(c, with_period=False) for c in r.totals]},
+        "excluded": {
+            "unattributed": measures_json(r.unattributed),
+            "revenue_without_usage_usd": format(Decimal(r.revenue_without_usage_cents).scaleb(-2), "f"),
+            "revenue_before_first_call_usd": format(Decimal(r.revenue_before_first_call_cents).scaleb(-2), "f"),
+        },
+        **_tail_json(env, r.unpriced_events, r.unpriced_models),
+    }
+
+
+def concentration_json(env: ConcentrationEnvelope) -> dict[str, Any]:
+    """`report concentration` JSON: the tiers, every customer ranked by cost, and the unattributed calls."""
+    r = env.result
+    return {
+        **_head_json(env, {"by": ["customer"], "tiers": [t.top_pct for t in r.tiers], "band_pct": format(env.query.band_pct, "f")}),
+        "tiers": [
+            {"top_pct": t.top_pct, "count": len(t.customers), "customers": t.customers, **measures_json(t.measures),
+             "cost_share_pct": _pct_json(t.cost_share_pct), "revenue_share_pct": _pct_json(t.revenue_share_pct),
+             "negative_margin": t.negative_margin}  # fmt: skip
+            for t in r.tiers
+        ],
+        "customers": [
+            {"rank": c.rank, "customer": c.customer, **measures_json(c.measures), "class": c.cls,
+             "cost_share_pct": _pct_json(c.cost_share_pct), "cumulative_cost_share_pct": _pct_json(c.cumulative_cost_share_pct)}  # fmt: skip
+            for c in r.customers
+        ],
+        "rest": {**measures_json(r.rest), "cost_share_pct": _pct_json(r.rest_cost_share_pct)},
+        "unattributed": {**measures_json(r.unattributed), "cost_share_pct": _pct_json(r.unattributed_cost_share_pct)},
+        "totals": {**measures_json(r.totals), "customers": len(r.customers)},
+        **_tail_json(env, r.unpriced_events, r.unpriced_models),
     }

@@ -274,3 +274,352 @@ def _sorted(rows: list[ReportRow], dims: list[str], sort: str) -> list[ReportRow
         rows,
         key=lambda r: (_metric(parents[r.group[dims[0]]], sort), r.group[dims[0]], _metric(r.measures, sort), tuple(r.group.values())),
     )
+
+
+# ---- trend -----------------------------------------------------------------------------------------
+
+TREND_GRANULARITIES = ("auto", "day", "week", "month")
+AUTO_DAILY_MAX_DAYS = 31  # auto granularity: a range of up to this many days is shown per day,
+AUTO_WEEKLY_MAX_DAYS = 26 * 7  # up to 26 weeks per ISO week, anything longer per month
+
+
+def pick_granularity(first: date, last: date) -> str:
+    """day for ranges up to 31 days, week up to 26 weeks, month beyond (both ends inclusive)."""
+    days = (last - first).days + 1
+    if days <= AUTO_DAILY_MAX_DAYS:
+        return "day"
+    if days <= AUTO_WEEKLY_MAX_DAYS:
+        return "week"
+    return "month"
+
+
+def next_bucket(bucket: date, granularity: str) -> date:
+    if granularity == "week":
+        return bucket + timedelta(days=7)
+    if granularity == "month":
+        return date(bucket.year + (bucket.month == 12), bucket.month % 12 + 1, 1)
+    return bucket + timedelta(days=1)
+
+
+def buckets_between(first: date, last: date, granularity: str) -> list[date]:
+    """Every bucket from the one holding `first` to the one holding `last`, in order."""
+    out, b, end = [], time_bucket(first, granularity), time_bucket(last, granularity)
+    while b <= end:
+        out.append(b)
+        b = next_bucket(b, granularity)
+    return out
+
+
+@dataclass
+class TrendChange:
+    """From a group's first active period to its last: margin in picodollars and margin % in points."""
+
+    first: date
+    last: date
+    margin_pico: int
+    margin_pct_points: Decimal | None  # None when either period has no revenue
+
+
+@dataclass
+class TrendRow:
+    group: dict[str, str]
+    points: list[Measures]  # one per TrendResult.periods, zero where the group had nothing
+    total: Measures
+    change: TrendChange | None  # None with fewer than two active periods
+
+
+@dataclass
+class TrendResult:
+    dim: str
+    granularity: str  # day, week or month (auto already resolved)
+    periods: list[date]  # bucket starts: the day, the Monday of the ISO week, the 1st of the month
+    rows: list[TrendRow]
+    totals: TrendRow
+    unpriced_events: int
+    unpriced_models: list[str] = field(default_factory=list)
+
+
+def _active(m: Measures) -> bool:
+    return bool(m.events or m.revenue_cents or m.cost_pico)
+
+
+def _change(periods: list[date], points: list[Measures]) -> TrendChange | None:
+    active = [i for i, m in enumerate(points) if _active(m)]
+    if len(active) < 2:
+        return None
+    a, b = points[active[0]], points[active[-1]]
+    pa, pb = a.margin_pct, b.margin_pct
+    points_diff = None if pa is None or pb is None else pb - pa
+    return TrendChange(periods[active[0]], periods[active[-1]], b.margin_pico - a.margin_pico, points_diff)
+
+
+def build_trend(
+    dim: str,
+    usage: Iterable[UsageFact],
+    revenue: Iterable[RevenueFact],
+    *,
+    granularity: str = "auto",
+    first_day: date | None = None,
+    last_day: date | None = None,
+    filters: dict[str, str] | None = None,
+    allocation: str = "events",
+    unpriced_models: list[str] | None = None,
+) -> TrendResult:
+    """Margin per group of `dim` per day, week or month, and its change from first to last period.
+
+    `first_day`/`last_day` are the report's range in local days (None where it is open: the data's
+    first or last day is used). Periods cover the whole range, so a quiet period shows as zero rather
+    than being skipped; `auto` picks the granularity from the range's length (`pick_granularity`).
+    Revenue is allocated exactly as `build_report` does, per customer and period.
+    """
+    usage, revenue = list(usage), list(revenue)
+    days = [f.day for f in usage] + [r.day for r in revenue]
+    lo = first_day or (min(days) if days else None)
+    hi = last_day or (max(days) if days else None)
+    if granularity == "auto":
+        granularity = pick_granularity(lo, hi) if lo and hi and hi >= lo else "day"
+    report = build_report([dim, granularity], usage, revenue, filters=filters, allocation=allocation,
+                          unpriced_models=unpriced_models)  # fmt: skip
+    buckets = [date.fromisoformat(r.group[granularity]) for r in report.rows]
+    if lo and hi:
+        buckets += [time_bucket(lo, granularity), time_bucket(hi, granularity)]
+    periods = buckets_between(min(buckets), max(buckets), granularity) if buckets else []
+    index = {p: i for i, p in enumerate(periods)}
+    by_group: dict[str, list[Measures]] = {}
+    for r in report.rows:
+        points = by_group.setdefault(r.group[dim], [Measures() for _ in periods])
+        points[index[date.fromisoformat(r.group[granularity])]].add(r.measures)
+    rows = []
+    for label, points in by_group.items():
+        total = Measures()
+        for m in points:
+            total.add(m)
+        rows.append(TrendRow({dim: label}, points, total, _change(periods, points)))
+    rows.sort(key=lambda r: (_metric(r.total, "margin"), r.group[dim]))
+    sums = [Measures() for _ in periods]
+    for r in rows:
+        for s, m in zip(sums, r.points):
+            s.add(m)
+    totals = TrendRow({}, sums, report.totals, _change(periods, sums))
+    return TrendResult(dim, granularity, periods, rows, totals, report.unpriced_events, report.unpriced_models)
+
+
+# ---- cohorts ---------------------------------------------------------------------------------------
+
+COHORT_GRANULARITIES = ("month", "week")
+
+
+def period_index(start: date, bucket: date, granularity: str) -> int:
+    """1 for the period holding `start`, 2 for the next, ...; 0 or less for periods before it."""
+    if granularity == "week":
+        return (bucket - start).days // 7 + 1
+    return (bucket.year - start.year) * 12 + bucket.month - start.month + 1
+
+
+@dataclass
+class CohortCell:
+    index: int  # 1 = the period of the cohort's first call
+    period: date
+    active_customers: int  # customers of the cohort with at least one call in the period
+    measures: Measures
+
+
+@dataclass
+class CohortRow:
+    start: date  # the cohort's period: the 1st of the month (or the Monday of the week) of its first calls
+    customers: int  # customers whose first call fell in that period
+    cells: list[CohortCell]
+    total: Measures
+
+
+@dataclass
+class CohortResult:
+    granularity: str
+    cohorts: list[CohortRow]
+    totals: list[CohortCell]  # per period index, over every cohort (period: the earliest such period)
+    unattributed: Measures  # calls with no customer: no cohort
+    revenue_without_usage_cents: int  # revenue of customers who never made a call: no cohort
+    revenue_before_first_call_cents: int  # revenue dated before a customer's first period
+    unpriced_events: int
+    unpriced_models: list[str] = field(default_factory=list)
+
+
+def build_cohorts(
+    usage: Iterable[UsageFact],
+    revenue: Iterable[RevenueFact],
+    first_calls: dict[str, date],
+    *,
+    granularity: str = "month",
+    first_day: date | None = None,
+    last_day: date | None = None,
+    unpriced_models: list[str] | None = None,
+) -> CohortResult:
+    """Customers grouped by the period of their first call; each cohort's margin in its period 1, 2, 3...
+
+    `first_calls` maps a customer to the local day of its first call ever, which fixes its cohort even
+    when the report's range (`usage`, `revenue`, `first_day`..`last_day`) starts later: a cohort that
+    began before the range then shows only its later periods. Each cohort row has a cell for every
+    period from its first in the range to the range's last, zero where its customers did nothing.
+    Nothing is dropped silently: unattributed calls, revenue of customers with no calls and revenue
+    dated before a customer's first period are reported beside the cohorts.
+    """
+    g = granularity
+    first_calls = dict(first_calls)
+    cells: dict[tuple[str, date], Measures] = defaultdict(Measures)
+    unattributed = Measures()
+    days: list[date] = []
+    for f in usage:
+        m = Measures(f.events, f.input_tokens, f.output_tokens, f.cost_pico, f.unpriced_events, f.event_revenue_cents)
+        if f.customer is None:
+            unattributed.add(m)
+            continue
+        if f.customer not in first_calls or f.day < first_calls[f.customer]:
+            first_calls[f.customer] = f.day  # the caller's history missed it: the range holds the first call
+        cells[(f.customer, time_bucket(f.day, g))].add(m)
+        days.append(f.day)
+    without_usage = before_first = 0
+    for r in revenue:
+        start = first_calls.get(r.customer) if r.customer is not None else None
+        if start is None:
+            without_usage += r.cents
+        elif period_index(time_bucket(start, g), time_bucket(r.day, g), g) < 1:
+            before_first += r.cents
+        else:
+            cells[(r.customer, time_bucket(r.day, g))].revenue_cents += r.cents
+            days.append(r.day)
+    sizes: dict[date, int] = defaultdict(int)
+    for day in first_calls.values():
+        sizes[time_bucket(day, g)] += 1
+    by_cohort: dict[date, dict[int, CohortCell]] = defaultdict(dict)
+    for (customer, bucket), m in cells.items():
+        start = time_bucket(first_calls[customer], g)
+        i = period_index(start, bucket, g)
+        cell = by_cohort[start].setdefault(i, CohortCell(i, bucket, 0, Measures()))
+        cell.measures.add(m)
+        cell.active_customers += m.events > 0
+    lo = time_bucket(first_day, g) if first_day else (time_bucket(min(days), g) if days else None)
+    hi = time_bucket(last_day, g) if last_day else (time_bucket(max(days), g) if days else None)
+    cohorts = []
+    for start in sorted(by_cohort):
+        have = by_cohort[start]
+        first_i = min(max(1, period_index(start, lo, g)), min(have)) if lo else min(have)
+        last_i = max(period_index(start, hi, g), max(have)) if hi else max(have)
+        row_cells = []
+        bucket = start
+        for i in range(1, last_i + 1):
+            if i >= first_i:
+                row_cells.append(have.get(i) or CohortCell(i, bucket, 0, Measures()))
+            bucket = next_bucket(bucket, g)
+        total = Measures()
+        for c in row_cells:
+            total.add(c.measures)
+        cohorts.append(CohortRow(start, sizes[start], row_cells, total))
+    totals: dict[int, CohortCell] = {}
+    for row in cohorts:
+        for c in row.cells:
+            t = totals.setdefault(c.index, CohortCell(c.index, c.period, 0, Measures()))
+            t.active_customers += c.active_customers
+            t.measures.add(c.measures)
+            t.period = min(t.period, c.period)
+    unpriced = unattributed.unpriced_events + sum(r.total.unpriced_events for r in cohorts)
+    return CohortResult(g, cohorts, [totals[i] for i in sorted(totals)], unattributed, without_usage, before_first,
+                        unpriced, sorted(unpriced_models or []))  # fmt: skip
+
+
+# ---- concentration ---------------------------------------------------------------------------------
+
+CONCENTRATION_TIERS = (10, 20)  # the top N% of customers by cost that `report concentration` sums up
+
+
+def share_pct(part: int, whole: int) -> Decimal | None:
+    """part / whole in percent, 2 decimals half-even; None when the whole is 0."""
+    if whole == 0:
+        return None
+    return (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+def tier_size(customers: int, pct: int) -> int:
+    """How many customers are the top `pct`%: rounded up, so any customer base has a top 10%."""
+    return -(-customers * pct // 100)
+
+
+@dataclass
+class CustomerShare:
+    rank: int  # 1 = the biggest cost
+    customer: str
+    measures: Measures
+    cls: str
+    cost_share_pct: Decimal | None  # of all cost in the range, unattributed calls included
+    cumulative_cost_share_pct: Decimal | None  # this customer and every one ranked above it
+
+
+@dataclass
+class ConcentrationTier:
+    top_pct: int
+    customers: list[str]  # ranked by cost, biggest first
+    measures: Measures
+    cost_share_pct: Decimal | None
+    revenue_share_pct: Decimal | None
+    negative_margin: list[str]  # of `customers`, those whose margin is below zero (ranked)
+
+
+@dataclass
+class ConcentrationResult:
+    customers: list[CustomerShare]  # every customer with usage or revenue in the range, ranked by cost
+    tiers: list[ConcentrationTier]
+    rest: Measures  # the customers outside the largest tier
+    rest_cost_share_pct: Decimal | None
+    unattributed: Measures
+    unattributed_cost_share_pct: Decimal | None
+    totals: Measures  # every customer plus the unattributed calls
+    unpriced_events: int
+    unpriced_models: list[str] = field(default_factory=list)
+
+
+def build_concentration(
+    usage: Iterable[UsageFact],
+    revenue: Iterable[RevenueFact],
+    *,
+    tiers: Sequence[int] = CONCENTRATION_TIERS,
+    band_pct: Decimal = Decimal(5),
+    unpriced_models: list[str] | None = None,
+) -> ConcentrationResult:
+    """What share of cost the top 10% / 20% of customers make, and which of them lose money.
+
+    Customers are ranked by cost, biggest first (ties by customer id); the top p% is the first
+    ceil(N * p / 100) of the N customers with usage or revenue in the range. Shares are of the total
+    cost, unattributed calls included, so the tiers, the rest and the unattributed line add up to 100%.
+    """
+    per: dict[str, Measures] = defaultdict(Measures)
+    unattributed = Measures()
+    for f in usage:
+        m = Measures(f.events, f.input_tokens, f.output_tokens, f.cost_pico, f.unpriced_events, f.event_revenue_cents)
+        (per[f.customer] if f.customer is not None else unattributed).add(m)
+    for r in revenue:
+        (per[r.customer] if r.customer is not None else unattributed).revenue_cents += r.cents
+    totals = Measures()
+    totals.add(unattributed)
+    for m in per.values():
+        totals.add(m)
+    ranked = sorted(per.items(), key=lambda kv: (-kv[1].cost_pico, kv[0]))
+    shares, running = [], 0
+    for rank, (customer, m) in enumerate(ranked, 1):
+        running += m.cost_pico
+        shares.append(CustomerShare(rank, customer, m, classify(m, band_pct), share_pct(m.cost_pico, totals.cost_pico),
+                                    share_pct(running, totals.cost_pico)))  # fmt: skip
+    out_tiers = []
+    for pct in tiers:
+        top = shares[: tier_size(len(shares), pct)]
+        m = Measures()
+        for s in top:
+            m.add(s.measures)
+        out_tiers.append(ConcentrationTier(
+            pct, [s.customer for s in top], m, share_pct(m.cost_pico, totals.cost_pico),
+            share_pct(m.revenue_cents, totals.revenue_cents), [s.customer for s in top if s.measures.margin_pico < 0],
+        ))  # fmt: skip
+    rest = Measures()
+    for share in shares[max((len(t.customers) for t in out_tiers), default=0) :]:
+        rest.add(share.measures)
+    return ConcentrationResult(shares, out_tiers, rest, share_pct(rest.cost_pico, totals.cost_pico), unattributed,
+                               share_pct(unattributed.cost_pico, totals.cost_pico), totals, totals.unpriced_events,
+                               sorted(unpriced_models or []))  # fmt: skip

@@ -17,7 +17,7 @@ def all_commands(group: click.Group, prefix: str = "margindash") -> list[tuple[s
     out = []
     for name, cmd in group.commands.items():
         full = f"{prefix} {name}"
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "commands"):  # a group (typer ships its own click, so no isinstance check)
             out.extend(all_commands(cmd, full))
         else:
             out.append((full, cmd))

@@ -1,13 +1,34 @@
-"""`margindash report`: revenue, cost and margin by customer, feature, model, segment, tag or time."""
+"""`margindash report`: revenue, cost and margin by customer, feature, model, segment, tag or time.
+
+Subcommands: `trend` (margin over time per group), `cohorts` (margin by month since each customer's
+first call) and `concentration` (the top 10%/20% of customers' share of cost). The period and output
+options are defined once below and shared by all four.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+from datetime import datetime
+from typing import Annotated, Any, Optional
 
 import typer
 
 DIMS_HELP = "customer|feature|model|vendor|segment|tag:NAME|day|week|month"
 FORMATS = ("table", "json", "csv", "markdown")
+NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
+
+# Options every report command shares.
+Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
+Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
+Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
+Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
+Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+# Options of the commands that group usage by feature or model.
+Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
+Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
+Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
+Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
+Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
 
 app = typer.Typer(
     help="Revenue, cost and margin by customer, feature, model, segment, tag or time.",
@@ -19,20 +40,20 @@ app = typer.Typer(
 def report(
     ctx: typer.Context,
     by: Optional[list[str]] = typer.Option(None, "--by", help=f"Group by {DIMS_HELP}; repeat for nested groups (default: customer)."),
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, in --tz)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
-    period: Optional[str] = typer.Option(None, "--period", help="today|7d|30d|mtd|last-month|YYYY-MM."),
-    tz: str = typer.Option("UTC", "--tz", help="Time zone of dates and days, e.g. Asia/Tokyo."),
-    customer: Optional[str] = typer.Option(None, "--customer", help="Only this customer."),
-    feature: Optional[str] = typer.Option(None, "--feature", help="Only this feature (its share of each customer's revenue)."),
-    model: Optional[str] = typer.Option(None, "--model", help="Only this model (its share of each customer's revenue)."),
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    customer: Customer = None,
+    feature: Feature = None,
+    model: Model = None,
     sort: str = typer.Option("margin", "--sort", help="margin|margin_pct (worst first) or cost|revenue|events (biggest first)."),
     top: Optional[int] = typer.Option(None, "--top", min=1, help="Show the first N rows and sum the rest into one '(other)' row."),
     breakdown: Optional[str] = typer.Option(None, "--breakdown", help="Add a second level: model|feature."),
-    allocate: str = typer.Option("events", "--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost."),
-    band: str = typer.Option("5", "--band", help="Margin %% band for break-even: within +-BAND is break-even."),
-    fmt: str = typer.Option("table", "--format", help="table|json|csv|markdown."),
-    as_json: bool = typer.Option(False, "--json", help="Same as --format json."),
+    allocate: Allocate = "events",
+    band: Band = "5",
+    fmt: Format = "table",
+    as_json: AsJson = False,
 ) -> None:
     """Show revenue, cost, margin and margin % per group, worst margin first, with a totals row.
 
@@ -44,8 +65,6 @@ def report(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from decimal import Decimal, InvalidOperation
-
     from ..errors import UsageError
     from ..reporting import ReportQuery, run_report
 
@@ -54,19 +73,137 @@ def report(
         if breakdown not in ("model", "feature"):
             raise UsageError(f"unknown --breakdown {breakdown!r}", "use model or feature")
         dims.append(breakdown)
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
+                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
+    from .. import render
+
+    render.emit_report(_run(ctx, run_report, query), output)
+
+
+@app.command("trend")
+def trend(
+    ctx: typer.Context,
+    by: str = typer.Option("customer", "--by", help="Group by customer|feature|model|vendor|segment|tag:NAME."),
+    granularity: str = typer.Option("auto", "--granularity", help="auto|day|week|month (auto: day up to 31 days, week up to 26 weeks, else month)."),
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    customer: Customer = None,
+    feature: Feature = None,
+    model: Model = None,
+    allocate: Allocate = "events",
+    fmt: Format = "table",
+    as_json: AsJson = False,
+) -> None:
+    """Show margin over time per group, and its change from each group's first active period to its last.
+
+    Example: margindash report trend --by feature --period 30d
+    """
+    from ..reporting import ReportQuery, run_trend
+
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=[by], since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
+                        model=model, allocate=allocate, granularity=granularity, now=_now())  # fmt: skip
+    from .. import render
+
+    render.emit_trend(_run(ctx, run_trend, query), output)
+
+
+@app.command("cohorts")
+def cohorts(
+    ctx: typer.Context,
+    by: str = typer.Option("month", "--by", help="Cohort period: month|week of each customer's first call."),
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    fmt: Format = "table",
+    as_json: AsJson = False,
+) -> None:
+    """Group customers by the month of their first call and show each cohort's margin % in month 1, 2, 3...
+
+    A cohort is fixed by a customer's first call ever (in --tz); the period options choose which
+    months of usage and revenue are counted.
+
+    Example: margindash report cohorts --since 2026-01-01
+    """
+    from ..reporting import ReportQuery, run_cohorts
+
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, granularity=by, now=_now())
+    from .. import render
+
+    render.emit_cohorts(_run(ctx, run_cohorts, query), output)
+
+
+@app.command("concentration")
+def concentration(
+    ctx: typer.Context,
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    band: Band = "5",
+    fmt: Format = "table",
+    as_json: AsJson = False,
+) -> None:
+    """Show what share of cost the top 10% and 20% of customers make, and which of them lose money.
+
+    Example: margindash report concentration --period last-month
+    """
+    from ..reporting import ReportQuery, run_concentration
+
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=_band(band), now=_now())
+    from .. import render
+
+    render.emit_concentration(_run(ctx, run_concentration, query), output)
+
+
+def _output(fmt: str, as_json: bool) -> str:
+    from ..errors import UsageError
+
     output = "json" if as_json else fmt
     if output not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", f"use one of {', '.join(FORMATS)}")
+    return output
+
+
+def _band(band: str) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    from ..errors import UsageError
+
     try:
-        band_pct = Decimal(band)
+        value = Decimal(band)
     except InvalidOperation:
         raise UsageError(f"--band {band!r} is not a number") from None
-    query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, sort=sort, top=top, allocate=allocate, band_pct=band_pct)  # fmt: skip
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"--band {band!r} must be a number of percent, 0 or more")
+    return value
+
+
+def _now() -> datetime | None:
+    """The clock, or MARGINDASH_NOW when set (naive = UTC)."""
+    import os
+    from datetime import timezone
+
+    from ..errors import UsageError
+
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return None
+    try:
+        now = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{NOW_ENV}={text!r} is not an ISO 8601 date-time", f"unset {NOW_ENV}, or use e.g. 2026-10-15T12:00:00Z") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def _run(ctx: typer.Context, run: Any, query: Any) -> Any:
     from ._common import open_store
 
     with open_store(ctx, create=False) as store:
-        result = run_report(store, query)
-    from .. import render
-
-    render.emit_report(result, output)
+        return run(store, query)
