@@ -14,6 +14,7 @@ from .commands import db as db_commands
 from .commands import demo as demo_commands
 from .commands import events as events_commands
 from .commands import ingest as ingest_commands
+from .commands import prices as prices_commands
 from .commands import report as report_commands
 from .commands import revenue as revenue_commands
 from .commands import schema as schema_commands
@@ -66,6 +67,7 @@ def main(
 ingest_commands.register(app)
 events_commands.register(app)
 demo_commands.register(app)
+prices_commands.register(app)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(schema_commands.app, name="schema")
 app.add_typer(report_commands.app, name="report")

@@ -436,3 +436,132 @@ def _names(names: list[str], limit: int = 5) -> str:
     if not names:
         return "none"
     return ", ".join(names[:limit]) + (f" (+{len(names) - limit} more)" if len(names) > limit else "")
+
+
+# ---- prices --------------------------------------------------------------------------------------
+
+
+def _rate(value: Any) -> str:
+    return "-" if value is None else format(value, "f")
+
+
+def print_price_list(versions: list[Any]) -> None:
+    console = stdout_console()
+    if not versions:
+        console.print("No prices match.", markup=False)
+        return
+    cols = [("provider", "left"), ("model", "left"), ("input", "right"), ("output", "right"), ("cache read", "right"),
+            ("cache write", "right"), ("long ctx", "left"), ("source", "left"), ("since", "left")]  # fmt: skip
+    body = [
+        [v.provider, v.model, _rate(v.base.input), _rate(v.base.output), _rate(v.base.cache_read), _rate(v.base.cache_write_5m),
+         ", ".join(f">{t.threshold:,}" for t in v.tiers) or "-", v.source,
+         v.effective_from.date().isoformat() if v.effective_from else "-"]
+        for v in versions
+    ]  # fmt: skip
+    console.print(table(f"{len(versions):,} price(s), USD per million tokens", cols, body))
+
+
+def print_price_show(info: dict[str, Any]) -> None:
+    console = stdout_console()
+    if info["resolved"] is None:
+        console.print(f"{info['query']}: no price (unpriced). hint: margindash prices set PROVIDER/MODEL --input X --output Y", markup=False)
+        return
+    r = info["resolved"]
+    console.print(f"{info['query']} -> {r['provider']}/{r['model']} ({r['how']} match)", markup=False)
+    cols = [("since", "left"), ("source", "left"), ("input", "right"), ("output", "right"), ("cache read", "right"),
+            ("cache write 5m", "right"), ("cache write 1h", "right"), ("tiers", "left"), ("service tiers", "left")]  # fmt: skip
+    body = []
+    for v in info["versions"]:
+        base = v.get("base", {})
+        tiers = ", ".join(f">{t['threshold']:,}: {t['rates'].get('input', '-')}/{t['rates'].get('output', '-')}" for t in v.get("tiers", []))
+        services = ", ".join(f"{s}: {v[s].get('input', '-')}/{v[s].get('output', '-')}" for s in ("batch", "flex", "priority") if s in v)
+        body.append([v.get("effective_from", "the beginning")[:10], v["source"], base.get("input", "-"), base.get("output", "-"),
+                     base.get("cache_read", "-"), base.get("cache_write_5m", "-"), base.get("cache_write_1h", "-"),
+                     tiers or "-", services or "-"])  # fmt: skip
+    console.print(table("price versions, USD per million tokens", cols, body))
+
+
+def print_unpriced(records: list[dict[str, Any]]) -> None:
+    console = stdout_console()
+    if not records:
+        console.print("Every stored call has a price.", markup=False)
+        return
+    cols = [("vendor", "left"), ("model", "left"), ("calls", "right"), ("input tokens", "right"), ("output tokens", "right")]
+    body = [[r["vendor"], r["model"], f"{r['events']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}"] for r in records]
+    console.print(table("models with no price (their cost is not in any report)", cols, body))
+    console.print("hint: margindash prices set PROVIDER/MODEL --input X --output Y, or margindash prices alias NAME PROVIDER/MODEL", markup=False)
+
+
+def print_disagreements(rows: list[dict[str, Any]]) -> None:
+    console = stdout_console()
+    if not rows:
+        console.print("The shipped sources agree within 1% on every model they share.", markup=False)
+        return
+    keys = list(rows[0])
+    console.print(table(f"{len(rows)} price disagreement(s) between sources (genai-prices wins)", [(k, "left") for k in keys],
+                        [[str(r.get(k, "")) for k in keys] for r in rows]))  # fmt: skip
+
+
+def print_sync(result: dict[str, Any]) -> None:
+    console = stdout_console()
+    for s in result["sources"]:
+        console.print(f"{s['source']}: {s['status']} ({s['prices_read']:,} prices read, {s['versions_added']:,} new version(s))", markup=False)
+    console.print(f"{result['versions_added']:,} new price version(s); {result['newly_priced_events']:,} unpriced call(s) now priced.", markup=False)
+
+
+def reprice_json(r: Any) -> dict[str, Any]:
+    from .money import usd_text
+
+    return {
+        "dry_run": r.dry_run,
+        "events_seen": r.events_seen,
+        "events_changed": r.events_changed,
+        "newly_priced": r.newly_priced,
+        "newly_unpriced": r.newly_unpriced,
+        "old_total_usd": usd_text(r.old_total_pico),
+        "new_total_usd": usd_text(r.new_total_pico),
+        "delta_usd": usd_text(r.new_total_pico - r.old_total_pico),
+    }
+
+
+def print_reprice(p: dict[str, Any]) -> None:
+    verb = "would change" if p["dry_run"] else "changed"
+    stdout_console().print(
+        f"{p['events_seen']:,} call(s) checked; {p['events_changed']:,} {verb} "
+        f"({p['newly_priced']:,} newly priced): ${p['old_total_usd']} -> ${p['new_total_usd']} (delta ${p['delta_usd']}).",
+        markup=False,
+    )
+
+
+def print_explain(info: dict[str, Any]) -> None:
+    console = stdout_console()
+    matched = info["matched"]
+    lines = [
+        f"call {info['request_id']}: {info['vendor']}/{info['model']}, service tier {info['service_tier']}",
+        "matched: " + (f"{matched['provider']}/{matched['model']} ({matched['how']})" if matched else "nothing (unpriced)"),
+    ]
+    pv = info["price_version"]
+    if pv:
+        lines.append(f"price version #{pv['id']} from {pv['source']}, in force since {pv['effective_from'] or 'the beginning'}")
+    if info.get("long_context_tier"):
+        lines.append(f"long-context tier: {info['long_context_tier']} (applies to every class of this call)")
+    if info.get("service_rates") and info["service_rates"] != "standard":
+        lines.append(f"service-tier rates: {info['service_rates']}")
+    for line in lines:
+        console.print(line, markup=False)
+    if info["classes"]:
+        tokens = info["tokens"]
+        counts = {
+            "uncached_input": tokens["input_tokens"] - tokens["cached_input_tokens"] - tokens["cache_write_tokens"],
+            "cache_read": tokens["cached_input_tokens"],
+            "cache_write_5m": tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
+            "cache_write_1h": tokens["cache_write_1h_tokens"],
+            "output": tokens["output_tokens"] - tokens["reasoning_tokens"],
+            "reasoning": tokens["reasoning_tokens"],
+        }
+        body = [[cls, f"{counts.get(cls, 0):,}" if cls in counts else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
+                for cls, c in info["classes"].items()]  # fmt: skip
+        console.print(table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body))
+    console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
+    if info["stale"]:
+        console.print(f"stored cost {info['stored_cost_usd']} differs from today's pricing: run `margindash reprice`", markup=False)

@@ -28,6 +28,7 @@ from .errors import StoreError
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
+EPOCH_DATE = date(1970, 1, 1)  # day 0 of the store's day numbers
 DIMENSIONS = ("customers", "features", "segments")  # name-keyed dimension tables
 EVENT_COLUMNS = (
     "key", "request_id", "ts", "customer", "feature", "model", "segment",
@@ -439,6 +440,45 @@ class Store:
         )
         return self.conn.execute(sql, args).fetchall()
 
+    def model_names(self) -> dict[int, tuple[str, str]]:
+        return {mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")}
+
+    def event_rows(self, *, start_ms: int | None, end_ms: int | None, only_unpriced: bool, after_key: int | None,
+                   limit: int) -> list[tuple[Any, ...]]:  # fmt: skip
+        """Raw event rows (EVENT_COLUMNS order) in key order, for re-pricing in chunks."""
+        where, args = [], []
+        if after_key is not None:
+            where.append("key > ?")
+            args.append(after_key)
+        if start_ms is not None:
+            where.append("ts >= ?")
+            args.append(start_ms)
+        if end_ms is not None:
+            where.append("ts < ?")
+            args.append(end_ms)
+        if only_unpriced:
+            where.append("cost IS NULL")
+        sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        return self.conn.execute(sql + " ORDER BY key LIMIT ?", (*args, limit)).fetchall()
+
+    def replace_event_costs(self, old_rows: list[tuple[Any, ...]], new_rows: list[tuple[Any, ...]]) -> int:
+        """Set new costs and move the rollups with them, in one transaction. An event whose cost changed
+        since it was read (another reprice got there first) is left alone. Returns how many were updated."""
+        cost_i, pid_i = EVENT_COLUMNS.index("cost"), EVENT_COLUMNS.index("price_id")
+        done_old, done_new = [], []
+        with self.write():
+            for old, new in zip(old_rows, new_rows):
+                cur = self.conn.execute(
+                    "UPDATE events SET cost = ?, price_id = ? WHERE key = ? AND cost IS ? AND price_id IS ?",
+                    (new[cost_i], new[pid_i], old[0], old[cost_i], old[pid_i]),
+                )
+                if cur.rowcount:
+                    done_old.append(old)
+                    done_new.append(new)
+            self.add_to_rollups(done_old, sign=-1)
+            self.add_to_rollups(done_new, sign=1)
+        return len(done_new)
+
     def count_events(self) -> int:
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
 
@@ -466,6 +506,10 @@ class Store:
             (provider, model, effective_from, source, data),
         ).fetchone() is not None
 
+    def alias_source(self, name: str, vendor: str | None) -> str | None:
+        row = self.conn.execute("SELECT source FROM price_aliases WHERE name = ? AND vendor = ?", (name, vendor or "")).fetchone()
+        return row[0] if row else None
+
     def set_alias(self, name: str, vendor: str | None, provider: str, model: str, source: str) -> None:
         self.conn.execute(
             "INSERT INTO price_aliases (name, vendor, provider, model, source) VALUES (?, ?, ?, ?, ?)"
@@ -476,15 +520,15 @@ class Store:
 
     # ---- revenue -------------------------------------------------------------------------------
 
-    def replace_revenue(self, source: str, rows: Iterable[tuple[str, int, int, str, int | None, str]]) -> int:
-        """Replace every revenue row of `source` with these (customer_id, day, minor, currency, usd cents, ref)."""
+    def replace_revenue(self, source: str, rows: Iterable[tuple[str, date, int, str, int | None, str]]) -> int:
+        """Replace every revenue row of `source` with these (customer_id, UTC date, minor, currency, usd cents, ref)."""
         with self.write():
             self.conn.execute("DELETE FROM revenue WHERE source = ?", (source,))
             n = 0
             for customer_id, day, minor, currency, usd_cents, ref in rows:
                 self.conn.execute(
                     "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (self.dim_id("customers", customer_id), day, minor, currency, usd_cents, source, ref),
+                    (self.dim_id("customers", customer_id), (day - EPOCH_DATE).days, minor, currency, usd_cents, source, ref),
                 )
                 n += 1
         return n

@@ -14,37 +14,50 @@ def demo(
 ) -> None:
     """Build a separate demo store from built-in synthetic data (offline, a few seconds) and show its margins.
 
-    The demo store lives next to your store as demo.db and is rebuilt on every run; your own store is
-    never touched.
+    The demo store lives in the data dir as demo/demo.db (with the log and revenue CSV it was built
+    from) and is rebuilt on every run; your own store is never touched.
 
     Example: margindash demo
     """
-    import tempfile
-    from pathlib import Path
+    import csv
 
     import orjson
 
     from .. import demo as demo_data
+    from .. import render
     from ..ingest.pipeline import ingest_paths
     from ..paths import data_dir
     from ..pricing.pricer import load_pricer
-    from ..render import stderr_console, stdout_console
+    from ..reporting import ReportQuery, run_report
+    from ..revenue import parse_revenue_csv
     from ..store import Store
 
-    err = stderr_console()
-    home = data_dir()
+    home = data_dir() / "demo"
     home.mkdir(parents=True, exist_ok=True)
     path = home / "demo.db"
     for suffix in ("", "-wal", "-shm", ".lock"):
-        Path(str(path) + suffix).unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        log = Path(tmp) / "demo-usage.jsonl"
-        with open(log, "wb") as fh:
-            for ev in demo_data.demo_events(seed):
-                fh.write(orjson.dumps(ev) + b"\n")
-        with Store.open(path) as store:
-            result = ingest_paths(store, [str(log)], quarantine_path=Path(tmp) / "q.jsonl", pricer=load_pricer(store))
-    err.print(f"demo store: {path} ({result.events_stored:,} calls over {demo_data.DEMO_DAYS} days)", markup=False)
-    out = stdout_console()
-    out.print(f"Built the demo store with {result.events_stored:,} calls from {len(demo_data.CUSTOMERS)} customers.", markup=False)
-    out.print(f"Try: margindash --db {path} events --limit 5", markup=False)
+        (home / (path.name + suffix)).unlink(missing_ok=True)
+    log, revenue_csv = home / "demo-usage.jsonl", home / "demo-revenue.csv"
+    with open(log, "wb") as fh:
+        for ev in demo_data.demo_events(seed):
+            fh.write(orjson.dumps(ev) + b"\n")
+    with open(revenue_csv, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["customer_id", "amount", "currency", "period_start", "period_end"])
+        writer.writeheader()
+        for row in demo_data.demo_revenue():
+            writer.writerow({**row, "amount": f"{row['amount'] / 100:.2f}"})
+    with Store.open(path) as store:
+        result = ingest_paths(store, [str(log)], quarantine_path=home / "demo.quarantine.jsonl", pricer=load_pricer(store))
+        days = parse_revenue_csv(revenue_csv.read_text(), str(revenue_csv))
+        store.replace_revenue(f"csv:{revenue_csv.name}", [
+            (d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor, d.ref) for d in days
+        ])  # fmt: skip
+        env = run_report(store, ReportQuery(dims=["customer"]))
+    render.stderr_console().print(
+        f"demo store: {path} ({result.events_stored:,} calls, {len(demo_data.CUSTOMERS)} customers, "
+        f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",
+        markup=False,
+    )
+    render.emit_report(env, "table")
+    out = render.stdout_console()
+    out.print(f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False)

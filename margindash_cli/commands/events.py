@@ -54,6 +54,7 @@ def events(
     since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
     until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many events, newest first (0 = all)."),
+    explain: Optional[str] = typer.Option(None, "--explain", help="Show how the call with this request id was priced."),
     as_json: bool = typer.Option(False, "--json", help="Print the events as JSON."),
 ) -> None:
     """List stored events, newest first, so every number can be traced to the calls behind it.
@@ -64,6 +65,17 @@ def events(
     from ..render import print_json, stdout_console, table
     from ._common import open_store
 
+    if explain is not None:
+        from .. import render
+        from ..pricing.explain import explain_call
+
+        with open_store(ctx, create=False) as store:
+            info = explain_call(store, explain)
+        if as_json:
+            print_json(info)
+        else:
+            render.print_explain(info)
+        return
     rng = resolve_range(since, until, None, None)
     with open_store(ctx, create=False) as store:
         rows = store.list_events(customer=customer, event_type=event_type, model=model,

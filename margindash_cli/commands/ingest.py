@@ -24,6 +24,7 @@ def ingest(
     quarantine: Optional[str] = typer.Option(None, "--quarantine", help="File for rejected lines (default: next to the store)."),
     require_customer: bool = typer.Option(False, "--require-customer", help="Reject calls with no customer id instead of keeping them as unattributed."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected."),
+    cost_source: str = typer.Option("auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own (auto: ours when we have a price)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Read usage logs into the store; only new lines are read on a re-run, and nothing is counted twice.
@@ -39,6 +40,10 @@ def ingest(
     from ..pricing.pricer import load_pricer
     from ..render import print_json, stderr_console, stdout_console, table
 
+    from ..pricing.pricer import COST_SOURCES
+
+    if cost_source not in COST_SOURCES:
+        raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     try:
@@ -47,7 +52,7 @@ def ingest(
         raise UsageError(str(exc)) from None
     qpath = Path(quarantine) if quarantine else default_quarantine_path(db_path(ctx))
     with open_store(ctx) as store:
-        pricer = load_pricer(store)
+        pricer = load_pricer(store, cost_source)
         progress = _progress(paths)
         try:
             result = ingest_paths(

@@ -23,7 +23,6 @@ def import_csv(
 
     Example: margindash revenue import invoices-2026-10.csv
     """
-    from datetime import date
     from decimal import Decimal
 
     from ..errors import InputError
@@ -37,9 +36,8 @@ def import_csv(
     except UnicodeDecodeError:
         raise InputError(f"{file}: not UTF-8 text", "export the CSV as UTF-8") from None
     days = parse_revenue_csv(text, str(file))
-    epoch = date(1970, 1, 1)
     rows = [
-        (d.customer_id, (d.day - epoch).days, d.amount_minor, d.currency, d.amount_minor if d.currency == "usd" else None, d.ref)
+        (d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor if d.currency == "usd" else None, d.ref)
         for d in days
     ]
     with open_store(ctx) as store:

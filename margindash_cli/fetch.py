@@ -1,0 +1,69 @@
+"""HTTP GET with timeouts, bounded retries with backoff, and ETag revalidation (for `sync-prices`).
+
+Retries: connection errors, timeouts, 429 and 5xx, up to RETRIES more times, waiting BACKOFF_S x 2^n
+(or the server's Retry-After, capped). Any other status fails at once. Nothing here writes anywhere:
+the caller decides what to keep.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from .errors import MarginDashError
+
+RETRIES = 3  # extra attempts after the first
+BACKOFF_S = 0.5  # first wait between attempts; doubles each time
+MAX_WAIT_S = 10.0  # cap on any single wait, including a server's Retry-After
+TIMEOUT_S = 30.0  # per attempt: connect, read and write each
+MAX_BYTES = 64 << 20  # a price list bigger than this is not a price list
+
+
+class FetchError(MarginDashError):
+    pass
+
+
+@dataclass
+class Fetched:
+    url: str
+    status: int  # 200 or 304
+    body: bytes | None  # None when not modified
+    etag: str | None
+
+
+def fetch(url: str, *, etag: str | None = None, timeout: float = TIMEOUT_S, retries: int = RETRIES,
+          backoff: float = BACKOFF_S) -> Fetched:  # fmt: skip
+    import httpx
+
+    headers = {"User-Agent": "margindash (+sync-prices)", "Accept": "application/json"}
+    if etag:
+        headers["If-None-Match"] = etag
+    last = ""
+    with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
+        for attempt in range(retries + 1):
+            wait = backoff * 2**attempt
+            try:
+                with client.stream("GET", url) as resp:
+                    if resp.status_code == 304:
+                        return Fetched(url, 304, None, etag)
+                    if resp.status_code == 200:
+                        chunks, size = [], 0
+                        for chunk in resp.iter_bytes():
+                            size += len(chunk)
+                            if size > MAX_BYTES:
+                                raise FetchError(f"{url}: response larger than {MAX_BYTES >> 20} MB; not a price list")
+                            chunks.append(chunk)
+                        return Fetched(url, 200, b"".join(chunks), resp.headers.get("etag"))
+                    last = f"HTTP {resp.status_code}"
+                    if resp.status_code != 429 and resp.status_code < 500:
+                        raise FetchError(f"{url}: {last}", "check the address (--source or its env variable)")
+                    retry_after = resp.headers.get("retry-after", "")
+                    if retry_after.isdigit():
+                        wait = float(retry_after)
+            except httpx.TimeoutException:
+                last = f"timed out after {timeout:g} s"
+            except httpx.TransportError as exc:
+                last = f"connection failed ({type(exc).__name__})"
+            if attempt < retries:
+                time.sleep(min(wait, MAX_WAIT_S))
+    raise FetchError(f"{url}: {last} (after {retries + 1} attempts)", "the catalog was left as it was; try again later")

@@ -1,0 +1,160 @@
+"""Price stored and incoming calls from the price versions in the store.
+
+Which version prices a call: the model is resolved to a catalog key (exact, alias, normalized id,
+origin provider); among that key's versions, a user's own price (`prices set`) in force at the
+call's time wins over synced and shipped ones; otherwise the latest synced or shipped version in
+force at that time. A call before every version's start is priced by the earliest version (the
+catalog's first-known price is the best information there is), and says so in `--explain`.
+
+What a call costs (integer picodollars): its tokens and units at that version's rates, plus the
+event's own `cost_usd` (non-token charges). A cost the log itself reports (a gateway's or
+provider's own figure) is used per `cost_source`: `auto` = computed when a price exists, else
+the reported one; `computed` = never the reported one; `reported` = the reported one when present.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ..ingest.canonical import NormalizedEvent
+from ..money import usd_to_pico
+from ..store import Store
+from .cost import CostBreakdown, cost_of
+from .model import PriceVersion
+from .resolve import Resolution, Resolver
+
+COST_SOURCES = ("auto", "computed", "reported")
+USER_SOURCE = "user"  # the source name of prices a user set by hand; they win over every other source
+
+
+@dataclass(frozen=True)
+class StoredPrice:
+    id: int
+    effective_from: int  # epoch ms; 0 = since the beginning
+    source: str
+    version: PriceVersion
+
+
+@dataclass
+class Explanation:
+    resolution: Resolution | None
+    price: StoredPrice | None
+    breakdown: CostBreakdown | None
+    cost_pico: int | None
+    basis: str  # "computed", "reported", "extra-only", "unpriced"
+
+
+class _Timeline:
+    """The versions of one (provider, model), split into user ones and the rest, sorted by start."""
+
+    def __init__(self, prices: list[StoredPrice]):
+        self.user = sorted((p for p in prices if p.source == USER_SOURCE), key=lambda p: (p.effective_from, p.id))
+        self.other = sorted((p for p in prices if p.source != USER_SOURCE), key=lambda p: (p.effective_from, p.id))
+        self._user_starts = [p.effective_from for p in self.user]
+        self._other_starts = [p.effective_from for p in self.other]
+
+    def at(self, ts_ms: int) -> StoredPrice | None:
+        i = bisect.bisect_right(self._user_starts, ts_ms)
+        if i:
+            return self.user[i - 1]
+        i = bisect.bisect_right(self._other_starts, ts_ms)
+        if i:
+            return self.other[i - 1]
+        if self.other:
+            return self.other[0]
+        return self.user[0] if self.user else None
+
+
+class Pricer:
+    """Prices events; built once per command from the store's price versions and aliases.
+
+    Versions are parsed lazily, per (provider, model), the first time a call needs them: a command
+    that prices a handful of models does not parse the whole catalog.
+    """
+
+    def __init__(self, prices: list[tuple[str, str, Any]], aliases: dict[tuple[str | None, str], tuple[str, str]],
+                 cost_source: str = "auto"):  # fmt: skip
+        self._raw: dict[tuple[str, str], list[Any]] = defaultdict(list)
+        for provider, model, sp in prices:
+            self._raw[(provider, model)].append(sp)
+        self._timelines: dict[tuple[str, str], _Timeline] = {}
+        self.resolver = Resolver(self._raw.keys(), aliases)
+        self.cost_source = cost_source
+        self._resolved: dict[tuple[str, str], Resolution | None] = {}
+
+    def timeline(self, provider: str, model: str) -> _Timeline:
+        key = (provider, model)
+        t = self._timelines.get(key)
+        if t is None:
+            t = self._timelines[key] = _Timeline([_stored(x) for x in self._raw[key]])
+        return t
+
+    def resolve(self, vendor: str, model: str) -> Resolution | None:
+        key = (vendor, model)
+        if key not in self._resolved:
+            self._resolved[key] = self.resolver.resolve(vendor, model)
+        return self._resolved[key]
+
+    def price(self, ev: NormalizedEvent) -> tuple[int | None, int | None]:
+        """(cost in picodollars, or None when unpriced; id of the price version used, or None)."""
+        e = self.explain(ev.vendor, ev.model, ev.ts_ms, ev, with_breakdown=False)
+        return e.cost_pico, (e.price.id if e.price and e.basis == "computed" else None)
+
+    def explain(self, vendor: str, model: str, ts_ms: int, ev: Any, *, with_breakdown: bool = True) -> Explanation:
+        """How a call is priced. `ev` has the canonical token fields, service_tier, units, extra_cost, reported_cost."""
+        res = self.resolve(vendor, model)
+        sp = self.timeline(res.provider, res.model).at(ts_ms) if res else None
+        extra = usd_to_pico(ev.extra_cost) if isinstance(ev.extra_cost, str) else (ev.extra_cost or 0)
+        reported = usd_to_pico(ev.reported_cost) if ev.reported_cost is not None else None
+        needs_price = bool(ev.input_tokens or ev.output_tokens or ev.units)
+        breakdown = None
+        if sp is not None and needs_price:
+            breakdown = cost_of(
+                sp.version,
+                input_tokens=ev.input_tokens,
+                output_tokens=ev.output_tokens,
+                cached_input_tokens=ev.cached_input_tokens,
+                cache_write_tokens=ev.cache_write_tokens,
+                cache_write_1h_tokens=ev.cache_write_1h_tokens,
+                reasoning_tokens=ev.reasoning_tokens,
+                service_tier=ev.service_tier,
+                units=_units(ev.units),
+            )
+        # cost_of returns None when the version lacks a rate this call needs: unpriced, never $0.
+        if reported is not None and (self.cost_source == "reported" or (self.cost_source == "auto" and breakdown is None)):
+            return Explanation(res, sp, breakdown, reported + extra, "reported")
+        if breakdown is not None:
+            return Explanation(res, sp, breakdown, breakdown.total + extra, "computed")
+        if not needs_price:
+            return Explanation(res, sp, None, extra, "extra-only")
+        return Explanation(res, sp, None, None, "unpriced")
+
+
+def _units(units: Any) -> dict[str, Any] | None:
+    if not units:
+        return None
+    if isinstance(units, str):
+        return orjson.loads(units)
+    return units
+
+
+def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
+    """A Pricer over every price version and alias in the store (seeding the shipped catalog on first use)."""
+    from .catalog_store import ensure_catalog
+
+    ensure_catalog(store)
+    prices = [(provider, model, (pid, eff, source, data)) for pid, provider, model, eff, source, data in store.price_rows()]
+    aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.alias_rows()}
+    return Pricer(prices, aliases, cost_source)
+
+
+def _stored(raw: Any) -> StoredPrice:
+    if isinstance(raw, StoredPrice):
+        return raw
+    pid, eff, source, data = raw
+    return StoredPrice(pid, eff, source, PriceVersion.from_dict(orjson.loads(data)))

@@ -1,0 +1,87 @@
+"""Recompute stored costs after a price was added or corrected, keeping the rollups equal to the events.
+
+Each chunk of events is re-priced and written in one transaction, with its rollup contribution
+removed at the old cost and added at the new one, so a crash leaves every event either at its old
+or its new cost and the rollups always equal the events. Re-running converges: events whose cost
+does not change are not written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from .store import EVENT_COLUMNS, Store
+
+CHUNK = 20_000  # events re-priced per transaction
+_COST = EVENT_COLUMNS.index("cost")
+_PRICE_ID = EVENT_COLUMNS.index("price_id")
+
+
+class StoredEvent(NamedTuple):
+    """The fields of a stored event that pricing reads (the same names as NormalizedEvent)."""
+
+    vendor: str
+    model: str
+    ts_ms: int
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    cache_write_1h_tokens: int
+    reasoning_tokens: int
+    service_tier: str | None
+    units: Any
+    extra_cost: int | None
+    reported_cost: str | None
+
+
+@dataclass
+class RepriceResult:
+    events_seen: int = 0
+    events_changed: int = 0
+    newly_priced: int = 0
+    newly_unpriced: int = 0
+    old_total_pico: int = 0  # of the changed events (unpriced counts as 0)
+    new_total_pico: int = 0
+    dry_run: bool = False
+
+
+def stored_event(row: tuple[Any, ...], vendor: str, model: str) -> StoredEvent:
+    r = dict(zip(EVENT_COLUMNS, row))
+    return StoredEvent(
+        vendor, model, r["ts"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"], r["cache_write_tokens"],
+        r["cache_write_1h_tokens"], r["reasoning_tokens"], r["service_tier"], r["units"], r["extra_cost"], r["reported_cost"],
+    )  # fmt: skip
+
+
+def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: int | None = None,
+            only_unpriced: bool = False, dry_run: bool = False) -> RepriceResult:  # fmt: skip
+    """Re-price stored events in [start_ms, end_ms) with `pricer`; write the changes unless `dry_run`."""
+    result = RepriceResult(dry_run=dry_run)
+    models = store.model_names()
+    after_key: int | None = None
+    while True:
+        rows = store.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_key=after_key, limit=CHUNK)
+        if not rows:
+            break
+        after_key = rows[-1][0]
+        old_rows, new_rows = [], []
+        for row in rows:
+            result.events_seen += 1
+            vendor, model = models[row[EVENT_COLUMNS.index("model")]]
+            cost, price_id = pricer.price(stored_event(row, vendor, model))
+            if cost == row[_COST] and price_id == row[_PRICE_ID]:
+                continue
+            result.events_changed += 1
+            result.old_total_pico += row[_COST] or 0
+            result.new_total_pico += cost or 0
+            result.newly_priced += row[_COST] is None and cost is not None
+            result.newly_unpriced += row[_COST] is not None and cost is None
+            new = list(row)
+            new[_COST], new[_PRICE_ID] = cost, price_id
+            old_rows.append(row)
+            new_rows.append(tuple(new))
+        if new_rows and not dry_run:
+            store.replace_event_costs(old_rows, new_rows)
+    return result
