@@ -31,10 +31,15 @@ class Fetched:
     etag: str | None
 
 
-def fetch(url: str, *, etag: str | None = None, timeout: float = TIMEOUT_S, retries: int = RETRIES,
-          backoff: float = BACKOFF_S) -> Fetched:  # fmt: skip
+def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, retries: int | None = None,
+          backoff: float | None = None) -> Fetched:  # fmt: skip
+    """GET `url` (revalidating with `etag` when given). Unset options take the module constants as they
+    are at call time, so a test (or a caller) can shorten every wait by setting them."""
     import httpx
 
+    timeout = TIMEOUT_S if timeout is None else timeout
+    retries = RETRIES if retries is None else retries
+    backoff = BACKOFF_S if backoff is None else backoff
     headers = {"User-Agent": "margindash (+sync-prices)", "Accept": "application/json"}
     if etag:
         headers["If-None-Match"] = etag

@@ -44,7 +44,7 @@ def show(
     model: str = typer.Argument(..., help="A model id as your logs have it, or PROVIDER/MODEL."),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
 ) -> None:
-    """Show how a model id resolves, and every price version it has had, with their sources.
+    """Show how a model id resolves, every price version it has had, with their sources, and its benchmark scores.
 
     Example: margindash prices show us.anthropic.claude-sonnet-4-20250514-v1:0
     """
@@ -159,7 +159,7 @@ def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -
     Example: margindash prices diff
     """
     from .. import render
-    from ..pricing.catalog import load_disagreements
+    from ..pricing.catalog_store import load_disagreements
 
     rows = load_disagreements()
     if as_json:

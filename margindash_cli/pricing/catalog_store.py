@@ -1,8 +1,9 @@
 """The price catalog inside a store: seeding from the shipped catalog, user prices and aliases, listings.
 
 - The shipped catalog (pricing_data/catalog.json) is copied into the store's `prices` table the first
-  time a store is used, and again when a newer margindash ships a newer catalog: only versions the
-  store does not already hold are added, so history already there never moves.
+  time a store is used. When another margindash ships another catalog, it is merged by the rules of
+  `sync-prices` (pricing/sync.py): a changed price is a new version from the merge on, a version the
+  store holds already is not news, so history already there never moves.
 - User prices (`prices set`) are versions with source "user"; they win over every synced or shipped
   version in force at the same time (see `pricer`).
 - Setting a price or an alias prices, at once, the stored calls that had no price.
@@ -22,6 +23,7 @@ from .model import PriceVersion, Rates
 from .pricer import USER_SOURCE, load_pricer
 
 CATALOG_META_KEY = "catalog_digest"  # meta key: hash of the shipped catalog last merged into this store
+DISAGREEMENTS_FILE = "price_disagreements.json"  # shipped next to catalog.json by scripts/build_catalog.py
 
 
 def ensure_catalog(store: Store) -> None:
@@ -35,11 +37,18 @@ def ensure_catalog(store: Store) -> None:
     with store.write():
         if store.get_meta(CATALOG_META_KEY) == digest:  # another process merged it meanwhile
             return
-        for version in catalog.all_versions():
-            record_version(store, version)
-        for (vendor, name), (provider, model) in catalog.aliases.items():
-            if store.alias_source(name, vendor) in (None, "catalog"):
-                store.set_alias(name, vendor, provider, model, "catalog")
+        if store.price_rows():
+            # A store that already prices calls (a newer or older margindash): merged by the rules of
+            # `sync-prices`, so a changed price applies from now on and stored calls keep theirs.
+            from .sync import merge_shipped
+
+            merge_shipped(store, catalog, datetime.now(timezone.utc))
+        else:
+            for version in catalog.all_versions():
+                record_version(store, version)
+            for (vendor, name), (provider, model) in catalog.aliases.items():
+                if store.alias_source(name, vendor) in (None, "catalog"):
+                    store.set_alias(name, vendor, provider, model, "catalog")
         store.set_meta(CATALOG_META_KEY, digest)
 
 
@@ -58,9 +67,18 @@ def effective_ms(version: PriceVersion) -> int:
     return version.effective_from_ms or 0
 
 
+def version_data(version: PriceVersion) -> str:
+    """A version as the store keeps it: its JSON, keys sorted, so equal versions are equal text."""
+    return orjson.dumps(version.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def holds_version(store: Store, version: PriceVersion) -> bool:
+    return store.has_price(version.provider, version.model, effective_ms(version), version.source, version_data(version))
+
+
 def record_version(store: Store, version: PriceVersion) -> bool:
     """Add a version unless the store holds the same one already. Returns True when added."""
-    data = orjson.dumps(version.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
+    data = version_data(version)
     eff = effective_ms(version)
     if store.has_price(version.provider, version.model, eff, version.source, data):
         return False
@@ -108,7 +126,19 @@ def show_model(store: Store, name: str) -> dict[str, Any]:
     timeline = pricer.timeline(res.provider, res.model)
     for sp in sorted(timeline.user + timeline.other, key=lambda s: (s.effective_from, s.id)):
         out["versions"].append({"id": sp.id, "source": sp.source, **sp.version.to_dict()})
+    out["benchmarks"] = _benchmarks(res.provider, res.model, pricer.resolver.aliases)
     return out
+
+
+def _benchmarks(provider: str, model: str, aliases: Any) -> dict[str, Any] | None:
+    """The model's benchmark scores (pricing_data/benchmarks.csv), each with its source; None = none."""
+    from .benchmarks import load_benchmarks
+
+    found = load_benchmarks().find(provider, model, aliases)
+    if found is None:
+        return None
+    (p, m), scores = found
+    return {"scores_of": f"{p}/{m}", "scores": [s.to_json() for _, s in sorted(scores.items())]}
 
 
 def _split_key(key: str, *, required: bool = True) -> tuple[str | None, str]:
@@ -160,12 +190,31 @@ def set_user_price(store: Store, key: str, *, rates: dict[str, str | None], per_
 
 
 def set_user_alias(store: Store, name: str, target: str, vendor: str | None) -> dict[str, Any]:
+    """Price `name` as the catalog model `target` (PROVIDER/MODEL), then price the calls that had no price."""
     provider, model = _split_key(target)
     assert provider is not None
     ensure_catalog(store)
+    if not any(p == provider and m == model for _pid, p, m, _e, _s, _d in store.price_rows()):
+        # The resolver ignores an alias to a key with no price: refuse it rather than record a dead alias.
+        raise UsageError(f"no price for {provider}/{model}", "pick a PROVIDER/MODEL from `margindash prices list`, "
+                         "or set one with `margindash prices set`")  # fmt: skip
     with store.write():
         store.set_alias(name, (vendor or "").lower() or None, provider, model, USER_SOURCE)
     return {"name": name, "provider": provider, "model": model, "repriced": _price_unpriced(store)}
+
+
+def load_disagreements() -> list[dict[str, Any]]:
+    """The shipped list of models whose price differs between the sources (pricing_data/price_disagreements.json)."""
+    from importlib import resources
+
+    from .catalog import CATALOG_PACKAGE, CatalogError
+
+    try:
+        data = resources.files(CATALOG_PACKAGE).joinpath(DISAGREEMENTS_FILE).read_bytes()
+        return list(orjson.loads(data)["disagreements"])
+    except (FileNotFoundError, ModuleNotFoundError, KeyError, orjson.JSONDecodeError) as exc:
+        raise CatalogError(f"the shipped list of price disagreements is missing or unreadable ({type(exc).__name__})",
+                           "reinstall margindash; maintainers: run scripts/build_catalog.py") from None  # fmt: skip
 
 
 def _price_unpriced(store: Store) -> dict[str, Any]:
