@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .errors import InputError
+from .fx import decimal_rate, usd_cents
 from .money import to_minor
 from .reports import allocate
 
@@ -75,4 +77,17 @@ def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
         for i, part in enumerate(allocate(amount, [1] * days)):
             if part:
                 out.append(RevenueDay(customer, start + timedelta(days=i), part, currency, f"line {line}"))
+    return out
+
+
+def revenue_rows(days: list[RevenueDay], rate: Callable[[str, date], object]) -> list[tuple[str, date, int, str, int | None, str]]:
+    """Store rows (customer, day, minor, currency, usd cents, ref): USD as is, other currencies at `rate`
+    (USD per unit on that day, from `fx import`), else left unconverted (None) and reported as such."""
+    out = []
+    for d in days:
+        usd = d.amount_minor if d.currency == "usd" else None
+        if usd is None:
+            r = decimal_rate(rate(d.currency, d.day))
+            usd = None if r is None else usd_cents(d.amount_minor, d.currency, r)
+        out.append((d.customer_id, d.day, d.amount_minor, d.currency, usd, d.ref))
     return out

@@ -28,7 +28,8 @@ def import_csv(
     from ..errors import InputError
     from ..money import minor_exponent
     from ..render import print_json, stdout_console
-    from ..revenue import parse_revenue_csv
+    from ..fx import FX_MAX_AGE_DAYS
+    from ..revenue import parse_revenue_csv, revenue_rows
     from ._common import open_store
 
     try:
@@ -36,12 +37,8 @@ def import_csv(
     except UnicodeDecodeError:
         raise InputError(f"{file}: not UTF-8 text", "export the CSV as UTF-8") from None
     days = parse_revenue_csv(text, str(file))
-    rows = [
-        (d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor if d.currency == "usd" else None, d.ref)
-        for d in days
-    ]
     with open_store(ctx) as store:
-        n = store.replace_revenue(f"csv:{file.name}", rows)
+        n = store.replace_revenue(f"csv:{file.name}", revenue_rows(days, lambda cur, day: store.fx_rate(cur, day, FX_MAX_AGE_DAYS)))
     totals: dict[str, int] = {}
     for d in days:
         totals[d.currency] = totals.get(d.currency, 0) + d.amount_minor
