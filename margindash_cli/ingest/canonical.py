@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 from ..errors import LineRejected
 from . import registry
-from .base import TOKEN_FIELDS
+from .base import CANONICAL_FIELDS, TOKEN_FIELDS
 
 MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
 MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
@@ -153,12 +153,15 @@ def app_fields(line: dict[str, Any], maps: list[tuple[str, str]]) -> dict[str, A
 
 
 APP_FIELDS_SET = frozenset(APP_FIELDS)
+CANONICAL_NAMES = frozenset(CANONICAL_FIELDS)  # a line with only these keys needs no detection or renaming
 
 
 def partial_events(line: Any, fmt: str, maps: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Apply the line's format (given or detected) and return its partial events."""
-    if not isinstance(line, dict):
+    if type(line) is not dict:
         raise LineRejected("line is not a JSON object")
+    if not maps and line.keys() <= CANONICAL_NAMES and fmt in ("auto", "events"):
+        return [line]  # the common case: a canonical event, spelled canonically (no copy, no detection)
     if fmt == "events":
         return [app_fields(line, maps)]
     if fmt == "auto":
@@ -218,6 +221,21 @@ def to_int_tokens(value: Any, field: str) -> int:
 
 def parse_timestamp(value: Any) -> int:
     """Epoch milliseconds (UTC) of an ISO 8601 string or an epoch number in seconds or milliseconds."""
+    if type(value) is str:
+        try:
+            dt = datetime.fromisoformat(value)  # Python 3.11 reads "Z" and offsets itself: the fast path
+        except ValueError:
+            pass
+        else:
+            if dt.tzinfo is None:
+                dt = dt.replace(tzinfo=timezone.utc)
+            try:
+                ms = (dt - EPOCH) // ONE_MS
+            except OverflowError:
+                ms = -1
+            if MIN_TS_MS <= ms < MAX_TS_MS:
+                return ms
+            raise LineRejected(f"implausible date (before 2000 or after 2099): {_show(value)}", "timestamp")
     if value is None or value == "":
         raise LineRejected("missing", "timestamp")
     if isinstance(value, bool):
@@ -250,6 +268,8 @@ def parse_timestamp(value: Any) -> int:
 def _opt_str(value: Any, field: str, max_len: int = 512) -> str | None:
     if value is None:
         return None
+    if type(value) is str and len(value) <= max_len and "\x00" not in value:
+        return value.strip() or None
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise LineRejected(f"must be a string, got {_show(value)}", field)
     text = str(value).strip()
@@ -307,8 +327,10 @@ def validate(p: dict[str, Any]) -> NormalizedEvent:
     model = p.get("model")
     if not isinstance(model, str) or not model.strip():
         raise LineRejected("missing" if model in (None, "") else f"must be a string, got {_show(model)}", "model")
-    tokens = [to_int_tokens(p.get(f), f) for f in TOKEN_FIELDS]
-    inp, out, cached, cw, cw1h, reasoning = tokens
+    get = p.get
+    inp, out, cached, cw, cw1h, reasoning = (
+        v if type(v := get(f)) is int and 0 <= v <= MAX_TOKENS else to_int_tokens(v, f) for f in TOKEN_FIELDS
+    )
     if cached + cw > inp:
         raise LineRejected(
             f"cached ({cached}) + cache-write ({cw}) tokens exceed input_tokens ({inp}); "

@@ -325,23 +325,10 @@ class _FileIngest:
         with store.write():
             if self.source_id is None:
                 self.source_id = store.source_id(self.key_path, self.identity)
-            seen: set[int] = set()
-            fresh = []
-            for item in batch.events:
-                if item[0] in seen:
-                    self.result.duplicates += 1
-                    continue
-                seen.add(item[0])
-                fresh.append(item)
-            existing = store.existing_keys(k for k, *_ in fresh)
-            rows = []
-            for key, dedupe_id, ev, line_no in fresh:
-                if key in existing:
-                    self.result.duplicates += 1
-                    continue
-                rows.append(self._row(key, dedupe_id, ev, line_no))
-            store.insert_events(rows)
-            self.result.events_stored += len(rows)
+            rows = [self._row(key, dedupe_id, ev, line_no) for key, dedupe_id, ev, line_no in batch.events]
+            stored = store.insert_new_events(rows)
+            self.result.events_stored += stored
+            self.result.duplicates += len(rows) - stored
             if self.path != "-" and save_checkpoint:
                 store.save_checkpoint(
                     self.source_id,

@@ -102,6 +102,19 @@ class Pricer:
 
     def price(self, ev: NormalizedEvent) -> tuple[int | None, int | None]:
         """(cost in picodollars, or None when unpriced; id of the price version used, or None)."""
+        if ev.reported_cost is None and not ev.extra_cost and (ev.input_tokens or ev.output_tokens):
+            # The hot path of ingest: a token-priced call with no costs of its own.
+            res = self.resolve(ev.vendor, ev.model)
+            if res is None:
+                return None, None
+            sp = self.timeline(res.provider, res.model).at(ev.ts_ms)
+            if sp is None:
+                return None, None
+            b = cost_of(sp.version, input_tokens=ev.input_tokens, output_tokens=ev.output_tokens,
+                        cached_input_tokens=ev.cached_input_tokens, cache_write_tokens=ev.cache_write_tokens,
+                        cache_write_1h_tokens=ev.cache_write_1h_tokens, reasoning_tokens=ev.reasoning_tokens,
+                        service_tier=ev.service_tier, units=_units(ev.units))  # fmt: skip
+            return (None, None) if b is None else (b.total, sp.id)
         e = self.explain(ev.vendor, ev.model, ev.ts_ms, ev, with_breakdown=False)
         return e.cost_pico, (e.price.id if e.price and e.basis == "computed" else None)
 
