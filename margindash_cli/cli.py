@@ -10,6 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from . import __version__
+from .commands import budget as budget_commands
 from .commands import db as db_commands
 from .commands import demo as demo_commands
 from .commands import events as events_commands
@@ -18,6 +19,8 @@ from .commands import prices as prices_commands
 from .commands import report as report_commands
 from .commands import revenue as revenue_commands
 from .commands import schema as schema_commands
+from .commands import simulate as simulate_commands
+from .commands import stripe as stripe_commands
 from .errors import MarginDashError
 
 
@@ -72,3 +75,6 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(schema_commands.app, name="schema")
 app.add_typer(report_commands.app, name="report")
 app.add_typer(revenue_commands.app, name="revenue")
+simulate_commands.register(app)
+stripe_commands.register(app)
+app.add_typer(budget_commands.app, name="budget")

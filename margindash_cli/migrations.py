@@ -68,7 +68,6 @@ def m001_initial(db: Database) -> None:
             line INTEGER
         );
         CREATE INDEX events_ts ON events (ts);
-        CREATE INDEX events_request_id ON events (request_id) WHERE request_id IS NOT NULL;
         CREATE TABLE rollup_daily (
             day INTEGER NOT NULL,
             customer INTEGER NOT NULL,
@@ -117,5 +116,129 @@ def m001_initial(db: Database) -> None:
         CREATE INDEX revenue_day ON revenue (day, customer);
         CREATE INDEX revenue_source ON revenue (source, ref);
         CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+        """
+    )
+
+
+@MIGRATIONS()
+def m002_stripe(db: Database) -> None:
+    """Why: revenue from Stripe is rebuilt per invoice from the Stripe objects it came from, so these are kept (ids and amounts only)."""
+    db.executescript(
+        """
+        CREATE TABLE stripe_customers (
+            id TEXT PRIMARY KEY,               -- cus_...
+            app_customer_id TEXT,              -- value of the customer-id metadata key; NULL = none
+            segment TEXT,                      -- values of the segment/plan metadata keys
+            plan TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            observed_at INTEGER NOT NULL       -- unix seconds of the sync or event that wrote this state
+        );
+        CREATE TABLE stripe_customer_map (     -- `margindash customers map`: wins over metadata
+            stripe_customer TEXT PRIMARY KEY,
+            app_customer_id TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE customer_attributes (     -- what reports group a customer by when its calls carry nothing
+            customer INTEGER PRIMARY KEY,      -- customers.id
+            segment TEXT,
+            plan TEXT,
+            source TEXT NOT NULL               -- 'stripe:cus_...'
+        );
+        CREATE TABLE stripe_invoices (
+            id TEXT PRIMARY KEY,
+            customer TEXT NOT NULL,            -- cus_...
+            status TEXT NOT NULL,              -- draft|open|paid|uncollectible|void|deleted
+            currency TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            finalized_at INTEGER,
+            total INTEGER NOT NULL,            -- minor units, tax included
+            total_excluding_tax INTEGER,
+            settle_rate TEXT,                  -- USD per unit of currency Stripe applied at settlement; NULL = none
+            observed_at INTEGER NOT NULL
+        );
+        CREATE INDEX stripe_invoices_customer ON stripe_invoices (customer);
+        CREATE INDEX stripe_invoices_status ON stripe_invoices (status, created);
+        CREATE TABLE stripe_invoice_lines (
+            id TEXT PRIMARY KEY,               -- il_... (the revenue rows' ref)
+            invoice TEXT NOT NULL,
+            amount_minor INTEGER NOT NULL,     -- net of discounts and pretax credits, tax excluded
+            period_start INTEGER,              -- service period, unix seconds; NULL = none
+            period_end INTEGER
+        );
+        CREATE INDEX stripe_invoice_lines_invoice ON stripe_invoice_lines (invoice);
+        CREATE TABLE stripe_credit_notes (
+            id TEXT PRIMARY KEY,
+            invoice TEXT NOT NULL,
+            status TEXT NOT NULL,              -- issued|void
+            currency TEXT NOT NULL,
+            effective_at INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL,     -- total excluding tax, positive
+            refunds TEXT NOT NULL,             -- JSON {refund id: amount refunded} the credit note covers
+            observed_at INTEGER NOT NULL
+        );
+        CREATE INDEX stripe_credit_notes_invoice ON stripe_credit_notes (invoice);
+        CREATE TABLE stripe_refunds (
+            id TEXT PRIMARY KEY,
+            invoice TEXT,                      -- NULL = not (yet) linked to an invoice: counts nothing
+            charge TEXT,
+            payment_intent TEXT,
+            status TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            amount INTEGER NOT NULL,           -- minor units refunded, tax included
+            settle_rate TEXT,
+            observed_at INTEGER NOT NULL
+        );
+        CREATE INDEX stripe_refunds_invoice ON stripe_refunds (invoice);
+        CREATE TABLE stripe_payments (         -- payment intent / charge id -> the invoice it paid
+            payment TEXT PRIMARY KEY,
+            invoice TEXT NOT NULL
+        );
+        CREATE TABLE stripe_cursors (
+            object TEXT PRIMARY KEY,           -- invoices|credit_notes|refunds|customers
+            created_gte INTEGER NOT NULL,      -- unix seconds: the next run lists from here minus the look-back
+            synced_at TEXT NOT NULL
+        );
+        CREATE TABLE fx_rates (
+            currency TEXT NOT NULL,
+            day INTEGER NOT NULL,              -- UTC day number
+            usd_per_unit TEXT NOT NULL,        -- exact decimal: USD for one major unit
+            source TEXT NOT NULL,
+            PRIMARY KEY (currency, day)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@MIGRATIONS()
+def m003_budgets(db: Database) -> None:
+    """Why: budgets turn the numbers into control; alert claims make each alert go out once, ever."""
+    db.executescript(
+        """
+        CREATE TABLE budgets (
+            name TEXT PRIMARY KEY,
+            scope TEXT NOT NULL,               -- org | feature | customer
+            scope_id TEXT NOT NULL DEFAULT '', -- feature name (event_type) or customer id; '' for org
+            limit_usd TEXT NOT NULL,           -- exact decimal USD (text: no float, no 64-bit ceiling)
+            period TEXT NOT NULL,              -- day | week | month, calendar-aligned in tz
+            tz TEXT NOT NULL,                  -- IANA zone of the period boundaries
+            warn_pct TEXT NOT NULL,            -- exact decimal percentages of the limit
+            critical_pct TEXT NOT NULL,
+            emails TEXT NOT NULL DEFAULT '[]', -- JSON array of alert recipients
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE budget_alerts (
+            budget TEXT NOT NULL,
+            level TEXT NOT NULL,               -- warning | critical | exceeded
+            period_start INTEGER NOT NULL,     -- epoch ms (UTC) of the period's start
+            channel TEXT NOT NULL,             -- email | webhook (never the address or URL: those are secrets)
+            state TEXT NOT NULL,               -- pending (claimed, being sent) | sent | failed (retried next run)
+            claimed_at INTEGER NOT NULL,       -- epoch ms of the latest claim; an old pending claim is a crashed run's
+            sent_at INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            last_error TEXT,                   -- redacted: no password, no webhook URL
+            PRIMARY KEY (budget, level, period_start, channel)  -- the alert's unique key
+        );
         """
     )

@@ -461,6 +461,14 @@ def print_price_list(versions: list[Any]) -> None:
     console.print(table(f"{len(versions):,} price(s), USD per million tokens", cols, body))
 
 
+def _since(effective_from: str | None) -> str:
+    """'-' (since the beginning), '2025-06-10' (a date), or '2026-11-23 13:00' (a sync's moment, UTC)."""
+    if not effective_from:
+        return "-"
+    day, _, time = effective_from.partition("T")
+    return day if not time or time.startswith("00:00:00") else f"{day} {time[:5]}"
+
+
 def print_price_show(info: dict[str, Any]) -> None:
     console = stdout_console()
     if info["resolved"] is None:
@@ -475,10 +483,26 @@ def print_price_show(info: dict[str, Any]) -> None:
         base = v.get("base", {})
         tiers = ", ".join(f">{t['threshold']:,}: {t['rates'].get('input', '-')}/{t['rates'].get('output', '-')}" for t in v.get("tiers", []))
         services = ", ".join(f"{s}: {v[s].get('input', '-')}/{v[s].get('output', '-')}" for s in ("batch", "flex", "priority") if s in v)
-        body.append([v.get("effective_from", "the beginning")[:10], v["source"], base.get("input", "-"), base.get("output", "-"),
+        body.append([_since(v.get("effective_from")), v["source"], base.get("input", "-"), base.get("output", "-"),
                      base.get("cache_read", "-"), base.get("cache_write_5m", "-"), base.get("cache_write_1h", "-"),
                      tiers or "-", services or "-"])  # fmt: skip
     console.print(table("price versions, USD per million tokens", cols, body))
+    _print_benchmarks(console, info.get("benchmarks"))
+
+
+def _print_benchmarks(console: Any, bench: dict[str, Any] | None) -> None:
+    """The model's benchmark scores under its prices: score, who evaluated it, source, what was not taken."""
+    if not bench:
+        console.print("benchmarks: no benchmark data for this model", markup=False)
+        return
+    labels = {"mmlu_pro": "MMLU-Pro", "gpqa_diamond": "GPQA Diamond"}
+    body = [[labels.get(s["benchmark"], s["benchmark"]), f"{s['score']:g}", s["evaluator"], s["method"] or "-",
+             f"{s['source']} ({s['licence']}); as {s['evaluated_model']}; citing {s['primary_source'] or '-'}",
+             s["alternatives"] or "-"]
+            for s in bench["scores"]]  # fmt: skip
+    cols = [("benchmark", "left"), ("score", "right"), ("evaluated by", "left"), ("method", "left"), ("source", "left"),
+            ("other sources (not taken)", "left")]  # fmt: skip
+    console.print(table(f"benchmark scores (of {bench['scores_of']})", cols, body))
 
 
 def print_unpriced(records: list[dict[str, Any]]) -> None:
@@ -492,14 +516,22 @@ def print_unpriced(records: list[dict[str, Any]]) -> None:
     console.print("hint: margindash prices set PROVIDER/MODEL --input X --output Y, or margindash prices alias NAME PROVIDER/MODEL", markup=False)
 
 
+DISAGREEMENT_SOURCES = ("genai-prices", "litellm", "openrouter")  # the sources a disagreement row can quote
+
+
 def print_disagreements(rows: list[dict[str, Any]]) -> None:
     console = stdout_console()
     if not rows:
         console.print("The shipped sources agree within 1% on every model they share.", markup=False)
         return
-    keys = list(rows[0])
-    console.print(table(f"{len(rows)} price disagreement(s) between sources (genai-prices wins)", [(k, "left") for k in keys],
-                        [[str(r.get(k, "")) for k in keys] for r in rows]))  # fmt: skip
+    cols = [("provider", "left"), ("model", "left"), ("kind", "left"), ("differs on", "left"), ("winner", "left"),
+            ("prices (input/output)", "left")]  # fmt: skip
+    body = [
+        [r.get("provider", ""), r.get("model", ""), r.get("kind", ""), ", ".join(r.get("fields", [])), r.get("winner", ""),
+         "; ".join(f"{s} {r[s].get('input', '-')}/{r[s].get('output', '-')}" for s in DISAGREEMENT_SOURCES if isinstance(r.get(s), dict))]
+        for r in rows
+    ]  # fmt: skip
+    console.print(table(f"{len(rows)} price disagreement(s) between sources, USD per million tokens", cols, body))
 
 
 def print_sync(result: dict[str, Any]) -> None:
@@ -565,3 +597,327 @@ def print_explain(info: dict[str, Any]) -> None:
     console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
     if info["stale"]:
         console.print(f"stored cost {info['stored_cost_usd']} differs from today's pricing: run `margindash reprice`", markup=False)
+
+
+# ---- budgets -------------------------------------------------------------------------------------
+
+LEVEL_STYLES = {"ok": "green", "warning": "yellow", "critical": "red", "exceeded": "bold red"}  # budget level colours
+
+
+def emit_budget_saved(budget: Any, created: bool, as_json: bool) -> None:
+    from .budgets import budget_json
+
+    if as_json:
+        print_json({**budget_json(budget), "created": created})
+        return
+    b = budget
+    to = f"; alerts to {', '.join(b.emails)}" if b.emails else ""
+    print(f"{'Created' if created else 'Updated'} budget {b.name}: {b.scope_text}, {display_usd(b.limit_usd)} per {b.period} "
+          f"({b.tz}), warning at {b.warn_pct}%, critical at {b.critical_pct}%{to}.")
+
+
+def _budget_rows(statuses: list[Any], alerts: dict[str, str] | None = None) -> list[list[Any]]:
+    from rich.text import Text
+
+    from .budgets import pct_text
+
+    rows = []
+    for s in statuses:
+        b = s.budget
+        spend = display_usd(s.spend.cost_pico, pico=True)
+        if s.spend.unpriced_events:
+            spend += f" (+{s.spend.unpriced_events:,} unpriced)"
+        projected = "-" if s.projected_pico is None else f"{display_usd(s.projected_pico, pico=True)} ({pct_text(s.projected_pct)})"
+        period = s.period.label.split(" (")[0]  # 2026-W42, not its dates: the column stays narrow
+        row = [b.name, b.scope_text, period + ("" if b.tz == "UTC" else f" {b.tz}"), spend, display_usd(b.limit_usd),
+               pct_text(s.pct_used), Text(s.level, style=LEVEL_STYLES[s.level]), projected]  # fmt: skip
+        if alerts is not None:
+            row.append(alerts.get(b.name, ""))
+        rows.append(row)
+    return rows
+
+
+BUDGET_COLUMNS = [("budget", "left"), ("scope", "left"), ("period", "left"), ("spend", "right"), ("limit", "right"),
+                  ("used", "right"), ("level", "left"), ("projected", "right")]  # fmt: skip
+
+
+BUDGET_OPTIONAL_COLUMNS = ("projected", "period", "scope", "alerts")  # left out in this order on a narrow terminal
+
+
+def _print_budget_table(console: Any, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+    """A budget table whose cells never wrap: optional columns are left out (and named) until it fits."""
+    from rich.measure import Measurement
+    from rich.table import Table
+
+    keep = list(range(len(columns)))
+    hidden: list[str] = []
+    headers = [h for h, _ in columns]
+    for name in (None, *BUDGET_OPTIONAL_COLUMNS):
+        if name is not None and name in headers:
+            keep.remove(headers.index(name))
+            hidden.append(name)
+        caption = f"hidden to fit the terminal: {', '.join(hidden)} (--json has every field)" if hidden else None
+        t = Table(title=title, caption=caption, header_style="bold")
+        for i in keep:
+            t.add_column(columns[i][0], justify=columns[i][1], no_wrap=True)
+        for row in rows:
+            t.add_row(*(row[i] for i in keep))
+        if Measurement.get(console, console.options.update_width(10**6), t).maximum <= console.width:
+            break
+    console.print(t)
+
+
+def emit_budget_list(statuses: list[Any], now: Any, as_json: bool) -> None:
+    from .budgeting import list_json
+
+    if as_json:
+        print_json(list_json(statuses, now))
+        return
+    if not statuses:
+        print("no budgets yet; add one: margindash budget set NAME --scope org --limit-usd 1000 --period month", file=sys.stderr)
+        return
+    console = stdout_console()
+    _print_budget_table(console, "Budgets", BUDGET_COLUMNS, _budget_rows(statuses))
+    _budget_notes(console, statuses)
+
+
+def _budget_notes(console: Any, statuses: list[Any]) -> None:
+    unpriced = sum(s.spend.unpriced_events for s in statuses)
+    if unpriced:
+        console.print("unpriced calls may hide spend: they are not in the figures. hint: margindash prices unpriced", markup=False)
+
+
+def emit_budget_check(result: Any, as_json: bool) -> None:
+    from .budgeting import check_json
+
+    for a in result.alerts:
+        if a.note:
+            print(f"warning: {a.channel} alert for budget {a.budget}: {a.note}", file=sys.stderr)
+    for message in result.errors:
+        print(f"error: {message}", file=sys.stderr)
+    if as_json:
+        print_json(check_json(result))
+        return
+    if not result.statuses:
+        print("no budgets to check; add one: margindash budget set NAME --scope org --limit-usd 1000 --period month", file=sys.stderr)
+        return
+    alerts: dict[str, str] = {}
+    for a in result.alerts:
+        text = f"{a.channel} {a.status.replace('_', ' ')}"
+        alerts[a.budget] = f"{alerts[a.budget]}, {text}" if a.budget in alerts else text
+    console = stdout_console()
+    _print_budget_table(console, "Budget check", [*BUDGET_COLUMNS, ("alerts", "left")], _budget_rows(result.statuses, alerts))
+    _budget_notes(console, result.statuses)
+    if result.blocklist_path is not None:
+        console.print(f"blocklist: {result.blocked} blocked, written to {result.blocklist_path}", markup=False)
+
+
+# ---- stripe (sync-stripe, customers list, fx import) ---------------------------------------------
+
+
+def _revenue_parts(revenue: dict[str, dict[str, str]]) -> str:
+    parts = []
+    for cur, r in sorted(revenue.items()):
+        if cur == "usd":
+            parts.append(f"{r['amount']} USD")
+            continue
+        text = f"{r['amount']} {cur.upper()}"
+        notes = []
+        if Decimal(r["usd"]):
+            notes.append(f"{r['usd']} USD converted")
+        if Decimal(r["unconverted"]):
+            notes.append(f"{r['unconverted']} {cur.upper()} unconverted")
+        parts.append(text + (f" ({'; '.join(notes)})" if notes else ""))
+    return ", ".join(parts) or "none"
+
+
+def print_stripe_sync(result: Any) -> None:
+    """The summary of a sync-stripe run (StripeSyncResult)."""
+    console = stdout_console()
+    n = result.listed
+    window = f"created since {result.window_since}" if result.window_since else "everything"
+    console.print(f"Stripe ({window}): listed invoices {n['invoices']}, credit notes {n['credit_notes']}, refunds {n['refunds']},"
+                  f" customers {n['customers']}; {result.requests} requests, {result.retries} retried.", markup=False)  # fmt: skip
+    console.print(f"Revenue changed for {result.refs_changed} Stripe object(s); invoices counted: {result.invoices_counted}.", markup=False)
+    console.print(f"Stripe revenue stored: {_revenue_parts(result.revenue)}.", markup=False)
+    if any(Decimal(r["unconverted"]) for r in result.revenue.values()):
+        console.print("hint: margindash fx import FILE.csv converts the rest (reports list it separately until then)", markup=False)
+    if result.unmapped_customers:
+        shown = ", ".join(result.unmapped_customers[:5]) + (" ..." if len(result.unmapped_customers) > 5 else "")
+        console.print(f"unmapped: {len(result.unmapped_customers)} Stripe customer(s) have no customer id in their metadata: {shown}",
+                      markup=False)  # fmt: skip
+        console.print("hint: margindash customers map cus_... CUSTOMER_ID, or set the metadata key (--customer-key)", markup=False)
+
+
+def print_customers(result: Any, unmatched: bool) -> None:
+    """`customers list` (CustomersResult): every Stripe customer, or only the unmatched ones."""
+    console = stdout_console()
+    if not unmatched:
+        if not result.customers:
+            console.print("No Stripe customers yet. hint: margindash sync-stripe", markup=False)
+            return
+        rows = [[c["stripe_customer"], c["customer_id"], c["mapped_by"], c["segment"] or "", c["plan"] or "",
+                 display_usd(Decimal(c["stripe_revenue_usd"])), f"{c['events']:,}"] for c in result.customers]  # fmt: skip
+        cols = [("stripe customer", "left"), ("customer id", "left"), ("mapped by", "left"), ("segment", "left"),
+                ("plan", "left"), ("stripe revenue", "right"), ("events", "right")]  # fmt: skip
+        print_fitted(console, "Stripe customers", cols, rows, drop=("plan", "segment"))
+        return
+    rows = [[c["stripe_customer"], c["customer_id"], display_usd(Decimal(c["stripe_revenue_usd"]))] for c in result.stripe_without_usage]
+    if rows:
+        console.print(table("Stripe customers with revenue and no usage", [("stripe customer", "left"), ("customer id", "left"),
+                                                                              ("stripe revenue", "right")], rows))  # fmt: skip
+    else:
+        console.print("Every Stripe customer with revenue has usage.", markup=False)
+    rows = [[c["customer_id"], f"{c['events']:,}"] for c in result.usage_without_revenue]
+    if rows:
+        console.print(table("Usage customers with no revenue", [("customer id", "left"), ("events", "right")], rows))
+    else:
+        console.print("Every customer with usage has revenue.", markup=False)
+    if result.stripe_without_usage or result.usage_without_revenue:
+        console.print("hint: margindash customers map cus_... CUSTOMER_ID joins a Stripe customer to your id", markup=False)
+
+
+def print_fx_import(result: Any) -> None:
+    console = stdout_console()
+    console.print(f"Imported {result.rates} rate(s) for {', '.join(c.upper() for c in result.currencies)} from {result.first_day}"
+                  f" to {result.last_day}; converted {result.revenue_rows_converted} imported revenue row(s) and"
+                  f" {result.stripe_refs_changed} Stripe object(s).", markup=False)  # fmt: skip
+    if result.unconverted:
+        parts = ", ".join(f"{amount:,} {cur.upper()} (minor units)" for cur, amount in sorted(result.unconverted.items()))
+        console.print(f"still unconverted (no rate within 7 days): {parts}", markup=False)
+
+
+# ---- simulate ------------------------------------------------------------------------------------
+
+
+def _score_cell(value: Any, delta: Any = None) -> str:
+    if value is None:
+        return "-"
+    text = format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
+    if delta is not None:
+        text += f" ({'+' if delta >= 0 else ''}{format(delta.normalize(), 'f')})"
+    return text
+
+
+def print_simulation(env: Any) -> None:
+    """The simulate table (current state of each feature, then its best candidates), then the
+    recommendations, what was not ranked, and the assumptions the numbers rest on."""
+    from .pricing.benchmarks import BENCHMARK_LABELS
+    from .simulate import CANNOT_PRICE, NO_DATA, RANKED, TIER_LABELS
+    from .simulation import assumptions
+
+    r = env.result
+    console = stdout_console()
+    if not r.features:
+        console.print(f"No calls in {env.range.label} (UTC).", markup=False)
+        console.print("hint: widen the period, or check `margindash events`", markup=False)
+        return
+    chosen = r.benchmark
+    bench_cols = [("mmlu_pro", "MMLU-Pro"), ("gpqa_diamond", "GPQA")]
+    cols = [("feature", "left"), ("events", "right"), ("cost", "right"), ("candidate", "left"), ("simulated cost", "right"),
+            ("savings", "right"), ("savings %", "right"), *((label, "right") for _, label in bench_cols),
+            ("score/$", "right"), ("tier", "left")]  # fmt: skip
+    body: list[list[Any]] = []
+    notes: list[str] = []
+    explicit = env.query.candidates is not None
+    top = env.query.top
+    for f in r.features:
+        u = f.usage
+        if body:
+            body.append([""] * len(cols))
+        total = sum(m.events for m in u.current) or 1
+        now = ", ".join(f"{m.model} {m.events * 100 / total:.0f}%" if len(u.current) > 1 else m.model for m in u.current)
+        best_now = f.current_scores.get(chosen)
+        cost_now = display_usd(u.baseline_pico, pico=True)
+        body.append([u.feature, f"{u.events:,}", cost_now, f"now: {now}", cost_now, "", "",
+                     *(_score_cell(f.current_scores.get(b)) for b, _ in bench_cols), "",
+                     TIER_LABELS[_tier(best_now, chosen)] if best_now is not None else "-"])  # fmt: skip
+        ranked = [row for row in f.rows if row.status == RANKED]
+        shown = ranked if top == 0 else ranked[:top]
+        if explicit:
+            shown = shown + [row for row in f.rows if row.status != RANKED]
+        for row in shown:
+            c = row.candidate
+            name = c.key + (" (current)" if c.current else "") + (" *" if c.unswappable_events else "")
+            if row.status == CANNOT_PRICE:
+                body.append(["", "", "", name, "cannot price", "", "", *(_score_cell(c.scores.get(b)) for b, _ in bench_cols), "", "-"])
+                continue
+            savings = _red_if_negative(display_usd(row.savings_pico, pico=True), row.savings_pico)
+            pct = "-" if row.savings_pct is None else f"{row.savings_pct:.1f}%"
+            scores = [_score_cell(c.scores.get(b), row.deltas.get(b) if b == chosen else None) for b, _ in bench_cols]
+            spd = "-" if row.score_per_dollar is None else f"{row.score_per_dollar:,.2f}"
+            tier = TIER_LABELS[row.tier] if row.tier else NO_DATA
+            body.append(["", "", "", name, display_usd(c.simulated_pico, pico=True), savings, pct, *scores, spd, tier])
+            if c.unswappable_events:
+                window = f"{c.context_window:,}-token" if c.context_window else "its"
+                notes.append(f"* {u.feature} on {c.key}: {c.unswappable_events:,} of {u.events:,} calls exceed its {window}"
+                             f" context window and stay on the current model ({display_usd(c.unswappable_pico, pico=True)}).")  # fmt: skip
+        hidden = len(ranked) - len(shown) if not explicit else 0
+        if hidden > 0:
+            notes.append(f"{u.feature}: {hidden} more ranked candidate(s) not shown (--top 0 shows all; --json has every one).")
+    label = BENCHMARK_LABELS[chosen]
+    single = env.query.event_type is not None  # the feature is in the title: its column goes early
+    drop = (*(lbl for b, lbl in bench_cols if b != chosen), "events", "cost", *(("feature",) if single else ()),
+            "savings %", "score/$", *(() if single else ("feature",)))  # fmt: skip
+    _print_fitted_simulation(console, env.title, cols, body, drop)
+    for line in notes:
+        console.print(line, markup=False)
+    for f in r.features:
+        console.print("", markup=False)
+        if f.floor is None:
+            floor = f"no floor: no current model has a {label} score (set one with --min-score)"
+        else:
+            why = "--min-score" if f.floor_source == "min-score" else "the best current model's score"
+            floor = f"{label} >= {_score_cell(f.floor)} ({why})"
+        console.print(f"{f.usage.feature}: recommended ({floor}); monthly = the period's run rate", markup=False)
+        for rec in f.recommendations:
+            what = TIER_LABELS[rec.tier] if rec.kind == "cheapest_in_tier" else "best score per dollar"
+            if rec.row is None:
+                reach = f"reaches {_score_cell(f.floor)}" if f.floor is not None else "is priced"
+                console.print(f"  {what}: none in this tier {reach}" + (" (lower the floor with --min-score)"
+                              if f.floor is not None and f.floor_source == "current" else ""), markup=False)  # fmt: skip
+                continue
+            row = rec.row
+            verb = "saves" if row.savings_pico >= 0 else "costs"
+            pct = "" if row.savings_pct is None else f", {abs(row.savings_pct):.1f}%"
+            console.print(f"  {what}: {row.candidate.key} ({label} {_score_cell(row.score)}) {verb}"
+                          f" {display_usd(abs(row.monthly_savings_pico), pico=True)}/month"
+                          f"{'' if verb == 'saves' else ' more'}{pct}", markup=False)  # fmt: skip
+        no_data = [row.candidate.key for row in f.rows if row.status == NO_DATA]
+        cannot = [row.candidate.key for row in f.rows if row.status == CANNOT_PRICE]
+        if no_data and not explicit:
+            console.print(f"  no {label} score (not ranked): {_names(no_data, 6)}", markup=False)
+        if cannot and not explicit:
+            console.print(f"  cannot price this feature's calls: {_names(cannot, 6)}", markup=False)
+        if f.usage.excluded_events:
+            console.print(f"  {f.usage.excluded_events:,} call(s) left out: their model has no price today"
+                          " (hint: margindash prices unpriced)", markup=False)  # fmt: skip
+    console.print("", markup=False)
+    console.print("Assumptions:", markup=False)
+    for line in assumptions(env):
+        console.print(f"- {line}", markup=False)
+
+
+def _tier(score: Any, benchmark: str) -> str:
+    from .simulate import tier_of
+
+    return tier_of(score, benchmark)
+
+
+def _print_fitted_simulation(console: Any, title: str, columns: list[tuple[str, str]], rows: list[list[Any]],
+                             drop: tuple[str, ...]) -> None:  # fmt: skip
+    """As print_fitted, but the caption points at --json (simulate has no CSV)."""
+    from rich.measure import Measurement
+
+    keep = list(range(len(columns)))
+    hidden: list[str] = []
+    headers = [h for h, _ in columns]
+    for name in (None, *drop):
+        if name is not None:
+            keep.remove(headers.index(name))
+            hidden.append(name)
+        caption = f"hidden to fit the terminal: {', '.join(hidden)} (--json has every column)" if hidden else None
+        t = table(title, [columns[i] for i in keep], [[row[i] for i in keep] for row in rows], caption=caption)
+        if Measurement.get(console, console.options.update_width(10**6), t).maximum <= console.width:
+            break
+    console.print(t)

@@ -41,16 +41,24 @@ class ReportQuery:
 
 @dataclass
 class ReportEnvelope:
+    """A report's result with what was asked, the range it covers and when it was made.
+
+    The trend, cohort and concentration envelopes are the same with another result and title.
+    """
+
     query: ReportQuery
     range: TimeRange
-    result: reports.ReportResult
+    result: Any
     generated_at: datetime
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
 
     @property
+    def span(self) -> str:
+        return f"{self.range.label} ({self.range.tz})"
+
+    @property
     def title(self) -> str:
-        dims = " > ".join(self.result.dims)
-        return f"Margin by {dims} · {self.range.label} ({self.range.tz})"
+        return f"Margin by {' > '.join(self.result.dims)} · {self.span}"
 
 
 def validate_dims(dims: list[str]) -> None:
@@ -125,43 +133,22 @@ def local_days(rng: TimeRange, tz: tzinfo) -> tuple[date | None, date | None]:
 # ---- report trend / cohorts / concentration ------------------------------------------------------
 
 
-@dataclass
-class TrendEnvelope:
-    query: ReportQuery
-    range: TimeRange
-    result: reports.TrendResult
-    generated_at: datetime
-    unconverted_revenue: dict[str, int] = field(default_factory=dict)
-
+class TrendEnvelope(ReportEnvelope):
     @property
     def title(self) -> str:
-        return f"Margin trend by {self.result.dim}, per {self.result.granularity} · {self.range.label} ({self.range.tz})"
+        return f"Margin trend by {self.result.dim}, per {self.result.granularity} · {self.span}"
 
 
-@dataclass
-class CohortEnvelope:
-    query: ReportQuery
-    range: TimeRange
-    result: reports.CohortResult
-    generated_at: datetime
-    unconverted_revenue: dict[str, int] = field(default_factory=dict)
-
+class CohortEnvelope(ReportEnvelope):
     @property
     def title(self) -> str:
-        return f"Cohorts by {self.result.granularity} of first call · {self.range.label} ({self.range.tz})"
+        return f"Cohorts by {self.result.granularity} of first call · {self.span}"
 
 
-@dataclass
-class ConcentrationEnvelope:
-    query: ReportQuery
-    range: TimeRange
-    result: reports.ConcentrationResult
-    generated_at: datetime
-    unconverted_revenue: dict[str, int] = field(default_factory=dict)
-
+class ConcentrationEnvelope(ReportEnvelope):
     @property
     def title(self) -> str:
-        return f"Cost concentration by customer · {self.range.label} ({self.range.tz})"
+        return f"Cost concentration by customer · {self.span}"
 
 
 def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:

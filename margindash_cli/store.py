@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -37,10 +38,9 @@ EVENT_COLUMNS = (
     "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line",
 )  # fmt: skip
 INSERT_EVENT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
-UPSERT_ROLLUP = """
-INSERT INTO rollup_daily (day, customer, feature, model, segment, events, input_tokens, output_tokens,
-    cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ROLLUP_COLUMNS = """rollup_daily (day, customer, feature, model, segment, events, input_tokens, output_tokens,
+    cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents)"""
+ROLLUP_ADD = """
 ON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET
     events = events + excluded.events,
     input_tokens = input_tokens + excluded.input_tokens,
@@ -52,6 +52,14 @@ ON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET
     unpriced_events = unpriced_events + excluded.unpriced_events,
     revenue_usd_cents = revenue_usd_cents + excluded.revenue_usd_cents
 """
+UPSERT_ROLLUP = f"INSERT INTO {ROLLUP_COLUMNS} VALUES ({', '.join('?' * 14)}){ROLLUP_ADD}"
+INSERT_STAGING = INSERT_EVENT.replace("INSERT INTO events", "INSERT OR IGNORE INTO temp.staging")
+ROLLUP_FROM_STAGING = f"""
+INSERT INTO {ROLLUP_COLUMNS}
+SELECT ts / 86400000, customer, feature, model, segment, count(*), sum(input_tokens), sum(output_tokens),
+    sum(cached_input_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost, 0)),
+    sum(cost IS NULL), sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)
+FROM temp.staging WHERE true GROUP BY 1, 2, 3, 4, 5{ROLLUP_ADD}"""
 # Index of each rollup measure in a rollup value list.
 R_EVENTS, R_IN, R_OUT, R_CACHED, R_CW, R_REASON, R_COST, R_UNPRICED, R_REV = range(9)
 
@@ -244,25 +252,24 @@ class Store:
 
     # ---- events --------------------------------------------------------------------------------
 
-    def existing_keys(self, keys: Iterable[int]) -> set[int]:
-        """Which of these event keys are already stored."""
-        keys = list(keys)
-        found: set[int] = set()
-        for i in range(0, len(keys), 900):
-            chunk = keys[i : i + 900]
-            sql = f"SELECT key FROM events WHERE key IN ({','.join('?' * len(chunk))})"
-            found.update(r[0] for r in self.conn.execute(sql, chunk))
-        return found
+    def insert_new_events(self, rows: list[tuple[Any, ...]]) -> int:
+        """Store the rows (EVENT_COLUMNS order) whose key is new, and add them to the daily rollups.
 
-    def insert_events(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert new event rows (EVENT_COLUMNS order) and add them to the daily rollups.
-
-        Call inside `write()`, after dropping keys that `existing_keys` found.
+        Dedupe (against the store and within the batch) and the rollup sums run inside SQLite, over a
+        staging table, so a batch costs one executemany plus three set-based statements.
+        Call inside `write()`. Returns how many rows were new.
         """
         if not rows:
-            return
-        self.conn.executemany(INSERT_EVENT, rows)
-        self.add_to_rollups(rows, sign=1)
+            return 0
+        c = self.conn
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM main.events WHERE 0")
+        c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
+        c.execute("DELETE FROM temp.staging")
+        c.executemany(INSERT_STAGING, rows)
+        c.execute("DELETE FROM temp.staging WHERE key IN (SELECT s.key FROM temp.staging s JOIN main.events e ON e.key = s.key)")
+        new = c.execute("INSERT INTO main.events SELECT * FROM temp.staging").rowcount
+        c.execute(ROLLUP_FROM_STAGING)
+        return new
 
     def add_to_rollups(self, rows: Iterable[tuple[Any, ...]], *, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) event rows from `rollup_daily`."""
@@ -310,9 +317,9 @@ class Store:
         if end_ms is not None:
             where.append("e.ts < ?")
             args.append(end_ms)
-        if request_id is not None:
-            where.append("e.request_id = ?")
-            args.append(request_id)
+        if request_id is not None:  # found through its key (the rowid): no index on request ids needed
+            where.append("e.key = ? AND e.request_id = ?")
+            args.extend((event_key("r:" + request_id), request_id))
         sql = (
             "SELECT e.*, c.customer_id AS customer_id, f.name AS event_type, m.vendor AS vendor, m.model AS model_name,"
             " s.name AS segment_name, src.path AS source_path"
@@ -368,8 +375,9 @@ class Store:
                 joins.append("LEFT JOIN features f ON f.id = x.feature")
                 select.append("f.name")
             elif g == "segment":
-                joins.append("LEFT JOIN segments s ON s.id = x.segment")
-                select.append("s.name")
+                # a call's own segment wins; else the customer's (from Stripe metadata: customer_attributes)
+                joins.append("LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer")
+                select.append("coalesce(s.name, ca.segment)")
             elif g.startswith("tag:"):
                 select.append("json_extract(x.tags, ?)")
                 args.append('$."' + g[4:].replace('"', '""') + '"')
@@ -542,6 +550,601 @@ class Store:
     def set_meta(self, key: str, value: str) -> None:
         self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
 
+    # ---- budgets -------------------------------------------------------------------------------
+
+    def budget_rows(self) -> list[tuple[str, str, str, str, str, str, str, str, str]]:
+        """(name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails JSON) of every budget, by name."""
+        return self.conn.execute(
+            "SELECT name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails FROM budgets ORDER BY name"
+        ).fetchall()
+
+    def save_budget(self, name: str, scope: str, scope_id: str, limit_usd: str, period: str, tz: str, warn_pct: str,
+                    critical_pct: str, emails_json: str) -> bool:  # fmt: skip
+        """Create or replace a budget; True when it is new. Its alert history stays (alerts are keyed by name)."""
+        now = _now_iso()
+        with self.write():
+            existed = self.conn.execute("SELECT 1 FROM budgets WHERE name = ?", (name,)).fetchone() is not None
+            self.conn.execute(
+                "INSERT INTO budgets (name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET scope = excluded.scope, scope_id = excluded.scope_id,"
+                " limit_usd = excluded.limit_usd, period = excluded.period, tz = excluded.tz, warn_pct = excluded.warn_pct,"
+                " critical_pct = excluded.critical_pct, emails = excluded.emails, updated_at = excluded.updated_at",
+                (name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails_json, now, now),
+            )
+        return not existed
+
+    def delete_budget(self, name: str) -> bool:
+        """Remove a budget; False when there was none. Its sent alerts stay recorded, so re-creating it never re-sends them."""
+        with self.write():
+            return self.conn.execute("DELETE FROM budgets WHERE name = ?", (name,)).rowcount > 0
+
+    def budget_spend(self, windows: list[tuple[int, int]], customers: Iterable[str]) -> dict[tuple[int, int], BudgetSpend]:
+        """Priced cost (picodollars), unpriced calls and calls of each window [start_ms, end_ms): in all, per
+        feature, and per customer asked for.
+
+        Whole UTC days come from `rollup_daily`; only the partial days at the edges of a window (a non-UTC
+        zone's midnight) come from `events`, through its ts index, at most half a day per edge (see
+        `_window_plan`). Three queries serve every window: the days' totals per feature (one pass in key
+        order), the customers' days (key lookups), and the edges (one query over all their ranges).
+        """
+        cust = self._ids("customers", "customer_id", customers)
+        feature_names = dict(self.conn.execute("SELECT id, name FROM features").fetchall())
+        out = {w: BudgetSpend() for w in windows}
+        day_windows: dict[int, list[tuple[int, int]]] = {}
+        edge_windows: list[tuple[int, int, int, tuple[int, int]]] = []
+        for w in windows:
+            days, edges = _window_plan(*w)
+            for day in days:
+                day_windows.setdefault(day, []).append(w)
+            edge_windows.extend((a, z, sign, w) for a, z, sign in edges)
+
+        if day_windows:
+            d0, d1 = min(day_windows), max(day_windows) + 1
+            # Grouping by customer too keeps the inner pass a streaming aggregate in key order; only its
+            # output is sorted for the outer GROUP BY (far cheaper than sorting every rollup row by feature).
+            sql = (
+                "SELECT day, feature, {outer}, sum(u), sum(n) FROM (SELECT x.day AS day, x.customer, x.feature AS feature,"
+                " {inner}, sum(x.unpriced_events) AS u, sum(x.events) AS n FROM rollup_daily x WHERE x.day >= ? AND x.day < ?"
+                " GROUP BY 1, 2, 3) GROUP BY 1, 2"
+            )
+            for day, f, cost, unpriced, n in self._exact_cost_rows(sql, (d0, d1)):
+                for w in day_windows[day]:
+                    out[w].add(None, feature_names.get(f), cost, unpriced, n)
+            ids, days = list(cust), sorted(day_windows)
+            for i in range(0, len(ids), 500):
+                chunk = ids[i : i + 500]
+                sql = (
+                    "SELECT x.day, x.customer, {cost}, sum(x.unpriced_events), sum(x.events) FROM rollup_daily x"
+                    f" WHERE x.day IN ({','.join('?' * len(days))}) AND x.customer IN ({','.join('?' * len(chunk))}) GROUP BY 1, 2"
+                )  # the IN lists make these key lookups on (day, customer), not a scan
+                for day, c, cost, unpriced, n in self._exact_cost_rows(sql, (*days, *chunk)):
+                    for w in day_windows[day]:
+                        out[w].customers_add(cust[c], cost, unpriced, n)
+        if edge_windows:
+            ranges = _merge_ranges([(a, z) for a, z, _, _ in edge_windows])
+            # Buckets that every edge falls on: 15 minutes for any zone in use since 2000, finer if ever needed.
+            unit = math.gcd(900_000, *(b for a, z, _, _ in edge_windows for b in (a, z)))
+            c_expr, c_args = _case_in("x.customer", cust)
+            where = " OR ".join("(x.ts >= ? AND x.ts < ?)" for _ in ranges)
+            sql = (
+                f"SELECT x.ts / {unit}, {c_expr}, x.feature, {{cost}}, sum(x.cost IS NULL), count(*) FROM events x"
+                f" WHERE {where} GROUP BY 1, 2, 3"
+            )
+            args = (*c_args, *(b for r in ranges for b in r))
+            bucket_windows: dict[int, list[tuple[int, tuple[int, int]]]] = {}
+            for bucket, c, f, cost, unpriced, n in self._exact_cost_rows(sql, args, lead=3, column="coalesce(x.cost, 0)"):
+                ws = bucket_windows.get(bucket)
+                if ws is None:
+                    t = bucket * unit
+                    ws = bucket_windows[bucket] = [(sign, w) for a, z, sign, w in edge_windows if a <= t < z]
+                for sign, w in ws:
+                    out[w].add(cust.get(c), feature_names.get(f), sign * cost, sign * unpriced, sign * n)
+        return out
+
+    def _exact_cost_rows(self, sql: str, args: tuple[Any, ...], *, lead: int = 2, column: str = "x.cost") -> Iterator[tuple[Any, ...]]:
+        """Rows of `sql` with its cost sum exact: plain SUMs (fast); if one overflows 64 bits (SQLite refuses rather
+        than wraps), again with each cost split into whole micro-dollars and the rest. `{cost}`, or `{inner}` and
+        `{outer}` for a nested query, mark where the cost sum goes, after `lead` columns; it comes back as one Python int."""
+        fast = {"cost": f"sum({column})", "inner": f"sum({column}) AS c", "outer": "sum(c)"}
+        try:
+            rows = self.conn.execute(sql.format(**fast), args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "overflow" not in str(exc):
+                raise
+        else:
+            yield from rows
+            return
+        split = {"cost": f"sum({column} / 1000000), sum({column} % 1000000)",
+                 "inner": f"sum({column} / 1000000) AS c, sum({column} % 1000000) AS r", "outer": "sum(c), sum(r)"}  # fmt: skip
+        for row in self.conn.execute(sql.format(**split), args):
+            yield (*row[:lead], row[lead] * 1_000_000 + row[lead + 1], *row[lead + 2 :])
+
+    def budget_breakdown(self, start_ms: int, end_ms: int, by: str, *, customer: str | None = None,
+                         feature: str | None = None) -> list[tuple[str | None, int]]:  # fmt: skip
+        """Priced cost per customer (by='customer') or feature (by='feature') in [start_ms, end_ms), within one
+        customer or feature when given: [(name or None, cost picodollars)], biggest first."""
+        column = {"customer": "x.customer", "feature": "x.feature"}[by]
+        where, args = [], []
+        for col, table, key_col, value in (("x.customer", "customers", "customer_id", customer), ("x.feature", "features", "name", feature)):
+            if value is not None:
+                ids = self._ids(table, key_col, [value])
+                if not ids:
+                    return []
+                where.append(f"{col} = ?")
+                args.append(next(iter(ids)))
+        cond = "".join(f" AND {w}" for w in where)
+        totals: dict[int, int] = {}
+        days, edges = _window_plan(start_ms, end_ms)
+        queries = []
+        if days:
+            queries.append((f"SELECT {column}, sum(x.cost / 1000000), sum(x.cost % 1000000) FROM rollup_daily x"
+                            f" WHERE x.day >= ? AND x.day < ?{cond} GROUP BY 1", (days.start, days.stop, *args), 1))  # fmt: skip
+        for a, z, sign in edges:
+            queries.append((f"SELECT {column}, sum(coalesce(x.cost, 0) / 1000000), sum(coalesce(x.cost, 0) % 1000000)"
+                            f" FROM events x WHERE x.ts >= ? AND x.ts < ?{cond} GROUP BY 1", (a, z, *args), sign))  # fmt: skip
+        for sql, qargs, sign in queries:
+            for ident, micro, rest in self.conn.execute(sql, qargs):
+                totals[ident] = totals.get(ident, 0) + sign * (micro * 1_000_000 + rest)
+        table, key_col = ("customers", "customer_id") if by == "customer" else ("features", "name")
+        names = {}
+        ids = [i for i in totals if i]
+        for i in range(0, len(ids), 900):
+            chunk = ids[i : i + 900]
+            names.update(self.conn.execute(f"SELECT id, {key_col} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return sorted(((names.get(i), cost) for i, cost in totals.items() if cost), key=lambda r: (-r[1], r[0] or ""))
+
+    def _ids(self, table: str, column: str, names: Iterable[str]) -> dict[int, str]:
+        """{id: name} of the names that exist in a dimension table (`table` and `column` are ours, never user input)."""
+        out: dict[int, str] = {}
+        for name in set(names):
+            row = self.conn.execute(f"SELECT id FROM {table} WHERE {column} = ?", (name,)).fetchone()
+            if row is not None:
+                out[row[0]] = name
+        return out
+
+    def claim_alert(self, budget: str, level: str, period_start: int, channel: str, *, blocking_levels: list[str],
+                    now_ms: int, stale_ms: int) -> str:  # fmt: skip
+        """Take the right to send one alert, in a write transaction, so overlapping runs never both send it.
+
+        Returns 'claimed', or why not: 'sent' (this level or a higher one already went out in the period on
+        this channel) or 'in_progress' (another run claimed it less than `stale_ms` ago and may be sending).
+        A failed send, or a pending claim older than `stale_ms` (a run that crashed), is claimed again.
+        """
+        with self.write():
+            marks = ",".join("?" * len(blocking_levels))
+            rows = self.conn.execute(
+                f"SELECT state, claimed_at FROM budget_alerts WHERE budget = ? AND period_start = ? AND channel = ?"
+                f" AND level IN ({marks})",
+                (budget, period_start, channel, *blocking_levels),
+            ).fetchall()
+            if any(state == "sent" for state, _ in rows):
+                return "sent"
+            if any(state == "pending" and claimed > now_ms - stale_ms for state, claimed in rows):
+                return "in_progress"
+            self.conn.execute(
+                "INSERT INTO budget_alerts (budget, level, period_start, channel, state, claimed_at) VALUES (?, ?, ?, ?, 'pending', ?)"
+                " ON CONFLICT (budget, level, period_start, channel) DO UPDATE SET state = 'pending',"
+                " claimed_at = excluded.claimed_at, attempts = attempts + 1",
+                (budget, level, period_start, channel, now_ms),
+            )
+        return "claimed"
+
+    def finish_alert(self, budget: str, level: str, period_start: int, channel: str, *, error: str | None, now_ms: int) -> None:
+        """Mark a claimed alert sent, or failed with its (redacted) error so that the next run retries it."""
+        with self.write():
+            if error is None:
+                self.conn.execute(
+                    "UPDATE budget_alerts SET state = 'sent', sent_at = ?, last_error = NULL"
+                    " WHERE budget = ? AND level = ? AND period_start = ? AND channel = ?",
+                    (now_ms, budget, level, period_start, channel),
+                )
+            else:
+                self.conn.execute(
+                    "UPDATE budget_alerts SET state = 'failed', last_error = ?"
+                    " WHERE budget = ? AND level = ? AND period_start = ? AND channel = ?",
+                    (error, budget, level, period_start, channel),
+                )
+
+    def alert_rows(self) -> list[tuple[str, str, int, str, str, int, int | None, int, str | None]]:
+        """(budget, level, period_start, channel, state, claimed_at, sent_at, attempts, last_error) of every alert."""
+        return self.conn.execute(
+            "SELECT budget, level, period_start, channel, state, claimed_at, sent_at, attempts, last_error FROM budget_alerts"
+            " ORDER BY budget, period_start, level, channel"
+        ).fetchall()
+
+    # ---- simulate ------------------------------------------------------------------------------
+
+    def usage_vectors(self, *, start_ms: int | None, end_ms: int | None, feature: str | None = None
+                      ) -> list[tuple[Any, ...]]:  # fmt: skip
+        """Calls grouped by identical per-call vector, for re-pricing each distinct vector once: rows of
+        (feature, vendor, model, service_tier, input, output, cached, cache_write, cache_write_1h, reasoning,
+        units, calls, billed cost picodollars, unpriced calls, extra cost picodollars, first ts, last ts).
+
+        The group is the whole vector (with service tier and units), never a sum of tokens: a call's
+        long-context tier depends on its own prompt size, so only identical calls may share a price.
+        Grouped on the integer ids (no join in the big query); names are looked up afterwards.
+        """
+        where, args = [], []
+        if start_ms is not None:
+            where.append("ts >= ?")
+            args.append(start_ms)
+        if end_ms is not None:
+            where.append("ts < ?")
+            args.append(end_ms)
+        if feature is not None:
+            row = self.conn.execute("SELECT id FROM features WHERE name = ?", (feature,)).fetchone()
+            if row is None:
+                return []
+            where.append("feature = ?")
+            args.append(row[0])
+        group = ("feature, model, service_tier, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,"
+                 " cache_write_1h_tokens, reasoning_tokens, units")  # fmt: skip
+        # costs are split into whole micro-dollars and the rest so no SUM can overflow 64 bits
+        sql = (
+            f"SELECT {group}, count(*), sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000),"
+            " sum(cost IS NULL), sum(coalesce(extra_cost, 0) / 1000000), sum(coalesce(extra_cost, 0) % 1000000),"
+            " min(ts), max(ts) FROM events"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" GROUP BY {group}"
+        )
+        features = dict(self.conn.execute("SELECT id, name FROM features").fetchall())
+        models = self.model_names()
+        out = []
+        for r in self.conn.execute(sql, args):
+            vendor, model = models[r[1]]
+            out.append((features.get(r[0]), vendor, model, *r[2:11], r[11] * 1_000_000 + r[12], r[13],
+                        r[14] * 1_000_000 + r[15], r[16], r[17]))  # fmt: skip
+        return out
+
+    # ---- stripe (sync-stripe, stripe apply-event, customers, fx) --------------------------------
+    # Stripe objects are kept as ids and amounts only; revenue rows (source 'stripe', ref = Stripe id)
+    # are rebuilt from them per invoice. Methods that write run inside the caller's `write()`.
+
+    STRIPE_OBJECT_TABLES = ("stripe_customers", "stripe_invoices", "stripe_credit_notes", "stripe_refunds")  # rows with observed_at
+
+    def stripe_cursor(self, obj: str) -> int | None:
+        row = self.conn.execute("SELECT created_gte FROM stripe_cursors WHERE object = ?", (obj,)).fetchone()
+        return row[0] if row else None
+
+    def set_stripe_cursor(self, obj: str, created_gte: int) -> None:
+        """Move a cursor forward; never backward (two overlapping runs may finish out of order)."""
+        self.conn.execute(
+            "INSERT INTO stripe_cursors (object, created_gte, synced_at) VALUES (?, ?, ?) ON CONFLICT (object) DO UPDATE"
+            " SET created_gte = max(created_gte, excluded.created_gte), synced_at = excluded.synced_at",
+            (obj, created_gte, _now_iso()),
+        )
+
+    def stripe_observed_at(self, table: str, object_id: str) -> int | None:
+        """When the stored state of a Stripe object was observed (unix seconds), or None if it is not stored."""
+        if table not in self.STRIPE_OBJECT_TABLES:
+            raise ValueError(f"not a Stripe object table: {table!r}")
+        row = self.conn.execute(f"SELECT observed_at FROM {table} WHERE id = ?", (object_id,)).fetchone()
+        return row[0] if row else None
+
+    def _stripe_row(self, table: str, object_id: str) -> dict[str, Any] | None:
+        cur = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (object_id,))
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
+
+    def _stripe_upsert(self, table: str, row: dict[str, Any]) -> None:
+        cols = list(row)
+        self.conn.execute(
+            f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in cols if c != "id"),
+            [row[c] for c in cols],
+        )
+
+    def stripe_customer(self, customer: str) -> dict[str, Any] | None:
+        return self._stripe_row("stripe_customers", customer)
+
+    def upsert_stripe_customer(self, row: dict[str, Any], observed_at: int) -> None:
+        self._stripe_upsert("stripe_customers", {**row, "observed_at": observed_at})
+
+    def stripe_app_customer(self, customer: str) -> tuple[str, str]:
+        """(app customer id, how it was found) of a Stripe customer: `customers map`, else its metadata, else its own id."""
+        row = self.conn.execute("SELECT app_customer_id FROM stripe_customer_map WHERE stripe_customer = ?", (customer,)).fetchone()
+        if row:
+            return row[0], "map"
+        row = self.conn.execute("SELECT app_customer_id FROM stripe_customers WHERE id = ?", (customer,)).fetchone()
+        if row and row[0]:
+            return row[0], "metadata"
+        return customer, "stripe id"
+
+    def set_stripe_customer_map(self, customer: str, app_customer_id: str | None) -> None:
+        if app_customer_id is None:
+            self.conn.execute("DELETE FROM stripe_customer_map WHERE stripe_customer = ?", (customer,))
+            return
+        self.conn.execute(
+            "INSERT INTO stripe_customer_map (stripe_customer, app_customer_id, created_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (stripe_customer) DO UPDATE SET app_customer_id = excluded.app_customer_id, created_at = excluded.created_at",
+            (customer, app_customer_id, _now_iso()),
+        )
+
+    def set_customer_attributes(self, source: str, app_customer_id: str | None, segment: str | None, plan: str | None) -> None:
+        """Record the segment and plan a source (e.g. 'stripe:cus_...') gives an app customer; replaces what it gave before."""
+        self.conn.execute("DELETE FROM customer_attributes WHERE source = ?", (source,))
+        if app_customer_id and (segment or plan):
+            self.conn.execute(
+                "INSERT INTO customer_attributes (customer, segment, plan, source) VALUES (?, ?, ?, ?) ON CONFLICT (customer)"
+                " DO UPDATE SET segment = excluded.segment, plan = excluded.plan, source = excluded.source",
+                (self.dim_id("customers", app_customer_id), segment, plan, source),
+            )
+
+    def stripe_invoice(self, invoice: str) -> dict[str, Any] | None:
+        return self._stripe_row("stripe_invoices", invoice)
+
+    def upsert_stripe_invoice(self, row: dict[str, Any], lines: list[dict[str, Any]] | None, observed_at: int) -> None:
+        """Store an invoice and, unless `lines` is None, replace its lines."""
+        self._stripe_upsert("stripe_invoices", {**row, "observed_at": observed_at})
+        if lines is None:
+            return
+        self.conn.execute("DELETE FROM stripe_invoice_lines WHERE invoice = ?", (row["id"],))
+        self.conn.executemany(
+            "INSERT INTO stripe_invoice_lines (id, invoice, amount_minor, period_start, period_end) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET invoice = excluded.invoice, amount_minor = excluded.amount_minor,"
+            " period_start = excluded.period_start, period_end = excluded.period_end",
+            [(li["id"], row["id"], li["amount_minor"], li["period_start"], li["period_end"]) for li in lines],
+        )
+
+    def mark_stripe_invoice_deleted(self, invoice: str, observed_at: int) -> None:
+        self.conn.execute("UPDATE stripe_invoices SET status = 'deleted', observed_at = ? WHERE id = ?", (observed_at, invoice))
+
+    def stripe_credit_note(self, credit_note: str) -> dict[str, Any] | None:
+        return self._stripe_row("stripe_credit_notes", credit_note)
+
+    def upsert_stripe_credit_note(self, row: dict[str, Any], observed_at: int) -> None:
+        self._stripe_upsert("stripe_credit_notes", {**row, "observed_at": observed_at})
+
+    def stripe_refund(self, refund: str) -> dict[str, Any] | None:
+        return self._stripe_row("stripe_refunds", refund)
+
+    def upsert_stripe_refund(self, row: dict[str, Any], observed_at: int) -> None:
+        self._stripe_upsert("stripe_refunds", {**row, "observed_at": observed_at})
+
+    def set_stripe_payment(self, payment: str, invoice: str) -> None:
+        self.conn.execute(
+            "INSERT INTO stripe_payments (payment, invoice) VALUES (?, ?) ON CONFLICT (payment) DO UPDATE SET invoice = excluded.invoice",
+            (payment, invoice),
+        )
+
+    def stripe_payment_invoice(self, payment: str) -> str | None:
+        row = self.conn.execute("SELECT invoice FROM stripe_payments WHERE payment = ?", (payment,)).fetchone()
+        return row[0] if row else None
+
+    def stripe_invoice_family(self, invoice: str
+                              ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] | None:  # fmt: skip
+        """An invoice with its lines, credit notes and refunds (store rows as dicts), or None if it is not stored."""
+        inv = self.stripe_invoice(invoice)
+        if inv is None:
+            return None
+
+        def rows(sql: str) -> list[dict[str, Any]]:
+            cur = self.conn.execute(sql, (invoice,))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r)) for r in cur]
+
+        return (
+            inv,
+            rows("SELECT * FROM stripe_invoice_lines WHERE invoice = ? ORDER BY id"),
+            rows("SELECT * FROM stripe_credit_notes WHERE invoice = ? ORDER BY id"),
+            rows("SELECT * FROM stripe_refunds WHERE invoice = ? ORDER BY id"),
+        )
+
+    def stripe_invoice_ids(self, *, customer: str | None = None, currencies: list[str] | None = None) -> list[str]:
+        where, args = [], []
+        if customer is not None:
+            where.append("customer = ?")
+            args.append(customer)
+        if currencies is not None:
+            where.append(f"currency IN ({','.join('?' * len(currencies))})")
+            args.extend(currencies)
+        sql = "SELECT id FROM stripe_invoices" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        return [r[0] for r in self.conn.execute(sql, args)]
+
+    def stripe_invoices_to_refetch(self, *, created_before: int, drafts_since: int) -> list[str]:
+        """Invoices that may still change but are older than the listing window: open ones, and recent drafts."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM stripe_invoices WHERE created < ? AND (status = 'open' OR (status = 'draft' AND created >= ?))"
+            " ORDER BY id", (created_before, drafts_since))]  # fmt: skip
+
+    def stripe_counted_invoices(self, include_open: bool) -> int:
+        statuses = ("paid", "open") if include_open else ("paid",)
+        sql = f"SELECT count(*) FROM stripe_invoices WHERE status IN ({','.join('?' * len(statuses))})"
+        return self.conn.execute(sql, statuses).fetchone()[0]
+
+    def replace_stripe_revenue(self, refs: list[str], app_customer_id: str | None, entries: list[Any]) -> int:
+        """Make the 'stripe' revenue rows of these refs exactly `entries` (RevenueEntry: ref, day, amount_minor,
+        currency, usd_cents), for one app customer. Returns how many refs changed; unchanged refs are not rewritten."""
+        refs = sorted(set(refs) | {e.ref for e in entries})
+        if not refs:
+            return 0
+        customer = self.dim_id("customers", app_customer_id) if entries else 0
+        new: dict[str, list[tuple[Any, ...]]] = {r: [] for r in refs}
+        for e in entries:
+            new[e.ref].append((customer, (e.day - EPOCH_DATE).days, e.amount_minor, e.currency, e.usd_cents))
+        old: dict[str, list[tuple[Any, ...]]] = {r: [] for r in refs}
+        for i in range(0, len(refs), 900):
+            chunk = refs[i : i + 900]
+            for ref, *values in self.conn.execute(
+                "SELECT ref, customer, day, amount_minor, currency, usd_cents FROM revenue"
+                f" WHERE source = 'stripe' AND ref IN ({','.join('?' * len(chunk))})", chunk):  # fmt: skip
+                old[ref].append(tuple(values))
+        changed = [r for r in refs if sorted(old[r], key=repr) != sorted(new[r], key=repr)]
+        for i in range(0, len(changed), 900):
+            chunk = changed[i : i + 900]
+            self.conn.execute(f"DELETE FROM revenue WHERE source = 'stripe' AND ref IN ({','.join('?' * len(chunk))})", chunk)
+        self.conn.executemany(
+            "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, 'stripe', ?)",
+            [(*row, ref) for ref in changed for row in new[ref]],
+        )
+        return len(changed)
+
+    def stripe_revenue_totals(self) -> list[tuple[str, int, int, int]]:
+        """(currency, amount minor, converted USD cents, unconverted minor) of all Stripe revenue, per currency."""
+        return self.conn.execute(
+            "SELECT currency, sum(amount_minor), coalesce(sum(usd_cents), 0),"
+            " coalesce(sum(CASE WHEN usd_cents IS NULL THEN amount_minor END), 0)"
+            " FROM revenue WHERE source = 'stripe' GROUP BY currency ORDER BY currency"
+        ).fetchall()
+
+    def stripe_unmapped_customers(self) -> list[str]:
+        """Stripe customers with revenue whose app id is their own Stripe id (no metadata key, no map)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT i.customer FROM stripe_invoices i JOIN customers c ON c.customer_id = i.customer"
+            " LEFT JOIN stripe_customer_map m ON m.stripe_customer = i.customer"
+            " LEFT JOIN stripe_customers s ON s.id = i.customer"
+            " WHERE m.stripe_customer IS NULL AND s.app_customer_id IS NULL"
+            " AND EXISTS (SELECT 1 FROM revenue r WHERE r.source = 'stripe' AND r.customer = c.id) ORDER BY 1")]  # fmt: skip
+
+    def stripe_customer_rows(self) -> list[dict[str, Any]]:
+        """Every Stripe customer seen (or mapped): its app id, how it was mapped, segment, plan, deleted."""
+        cur = self.conn.execute(
+            "SELECT s.id, s.app_customer_id AS metadata_id, m.app_customer_id AS mapped_id, s.segment, s.plan, s.deleted"
+            " FROM stripe_customers s LEFT JOIN stripe_customer_map m ON m.stripe_customer = s.id"
+            " UNION SELECT m.stripe_customer, NULL, m.app_customer_id, NULL, NULL, 0 FROM stripe_customer_map m"
+            " WHERE m.stripe_customer NOT IN (SELECT id FROM stripe_customers) ORDER BY 1"
+        )
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
+
+    def customer_revenue_and_usage(self) -> dict[str, dict[str, int]]:
+        """Per app customer id: Stripe revenue in USD cents and unconverted rows, all revenue rows, per-event
+        revenue cents, and events. Customers with none of these are left out."""
+        out: dict[str, dict[str, int]] = {}
+
+        def acc(name: str) -> dict[str, int]:
+            return out.setdefault(name, {"stripe_usd_cents": 0, "stripe_unconverted_rows": 0, "revenue_rows": 0,
+                                         "event_revenue_cents": 0, "events": 0})  # fmt: skip
+
+        for name, source, usd, unconverted, n in self.conn.execute(
+            "SELECT c.customer_id, r.source = 'stripe', coalesce(sum(r.usd_cents), 0), sum(r.usd_cents IS NULL), count(*)"
+            " FROM revenue r JOIN customers c ON c.id = r.customer GROUP BY 1, 2"):  # fmt: skip
+            a = acc(name)
+            a["revenue_rows"] += n
+            if source:
+                a["stripe_usd_cents"] += usd
+                a["stripe_unconverted_rows"] += unconverted
+        for name, events, cents in self.conn.execute(
+            "SELECT c.customer_id, sum(x.events), sum(x.revenue_usd_cents) FROM rollup_daily x"
+            " JOIN customers c ON c.id = x.customer GROUP BY 1"):  # fmt: skip
+            a = acc(name)
+            a["events"] += events
+            a["event_revenue_cents"] += cents
+        return out
+
+    def set_fx_rate(self, currency: str, day: date, usd_per_unit: str, source: str) -> None:
+        self.conn.execute(
+            "INSERT INTO fx_rates (currency, day, usd_per_unit, source) VALUES (?, ?, ?, ?) ON CONFLICT (currency, day)"
+            " DO UPDATE SET usd_per_unit = excluded.usd_per_unit, source = excluded.source",
+            (currency, (day - EPOCH_DATE).days, usd_per_unit, source),
+        )
+
+    def fx_rate(self, currency: str, day: date | int, max_age_days: int) -> str | None:
+        """USD per unit of `currency` on a UTC day (a date or day number): that day's rate, else the latest up to
+        `max_age_days` before it."""
+        n = day if isinstance(day, int) else (day - EPOCH_DATE).days
+        row = self.conn.execute(
+            "SELECT usd_per_unit FROM fx_rates WHERE currency = ? AND day <= ? AND day >= ? ORDER BY day DESC LIMIT 1",
+            (currency, n, n - max_age_days),
+        ).fetchone()
+        return row[0] if row else None
+
+    def unconverted_revenue(self, currencies: list[str]) -> list[tuple[int, int, int, str]]:
+        """(row id, day number, amount minor, currency) of non-Stripe revenue rows without USD in these currencies.
+        (Stripe rows are rebuilt per invoice instead, so a line is converted once, not day by day.)"""
+        return self.conn.execute(
+            f"SELECT id, day, amount_minor, currency FROM revenue WHERE usd_cents IS NULL AND source != 'stripe'"
+            f" AND currency IN ({','.join('?' * len(currencies))}) ORDER BY id",
+            currencies,
+        ).fetchall()
+
+    def set_revenue_usd(self, updates: list[tuple[int, int]]) -> None:
+        """Set (usd cents, row id) on revenue rows."""
+        self.conn.executemany("UPDATE revenue SET usd_cents = ? WHERE id = ?", updates)
+
+    def unconverted_totals(self) -> dict[str, int]:
+        """Minor units of all revenue still without USD, per currency."""
+        return dict(self.conn.execute(
+            "SELECT currency, sum(amount_minor) FROM revenue WHERE usd_cents IS NULL GROUP BY currency ORDER BY currency"
+        ).fetchall())  # fmt: skip
+
 
 def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _window_plan(start_ms: int, end_ms: int) -> tuple[range, list[tuple[int, int, int]]]:
+    """How to sum [start_ms, end_ms) from the daily rollups and as few events as possible: the UTC days (day
+    numbers) to take from `rollup_daily`, and event ranges (start, end, sign) to add (+1) or take away (-1).
+
+    A partial UTC day at an edge is read from the events when it is at most half a day; when it is more,
+    its whole day comes from the rollups and the events of the other part are taken away. So no edge reads
+    more than 12 hours of events (New York's day, 04:00 to 04:00 UTC, is one rollup day minus 4 hours plus 4 hours).
+    """
+    if start_ms >= end_ms:
+        return range(0), []
+    lo, hi = start_ms // DAY_MS, -(-end_ms // DAY_MS)  # the UTC days the window touches: [lo, hi)
+    if hi - lo == 1 and start_ms % DAY_MS and end_ms % DAY_MS:
+        return range(0), [(start_ms, end_ms, 1)]  # inside one UTC day: just its events
+    edges = []
+    first, last = lo, hi
+    if start_ms % DAY_MS:
+        head = (lo + 1) * DAY_MS - start_ms
+        if head * 2 <= DAY_MS:
+            edges.append((start_ms, (lo + 1) * DAY_MS, 1))
+            first = lo + 1
+        else:
+            edges.append((lo * DAY_MS, start_ms, -1))
+    if end_ms % DAY_MS:
+        tail = end_ms - (hi - 1) * DAY_MS
+        if tail * 2 <= DAY_MS:
+            edges.append(((hi - 1) * DAY_MS, end_ms, 1))
+            last = hi - 1
+        else:
+            edges.append((end_ms, hi * DAY_MS, -1))
+    return range(first, last), edges
+
+
+def _merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[list[int]] = []
+    for a, z in sorted(ranges):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], z)
+        else:
+            merged.append([a, z])
+    return [(a, z) for a, z in merged]
+
+
+def _case_in(column: str, ids: dict[int, str]) -> tuple[str, list[int]]:
+    """A SQL expression that keeps the ids asked for and folds every other into -1 (one group)."""
+    if not ids:
+        return "-1", []
+    return f"CASE WHEN {column} IN ({','.join('?' * len(ids))}) THEN {column} ELSE -1 END", list(ids)
+
+
+class BudgetSpend:
+    """Spend of one window, each as [cost picodollars, unpriced calls, calls]: in all, per feature (None = no
+    feature) and per customer asked for."""
+
+    __slots__ = ("total", "features", "customers")
+
+    def __init__(self) -> None:
+        self.total = [0, 0, 0]
+        self.features: dict[str | None, list[int]] = {}
+        self.customers: dict[str, list[int]] = {}
+
+    def add(self, customer: str | None, feature: str | None, cost: int, unpriced: int, n: int) -> None:
+        """Count calls in the total and their feature, and in their customer when it is one asked for."""
+        for acc in (self.total, self.features.setdefault(feature, [0, 0, 0])):
+            acc[0] += cost
+            acc[1] += unpriced
+            acc[2] += n
+        if customer is not None:
+            self.customers_add(customer, cost, unpriced, n)
+
+    def customers_add(self, customer: str, cost: int, unpriced: int, n: int) -> None:
+        acc = self.customers.setdefault(customer, [0, 0, 0])
+        acc[0] += cost
+        acc[1] += unpriced
+        acc[2] += n

@@ -336,7 +336,11 @@ def build(source: Path, out: Path, version: str, *, with_openrouter: bool = Fals
         "aliases": len(aliases),
         "disagreements": len(disagreements),
     }
-    (out / "ATTRIBUTION.md").write_text(attribution_md(sources, version, stats))
+    attribution = out / "ATTRIBUTION.md"
+    # Keep the benchmark section that scripts/build_benchmarks.py writes into the same file.
+    old = attribution.read_text() if attribution.exists() else ""
+    kept = old[old.find("<!-- benchmarks:start"):] if "<!-- benchmarks:start" in old else ""
+    attribution.write_text(attribution_md(sources, version, stats) + ("\n" + kept if kept else ""))
     return stats
 
 

@@ -30,6 +30,7 @@ def demo(
     from ..pricing.pricer import load_pricer
     from ..reporting import ReportQuery, run_report
     from ..revenue import parse_revenue_csv
+    from ..simulation import suggest_feature
     from ..store import Store
 
     home = data_dir() / "demo"
@@ -53,6 +54,7 @@ def demo(
             (d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor, d.ref) for d in days
         ])  # fmt: skip
         env = run_report(store, ReportQuery(dims=["customer"]))
+        feature = suggest_feature(store)
     render.stderr_console().print(
         f"demo store: {path} ({result.events_stored:,} calls, {len(demo_data.CUSTOMERS)} customers, "
         f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",
@@ -61,3 +63,5 @@ def demo(
     render.emit_report(env, "table")
     out = render.stdout_console()
     out.print(f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False)
+    if feature:  # the costliest feature: what it would cost on other models
+        out.print(f"Then: margindash --db {path} simulate --event-type {feature}", markup=False)
