@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Measure margindash against the performance targets, each as a whole process, with a DuckDB reference.
+
+    pip install -e '.[bench]' && python benchmarks/run.py            # full size (1M / 10M events)
+    python benchmarks/run.py --events 200000 --store-events 2000000  # a quicker run
+
+Data comes from benchmarks/gen_events.py (a copy of the shared generator; deterministic seeds) and is
+cached under benchmarks/out/. Every row runs `margindash` as a fresh process and reports its wall
+time and peak RSS (from wait4), next to its target. The reference is DuckDB's read_json + GROUP BY
+customer over the same file, in the same run: "x DuckDB" is our time divided by DuckDB's.
+Timings are printed, never asserted: benchmarks are not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+GEN = HERE / "gen_events.py"
+
+
+def run(cmd: list[str], *, env: dict[str, str] | None = None, stdout=subprocess.DEVNULL) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB, exit code) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 3, 4, 5):
+        print(f"  ! {' '.join(cmd[:6])}... exited {code}: {err.strip()[-400:]}", file=sys.stderr)
+    return wall, usage.ru_maxrss / 1024, code
+
+
+def generate(n: int, shape: str, seed: int, days: int = 90) -> Path:
+    OUT.mkdir(exist_ok=True)
+    path = OUT / f"{shape}-{n}-s{seed}-d{days}.jsonl"
+    if not path.exists():
+        print(f"generating {path.name} ...", file=sys.stderr)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w") as fh:
+            subprocess.run([sys.executable, str(GEN), str(n), "--shape", shape, "--seed", str(seed), "--days", str(days)],
+                           stdout=fh, check=True)  # fmt: skip
+        tmp.rename(path)
+    return path
+
+
+def fresh_db(name: str) -> Path:
+    db = OUT / name
+    for suffix in ("", "-wal", "-shm", ".lock", ".quarantine.jsonl"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    return db
+
+
+def duckdb_reference(path: Path) -> float:
+    import duckdb
+
+    start = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(f"SELECT customer_id, count(*), sum(input_tokens) FROM read_json('{path}', format='newline_delimited') GROUP BY 1").fetchall()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=1_000_000, help="events for the ingest rows")
+    ap.add_argument("--store-events", type=int, default=10_000_000, help="events in the store for the report rows")
+    ap.add_argument("--budgets", type=int, default=100)
+    args = ap.parse_args()
+
+    md = [sys.executable, "-m", "margindash_cli"]
+    env = {**os.environ, "MARGINDASH_HOME": str(OUT / "home"), "NO_COLOR": "1", "COLUMNS": "120"}
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def row(what: str, target: str, wall: float, rss: float, extra: str = "") -> None:
+        rows.append((what, target, f"{wall:.2f} s", f"{rss:.0f} MB", extra))
+        print(f"{what}: {wall:.2f} s, {rss:.0f} MB {extra}", file=sys.stderr)
+
+    n = args.events
+    events = generate(n, "events", 42)
+    provider = generate(n, "provider", 7)
+    ref = duckdb_reference(events)
+
+    db = fresh_db("ingest.db")
+    wall, rss, _ = run(md + ["--db", str(db), "ingest", str(events), "--json"], env=env)
+    row(f"ingest {n:,} canonical events (fresh store)", "<= 4 s (1M)", wall, rss, f"{n / wall:,.0f} ev/s, {wall / ref:.1f}x DuckDB")
+    size = sum(Path(str(db) + s).stat().st_size for s in ("", "-wal") if Path(str(db) + s).exists())
+    wall2, rss2, _ = run(md + ["--db", str(db), "ingest", str(events), "--json"], env=env)
+    row("re-run ingest on the same unchanged file", "<= 0.3 s", wall2, rss2)
+
+    pdb = fresh_db("provider.db")
+    wall, rss, _ = run(md + ["--db", str(pdb), "ingest", str(provider), "--json"], env=env)
+    row(f"ingest {n:,} provider-shaped lines", "<= 6 s (1M)", wall, rss, f"{n / wall:,.0f} lines/s")
+
+    big_n = args.store_events
+    big = fresh_db("big.db")
+    chunk = min(big_n, 2_000_000)
+    t0 = time.perf_counter()
+    for i in range(0, big_n, chunk):
+        part = generate(chunk, "events", 1000 + i // chunk, days=90)
+        run(md + ["--db", str(big), "ingest", str(part), "--json"], env=env)
+    print(f"built the {big_n:,}-event store in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    wall, rss, _ = run(md + ["--db", str(big), "report", "--by", "customer", "--json"], env=env)
+    row(f"report --by customer ({big_n:,} events)", "<= 0.3 s", wall, rss)
+    wall, rss, _ = run(md + ["--db", str(big), "report", "--by", "customer", "--by", "model", "--period", "30d", "--json"],
+                       env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})  # fmt: skip
+    row("report --by customer --by model --period 30d", "<= 0.5 s", wall, rss)
+
+    budget_cmd = md + ["--db", str(big), "budget"]
+    if run(budget_cmd + ["--help"], env=env)[2] == 0:
+        for i in range(args.budgets):
+            scope = "org" if i == 0 else (f"customer:cus_{i:05d}" if i % 2 else f"feature:{['chat', 'summarize', 'translate', 'search', 'classify'][i % 5]}")
+            run(budget_cmd + ["set", f"b{i}", "--scope", scope, "--limit-usd", "100", "--period", "month"], env=env)
+        wall, rss, _ = run(budget_cmd + ["check", "--json"], env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})
+        row(f"budget check with {args.budgets} budgets", "<= 1 s", wall, rss)
+    else:
+        rows.append((f"budget check with {args.budgets} budgets", "<= 1 s", "n/a", "", "budget command not available"))
+
+    for label, cmd in (("margindash --help (cold)", ["--help"]), ("margindash report --help (cold)", ["report", "--help"])):
+        wall, rss, _ = run(md + cmd, env=env)
+        row(label, "<= 0.3 s", wall, rss)
+    big_size = sum(Path(str(big) + s).stat().st_size for s in ("", "-wal") if Path(str(big) + s).exists())
+    rows.append(("store size", "<= 80 B/event", f"{size / n:.0f} B/event ({n:,})", "", f"{big_size / big_n:.0f} B/event ({big_n:,})"))
+    rows.append(("reference: DuckDB read_json + GROUP BY customer", "-", f"{ref:.2f} s", "", f"{n:,} events"))
+
+    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
+          f"{__import__('sqlite3').sqlite_version}\n")  # fmt: skip
+    widths = [max(len(r[i]) for r in rows + [("what", "target", "measured", "peak RSS", "notes")]) for i in range(5)]
+    for r in [("what", "target", "measured", "peak RSS", "notes")] + rows:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+    shutil.rmtree(OUT / "home", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
