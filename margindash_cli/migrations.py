@@ -42,7 +42,8 @@ def m001_initial(db: Database) -> None:
             UNIQUE (path, identity)      -- a path read again after rotation is a new source; the old one stays findable
         );
         CREATE TABLE events (
-            key INTEGER PRIMARY KEY,     -- 64-bit hash of the dedupe key (request id, response id, or source+line)
+            id INTEGER PRIMARY KEY,      -- insertion order: appends stay sequential, which keeps ingest fast
+            key INTEGER NOT NULL,        -- 64-bit hash of the dedupe key (request id, response id, or source+line)
             request_id TEXT,             -- the id the key came from; NULL when derived from source and line
             ts INTEGER NOT NULL,
             customer INTEGER NOT NULL,
@@ -67,6 +68,7 @@ def m001_initial(db: Database) -> None:
             source INTEGER,
             line INTEGER
         );
+        CREATE UNIQUE INDEX events_key ON events (key);
         CREATE INDEX events_ts ON events (ts);
         CREATE TABLE rollup_daily (
             day INTEGER NOT NULL,

@@ -37,10 +37,9 @@ def ingest(
     from ..ingest.canonical import parse_maps
     from ..ingest.pipeline import ingest_paths
     from ..paths import default_quarantine_path
-    from ..pricing.pricer import load_pricer
     from ..render import print_json, stderr_console, stdout_console, table
 
-    from ..pricing.pricer import COST_SOURCES
+    from ..pricing.pricer import COST_SOURCES, LazyPricer
 
     if cost_source not in COST_SOURCES:
         raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")
@@ -52,7 +51,7 @@ def ingest(
         raise UsageError(str(exc)) from None
     qpath = Path(quarantine) if quarantine else default_quarantine_path(db_path(ctx))
     with open_store(ctx) as store:
-        pricer = load_pricer(store, cost_source)
+        pricer = LazyPricer(store, cost_source)
         progress = _progress(paths)
         try:
             result = ingest_paths(

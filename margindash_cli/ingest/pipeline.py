@@ -35,6 +35,7 @@ from . import canonical
 from .canonical import NormalizedEvent
 
 BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
+BATCH_LINES_ENV = "MARGINDASH_BATCH_LINES"  # overrides BATCH_LINES: tests force many small transactions with it
 READ_BLOCK = 1 << 20  # bytes read at a time
 BOM = b"\xef\xbb\xbf"
 
@@ -243,6 +244,7 @@ class _FileIngest:
                      start_offset: int = 0) -> None:  # fmt: skip
         batch = _Batch()
         batch.offset, batch.line = start_offset, start_line
+        batch_lines = _batch_lines()
         line_no, offset = start_line, start_offset
         rest = b""
         try:
@@ -259,7 +261,7 @@ class _FileIngest:
                         self.identity = _identity(raw + b"\n")
                     self._handle(raw, line_no, batch)
                     batch.offset, batch.line = offset, line_no
-                    if batch.lines >= BATCH_LINES:
+                    if batch.lines >= batch_lines:
                         self._flush(batch, stat)
                         batch = _Batch()
                         batch.offset, batch.line = offset, line_no
@@ -322,10 +324,14 @@ class _FileIngest:
     def _flush(self, batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
         self.quarantine.flush()
         store = self.store
+        # Priced before the write lock is taken: the lock is held only for the SQL, which keeps
+        # overlapping cron jobs from waiting on our Python work.
+        price = self.pricer.price if self.pricer else _unpriced
+        costs = [price(ev) for _key, _id, ev, _line in batch.events]
         with store.write():
             if self.source_id is None:
                 self.source_id = store.source_id(self.key_path, self.identity)
-            rows = [self._row(key, dedupe_id, ev, line_no) for key, dedupe_id, ev, line_no in batch.events]
+            rows = [self._row(key, dedupe_id, ev, line_no, cost) for (key, dedupe_id, ev, line_no), cost in zip(batch.events, costs)]
             stored = store.insert_new_events(rows)
             self.result.events_stored += stored
             self.result.duplicates += len(rows) - stored
@@ -340,9 +346,10 @@ class _FileIngest:
                     mtime_ns=stat.st_mtime_ns if stat else None,
                 )
 
-    def _row(self, key: int, dedupe_id: str | None, ev: NormalizedEvent, line_no: int) -> tuple[Any, ...]:
+    def _row(self, key: int, dedupe_id: str | None, ev: NormalizedEvent, line_no: int,
+             priced: tuple[int | None, int | None]) -> tuple[Any, ...]:  # fmt: skip
         store = self.store
-        cost, price_id = self.pricer.price(ev) if self.pricer else (None, None)
+        cost, price_id = priced
         return (
             key,
             dedupe_id,
@@ -369,6 +376,10 @@ class _FileIngest:
             self.source_id,
             line_no,
         )
+
+
+def _unpriced(ev: NormalizedEvent) -> tuple[None, None]:
+    return None, None
 
 
 def _pico(decimal_text: str | None) -> int | None:
@@ -400,6 +411,14 @@ def _is_complete_json(raw: bytes) -> bool:
         return isinstance(orjson.loads(raw), dict)
     except orjson.JSONDecodeError:
         return False
+
+
+def _batch_lines() -> int:
+    """Lines per transaction: BATCH_LINES, or a positive MARGINDASH_BATCH_LINES (crash and concurrency tests)."""
+    try:
+        return max(1, int(os.environ.get(BATCH_LINES_ENV, "")))
+    except ValueError:
+        return BATCH_LINES
 
 
 def _short(text: str, limit: int = 80) -> str:

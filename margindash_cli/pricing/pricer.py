@@ -156,6 +156,20 @@ def _units(units: Any) -> dict[str, Any] | None:
     return units
 
 
+class LazyPricer:
+    """A Pricer loaded on the first call that needs one: a cron re-run with nothing new never loads prices."""
+
+    def __init__(self, store: Store, cost_source: str = "auto"):
+        self._store = store
+        self._cost_source = cost_source
+        self._pricer: Pricer | None = None
+
+    def price(self, ev: NormalizedEvent) -> tuple[int | None, int | None]:
+        if self._pricer is None:
+            self._pricer = load_pricer(self._store, self._cost_source)
+        return self._pricer.price(ev)
+
+
 def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
     """A Pricer over every price version and alias in the store (seeding the shipped catalog on first use)."""
     from .catalog_store import ensure_catalog
