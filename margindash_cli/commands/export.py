@@ -1,0 +1,41 @@
+"""`margindash export`: events and daily rollups as month-partitioned Parquet or CSV files for a warehouse."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+
+
+def export(
+    ctx: typer.Context,
+    outdir: Path = typer.Argument(..., help="Folder to write into (created if missing; an earlier export's partitions are replaced, month by month)."),
+    fmt: str = typer.Option("parquet", "--format", help="parquet|csv. Parquet needs pyarrow: pip install 'margindash[parquet]'."),
+    since: Optional[str] = typer.Option(None, "--since", help="From this UTC day or month (YYYY-MM-DD or YYYY-MM)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this UTC day or month."),
+    as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
+) -> None:
+    """Write stored events and daily rollups as month-partitioned Parquet or CSV files a warehouse reads as-is.
+
+    Files go to OUTDIR/events/month=YYYY-MM/part-0.parquet and OUTDIR/rollup_daily/month=YYYY-MM/,
+    with OUTDIR/_manifest.json (columns, types, units, rows and exact cost sums per partition).
+    Cost is exact decimal USD (null = unpriced); times are UTC.
+
+    Example: margindash export ./warehouse --format parquet --since 2026-10
+    """
+    from .. import render
+    from ..export import export_store
+    from ._common import open_store
+    from .report import _now
+
+    with open_store(ctx, create=False) as store:
+        result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=_now())
+    if as_json:
+        render.print_json(result.as_json())
+        return
+    render.print_export(result)

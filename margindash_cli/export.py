@@ -1,0 +1,508 @@
+"""Export the store's events and daily rollups as month-partitioned Parquet or CSV files for a warehouse.
+
+Invariants:
+- Layout (Hive-style, read as-is by DuckDB, ClickHouse, BigQuery and Spark):
+  OUTDIR/events/month=YYYY-MM/part-0.{parquet,csv}, OUTDIR/rollup_daily/month=YYYY-MM/part-0.{parquet,csv} and
+  OUTDIR/_manifest.json (columns with types and units, rows and sums per table and partition).
+  An event's month is the UTC month of its timestamp; a rollup row's, the UTC month of its day.
+- Columns are plain values: dimension names, not the store's integer ids. The same columns in both formats.
+- Money is exact, never float: cost is USD as Parquet decimal(38, 12) (the store's integer picodollars,
+  unscaled) and an exact decimal string in CSV; null (an empty CSV field) means unpriced, never $0.
+  Revenue is integer minor units of its currency.
+- Time is UTC: Parquet timestamp[ms, UTC] and date; ISO 8601 with `Z` and YYYY-MM-DD in CSV.
+- Memory stays flat: rows are read in time order in chunks, and one partition file is open at a time.
+- One snapshot: events and rollups are read in one read transaction, so they agree even while an ingest commits.
+- Whole files only: a run writes into a temporary folder inside OUTDIR and renames each file into place after
+  all were written, then the manifest. A failed run leaves OUTDIR as it was. A run replaces the partitions
+  of the months its range touches (with only the range's rows) and keeps the others, so monthly
+  `--since YYYY-MM` runs build one dataset; the manifest describes every partition in OUTDIR.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import tempfile
+from bisect import bisect_left
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal, localcontext
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from . import __version__
+from .errors import MarginDashError, UsageError
+from .money import PICO_PER_USD
+from .store import DAY_MS, EPOCH_DATE, Store
+
+SCHEMA_VERSION = 1  # of the exported columns and the manifest; bumped when either changes incompatibly
+FORMATS = ("parquet", "csv")
+TABLES = ("events", "rollup_daily")
+MANIFEST = "_manifest.json"
+CHUNK_ROWS = 8_192  # rows fetched from SQLite and converted at a time
+ROW_GROUP_ROWS = 131_072  # Parquet rows per row group (DuckDB's size): large enough for scans, small enough for flat memory
+PARQUET_COMPRESSION = "zstd"  # read by every warehouse we name; smaller than snappy at similar speed
+USD_DECIMAL = (38, 12)  # precision, scale: 12 decimals hold picodollars exactly; 26 integer digits hold any sum
+PARQUET_HINT = "pip install 'margindash[parquet]' (or use --format csv)"
+
+# Column kinds: how a value is stored in Parquet and written in CSV.
+INT, TEXT, JSON, TIMESTAMP, DAY, USD = "int", "text", "json", "timestamp", "day", "usd"
+KIND_TYPES = {  # kind -> (Parquet type, CSV text)
+    INT: ("int64", "integer"),
+    TEXT: ("string", "text"),
+    JSON: ("string (JSON object)", "JSON object text"),
+    TIMESTAMP: ("timestamp[ms, UTC]", "ISO 8601 UTC, e.g. 2026-10-01T12:00:00.000Z"),
+    DAY: ("date32 (UTC day)", "YYYY-MM-DD (UTC day)"),
+    USD: (f"decimal({USD_DECIMAL[0]}, {USD_DECIMAL[1]})", "exact decimal string"),
+}
+
+# (column, kind, unit, meaning). Token columns follow the canonical event: parts never count twice.
+EVENT_COLUMNS = (
+    ("event_key", INT, None, "the store's 64-bit key of the call (from its request id, response id, or file and line): unique; merge on it"),
+    ("request_id", TEXT, None, "the call's request id; null when it had none"),
+    ("timestamp", TIMESTAMP, "UTC", "when the call was made"),
+    ("day", DAY, "UTC", "the UTC day of timestamp"),
+    ("customer_id", TEXT, None, "your customer id; null = unattributed"),
+    ("event_type", TEXT, None, "the feature; null = none"),
+    ("vendor", TEXT, None, "the vendor as logged"),
+    ("model", TEXT, None, "the model as logged"),
+    ("segment", TEXT, None, "the call's own segment; null = none"),
+    ("input_tokens", INT, "tokens", "all prompt tokens (cached_input_tokens and cache_write_tokens are parts of it)"),
+    ("output_tokens", INT, "tokens", "all output tokens (reasoning_tokens is part of it)"),
+    ("cached_input_tokens", INT, "tokens", "cache reads, part of input_tokens"),
+    ("cache_write_tokens", INT, "tokens", "cache writes, part of input_tokens"),
+    ("cache_write_1h_tokens", INT, "tokens", "the one-hour part of cache_write_tokens"),
+    ("reasoning_tokens", INT, "tokens", "part of output_tokens"),
+    ("service_tier", TEXT, None, "default|batch|flex|priority"),
+    ("revenue_amount_in_cents", INT, "minor units of currency", "revenue the event carried; null = none"),
+    ("currency", TEXT, None, "ISO 4217 code (lower case) of revenue_amount_in_cents"),
+    ("units", JSON, None, "per-unit counts, e.g. {\"images\": 2}; null = none"),
+    ("tags", JSON, None, "your tags; null = none"),
+    ("cost_usd", USD, "USD", "the call's cost at the price in force at its timestamp; null = unpriced, never 0"),
+    ("extra_cost_usd", USD, "USD", "the event's own non-token charge (its cost_usd field), included in cost_usd when priced"),
+    ("reported_cost_usd", TEXT, "USD", "the cost the provider's or gateway's log stated, exact decimal text as logged"),
+    ("source_file", TEXT, None, "the file the call was read from ('-' = stdin)"),
+    ("source_line", INT, None, "its line in that file"),
+)  # fmt: skip
+ROLLUP_COLUMNS = (
+    ("day", DAY, "UTC", "the UTC day"),
+    ("customer_id", TEXT, None, "null = unattributed"),
+    ("event_type", TEXT, None, "the feature; null = none"),
+    ("vendor", TEXT, None, "the vendor as logged"),
+    ("model", TEXT, None, "the model as logged"),
+    ("segment", TEXT, None, "the calls' own segment; null = none"),
+    ("events", INT, "calls", "calls in the group"),
+    ("input_tokens", INT, "tokens", "sum over the calls"),
+    ("output_tokens", INT, "tokens", "sum over the calls"),
+    ("cached_input_tokens", INT, "tokens", "sum over the calls"),
+    ("cache_write_tokens", INT, "tokens", "sum over the calls"),
+    ("reasoning_tokens", INT, "tokens", "sum over the calls"),
+    ("cost_usd", USD, "USD", "cost of the priced calls (never null; see unpriced_events)"),
+    ("unpriced_events", INT, "calls", "calls with no price, not in cost_usd"),
+    ("revenue_usd_cents", INT, "US cents", "revenue carried by the calls in USD"),
+)  # fmt: skip
+COLUMNS = {"events": EVENT_COLUMNS, "rollup_daily": ROLLUP_COLUMNS}
+# Export column -> the store's name for it, where they differ (cost columns hold integer picodollars there).
+STORE_NAMES = {"event_key": "key", "revenue_amount_in_cents": "revenue_minor", "cost_usd": "cost",
+               "extra_cost_usd": "extra_cost", "reported_cost_usd": "reported_cost", "source_line": "line"}  # fmt: skip
+
+
+@dataclass
+class PartitionRow:
+    """One partition file: its rows, exact cost sum and token sums."""
+
+    table: str
+    month: str
+    path: str  # relative to OUTDIR, with '/'
+    rows: int = 0
+    events: int = 0  # calls: rows for events, the sum of `events` for rollups
+    cost_pico: int = 0
+    unpriced_events: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    first_day: str | None = None
+    last_day: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cost_usd"] = usd_exact(d.pop("cost_pico"))
+        return d
+
+
+@dataclass
+class ExportResult:
+    """What a run wrote (and removed) and where its manifest is."""
+
+    outdir: str
+    format: str
+    since: str | None
+    until: str | None
+    generated_at: str
+    written: list[PartitionRow] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    manifest: str = ""
+
+    def totals(self, table: str) -> dict[str, Any]:
+        parts = [p for p in self.written if p.table == table]
+        return _sum_parts(parts)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "generated_at": self.generated_at,
+            "outdir": self.outdir,
+            "format": self.format,
+            "since": self.since,
+            "until": self.until,
+            "totals": {t: self.totals(t) for t in TABLES},
+            "written": [p.as_json() for p in self.written],
+            "removed": self.removed,
+            "manifest": self.manifest,
+        }
+
+
+def _sum_parts(parts: list[PartitionRow]) -> dict[str, Any]:
+    return {
+        "partitions": len(parts),
+        "rows": sum(p.rows for p in parts),
+        "events": sum(p.events for p in parts),
+        "cost_usd": usd_exact(sum(p.cost_pico for p in parts)),
+        "unpriced_events": sum(p.unpriced_events for p in parts),
+        "input_tokens": sum(p.input_tokens for p in parts),
+        "output_tokens": sum(p.output_tokens for p in parts),
+    }
+
+
+# ---- the range -----------------------------------------------------------------------------------
+
+
+def parse_bound(text: str | None, option: str, *, end: bool) -> date | None:
+    """The first day of a YYYY-MM-DD or YYYY-MM bound; for `end`, the day after it (the range is half-open)."""
+    if text is None:
+        return None
+    try:
+        if len(text) == 7:
+            year, month = (int(x) for x in text.split("-"))
+            start = date(year, month, 1)
+            return _next_month(start) if end else start
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date or a month", "use YYYY-MM-DD or YYYY-MM (UTC)") from None
+    return day + timedelta(days=1) if end else day
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+
+
+def _day_number(d: date | None) -> int | None:
+    return None if d is None else (d - EPOCH_DATE).days
+
+
+def _month_of_day(day: int) -> date:
+    return (EPOCH_DATE + timedelta(days=day)).replace(day=1)
+
+
+# ---- writers -------------------------------------------------------------------------------------
+
+
+def _import_pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise MarginDashError("--format parquet needs pyarrow, which is not installed", PARQUET_HINT) from None
+    return pyarrow, pyarrow.parquet
+
+
+def usd_exact(pico: int | None) -> str | None:
+    """The text `money.usd_text` gives (trailing zeros dropped), in integer arithmetic: exact at any size (no
+    Decimal context), and fast enough for millions of CSV cells."""
+    if pico is None:
+        return None
+    whole, frac = divmod(abs(pico), PICO_PER_USD)
+    text = f"{whole}.{frac:012d}".rstrip("0") if frac else str(whole)
+    return "-" + text if pico < 0 else text
+
+
+class _CsvPart:
+    """One CSV partition file: a header row, then the rows; None is an empty field."""
+
+    def __init__(self, path: Path, columns: tuple[tuple[str, str, str | None, str], ...]):
+        self.fh = open(path, "w", newline="", encoding="utf-8")
+        self.writer = csv.writer(self.fh, lineterminator="\n")
+        self.writer.writerow([c[0] for c in columns])
+        self.kinds = [c[1] for c in columns]
+        self._days: dict[int, str] = {}
+
+    def _day(self, n: int) -> str:
+        text = self._days.get(n)
+        if text is None:
+            text = self._days[n] = (EPOCH_DATE + timedelta(days=n)).isoformat()
+        return text
+
+    def write(self, cols: list[list[Any]]) -> None:
+        out: list[Any] = []
+        day = self._day
+        for kind, col in zip(self.kinds, cols):
+            if kind == TIMESTAMP:  # 2026-10-01T12:00:00.000Z, as `events --json` writes it
+                col = [f"{day(t // DAY_MS)}T{t // 3_600_000 % 24:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}Z"
+                       for t in col]  # fmt: skip
+            elif kind == DAY:
+                col = [day(v) for v in col]
+            elif kind == USD:
+                col = [usd_exact(v) for v in col]
+            out.append(col)
+        self.writer.writerows(zip(*out))
+
+    def close(self) -> None:
+        self.fh.flush()
+        os.fsync(self.fh.fileno())
+        self.fh.close()
+
+
+class _ParquetPart:
+    """One Parquet partition file, written a row group at a time."""
+
+    def __init__(self, path: Path, columns: tuple[tuple[str, str, str | None, str], ...]):
+        self.pa, pq = _import_pyarrow()
+        pa = self.pa
+        self.usd = pa.decimal128(*USD_DECIMAL)
+        self.types = {INT: pa.int64(), TEXT: pa.string(), JSON: pa.string(), TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+                      DAY: pa.date32(), USD: self.usd}  # fmt: skip
+        self.kinds = [c[1] for c in columns]
+        self.schema = pa.schema(
+            [pa.field(name, self.types[kind], metadata={"unit": unit or "", "description": meaning})
+             for name, kind, unit, meaning in columns]  # fmt: skip
+        )
+        self.path = path
+        self.writer = pq.ParquetWriter(str(path), self.schema, compression=PARQUET_COMPRESSION)
+        self.pending: list[Any] = []
+        self.pending_rows = 0
+
+    def write(self, cols: list[list[Any]]) -> None:
+        pa = self.pa
+        arrays = []
+        for kind, col in zip(self.kinds, cols):
+            if kind == USD:
+                # picodollars are the unscaled value of decimal(38, 12): cast exactly, then reinterpret the scale
+                arrays.append(pa.array(col, pa.int64()).cast(pa.decimal128(USD_DECIMAL[0], 0)).view(self.usd))
+            else:
+                arrays.append(pa.array(col, self.types[kind]))
+        batch = pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+        self.pending.append(batch)
+        self.pending_rows += batch.num_rows
+        while self.pending_rows >= ROW_GROUP_ROWS:  # whole row groups out; the rest waits for the next chunk
+            rows = pa.Table.from_batches(self.pending, schema=self.schema)
+            self.writer.write_table(rows.slice(0, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
+            rest = rows.slice(ROW_GROUP_ROWS)
+            self.pending, self.pending_rows = rest.to_batches(), rest.num_rows
+
+    def _flush(self) -> None:
+        if self.pending_rows:
+            self.writer.write_table(self.pa.Table.from_batches(self.pending, schema=self.schema), row_group_size=ROW_GROUP_ROWS)
+        self.pending, self.pending_rows = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self.writer.close()
+        with open(self.path, "rb") as fh:
+            os.fsync(fh.fileno())
+
+
+# ---- the run -------------------------------------------------------------------------------------
+
+
+def _columns_of(table: str, names: list[str], rows: list[tuple[Any, ...]], dims: dict[str, dict[int, Any]]
+                ) -> list[list[Any]]:  # fmt: skip
+    """The export columns (COLUMNS order) of store rows: `Store.export_rows` column names, dimension ids named."""
+    raw = dict(zip(names, (list(c) for c in zip(*rows))))
+    models = [dims["model"][i] for i in raw["model"]]
+    raw["vendor"] = [m[0] for m in models]
+    raw["model"] = [m[1] for m in models]
+    for column, dim in (("customer_id", "customer"), ("event_type", "feature"), ("segment", "segment")):
+        named = dims[dim]  # id 0 (none) is absent: None
+        raw[column] = [named.get(i) for i in raw[dim]]
+    if table == "events":
+        raw["timestamp"] = raw["ts"]
+        raw["day"] = [t // DAY_MS for t in raw["ts"]]
+        raw["service_tier"] = [t or "default" for t in raw["service_tier"]]
+        raw["source_file"] = [dims["source"].get(i) for i in raw["source"]]
+    return [raw[STORE_NAMES.get(c[0], c[0])] for c in COLUMNS[table]]
+
+
+def _account(part: PartitionRow, table: str, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    idx = {n: i for i, n in enumerate(names)}
+    cost_i, in_i, out_i = idx["cost"], idx["input_tokens"], idx["output_tokens"]
+    part.rows += len(rows)
+    part.input_tokens += sum(r[in_i] for r in rows)
+    part.output_tokens += sum(r[out_i] for r in rows)
+    if table == "events":
+        part.events += len(rows)
+        costs = [r[cost_i] for r in rows]
+        part.cost_pico += sum(c for c in costs if c is not None)
+        part.unpriced_events += costs.count(None)
+        first, last = rows[0][idx["ts"]] // DAY_MS, rows[-1][idx["ts"]] // DAY_MS
+    else:
+        part.events += sum(r[idx["events"]] for r in rows)
+        part.cost_pico += sum(r[cost_i] for r in rows)
+        part.unpriced_events += sum(r[idx["unpriced_events"]] for r in rows)
+        first, last = rows[0][idx["day"]], rows[-1][idx["day"]]
+    if part.first_day is None:
+        part.first_day = (EPOCH_DATE + timedelta(days=first)).isoformat()
+    part.last_day = (EPOCH_DATE + timedelta(days=last)).isoformat()
+
+
+def _export_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
+                  dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
+    """Stream one table into month partitions under `staging`; rows arrive in time order."""
+    names, chunks = store.export_rows(table, start_ms=start_ms, end_ms=end_ms, chunk_rows=CHUNK_ROWS)
+    time_i = names.index("ts" if table == "events" else "day")
+    unit = DAY_MS if table == "events" else 1  # time column units per day
+    part_cls = _ParquetPart if fmt == "parquet" else _CsvPart
+    parts: list[PartitionRow] = []
+    writer: Any = None
+    month_end = None  # in the time column's units: where the open partition stops
+    try:
+        for rows in chunks:
+            while rows:
+                if writer is None or rows[0][time_i] >= month_end:
+                    if writer is not None:
+                        writer.close()
+                    month = _month_of_day(rows[0][time_i] // unit)
+                    month_end = (_next_month(month) - EPOCH_DATE).days * unit
+                    rel = f"{table}/month={month:%Y-%m}/part-0.{fmt}"
+                    (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                    writer = part_cls(staging / rel, COLUMNS[table])
+                    parts.append(PartitionRow(table, f"{month:%Y-%m}", rel))
+                cut = bisect_left(rows, month_end, key=lambda r: r[time_i])
+                head, rows = rows[:cut], rows[cut:]
+                if head:
+                    writer.write(_columns_of(table, names, head, dims))
+                    _account(parts[-1], table, names, head)
+        if writer is not None:
+            writer.close()
+            writer = None
+    finally:
+        if writer is not None:
+            writer.close()
+    return parts
+
+
+def _read_manifest(outdir: Path, fmt: str) -> dict[str, Any] | None:
+    """The manifest of an earlier export into OUTDIR, or None for a new or empty folder. Refuses a folder that
+    holds other files, or an export in the other format or of another schema version."""
+    if outdir.exists() and not outdir.is_dir():
+        raise UsageError(f"{outdir} is a file, not a folder", "pass a folder to export into (it is created if missing)")
+    path = outdir / MANIFEST
+    if not path.exists():
+        others = [p.name for p in outdir.iterdir() if not p.name.startswith(".export-")] if outdir.exists() else []
+        if others:
+            raise MarginDashError(f"{outdir} is not empty and holds no margindash export ({MANIFEST} is missing)",
+                                  "export into a new or empty folder")  # fmt: skip
+        return None
+    try:
+        manifest = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise MarginDashError(f"cannot read {path}: {exc}", "export into a new folder, or delete this one") from None
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise MarginDashError(f"{outdir} holds an export of schema version {manifest.get('schema_version')},"
+                              f" this margindash writes {SCHEMA_VERSION}", "export into a new folder")  # fmt: skip
+    if manifest.get("format") != fmt:
+        raise MarginDashError(f"{outdir} holds a {manifest.get('format')} export", f"export {fmt} into another folder")
+    return manifest
+
+
+def _overlaps(month: str, start_day: int | None, end_day: int | None) -> bool:
+    first = date.fromisoformat(month + "-01")
+    lo, hi = _day_number(first), _day_number(_next_month(first))
+    return (start_day is None or hi > start_day) and (end_day is None or lo < end_day)
+
+
+def _partition_from_json(d: dict[str, Any]) -> PartitionRow:
+    """A partition as an earlier run's manifest describes it."""
+    d = dict(d)
+    with localcontext() as ctx:
+        ctx.prec = 100  # exact for any sum a manifest can hold
+        d["cost_pico"] = int(Decimal(d.pop("cost_usd")).scaleb(12))
+    return PartitionRow(**d)
+
+
+def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]:
+    tables = {}
+    for table in TABLES:
+        mine = sorted((p for p in parts if p.table == table), key=lambda p: p.month)
+        tables[table] = {
+            "columns": [{"name": name, "type": KIND_TYPES[kind][0 if result.format == "parquet" else 1], "unit": unit,
+                         "description": meaning} for name, kind, unit, meaning in COLUMNS[table]],  # fmt: skip
+            "totals": _sum_parts(mine),
+            "partitions": [p.as_json() for p in mine],
+        }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": result.generated_at,
+        "margindash_version": __version__,
+        "format": result.format,
+        "compression": PARQUET_COMPRESSION if result.format == "parquet" else None,
+        "partitioning": "hive: <table>/month=YYYY-MM (UTC month)",
+        "last_run": {"since": result.since, "until": result.until},
+        "tables": tables,
+    }
+
+
+def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = None, until: str | None = None,
+                 now: datetime | None = None) -> ExportResult:  # fmt: skip
+    """Write the store's events and daily rollups in [since, until] (UTC days or months, inclusive) into OUTDIR."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", "use parquet or csv")
+    if fmt == "parquet":
+        _import_pyarrow()
+    start, end = parse_bound(since, "--since", end=False), parse_bound(until, "--until", end=True)
+    if start is not None and end is not None and end <= start:
+        raise UsageError("--until is before --since")
+    start_day, end_day = _day_number(start), _day_number(end)
+    start_ms = None if start_day is None else start_day * DAY_MS
+    end_ms = None if end_day is None else end_day * DAY_MS
+    old = _read_manifest(outdir, fmt)
+    generated_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    result = ExportResult(str(outdir), fmt, since, until, generated_at)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".export-", dir=outdir))
+    except OSError as exc:
+        raise MarginDashError(f"cannot create {outdir}: {exc.strerror}", "pass a folder you can write to") from None
+    try:
+        with store.read_snapshot():
+            dims = store.dimension_names()
+            for table in TABLES:
+                result.written.extend(_export_table(store, table, fmt, staging, start_ms, end_ms, dims))
+        written = {(p.table, p.month) for p in result.written}
+        kept, stale = [], []
+        for table in TABLES:
+            for d in (old or {}).get("tables", {}).get(table, {}).get("partitions", []):
+                if (table, d["month"]) in written:
+                    continue
+                (stale if _overlaps(d["month"], start_day, end_day) else kept).append(_partition_from_json(d))
+        manifest = _manifest(result, kept + result.written)
+        (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
+        # Commit: every file is whole already; renames put them in place, the manifest last.
+        for p in result.written:
+            (outdir / p.path).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / p.path, outdir / p.path)
+        for p in stale:  # a month in the range that has no rows now: its old file would be wrong
+            (outdir / p.path).unlink(missing_ok=True)
+            folder = (outdir / p.path).parent
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+            result.removed.append(p.path)
+        os.replace(staging / MANIFEST, outdir / MANIFEST)
+    except OSError as exc:
+        raise MarginDashError(f"cannot write the export into {outdir}: {exc}",
+                              "check free space and permissions; OUTDIR was left as it was") from None  # fmt: skip
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    result.manifest = str(outdir / MANIFEST)
+    return result
