@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import sys
 from typing import Any
 
@@ -13,7 +14,9 @@ from . import __version__
 from .commands import budget as budget_commands
 from .commands import db as db_commands
 from .commands import demo as demo_commands
+from .commands import doctor as doctor_commands
 from .commands import events as events_commands
+from .commands import export as export_commands
 from .commands import ingest as ingest_commands
 from .commands import prices as prices_commands
 from .commands import report as report_commands
@@ -38,6 +41,20 @@ class _Root(TyperGroup):
         except KeyboardInterrupt:
             print("interrupted: what was committed before stays; re-run to continue", file=sys.stderr)
             raise typer.Exit(130) from None
+        except sqlite3.DatabaseError as exc:
+            # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
+            # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
+            from .paths import store_path
+
+            print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                print("hint: another margindash held it for over a minute; run this again", file=sys.stderr)
+            elif "integer overflow" in str(exc):
+                print("hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
+                      " segment; the step that failed wrote nothing", file=sys.stderr)  # fmt: skip
+            else:
+                print("hint: the file may be damaged: `margindash doctor` checks it; restore a backup if it fails", file=sys.stderr)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(
@@ -69,7 +86,9 @@ def main(
 
 ingest_commands.register(app)
 events_commands.register(app)
+export_commands.register(app)
 demo_commands.register(app)
+doctor_commands.register(app)
 prices_commands.register(app)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(schema_commands.app, name="schema")

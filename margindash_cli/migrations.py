@@ -70,6 +70,7 @@ def m001_initial(db: Database) -> None:
         );
         CREATE UNIQUE INDEX events_key ON events (key);
         CREATE INDEX events_ts ON events (ts);
+        CREATE INDEX events_unpriced ON events (model) WHERE cost IS NULL;  -- small: only calls with no price
         CREATE TABLE rollup_daily (
             day INTEGER NOT NULL,
             customer INTEGER NOT NULL,

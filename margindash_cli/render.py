@@ -921,3 +921,38 @@ def _print_fitted_simulation(console: Any, title: str, columns: list[tuple[str, 
         if Measurement.get(console, console.options.update_width(10**6), t).maximum <= console.width:
             break
     console.print(t)
+
+
+# ---- export --------------------------------------------------------------------------------------
+
+
+def print_export(result: Any) -> None:
+    console = stdout_console()
+    if not result.written and not result.removed:
+        console.print(f"No events in the range: nothing written to {result.outdir}.", markup=False)
+        return
+    cols = [("table", "left"), ("month", "left"), ("rows", "right"), ("calls", "right"), ("cost", "right"),
+            ("unpriced calls", "right")]  # fmt: skip
+    body = [[p.table, p.month, f"{p.rows:,}", f"{p.events:,}", display_usd(p.cost_pico, pico=True), f"{p.unpriced_events:,}"]
+            for p in result.written]  # fmt: skip
+    console.print(table(f"Exported to {result.outdir}/<table>/month=YYYY-MM/part-0.{result.format}", cols, body))
+    for path in result.removed:
+        console.print(f"removed {path}: its month has no rows in the range now", markup=False)
+    console.print(f"manifest: {result.manifest}", markup=False)
+
+
+# ---- doctor --------------------------------------------------------------------------------------
+
+
+def print_doctor(result: Any) -> None:
+    """One line per check, then the details of those that are not ok; the verdict last."""
+    console = stdout_console()
+    marks = {"ok": "ok", "info": "info", "warn": "WARN", "fail": "FAIL"}
+    rows = [[c.name, marks[c.status], c.summary] for c in result.checks]
+    console.print(table(f"margindash doctor: {result.store}", [("check", "left"), ("status", "left"), ("result", "left")], rows))
+    for c in result.checks:
+        if c.status in ("warn", "fail") or c.name == "checkpoints":
+            for d in c.details[:20]:
+                console.print(f"  {c.name}: " + ", ".join(f"{k}={v}" for k, v in d.items() if v is not None), markup=False)
+    verdict = {"ok": "all good", "info": "all good", "warn": "needs attention", "fail": "the store is damaged"}[result.worst]
+    console.print(f"{verdict} (exit {result.exit_code})", markup=False)

@@ -82,10 +82,13 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     filters = _filters(q)
-    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    per_day = any(d in reports.TIME_DIMS for d in q.dims)  # revenue is spread per time bucket only when there are buckets
+    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
+                   per_day=per_day)
     revenue, unconverted = _revenue(store, rng, tz, q.customer)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
-                                  band_pct=q.band_pct, unpriced_models=_unpriced(store, rng))  # fmt: skip
+                                  band_pct=q.band_pct,
+                                  unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
     return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
@@ -99,12 +102,13 @@ def _filters(q: ReportQuery) -> dict[str, str]:
 
 
 def _usage(store: Store, dims: list[str], tz: tzinfo, customer: str | None, *, start_ms: int | None,
-           end_ms: int | None) -> list[reports.UsageFact]:  # fmt: skip
-    """Usage facts carrying `dims` (customer and time dims are implicit) in [start_ms, end_ms)."""
+           end_ms: int | None, per_day: bool = True) -> list[reports.UsageFact]:  # fmt: skip
+    """Usage facts carrying `dims` (customer and time dims are implicit) in [start_ms, end_ms).
+    `per_day=False` when nothing downstream looks at the day: one fact per group for the whole range."""
     groups = [d for d in dims if d != "customer" and d not in reports.TIME_DIMS]
     return [
         reports.UsageFact(row[0], tuple(row[1 : 1 + len(groups)]), *row[1 + len(groups) :])
-        for row in store.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer)
+        for row in store.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer, per_day=per_day)
     ]
 
 
@@ -119,7 +123,10 @@ def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None
     return [reports.RevenueFact(c, d, cents) for c, d, cents in rows], unconverted
 
 
-def _unpriced(store: Store, rng: TimeRange) -> list[str]:
+def _unpriced(store: Store, rng: TimeRange, usage: list[reports.UsageFact]) -> list[str]:
+    """Models with unpriced calls in the range; not looked up when the facts show none (the common case)."""
+    if not any(f.unpriced_events for f in usage):
+        return []
     return [f"{vendor}/{model}" for vendor, model, *_ in store.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)]
 
 
@@ -166,7 +173,7 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     revenue, unconverted = _revenue(store, rng, tz, q.customer)
     first, last = local_days(rng, tz)
     result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
-                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng))  # fmt: skip
+                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
     return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
@@ -185,7 +192,7 @@ def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
     revenue, unconverted = _revenue(store, rng, tz, None)
     first, last = local_days(rng, tz)
     result = reports.build_cohorts(usage, revenue, first_calls, granularity=q.granularity, first_day=first, last_day=last,
-                                   unpriced_models=_unpriced(store, rng))  # fmt: skip
+                                   unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
     return CohortEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
@@ -193,9 +200,9 @@ def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
     """Share of cost of the top 10% and 20% of customers, and which of them lose money."""
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
-    usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=False)
     revenue, unconverted = _revenue(store, rng, tz, None)
-    result = reports.build_concentration(usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng))
+    result = reports.build_concentration(usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage))
     return ConcentrationEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 

@@ -8,12 +8,16 @@ does not change are not written.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from .errors import MarginDashError
+from .ingest.pipeline import MAX_CALL_PICO
 from .store import EVENT_COLUMNS, Store
 
 CHUNK = 20_000  # events re-priced per transaction
+CHUNK_ENV = "MARGINDASH_BATCH_LINES"  # overrides CHUNK, as it overrides ingest's batch: tests force many transactions
 _COST = EVENT_COLUMNS.index("cost")
 _PRICE_ID = EVENT_COLUMNS.index("price_id")
 
@@ -61,8 +65,9 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
     result = RepriceResult(dry_run=dry_run)
     models = store.model_names()
     after_key: int | None = None
+    chunk = _chunk()
     while True:
-        rows = store.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_key=after_key, limit=CHUNK)
+        rows = store.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_key=after_key, limit=chunk)
         if not rows:
             break
         after_key = rows[-1][0]
@@ -71,6 +76,9 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
             result.events_seen += 1
             vendor, model = models[row[EVENT_COLUMNS.index("model")]]
             cost, price_id = pricer.price(stored_event(row, vendor, model))
+            if cost is not None and not -MAX_CALL_PICO <= cost <= MAX_CALL_PICO:  # would not fit the store's integers
+                raise MarginDashError(f"a call of {vendor}/{model} would cost ${cost // 10**12:,}, more than $9,000,000 for one call;"
+                                      f" nothing more was re-priced", "check the price set for that model (margindash prices show)")  # fmt: skip
             if cost == row[_COST] and price_id == row[_PRICE_ID]:
                 continue
             result.events_changed += 1
@@ -85,3 +93,10 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
         if new_rows and not dry_run:
             store.replace_event_costs(old_rows, new_rows)
     return result
+
+
+def _chunk() -> int:
+    try:
+        return max(1, int(os.environ.get(CHUNK_ENV, "")))
+    except ValueError:
+        return CHUNK

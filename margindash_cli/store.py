@@ -37,9 +37,12 @@ EVENT_COLUMNS = (
     "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
     "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line",
 )  # fmt: skip
-INSERT_EVENT = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+EVENT_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
+INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 ROLLUP_COLUMNS = """rollup_daily (day, customer, feature, model, segment, events, input_tokens, output_tokens,
     cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents)"""
+# A cell's cost past 2^63 picodollars (~$9.2M) would turn into an inexact float (SQLite's `+` does that on overflow):
+# abs() of the smallest integer raises "integer overflow" instead, so the batch fails whole and nothing goes inexact.
 ROLLUP_ADD = """
 ON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET
     events = events + excluded.events,
@@ -48,7 +51,7 @@ ON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET
     cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
     cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
     reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-    cost = cost + excluded.cost,
+    cost = CASE WHEN typeof(cost + excluded.cost) = 'integer' THEN cost + excluded.cost ELSE abs(-9223372036854775807 - 1) END,
     unpriced_events = unpriced_events + excluded.unpriced_events,
     revenue_usd_cents = revenue_usd_cents + excluded.revenue_usd_cents
 """
@@ -65,7 +68,7 @@ R_EVENTS, R_IN, R_OUT, R_CACHED, R_CW, R_REASON, R_COST, R_UNPRICED, R_REV = ran
 
 
 def event_key(dedupe_id: str) -> int:
-    """The 64-bit signed key of a dedupe id (the events table's rowid, so dedupe needs no extra index)."""
+    """The 64-bit signed key of a dedupe id; `events_key` (unique) finds a stored call by it."""
     return int.from_bytes(hashlib.blake2b(dedupe_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big", signed=True)
 
 
@@ -117,6 +120,7 @@ class Store:
         try:
             conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            _refuse_foreign_schema(conn, path)  # before anything below writes to the file
             if str(path) != ":memory:":
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -262,12 +266,12 @@ class Store:
         if not rows:
             return 0
         c = self.conn
-        c.execute("CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT * FROM main.events WHERE 0")
+        c.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT {EVENT_COLUMN_LIST} FROM main.events WHERE 0")
         c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
         c.execute("DELETE FROM temp.staging")
         c.executemany(INSERT_STAGING, rows)
         c.execute("DELETE FROM temp.staging WHERE key IN (SELECT s.key FROM temp.staging s JOIN main.events e ON e.key = s.key)")
-        new = c.execute("INSERT INTO main.events SELECT * FROM temp.staging").rowcount
+        new = c.execute(f"INSERT INTO main.events ({EVENT_COLUMN_LIST}) SELECT {EVENT_COLUMN_LIST} FROM temp.staging").rowcount
         c.execute(ROLLUP_FROM_STAGING)
         return new
 
@@ -311,13 +315,8 @@ class Store:
         if model is not None:
             where.append("m.model = ?")
             args.append(model)
-        if start_ms is not None:
-            where.append("e.ts >= ?")
-            args.append(start_ms)
-        if end_ms is not None:
-            where.append("e.ts < ?")
-            args.append(end_ms)
-        if request_id is not None:  # found through its key (the rowid): no index on request ids needed
+        _time_range(where, args, "e.ts", start_ms, end_ms)
+        if request_id is not None:  # found through its key: no index on request ids needed
             where.append("e.key = ? AND e.request_id = ?")
             args.extend((event_key("r:" + request_id), request_id))
         sql = (
@@ -339,9 +338,12 @@ class Store:
     # ---- report facts --------------------------------------------------------------------------
 
     def usage_facts(self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo,
-                    customer: str | None = None) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+                    customer: str | None = None, per_day: bool = True) -> Iterator[tuple[Any, ...]]:  # fmt: skip
         """Usage summed per (customer, *groups, local day): rows of
         (customer_id, group values..., local date, events, input, output, cost, unpriced, revenue cents).
+
+        With `per_day=False` the rows span the whole range (one per customer and groups, date 1970-01-01):
+        far fewer rows for a report with no time grouping, which never looks at the day.
 
         Reads the daily rollups when it can (UTC days, range on day boundaries, no tag groups), and
         otherwise the events in 15-minute buckets, which any time zone's day boundary falls between.
@@ -379,8 +381,14 @@ class Store:
                 joins.append("LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer")
                 select.append("coalesce(s.name, ca.segment)")
             elif g.startswith("tag:"):
-                select.append("json_extract(x.tags, ?)")
-                args.append('$."' + g[4:].replace('"', '""') + '"')
+                name = g[4:]
+                if '"' in name or "\\" in name or not name.isprintable():
+                    # a JSON path cannot name a key that JSON escapes: match the decoded key exactly instead
+                    select.append("(SELECT value FROM json_each(x.tags) WHERE key = ?)")
+                    args.append(name)
+                else:
+                    select.append("json_extract(x.tags, ?)")
+                    args.append('$."' + name + '"')
             else:
                 raise ValueError(f"unknown group {g!r}")
         where, wargs = [], []
@@ -392,6 +400,8 @@ class Store:
             where.append("c.customer_id = ?")
             wargs.append(customer)
         n = len(select)
+        if not per_day:
+            t_expr, unit = "0", DAY_MS
         sql = (
             f"SELECT {', '.join(select)}, {t_expr} AS t, {measures} FROM {src} {' '.join(joins)}"
             + (" WHERE " + " AND ".join(where) if where else "")
@@ -436,12 +446,7 @@ class Store:
     def unpriced_models(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[tuple[str, str, int, int, int]]:
         """(vendor, model, calls, input tokens, output tokens) of stored calls that have no price."""
         where, args = ["e.cost IS NULL"], []
-        if start_ms is not None:
-            where.append("e.ts >= ?")
-            args.append(start_ms)
-        if end_ms is not None:
-            where.append("e.ts < ?")
-            args.append(end_ms)
+        _time_range(where, args, "e.ts", start_ms, end_ms)
         sql = (
             "SELECT m.vendor, m.model, count(*), sum(e.input_tokens), sum(e.output_tokens) FROM events e"
             " JOIN models m ON m.id = e.model WHERE " + " AND ".join(where) + " GROUP BY e.model ORDER BY 3 DESC"
@@ -458,12 +463,7 @@ class Store:
         if after_key is not None:
             where.append("key > ?")
             args.append(after_key)
-        if start_ms is not None:
-            where.append("ts >= ?")
-            args.append(start_ms)
-        if end_ms is not None:
-            where.append("ts < ?")
-            args.append(end_ms)
+        _time_range(where, args, "ts", start_ms, end_ms)
         if only_unpriced:
             where.append("cost IS NULL")
         sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events" + (" WHERE " + " AND ".join(where) if where else "")
@@ -766,12 +766,7 @@ class Store:
         Grouped on the integer ids (no join in the big query); names are looked up afterwards.
         """
         where, args = [], []
-        if start_ms is not None:
-            where.append("ts >= ?")
-            args.append(start_ms)
-        if end_ms is not None:
-            where.append("ts < ?")
-            args.append(end_ms)
+        _time_range(where, args, "ts", start_ms, end_ms)
         if feature is not None:
             row = self.conn.execute("SELECT id FROM features WHERE name = ?", (feature,)).fetchone()
             if row is None:
@@ -1068,6 +1063,132 @@ class Store:
         return dict(self.conn.execute(
             "SELECT currency, sum(amount_minor) FROM revenue WHERE usd_cents IS NULL GROUP BY currency ORDER BY currency"
         ).fetchall())  # fmt: skip
+
+    # ---- export (read-only) --------------------------------------------------------------------
+
+    @contextmanager
+    def read_snapshot(self) -> Iterator[None]:
+        """Every read inside sees one state of the store (one read transaction), whatever ingest commits meanwhile."""
+        self.conn.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.conn.execute("COMMIT")  # nothing was written: this only ends the snapshot
+
+    def export_rows(self, table: str, *, start_ms: int | None, end_ms: int | None, chunk_rows: int
+                    ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:  # fmt: skip
+        """Column names, and chunks of the rows of `events` or `rollup_daily` in [start_ms, end_ms) in time order
+        (dimensions as ids: see `dimension_names`; costs in picodollars). Streams from a cursor over the ts index or
+        the rollups' primary key (no sort), so memory stays flat whatever the store holds."""
+        if table == "events":
+            column, bounds = "ts", (start_ms, end_ms)
+            sql = ("SELECT key, request_id, ts, customer, feature, model, segment, input_tokens, output_tokens,"
+                   " cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier,"
+                   " revenue_minor, currency, units, tags, cost, extra_cost, reported_cost, source, line"
+                   " FROM events INDEXED BY events_ts")  # fmt: skip
+            order = " ORDER BY ts, rowid"
+        elif table == "rollup_daily":  # whole UTC days only
+            column, bounds = "day", tuple(None if v is None else -(-v // DAY_MS) for v in (start_ms, end_ms))
+            sql = ("SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
+                   " cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents FROM rollup_daily")  # fmt: skip
+            order = " ORDER BY day, customer, feature, model, segment"
+        else:
+            raise ValueError(f"unknown table {table!r}")
+        where = [clause for clause, v in zip((f"{column} >= ?", f"{column} < ?"), bounds) if v is not None]
+        cur = self.conn.execute(sql + (" WHERE " + " AND ".join(where) if where else "") + order,
+                                [v for v in bounds if v is not None])  # fmt: skip
+        columns = [d[0] for d in cur.description]
+
+        def chunks() -> Iterator[list[tuple[Any, ...]]]:
+            while rows := cur.fetchmany(chunk_rows):
+                yield rows
+
+        return columns, chunks()
+
+    def dimension_names(self) -> dict[str, dict[int, Any]]:
+        """id -> name of each dimension: customer, feature, segment, source (its path), model ((vendor, model)).
+        Id 0 (none) is absent."""
+        return {
+            "customer": dict(self.conn.execute("SELECT id, customer_id FROM customers")),
+            "feature": dict(self.conn.execute("SELECT id, name FROM features")),
+            "segment": dict(self.conn.execute("SELECT id, name FROM segments")),
+            "source": dict(self.conn.execute("SELECT id, path FROM sources")),
+            "model": {mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")},
+        }
+
+    # ---- doctor (read-only checks) -------------------------------------------------------------
+
+    def integrity_problems(self, *, full: bool = False) -> list[str]:
+        """SQLite's own check of the file: [] when it is sound, else its first messages. `full` also checks
+        every index against its table (PRAGMA integrity_check); the default is the quicker quick_check."""
+        pragma = "integrity_check" if full else "quick_check"
+        rows = [r[0] for r in self.conn.execute(f"PRAGMA {pragma}(20)")]
+        return [] if rows == ["ok"] else [line for r in rows for line in str(r).splitlines()][:20]
+
+    def rollup_mismatches(self, limit: int = 5) -> tuple[int, list[tuple[Any, ...]]]:
+        """How many (UTC day, customer, feature, model, segment) cells of `rollup_daily` differ from the sum of
+        their events (either side missing counts too), and up to `limit` of them as (day, customer, feature,
+        model, segment) ids."""
+        from_events = (
+            "SELECT ts / 86400000, customer, feature, model, segment, count(*), sum(input_tokens), sum(output_tokens),"
+            " sum(cached_input_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost, 0)),"
+            " sum(cost IS NULL), sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)"
+            " FROM events GROUP BY 1, 2, 3, 4, 5"
+        )
+        rollups = (
+            "SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
+            " cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents FROM rollup_daily"
+        )
+        cells: set[tuple[Any, ...]] = set()
+        for a, b in ((from_events, rollups), (rollups, from_events)):
+            cells.update(tuple(r[:5]) for r in self.conn.execute(f"SELECT * FROM ({a} EXCEPT {b})"))
+        return len(cells), sorted(cells)[:limit]
+
+    def applied_migrations(self) -> list[str]:
+        """Names of the schema migrations this store has had, in order."""
+        return [r[0] for r in self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'margindash' ORDER BY id")]
+
+    def last_stripe_sync(self) -> str | None:
+        """When sync-stripe last completed (ISO 8601 UTC), or None if it never ran on this store."""
+        return self.conn.execute("SELECT max(synced_at) FROM stripe_cursors").fetchone()[0]
+
+    def source_rows(self) -> list[tuple[str, str | None, int, int, str | None]]:
+        """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
+        return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
+
+
+def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:
+    """Add `column >= start` and `column < end` (each when given) to a WHERE clause being built."""
+    if start is not None:
+        where.append(f"{column} >= ?")
+        args.append(start)
+    if end is not None:
+        where.append(f"{column} < ?")
+        args.append(end)
+
+
+def _refuse_foreign_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Refuse, before writing a byte, a SQLite file that is another application's database, or a store written by
+    a newer margindash (whose schema this version does not know)."""
+    from sqlite_utils import Database
+
+    from .migrations import MIGRATIONS
+
+    applied = {m.name for m in MIGRATIONS.applied(Database(conn))}
+    newer = applied - {m.name for m in MIGRATIONS.pending(Database(memory=True))}
+    problem = None
+    if newer:
+        problem = StoreError(f"{path} was written by a newer margindash (schema {max(newer)}); it was left untouched",
+                             "upgrade margindash: pip install -U margindash")  # fmt: skip
+    elif not applied:
+        other = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+                             " AND name != '_sqlite_migrations' LIMIT 1").fetchone()  # fmt: skip
+        if other:
+            problem = StoreError(f"{path} is another application's SQLite database (it has a table {other[0]!r}); it was left"
+                                 " untouched", "point --db or MARGINDASH_DB at a margindash store, or at a new file")  # fmt: skip
+    if problem is not None:
+        conn.close()
+        raise problem
 
 
 def _now_iso() -> str:

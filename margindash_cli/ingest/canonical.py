@@ -26,6 +26,8 @@ from . import registry
 from .base import CANONICAL_FIELDS, TOKEN_FIELDS
 
 MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
+MAX_CALL_USD = 9 * 10**6  # a cost a log states for one call, at most: 64-bit picodollars end at ~$9.22M
+MAX_DECIMALS = 30  # decimal places of an amount; costs are kept to the picodollar (12)
 MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -280,7 +282,7 @@ def _opt_str(value: Any, field: str, max_len: int = 512) -> str | None:
     return text or None
 
 
-def _decimal_text(value: Any, field: str) -> str | None:
+def _decimal_text(value: Any, field: str, limit: int = 10**9, limit_text: str = "10^9") -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
@@ -290,9 +292,12 @@ def _decimal_text(value: Any, field: str) -> str | None:
         number = Decimal(repr(value) if isinstance(value, float) else str(value))
     except (InvalidOperation, ValueError):
         raise LineRejected(f"must be a number, got {_show(value)}", field) from None
-    if not number.is_finite() or number < 0 or number > 10**9:
-        raise LineRejected(f"must be a finite amount from 0 to 10^9, got {_show(value)}", field)
-    return format(number.normalize(), "f")
+    if not number.is_finite() or number < 0 or number > limit:
+        raise LineRejected(f"must be a finite amount from 0 to {limit_text}, got {_show(value)}", field)
+    number = number.normalize()
+    if number.as_tuple().exponent < -MAX_DECIMALS:  # 1e-999999999 would be a gigabyte of zeros as text
+        raise LineRejected(f"more than {MAX_DECIMALS} decimal places: {_show(value)}", field)
+    return format(number, "f")
 
 
 def _units(value: Any) -> dict[str, Any] | None:
@@ -327,6 +332,8 @@ def validate(p: dict[str, Any]) -> NormalizedEvent:
     model = p.get("model")
     if not isinstance(model, str) or not model.strip():
         raise LineRejected("missing" if model in (None, "") else f"must be a string, got {_show(model)}", "model")
+    if len(model) > 512 or "\x00" in model:  # a model id is a short name: this is a corrupt or hostile line
+        raise LineRejected("longer than 512 characters" if len(model) > 512 else "contains a NUL character", "model")
     get = p.get
     inp, out, cached, cw, cw1h, reasoning = (
         v if type(v := get(f)) is int and 0 <= v <= MAX_TOKENS else to_int_tokens(v, f) for f in TOKEN_FIELDS
@@ -345,8 +352,8 @@ def validate(p: dict[str, Any]) -> NormalizedEvent:
             "reasoning_tokens",
         )
     units = _units(p.get("units"))
-    cost = _decimal_text(p.get("cost_usd"), "cost_usd")
-    reported = _decimal_text(p.get("reported_cost_usd"), "cost_usd")
+    cost = _decimal_text(p.get("cost_usd"), "cost_usd", MAX_CALL_USD, "9,000,000")
+    reported = _decimal_text(p.get("reported_cost_usd"), "cost_usd", MAX_CALL_USD, "9,000,000")
     if not (inp or out or units or cost is not None or reported is not None):
         raise LineRejected("no usage: no tokens, units or cost_usd", "usage")
     ts_ms = parse_timestamp(p.get("timestamp"))

@@ -37,6 +37,7 @@ from .canonical import NormalizedEvent
 BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
 BATCH_LINES_ENV = "MARGINDASH_BATCH_LINES"  # overrides BATCH_LINES: tests force many small transactions with it
 READ_BLOCK = 1 << 20  # bytes read at a time
+MAX_CALL_PICO = 9 * 10**18  # $9,000,000: the most one call may cost; 64-bit picodollars end at ~$9.22M
 BOM = b"\xef\xbb\xbf"
 
 
@@ -262,7 +263,9 @@ class _FileIngest:
                     self._handle(raw, line_no, batch)
                     batch.offset, batch.line = offset, line_no
                     if batch.lines >= batch_lines:
-                        self._flush(batch, stat)
+                        # A gzip file's size and mtime mark it done, so only its last batch records them:
+                        # a run killed half-way through it reads it again in full (dedupe keeps totals right).
+                        self._flush(batch, None if final else stat)
                         batch = _Batch()
                         batch.offset, batch.line = offset, line_no
         except (EOFError, zlib.error, gzip.BadGzipFile):
@@ -322,12 +325,14 @@ class _FileIngest:
     # ---- one transaction ----
 
     def _flush(self, batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
-        self.quarantine.flush()
         store = self.store
         # Priced before the write lock is taken: the lock is held only for the SQL, which keeps
         # overlapping cron jobs from waiting on our Python work.
         price = self.pricer.price if self.pricer else _unpriced
         costs = [price(ev) for _key, _id, ev, _line in batch.events]
+        if any(c is not None and not -MAX_CALL_PICO <= c <= MAX_CALL_PICO for c, _ in costs):
+            costs = self._reject_implausible_costs(batch, costs)
+        self.quarantine.flush()
         with store.write():
             if self.source_id is None:
                 self.source_id = store.source_id(self.key_path, self.identity)
@@ -345,6 +350,24 @@ class _FileIngest:
                     size=stat.st_size if stat else None,
                     mtime_ns=stat.st_mtime_ns if stat else None,
                 )
+
+    def _reject_implausible_costs(self, batch: _Batch, costs: list[tuple[int | None, int | None]]
+                                  ) -> list[tuple[int | None, int | None]]:  # fmt: skip
+        """Quarantine the calls that cost more than MAX_CALL_PICO (a corrupt token count on a priced model): stored,
+        such a cost would not fit the store's 64-bit integers, and the batch would fail on every run. The record
+        holds the call as parsed (its raw line is no longer at hand). Returns the costs of the calls kept."""
+        kept, kept_costs = [], []
+        for item, cost in zip(batch.events, costs):
+            if cost[0] is None or -MAX_CALL_PICO <= cost[0] <= MAX_CALL_PICO:
+                kept.append(item)
+                kept_costs.append(cost)
+                continue
+            self.result.rejected += 1
+            usd = f"{cost[0] // 10**12:,}"
+            self.quarantine.add(self.display, item[3], orjson.dumps(item[2]._asdict()),
+                                LineRejected(f"the call would cost ${usd}, more than $9,000,000: a corrupt token count?", "cost"))  # fmt: skip
+        batch.events[:] = kept
+        return kept_costs
 
     def _row(self, key: int, dedupe_id: str | None, ev: NormalizedEvent, line_no: int,
              priced: tuple[int | None, int | None]) -> tuple[Any, ...]:  # fmt: skip

@@ -1,0 +1,110 @@
+"""`margindash doctor`: each check, its level, and the exit code cron alerts on (0 ok, 3 needs attention, 1 damaged)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from margindash_cli.doctor import run_checks
+from margindash_cli.store import Store
+
+FRESH = ("--price-max-age-days", "100000")  # the shipped catalog ages with the calendar: keep these tests timeless
+
+
+def ev(i, model="gpt-4o-2024-08-06", **kw):
+    return {"timestamp": f"2026-10-{1 + i % 28:02d}T10:00:00Z", "customer_id": f"c{i % 3}", "event_type": "chat",
+            "vendor": "openai", "model": model, "input_tokens": 100 + i, "output_tokens": 10, "request_id": f"r{i}", **kw}  # fmt: skip
+
+
+@pytest.fixture
+def store_with_calls(cli, tmp_path, _isolated_home):
+    log = tmp_path / "usage.jsonl"
+    log.write_text("".join(json.dumps(ev(i)) + "\n" for i in range(50)))
+    assert cli("ingest", log).exit_code == 0
+    return _isolated_home / "margindash.db", log
+
+
+def doctor(cli, *args):
+    result = cli("doctor", "--json", *FRESH, *args)
+    data = json.loads(result.stdout)
+    assert data["exit_code"] == result.exit_code
+    return result.exit_code, {c["name"]: c for c in data["checks"]}
+
+
+def test_a_healthy_store_exits_0(cli, store_with_calls):
+    code, checks = doctor(cli)
+    assert code == 0
+    assert {n: c["status"] for n, c in checks.items()} == {
+        "integrity": "ok", "rollups": "ok", "unpriced": "ok", "prices": "ok", "stripe": "info", "alerts": "ok",
+        "checkpoints": "info", "schema": "ok"}  # fmt: skip
+    assert checks["checkpoints"]["details"][0]["state"] == "read to the end"
+    assert checks["schema"]["details"][0] == {"migration": "m001_initial"}
+    code, checks = doctor(cli, "--full")
+    assert code == 0 and checks["integrity"]["summary"] == "integrity_check: ok"
+    text = cli("doctor", *FRESH)
+    assert text.exit_code == 0 and "all good (exit 0)" in text.stdout and "quick_check: ok" in text.stdout
+
+
+def test_unpriced_models_need_attention(cli, tmp_path, store_with_calls):
+    log = tmp_path / "more.jsonl"
+    log.write_text(json.dumps(ev(99, model="in-house-llm-v2")) + "\n")
+    assert cli("ingest", log).exit_code == 0
+    code, checks = doctor(cli)
+    assert code == 3 and checks["unpriced"]["status"] == "warn"
+    assert checks["unpriced"]["details"] == [{"vendor": "openai", "model": "in-house-llm-v2", "calls": 1, "input_tokens": 199,
+                                              "output_tokens": 10}]  # fmt: skip
+    text = cli("doctor", *FRESH)
+    assert text.exit_code == 3 and "needs attention (exit 3)" in text.stdout and "model=in-house-llm-v2" in text.stdout
+
+
+def test_rollups_that_differ_from_the_events_fail(cli, store_with_calls):
+    db, _ = store_with_calls
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE rollup_daily SET cost = cost + 1 WHERE (day, customer, feature, model, segment) ="
+                     " (SELECT day, customer, feature, model, segment FROM rollup_daily ORDER BY 1, 2, 3, 4, 5 LIMIT 1)")
+        day = conn.execute("SELECT min(day) FROM rollup_daily").fetchone()[0]
+        conn.execute("DELETE FROM rollup_daily WHERE day = ?", (day + 1,))
+    code, checks = doctor(cli)
+    assert code == 1 and checks["rollups"]["status"] == "fail"
+    assert checks["rollups"]["summary"].startswith("3 rollup cell(s) differ")  # the changed cell, and the day's two missing
+    assert {d["day"] for d in checks["rollups"]["details"]} <= {"2026-10-01", "2026-10-02"}
+    assert checks["rollups"]["details"][0]["model"] == "openai/gpt-4o-2024-08-06"
+
+
+def test_checkpoints_show_unread_and_vanished_files(cli, tmp_path, store_with_calls):
+    _, log = store_with_calls
+    with open(log, "a") as fh:
+        fh.write(json.dumps(ev(200)) + "\n")
+    code, checks = doctor(cli)
+    assert code == 0 and checks["checkpoints"]["details"][0]["state"].endswith("byte(s) not read yet")
+    log.unlink()
+    code, checks = doctor(cli)
+    assert code == 0 and checks["checkpoints"]["details"][0]["state"] == "file gone (rotated away or moved)"
+
+
+def test_stale_prices_stale_stripe_and_undelivered_alerts_need_attention(cli, store_with_calls):
+    db, _ = store_with_calls
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('last_price_sync', '2031-01-01T00:00:00+00:00')")
+        conn.execute("INSERT INTO stripe_cursors (object, created_gte, synced_at) VALUES ('invoices', 0, '2031-01-14T00:00:00+00:00')")
+        conn.execute("INSERT INTO budget_alerts (budget, level, period_start, channel, state, claimed_at, attempts, last_error)"
+                     " VALUES ('org', 'exceeded', 0, 'email', 'failed', 0, 2, 'email via smtp://mail:587: cannot connect')")  # fmt: skip
+    with Store.open(db) as store:
+        fine = run_checks(store, now=datetime(2031, 1, 15, tzinfo=timezone.utc))
+        late = run_checks(store, now=datetime(2031, 6, 1, tzinfo=timezone.utc), price_max_age_days=30, stripe_max_age_hours=48)
+    fine_checks = {c.name: c for c in fine.checks}
+    assert fine_checks["prices"].status == "ok" and fine_checks["prices"].summary.startswith("prices as of 2031-01-01 (sync-prices)")
+    assert fine_checks["stripe"].status == "ok" and fine.exit_code == 3  # the failed alert
+    assert fine_checks["alerts"].details == [{"budget": "org", "level": "exceeded", "channel": "email", "state": "failed",
+                                              "attempts": 2, "error": "email via smtp://mail:587: cannot connect"}]  # fmt: skip
+    late_checks = {c.name: c for c in late.checks}
+    assert late_checks["prices"].status == "warn" and "older than 30 days" in late_checks["prices"].summary
+    assert late_checks["stripe"].status == "warn" and "older than 48 hours" in late_checks["stripe"].summary
+
+
+def test_no_store_is_an_error(cli):
+    result = cli("doctor")
+    assert result.exit_code == 1 and result.stderr.startswith("error: no store at")
