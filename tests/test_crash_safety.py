@@ -136,7 +136,8 @@ def test_kill_9_ingest_at_random_points_then_rerun_stores_exactly_the_input(tmp_
         got = check_store(db) if db.exists() else {}
         wrong = [k for k in got if got[k] != expected.get(k)]
         assert wrong == [], f"{len(wrong)} stored call(s) differ from a clean run's (seed {seed})"
-        checkpoint_never_passes_a_lost_event(db, log, got, by_line) if db.exists() else None
+        if db.exists():
+            checkpoint_never_passes_a_lost_event(db, log, got, by_line)
         if previous < len(got) < len(expected):
             stats["killed_mid_run"] += 1
         previous = len(got)
@@ -197,7 +198,8 @@ def test_kill_9_sync_stripe_then_rerun_equals_a_clean_run(tmp_path, stripe_serve
     db = tmp_path / "crash.db"
     stats = {"killed": 0, "finished_first": 0, "empty_after_kill": 0}
     for _ in range(STRIPE_KILLS):
-        remove_store(db) if rng.random() < 0.5 else None  # half the runs on a fresh store, half re-running
+        if rng.random() < 0.5:  # half the runs on a fresh store, half re-running over the last one
+            remove_store(db)
         proc = spawn("--db", db, "sync-stripe", "--json", env=env(), logs=logs)
         if proc.kill_after(rng.uniform(0.2, 0.9 * t_clean)):
             stats["killed"] += 1
@@ -281,10 +283,8 @@ def test_kill_9_reprice_then_rerun_equals_a_clean_run(tmp_path, cli):
         assert all(got[k] in (before[k], expected[k]) for k in got) and got.keys() == expected.keys()
         done = sum(got[k] == expected[k] for k in changed_keys)
         stats["killed_mid_run"] += 0 < done < len(changed_keys)
-        if done == len(changed_keys):
-            db.unlink()
-            for p in store_files(db)[1:]:
-                p.unlink(missing_ok=True)
+        if done == len(changed_keys):  # this copy is done: start again from the store before the reprice
+            remove_store(db)
             db = copy_of("crash.db")
     final = run("--db", db, "reprice", "--json", env=env(), logs=logs)
     assert final.popen.returncode == 0, final.stderr
