@@ -35,7 +35,7 @@ import orjson
 
 from . import __version__
 from .errors import MarginDashError, UsageError
-from .money import PICO_PER_USD
+from .money import PICO_PER_USD, usd_text
 from .store import DAY_MS, EPOCH_DATE, Store
 
 SCHEMA_VERSION = 1  # of the exported columns and the manifest; bumped when either changes incompatibly
@@ -218,14 +218,7 @@ def _import_pyarrow() -> tuple[Any, Any]:
     return pyarrow, pyarrow.parquet
 
 
-def usd_exact(pico: int | None) -> str | None:
-    """The text `money.usd_text` gives (trailing zeros dropped), in integer arithmetic: exact at any size (no
-    Decimal context), and fast enough for millions of CSV cells."""
-    if pico is None:
-        return None
-    whole, frac = divmod(abs(pico), PICO_PER_USD)
-    text = f"{whole}.{frac:012d}".rstrip("0") if frac else str(whole)
-    return "-" + text if pico < 0 else text
+usd_exact = usd_text  # kept under this name for the export's callers: the one exact formatter lives in money
 
 
 class _CsvPart:

@@ -18,10 +18,14 @@ def pico_to_usd(pico: int) -> Decimal:
 
 
 def usd_text(pico: int | None) -> str | None:
-    """Exact decimal string of a picodollar amount, e.g. 138000000000 -> '0.138'; None stays None."""
+    """Exact decimal string of a picodollar amount, e.g. 138000000000 -> '0.138'; None stays None.
+
+    Integer arithmetic: exact at any size (no Decimal context precision) and fast for millions of cells."""
     if pico is None:
         return None
-    return format(pico_to_usd(pico), "f")
+    whole, frac = divmod(abs(pico), PICO_PER_USD)
+    text = f"{whole}.{frac:012d}".rstrip("0") if frac else str(whole)
+    return "-" + text if pico < 0 else text
 
 
 def usd_to_pico(amount: Decimal | str) -> int:

@@ -30,6 +30,7 @@ from typing import IO, Any, Protocol
 import orjson
 
 from ..errors import InputError, LineRejected
+from ..money import usd_to_pico
 from ..store import Store, event_key
 from . import canonical
 from .canonical import NormalizedEvent
@@ -390,7 +391,7 @@ class _FileIngest:
             ev.service_tier,
             ev.revenue_minor,
             ev.currency,
-            _pico(ev.extra_cost),
+            None if ev.extra_cost is None else usd_to_pico(ev.extra_cost),
             ev.reported_cost,
             orjson.dumps(ev.units).decode() if ev.units else None,
             orjson.dumps(ev.tags).decode() if ev.tags else None,
@@ -403,15 +404,6 @@ class _FileIngest:
 
 def _unpriced(ev: NormalizedEvent) -> tuple[None, None]:
     return None, None
-
-
-def _pico(decimal_text: str | None) -> int | None:
-    """Picodollars of a decimal USD string, rounded half-even at the twelfth decimal."""
-    if decimal_text is None:
-        return None
-    from decimal import ROUND_HALF_EVEN, Decimal
-
-    return int((Decimal(decimal_text) * 10**12).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
 
 def _blocks(fh: IO[bytes]) -> Iterator[bytes]:

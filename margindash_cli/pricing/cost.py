@@ -296,7 +296,6 @@ def _build_rates(price: PriceVersion, tier_index: int, service: str) -> _IntRate
 
 def format_usd(pico: int) -> str:
     """The exact USD amount of a picodollar integer as a plain decimal string: 138000000000 -> '0.138'."""
-    d = Decimal(pico).scaleb(-12)
-    if not d:
-        return "0"
-    return format(d.normalize(), "f")
+    from ..money import usd_text
+
+    return usd_text(pico) or "0"
