@@ -35,7 +35,7 @@ import orjson
 
 from . import __version__
 from .errors import MarginDashError, UsageError
-from .money import PICO_PER_USD, usd_text
+from .money import usd_text
 from .store import DAY_MS, EPOCH_DATE, Store
 
 SCHEMA_VERSION = 1  # of the exported columns and the manifest; bumped when either changes incompatibly
