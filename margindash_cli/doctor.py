@@ -99,9 +99,15 @@ def _rollups(store: Store) -> Check:
     if not count:
         return Check("rollups", "ok", "the daily rollups equal the events")
     names = store.dimension_names()
-    details = [{"day": (date(1970, 1, 1) + timedelta(days=d)).isoformat(), "customer": names["customer"].get(c),
-                "feature": names["feature"].get(f), "model": "/".join(names["model"].get(m, ("?", "?"))),
-                "segment": names["segment"].get(s)} for d, c, f, m, s in cells]  # fmt: skip
+    details = []
+    for d, c, f, m, s in cells:
+        cell = {"day": (date(1970, 1, 1) + timedelta(days=d)).isoformat(), "customer": names["customer"].get(c)}
+        if m == -1:  # a cell of the per-customer rollup (customer x day), against the five-dimension one
+            cell["rollup"] = "rollup_customer_daily"
+        else:
+            cell.update(rollup="rollup_daily", feature=names["feature"].get(f), model="/".join(names["model"].get(m, ("?", "?"))),
+                        segment=names["segment"].get(s))  # fmt: skip
+        details.append(cell)
     return Check("rollups", "fail", f"{count} rollup cell(s) differ from their events: reports would be wrong", details)
 
 

@@ -10,7 +10,8 @@ Invariants:
   unscaled) and an exact decimal string in CSV; null (an empty CSV field) means unpriced, never $0.
   Revenue is integer minor units of its currency.
 - Time is UTC: Parquet timestamp[ms, UTC] and date; ISO 8601 with `Z` and YYYY-MM-DD in CSV.
-- Memory stays flat: rows are read in time order in chunks, and one partition file is open at a time.
+- Memory stays flat: rows are read in chunks (events a month at a time, in ingest order within the month;
+  rollups in day order), and one partition file is open at a time.
 - One snapshot: events and rollups are read in one read transaction, so they agree even while an ingest commits.
 - Whole files only: a run writes into a temporary folder inside OUTDIR and renames each file into place after
   all were written, then the manifest. A failed run leaves OUTDIR as it was. A run replaces the partitions
@@ -38,7 +39,7 @@ from .errors import MarginDashError, UsageError
 from .money import usd_text
 from .store import DAY_MS, EPOCH_DATE, Store
 
-SCHEMA_VERSION = 1  # of the exported columns and the manifest; bumped when either changes incompatibly
+SCHEMA_VERSION = 2  # of the exported columns and the manifest; bumped when either changes incompatibly
 FORMATS = ("parquet", "csv")
 TABLES = ("events", "rollup_daily")
 MANIFEST = "_manifest.json"
@@ -61,8 +62,7 @@ KIND_TYPES = {  # kind -> (Parquet type, CSV text)
 
 # (column, kind, unit, meaning). Token columns follow the canonical event: parts never count twice.
 EVENT_COLUMNS = (
-    ("event_key", INT, None, "the store's 64-bit key of the call (from its request id, response id, or file and line): unique; merge on it"),
-    ("request_id", TEXT, None, "the call's request id; null when it had none"),
+    ("event_id", INT, None, "the call's id in the store (ingest order): unique in the store, stable for its life; merge on it"),
     ("timestamp", TIMESTAMP, "UTC", "when the call was made"),
     ("day", DAY, "UTC", "the UTC day of timestamp"),
     ("customer_id", TEXT, None, "your customer id; null = unattributed"),
@@ -106,7 +106,7 @@ ROLLUP_COLUMNS = (
 )  # fmt: skip
 COLUMNS = {"events": EVENT_COLUMNS, "rollup_daily": ROLLUP_COLUMNS}
 # Export column -> the store's name for it, where they differ (cost columns hold integer picodollars there).
-STORE_NAMES = {"event_key": "key", "revenue_amount_in_cents": "revenue_minor", "cost_usd": "cost",
+STORE_NAMES = {"event_id": "id", "revenue_amount_in_cents": "revenue_minor", "cost_usd": "cost",
                "extra_cost_usd": "extra_cost", "reported_cost_usd": "reported_cost", "source_line": "line"}  # fmt: skip
 
 
@@ -338,20 +338,21 @@ def _account(part: PartitionRow, table: str, names: list[str], rows: list[tuple[
         costs = [r[cost_i] for r in rows]
         part.cost_pico += sum(c for c in costs if c is not None)
         part.unpriced_events += costs.count(None)
-        first, last = rows[0][idx["ts"]] // DAY_MS, rows[-1][idx["ts"]] // DAY_MS
+        ts_i = idx["ts"]
+        first, last = min(r[ts_i] for r in rows) // DAY_MS, max(r[ts_i] for r in rows) // DAY_MS
     else:
         part.events += sum(r[idx["events"]] for r in rows)
         part.cost_pico += sum(r[cost_i] for r in rows)
         part.unpriced_events += sum(r[idx["unpriced_events"]] for r in rows)
         first, last = rows[0][idx["day"]], rows[-1][idx["day"]]
-    if part.first_day is None:
-        part.first_day = (EPOCH_DATE + timedelta(days=first)).isoformat()
-    part.last_day = (EPOCH_DATE + timedelta(days=last)).isoformat()
+    first_day, last_day = ((EPOCH_DATE + timedelta(days=d)).isoformat() for d in (first, last))
+    part.first_day = first_day if part.first_day is None else min(part.first_day, first_day)
+    part.last_day = last_day if part.last_day is None else max(part.last_day, last_day)
 
 
 def _export_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
                   dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
-    """Stream one table into month partitions under `staging`; rows arrive in time order."""
+    """Stream one table into month partitions under `staging`; chunks arrive month by month (see `Store.export_rows`)."""
     names, chunks = store.export_rows(table, start_ms=start_ms, end_ms=end_ms, chunk_rows=CHUNK_ROWS)
     time_i = names.index("ts" if table == "events" else "day")
     unit = DAY_MS if table == "events" else 1  # time column units per day

@@ -14,12 +14,13 @@ from typing import Any, NamedTuple
 
 from .errors import MarginDashError
 from .ingest.pipeline import MAX_CALL_PICO
-from .store import EVENT_COLUMNS, Store
+from .store import WIDE_COLUMNS, Store
 
 CHUNK = 20_000  # events re-priced per transaction
 CHUNK_ENV = "MARGINDASH_BATCH_LINES"  # overrides CHUNK, as it overrides ingest's batch: tests force many transactions
-_COST = EVENT_COLUMNS.index("cost")
-_PRICE_ID = EVENT_COLUMNS.index("price_id")
+_COST = WIDE_COLUMNS.index("cost")
+_PRICE_ID = WIDE_COLUMNS.index("price_id")
+_MODEL = WIDE_COLUMNS.index("model")
 
 
 class StoredEvent(NamedTuple):
@@ -52,7 +53,7 @@ class RepriceResult:
 
 
 def stored_event(row: tuple[Any, ...], vendor: str, model: str) -> StoredEvent:
-    r = dict(zip(EVENT_COLUMNS, row))
+    r = dict(zip(WIDE_COLUMNS, row))
     return StoredEvent(
         vendor, model, r["ts"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"], r["cache_write_tokens"],
         r["cache_write_1h_tokens"], r["reasoning_tokens"], r["service_tier"], r["units"], r["extra_cost"], r["reported_cost"],
@@ -64,17 +65,17 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
     """Re-price stored events in [start_ms, end_ms) with `pricer`; write the changes unless `dry_run`."""
     result = RepriceResult(dry_run=dry_run)
     models = store.model_names()
-    after_key: int | None = None
+    after_id: int | None = None
     chunk = _chunk()
     while True:
-        rows = store.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_key=after_key, limit=chunk)
+        rows = store.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_id=after_id, limit=chunk)
         if not rows:
             break
-        after_key = rows[-1][0]
+        after_id = rows[-1][0]
         old_rows, new_rows = [], []
         for row in rows:
             result.events_seen += 1
-            vendor, model = models[row[EVENT_COLUMNS.index("model")]]
+            vendor, model = models[row[_MODEL]]
             cost, price_id = pricer.price(stored_event(row, vendor, model))
             if cost is not None and not -MAX_CALL_PICO <= cost <= MAX_CALL_PICO:  # would not fit the store's integers
                 raise MarginDashError(f"a call of {vendor}/{model} would cost ${cost // 10**12:,}, more than $9,000,000 for one call;"

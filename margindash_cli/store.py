@@ -31,20 +31,29 @@ BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long 
 DAY_MS = 86_400_000
 EPOCH_DATE = date(1970, 1, 1)  # day 0 of the store's day numbers
 DIMENSIONS = ("customers", "features", "segments")  # name-keyed dimension tables
+# The columns ingest writes to `events` (its id is assigned on insert). The rare fields go in `extra`, a JSON
+# object of EXTRA_FIELDS that is NULL for the common call that has none of them.
 EVENT_COLUMNS = (
-    "key", "request_id", "ts", "customer", "feature", "model", "segment",
-    "input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-    "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
+    "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
+    "cache_write_tokens", "reasoning_tokens", "cost", "price_id", "source", "line", "extra",
+)  # fmt: skip
+EXTRA_FIELDS = ("cache_write_1h_tokens", "service_tier", "revenue_minor", "currency", "extra_cost", "reported_cost", "units", "tags")
+# What readers see (the `events_wide` view): every field under its own name, the rare ones out of `extra`.
+WIDE_COLUMNS = (
+    "id", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
+    "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
     "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line",
 )  # fmt: skip
 EVENT_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
-INSERT_EVENT = f"INSERT INTO events ({EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+BLOCK_BITS = 12  # event_blocks: the time span of each 4,096 consecutive event ids
+MAX_ID_RANGES = 64  # a time range spread over more id ranges than this reads the table whole (still filtered on ts)
 ROLLUP_COLUMNS = """rollup_daily (day, customer, feature, model, segment, events, input_tokens, output_tokens,
+    cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents)"""
+CUSTOMER_ROLLUP_COLUMNS = """rollup_customer_daily (customer, day, events, input_tokens, output_tokens,
     cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents)"""
 # A cell's cost past 2^63 picodollars (~$9.2M) would turn into an inexact float (SQLite's `+` does that on overflow):
 # abs() of the smallest integer raises "integer overflow" instead, so the batch fails whole and nothing goes inexact.
-ROLLUP_ADD = """
-ON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET
+_ADD_MEASURES = """
     events = events + excluded.events,
     input_tokens = input_tokens + excluded.input_tokens,
     output_tokens = output_tokens + excluded.output_tokens,
@@ -55,20 +64,33 @@ ON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET
     unpriced_events = unpriced_events + excluded.unpriced_events,
     revenue_usd_cents = revenue_usd_cents + excluded.revenue_usd_cents
 """
+ROLLUP_ADD = "\nON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET" + _ADD_MEASURES
+CUSTOMER_ROLLUP_ADD = "\nON CONFLICT (customer, day) DO UPDATE SET" + _ADD_MEASURES
 UPSERT_ROLLUP = f"INSERT INTO {ROLLUP_COLUMNS} VALUES ({', '.join('?' * 14)}){ROLLUP_ADD}"
-INSERT_STAGING = INSERT_EVENT.replace("INSERT INTO events", "INSERT OR IGNORE INTO temp.staging")
+UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.join('?' * 11)}){CUSTOMER_ROLLUP_ADD}"
+INSERT_STAGING = f"INSERT OR IGNORE INTO temp.staging (key, {EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * (len(EVENT_COLUMNS) + 1))})"
+_STAGING_MEASURES = """count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),
+    sum(reasoning_tokens), sum(coalesce(cost, 0)), sum(cost IS NULL),
+    sum(CASE WHEN extra ->> '$.currency' = 'usd' THEN coalesce(extra ->> '$.revenue_minor', 0) ELSE 0 END)"""
 ROLLUP_FROM_STAGING = f"""
 INSERT INTO {ROLLUP_COLUMNS}
-SELECT ts / 86400000, customer, feature, model, segment, count(*), sum(input_tokens), sum(output_tokens),
-    sum(cached_input_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost, 0)),
-    sum(cost IS NULL), sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)
+SELECT ts / 86400000, customer, feature, model, segment, {_STAGING_MEASURES}
 FROM temp.staging WHERE true GROUP BY 1, 2, 3, 4, 5{ROLLUP_ADD}"""
-# Index of each rollup measure in a rollup value list.
+CUSTOMER_ROLLUP_FROM_STAGING = f"""
+INSERT INTO {CUSTOMER_ROLLUP_COLUMNS}
+SELECT customer, ts / 86400000, {_STAGING_MEASURES}
+FROM temp.staging WHERE true GROUP BY 1, 2{CUSTOMER_ROLLUP_ADD}"""
+# Index of each rollup measure in a rollup value list, and of the fields of a WIDE_COLUMNS row.
 R_EVENTS, R_IN, R_OUT, R_CACHED, R_CW, R_REASON, R_COST, R_UNPRICED, R_REV = range(9)
+_W = {name: i for i, name in enumerate(WIDE_COLUMNS)}
+_W_TS, _W_CUSTOMER, _W_FEATURE, _W_MODEL, _W_SEGMENT = _W["ts"], _W["customer"], _W["feature"], _W["model"], _W["segment"]
+_W_IN, _W_OUT, _W_CACHED, _W_CW, _W_REASON = (_W[c] for c in ("input_tokens", "output_tokens", "cached_input_tokens",
+                                                               "cache_write_tokens", "reasoning_tokens"))  # fmt: skip
+_W_COST, _W_PRICE_ID, _W_REVENUE, _W_CURRENCY = _W["cost"], _W["price_id"], _W["revenue_minor"], _W["currency"]
 
 
 def event_key(dedupe_id: str) -> int:
-    """The 64-bit signed key of a dedupe id; `events_key` (unique) finds a stored call by it."""
+    """The 64-bit signed key of a dedupe id; `event_keys` maps it to the stored call."""
     return int.from_bytes(hashlib.blake2b(dedupe_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big", signed=True)
 
 
@@ -146,7 +168,12 @@ class Store:
         # Two cron jobs may open a new store at once: one migrates, the other waits and finds nothing to do.
         with self._file_lock():
             if MIGRATIONS.pending(db):
-                MIGRATIONS.apply(db)
+                # A migration that rebuilds a big table sorts on disk, not in memory: m004 sorts every event key.
+                self.conn.execute("PRAGMA temp_store = FILE")
+                try:
+                    MIGRATIONS.apply(db)
+                finally:
+                    self.conn.execute("PRAGMA temp_store = MEMORY")
 
     @contextmanager
     def _file_lock(self) -> Iterator[None]:
@@ -257,49 +284,109 @@ class Store:
     # ---- events --------------------------------------------------------------------------------
 
     def insert_new_events(self, rows: list[tuple[Any, ...]]) -> int:
-        """Store the rows (EVENT_COLUMNS order) whose key is new, and add them to the daily rollups.
+        """Store the rows ((key, *EVENT_COLUMNS)) whose key is new, and add them to the rollups and the zone map.
 
         Dedupe (against the store and within the batch) and the rollup sums run inside SQLite, over a
-        staging table, so a batch costs one executemany plus three set-based statements.
+        staging table, so a batch costs one executemany plus a few set-based statements. New events get
+        the next ids in batch order, and each key points at its event.
         Call inside `write()`. Returns how many rows were new.
         """
         if not rows:
             return 0
         c = self.conn
-        c.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging AS SELECT {EVENT_COLUMN_LIST} FROM main.events WHERE 0")
+        c.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging (key INTEGER NOT NULL, {EVENT_COLUMN_LIST})")
         c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
         c.execute("DELETE FROM temp.staging")
         c.executemany(INSERT_STAGING, rows)
-        c.execute("DELETE FROM temp.staging WHERE key IN (SELECT s.key FROM temp.staging s JOIN main.events e ON e.key = s.key)")
-        new = c.execute(f"INSERT INTO main.events ({EVENT_COLUMN_LIST}) SELECT {EVENT_COLUMN_LIST} FROM temp.staging").rowcount
+        c.execute("DELETE FROM temp.staging WHERE key IN (SELECT s.key FROM temp.staging s JOIN main.event_keys k ON k.key = s.key)")
+        base = c.execute("SELECT coalesce(max(id), 0) FROM main.events").fetchone()[0]
+        # staging's rowids follow the batch order (gaps where a duplicate was dropped): ids base+1, base+2, ...
+        new = c.execute(
+            f"INSERT INTO main.events (id, {EVENT_COLUMN_LIST}) SELECT ? + row_number() OVER (ORDER BY rowid), {EVENT_COLUMN_LIST}"
+            " FROM temp.staging ORDER BY rowid", (base,)
+        ).rowcount
+        if not new:
+            return 0
+        c.execute("INSERT INTO main.event_keys (key, id) SELECT key, ? + row_number() OVER (ORDER BY rowid) FROM temp.staging"
+                  " ORDER BY 1", (base,))  # fmt: skip
+        c.execute(
+            f"INSERT INTO main.event_blocks (block, min_ts, max_ts) SELECT id >> {BLOCK_BITS}, min(ts), max(ts) FROM main.events"
+            " WHERE id > ? GROUP BY 1 ON CONFLICT (block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts),"
+            " max_ts = max(max_ts, excluded.max_ts)", (base,)
+        )
         c.execute(ROLLUP_FROM_STAGING)
+        c.execute(CUSTOMER_ROLLUP_FROM_STAGING)
         return new
 
     def add_to_rollups(self, rows: Iterable[tuple[Any, ...]], *, sign: int) -> None:
-        """Add (sign=1) or remove (sign=-1) event rows from `rollup_daily`."""
+        """Add (sign=1) or remove (sign=-1) event rows (WIDE_COLUMNS order) from the rollups."""
         acc: dict[tuple[int, int, int, int, int], list[int]] = {}
         for r in rows:
-            # r: key, request_id, ts, customer, feature, model, segment, in, out, cached, cw, cw1h, reasoning,
-            #    tier, revenue_minor, currency, extra_cost, reported_cost, units, tags, cost, ...
-            k = (r[2] // DAY_MS, r[3], r[4], r[5], r[6])
+            k = (r[_W_TS] // DAY_MS, r[_W_CUSTOMER], r[_W_FEATURE], r[_W_MODEL], r[_W_SEGMENT])
             v = acc.get(k)
             if v is None:
                 v = acc[k] = [0] * 9
             v[R_EVENTS] += 1
-            v[R_IN] += r[7]
-            v[R_OUT] += r[8]
-            v[R_CACHED] += r[9]
-            v[R_CW] += r[10]
-            v[R_REASON] += r[12]
-            if r[20] is None:
+            v[R_IN] += r[_W_IN]
+            v[R_OUT] += r[_W_OUT]
+            v[R_CACHED] += r[_W_CACHED]
+            v[R_CW] += r[_W_CW]
+            v[R_REASON] += r[_W_REASON]
+            if r[_W_COST] is None:
                 v[R_UNPRICED] += 1
             else:
-                v[R_COST] += r[20]
-            if r[14] is not None and r[15] == "usd":
-                v[R_REV] += r[14]
+                v[R_COST] += r[_W_COST]
+            if r[_W_REVENUE] is not None and r[_W_CURRENCY] == "usd":
+                v[R_REV] += r[_W_REVENUE]
+        by_customer: dict[tuple[int, int], list[int]] = {}
+        for (day, customer, *_), v in acc.items():
+            cv = by_customer.setdefault((customer, day), [0] * 9)
+            for i, x in enumerate(v):
+                cv[i] += x
         self.conn.executemany(UPSERT_ROLLUP, [(*k, *(x * sign for x in v)) for k, v in acc.items()])
+        self.conn.executemany(UPSERT_CUSTOMER_ROLLUP, [(*k, *(x * sign for x in v)) for k, v in by_customer.items()])
         if sign < 0:
             self.conn.execute("DELETE FROM rollup_daily WHERE events = 0")
+            self.conn.execute("DELETE FROM rollup_customer_daily WHERE events = 0")
+
+    def id_ranges(self, ranges: list[tuple[int | None, int | None]]) -> list[tuple[int, int]] | None:
+        """The event id ranges [lo, hi] that can hold calls in any of the time ranges [start_ms, end_ms), from the
+        zone map; None when the whole table is as cheap (an unbounded range, or more than MAX_ID_RANGES runs)."""
+        if not ranges or any(a is None and z is None for a, z in ranges):
+            return None
+        cond = " OR ".join("(max_ts >= ? AND min_ts < ?)" for _ in ranges)
+        args = [v for a, z in ranges for v in (-(2**63) if a is None else a, 2**63 - 1 if z is None else z)]
+        runs: list[list[int]] = []
+        for (b,) in self.conn.execute(f"SELECT block FROM event_blocks WHERE {cond} ORDER BY block", args):
+            if runs and runs[-1][1] == b - 1:
+                runs[-1][1] = b
+            else:
+                runs.append([b, b])
+        if len(runs) > MAX_ID_RANGES:
+            return None
+        return [(lo << BLOCK_BITS, ((hi + 1) << BLOCK_BITS) - 1) for lo, hi in runs]
+
+    def ts_filter(self, alias: str, start_ms: int | None, end_ms: int | None) -> tuple[list[str], list[Any]]:
+        """WHERE clauses and arguments that keep the events of `alias` in [start_ms, end_ms): the ts bounds, and
+        the zone map's id ranges so SQLite reads only the blocks that can hold them."""
+        return self.ts_ranges_filter(alias, [(start_ms, end_ms)])
+
+    def ts_ranges_filter(self, alias: str, ranges: list[tuple[int | None, int | None]]) -> tuple[list[str], list[Any]]:
+        """As `ts_filter`, for events in any of several time ranges."""
+        where: list[str] = []
+        args: list[Any] = []
+        if len(ranges) == 1:
+            _time_range(where, args, f"{alias}.ts", *ranges[0])
+        else:
+            where.append("(" + " OR ".join(f"({alias}.ts >= ? AND {alias}.ts < ?)" for _ in ranges) + ")")
+            args.extend(v for r in ranges for v in r)
+        ids = self.id_ranges(ranges)
+        if ids is not None:
+            if not ids:
+                return ["0"], []
+            where.insert(0, "(" + " OR ".join(f"{alias}.id BETWEEN ? AND ?" for _ in ids) + ")")
+            args[:0] = [b for r in ids for b in r]
+        return where, args
 
     def list_events(self, *, customer: str | None = None, event_type: str | None = None, model: str | None = None,
                     start_ms: int | None = None, end_ms: int | None = None, request_id: str | None = None,
@@ -315,18 +402,19 @@ class Store:
         if model is not None:
             where.append("m.model = ?")
             args.append(model)
-        _time_range(where, args, "e.ts", start_ms, end_ms)
-        if request_id is not None:  # found through its key: no index on request ids needed
-            where.append("e.key = ? AND e.request_id = ?")
-            args.extend((event_key("r:" + request_id), request_id))
+        tw, targs = self.ts_filter("e", start_ms, end_ms)
+        where, args = tw + where, targs + args
+        if request_id is not None:  # found through its key: the store keeps the id's 64-bit hash, not its text
+            where.append("e.id = (SELECT id FROM event_keys WHERE key = ?)")
+            args.append(event_key("r:" + request_id))
         sql = (
             "SELECT e.*, c.customer_id AS customer_id, f.name AS event_type, m.vendor AS vendor, m.model AS model_name,"
             " s.name AS segment_name, src.path AS source_path"
-            " FROM events e JOIN models m ON m.id = e.model"
+            " FROM events_wide e JOIN models m ON m.id = e.model"
             " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
             " LEFT JOIN segments s ON s.id = e.segment LEFT JOIN sources src ON src.id = e.source"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY e.ts DESC, e.key"
+            + " ORDER BY e.ts DESC, e.id DESC"
             + (" LIMIT ?" if limit else "")
         )
         if limit:
@@ -352,19 +440,20 @@ class Store:
         day_aligned = (start_ms is None or start_ms % DAY_MS == 0) and (end_ms is None or end_ms % DAY_MS == 0)
         use_rollups = tz is timezone.utc and day_aligned and not tag_groups
         if use_rollups:
-            src, t_expr, unit = "rollup_daily x", "x.day", DAY_MS
+            # by customer alone: the per-customer rollup, ~60x fewer rows than the five-dimension one
+            src = "rollup_customer_daily x" if not groups else "rollup_daily x"
+            t_expr, unit = "x.day", DAY_MS
             measures = ("sum(x.events), sum(x.input_tokens), sum(x.output_tokens), sum(x.cost / 1000000),"
                         " sum(x.cost % 1000000), sum(x.unpriced_events), sum(x.revenue_usd_cents)")  # fmt: skip
             t_filter = ("x.day >= ?", "x.day < ?")
             bounds = (None if start_ms is None else start_ms // DAY_MS, None if end_ms is None else end_ms // DAY_MS)
         else:
-            src, t_expr, unit = "events x", "x.ts / 900000", 900_000
+            src, t_expr, unit = "events_wide x", "x.ts / 900000", 900_000
             # cost is split into whole micro-dollars and the rest so no SUM can overflow 64 bits
             measures = ("count(*), sum(x.input_tokens), sum(x.output_tokens), sum(coalesce(x.cost, 0) / 1000000),"
                         " sum(coalesce(x.cost, 0) % 1000000), sum(x.cost IS NULL),"
                         " sum(CASE WHEN x.currency = 'usd' THEN coalesce(x.revenue_minor, 0) ELSE 0 END)")  # fmt: skip
-            t_filter = ("x.ts >= ?", "x.ts < ?")
-            bounds = (start_ms, end_ms)
+            t_filter, bounds = (), ()
         select, joins, args = ["c.customer_id"], ["LEFT JOIN customers c ON c.id = x.customer"], []
         joined: set[str] = set()
         for g in groups:
@@ -396,6 +485,8 @@ class Store:
             if bound is not None:
                 where.append(clause)
                 wargs.append(bound)
+        if not use_rollups:
+            where, wargs = self.ts_filter("x", start_ms, end_ms)
         if customer is not None:
             where.append("c.customer_id = ?")
             wargs.append(customer)
@@ -445,8 +536,8 @@ class Store:
 
     def unpriced_models(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[tuple[str, str, int, int, int]]:
         """(vendor, model, calls, input tokens, output tokens) of stored calls that have no price."""
-        where, args = ["e.cost IS NULL"], []
-        _time_range(where, args, "e.ts", start_ms, end_ms)
+        where, args = self.ts_filter("e", start_ms, end_ms)
+        where.append("e.cost IS NULL")
         sql = (
             "SELECT m.vendor, m.model, count(*), sum(e.input_tokens), sum(e.output_tokens) FROM events e"
             " JOIN models m ON m.id = e.model WHERE " + " AND ".join(where) + " GROUP BY e.model ORDER BY 3 DESC"
@@ -456,29 +547,27 @@ class Store:
     def model_names(self) -> dict[int, tuple[str, str]]:
         return {mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")}
 
-    def event_rows(self, *, start_ms: int | None, end_ms: int | None, only_unpriced: bool, after_key: int | None,
+    def event_rows(self, *, start_ms: int | None, end_ms: int | None, only_unpriced: bool, after_id: int | None,
                    limit: int) -> list[tuple[Any, ...]]:  # fmt: skip
-        """Raw event rows (EVENT_COLUMNS order) in key order, for re-pricing in chunks."""
-        where, args = [], []
-        if after_key is not None:
-            where.append("key > ?")
-            args.append(after_key)
-        _time_range(where, args, "ts", start_ms, end_ms)
+        """Event rows (WIDE_COLUMNS order) in id order, for re-pricing in chunks."""
+        where, args = self.ts_filter("x", start_ms, end_ms)
+        if after_id is not None:
+            where.append("x.id > ?")
+            args.append(after_id)
         if only_unpriced:
-            where.append("cost IS NULL")
-        sql = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events" + (" WHERE " + " AND ".join(where) if where else "")
-        return self.conn.execute(sql + " ORDER BY key LIMIT ?", (*args, limit)).fetchall()
+            where.append("x.cost IS NULL")
+        sql = f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)} FROM events_wide x" + (" WHERE " + " AND ".join(where) if where else "")
+        return self.conn.execute(sql + " ORDER BY x.id LIMIT ?", (*args, limit)).fetchall()
 
     def replace_event_costs(self, old_rows: list[tuple[Any, ...]], new_rows: list[tuple[Any, ...]]) -> int:
         """Set new costs and move the rollups with them, in one transaction. An event whose cost changed
         since it was read (another reprice got there first) is left alone. Returns how many were updated."""
-        cost_i, pid_i = EVENT_COLUMNS.index("cost"), EVENT_COLUMNS.index("price_id")
         done_old, done_new = [], []
         with self.write():
             for old, new in zip(old_rows, new_rows):
                 cur = self.conn.execute(
-                    "UPDATE events SET cost = ?, price_id = ? WHERE key = ? AND cost IS ? AND price_id IS ?",
-                    (new[cost_i], new[pid_i], old[0], old[cost_i], old[pid_i]),
+                    "UPDATE events SET cost = ?, price_id = ? WHERE id = ? AND cost IS ? AND price_id IS ?",
+                    (new[_W_COST], new[_W_PRICE_ID], old[0], old[_W_COST], old[_W_PRICE_ID]),
                 )
                 if cur.rowcount:
                     done_old.append(old)
@@ -615,7 +704,7 @@ class Store:
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
                 sql = (
-                    "SELECT x.day, x.customer, {cost}, sum(x.unpriced_events), sum(x.events) FROM rollup_daily x"
+                    "SELECT x.day, x.customer, {cost}, sum(x.unpriced_events), sum(x.events) FROM rollup_customer_daily x"
                     f" WHERE x.day IN ({','.join('?' * len(days))}) AND x.customer IN ({','.join('?' * len(chunk))}) GROUP BY 1, 2"
                 )  # the IN lists make these key lookups on (day, customer), not a scan
                 for day, c, cost, unpriced, n in self._exact_cost_rows(sql, (*days, *chunk)):
@@ -626,12 +715,12 @@ class Store:
             # Buckets that every edge falls on: 15 minutes for any zone in use since 2000, finer if ever needed.
             unit = math.gcd(900_000, *(b for a, z, _, _ in edge_windows for b in (a, z)))
             c_expr, c_args = _case_in("x.customer", cust)
-            where = " OR ".join("(x.ts >= ? AND x.ts < ?)" for _ in ranges)
+            where, wargs = self.ts_ranges_filter("x", ranges)
             sql = (
                 f"SELECT x.ts / {unit}, {c_expr}, x.feature, {{cost}}, sum(x.cost IS NULL), count(*) FROM events x"
-                f" WHERE {where} GROUP BY 1, 2, 3"
+                f" WHERE {' AND '.join(where)} GROUP BY 1, 2, 3"
             )
-            args = (*c_args, *(b for r in ranges for b in r))
+            args = (*c_args, *wargs)
             bucket_windows: dict[int, list[tuple[int, tuple[int, int]]]] = {}
             for bucket, c, f, cost, unpriced, n in self._exact_cost_rows(sql, args, lead=3, column="coalesce(x.cost, 0)"):
                 ws = bucket_windows.get(bucket)
@@ -681,8 +770,9 @@ class Store:
             queries.append((f"SELECT {column}, sum(x.cost / 1000000), sum(x.cost % 1000000) FROM rollup_daily x"
                             f" WHERE x.day >= ? AND x.day < ?{cond} GROUP BY 1", (days.start, days.stop, *args), 1))  # fmt: skip
         for a, z, sign in edges:
+            where, wargs = self.ts_filter("x", a, z)
             queries.append((f"SELECT {column}, sum(coalesce(x.cost, 0) / 1000000), sum(coalesce(x.cost, 0) % 1000000)"
-                            f" FROM events x WHERE x.ts >= ? AND x.ts < ?{cond} GROUP BY 1", (a, z, *args), sign))  # fmt: skip
+                            f" FROM events x WHERE {' AND '.join(where)}{cond} GROUP BY 1", (*wargs, *args), sign))  # fmt: skip
         for sql, qargs, sign in queries:
             for ident, micro, rest in self.conn.execute(sql, qargs):
                 totals[ident] = totals.get(ident, 0) + sign * (micro * 1_000_000 + rest)
@@ -765,8 +855,7 @@ class Store:
         long-context tier depends on its own prompt size, so only identical calls may share a price.
         Grouped on the integer ids (no join in the big query); names are looked up afterwards.
         """
-        where, args = [], []
-        _time_range(where, args, "ts", start_ms, end_ms)
+        where, args = self.ts_filter("x", start_ms, end_ms)
         if feature is not None:
             row = self.conn.execute("SELECT id FROM features WHERE name = ?", (feature,)).fetchone()
             if row is None:
@@ -779,7 +868,7 @@ class Store:
         sql = (
             f"SELECT {group}, count(*), sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000),"
             " sum(cost IS NULL), sum(coalesce(extra_cost, 0) / 1000000), sum(coalesce(extra_cost, 0) % 1000000),"
-            " min(ts), max(ts) FROM events"
+            " min(ts), max(ts) FROM events_wide x"
             + (" WHERE " + " AND ".join(where) if where else "")
             + f" GROUP BY {group}"
         )
@@ -1077,25 +1166,45 @@ class Store:
 
     def export_rows(self, table: str, *, start_ms: int | None, end_ms: int | None, chunk_rows: int
                     ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:  # fmt: skip
-        """Column names, and chunks of the rows of `events` or `rollup_daily` in [start_ms, end_ms) in time order
-        (dimensions as ids: see `dimension_names`; costs in picodollars). Streams from a cursor over the ts index or
-        the rollups' primary key (no sort), so memory stays flat whatever the store holds."""
+        """Column names, and chunks of the rows of `events` or `rollup_daily` in [start_ms, end_ms) (dimensions as
+        ids: see `dimension_names`; costs in picodollars), so memory stays flat whatever the store holds.
+
+        Rollups come in day order. Events come a UTC month at a time, months in order, each month in id (ingest)
+        order: the zone map finds a month's blocks, and no sort is needed. A chunk never spans two months."""
         if table == "events":
-            column, bounds = "ts", (start_ms, end_ms)
-            sql = ("SELECT key, request_id, ts, customer, feature, model, segment, input_tokens, output_tokens,"
-                   " cached_input_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier,"
-                   " revenue_minor, currency, units, tags, cost, extra_cost, reported_cost, source, line"
-                   " FROM events INDEXED BY events_ts")  # fmt: skip
-            order = " ORDER BY ts, rowid"
-        elif table == "rollup_daily":  # whole UTC days only
-            column, bounds = "day", tuple(None if v is None else -(-v // DAY_MS) for v in (start_ms, end_ms))
-            sql = ("SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
-                   " cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents FROM rollup_daily")  # fmt: skip
-            order = " ORDER BY day, customer, feature, model, segment"
-        else:
+            cols = ("id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
+                    " cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, revenue_minor, currency,"
+                    " units, tags, cost, extra_cost, reported_cost, source, line")  # fmt: skip
+            cur = self.conn.execute(f"SELECT {cols} FROM events_wide WHERE 0")
+            columns = [d[0] for d in cur.description]
+            lo, hi = self.conn.execute("SELECT min(min_ts), max(max_ts) + 1 FROM event_blocks").fetchone()
+            if start_ms is not None and lo is not None:
+                lo = max(lo, start_ms)
+            if end_ms is not None and hi is not None:
+                hi = min(hi, end_ms)
+
+            def event_chunks() -> Iterator[list[tuple[Any, ...]]]:
+                if lo is None or hi is None or lo >= hi:
+                    return
+                a = lo
+                while a < hi:
+                    first = datetime.fromtimestamp(a // 1000, timezone.utc).date().replace(day=1)
+                    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+                    z = min(hi, (following - EPOCH_DATE).days * DAY_MS)
+                    where, args = self.ts_filter("x", a, z)
+                    month = self.conn.execute(f"SELECT {cols} FROM events_wide x WHERE {' AND '.join(where)} ORDER BY x.id", args)
+                    while rows := month.fetchmany(chunk_rows):
+                        yield rows
+                    a = z
+
+            return columns, event_chunks()
+        if table != "rollup_daily":
             raise ValueError(f"unknown table {table!r}")
-        where = [clause for clause, v in zip((f"{column} >= ?", f"{column} < ?"), bounds) if v is not None]
-        cur = self.conn.execute(sql + (" WHERE " + " AND ".join(where) if where else "") + order,
+        bounds = tuple(None if v is None else -(-v // DAY_MS) for v in (start_ms, end_ms))  # whole UTC days only
+        sql = ("SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
+               " cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents FROM rollup_daily")  # fmt: skip
+        where = [clause for clause, v in zip(("day >= ?", "day < ?"), bounds) if v is not None]
+        cur = self.conn.execute(sql + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY day, customer, feature, model, segment",
                                 [v for v in bounds if v is not None])  # fmt: skip
         columns = [d[0] for d in cur.description]
 
@@ -1133,7 +1242,7 @@ class Store:
             "SELECT ts / 86400000, customer, feature, model, segment, count(*), sum(input_tokens), sum(output_tokens),"
             " sum(cached_input_tokens), sum(cache_write_tokens), sum(reasoning_tokens), sum(coalesce(cost, 0)),"
             " sum(cost IS NULL), sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)"
-            " FROM events GROUP BY 1, 2, 3, 4, 5"
+            " FROM events_wide GROUP BY 1, 2, 3, 4, 5"
         )
         rollups = (
             "SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
@@ -1142,6 +1251,13 @@ class Store:
         cells: set[tuple[Any, ...]] = set()
         for a, b in ((from_events, rollups), (rollups, from_events)):
             cells.update(tuple(r[:5]) for r in self.conn.execute(f"SELECT * FROM ({a} EXCEPT {b})"))
+        # the per-customer rollup against the five-dimension one: a cell of it is (day, customer, -1, -1, -1)
+        sums = ("sum(events), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),"
+                " sum(reasoning_tokens), sum(cost), sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
+        from_daily = f"SELECT day, customer, {sums} FROM rollup_daily GROUP BY 1, 2"
+        per_customer = f"SELECT day, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2"
+        for a, b in ((from_daily, per_customer), (per_customer, from_daily)):
+            cells.update((r[0], r[1], -1, -1, -1) for r in self.conn.execute(f"SELECT * FROM ({a} EXCEPT {b})"))
         return len(cells), sorted(cells)[:limit]
 
     def applied_migrations(self) -> list[str]:

@@ -36,3 +36,24 @@ def cli(runner):
         return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return run
+
+
+def logged_line(file, line: int) -> dict:
+    """The JSON object on line `line` (1-based) of a log file (gzip when it ends in .gz), as the app wrote it."""
+    import gzip
+    import json
+
+    opener = gzip.open if str(file).endswith(".gz") else open
+    with opener(file, "rt", encoding="utf-8") as fh:
+        for n, text in enumerate(fh, 1):
+            if n == line:
+                return json.loads(text)
+    raise AssertionError(f"{file} has no line {line}")
+
+
+def request_id_of(record: dict, field: str = "request_id") -> str | None:
+    """The request id of a stored call, as a user finds it: the store no longer keeps the id's text, so read it
+    from the line of the ingested file that `events --json` names in the record's source."""
+    source = record["source"]
+    assert source is not None, f"a call with no source file: {record}"
+    return logged_line(source["file"], source["line"]).get(field)

@@ -1,5 +1,8 @@
 """Checks on a store file that the crash, concurrency and property tests share, written in plain SQL on
-purpose: they must not trust the code under test (the rollups are recomputed from the events here)."""
+purpose: they must not trust the code under test (the rollups are recomputed from the events here).
+
+Events are read through `events_wide` (every field under its own name) and identified by their dedupe key,
+which lives in `event_keys` (key -> events.id): the same call in two stores is the same key."""
 
 from __future__ import annotations
 
@@ -9,9 +12,18 @@ from pathlib import Path
 MEASURES = """count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),
     sum(reasoning_tokens), sum(coalesce(cost, 0)), sum(cost IS NULL),
     sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)"""
-EVENT_FIELDS = """key, request_id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,
-    cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, revenue_minor, currency, extra_cost,
-    reported_cost, units, tags, cost, price_id, line"""
+ROLLUP_MEASURES = """events, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens, reasoning_tokens, cost,
+    unpriced_events, revenue_usd_cents"""
+# What `events()` returns per call, in this order: the dedupe key, then every stored field but the internal
+# row id and source id (both depend on the order things were stored in, not on the call).
+FIELDS = (
+    "key", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
+    "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
+    "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "line",
+)  # fmt: skip
+EVENT_FIELDS = ", ".join(("k." if f == "key" else "e.") + f for f in FIELDS)
+LINE = FIELDS.index("line")
+COST = FIELDS.index("cost")
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -22,18 +34,40 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple]:
-    """Cells where `rollup_daily` differs from the sum of `events` (empty when they agree exactly)."""
+    """Cells where `rollup_daily` differs from the sum of the events, and cells of `rollup_customer_daily`
+    (as (day, customer, None, None, None, ...)) that differ from the sum of the events per customer and day
+    (empty when they all agree exactly)."""
     from_events = set(conn.execute(
-        f"SELECT ts / 86400000, customer, feature, model, segment, {MEASURES} FROM events GROUP BY 1, 2, 3, 4, 5").fetchall())  # fmt: skip
+        f"SELECT ts / 86400000, customer, feature, model, segment, {MEASURES} FROM events_wide GROUP BY 1, 2, 3, 4, 5").fetchall())  # fmt: skip
     rollups = set(conn.execute(
-        "SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
-        " cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents FROM rollup_daily").fetchall())  # fmt: skip
-    return sorted(from_events ^ rollups)
+        f"SELECT day, customer, feature, model, segment, {ROLLUP_MEASURES} FROM rollup_daily").fetchall())  # fmt: skip
+    per_customer_from_events = set(conn.execute(
+        f"SELECT ts / 86400000, customer, NULL, NULL, NULL, {MEASURES} FROM events_wide GROUP BY 1, 2").fetchall())  # fmt: skip
+    per_customer = set(conn.execute(
+        f"SELECT day, customer, NULL, NULL, NULL, {ROLLUP_MEASURES} FROM rollup_customer_daily").fetchall())  # fmt: skip
+    return sorted((from_events ^ rollups) | (per_customer_from_events ^ per_customer), key=repr)
+
+
+def key_problems(conn: sqlite3.Connection) -> list[str]:
+    """What is wrong with the dedupe keys and the zone map: every event must have exactly one key, every key
+    must point at a stored event, and every event must lie inside its block's time span in `event_blocks`."""
+    problems = []
+    keyless = conn.execute("SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.id = e.id)").fetchone()[0]
+    dangling = conn.execute("SELECT count(*) FROM event_keys k WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = k.id)").fetchone()[0]
+    shared = conn.execute("SELECT count(*) FROM (SELECT id FROM event_keys GROUP BY id HAVING count(*) > 1)").fetchone()[0]
+    outside = conn.execute(
+        "SELECT count(*) FROM events e LEFT JOIN event_blocks b ON b.block = e.id >> 12"
+        " WHERE b.block IS NULL OR e.ts < b.min_ts OR e.ts > b.max_ts").fetchone()[0]  # fmt: skip
+    for n, what in ((keyless, "event(s) with no key"), (dangling, "key(s) of no stored event"),
+                    (shared, "event(s) with more than one key"), (outside, "event(s) outside their block in the zone map")):  # fmt: skip
+        if n:
+            problems.append(f"{n} {what}")
+    return problems
 
 
 def events(conn: sqlite3.Connection) -> dict[int, tuple]:
-    """Every stored event by key (every column but the internal row id and source id)."""
-    return {row[0]: row for row in conn.execute(f"SELECT {EVENT_FIELDS} FROM events")}
+    """Every stored event by dedupe key (FIELDS: every field but the internal row id and source id)."""
+    return {row[0]: row for row in conn.execute(f"SELECT {EVENT_FIELDS} FROM event_keys k JOIN events_wide e ON e.id = k.id")}
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:
@@ -41,14 +75,17 @@ def has_table(conn: sqlite3.Connection, name: str) -> bool:
 
 
 def check_store(path: Path) -> dict[int, tuple]:
-    """Integrity ok, rollups equal to the events; returns the events."""
+    """Integrity ok, rollups equal to the events, every event keyed once and in the zone map; returns the events."""
     conn = connect(path)
     try:
         assert conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
-        if not has_table(conn, "events"):  # a new store whose first migration had not committed yet
+        if not has_table(conn, "event_keys"):  # a new store whose migrations had not all committed yet: no calls
+            assert not has_table(conn, "events") or conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0
             return {}
         bad = rollup_mismatches(conn)
         assert bad == [], f"rollups differ from the events in {len(bad)} cell(s): {bad[:4]}"
+        problems = key_problems(conn)
+        assert problems == [], f"keys or zone map wrong: {problems}"
         return events(conn)
     finally:
         conn.close()

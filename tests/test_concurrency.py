@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from invariants import check_store
+from invariants import LINE, check_store
 from localserver import LocalServer, Reply
 from processes import env, run, spawn
 
@@ -99,7 +99,7 @@ def test_cron_jobs_overlapping_on_one_store_all_succeed_and_count_once(tmp_path,
     assert final.popen.returncode == 0, final.stderr
     stored = check_store(db)  # integrity ok and the rollups equal the events
     assert len(stored) == written[0], f"{written[0]} lines written, {len(stored)} calls stored"
-    assert sorted(s[22] for s in stored.values()) == list(range(1, written[0] + 1))  # each line's call once
+    assert sorted(s[LINE] for s in stored.values()) == list(range(1, written[0] + 1))  # each line's call once
     report = json.loads(run("--db", db, "report", "--json", env=env(), logs=logs).stdout)
     assert report["totals"]["events"] == written[0] and report["totals"]["revenue_usd"] != "0.00"
     print(f"\n{ROUNDS} rounds of {len(jobs)} overlapping jobs, {written[0]} lines appended meanwhile, all stored once: {outcomes}")

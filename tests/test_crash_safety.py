@@ -118,7 +118,7 @@ def test_kill_9_ingest_at_random_points_then_rerun_stores_exactly_the_input(tmp_
     conn = connect(clean)
     log_source = conn.execute("SELECT id FROM sources WHERE path = ?", (str(log.resolve()),)).fetchone()[0]
     by_line: dict[int, set[int]] = {}
-    for key, line in conn.execute("SELECT key, line FROM events WHERE source = ?", (log_source,)):
+    for key, line in conn.execute("SELECT k.key, e.line FROM event_keys k JOIN events e ON e.id = k.id WHERE e.source = ?", (log_source,)):
         by_line.setdefault(line, set()).add(key)
     conn.close()
 

@@ -69,9 +69,29 @@ def test_rollups_that_differ_from_the_events_fail(cli, store_with_calls):
         conn.execute("DELETE FROM rollup_daily WHERE day = ?", (day + 1,))
     code, checks = doctor(cli)
     assert code == 1 and checks["rollups"]["status"] == "fail"
-    assert checks["rollups"]["summary"].startswith("3 rollup cell(s) differ")  # the changed cell, and the day's two missing
-    assert {d["day"] for d in checks["rollups"]["details"]} <= {"2026-10-01", "2026-10-02"}
-    assert checks["rollups"]["details"][0]["model"] == "openai/gpt-4o-2024-08-06"
+    # the changed cell and the day's two missing ones, each also as its (day, customer) cell of the per-customer
+    # rollup, which no longer equals rollup_daily summed per customer and day: 3 + 3
+    assert checks["rollups"]["summary"].startswith("6 rollup cell(s) differ")
+    details = checks["rollups"]["details"]
+    assert {d["day"] for d in details} <= {"2026-10-01", "2026-10-02"}
+    full = [(d["day"], d["customer"], d["feature"], d["model"]) for d in details if d["rollup"] == "rollup_daily"]
+    per_customer = [(d["day"], d["customer"]) for d in details if d["rollup"] == "rollup_customer_daily"]
+    assert all("model" not in d for d in details if d["rollup"] == "rollup_customer_daily")
+    assert full[0] == ("2026-10-01", "c0", "chat", "openai/gpt-4o-2024-08-06")  # the changed cell
+    assert ("2026-10-02", "c1", "chat", "openai/gpt-4o-2024-08-06") in full  # a deleted one
+    assert per_customer[:2] == [("2026-10-01", "c0"), ("2026-10-02", "c1")]
+
+
+def test_a_per_customer_rollup_that_differs_fails(cli, store_with_calls):
+    db, _ = store_with_calls
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM rollup_customer_daily").fetchone()[0] > 0
+        conn.execute("UPDATE rollup_customer_daily SET events = events + 1 WHERE (customer, day) ="
+                     " (SELECT customer, day FROM rollup_customer_daily ORDER BY day, customer LIMIT 1)")
+    code, checks = doctor(cli)
+    assert code == 1 and checks["rollups"]["status"] == "fail"
+    assert checks["rollups"]["summary"].startswith("1 rollup cell(s) differ")
+    assert [(d["day"], d["customer"], d["rollup"]) for d in checks["rollups"]["details"]] == [("2026-10-01", "c0", "rollup_customer_daily")]
 
 
 def test_checkpoints_show_unread_and_vanished_files(cli, tmp_path, store_with_calls):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
+import sqlite3
 import sys
 from collections import Counter, defaultdict
 from decimal import Decimal
 
 import pytest
+from conftest import logged_line
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -93,6 +95,11 @@ def csv_rows(outdir, table):
     return out
 
 
+def request_id(row):
+    """The request id of an exported call: read from the line of the log its source_file and source_line name."""
+    return logged_line(row["source_file"], int(row["source_line"])).get("request_id")
+
+
 def iso(value):
     """A Parquet timestamp read back, in the text `events --json` writes."""
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -111,7 +118,6 @@ def as_store_record(row, fmt):
     text = (lambda v: v) if fmt == "parquet" else (lambda v: v or None)
     return {
         "timestamp": timestamp,
-        "request_id": text(row["request_id"]),
         "customer_id": text(row["customer_id"]),
         "event_type": text(row["event_type"]),
         "vendor": row["vendor"],
@@ -130,7 +136,7 @@ def as_store_record(row, fmt):
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
-def test_export_round_trips_every_event_and_the_totals(fmt, tmp_path, cli, store_events):
+def test_export_round_trips_every_event_and_the_totals(fmt, tmp_path, cli, store_events, _isolated_home):
     out = tmp_path / "warehouse"
     result = cli("export", out, "--format", fmt)
     assert result.exit_code == 0, result.stderr
@@ -145,10 +151,16 @@ def test_export_round_trips_every_event_and_the_totals(fmt, tmp_path, cli, store
     for month in MONTHS:
         exported = sorted((as_store_record(r, fmt) for r in events[month]), key=key)
         assert exported == sorted(by_month[month], key=key)
-    # rows are in time order within a partition
+    # event_id is the store's own id of the call (what a warehouse merges on): unique, and each one is the
+    # stored call with that file line; rows are in id (ingest) order within a partition
+    with sqlite3.connect(_isolated_home / "margindash.db") as conn:
+        line_of = dict(conn.execute("SELECT id, line FROM events"))
+    ids = [int(r["event_id"]) for rows in events.values() for r in rows]
+    assert sorted(ids) == sorted(line_of)
     for rows in events.values():
-        times = [r["timestamp"] for r in rows]
-        assert times == sorted(times)
+        assert all(line_of[int(r["event_id"])] == int(r["source_line"]) for r in rows)
+        month_ids = [int(r["event_id"]) for r in rows]
+        assert month_ids == sorted(month_ids)
 
     # sums: tokens and exact cost equal the report's totals; unpriced stays null, not 0
     totals = report_totals(cli)
@@ -190,18 +202,21 @@ def test_parquet_types_are_exact_and_utc(tmp_path, cli, store_events):
     rollup_schema = pq.read_schema(out / "rollup_daily/month=2026-10/part-0.parquet")
     assert rollup_schema.field("cost_usd").type == pa.decimal128(38, 12)
     assert [f.name for f in rollup_schema if pa.types.is_floating(f.type)] == []
-    edge = [r for r in pq.read_table(out / "events/month=2026-10/part-0.parquet").to_pylist() if r["request_id"] == "edge-oct"][0]
+    edge = [r for r in pq.read_table(out / "events/month=2026-10/part-0.parquet").to_pylist()
+            if request_id(r) == "edge-oct"][0]  # fmt: skip
     assert edge["extra_cost_usd"] == Decimal("0.0042") and edge["tags"] == json.dumps({"team": 'a,b "q"'}, separators=(",", ":"))
     assert iso(edge["timestamp"]) == "2026-10-01T00:00:00.000Z" and str(edge["day"]) == "2026-10-01"
-    sep = pq.read_table(out / "events/month=2026-09/part-0.parquet").to_pylist()
-    assert iso(sep[-1]["timestamp"]) == "2026-09-30T23:59:59.999Z"
+    sep = [r for r in pq.read_table(out / "events/month=2026-09/part-0.parquet").to_pylist() if request_id(r) == "edge-sep"]
+    assert len(sep) == 1 and iso(sep[0]["timestamp"]) == "2026-09-30T23:59:59.999Z"  # the month's last millisecond
 
 
 def test_manifest_counts_and_sums_match_the_files(tmp_path, cli, store_events):
     out = tmp_path / "w"
     cli("export", out, "--format", "csv")
     manifest = json.loads((out / "_manifest.json").read_text())
-    assert manifest["schema_version"] == 1 and manifest["format"] == "csv"
+    assert manifest["schema_version"] == 2 and manifest["format"] == "csv"
+    names = [c["name"] for c in manifest["tables"]["events"]["columns"]]
+    assert names[0] == "event_id" and "request_id" not in names and "event_key" not in names
     totals = report_totals(cli)
     for table in ("events", "rollup_daily"):
         info = manifest["tables"][table]

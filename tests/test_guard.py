@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import request_id_of
 
 from margindash_cli.guard import BudgetExceeded, Guard
 
@@ -196,7 +197,8 @@ def test_spool_round_trips_through_ingest_with_nothing_lost_or_doubled(cli, tmp_
     assert (json.loads(r.stdout)["lines_read"], json.loads(r.stdout)["events_stored"]) == (4, 0)
     events = json.loads(cli("events", "--json", "--limit", "0").stdout)
     assert len(events) == 4
-    by_id = {e["request_id"]: e for e in events}
+    by_id = {request_id_of(e): e for e in events}  # each call's id, from the spool line it was read from
+    assert len(by_id) == 4 and all(e["source"]["file"] == str(spool.resolve()) for e in events)
     assert by_id["req-1"]["customer_id"] == "acme" and by_id["req-1"]["event_type"] == "summarize"
     assert by_id[ids2[0]]["revenue_amount_in_cents"] == 100 and by_id[ids2[1]]["revenue_amount_in_cents"] is None
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
+from conftest import request_id_of
 from hypothesis import strategies as st
 from invariants import rollup_mismatches
 
@@ -266,7 +267,7 @@ def test_ten_megabyte_lines_are_stored_or_quarantined(tmp_path, cli):
     assert reasons[2] == "longer than 512 characters" and reasons[3] == "longer than 512 characters"
     assert reasons[4].startswith("not valid JSON")
     events = json.loads(cli("events", "--json", "--limit", "0").stdout)
-    assert sorted(e["request_id"] for e in events) == ["after", "prompt"]
+    assert sorted(request_id_of(e) for e in events) == ["after", "prompt"]  # each call's id, from its line of the log
 
 
 def test_a_truncated_gzip_is_reported_and_what_was_read_is_kept(tmp_path, cli):
@@ -393,7 +394,7 @@ def test_implausible_costs_are_quarantined_and_never_block_ingest(cli, tmp_path)
     assert reasons[1] == ("cost_usd", "must be a finite amount from 0 to 9,000,000, got '1000000000'")
     assert reasons[2][0] == "cost" and "more than $9,000,000" in reasons[2][1]
     assert reasons[3] == ("cost_usd", "more than 30 decimal places: '1e-500'")
-    assert [e["request_id"] for e in json.loads(cli("events", "--json").stdout)] == ["fine"]
+    assert [request_id_of(e) for e in json.loads(cli("events", "--json").stdout)] == ["fine"]
 
 
 def test_a_rollup_cell_past_64_bits_fails_the_batch_cleanly_and_never_goes_inexact(cli, tmp_path, _isolated_home):
@@ -411,4 +412,5 @@ def test_a_rollup_cell_past_64_bits_fails_the_batch_cleanly_and_never_goes_inexa
     conn = sqlite3.connect(_isolated_home / "margindash.db")
     assert conn.execute("SELECT count(*), sum(typeof(cost) = 'integer') FROM rollup_daily").fetchone() == (1, 1)
     assert conn.execute("SELECT events, cost FROM rollup_daily").fetchone() == (9, 9 * 999999 * 10**12)
+    assert conn.execute("SELECT events, cost, typeof(cost) FROM rollup_customer_daily").fetchall() == [(9, 9 * 999999 * 10**12, "integer")]
     assert conn.execute("SELECT count(*) FROM events").fetchone() == (9,)  # the failed batch wrote nothing

@@ -7,6 +7,7 @@ import json
 import sqlite3
 
 import pytest
+from invariants import rollup_mismatches
 
 from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.store import Store
@@ -50,7 +51,7 @@ def rollups_equal_events(store):
         "SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens FROM rollup_daily"
         " ORDER BY 1, 2, 3, 4, 5"
     ).fetchall()
-    return a == b
+    return a == b and rollup_mismatches(store.conn) == []  # and the per-customer rollup (all measures, in plain SQL)
 
 
 @pytest.fixture
@@ -196,8 +197,11 @@ def test_aliases_and_camel_case(store, tmp_path):
                        "model": "claude-x", "inputTokens": 5, "outputTokens": 2, "requestId": "r1"}])  # fmt: skip
     run_ingest(store, [log], tmp_path)
     row = store.list_events()[0]
-    assert (row["customer_id"], row["event_type"], row["vendor"], row["input_tokens"], row["request_id"], row["ts"]) == (
-        "c1", "chat", "anthropic", 5, "r1", 1790848801000)  # fmt: skip
+    assert (row["customer_id"], row["event_type"], row["vendor"], row["input_tokens"], row["ts"]) == (
+        "c1", "chat", "anthropic", 5, 1790848801000)  # fmt: skip
+    # requestId is the call's request id: its key finds the call (the store keeps the id's hash, not its text)
+    assert [r["id"] for r in store.list_events(request_id="r1")] == [row["id"]]
+    assert store.list_events(request_id="R1") == []
 
 
 @pytest.mark.parametrize(

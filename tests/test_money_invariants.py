@@ -22,7 +22,7 @@ from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.pricing.catalog_store import ensure_catalog
 from margindash_cli.pricing.pricer import load_pricer
 from margindash_cli.repricing import reprice
-from margindash_cli.store import Store
+from margindash_cli.store import Store, event_key
 
 MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5"), ("google", "gemini-2.5-pro"),
           ("custom", "in-house-llm")]  # the last has no price  # fmt: skip
@@ -167,6 +167,7 @@ def test_repricing_then_repricing_back_restores_every_cost_exactly(template, cli
         conn = sqlite3.connect(db)
         original = stored_events(conn)
         rollups = conn.execute("SELECT * FROM rollup_daily ORDER BY 1, 2, 3, 4, 5").fetchall()
+        customer_rollups = conn.execute("SELECT * FROM rollup_customer_daily ORDER BY 1, 2").fetchall()
 
         with Store.open(db) as store:  # to arbitrary costs, and back with the real prices
             reprice(store, RandomPricer(seed))
@@ -174,6 +175,7 @@ def test_repricing_then_repricing_back_restores_every_cost_exactly(template, cli
             reprice(store, load_pricer(store))
         assert stored_events(conn) == original
         assert conn.execute("SELECT * FROM rollup_daily ORDER BY 1, 2, 3, 4, 5").fetchall() == rollups
+        assert conn.execute("SELECT * FROM rollup_customer_daily ORDER BY 1, 2").fetchall() == customer_rollups
 
         price = ["prices", "set", "openai/gpt-4o", "--input", str(rate), "--output", str(rate * 4)]
         assert cli("--db", db, *price, *(["--effective-from", effective] if effective else [])).exit_code == 0
@@ -184,22 +186,27 @@ def test_repricing_then_repricing_back_restores_every_cost_exactly(template, cli
         assert cli("--db", db, "reprice").exit_code == 0
         assert stored_events(conn) == original
         assert conn.execute("SELECT * FROM rollup_daily ORDER BY 1, 2, 3, 4, 5").fetchall() == rollups
+        assert conn.execute("SELECT * FROM rollup_customer_daily ORDER BY 1, 2").fetchall() == customer_rollups
         conn.close()
 
 
 # ---- any split of the input ---------------------------------------------------------------------------
 
 
-def calls(db: Path) -> tuple[list, dict]:
-    """The stored calls as a multiset (without keys and line numbers, which depend on the files), and the totals."""
+def calls(db: Path, request_ids: list[str]) -> tuple[list, dict]:
+    """The stored calls as a multiset (without line numbers, and without the keys of calls with no request id,
+    which depend on the files), and the totals. A call keyed by one of `request_ids` shows that id; the store
+    keeps only the id's key, so the id is found by its key."""
+    by_key = {event_key("r:" + rid): rid for rid in request_ids}
     conn = sqlite3.connect(db)
     try:
         assert rollup_mismatches(conn) == []
-        rows = sorted(conn.execute(
-            "SELECT request_id, ts, c.customer_id, f.name, m.vendor, m.model, s.name, input_tokens, output_tokens,"
+        rows = sorted(((by_key.get(key), *rest) for key, *rest in conn.execute(
+            "SELECT k.key, ts, c.customer_id, f.name, m.vendor, m.model, s.name, input_tokens, output_tokens,"
             " cached_input_tokens, reasoning_tokens, service_tier, revenue_minor, currency, extra_cost, tags, cost, price_id"
-            " FROM events e JOIN models m ON m.id = e.model LEFT JOIN customers c ON c.id = e.customer"
-            " LEFT JOIN features f ON f.id = e.feature LEFT JOIN segments s ON s.id = e.segment").fetchall(), key=repr)  # fmt: skip
+            " FROM event_keys k JOIN events_wide e ON e.id = k.id JOIN models m ON m.id = e.model"
+            " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
+            " LEFT JOIN segments s ON s.id = e.segment")), key=repr)  # fmt: skip
         totals = conn.execute("SELECT sum(events), sum(input_tokens), sum(output_tokens), sum(cost), sum(unpriced_events),"
                               " sum(revenue_usd_cents) FROM rollup_daily").fetchone()  # fmt: skip
         return rows, totals
@@ -224,7 +231,9 @@ def test_any_split_of_the_input_gives_identical_calls_and_totals(template, event
         data = write_log(log, events, crlf)
         one_go = fresh(template, folder, "one.db")
         ingest(one_go, [log])
-        expected = calls(one_go)
+        request_ids = sorted({e["request_id"] for e in events if "request_id" in e})
+        expected = calls(one_go, request_ids)
+        assert sum(r[0] is not None for r in expected[0]) == len(request_ids)  # each id's call, once
 
         by_line = fresh(template, folder, "by_line.db")  # the app appends one line per run
         growing = folder / "growing.jsonl"
@@ -233,7 +242,7 @@ def test_any_split_of_the_input_gives_identical_calls_and_totals(template, event
             with open(growing, "ab") as fh:
                 fh.write(raw)
             ingest(by_line, [growing])
-        assert calls(by_line) == expected
+        assert calls(by_line, request_ids) == expected
 
         chunks = fresh(template, folder, "chunks.db")  # writes cut anywhere, mid-line included
         growing = folder / "chunked.jsonl"
@@ -245,7 +254,7 @@ def test_any_split_of_the_input_gives_identical_calls_and_totals(template, event
                 fh.write(data[start:end])
             start = end
             ingest(chunks, [growing])
-        assert calls(chunks) == expected
+        assert calls(chunks, request_ids) == expected
 
         several = fresh(template, folder, "several.db")  # rotated into several files, read in one run
         lines = data.splitlines(keepends=True)
@@ -255,4 +264,4 @@ def test_any_split_of_the_input_gives_identical_calls_and_totals(template, event
             part.write_bytes(b"".join(lines[k::files]))
             parts.append(part)
         ingest(several, parts)
-        assert calls(several) == expected
+        assert calls(several, request_ids) == expected

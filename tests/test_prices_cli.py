@@ -22,6 +22,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from conftest import request_id_of
 
 DAY = "2026-10-01T10:00:00Z"
 
@@ -53,10 +54,14 @@ def ingest(cli, tmp_path):
 
 
 def costs(cli):
-    """{request_id: cost_usd} of every stored call (None = unpriced)."""
+    """{request_id: cost_usd} of every stored call (None = unpriced); each call's request id is read from the line
+    of the log that `events --json` names as its source."""
     result = cli("events", "--json", "--limit", "0")
     assert result.exit_code == 0, result.output
-    return {e["request_id"]: e["cost_usd"] for e in json.loads(result.stdout)}
+    events = json.loads(result.stdout)
+    out = {request_id_of(e): e["cost_usd"] for e in events}
+    assert len(out) == len(events), "two stored calls came from lines with the same request id"
+    return out
 
 
 def as_json(cli, *args):

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from conftest import request_id_of
 from localserver import LocalServer, Reply
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pricing_sync"
@@ -94,10 +95,14 @@ def ingest(cli, db, tmp_path, events):
 
 
 def costs(cli, db):
-    """{request_id: cost_usd} of every stored call."""
+    """{request_id: cost_usd} of every stored call; each call's request id is read from the line of the log that
+    `events --json` names as its source."""
     result = cli("--db", db, "events", "--json", "--limit", "0")
     assert result.exit_code == 0, result.output
-    return {e["request_id"]: e["cost_usd"] for e in json.loads(result.stdout)}
+    events = json.loads(result.stdout)
+    out = {request_id_of(e): e["cost_usd"] for e in events}
+    assert len(out) == len(events), "two stored calls came from lines with the same request id"
+    return out
 
 
 def sync(cli, db, *sources):

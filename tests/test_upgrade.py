@@ -8,10 +8,11 @@ import hashlib
 import json
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from invariants import rollup_mismatches
+from invariants import key_problems, rollup_mismatches
 from sqlite_utils import Database
 
 from margindash_cli.migrations import MIGRATIONS
@@ -56,13 +57,52 @@ def test_the_first_three_migrations_still_create_the_fixture_schema():
     conn.close()
 
 
+# Every field of a v0.1 event (its `events` columns), and what m004 made of it: the same fields under the same
+# names in the `events_wide` view, the id unchanged, the key in `event_keys`. units and tags are JSON text
+# (compared as JSON: m004 re-serializes them without spaces).
+OLD_FIELDS = ("id", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
+              "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
+              "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line")  # fmt: skip
+OLD_COLUMNS = ("key", "request_id", *OLD_FIELDS)
+
+
+def as_read(row: tuple) -> tuple:
+    """A row of OLD_FIELDS with units and tags parsed (None stays None)."""
+    return tuple(json.loads(v) if name in ("units", "tags") and v is not None else v for name, v in zip(OLD_FIELDS, row))
+
+
+def old_events(path: Path) -> dict[int, tuple]:
+    """{key: (request_id, fields)} of a store still at the v0.1 schema, read in plain SQL."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {r[0]: (r[1], as_read(r[2:])) for r in conn.execute(f"SELECT {', '.join(OLD_COLUMNS)} FROM events")}
+    finally:
+        conn.close()
+
+
+def migrated_events(conn: sqlite3.Connection) -> dict[int, tuple]:
+    """{key: fields} of a migrated store, through `event_keys` and `events_wide`."""
+    cols = ", ".join("e." + c for c in OLD_FIELDS)
+    return {r[0]: as_read(r[1:]) for r in conn.execute(f"SELECT k.key, {cols} FROM event_keys k JOIN events_wide e ON e.id = k.id")}
+
+
 def test_an_old_store_migrates_and_reads_back_its_numbers(cli, old_store, monkeypatch):
     before = digest(FIXTURE)
+    old = old_events(old_store)
+    assert len(old) == 300 and sum(rid is not None for rid, _ in old.values()) == 240
     with Store.open(old_store) as store:  # opening migrates
         assert MIGRATIONS.pending(Database(store.conn)) == []
         applied = store.applied_migrations()
         assert applied[:3] == V0_1 and len(applied) == len(MIGRATIONS.pending(Database(memory=True)))
-        assert rollup_mismatches(store.conn) == []
+        assert rollup_mismatches(store.conn) == []  # the per-customer rollup m004 built too
+        assert key_problems(store.conn) == []  # one key per event, and the zone map covers every event
+        # every call kept, field for field, under its id and key
+        assert migrated_events(store.conn) == {k: fields for k, (_, fields) in old.items()}
+        # a call is still found by its request id, though the id's text is gone
+        with_id = [(rid, fields[0]) for rid, fields in old.values() if rid is not None]
+        assert [(rid, [r["id"] for r in store.list_events(request_id=rid)]) for rid, _ in with_id] == [(rid, [i]) for rid, i in with_id]
+        columns = {r[1] for r in store.conn.execute("PRAGMA table_info(events)")}
+        assert {"key", "request_id"}.isdisjoint(columns) and "extra" in columns
 
     result = cli("--db", old_store, "report", "--json", "--by", "customer")
     assert result.exit_code == 0, result.stderr
@@ -81,6 +121,9 @@ def test_an_old_store_migrates_and_reads_back_its_numbers(cli, old_store, monkey
 
     events = json.loads(cli("--db", old_store, "events", "--json", "--limit", "0").stdout)
     assert len(events) == 300 and sum(e["cost_usd"] is None for e in events) == 120
+    rid, fields = next(v for v in old.values() if v[0] is not None and v[1][OLD_FIELDS.index("cost")] is not None)
+    explained = json.loads(cli("--db", old_store, "events", "--explain", rid, "--json").stdout)
+    assert explained["request_id"] == rid and Decimal(explained["stored_cost_usd"]) == Decimal(fields[OLD_FIELDS.index("cost")]) / 10**12
 
     monkeypatch.setenv("MARGINDASH_NOW", "2026-09-20T00:00:00Z")
     budgets = json.loads(cli("--db", old_store, "budget", "list", "--json").stdout)["budgets"]
@@ -104,3 +147,45 @@ def test_calls_ingested_after_the_upgrade_dedupe_against_the_old_ones(cli, old_s
     assert totals["events"] == 301 and totals["cost_usd"] == "3.552345"  # + 1000 x $2.50/M + 100 x $10/M = 0.0035
     doctor = json.loads(cli("--db", old_store, "doctor", "--json", "--price-max-age-days", "100000").stdout)
     assert {c["name"]: c["status"] for c in doctor["checks"]}["rollups"] == "ok"
+
+
+# ---- m004 on the rare fields (the v0.1 fixture has few of them) ------------------------------------------
+
+RARE = [  # v0.1 `events` rows (OLD_COLUMNS) with every rare field set, at the edges of what it could hold
+    (11, "a", 1, 1788220800000, 0, 0, 1, 0, 10, 5, 1, 2, 1, 3, "batch", 0, "usd", 0, "0.0042",
+     '{"images": 2, "seconds": "1.5"}', '{"plan": "pro", "n": 3, "b": true}', 123, None, None, 1),
+    (12, None, 2, 1788220800001, 0, 0, 1, 0, 10, 5, 0, 0, 0, 0, "flex", -250, "eur", 2**63 - 1, "1e-30",
+     None, None, None, None, None, 2),
+    (13, "c", 3, 1788220800002, 0, 0, 1, 0, 10, 5, 0, 0, 0, 0, None, None, None, None, None, None, None, 5, None, None, 3),
+]  # fmt: skip
+
+
+def m003_store(path: Path, rows: list[tuple]) -> None:
+    """A store at the v0.1 schema (m001..m003, as the test above proves they still create it) holding `rows`."""
+    db = Database(path)
+    MIGRATIONS.apply(db, stop_before="m004_compact_events")
+    db.conn.execute("INSERT INTO models (id, vendor, model) VALUES (1, 'openai', 'gpt-4o')")
+    db.conn.executemany(f"INSERT INTO events ({', '.join(OLD_COLUMNS)}) VALUES ({', '.join('?' * len(OLD_COLUMNS))})", rows)
+    db.conn.commit()
+    db.conn.close()
+
+
+def test_m004_keeps_every_rare_field_of_an_old_event(tmp_path):
+    path = tmp_path / "rare.db"
+    m003_store(path, RARE)
+    old = old_events(path)
+    with Store.open(path) as store:
+        assert store.applied_migrations()[-1] == "m004_compact_events"
+        assert migrated_events(store.conn) == {k: fields for k, (_, fields) in old.items()}
+        extra = dict(store.conn.execute("SELECT id, extra FROM events"))
+        assert extra[3] is None  # a call with none of the rare fields stores none
+        assert json.loads(extra[1])["reported_cost"] == "0.0042" and "cache_write_1h_tokens" not in json.loads(extra[2])
+
+
+def test_m004_keeps_tags_whose_value_is_null(tmp_path):
+    row = list(RARE[2])
+    row[OLD_COLUMNS.index("tags")] = '{"team": null, "plan": "pro"}'
+    m003_store(tmp_path / "nulltag.db", [tuple(row)])
+    with Store.open(tmp_path / "nulltag.db") as store:
+        tags = store.conn.execute("SELECT tags FROM events_wide").fetchone()[0]
+    assert json.loads(tags) == {"team": None, "plan": "pro"}

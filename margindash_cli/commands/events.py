@@ -23,7 +23,6 @@ def event_record(row: dict[str, Any]) -> dict[str, Any]:
     when = datetime.fromtimestamp(ts // 1000, tz=timezone.utc).replace(microsecond=(ts % 1000) * 1000)
     return {
         "timestamp": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "request_id": row["request_id"],
         "customer_id": row["customer_id"],
         "event_type": row["event_type"],
         "vendor": row["vendor"],
@@ -44,6 +43,13 @@ def event_record(row: dict[str, Any]) -> dict[str, Any]:
         "reported_cost_usd": row["reported_cost"],
         "source": {"file": row["source_path"], "line": row["line"]} if row["source_path"] else None,
     }
+
+
+def _where(source: dict[str, Any] | None) -> str:
+    """file:line of a call, the file by its name (the JSON output has the whole path)."""
+    if source is None:
+        return "-"
+    return f"{source['file'].replace(chr(92), '/').rsplit('/', 1)[-1]}:{source['line']}"
 
 
 def events(
@@ -88,11 +94,11 @@ def events(
         stdout_console().print("No events match.", markup=False)
         return
     cols = [("time (UTC)", "left"), ("customer", "left"), ("feature", "left"), ("model", "left"), ("in", "right"),
-            ("cached", "right"), ("out", "right"), ("cost", "right"), ("request id", "left")]  # fmt: skip
+            ("cached", "right"), ("out", "right"), ("cost", "right"), ("source", "left")]  # fmt: skip
     body = [
         [r["timestamp"][:19].replace("T", " "), r["customer_id"] or "(unattributed)", r["event_type"] or "-", r["model"],
          f"{r['input_tokens']:,}", f"{r['cached_input_tokens']:,}", f"{r['output_tokens']:,}",
-         ("$" + r["cost_usd"]) if r["cost_usd"] is not None else "unpriced", r["request_id"] or "-"]
+         ("$" + r["cost_usd"]) if r["cost_usd"] is not None else "unpriced", _where(r["source"])]
         for r in records
     ]  # fmt: skip
     stdout_console().print(table(f"{len(records)} event(s)", cols, body))

@@ -20,12 +20,13 @@ import base64
 import gzip
 import hashlib
 import os
+import pickle
 import sys
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, runtime_checkable
 
 import orjson
 
@@ -40,11 +41,19 @@ BATCH_LINES_ENV = "MARGINDASH_BATCH_LINES"  # overrides BATCH_LINES: tests force
 READ_BLOCK = 1 << 20  # bytes read at a time
 MAX_CALL_PICO = 9 * 10**18  # $9,000,000: the most one call may cost; 64-bit picodollars end at ~$9.22M
 BOM = b"\xef\xbb\xbf"
+READER_PROCESS_MIN_BYTES = 16 << 20  # a plain file with at least this much new is read by a forked reader process
+READER_PROCESS_ENV = "MARGINDASH_READER_PROCESS"  # 0: never (read in-process); 1: always (tests)
 
 
 class Pricer(Protocol):
     def price(self, event: NormalizedEvent) -> tuple[int | None, int | None]:
         """(cost in picodollars or None when unpriced, id of the price version used or None)."""
+
+
+@runtime_checkable
+class LazyPricerLike(Protocol):
+    def load(self) -> None:
+        """Load the prices now (before the reader process forks: it prices with a copy)."""
 
 
 @dataclass
@@ -140,7 +149,7 @@ class _Batch:
     """Events read since the last commit, with where to put the checkpoint once they are stored."""
 
     def __init__(self) -> None:
-        self.events: list[tuple[int, str | None, NormalizedEvent, int]] = []  # key, dedupe id, event, line
+        self.events: list[tuple[int, NormalizedEvent, int]] = []  # key, event, line
         self.offset = 0
         self.line = 0
         self.lines = 0
@@ -215,9 +224,79 @@ class _FileIngest:
             if st.st_size == cp.offset:
                 self.result.skipped = True
                 return
+        if _reader_process_pays(st.st_size - start):
+            self._read_in_reader_process(start, start_line, st)
+            return
         with open(self.path, "rb") as fh:
             fh.seek(start)
             self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start)
+
+    def _read_in_reader_process(self, start: int, start_line: int, st: os.stat_result) -> None:
+        """`_read_stream` split over two processes (the machine's two cores): a forked reader splits, parses and
+        validates the lines and quarantines the rejected ones; this process prices and stores each batch as it
+        arrives, in order, each with its checkpoint, exactly as `_flush` does when reading alone."""
+        if isinstance(self.pricer, LazyPricerLike):
+            self.pricer.load()  # here, not in the reader: loading may write the shipped catalog to the store
+        read_fd, write_fd = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the reader: never returns
+            os.close(read_fd)
+            code = 0
+            try:
+                with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
+                    self._reader_main(out, start, start_line, st)
+            except BaseException:  # noqa: BLE001 - the parent reports it (a broken pipe: the parent is gone)
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_fd)
+        done, read_to = False, start
+        try:
+            with os.fdopen(read_fd, "rb", buffering=1 << 20) as inp:
+                while True:
+                    try:
+                        msg = pickle.load(inp)
+                    except EOFError:
+                        break
+                    kind = msg[0]
+                    if kind == "batch":
+                        _, rows, offset, line, with_stat = msg
+                        self._store_batch(rows, offset, line, st if with_stat else None)
+                        if self.on_progress:
+                            self.on_progress(offset - read_to)
+                        read_to = offset
+                    elif kind == "done":
+                        _, self.identity, lines_read, rejected, partial = msg
+                        self.result.lines_read += lines_read
+                        self.result.rejected += rejected
+                        self.result.partial_line_bytes = partial
+                        done = True
+                    elif kind == "error":
+                        raise msg[1]
+        finally:
+            _, status = os.waitpid(pid, 0)
+        if not done:
+            raise OSError(f"the reader process ended early (status {status}); the batches it sent were stored")
+
+    def _reader_main(self, out: IO[bytes], start: int, start_line: int, st: os.stat_result) -> None:
+        """The forked reader: `_read_stream` with each batch sent to the parent instead of stored."""
+
+        def send(batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
+            rows = self._prepare(batch)
+            pickle.dump(("batch", rows, batch.offset, batch.line, stat is not None), out, protocol=pickle.HIGHEST_PROTOCOL)
+            out.flush()
+
+        self._flush = send  # type: ignore[method-assign]
+        self.on_progress = None  # the parent shows progress as batches arrive
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(start)
+                self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start)
+        except OSError as exc:
+            pickle.dump(("error", exc), out)
+            return
+        self.quarantine.close()
+        pickle.dump(("done", self.identity, self.result.lines_read, self.result.rejected, self.result.partial_line_bytes), out)
 
     def _read_gzip(self) -> None:
         st = os.stat(self.path)
@@ -321,23 +400,38 @@ class _FileIngest:
                 key = event_key("r:" + ev.dedupe_id)
             else:
                 key = event_key(f"s:{self.identity}:{line_no}" + (f":{i}" if i else ""))
-            batch.events.append((key, ev.dedupe_id, ev, line_no))
+            batch.events.append((key, ev, line_no))
 
     # ---- one transaction ----
 
     def _flush(self, batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
-        store = self.store
+        self._store_batch(self._prepare(batch), batch.offset, batch.line, stat, save_checkpoint=save_checkpoint)
+
+    def _prepare(self, batch: _Batch) -> list[tuple[Any, ...]]:
+        """The batch's calls priced, as rows with names for dimensions (`_row`); the calls whose cost cannot be
+        stored are quarantined, and the quarantine is on disk before the batch can commit."""
         # Priced before the write lock is taken: the lock is held only for the SQL, which keeps
         # overlapping cron jobs from waiting on our Python work.
         price = self.pricer.price if self.pricer else _unpriced
-        costs = [price(ev) for _key, _id, ev, _line in batch.events]
+        costs = [price(ev) for _key, ev, _line in batch.events]
         if any(c is not None and not -MAX_CALL_PICO <= c <= MAX_CALL_PICO for c, _ in costs):
             costs = self._reject_implausible_costs(batch, costs)
         self.quarantine.flush()
+        return [_row(key, ev, line_no, cost) for (key, ev, line_no), cost in zip(batch.events, costs)]
+
+    def _store_batch(self, named_rows: list[tuple[Any, ...]], offset: int, line: int, stat: os.stat_result | None, *,
+                     save_checkpoint: bool = True) -> None:  # fmt: skip
+        """Store the rows of one batch and move the checkpoint to (offset, line), in one transaction."""
+        store = self.store
         with store.write():
             if self.source_id is None:
                 self.source_id = store.source_id(self.key_path, self.identity)
-            rows = [self._row(key, dedupe_id, ev, line_no, cost) for (key, dedupe_id, ev, line_no), cost in zip(batch.events, costs)]
+            dim, model_id, source = store.dim_id, store.model_id, self.source_id
+            rows = [
+                (key, ts, dim("customers", customer), dim("features", feature), model_id(vendor, model), dim("segments", segment),
+                 *tokens_and_cost, source, line_no, extra)
+                for key, ts, customer, feature, vendor, model, segment, *tokens_and_cost, line_no, extra in named_rows
+            ]  # fmt: skip
             stored = store.insert_new_events(rows)
             self.result.events_stored += stored
             self.result.duplicates += len(rows) - stored
@@ -346,8 +440,8 @@ class _FileIngest:
                     self.source_id,
                     dev=stat.st_dev if stat else None,
                     ino=stat.st_ino if stat else None,
-                    offset=batch.offset,
-                    line=batch.line,
+                    offset=offset,
+                    line=line,
                     size=stat.st_size if stat else None,
                     mtime_ns=stat.st_mtime_ns if stat else None,
                 )
@@ -365,41 +459,35 @@ class _FileIngest:
                 continue
             self.result.rejected += 1
             usd = f"{cost[0] // 10**12:,}"
-            self.quarantine.add(self.display, item[3], orjson.dumps(item[2]._asdict()),
+            self.quarantine.add(self.display, item[2], orjson.dumps(item[1]._asdict()),
                                 LineRejected(f"the call would cost ${usd}, more than $9,000,000: a corrupt token count?", "cost"))  # fmt: skip
         batch.events[:] = kept
         return kept_costs
 
-    def _row(self, key: int, dedupe_id: str | None, ev: NormalizedEvent, line_no: int,
-             priced: tuple[int | None, int | None]) -> tuple[Any, ...]:  # fmt: skip
-        store = self.store
-        cost, price_id = priced
-        return (
-            key,
-            dedupe_id,
-            ev.ts_ms,
-            store.dim_id("customers", ev.customer_id),
-            store.dim_id("features", ev.event_type),
-            store.model_id(ev.vendor, ev.model),
-            store.dim_id("segments", ev.segment),
-            ev.input_tokens,
-            ev.output_tokens,
-            ev.cached_input_tokens,
-            ev.cache_write_tokens,
-            ev.cache_write_1h_tokens,
-            ev.reasoning_tokens,
-            ev.service_tier,
-            ev.revenue_minor,
-            ev.currency,
-            None if ev.extra_cost is None else usd_to_pico(ev.extra_cost),
-            ev.reported_cost,
-            orjson.dumps(ev.units).decode() if ev.units else None,
-            orjson.dumps(ev.tags).decode() if ev.tags else None,
-            cost,
-            price_id,
-            self.source_id,
-            line_no,
-        )
+def _row(key: int, ev: NormalizedEvent, line_no: int, priced: tuple[int | None, int | None]) -> tuple[Any, ...]:
+    """A call as a staging row with its dimensions still names: key, ts, customer, feature, vendor, model, segment,
+    the five token columns, cost, price id, line, extra (`_store_batch` turns the names into ids and adds the source)."""
+    cost, price_id = priced
+    return (key, ev.ts_ms, ev.customer_id, ev.event_type, ev.vendor, ev.model, ev.segment, ev.input_tokens, ev.output_tokens,
+            ev.cached_input_tokens, ev.cache_write_tokens, ev.reasoning_tokens, cost, price_id, line_no, _extra(ev))  # fmt: skip
+
+
+def _extra(ev: NormalizedEvent) -> str | None:
+    """The JSON object of a call's rare fields (store.EXTRA_FIELDS) that are set, or None: most calls have none."""
+    if not (ev.cache_write_1h_tokens or ev.service_tier or ev.revenue_minor is not None or ev.currency or ev.extra_cost is not None
+            or ev.reported_cost is not None or ev.units or ev.tags):  # fmt: skip
+        return None
+    extra = {
+        "cache_write_1h_tokens": ev.cache_write_1h_tokens or None,
+        "service_tier": ev.service_tier,
+        "revenue_minor": ev.revenue_minor,
+        "currency": ev.currency,
+        "extra_cost": None if ev.extra_cost is None else usd_to_pico(ev.extra_cost),
+        "reported_cost": ev.reported_cost,
+        "units": ev.units or None,
+        "tags": ev.tags or None,
+    }
+    return orjson.dumps({k: v for k, v in extra.items() if v is not None}).decode()
 
 
 def _unpriced(ev: NormalizedEvent) -> tuple[None, None]:
@@ -426,6 +514,15 @@ def _is_complete_json(raw: bytes) -> bool:
         return isinstance(orjson.loads(raw), dict)
     except orjson.JSONDecodeError:
         return False
+
+
+def _reader_process_pays(size: int) -> bool:
+    """Whether `size` bytes are worth a reader process: a big read on a machine with a second core, and not turned
+    off (MARGINDASH_READER_PROCESS=0)."""
+    setting = os.environ.get(READER_PROCESS_ENV, "")
+    if setting == "0" or not hasattr(os, "fork") or (os.cpu_count() or 1) < 2:
+        return False
+    return setting == "1" or size >= READER_PROCESS_MIN_BYTES
 
 
 def _batch_lines() -> int:

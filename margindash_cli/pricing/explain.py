@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import MarginDashError
 from ..money import usd_text
 from ..repricing import stored_event
-from ..store import EVENT_COLUMNS, Store
+from ..store import WIDE_COLUMNS, Store
 from .cost import CLASSES, effective_rates
 from .pricer import load_pricer
 
@@ -17,7 +17,7 @@ def explain_call(store: Store, request_id: str) -> dict[str, Any]:
     if not rows:
         raise MarginDashError(f"no stored call has request id {request_id!r}", "list calls with `margindash events`")
     row = rows[0]
-    raw = tuple(row[c] for c in EVENT_COLUMNS)
+    raw = tuple(row[c] for c in WIDE_COLUMNS)
     ev = stored_event(raw, row["vendor"], row["model_name"])
     pricer = load_pricer(store)
     e = pricer.explain(row["vendor"], row["model_name"], row["ts"], ev)

@@ -164,10 +164,14 @@ class LazyPricer:
         self._cost_source = cost_source
         self._pricer: Pricer | None = None
 
-    def price(self, ev: NormalizedEvent) -> tuple[int | None, int | None]:
+    def load(self) -> None:
         if self._pricer is None:
             self._pricer = load_pricer(self._store, self._cost_source)
-        return self._pricer.price(ev)
+
+    def price(self, ev: NormalizedEvent) -> tuple[int | None, int | None]:
+        if self._pricer is None:
+            self.load()
+        return self._pricer.price(ev)  # type: ignore[union-attr]
 
 
 def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
