@@ -312,7 +312,8 @@ M004_STATEMENTS = (
         cached_input_tokens INTEGER NOT NULL,
         cache_write_tokens INTEGER NOT NULL,
         reasoning_tokens INTEGER NOT NULL,
-        cost INTEGER NOT NULL,
+        cost_micro INTEGER NOT NULL,  -- the priced calls' cost as whole micro-dollars plus picodollars (cost_rest):
+        cost_rest INTEGER NOT NULL,   -- a customer's day may pass 2^63 picodollars (~$9.2M) where no rollup_daily cell does
         unpriced_events INTEGER NOT NULL,
         revenue_usd_cents INTEGER NOT NULL,
         PRIMARY KEY (customer, day)
@@ -321,17 +322,18 @@ M004_STATEMENTS = (
     """
     INSERT INTO rollup_customer_daily
     SELECT customer, day, sum(events), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens),
-        sum(cache_write_tokens), sum(reasoning_tokens), sum(cost), sum(unpriced_events), sum(revenue_usd_cents)
+        sum(cache_write_tokens), sum(reasoning_tokens), sum(cost / 1000000), sum(cost % 1000000), sum(unpriced_events),
+        sum(revenue_usd_cents)
     FROM rollup_daily GROUP BY customer, day
     """,
     # Every stored field under its own name, for readers (the rare ones out of `extra`); one row per event.
     """
     CREATE VIEW events_wide AS SELECT id, ts, customer, feature, model, segment, input_tokens, output_tokens,
-        cached_input_tokens, cache_write_tokens, coalesce(extra ->> '$.cache_write_1h_tokens', 0) AS cache_write_1h_tokens,
-        reasoning_tokens, extra ->> '$.service_tier' AS service_tier, extra ->> '$.revenue_minor' AS revenue_minor,
-        extra ->> '$.currency' AS currency, extra ->> '$.extra_cost' AS extra_cost,
-        extra ->> '$.reported_cost' AS reported_cost, extra -> '$.units' AS units, extra -> '$.tags' AS tags,
-        cost, price_id, source, line
+        cached_input_tokens, cache_write_tokens, coalesce(json_extract(extra, '$.cache_write_1h_tokens'), 0) AS cache_write_1h_tokens,
+        reasoning_tokens, json_extract(extra, '$.service_tier') AS service_tier,
+        json_extract(extra, '$.revenue_minor') AS revenue_minor, json_extract(extra, '$.currency') AS currency,
+        json_extract(extra, '$.extra_cost') AS extra_cost, json_extract(extra, '$.reported_cost') AS reported_cost,
+        json_extract(extra, '$.units') AS units, json_extract(extra, '$.tags') AS tags, cost, price_id, source, line
     FROM events
     """,
 )

@@ -50,35 +50,40 @@ MAX_ID_RANGES = 64  # a time range spread over more id ranges than this reads th
 ROLLUP_COLUMNS = """rollup_daily (day, customer, feature, model, segment, events, input_tokens, output_tokens,
     cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents)"""
 CUSTOMER_ROLLUP_COLUMNS = """rollup_customer_daily (customer, day, events, input_tokens, output_tokens,
-    cached_input_tokens, cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents)"""
+    cached_input_tokens, cache_write_tokens, reasoning_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents)"""
 # A cell's cost past 2^63 picodollars (~$9.2M) would turn into an inexact float (SQLite's `+` does that on overflow):
 # abs() of the smallest integer raises "integer overflow" instead, so the batch fails whole and nothing goes inexact.
-_ADD_MEASURES = """
+_ADD_TOKENS = """
     events = events + excluded.events,
     input_tokens = input_tokens + excluded.input_tokens,
     output_tokens = output_tokens + excluded.output_tokens,
     cached_input_tokens = cached_input_tokens + excluded.cached_input_tokens,
     cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,
     reasoning_tokens = reasoning_tokens + excluded.reasoning_tokens,
-    cost = CASE WHEN typeof(cost + excluded.cost) = 'integer' THEN cost + excluded.cost ELSE abs(-9223372036854775807 - 1) END,
     unpriced_events = unpriced_events + excluded.unpriced_events,
-    revenue_usd_cents = revenue_usd_cents + excluded.revenue_usd_cents
-"""
-ROLLUP_ADD = "\nON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET" + _ADD_MEASURES
-CUSTOMER_ROLLUP_ADD = "\nON CONFLICT (customer, day) DO UPDATE SET" + _ADD_MEASURES
+    revenue_usd_cents = revenue_usd_cents + excluded.revenue_usd_cents,"""
+_OVERFLOW = "abs(-9223372036854775807 - 1)"
+ROLLUP_ADD = f"""
+ON CONFLICT (day, customer, feature, model, segment) DO UPDATE SET{_ADD_TOKENS}
+    cost = CASE WHEN typeof(cost + excluded.cost) = 'integer' THEN cost + excluded.cost ELSE {_OVERFLOW} END"""
+CUSTOMER_ROLLUP_ADD = f"""
+ON CONFLICT (customer, day) DO UPDATE SET{_ADD_TOKENS}
+    cost_micro = CASE WHEN typeof(cost_micro + excluded.cost_micro) = 'integer' THEN cost_micro + excluded.cost_micro ELSE {_OVERFLOW} END,
+    cost_rest = CASE WHEN typeof(cost_rest + excluded.cost_rest) = 'integer' THEN cost_rest + excluded.cost_rest ELSE {_OVERFLOW} END"""
 UPSERT_ROLLUP = f"INSERT INTO {ROLLUP_COLUMNS} VALUES ({', '.join('?' * 14)}){ROLLUP_ADD}"
-UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.join('?' * 11)}){CUSTOMER_ROLLUP_ADD}"
+UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.join('?' * 12)}){CUSTOMER_ROLLUP_ADD}"
 INSERT_STAGING = f"INSERT OR IGNORE INTO temp.staging (key, {EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * (len(EVENT_COLUMNS) + 1))})"
-_STAGING_MEASURES = """count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),
-    sum(reasoning_tokens), sum(coalesce(cost, 0)), sum(cost IS NULL),
-    sum(CASE WHEN extra ->> '$.currency' = 'usd' THEN coalesce(extra ->> '$.revenue_minor', 0) ELSE 0 END)"""
+_STAGING_TOKENS = """count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),
+    sum(reasoning_tokens)"""
+_STAGING_REST = """sum(cost IS NULL),
+    sum(CASE WHEN json_extract(extra, '$.currency') = 'usd' THEN coalesce(json_extract(extra, '$.revenue_minor'), 0) ELSE 0 END)"""
 ROLLUP_FROM_STAGING = f"""
 INSERT INTO {ROLLUP_COLUMNS}
-SELECT ts / 86400000, customer, feature, model, segment, {_STAGING_MEASURES}
+SELECT ts / 86400000, customer, feature, model, segment, {_STAGING_TOKENS}, sum(coalesce(cost, 0)), {_STAGING_REST}
 FROM temp.staging WHERE true GROUP BY 1, 2, 3, 4, 5{ROLLUP_ADD}"""
 CUSTOMER_ROLLUP_FROM_STAGING = f"""
 INSERT INTO {CUSTOMER_ROLLUP_COLUMNS}
-SELECT customer, ts / 86400000, {_STAGING_MEASURES}
+SELECT customer, ts / 86400000, {_STAGING_TOKENS}, sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000), {_STAGING_REST}
 FROM temp.staging WHERE true GROUP BY 1, 2{CUSTOMER_ROLLUP_ADD}"""
 # Index of each rollup measure in a rollup value list, and of the fields of a WIDE_COLUMNS row.
 R_EVENTS, R_IN, R_OUT, R_CACHED, R_CW, R_REASON, R_COST, R_UNPRICED, R_REV = range(9)
@@ -344,7 +349,11 @@ class Store:
             for i, x in enumerate(v):
                 cv[i] += x
         self.conn.executemany(UPSERT_ROLLUP, [(*k, *(x * sign for x in v)) for k, v in acc.items()])
-        self.conn.executemany(UPSERT_CUSTOMER_ROLLUP, [(*k, *(x * sign for x in v)) for k, v in by_customer.items()])
+        # the per-customer cell keeps its cost as whole micro-dollars and the rest (see m004): never past 64 bits
+        self.conn.executemany(UPSERT_CUSTOMER_ROLLUP, [
+            (*k, *(x * sign for x in v[:R_COST]), *(x * sign for x in divmod(v[R_COST], 1_000_000)), *(x * sign for x in v[R_COST + 1 :]))
+            for k, v in by_customer.items()
+        ])  # fmt: skip
         if sign < 0:
             self.conn.execute("DELETE FROM rollup_daily WHERE events = 0")
             self.conn.execute("DELETE FROM rollup_customer_daily WHERE events = 0")
@@ -443,8 +452,9 @@ class Store:
             # by customer alone: the per-customer rollup, ~60x fewer rows than the five-dimension one
             src = "rollup_customer_daily x" if not groups else "rollup_daily x"
             t_expr, unit = "x.day", DAY_MS
-            measures = ("sum(x.events), sum(x.input_tokens), sum(x.output_tokens), sum(x.cost / 1000000),"
-                        " sum(x.cost % 1000000), sum(x.unpriced_events), sum(x.revenue_usd_cents)")  # fmt: skip
+            cost = "sum(x.cost_micro), sum(x.cost_rest)" if not groups else "sum(x.cost / 1000000), sum(x.cost % 1000000)"
+            measures = (f"sum(x.events), sum(x.input_tokens), sum(x.output_tokens), {cost}, sum(x.unpriced_events),"
+                        " sum(x.revenue_usd_cents)")  # fmt: skip
             t_filter = ("x.day >= ?", "x.day < ?")
             bounds = (None if start_ms is None else start_ms // DAY_MS, None if end_ms is None else end_ms // DAY_MS)
         else:
@@ -704,10 +714,11 @@ class Store:
             for i in range(0, len(ids), 500):
                 chunk = ids[i : i + 500]
                 sql = (
-                    "SELECT x.day, x.customer, {cost}, sum(x.unpriced_events), sum(x.events) FROM rollup_customer_daily x"
-                    f" WHERE x.day IN ({','.join('?' * len(days))}) AND x.customer IN ({','.join('?' * len(chunk))}) GROUP BY 1, 2"
-                )  # the IN lists make these key lookups on (day, customer), not a scan
-                for day, c, cost, unpriced, n in self._exact_cost_rows(sql, (*days, *chunk)):
+                    "SELECT x.day, x.customer, x.cost_micro, x.cost_rest, x.unpriced_events, x.events FROM rollup_customer_daily x"
+                    f" WHERE x.day IN ({','.join('?' * len(days))}) AND x.customer IN ({','.join('?' * len(chunk))})"
+                )  # the IN lists make these key lookups on (customer, day), not a scan; one row per cell
+                for day, c, micro, rest, unpriced, n in self.conn.execute(sql, (*days, *chunk)):
+                    cost = micro * 1_000_000 + rest
                     for w in day_windows[day]:
                         out[w].customers_add(cust[c], cost, unpriced, n)
         if edge_windows:
@@ -1191,10 +1202,16 @@ class Store:
                     first = datetime.fromtimestamp(a // 1000, timezone.utc).date().replace(day=1)
                     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
                     z = min(hi, (following - EPOCH_DATE).days * DAY_MS)
-                    where, args = self.ts_filter("x", a, z)
-                    month = self.conn.execute(f"SELECT {cols} FROM events_wide x WHERE {' AND '.join(where)} ORDER BY x.id", args)
-                    while rows := month.fetchmany(chunk_rows):
-                        yield rows
+                    # one query per id range (in order, disjoint): each is a plain rowid range scan, never a sort
+                    for ids in self.id_ranges([(a, z)]) or [(None, None)]:
+                        where, args = [], []
+                        _time_range(where, args, "x.ts", a, z)
+                        if ids[0] is not None:
+                            where.insert(0, "x.id BETWEEN ? AND ?")
+                            args[:0] = ids
+                        month = self.conn.execute(f"SELECT {cols} FROM events_wide x WHERE {' AND '.join(where)} ORDER BY x.id", args)
+                        while rows := month.fetchmany(chunk_rows):
+                            yield rows
                     a = z
 
             return columns, event_chunks()
@@ -1251,13 +1268,16 @@ class Store:
         cells: set[tuple[Any, ...]] = set()
         for a, b in ((from_events, rollups), (rollups, from_events)):
             cells.update(tuple(r[:5]) for r in self.conn.execute(f"SELECT * FROM ({a} EXCEPT {b})"))
-        # the per-customer rollup against the five-dimension one: a cell of it is (day, customer, -1, -1, -1)
+        # the per-customer rollup against the five-dimension one: a cell of it is (day, customer, -1, -1, -1); costs
+        # compared as Python integers (a customer's day may pass 64 bits)
         sums = ("sum(events), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),"
-                " sum(reasoning_tokens), sum(cost), sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
-        from_daily = f"SELECT day, customer, {sums} FROM rollup_daily GROUP BY 1, 2"
-        per_customer = f"SELECT day, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2"
-        for a, b in ((from_daily, per_customer), (per_customer, from_daily)):
-            cells.update((r[0], r[1], -1, -1, -1) for r in self.conn.execute(f"SELECT * FROM ({a} EXCEPT {b})"))
+                " sum(reasoning_tokens), sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
+        from_daily = {(r[0], r[1]): (*r[2:10], r[10] * 1_000_000 + r[11]) for r in self.conn.execute(
+            f"SELECT day, customer, {sums}, sum(cost / 1000000), sum(cost % 1000000) FROM rollup_daily GROUP BY 1, 2")}  # fmt: skip
+        per_customer = {(r[0], r[1]): (*r[2:10], r[10] * 1_000_000 + r[11]) for r in self.conn.execute(
+            f"SELECT day, customer, {sums}, sum(cost_micro), sum(cost_rest) FROM rollup_customer_daily GROUP BY 1, 2")}  # fmt: skip
+        cells.update((d, c, -1, -1, -1) for d, c in from_daily.keys() | per_customer.keys()
+                     if from_daily.get((d, c)) != per_customer.get((d, c)))  # fmt: skip
         return len(cells), sorted(cells)[:limit]
 
     def applied_migrations(self) -> list[str]:

@@ -41,10 +41,15 @@ def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple]:
         f"SELECT ts / 86400000, customer, feature, model, segment, {MEASURES} FROM events_wide GROUP BY 1, 2, 3, 4, 5").fetchall())  # fmt: skip
     rollups = set(conn.execute(
         f"SELECT day, customer, feature, model, segment, {ROLLUP_MEASURES} FROM rollup_daily").fetchall())  # fmt: skip
-    per_customer_from_events = set(conn.execute(
-        f"SELECT ts / 86400000, customer, NULL, NULL, NULL, {MEASURES} FROM events_wide GROUP BY 1, 2").fetchall())  # fmt: skip
-    per_customer = set(conn.execute(
-        f"SELECT day, customer, NULL, NULL, NULL, {ROLLUP_MEASURES} FROM rollup_customer_daily").fetchall())  # fmt: skip
+    # a customer's day keeps its cost as whole micro-dollars and the rest: compared as one Python integer
+    per_customer_from_events = {(*r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
+        "SELECT ts / 86400000, customer, count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens),"
+        " sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000), sum(cache_write_tokens), sum(reasoning_tokens),"
+        " sum(cost IS NULL), sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)"
+        " FROM events_wide GROUP BY 1, 2")}  # fmt: skip
+    per_customer = {(*r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
+        "SELECT day, customer, events, input_tokens, output_tokens, cached_input_tokens, cost_micro, cost_rest,"
+        " cache_write_tokens, reasoning_tokens, unpriced_events, revenue_usd_cents FROM rollup_customer_daily")}  # fmt: skip
     return sorted((from_events ^ rollups) | (per_customer_from_events ^ per_customer), key=repr)
 
 

@@ -412,5 +412,23 @@ def test_a_rollup_cell_past_64_bits_fails_the_batch_cleanly_and_never_goes_inexa
     conn = sqlite3.connect(_isolated_home / "margindash.db")
     assert conn.execute("SELECT count(*), sum(typeof(cost) = 'integer') FROM rollup_daily").fetchone() == (1, 1)
     assert conn.execute("SELECT events, cost FROM rollup_daily").fetchone() == (9, 9 * 999999 * 10**12)
-    assert conn.execute("SELECT events, cost, typeof(cost) FROM rollup_customer_daily").fetchall() == [(9, 9 * 999999 * 10**12, "integer")]
+    assert conn.execute("SELECT events, cost_micro * 1000000 + cost_rest, typeof(cost_micro), typeof(cost_rest)"
+                        " FROM rollup_customer_daily").fetchall() == [(9, 9 * 999999 * 10**12, "integer", "integer")]  # fmt: skip
     assert conn.execute("SELECT count(*) FROM events").fetchone() == (9,)  # the failed batch wrote nothing
+
+
+def test_a_customers_day_past_64_bits_is_stored_and_reported_exactly(cli, tmp_path, _isolated_home):
+    """The per-customer rollup sums a customer's models, features and segments: its day may pass 2^63 picodollars
+    where no five-dimension cell does. It keeps whole micro-dollars and the rest apart, so it never overflows."""
+    log = tmp_path / "usage.jsonl"
+    calls = [{"timestamp": "2026-10-05T00:00:00Z", "customer_id": "whale", "vendor": "custom", "model": f"in-house-{i}",
+              "input_tokens": 0, "cost_usd": "5000000.000000000001", "request_id": f"r{i}"} for i in range(3)]  # fmt: skip
+    log.write_text("".join(json.dumps(c) + "\n" for c in calls))
+    result = cli("ingest", log, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["events_stored"] == 3
+    report = json.loads(cli("report", "--by", "customer", "--since", "2026-10-01", "--until", "2026-10-31", "--json").stdout)
+    (row,) = [r for r in report["rows"] if r["customer_id"] == "whale"]
+    assert row["cost_usd"] == "15000000.000000000003"
+    checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").stdout)["checks"]}
+    assert checks["rollups"]["status"] == "ok"

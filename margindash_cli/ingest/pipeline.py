@@ -232,8 +232,8 @@ class _FileIngest:
             self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start)
 
     def _read_in_reader_process(self, start: int, start_line: int, st: os.stat_result) -> None:
-        """`_read_stream` split over two processes (the machine's two cores): a forked reader splits, parses and
-        validates the lines and quarantines the rejected ones; this process prices and stores each batch as it
+        """`_read_stream` split over two processes (the machine's two cores): a forked reader splits, parses,
+        validates and prices the lines and quarantines the rejected ones; this process stores each batch as it
         arrives, in order, each with its checkpoint, exactly as `_flush` does when reading alone."""
         if isinstance(self.pricer, LazyPricerLike):
             self.pricer.load()  # here, not in the reader: loading may write the shipped catalog to the store
@@ -256,11 +256,13 @@ class _FileIngest:
                 while True:
                     try:
                         msg = pickle.load(inp)
-                    except EOFError:
+                    except (EOFError, pickle.UnpicklingError):  # the reader ended, or died in the middle of a batch
                         break
                     kind = msg[0]
                     if kind == "batch":
-                        _, rows, offset, line, with_stat = msg
+                        _, rows, offset, line, with_stat, lines_read, rejected = msg
+                        self.result.lines_read += lines_read  # counted as each batch arrives: nothing unreported
+                        self.result.rejected += rejected  # if the reader stops early
                         self._store_batch(rows, offset, line, st if with_stat else None)
                         if self.on_progress:
                             self.on_progress(offset - read_to)
@@ -283,7 +285,9 @@ class _FileIngest:
 
         def send(batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
             rows = self._prepare(batch)
-            pickle.dump(("batch", rows, batch.offset, batch.line, stat is not None), out, protocol=pickle.HIGHEST_PROTOCOL)
+            counts = (self.result.lines_read, self.result.rejected)  # since the last batch: sent with it
+            self.result.lines_read = self.result.rejected = 0
+            pickle.dump(("batch", rows, batch.offset, batch.line, stat is not None, *counts), out, protocol=pickle.HIGHEST_PROTOCOL)
             out.flush()
 
         self._flush = send  # type: ignore[method-assign]
