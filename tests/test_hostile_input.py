@@ -428,7 +428,7 @@ def test_a_customers_day_past_64_bits_is_stored_and_reported_exactly(cli, tmp_pa
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["events_stored"] == 3
     report = json.loads(cli("report", "--by", "customer", "--since", "2026-10-01", "--until", "2026-10-31", "--json").stdout)
-    (row,) = [r for r in report["rows"] if r["customer_id"] == "whale"]
+    (row,) = [r for r in report["rows"] if r["group"]["customer"] == "whale"]
     assert row["cost_usd"] == "15000000.000000000003"
     checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").stdout)["checks"]}
     assert checks["rollups"]["status"] == "ok"
