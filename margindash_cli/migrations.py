@@ -313,7 +313,8 @@ M004_STATEMENTS = (
         cache_write_tokens INTEGER NOT NULL,
         reasoning_tokens INTEGER NOT NULL,
         cost_micro INTEGER NOT NULL,  -- the priced calls' cost as whole micro-dollars plus picodollars (cost_rest):
-        cost_rest INTEGER NOT NULL,   -- a customer's day may pass 2^63 picodollars (~$9.2M) where no rollup_daily cell does
+        cost_rest INTEGER NOT NULL,   -- a customer's day may pass 2^63 picodollars (~$9.2M) where no rollup_daily cell does;
+                                      -- only cost_micro * 10^6 + cost_rest is the cost (the split is not unique)
         unpriced_events INTEGER NOT NULL,
         revenue_usd_cents INTEGER NOT NULL,
         PRIMARY KEY (customer, day)

@@ -400,7 +400,28 @@ class Store:
     def list_events(self, *, customer: str | None = None, event_type: str | None = None, model: str | None = None,
                     start_ms: int | None = None, end_ms: int | None = None, request_id: str | None = None,
                     limit: int | None = 100) -> list[dict[str, Any]]:  # fmt: skip
-        """Stored events, newest first, with their dimension names (for `margindash events`)."""
+        """Stored events, newest first, with their dimension names (for `margindash events`).
+
+        The newest `limit` calls are found without reading the table: the blocks with the latest calls (zone map)
+        give a time m such that their calls, at least `limit` of them, all have ts >= m; when at least `limit` calls
+        that match the filters have ts >= m, they hold the newest `limit` ones, else more blocks are tried."""
+        find = dict(customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id, limit=limit)
+        if limit and request_id is None:
+            lo = -(2**63) if start_ms is None else start_ms
+            hi = 2**63 - 1 if end_ms is None else end_ms
+            starts = [m for (m,) in self.conn.execute(
+                "SELECT min_ts FROM event_blocks WHERE max_ts >= ? AND min_ts < ? ORDER BY max_ts DESC", (lo, hi))]  # fmt: skip
+            blocks_needed = max(1, -(-limit // (1 << BLOCK_BITS)))
+            while blocks_needed < len(starts):
+                floor = max(lo, min(starts[:blocks_needed]))
+                rows = self._list_events(start_ms=floor, **find)
+                if len(rows) >= limit:
+                    return rows
+                blocks_needed *= 8
+        return self._list_events(start_ms=start_ms, **find)
+
+    def _list_events(self, *, customer: str | None, event_type: str | None, model: str | None, start_ms: int | None,
+                     end_ms: int | None, request_id: str | None, limit: int | None) -> list[dict[str, Any]]:  # fmt: skip
         where, args = [], []
         if customer is not None:
             where.append("c.customer_id = ?")
