@@ -485,21 +485,24 @@ class Store:
                         " sum(coalesce(x.cost, 0) % 1000000), sum(x.cost IS NULL),"
                         " sum(CASE WHEN x.currency = 'usd' THEN coalesce(x.revenue_minor, 0) ELSE 0 END)")  # fmt: skip
             t_filter, bounds = (), ()
-        select, joins, args = ["c.customer_id"], ["LEFT JOIN customers c ON c.id = x.customer"], []
-        joined: set[str] = set()
+        # Customers and models are grouped on their ids and named afterwards: no join per rollup row, integer
+        # sort keys. Two models of one name (under two vendors) give two rows, which the report sums.
+        select, joins, args = ["x.customer"], [], []
+        models = self.model_names()
+        names: list[Any] = [dict(self.conn.execute("SELECT id, customer_id FROM customers")).get]
         for g in groups:
             if g in ("model", "vendor"):
-                if "m" not in joined:
-                    joins.append("JOIN models m ON m.id = x.model")
-                    joined.add("m")
-                select.append("m.model" if g == "model" else "m.vendor")
+                select.append("x.model")
+                names.append((lambda i, m=models: m[i][1]) if g == "model" else (lambda i, m=models: m[i][0]))
             elif g == "feature":
                 joins.append("LEFT JOIN features f ON f.id = x.feature")
                 select.append("f.name")
+                names.append(None)
             elif g == "segment":
                 # a call's own segment wins; else the customer's (from Stripe metadata: customer_attributes)
                 joins.append("LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer")
                 select.append("coalesce(s.name, ca.segment)")
+                names.append(None)
             elif g.startswith("tag:"):
                 name = g[4:]
                 if '"' in name or "\\" in name or not name.isprintable():
@@ -509,6 +512,7 @@ class Store:
                 else:
                     select.append("json_extract(x.tags, ?)")
                     args.append('$."' + name + '"')
+                names.append(None)
             else:
                 raise ValueError(f"unknown group {g!r}")
         where, wargs = [], []
@@ -519,9 +523,10 @@ class Store:
         if not use_rollups:
             where, wargs = self.ts_filter("x", start_ms, end_ms)
         if customer is not None:
-            where.append("c.customer_id = ?")
+            where.append("x.customer = (SELECT id FROM customers WHERE customer_id = ?)")
             wargs.append(customer)
         n = len(select)
+        named = [(i, f) for i, f in enumerate(names) if f is not None]
         if not per_day:
             t_expr, unit = "0", DAY_MS
         sql = (
@@ -536,7 +541,10 @@ class Store:
             if day is None:
                 day = day_cache[t] = datetime.fromtimestamp(t * unit // 1000, tz).date()
             ev, inp, out, cost_micro, cost_rest, unpriced, rev = row[n + 1 :]
-            yield (*row[:n], day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev)
+            values = list(row[:n])
+            for i, name_of in named:
+                values[i] = name_of(values[i])
+            yield (*values, day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev)
 
     def revenue_facts(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
                       ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip

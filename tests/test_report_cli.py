@@ -518,3 +518,23 @@ def test_end_to_end_through_ingest_with_the_real_pricer(tmp_path, cli):
         "acme": (3, "0.75", "1.00", "0.25", 25.0, 1)
     }
     assert data["unpriced"] == {"events": 1, "models": ["acme-labs/nobody-knows-this-model"]}
+
+
+def test_one_model_name_under_two_vendors_is_one_model_row_and_two_vendor_rows(tmp_path, cli):
+    """Reports group on model ids and name them afterwards: a name served by two vendors sums into one row."""
+    events = [
+        event("2026-10-01T10:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=10),
+        event("2026-10-01T11:00:00Z", "acme", "chat", "gpt-4o", "0.50", vendor="azure", inp=20),
+        event("2026-10-01T12:00:00Z", None, "chat", "gpt-4o", "0.25", vendor="azure", inp=30),
+    ]
+    db = build_store(tmp_path, cli, events, revenue_csv=None)
+
+    def run(*args):
+        result = cli("--db", db, "report", *args, "--since", "2026-10-01", "--until", "2026-10-31", "--json")
+        assert result.exit_code == 0, result.output
+        return rows(json.loads(result.stdout), "events", "cost_usd", "input_tokens")
+
+    assert run("--by", "model") == {"gpt-4o": (3, "1.75", 60)}
+    assert run("--by", "vendor", "--by", "model") == {"openai/gpt-4o": (1, "1", 10), "azure/gpt-4o": (2, "0.75", 50)}
+    assert run("--by", "customer", "--by", "model") == {"acme/gpt-4o": (2, "1.5", 30), "(unattributed)/gpt-4o": (1, "0.25", 30)}
+    assert run("--by", "customer", "--customer", "acme") == {"acme": (2, "1.5", 30)}
