@@ -63,7 +63,7 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
                     if resp.status_code != 429 and resp.status_code < 500:
                         raise FetchError(f"{url}: {last}", "check the address (--source or its env variable)")
                     retry_after = resp.headers.get("retry-after", "")
-                    if retry_after.isdigit():
+                    if retry_after.isascii() and retry_after.isdigit():  # "²" is a digit to isdigit(), not to float()
                         wait = float(retry_after)
             except httpx.TimeoutException:
                 last = f"timed out after {timeout:g} s"

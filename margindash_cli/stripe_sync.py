@@ -187,7 +187,7 @@ class StripeApi:
                     ) from None
                 wait = min(BACKOFF_S * 2**attempt, MAX_WAIT_S)
                 retry_after = str(headers.get("retry-after", "")).strip()
-                if retry_after.isdigit():
+                if retry_after.isascii() and retry_after.isdigit():  # "²" is a digit to isdigit(), not to float()
                     wait = min(float(retry_after), MAX_WAIT_S)
                 attempt += 1
                 self.retries += 1

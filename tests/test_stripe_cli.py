@@ -426,13 +426,14 @@ def test_retries_wait_as_told_and_stop_when_stripe_says_not_to(server):
     server.fail("/v1/customers", 429)
     server.fail("/v1/customers", 429, headers={"Retry-After": "3"})
     server.fail("/v1/customers", 503)
+    server.fail("/v1/customers", 429, headers={"Retry-After": "\u00b2"})  # a digit to str.isdigit(), not to float()
     listed = [c["id"] for c in api.iterate("listing customers", api.client.v1.customers.list, {})]
     assert sorted(listed) == ["cus_acme", "cus_globex", "cus_orphan", "cus_tokyo"]  # two pages of two
-    assert waits == [0.5, 3.0, 2.0] and api.retries == 3  # 0.5 s doubling per attempt, or the server's Retry-After
+    assert waits == [0.5, 3.0, 2.0, 4.0] and api.retries == 4  # 0.5 s doubling per attempt, or the server's Retry-After
     server.fail("/v1/customers", 500, headers={"Stripe-Should-Retry": "false"})
     with pytest.raises(StripeSyncError) as exc:
         list(api.iterate("listing customers", api.client.v1.customers.list, {}))
-    assert "HTTP 500, after 1 attempt(s)" in exc.value.message and len(waits) == 3
+    assert "HTTP 500, after 1 attempt(s)" in exc.value.message and len(waits) == 4
 
 
 def test_the_key_is_not_in_the_store(cli, server, _isolated_home):

@@ -324,8 +324,9 @@ def test_a_dropped_connection_then_success_is_retried(cli, db, serve, server):
     assert len(server.requests) == 2
 
 
-def test_a_429_waits_as_the_server_asks_then_retries(cli, db, serve, server):
-    serve("litellm", [Reply(429, headers={"Retry-After": "0"}), Reply(200, LITELLM)])
+@pytest.mark.parametrize("retry_after", ["0", "\u00b2", "soon"])  # "²" is a digit to str.isdigit(), not to float()
+def test_a_429_waits_as_the_server_asks_then_retries(cli, db, serve, server, retry_after):
+    serve("litellm", [Reply(429, headers={"Retry-After": retry_after}), Reply(200, LITELLM)])
     assert sync(cli, db, "litellm").exit_code == 0
     assert len(server.requests) == 2
 

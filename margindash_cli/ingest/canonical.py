@@ -114,7 +114,7 @@ def get_path(obj: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(cur, dict):
             cur = cur.get(part)
-        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+        elif isinstance(cur, list) and part.isascii() and part.isdigit() and int(part) < len(cur):  # not "²"
             cur = cur[int(part)]
         else:
             return None
