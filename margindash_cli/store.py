@@ -185,13 +185,8 @@ class Store:
                     self.conn.execute("PRAGMA temp_store = MEMORY")
 
     def _schema_is_current(self) -> bool:
-        """Whether the newest migration is applied (migrations apply in order, so all the others are too)."""
-        try:
-            row = self.conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'margindash' AND name = ?",
-                                    (LATEST_MIGRATION,)).fetchone()  # fmt: skip
-        except sqlite3.OperationalError:  # no migrations table: a new store
-            return False
-        return row is not None
+        """Whether every migration this version knows is applied, and no other."""
+        return _applied_migration_names(self.conn) == set(MIGRATION_NAMES)
 
     @contextmanager
     def _file_lock(self) -> Iterator[None]:
@@ -489,20 +484,21 @@ class Store:
             cost = "sum(x.cost_micro), sum(x.cost_rest)" if not groups else "sum(x.cost / 1000000), sum(x.cost % 1000000)"
             measures = (f"sum(x.events), sum(x.input_tokens), sum(x.output_tokens), {cost}, sum(x.unpriced_events),"
                         " sum(x.revenue_usd_cents)")  # fmt: skip
-            t_filter = ("x.day >= ?", "x.day < ?")
-            bounds = (None if start_ms is None else start_ms // DAY_MS, None if end_ms is None else end_ms // DAY_MS)
+            where, wargs = [], []
+            _time_range(where, wargs, "x.day", None if start_ms is None else start_ms // DAY_MS,
+                        None if end_ms is None else end_ms // DAY_MS)  # fmt: skip
         else:
             src, t_expr, unit = "events_wide x", "x.ts / 900000", 900_000
             # cost is split into whole micro-dollars and the rest so no SUM can overflow 64 bits
             measures = ("count(*), sum(x.input_tokens), sum(x.output_tokens), sum(coalesce(x.cost, 0) / 1000000),"
                         " sum(coalesce(x.cost, 0) % 1000000), sum(x.cost IS NULL),"
                         " sum(CASE WHEN x.currency = 'usd' THEN coalesce(x.revenue_minor, 0) ELSE 0 END)")  # fmt: skip
-            t_filter, bounds = (), ()
+            where, wargs = self.ts_filter("x", start_ms, end_ms)
         # Customers and models are grouped on their ids and named afterwards: no join per rollup row, integer
         # sort keys. Two models of one name (under two vendors) give two rows, which the report sums.
         select, joins, args = ["x.customer"], [], []
         models = self.model_names()
-        names: list[Any] = [dict(self.conn.execute("SELECT id, customer_id FROM customers")).get]
+        names: list[Any] = [None]  # the customer column: named below, from the ids the query returns
         for g in groups:
             if g in ("model", "vendor"):
                 select.append("x.model")
@@ -528,13 +524,6 @@ class Store:
                 names.append(None)
             else:
                 raise ValueError(f"unknown group {g!r}")
-        where, wargs = [], []
-        for clause, bound in zip(t_filter, bounds):
-            if bound is not None:
-                where.append(clause)
-                wargs.append(bound)
-        if not use_rollups:
-            where, wargs = self.ts_filter("x", start_ms, end_ms)
         if customer is not None:
             where.append("x.customer = (SELECT id FROM customers WHERE customer_id = ?)")
             wargs.append(customer)
@@ -547,8 +536,11 @@ class Store:
             + (" WHERE " + " AND ".join(where) if where else "")
             + f" GROUP BY x.customer, {', '.join(str(i) for i in range(2, n + 2))}"
         )
+        rows = self.conn.execute(sql, args + wargs).fetchall()
+        customer_names = self._names_by_id("customers", "customer_id", {r[0] for r in rows})
+        named.insert(0, (0, customer_names.get))
         day_cache: dict[int, date] = {}
-        for row in self.conn.execute(sql, args + wargs):
+        for row in rows:
             t = row[n]
             day = day_cache.get(t)
             if day is None:
@@ -830,12 +822,18 @@ class Store:
             for ident, micro, rest in self.conn.execute(sql, qargs):
                 totals[ident] = totals.get(ident, 0) + sign * (micro * 1_000_000 + rest)
         table, key_col = ("customers", "customer_id") if by == "customer" else ("features", "name")
-        names = {}
-        ids = [i for i in totals if i]
-        for i in range(0, len(ids), 900):
-            chunk = ids[i : i + 900]
-            names.update(self.conn.execute(f"SELECT id, {key_col} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        names = self._names_by_id(table, key_col, totals)
         return sorted(((names.get(i), cost) for i, cost in totals.items() if cost), key=lambda r: (-r[1], r[0] or ""))
+
+    def _names_by_id(self, table: str, column: str, ids: Iterable[int]) -> dict[int, Any]:
+        """{id: name} of the ids that exist in a dimension table (id 0, none, never does), in chunks of 900 ids
+        (`table` and `column` are ours, never user input)."""
+        wanted = [i for i in ids if i]
+        out: dict[int, Any] = {}
+        for i in range(0, len(wanted), 900):
+            chunk = wanted[i : i + 900]
+            out.update(self.conn.execute(f"SELECT id, {column} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+        return out
 
     def _ids(self, table: str, column: str, names: Iterable[str]) -> dict[int, str]:
         """{id: name} of the names that exist in a dimension table (`table` and `column` are ours, never user input)."""
@@ -1345,14 +1343,18 @@ def _time_range(where: list[str], args: list[Any], column: str, start: int | Non
         args.append(end)
 
 
+def _applied_migration_names(conn: sqlite3.Connection) -> set[str]:
+    """Names of the migrations applied to a store, read in plain SQL (no sqlite-utils); empty for a new file."""
+    try:
+        return {n for (n,) in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'margindash'")}
+    except sqlite3.OperationalError:  # no migrations table
+        return set()
+
+
 def _refuse_foreign_schema(conn: sqlite3.Connection, path: Path) -> None:
     """Refuse, before writing a byte, a SQLite file that is another application's database, or a store written by
     a newer margindash (whose schema this version does not know)."""
-    try:
-        applied_names = {n for (n,) in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'margindash'")}
-    except sqlite3.OperationalError:  # no migrations table
-        applied_names = set()
-    if applied_names == set(MIGRATION_NAMES):
+    if _applied_migration_names(conn) == set(MIGRATION_NAMES):
         return  # a current store (the common case), known without importing sqlite-utils
     from sqlite_utils import Database
 
