@@ -37,6 +37,7 @@ class ReportQuery:
     band_pct: Decimal = Decimal(5)
     granularity: str = "auto"  # `report trend` (auto|day|week|month) and `report cohorts` (month|week)
     now: datetime | None = None  # "now" for --period and generated_at; None = the clock
+    cost_basis: str = "computed"  # computed | reconciled (#18: the bill's cost where one is synced, reconcile/run.py)
 
 
 @dataclass
@@ -51,6 +52,7 @@ class ReportEnvelope:
     result: Any
     generated_at: datetime
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
+    cost_basis: Any = None  # reconcile.run.CostBasis of a `--cost-basis reconciled` report; None = computed
 
     @property
     def span(self) -> str:
@@ -83,13 +85,29 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     tz = zone(q.tz)
     filters = _filters(q)
     per_day = any(d in reports.TIME_DIMS for d in q.dims)  # revenue is spread per time bucket only when there are buckets
-    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
-                   per_day=per_day)
+    basis = None
+    if q.cost_basis == "computed":
+        usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
+                       per_day=per_day)
+    else:
+        usage, basis = _reconciled_usage(store, q, reports.query_dims(q.dims, filters), tz, rng, per_day)
     revenue, unconverted = _revenue(store, rng, tz, q.customer)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
                                   band_pct=q.band_pct,
                                   unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
-    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, basis)
+
+
+def _reconciled_usage(store: Store, q: ReportQuery, dims: list[str], tz: tzinfo, rng: TimeRange, per_day: bool) -> Any:
+    """`--cost-basis reconciled` (#18): usage facts on the bill's cost (reconcile/run.py), per UTC day like the bills."""
+    if q.cost_basis != "reconciled":
+        raise UsageError(f"unknown --cost-basis {q.cost_basis!r}", "use computed or reconciled")
+    if tz is not timezone.utc:
+        raise UsageError("--cost-basis reconciled works on UTC days, as the bills do", "drop --tz (or use --tz UTC)")
+    from .reconcile.run import reconciled_usage
+
+    return reconciled_usage(store, dims, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day,
+                            time_dims=reports.TIME_DIMS)  # fmt: skip
 
 
 def _check_allocation(q: ReportQuery) -> None:
@@ -265,6 +283,7 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
         "rows": [{"group": row.group, **measures_json(row.measures), "class": row.cls} for row in r.rows],
         "totals": {**measures_json(r.totals), "class": r.totals_cls},
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
+        **({"cost_basis": env.cost_basis.to_json()} if env.cost_basis is not None else {}),
     }
 
 

@@ -52,6 +52,7 @@ def report(
     breakdown: Optional[str] = typer.Option(None, "--breakdown", help="Add a second level: model|feature."),
     allocate: Allocate = "events",
     band: Band = "5",
+    cost_basis: str = typer.Option("computed", "--cost-basis", help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days)."),
     fmt: Format = "table",
     as_json: AsJson = False,
 ) -> None:
@@ -75,7 +76,8 @@ def report(
         dims.append(breakdown)
     output = _output(fmt, as_json)
     query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
+                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
+                        cost_basis=cost_basis)  # fmt: skip
     from .. import render
 
     render.emit_report(_run(ctx, run_report, query), output)

@@ -217,6 +217,18 @@ def import_costs(store: Store, path: Path, *, fmt: str = "auto", now: datetime |
                              sum(r.amount_pico for r in parsed.costs), changed, parsed.skipped, parsed.warnings)  # fmt: skip
 
 
+def load_demo_bill(store: Store, now: datetime | None = None) -> None:
+    """Store the demo's synthetic bill (reconcile/demo.py) as source `demo`, in one transaction."""
+    from .demo import demo_bill
+
+    costs, usage, days = demo_bill(store.logged_cells(None, None), price_fn(store))
+    synced_at = _now_iso(now)
+    with store.write():
+        store.replace_billed_days("demo", days, costs, usage, synced_at=synced_at)
+        if days:
+            store.save_cost_sync("demo", min(d for _, d in days), max(d for _, d in days) + 1, synced_at)
+
+
 # ---- reconcile ----------------------------------------------------------------------------------------------------
 
 
@@ -404,8 +416,8 @@ class CostBasis:
 
 def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, start_ms: int | None, end_ms: int | None,
                      per_day: bool, time_dims: tuple[str, ...]) -> tuple[list[Any], CostBasis]:  # fmt: skip
-    """The report's usage facts with costs on the bill's basis, plus one `(untracked)` fact per billed cell with
-    spend no logged call explains (its model and vendor groups keep the cell's model and provider).
+    """The report's usage facts with costs on the bill's basis, plus `(untracked)` facts (every group reads
+    `(untracked)`, so they make one row per time bucket) for billed spend no logged call explains.
 
     Bills are per UTC day, so this reads UTC days; a customer filter keeps that customer's facts and no
     `(untracked)` row (untracked spend belongs to no customer)."""
@@ -443,8 +455,7 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
             if not amount:
                 continue
             total_untracked += amount
-            label = {"model": cells.names.get(cell.model or "", cell.model) or compute.UNTRACKED, "vendor": cell.provider}
-            g = tuple(label.get(d, compute.UNTRACKED) for d in groups)
+            g = tuple(compute.UNTRACKED for _ in groups)  # one row, whatever the grouping: it belongs to no customer or feature
             day = EPOCH + timedelta(days=cell.day) if per_day else collapsed_day
             out_facts.append(UsageFact(compute.UNTRACKED, g, day, 0, 0, 0, amount, 0, 0))
     reconciled: dict[str, int] = defaultdict(int)
