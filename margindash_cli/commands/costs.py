@@ -41,10 +41,12 @@ def sync_costs(
     from ..stripe_sync import parse_since
     from ._common import open_store
 
+    from .report import _now
+
     access = providers_to_sync(os.environ, provider, {"openai": openai_key_file, "anthropic": anthropic_key_file})
     since_day = parse_since(since) // 86_400 if since else None
     with open_store(ctx) as store:
-        result = run_sync(store, access, since_day=since_day, full=full)
+        result = run_sync(store, access, since_day=since_day, full=full, now=_now())
     if as_json:
         render.print_json(result.to_json())
         return
@@ -76,8 +78,10 @@ def costs_import(
     from ..reconcile.run import import_costs
     from ._common import open_store
 
+    from .report import _now
+
     with open_store(ctx) as store:
-        result = import_costs(store, file, fmt=fmt)
+        result = import_costs(store, file, fmt=fmt, now=_now())
     for w in result.warnings:
         render.warn(w)
     if as_json:
