@@ -105,28 +105,54 @@ class LoggedSide:
         return sum(self.priced.values()) + sum(self.unpriced.values())
 
 
+def _classes() -> dict[str, int]:
+    return dict.fromkeys(CLASSES, 0)
+
+
 @dataclass
 class BilledSide:
-    """The bill of a cell: token cost per class, other charges, tokens billed per class (None = not stated)."""
+    """The bill of a cell, per service tier (None = standard): token cost and tokens per class, and other charges.
 
-    token_cost: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0))
+    Tokens come from the usage API when one is synced for the cell (`usage`), else from the cost lines' own
+    quantities when their unit is tokens."""
+
+    cost: dict[str | None, dict[str, int]] = field(default_factory=dict)  # tier -> class -> picodollars
     unclassified_token_cost: int = 0  # a token line whose class the label does not say
     other_cost: int = 0  # lines with no token class
-    tokens: dict[str, int] | None = None
-    write_1h_tokens: int = 0  # the 1-hour part of tokens["cache_write"]
-    quantity_tokens: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CLASSES, 0))  # from cost lines' quantities
+    usage: dict[str | None, dict[str, int]] | None = None  # tier -> class -> tokens (usage API)
+    quantities: dict[str | None, dict[str, int]] = field(default_factory=dict)  # tier -> class -> tokens (cost lines)
+    write_1h_tokens: int = 0  # the 1-hour part of the cache_write tokens
     model: str | None = None  # a model name as billed
-    tier_tokens: dict[str | None, dict[str, int]] = field(default_factory=dict)  # usage API tokens per service tier (None = standard)
+
+    def add_cost(self, tier: str | None, cls: str, amount: int) -> None:
+        self.cost.setdefault(tier, _classes())[cls] += amount
+
+    def add_tokens(self, tier: str | None, cls: str, n: int, *, usage: bool) -> None:
+        if usage:
+            if self.usage is None:
+                self.usage = {}
+            self.usage.setdefault(tier, _classes())[cls] += n
+        else:
+            self.quantities.setdefault(tier, _classes())[cls] += n
 
     @property
     def total(self) -> int:
-        return sum(self.token_cost.values()) + self.unclassified_token_cost + self.other_cost
+        return sum(sum(c.values()) for c in self.cost.values()) + self.unclassified_token_cost + self.other_cost
 
-    def billed_tokens(self) -> dict[str, int]:
-        """Tokens billed per class: the usage API's when synced, else the quantities of the cost lines."""
-        if self.tokens is not None:
-            return self.tokens
-        return self.quantity_tokens
+    def tier_tokens(self) -> dict[str | None, dict[str, int]]:
+        return self.usage if self.usage is not None else self.quantities
+
+    @property
+    def tokens(self) -> dict[str, int] | None:
+        """Tokens billed per class over all tiers; None when the bill states none."""
+        by_tier = self.tier_tokens()
+        if self.usage is None and not any(any(v.values()) for v in by_tier.values()):
+            return None
+        out = _classes()
+        for v in by_tier.values():
+            for k in CLASSES:
+                out[k] += v.get(k, 0)
+        return out
 
 
 # Our catalog price of a token vector (input, cache_read, cache_write_5m, cache_write_1h, output) of a logged or
@@ -183,21 +209,45 @@ def _round(x: Fraction | int) -> int:
     return q
 
 
-def reconcile_cell(key: CellKey, logged: LoggedSide, billed: BilledSide, price: PriceFn) -> CellResult:
-    """Split the gap of one cell into its parts (see the module doc); the parts add up to billed - computed."""
-    T = billed.billed_tokens()
-    B = billed.token_cost
-    P, U = logged.priced, logged.unpriced
-    C = {k: min(P[k], T.get(k, 0)) for k in CLASSES}
-    X = {k: max(T.get(k, 0) - P[k] - U[k], 0) for k in CLASSES}
-    Q = {k: min(U[k], T.get(k, 0) - C[k]) for k in CLASSES}
+def _tier_order(tiers: Iterable[str | None]) -> list[str | None]:
+    return sorted(set(tiers), key=lambda t: (t is not None, t or ""))
 
-    def bill_for(v: Mapping[str, int]) -> Fraction:
-        return sum((Fraction(B[k] * v[k], T[k]) for k in CLASSES if T.get(k) and v[k]), Fraction(0))
+
+def reconcile_cell(key: CellKey, logged: LoggedSide, billed: BilledSide, price: PriceFn) -> CellResult:
+    """Split the gap of one cell into its parts (see the module doc); the parts add up to billed - computed.
+
+    Per service tier: logged tokens (priced first, then unpriced) are matched against the standard tier's billed
+    tokens first, then the other tiers' (a log line rarely says batch; the job that bypasses the logs often is one),
+    and each tier's tokens are valued at that tier's billed rate, and untracked ones at our price for that tier."""
+    T = billed.tier_tokens()
+    tiers = _tier_order([*T, *billed.cost])
+    P, U = logged.priced, logged.unpriced
+    C = {t: _classes() for t in tiers}
+    Q = {t: _classes() for t in tiers}
+    X = {t: _classes() for t in tiers}
+    for k in CLASSES:
+        p_left, u_left = P[k], U[k]
+        for t in tiers:
+            room = T.get(t, {}).get(k, 0)
+            C[t][k] = min(p_left, room)
+            p_left -= C[t][k]
+            Q[t][k] = min(u_left, room - C[t][k])
+            u_left -= Q[t][k]
+            X[t][k] = room - C[t][k] - Q[t][k]
+    total_billed_tokens = {k: sum(T.get(t, {}).get(k, 0) for t in tiers) for k in CLASSES}
+
+    def bill_for(v: Mapping[str | None, Mapping[str, int]]) -> Fraction:
+        out = Fraction(0)
+        for t in tiers:
+            for k in CLASSES:
+                n, room = v[t][k], T.get(t, {}).get(k, 0)
+                if n and room:
+                    out += Fraction(billed.cost.get(t, {}).get(k, 0) * n, room)
+        return out
 
     def vector(v: Mapping[str, int]) -> dict[str, int]:
         w = v["cache_write"]
-        w1h = w * billed.write_1h_tokens // T["cache_write"] if T.get("cache_write") else 0
+        w1h = min(w, w * billed.write_1h_tokens // total_billed_tokens["cache_write"]) if total_billed_tokens["cache_write"] else 0
         return {"input": v["input"], "cache_read": v["cache_read"], "cache_write_5m": w - w1h, "cache_write_1h": w1h,
                 "output": v["output"]}  # fmt: skip
 
@@ -212,29 +262,22 @@ def reconcile_cell(key: CellKey, logged: LoggedSide, billed: BilledSide, price: 
             return price(key.provider, billed.model, key.day, vector(v), tier)
         return None
 
-    def ours_by_tier(v: Mapping[str, int]) -> Fraction | int | None:
-        """Untracked tokens in the tiers the bill has them in (batch at the batch price), by its shares per class."""
-        tiers = sorted(billed.tier_tokens, key=lambda t: (t is not None, t or ""))
-        if len(tiers) <= 1:
-            return ours(v, tiers[0] if tiers else None)
-        split = {t: dict.fromkeys(CLASSES, 0) for t in tiers}
-        for k in CLASSES:
-            for t, n in zip(tiers, allocate(v[k], [billed.tier_tokens[t].get(k, 0) for t in tiers])):
-                split[t][k] = n
+    def ours_by_tier(v: Mapping[str | None, Mapping[str, int]]) -> Fraction | int | None:
         total: Fraction | int = 0
         for t in tiers:
-            got = ours(split[t], t)
+            got = ours(v[t], t)
             if got is None:
                 return None
             total += got
         return total
 
     computed = logged.cost_pico
-    ours_p, ours_c = ours(P), ours(C)
+    covered = {k: sum(C[t][k] for t in tiers) for k in CLASSES}
+    ours_p, ours_c = ours(P), ours(covered)
     if computed and ours_p and ours_c is not None:
         ours_covered = Fraction(computed) * Fraction(ours_c) / Fraction(ours_p)
     else:  # no catalog price of the logged tokens: their share by count
-        tp, tc = sum(P.values()), sum(C.values())
+        tp, tc = sum(P.values()), sum(covered.values())
         ours_covered = Fraction(computed * tc, tp) if tp else Fraction(0)
     bill_covered = bill_for(C)
     untracked = ours_by_tier(X)
@@ -246,9 +289,9 @@ def reconcile_cell(key: CellKey, logged: LoggedSide, billed: BilledSide, price: 
     }
     gap = billed.total - computed
     parts["remaining"] = gap - sum(parts.values())
-    tokens_billed = sum(T.values()) if (billed.tokens is not None or any(T.values())) else None
-    return CellResult(key, computed, billed.total, parts, logged.tokens, tokens_billed, _round(bill_covered),
-                      _round(ours_covered), logged.calls, logged.unpriced_calls)  # fmt: skip
+    tokens = billed.tokens
+    return CellResult(key, computed, billed.total, parts, logged.tokens, None if tokens is None else sum(tokens.values()),
+                      _round(bill_covered), _round(ours_covered), logged.calls, logged.unpriced_calls)  # fmt: skip
 
 
 def reconcile_cells(logged: Mapping[CellKey, LoggedSide], billed: Mapping[CellKey, BilledSide], price: PriceFn

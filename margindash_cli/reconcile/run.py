@@ -277,20 +277,20 @@ class Cells:
     def _add_cost(self, r: BilledCostRow) -> None:
         key = CellKey(r.provider, r.day, model_key(r.model) if r.kind == "tokens" else None)
         side = self._side(key, r.model)
-        if key.model and r.model:
-            if self.names.get(key.model, r.model) > r.model or key.model not in self.names:
-                self.names[key.model] = r.model
+        if key.model and r.model and (key.model not in self.names or self.names[key.model] > r.model):
+            self.names[key.model] = r.model  # the bill's name is shown (the earliest snapshot when several)
         cls = BILL_CLASSES.get(r.token_class or "")
+        tier = compute.tier_name(r.service_tier)
         if r.kind != "tokens":
             side.other_cost += r.amount_pico
         elif cls is None:
             side.unclassified_token_cost += r.amount_pico
         else:
-            side.token_cost[cls] += r.amount_pico
+            side.add_cost(tier, cls, r.amount_pico)
             n = _token_quantity(r.quantity, r.quantity_unit)
             if n is not None:
-                side.quantity_tokens[cls] += n
-                if r.token_class == "cache_write_1h" and side.tokens is None:
+                side.add_tokens(tier, cls, n, usage=False)
+                if r.token_class == "cache_write_1h" and side.usage is None:
                     side.write_1h_tokens += n
         self.projects[key][r.project] += r.amount_pico
 
@@ -299,19 +299,12 @@ class Cells:
         side = self._side(key, u.model or None)
         if key not in seen:  # the usage API's tokens replace the cost lines' quantities
             seen.add(key)
-            side.tokens = dict.fromkeys(CLASSES, 0)
             side.write_1h_tokens = 0
-        assert side.tokens is not None
-        side.tokens["input"] += u.input_tokens
-        side.tokens["cache_read"] += u.cache_read_tokens
-        side.tokens["cache_write"] += u.cache_write_5m_tokens + u.cache_write_1h_tokens
-        side.tokens["output"] += u.output_tokens
+        tier = compute.tier_name(u.service_tier, u.batch)
+        for cls, n in (("input", u.input_tokens), ("cache_read", u.cache_read_tokens),
+                       ("cache_write", u.cache_write_5m_tokens + u.cache_write_1h_tokens), ("output", u.output_tokens)):  # fmt: skip
+            side.add_tokens(tier, cls, n, usage=True)
         side.write_1h_tokens += u.cache_write_1h_tokens
-        tier = side.tier_tokens.setdefault(compute.tier_name(u.service_tier, u.batch), dict.fromkeys(CLASSES, 0))
-        tier["input"] += u.input_tokens
-        tier["cache_read"] += u.cache_read_tokens
-        tier["cache_write"] += u.cache_write_5m_tokens + u.cache_write_1h_tokens
-        tier["output"] += u.output_tokens
 
 
 def _logged_classes(prompt: int, cached: int, write: int, output: int) -> dict[str, int]:
