@@ -71,7 +71,7 @@ def test_sync_reads_both_providers_exactly(cli, srv, _isolated_home):
     assert by["openai"]["billed_usd"] == "4.7125"  # 1.8125 + 0.1 + 0.96 + 0.575 + 0.3 + 0.205 + 0.41 + 0.35
     # Anthropic: cents in strings: "12.3456" is $0.123456
     assert by["anthropic"]["billed_usd"] == "5.639806"
-    assert by["openai"]["since"] == "2026-07-01" and by["openai"]["until"] == "2026-07-20" and by["openai"]["days"] == 20
+    assert by["openai"]["since"] == "2026-07-01" and by["openai"]["until"] == "2026-07-19" and by["openai"]["days"] == 19
     costs, usage = billed_rows(store_file(_isolated_home))
     day = 20648  # 2026-07-14
     cached = [r for r in costs if r[1] == "openai" and r[4] == "cache_read"]
@@ -102,13 +102,13 @@ def test_requests_follow_the_wire_format(cli, srv):
     assert set(paths) == {OPENAI_COSTS, OPENAI_USAGE, ANTHROPIC_COSTS, ANTHROPIC_USAGE}
     costs_q = next(q for p, q, _ in srv.requests if p == OPENAI_COSTS)
     assert ("group_by[]", "line_item") in costs_q and ("group_by[]", "project_id") in costs_q and ("bucket_width", "1d") in costs_q
-    assert dict(costs_q)["start_time"] == str(20635 * 86400) and dict(costs_q)["end_time"] == str(20655 * 86400)
+    assert dict(costs_q)["start_time"] == str(20635 * 86400) and dict(costs_q)["end_time"] == str(20654 * 86400)  # today is read tomorrow
     a_q = next(q for p, q, _ in srv.requests if p == ANTHROPIC_COSTS)
     assert dict(a_q)["starting_at"] == "2026-07-01T00:00:00Z" and ("group_by[]", "description") in a_q
     headers = next(h for p, _, h in srv.requests if p == ANTHROPIC_USAGE)
     assert headers["x-api-key"] == srv.anthropic_key and headers["anthropic-version"] == "2023-06-01"
     assert "Authorization" not in headers
-    # 20 days at a cap of 31 buckets is one page; /costs allows 180
+    # 19 days at a cap of 31 buckets is one page; /costs allows 180
     assert all(int(dict(q)["limit"]) <= 31 for p, q, _ in srv.requests if p != OPENAI_COSTS)
 
 
@@ -118,7 +118,7 @@ def test_pages_are_followed_with_the_cursor(cli, srv, _isolated_home):
                                       "input_uncached_tokens": 10, "output_tokens": 1})  # 2026-04-17: first page
     out = sync(cli, "--since", "2026-04-01")
     usage_requests = [q for p, q, _ in srv.requests if p == OPENAI_USAGE]
-    assert len(usage_requests) == 4  # 111 days / 31
+    assert len(usage_requests) == 4  # 110 days / 31
     cursors = [dict(q).get("page") for q in usage_requests]
     assert cursors[0] is None and all(c and c.endswith("+/=") for c in cursors[1:])  # the cursor went back intact
     assert all(("group_by[]", "model") in q for q in usage_requests)  # every page repeats the original parameters
@@ -141,7 +141,7 @@ def test_both_array_encodings_mean_the_same_to_the_server(srv):
 
 def test_a_rerun_changes_nothing_and_a_revised_day_is_replaced(cli, srv, _isolated_home):
     first = sync(cli, "--since", "2026-07-01")
-    assert all(len(p["days_changed"]) == 20 for p in first["providers"])
+    assert all(len(p["days_changed"]) == 19 for p in first["providers"])
     before = billed_rows(store_file(_isolated_home))
     again = sync(cli, "--since", "2026-07-01")
     assert all(p["days_changed"] == [] for p in again["providers"])
@@ -151,7 +151,7 @@ def test_a_rerun_changes_nothing_and_a_revised_day_is_replaced(cli, srv, _isolat
     rec["amount"] = {"value": "1.2", "currency": "usd"}
     revised = sync(cli)  # incremental: from a week before the last synced day
     op = {p["provider"]: p for p in revised["providers"]}["openai"]
-    assert op["since"] == "2026-07-13" and op["days_changed"] == ["2026-07-14"] and op["billed_usd"] == "4.9525"
+    assert op["since"] == "2026-07-12" and op["days_changed"] == ["2026-07-14"] and op["billed_usd"] == "4.9525"
     costs, _ = billed_rows(store_file(_isolated_home))
     assert sum(r[8] for r in costs if r[1] == "openai") == 4_952_500_000_000  # replaced, not added
 
@@ -219,5 +219,5 @@ def test_key_files_and_missing_keys(cli, srv, monkeypatch, tmp_path):
 def test_the_table_summary(cli, srv):
     r = cli("sync-costs", "--since", "2026-07-01")
     assert r.exit_code == 0
-    assert "openai: 20 day(s) from 2026-07-01, 8 cost line(s), 3 usage row(s), billed $4.71" in r.stdout
+    assert "openai: 19 day(s) from 2026-07-01, 8 cost line(s), 3 usage row(s), billed $4.71" in r.stdout
     assert Decimal("5.639806")  # (Anthropic's total is checked exactly in the JSON test)

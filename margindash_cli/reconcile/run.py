@@ -140,18 +140,20 @@ class SyncCostsResult:
 
 
 def sync_window(store: Store, provider: str, *, since_day: int | None, full: bool, today: int) -> tuple[int, int]:
+    """[start, end) UTC days to read. The end is today, excluded: today's bill is still filling in (the APIs lag
+    by hours), so reconciling it would show a gap that is only lag; it is read on the next day's run."""
     state = store.cost_sync_state(provider)
-    end = today + 1
+    end = today
     if since_day is not None:
         start = since_day
     elif full:
-        start = state.first_day if state else today - DEFAULT_FIRST_DAYS + 1
+        start = state.first_day if state else today - DEFAULT_FIRST_DAYS
     elif state:
         start = state.last_end_day - 1 - LOOKBACK_DAYS
     else:
-        start = today - DEFAULT_FIRST_DAYS + 1
+        start = today - DEFAULT_FIRST_DAYS
     if start >= end:
-        raise UsageError(f"--since {compute.day_iso(start)} is in the future")
+        raise UsageError(f"--since {compute.day_iso(start)} is not before today (UTC)", "today's bill is read tomorrow")
     return start, end
 
 
