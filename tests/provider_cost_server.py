@@ -211,15 +211,6 @@ class ProviderCostServer:
         return out
 
 
-MEASURES = {
-    OPENAI_COSTS: {"amount", "quantity"},
-    OPENAI_USAGE: {"input_tokens", "input_cached_tokens", "input_cache_write_tokens", "input_uncached_tokens", "output_tokens",
-                   "num_model_requests"},
-    ANTHROPIC_COSTS: {"amount"},
-    ANTHROPIC_USAGE: {"uncached_input_tokens", "cache_read_input_tokens", "output_tokens", "cache_creation", "server_tool_use"},
-}
-
-
 def _dimensions(path: str) -> tuple[str, ...]:
     """What a result is keyed by: the groupable dimensions (null when not grouped) and the labels that go with them."""
     if path == ANTHROPIC_COSTS:

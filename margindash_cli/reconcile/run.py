@@ -9,9 +9,7 @@ fetched first and written in one transaction: a failed run writes nothing.
 
 from __future__ import annotations
 
-import os
 import stat
-import time
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,7 +23,7 @@ from ..errors import InputError, UsageError
 from ..money import usd_text
 from ..store import DAY_MS, BilledCostRow, BilledUsageRow, Store
 from . import compute
-from .compute import BILL_CLASSES, CLASSES, BilledSide, CellKey, LoggedSide, model_key, provider_of_vendor
+from .compute import BILL_CLASSES, BilledSide, CellKey, LoggedSide, model_key, provider_of_vendor
 
 LOOKBACK_DAYS = 7  # providers revise recent days: every run re-reads the last week before its last synced day
 DEFAULT_FIRST_DAYS = 90  # the first sync reads this many days back
