@@ -175,8 +175,7 @@ def _costs(store: Store, now: datetime) -> Check:
         if s.source in ("openai", "anthropic") and when is not None and now - when > timedelta(hours=COSTS_MAX_AGE_HOURS):
             stale.append(s.source)
     today = (now.astimezone(timezone.utc).date() - date(1970, 1, 1)).days
-    recent = [r for r in over_tolerance_days(store) if r.period is not None and
-              (date.fromisoformat(r.period) - date(1970, 1, 1)).days >= today - COSTS_RECENT_DAYS]  # fmt: skip
+    recent = over_tolerance_days(store, today - COSTS_RECENT_DAYS)
     for r in recent[:20]:
         pct = r.gap_pct()
         details.append({"provider": r.provider, "day": r.period, "gap_pct": None if pct is None else format(pct, "f")})

@@ -385,9 +385,11 @@ def reconcile(store: Store, *, start_ms: int | None, end_ms: int | None, provide
     return result
 
 
-def over_tolerance_days(store: Store, tolerance_pct: Decimal = compute.DEFAULT_TOLERANCE_PCT) -> list[compute.ReconcileRow]:
-    """Every (provider, day) ever synced whose gap is over the tolerance (for `doctor`)."""
-    return reconcile(store, start_ms=None, end_ms=None, tolerance_pct=tolerance_pct).over_tolerance
+def over_tolerance_days(store: Store, since_day: int | None = None, tolerance_pct: Decimal = compute.DEFAULT_TOLERANCE_PCT
+                        ) -> list[compute.ReconcileRow]:  # fmt: skip
+    """The (provider, day)s from `since_day` on whose gap is over the tolerance (for `doctor`)."""
+    start = None if since_day is None else since_day * DAY_MS
+    return reconcile(store, start_ms=start, end_ms=None, tolerance_pct=tolerance_pct).over_tolerance
 
 
 # ---- report --cost-basis reconciled -------------------------------------------------------------------------------
@@ -439,8 +441,9 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
     for (cust, g, day, ev, inp, out_t, unpriced, rev), cost, cf in zip(facts, costs, cost_facts):
         if customer is not None and cust != customer:
             continue
-        if cf.cell in results and cf.cell in cells.billed:
-            unpriced = 0  # the bill priced those calls: their cost is now in the figures
+        r = results.get(cf.cell)
+        if unpriced and r is not None and r.parts["unpriced_calls"]:
+            unpriced = 0  # the bill priced those calls: their share of it is in the figures now
         out_facts.append(UsageFact(cust, g, day if per_day else collapsed_day, ev, inp, out_t, cost, unpriced, rev))
     total_untracked = 0
     if customer is None:
