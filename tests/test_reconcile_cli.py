@@ -185,3 +185,22 @@ def test_reconciled_report_by_model_and_customer_filter(store):
     assert r.exit_code == 2 and "UTC" in r.stderr
     r = store("report", "--cost-basis", "bogus")
     assert r.exit_code == 2
+
+
+def test_the_demo_shows_reconciliation(cli, runner):
+    result = cli("demo")
+    assert result.exit_code == 0
+    assert any(line.startswith("Bill: computed ") for line in result.stdout.splitlines())
+    db = next(x for x in result.stdout.split() if x.endswith("demo.db"))
+    r = cli("--db", db, "reconcile", "--by", "month", "--json")
+    assert r.exit_code == 3  # the demo's web search charges and untracked gpt-4o-mini tokens are over 2%
+    data = json.loads(r.stdout)
+    t = data["totals"]["explained"]
+    assert d(t["untracked_usage"]) > 0 and d(t["price_difference"]) < 0 and d(t["unlogged_charges"]) > 0 and t["remaining"] == "0"
+    sonnet = next(x for x in data["rows"] if x["model"] == "claude-sonnet-4-20250514")
+    assert sonnet["effective_rate_pct"] == "92.00"  # the demo bill's 8% discount
+    assert data["provisional_days"]["gcp"]  # the demo's Gemini calls have no bill
+    rec = json.loads(cli("--db", db, "report", "--cost-basis", "reconciled", "--json").stdout)
+    computed = json.loads(cli("--db", db, "report", "--json").stdout)
+    assert d(rec["totals"]["cost_usd"]) - d(computed["totals"]["cost_usd"]) == d(data["totals"]["gap_usd"])
+    assert any(row["group"]["customer"] == "(untracked)" for row in rec["rows"])
