@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from ..money import pico_to_usd, usd_text
@@ -48,6 +49,7 @@ _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _REGION_PREFIX = re.compile(r"^(?:us|eu|apac|global|jp|au|ca|us-gov)\.")
 
 
+@lru_cache(maxsize=65536)
 def model_key(name: str | None) -> str | None:
     """The name a bill and a log agree on: lower case, no vendor or region prefix, no snapshot date, no Bedrock
     version, dots and spaces as dashes. "gpt-4o-2024-08-06" and "gpt-4o" -> "gpt-4o"; "claude-opus-4-1-20250805",
@@ -69,6 +71,7 @@ def model_key(name: str | None) -> str | None:
     return key or None
 
 
+@lru_cache(maxsize=4096)
 def provider_of_vendor(vendor: str) -> str:
     return VENDOR_PROVIDERS.get(vendor.lower(), vendor.lower())
 
@@ -511,6 +514,7 @@ class CostFact(NamedTuple):
 
 def reconciled_costs(facts: Sequence[CostFact], results: Mapping[CellKey, CellResult]) -> tuple[list[int], dict[CellKey, int]]:
     """Each fact's cost on the bill's basis, and per cell the billed amount that goes to the `(untracked)` row.
+    (`facts` may be plain (cell, cost, unpriced calls) tuples: they are read by position.)
 
     In a cell with a bill, the price difference is spread over its facts pro rata to their computed cost, and what
     the bill charged for unpriced calls pro rata to their unpriced calls (largest remainder, exact); untracked usage,
@@ -518,16 +522,18 @@ def reconciled_costs(facts: Sequence[CostFact], results: Mapping[CellKey, CellRe
     bill exactly. A fact in a cell with no bill keeps its computed cost."""
     by_cell: dict[CellKey, list[int]] = defaultdict(list)
     for i, f in enumerate(facts):
-        by_cell[f.cell].append(i)
-    out = [f.cost_pico for f in facts]
+        by_cell[f[0]].append(i)
+    out = [f[1] for f in facts]
     untracked: dict[CellKey, int] = {}
     for cell, r in results.items():
         idx = by_cell.get(cell, [])
         to_untracked = r.billed - r.computed
-        for part, weight_of in (("price_difference", lambda f: f.cost_pico), ("unpriced_calls", lambda f: f.unpriced_calls)):
+        for part, column in (("price_difference", 1), ("unpriced_calls", 2)):
             amount = r.parts[part]
-            weights = [max(weight_of(facts[i]), 0) for i in idx]
-            if not amount or not any(weights):
+            if not amount:
+                continue
+            weights = [max(facts[i][column], 0) for i in idx]
+            if not any(weights):
                 continue
             for i, share in zip(idx, allocate(amount, weights)):
                 out[i] += share

@@ -427,24 +427,41 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
     start_day, end_day = _day_bounds(start_ms, end_ms)
     cells = Cells(store, start_day, end_day)
     results = compute.reconcile_cells(cells.logged, cells.billed, price_fn(store))
-    n = len(query_groups)
-    facts, cost_facts = [], []
+    n, ng = len(query_groups), len(groups)
+    facts: list[tuple[Any, ...]] = []
+    cost_facts: list[Any] = []
+    day_numbers: dict[date, int] = {}
     for row in rows:
         values, day = row[1 : 1 + n], row[1 + n]
         ev, inp, out, cost, unpriced, rev = row[2 + n :]
-        key = CellKey(provider_of_vendor(values[vi] or "unknown"), (day - EPOCH).days, model_key(values[mi]))
-        cost_facts.append(compute.CostFact(key, cost, unpriced))
-        facts.append((row[0], tuple(values[: len(groups)]), day, ev, inp, out, unpriced, rev))
+        # a plain tuple equals (and hashes like) the CellKey it spells: no NamedTuple per row
+        day_n = day_numbers.get(day)
+        if day_n is None:
+            day_n = day_numbers[day] = (day - EPOCH).days
+        cost_facts.append(((provider_of_vendor(values[vi] or "unknown"), day_n, model_key(values[mi])), cost, unpriced))
+        facts.append((row[0], values[:ng], day, ev, inp, out, unpriced, rev))
     costs, untracked = compute.reconciled_costs(cost_facts, results)
-    out_facts = []
+    # summed back to the report's own groups (and to the whole range when it has no time grouping)
+    summed: dict[tuple[Any, ...], list[int]] = {}
     collapsed_day = EPOCH
     for (cust, g, day, ev, inp, out_t, unpriced, rev), cost, cf in zip(facts, costs, cost_facts):
         if customer is not None and cust != customer:
             continue
-        r = results.get(cf.cell)
-        if unpriced and r is not None and r.parts["unpriced_calls"]:
+        r = results.get(cf[0]) if unpriced else None
+        if r is not None and r.parts["unpriced_calls"]:
             unpriced = 0  # the bill priced those calls: their share of it is in the figures now
-        out_facts.append(UsageFact(cust, g, day if per_day else collapsed_day, ev, inp, out_t, cost, unpriced, rev))
+        k = (cust, g, day if per_day else collapsed_day)
+        acc = summed.get(k)
+        if acc is None:
+            summed[k] = [ev, inp, out_t, cost, unpriced, rev]
+        else:
+            acc[0] += ev
+            acc[1] += inp
+            acc[2] += out_t
+            acc[3] += cost
+            acc[4] += unpriced
+            acc[5] += rev
+    out_facts = [UsageFact(cust, g, day, *m) for (cust, g, day), m in summed.items()]
     total_untracked = 0
     if customer is None:
         for cell, amount in sorted(untracked.items(), key=lambda kv: (kv[0].provider, kv[0].day, kv[0].model or "")):
