@@ -221,3 +221,28 @@ def test_the_table_summary(cli, srv):
     assert r.exit_code == 0
     assert "openai: 19 day(s) from 2026-07-01, 8 cost line(s), 3 usage row(s), billed $4.71" in r.stdout
     assert Decimal("5.639806")  # (Anthropic's total is checked exactly in the JSON test)
+
+
+@pytest.mark.parametrize(("body", "expect"), [
+    (b'{"object": "page", "data": [], "has_more": true, "next_page": null}', "has_more=True and next_page=None"),
+    (b'{"object": "page", "data": {"oops": 1}, "has_more": false, "next_page": null}', "`data` is dict, not a list"),
+    (b'[1, 2]', "a JSON list, not an object"),
+    (b'{"object": "page", "data": [{"start_time": 1784000000, "results": []}], "has_more": false}', "not the start of a UTC day"),
+])  # fmt: skip
+def test_pages_of_an_unexpected_shape_fail_clearly(cli, srv, body, expect):
+    srv.faults[OPENAI_COSTS] = [Fault(200, {}, body)]
+    r = cli("sync-costs", "--provider", "openai", "--since", "2026-07-01")
+    assert r.exit_code == 1 and expect in r.stderr and "nothing was written" in r.stderr
+
+
+def test_a_cursor_that_repeats_is_an_error_not_a_loop(cli, srv):
+    page = b'{"data": [], "has_more": true, "next_page": "page_same"}'
+    srv.faults[ANTHROPIC_COSTS] = [Fault(200, {}, page), Fault(200, {}, page)]
+    r = cli("sync-costs", "--provider", "anthropic", "--since", "2026-07-01")
+    assert r.exit_code == 1 and "the cursor 'page_same' twice" in r.stderr
+
+
+def test_anthropic_cache_creation_must_be_an_object(cli, srv):
+    srv.records[ANTHROPIC_USAGE][0]["cache_creation"] = 55000
+    r = cli("sync-costs", "--provider", "anthropic", "--since", "2026-07-01")
+    assert r.exit_code == 1 and "cache_creation" in r.stderr and "bucket 2026-07-14 result 0" in r.stderr
