@@ -2,8 +2,8 @@
 
 Columns: `customer_id`, `amount` (a decimal in major units: 499.00 USD, 5000 JPY), `currency`
 (default usd), and either `date` or `period_start` + `period_end` (inclusive dates). A period's amount
-is spread evenly over its days, exactly: the per-day minor units add up to the amount (largest
-remainder). Any bad row stops the import with an error naming its line; nothing is half-imported.
+is spread evenly over its days, exactly: the per-day minor units add up to the amount and every month
+is within one minor unit of its exact share (cumulative rounding, `money.allocate`). Any bad row stops the import with an error naming its line; nothing is half-imported.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from .errors import InputError
 from .fx import decimal_rate, usd_cents
-from .money import to_minor
-from .reports import allocate
+from .money import spread_over_dates, to_minor
 
 MAX_PERIOD_DAYS = 3660  # ten years: a longer period is a typo
 
@@ -74,9 +73,8 @@ def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
             raise fail("period_end", "is before period_start")
         if days > MAX_PERIOD_DAYS:
             raise fail("period_end", f"a period of {days} days is too long")
-        for i, part in enumerate(allocate(amount, [1] * days)):
-            if part:
-                out.append(RevenueDay(customer, start + timedelta(days=i), part, currency, f"line {line}"))
+        for day, part in spread_over_dates(amount, start, end):
+            out.append(RevenueDay(customer, day, part, currency, f"line {line}"))
     return out
 
 

@@ -9,7 +9,8 @@ Invariants:
   payment's balance transaction), else a rate from `fx import` for the date, else left NULL: the amount
   is then reported as unconverted, never dropped.
 - A line's amount is spread over its service period [start, end) second by second in UTC: a day's share
-  is its seconds of the period, split by largest remainder so the days add up exactly to the line. USD
+  is its seconds of the period, split by cumulative rounding (`money.allocate`) so every day and every month
+  is within one minor unit of its exact share and the days add up exactly to the line. USD
   cents are rounded once per document and spread with the same weights.
 - Counted: lines of paid invoices (and open ones with --include-open); issued credit notes of those
   invoices, on their effective date; refunds of their payments that no credit note covers, on their date,
@@ -36,7 +37,7 @@ from typing import Any
 
 from .errors import InputError, MarginDashError, UsageError
 from .fx import FX_MAX_AGE_DAYS, decimal_rate, usd_cents
-from .reports import allocate
+from .money import allocate, day_of, day_weights, round_half_even_div, spread_over_days  # noqa: F401 (re-exported)
 
 LOOKBACK_S = 35 * 86_400  # each run re-lists objects created this long before the last run: invoices get paid, refunds arrive
 DRAFT_REFETCH_S = 90 * 86_400  # stored drafts younger than this, and all open invoices, are re-read even when older
@@ -53,8 +54,6 @@ API_BASE_ENV = "MARGINDASH_STRIPE_API_BASE"  # a proxy or a test server instead 
 KEY_ENV = "STRIPE_API_KEY"
 WEBHOOK_SECRET_ENV = "STRIPE_WEBHOOK_SECRET"
 WEBHOOK_TOLERANCE_S = 300  # a signature older than this is stale (Stripe's default)
-EPOCH = date(1970, 1, 1)
-DAY_S = 86_400
 KEY_HINT = "set STRIPE_API_KEY (a restricted key with read access is enough) or pass --api-key-file FILE"
 READ_SCOPES = "invoices, invoice payments, credit notes, customers, charges, refunds, payment intents and balance transactions"
 
@@ -238,34 +237,7 @@ def credit_note_net(cn: Mapping[str, Any]) -> int:
     return int(cn.get("total") or 0) - taxes
 
 
-def day_of(ts: int) -> date:
-    """The UTC date of a unix timestamp."""
-    return EPOCH + timedelta(days=ts // DAY_S)
-
-
-def day_weights(start: int, end: int) -> tuple[date, list[int]]:
-    """The first UTC day of [start, end) and the seconds of the period in each day from it."""
-    first, last = start // DAY_S, (end - 1) // DAY_S
-    weights = [min(end, (d + 1) * DAY_S) - max(start, d * DAY_S) for d in range(first, last + 1)]
-    return EPOCH + timedelta(days=first), weights
-
-
-def spread_over_days(amount: int, start: int, end: int) -> list[tuple[date, int]]:
-    """Split `amount` over the UTC days of [start, end) by their seconds, exactly (largest remainder).
-    A period with no length counts whole on the day of `start`. Days that get 0 are left out."""
-    if end <= start:
-        return [(day_of(start), amount)] if amount else []
-    first, weights = day_weights(start, end)
-    return [(first + timedelta(days=i), part) for i, part in enumerate(allocate(amount, weights)) if part]
-
-
-def round_half_even_div(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded half-even, in integers."""
-    q, r = divmod(numerator, denominator)
-    twice = 2 * r
-    if twice > denominator or (twice == denominator and q % 2):
-        q += 1
-    return q
+# day_of, day_weights, spread_over_days and round_half_even_div live in money.py (imported above, re-exported here).
 
 
 @dataclass(frozen=True)
