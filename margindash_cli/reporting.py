@@ -51,6 +51,7 @@ class ReportEnvelope:
     result: Any
     generated_at: datetime
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
+    at_risk: list[dict[str, Any]] = field(default_factory=list)  # open Stripe disputes: revenue at risk, not subtracted
 
     @property
     def span(self) -> str:
@@ -89,7 +90,15 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
                                   band_pct=q.band_pct,
                                   unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
-    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer))
+
+
+def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
+    """Open Stripe disputes per customer and currency, as they stand now (any range): shown, not subtracted."""
+    from .money import minor_exponent
+
+    return [{"customer": c, "currency": cur, "amount": format(Decimal(amount).scaleb(-minor_exponent(cur)), "f"), "disputes": n}
+            for c, cur, amount, n in store.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
 
 
 def _check_allocation(q: ReportQuery) -> None:
@@ -265,6 +274,7 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
         "rows": [{"group": row.group, **measures_json(row.measures), "class": row.cls} for row in r.rows],
         "totals": {**measures_json(r.totals), "class": r.totals_cls},
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
+        "at_risk": {"disputes": env.at_risk},
     }
 
 

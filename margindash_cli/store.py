@@ -27,7 +27,7 @@ from typing import Any
 from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m007_stripe_reversals")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -936,7 +936,7 @@ class Store:
     # Stripe objects are kept as ids and amounts only; revenue rows (source 'stripe', ref = Stripe id)
     # are rebuilt from them per invoice. Methods that write run inside the caller's `write()`.
 
-    STRIPE_OBJECT_TABLES = ("stripe_customers", "stripe_invoices", "stripe_credit_notes", "stripe_refunds")  # rows with observed_at
+    STRIPE_OBJECT_TABLES = ("stripe_customers", "stripe_invoices", "stripe_credit_notes", "stripe_refunds", "stripe_disputes")  # rows with observed_at
 
     def stripe_cursor(self, obj: str) -> int | None:
         row = self.conn.execute("SELECT created_gte FROM stripe_cursors WHERE object = ?", (obj,)).fetchone()
@@ -1078,9 +1078,10 @@ class Store:
         return [r[0] for r in self.conn.execute(sql, args)]
 
     def stripe_invoices_to_refetch(self, *, created_before: int, drafts_since: int) -> list[str]:
-        """Invoices that may still change but are older than the listing window: open ones, and recent drafts."""
+        """Invoices that may still change but are older than the listing window: open and uncollectible ones (either
+        may be paid or voided later), and recent drafts."""
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM stripe_invoices WHERE created < ? AND (status = 'open' OR (status = 'draft' AND created >= ?))"
+            "SELECT id FROM stripe_invoices WHERE created < ? AND (status IN ('open', 'uncollectible') OR (status = 'draft' AND created >= ?))"
             " ORDER BY id", (created_before, drafts_since))]  # fmt: skip
 
     def stripe_counted_invoices(self, include_open: bool) -> int:
@@ -1331,6 +1332,70 @@ class Store:
     def source_rows(self) -> list[tuple[str, str | None, int, int, str | None]]:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
         return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
+
+    # -- issue 15: Stripe refunds and disputes split over the invoices they reverse --
+
+    def _dict_rows(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
+
+    def stripe_reversal_shares(self, reversal: str) -> dict[str, int]:
+        """{invoice: amount} of a refund or dispute: the part of it booked on each invoice ({} = not linked)."""
+        return dict(self.conn.execute("SELECT invoice, amount FROM stripe_reversal_shares WHERE reversal = ?", (reversal,)).fetchall())
+
+    def set_stripe_reversal_shares(self, reversal: str, shares: dict[str, int]) -> None:
+        self.conn.execute("DELETE FROM stripe_reversal_shares WHERE reversal = ?", (reversal,))
+        self.conn.executemany("INSERT INTO stripe_reversal_shares (reversal, invoice, amount) VALUES (?, ?, ?)",
+                              [(reversal, inv, amount) for inv, amount in sorted(shares.items())])  # fmt: skip
+
+    def stripe_invoice_reversals(self, invoice: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(refunds, disputes) booked on an invoice: their store rows with `amount` set to the invoice's share and
+        `shares` to how many invoices the reversal is split over."""
+        def q(table: str) -> list[dict[str, Any]]:
+            return self._dict_rows(
+                f"SELECT t.*, s.amount AS amount, (SELECT count(*) FROM stripe_reversal_shares x WHERE x.reversal = t.id) AS shares"
+                f" FROM {table} t JOIN stripe_reversal_shares s ON s.reversal = t.id WHERE s.invoice = ? ORDER BY t.id", (invoice,))  # fmt: skip
+        return q("stripe_refunds"), q("stripe_disputes")
+
+    def stripe_dispute(self, dispute: str) -> dict[str, Any] | None:
+        return self._stripe_row("stripe_disputes", dispute)
+
+    def upsert_stripe_dispute(self, row: dict[str, Any], observed_at: int) -> None:
+        self._stripe_upsert("stripe_disputes", {**row, "observed_at": observed_at})
+
+    def stripe_reversals_to_refetch(self, *, refund_statuses: tuple[str, ...], dispute_statuses: tuple[str, ...]
+                                    ) -> tuple[list[str], list[str]]:  # fmt: skip
+        """(refund ids, dispute ids) whose stored status is not final, whatever their age."""
+        def q(table: str, statuses: tuple[str, ...]) -> list[str]:
+            return [r[0] for r in self.conn.execute(
+                f"SELECT id FROM {table} WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id", statuses)]  # fmt: skip
+        return q("stripe_refunds", refund_statuses), q("stripe_disputes", dispute_statuses)
+
+    def stripe_unlinked_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(refunds, disputes) stored without any invoice share: each run tries to link them again."""
+        def q(table: str) -> list[dict[str, Any]]:
+            return self._dict_rows(f"SELECT * FROM {table} WHERE id NOT IN (SELECT reversal FROM stripe_reversal_shares) ORDER BY id")
+        return q("stripe_refunds"), q("stripe_disputes")
+
+    def stripe_all_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return self._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"), self._dict_rows("SELECT * FROM stripe_disputes ORDER BY id")
+
+    def stripe_customer_paid_invoices(self, customer: str) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' ORDER BY created DESC, id", (customer,))]  # fmt: skip
+
+    def stripe_disputes_at_risk(self) -> list[tuple[str | None, str, int, int]]:
+        """(app customer id, currency, minor units, count) of open disputes booked on invoices: revenue at risk."""
+        out: dict[tuple[str | None, str], list[int]] = {}
+        for inv_customer, currency, amount in self.conn.execute(
+            "SELECT i.customer, d.currency, s.amount FROM stripe_disputes d JOIN stripe_reversal_shares s ON s.reversal = d.id"
+            " JOIN stripe_invoices i ON i.id = s.invoice WHERE d.status NOT IN ('won', 'lost', 'prevented', 'warning_closed')"):  # fmt: skip
+            app = self.stripe_app_customer(inv_customer)[0] if inv_customer else None
+            acc = out.setdefault((app, currency), [0, 0])
+            acc[0] += amount
+            acc[1] += 1
+        return [(c, cur, a, n) for (c, cur), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]
 
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:
