@@ -512,6 +512,11 @@ class Store:
                 joins.append("LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer")
                 select.append("coalesce(s.name, ca.segment)")
                 names.append(None)
+            elif g == "plan":
+                # the customer's plan, from Stripe metadata (--plan-key); a plan a call logs itself is --by tag:plan
+                joins.append("LEFT JOIN customer_attributes cap ON cap.customer = x.customer")
+                select.append("cap.plan")
+                names.append(None)
             elif g.startswith("tag:"):
                 name = g[4:]
                 if '"' in name or "\\" in name or not name.isprintable():
@@ -1384,6 +1389,41 @@ class Store:
     def stripe_customer_paid_invoices(self, customer: str) -> list[str]:
         return [r[0] for r in self.conn.execute(
             "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' ORDER BY created DESC, id", (customer,))]  # fmt: skip
+
+    def revenue_facts_billed(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
+                             ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
+        """`revenue_facts` on the billed basis: a Stripe invoice line counts whole on its invoice's finalization day
+        (UTC), an imported row on its first day (its date or period_start); credit notes, refunds and disputes
+        count on their own day in both bases. Same shapes as `revenue_facts`."""
+        billed_day = (
+            "CASE WHEN r.source = 'stripe' THEN coalesce((SELECT coalesce(i.finalized_at, i.created) / 86400 FROM stripe_invoice_lines l"
+            " JOIN stripe_invoices i ON i.id = l.invoice WHERE l.id = r.ref), r.day)"
+            " ELSE (SELECT min(r2.day) FROM revenue r2 WHERE r2.source = r.source AND r2.ref = r.ref) END"
+        )
+        where, args = [], []
+        if start_ms is not None:
+            where.append("b.day >= ?")
+            args.append(start_ms // DAY_MS)
+        if end_ms is not None:
+            where.append("b.day < ?")
+            args.append(-(-end_ms // DAY_MS))
+        if customer is not None:
+            where.append("c.customer_id = ?")
+            args.append(customer)
+        sql = (
+            f"SELECT c.customer_id, b.day, sum(b.usd_cents), b.currency, sum(b.amount_minor), sum(b.usd_cents IS NULL)"
+            f" FROM (SELECT r.customer, {billed_day} AS day, r.usd_cents, r.currency, r.amount_minor FROM revenue r) b"
+            " LEFT JOIN customers c ON c.id = b.customer"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY b.customer, b.day, b.currency"
+        )
+        facts, unconverted = [], {}
+        for cust, day, usd, currency, amount, missing in self.conn.execute(sql, args):
+            if missing:
+                unconverted[currency] = unconverted.get(currency, 0) + amount
+            elif usd:
+                facts.append((cust, date(1970, 1, 1) + timedelta(days=day), usd))
+        return facts, unconverted
 
     def stripe_disputes_at_risk(self) -> list[tuple[str | None, str, int, int]]:
         """(app customer id, currency, minor units, count) of open disputes booked on invoices: revenue at risk."""

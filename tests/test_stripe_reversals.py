@@ -238,3 +238,39 @@ def test_a_metadata_change_of_a_customer_without_new_invoices_is_picked_up(cli, 
     sync(cli)
     listed = json.loads(cli("customers", "list", "--json").stdout)["customers"]
     assert next(c for c in listed if c["stripe_customer"] == "cus_b")["plan"] == "enterprise"
+
+
+# ---- also: --by plan, --revenue-basis billed --------------------------------------------------------------
+
+
+def test_report_by_plan_groups_by_the_stripe_customers_plan(cli, server, tmp_path):
+    two_customers(server)
+    server.add(customer("cus_c", {"customer_id": "carol"}),
+               invoice("in_c", "cus_c", [line("il_c", 1000, None, None)], created="2026-02-05"))  # fmt: skip
+    usage = tmp_path / "usage.jsonl"
+    usage.write_text("".join(json.dumps({"timestamp": "2026-02-10T10:00:00Z", "customer_id": c, "event_type": "chat", "vendor": "openai",
+                                         "model": "gpt-4o-2024-08-06", "input_tokens": 1000, "output_tokens": 100, "request_id": f"r{c}"}) + "\n"
+                             for c in ("acme", "bravo", "carol")))  # fmt: skip
+    assert cli("ingest", usage).exit_code == 0
+    sync(cli)
+    data = json.loads(cli("report", "--json", "--by", "plan", "--period", "2026-02").stdout)
+    got = {r["group"]["plan"]: (r["revenue_usd"], r["events"]) for r in data["rows"]}
+    assert got == {"pro": ("50.00", 1), "free": ("30.00", 1), "(none)": ("10.00", 1)}
+    assert data["totals"]["revenue_usd"] == "90.00"
+
+
+def test_revenue_basis_billed_counts_an_annual_plan_on_its_invoice_day(cli, server):
+    annual = invoice("in_year", "cus_a", [line("il_year", 12000, "2026-01-01", "2027-01-01")], created="2026-01-01")
+    server.add(customer("cus_a", {"customer_id": "acme"}), annual)
+    sync(cli)
+
+    def jan(*args):
+        data = json.loads(cli("report", "--json", "--period", "2026-01", *args).stdout)
+        return data["totals"]["revenue_usd"], data["query"]["revenue_basis"]
+
+    assert jan() == ("10.19", "recognized")  # 31/365 of 120.00
+    assert jan("--revenue-basis", "billed") == ("120.00", "billed")
+    dec = json.loads(cli("report", "--json", "--period", "2026-12", "--revenue-basis", "billed").stdout)
+    assert dec["totals"]["revenue_usd"] == "0.00"
+    bad = cli("report", "--revenue-basis", "cash")
+    assert bad.exit_code == 2 and "--revenue-basis" in bad.stderr
