@@ -707,13 +707,38 @@ def _exp(currency: str) -> int:
     return minor_exponent(currency)
 
 
+# How far along its life a Stripe object is: a state is never replaced by an earlier one (webhooks arrive out of
+# order, several in one second; a sync's fetch can be older than a webhook applied while it ran).
+STATE_RANK = {
+    "invoice": {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3, "deleted": 4},
+    "credit_note": {"issued": 0, "void": 1},
+    "refund": {"requires_action": 0, "pending": 0, "succeeded": 1, "failed": 2, "canceled": 2},
+    "dispute": {s: 0 for s in OPEN_DISPUTE_STATUSES} | {"won": 1, "lost": 1, "prevented": 1, "warning_closed": 1},
+    "customer": {0: 0, 1: 1},  # deleted
+}
+
+
+def stored_is_newer(kind: str, old: Mapping[str, Any] | None, new_state: Any, observed_at: int) -> bool:
+    """Whether the stored state of an object is later than `new_state` seen at `observed_at`: further along
+    its life, or as far along and observed later. Unknown states rank with the earliest."""
+    if old is None:
+        return False
+    ranks = STATE_RANK[kind]
+    old_rank = ranks.get(old["deleted"] if kind == "customer" else old["status"], 0)
+    new_rank = ranks.get(new_state, 0)
+    return old_rank > new_rank or (old_rank == new_rank and int(old["observed_at"] or 0) > observed_at)
+
+
 def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, *, rebuild_all: bool = False) -> tuple[int, int]:
-    """Store a batch and rebuild the revenue rows it affects (inside the caller's transaction).
+    """Store a batch and rebuild the revenue rows it affects (inside the caller's transaction). An object whose
+    stored state is later than the batch's (`stored_is_newer`: a webhook applied while a sync fetched) is kept.
     Returns (revenue refs changed, invoices counted among those rebuilt)."""
     affected: set[str] = set()
     for c in batch.customers.values():
         before = store.stripe_app_customer(c["id"])
         old = store.stripe_customer(c["id"])
+        if stored_is_newer("customer", old, c["deleted"], observed_at):
+            continue
         if c["deleted"] and old:  # a deleted customer's stub has no metadata: keep what it mapped to, mark it deleted
             c = {**c, "app_customer_id": old["app_customer_id"], "segment": old["segment"], "plan": old["plan"]}
         store.upsert_stripe_customer(c, observed_at)
@@ -722,6 +747,8 @@ def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, 
         if before != after or old is None:
             affected.update(store.stripe_invoice_ids(customer=c["id"]))
     for iid, inv in batch.invoices.items():
+        if stored_is_newer("invoice", store.stripe_invoice(iid), inv["status"], observed_at):
+            continue
         store.upsert_stripe_invoice(inv, batch.lines.get(iid), observed_at)
         affected.add(iid)
     for iid in batch.deleted_invoices:
@@ -729,14 +756,18 @@ def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, 
         store.mark_stripe_invoice_deleted(iid, observed_at)
     for cn in batch.credit_notes.values():
         old = store.stripe_credit_note(cn["id"])
+        if stored_is_newer("credit_note", old, cn["status"], observed_at):
+            continue
         store.upsert_stripe_credit_note(cn, observed_at)
         affected.update(i for i in (cn["invoice"], old and old["invoice"]) if i)
     stale_refs: set[str] = set()
     for kind, rows in (("refund", batch.refunds), ("dispute", batch.disputes)):
         for r in rows.values():
             old_shares = store.stripe_reversal_shares(r["id"])
-            if kind == "refund":
-                old = store.stripe_refund(r["id"])
+            old = store.stripe_refund(r["id"]) if kind == "refund" else store.stripe_dispute(r["id"])
+            if stored_is_newer(kind, old, r["status"], observed_at):
+                pass  # keep the later state; its invoice links are still brought up to date below
+            elif kind == "refund":
                 store.upsert_stripe_refund(r, observed_at)
                 affected.update(i for i in (r["invoice"], old and old["invoice"]) if i)
             else:
@@ -1033,10 +1064,14 @@ def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, def
     if kind not in HANDLED_OBJECTS or not obj.get("id"):
         result.reason = f"not a revenue event ({etype}); nothing to do"
         return result
-    table = {"invoice": "stripe_invoices", "credit_note": "stripe_credit_notes", "refund": "stripe_refunds",
-             "customer": "stripe_customers", "dispute": "stripe_disputes"}[kind]  # fmt: skip
-    seen = store.stripe_observed_at(table, obj["id"])
-    if seen is not None and seen > created:
+    stored = {"invoice": store.stripe_invoice, "credit_note": store.stripe_credit_note, "refund": store.stripe_refund,
+              "customer": store.stripe_customer, "dispute": store.stripe_dispute}[kind](obj["id"])  # fmt: skip
+    state: Any = obj.get("status") or {"invoice": "draft", "credit_note": "issued", "refund": "succeeded", "dispute": "needs_response"}.get(kind)
+    if kind == "customer":
+        state = 1 if obj.get("deleted") or etype == "customer.deleted" else 0
+    elif etype == "invoice.deleted":
+        state = "deleted"
+    if stored_is_newer(kind, stored, state, created):  # by the object's state first: two events of one second are ordered
         result.reason = f"{obj['id']} is stored in a newer state than this event's; nothing to do"
         return result
     settings = Settings.from_json(store.get_meta(SETTINGS_META)) or default_settings

@@ -266,6 +266,7 @@ class StripeServer:
         self.requests: list[Request] = []
         self.delay = 0.0  # seconds every request waits before it is answered (the crash tests kill a sync mid-way)
         self.ignore_payment_filter = False  # answer /v1/invoice_payments as if `payment[...]` had not been sent
+        self.hooks: list[tuple[str, Any]] = []  # (path prefix, fn): fn() runs once, before the first such request is answered
         self.lock = threading.Lock()
         server = self
 
@@ -290,6 +291,11 @@ class StripeServer:
     def add(self, *objs: dict[str, Any]) -> None:
         for o in objs:
             self.objects[o["id"]] = copy.deepcopy(o)
+
+    def on_request(self, prefix: str, fn: Any) -> None:
+        """Run `fn()` once, before answering the first request whose path starts with `prefix` (e.g. apply a
+        webhook while a sync is fetching)."""
+        self.hooks.append((prefix, fn))
 
     def delete_customer(self, id: str) -> None:
         """What Stripe keeps of a deleted customer: a stub without metadata."""
@@ -323,6 +329,11 @@ class StripeServer:
             fault = next((f for f in self.faults if url.path.startswith(f.prefix)), None)
             if fault:
                 self.faults.remove(fault)
+            hook = next((h for h in self.hooks if url.path.startswith(h[0])), None)
+            if hook:
+                self.hooks.remove(hook)
+        if hook:
+            hook[1]()
         if fault and fault.drop:
             h.close_connection = True
             h.connection.shutdown(2)
