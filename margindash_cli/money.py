@@ -65,13 +65,21 @@ def to_minor(amount: str, currency: str) -> int:
     """Integer minor units of a decimal amount; raises ValueError if it has more decimals than the currency."""
     from decimal import InvalidOperation
 
+    from decimal import DecimalException
+
+    shown = repr(amount if len(amount) <= 40 else amount[:40] + "...")
     try:
         value = Decimal(amount.strip())
     except InvalidOperation:
-        raise ValueError(f"{amount!r} is not a number") from None
+        raise ValueError(f"{shown} is not a number") from None
     if not value.is_finite():
-        raise ValueError(f"{amount!r} is not a finite number")
-    scaled = value.scaleb(minor_exponent(currency))
+        raise ValueError(f"{shown} is not a finite number")
+    if value and value.adjusted() > 30:  # 1E+999999999 would overflow the scaling below; no amount is that large
+        raise ValueError(f"{shown} is out of range")
+    try:
+        scaled = value.scaleb(minor_exponent(currency))
+    except DecimalException:
+        raise ValueError(f"{shown} is out of range") from None
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount!r} has more decimals than {currency.upper()} allows")
     return int(scaled)

@@ -1425,6 +1425,32 @@ class Store:
                 facts.append((cust, date(1970, 1, 1) + timedelta(days=day), usd))
         return facts, unconverted
 
+    def revenue_source_rows(self, source: str) -> list[tuple[str | None, int, int, str, str]]:
+        """(customer id, day number, amount minor, currency, ref) of every revenue row of a source, sorted."""
+        return sorted(self.conn.execute(
+            "SELECT c.customer_id, r.day, r.amount_minor, r.currency, r.ref FROM revenue r LEFT JOIN customers c ON c.id = r.customer"
+            " WHERE r.source = ?", (source,)).fetchall(), key=repr)  # fmt: skip
+
+    def import_revenue_file(self, source: str, rows: list[tuple[str, date, int, str, int | None, str]], legacy_source: str | None,
+                            *, replace_legacy: bool = False) -> tuple[int, list[tuple[str | None, int, int, str, str]], list[tuple[str | None, int, int, str, str]], bool]:  # fmt: skip
+        """Replace the revenue of an imported file (`source`, keyed by its path) with `rows`, in one transaction.
+        `legacy_source` is the key an older version used (the file's base name): its rows are replaced too when
+        they are exactly this file's rows (the same file, imported before the key changed) or `replace_legacy`, else kept.
+        Returns (rows written, rows replaced, legacy rows found, whether the legacy rows were replaced)."""
+        with self.write():
+            replaced = self.revenue_source_rows(source)
+            legacy = self.revenue_source_rows(legacy_source) if legacy_source and legacy_source != source else []
+            new = sorted(((c, (d - EPOCH_DATE).days, m, cur, ref) for c, d, m, cur, _usd, ref in rows), key=repr)
+            legacy_replaced = bool(legacy) and (legacy == new or replace_legacy)
+            for src in (source, legacy_source if legacy_replaced else None):
+                if src:
+                    self.conn.execute("DELETE FROM revenue WHERE source = ?", (src,))
+            self.conn.executemany(
+                "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(self.dim_id("customers", c), (d - EPOCH_DATE).days, m, cur, usd, source, ref) for c, d, m, cur, usd, ref in rows],
+            )
+        return len(rows), replaced, legacy, legacy_replaced
+
     def stripe_disputes_at_risk(self) -> list[tuple[str | None, str, int, int]]:
         """(app customer id, currency, minor units, count) of open disputes booked on invoices: revenue at risk."""
         out: dict[tuple[str | None, str], list[int]] = {}
