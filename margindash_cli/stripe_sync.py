@@ -14,7 +14,12 @@ Invariants:
   cents are rounded once per document and spread with the same weights.
 - Counted: lines of paid invoices (and open ones with --include-open); issued credit notes of those
   invoices, on their effective date; refunds of their payments that no credit note covers, on their date,
-  in the invoice's ratio of total excluding tax to total. Drafts, void and uncollectible invoices add nothing.
+  in the invoice's ratio of total excluding tax to total; lost disputes likewise, on the day they were seen
+  closed. Drafts, void and uncollectible invoices add nothing.
+- A refund or dispute is booked only on the invoices whose invoice payment is verifiably its payment (the
+  payment intent, or the charge of a legacy payment), split by `amount_paid`; else it is stored unlinked,
+  counts nothing, is named in the warnings and is linked again on every run.
+- A stored object is never replaced by an earlier state of it (`stored_is_newer`), from a webhook or a sync.
 - Idempotent: the revenue rows of an invoice (its lines, credit notes and refunds, each keyed by its Stripe
   id) are rebuilt from the stored Stripe objects whenever any of them changes, so a re-run, an overlapping
   run or a replayed webhook changes nothing.
