@@ -1386,9 +1386,11 @@ class Store:
     def stripe_all_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         return self._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"), self._dict_rows("SELECT * FROM stripe_disputes ORDER BY id")
 
-    def stripe_customer_paid_invoices(self, customer: str) -> list[str]:
+    def stripe_customer_paid_invoices(self, customer: str, *, created_until: int) -> list[str]:
+        """Paid invoices of a Stripe customer created up to a time (a payment is reversed after it is made)."""
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' ORDER BY created DESC, id", (customer,))]  # fmt: skip
+            "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' AND created <= ? ORDER BY created DESC, id",
+            (customer, created_until))]  # fmt: skip
 
     def revenue_facts_billed(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
                              ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip

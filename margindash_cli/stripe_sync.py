@@ -634,8 +634,10 @@ class Collector:
                     found[p["id"]] = p
         if not found:
             customer = self.payment_customer(pi, ch)
-            invoices = set(self.store.stripe_customer_paid_invoices(customer)) if customer else set()
-            invoices |= {i for i, inv in self.batch.invoices.items() if customer and inv["customer"] == customer and inv["status"] == "paid"}
+            until = int(row["created"])  # the invoice was paid before its payment was refunded or disputed
+            invoices = set(self.store.stripe_customer_paid_invoices(customer, created_until=until)) if customer else set()
+            invoices |= {i for i, inv in self.batch.invoices.items()
+                         if customer and inv["customer"] == customer and inv["status"] == "paid" and inv["created"] <= until}  # fmt: skip
             for iid in sorted(invoices):
                 for p in self.api.iterate(what, self.v1.invoice_payments.list, {"invoice": iid}):
                     if matches(p):

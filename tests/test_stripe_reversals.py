@@ -274,3 +274,23 @@ def test_revenue_basis_billed_counts_an_annual_plan_on_its_invoice_day(cli, serv
     assert dec["totals"]["revenue_usd"] == "0.00"
     bad = cli("report", "--revenue-basis", "cash")
     assert bad.exit_code == 2 and "--revenue-basis" in bad.stderr
+
+
+def test_m007_keeps_the_refund_links_of_a_store_at_m004_as_shares(tmp_path):
+    from sqlite_utils import Database
+
+    from margindash_cli.migrations import MIGRATIONS
+
+    path = tmp_path / "m004.db"
+    db = Database(path)
+    MIGRATIONS.apply(db, stop_before="m007_stripe_reversals")
+    db.conn.execute("INSERT INTO stripe_refunds (id, invoice, charge, payment_intent, status, currency, created, amount, observed_at)"
+                    " VALUES ('re_old', 'in_old', NULL, 'pi_old', 'succeeded', 'usd', 0, 700, 0),"
+                    " ('re_none', NULL, NULL, 'pi_x', 'succeeded', 'usd', 0, 100, 0)")  # fmt: skip
+    db.conn.commit()
+    db.conn.close()
+    with Store.open(path) as store:
+        assert store.applied_migrations()[-1] == "m007_stripe_reversals"
+        assert store.stripe_reversal_shares("re_old") == {"in_old": 700}
+        assert store.stripe_reversal_shares("re_none") == {}
+        assert [r["id"] for r in store.stripe_unlinked_reversals()[0]] == ["re_none"]
