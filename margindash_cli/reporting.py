@@ -38,6 +38,7 @@ class ReportQuery:
     granularity: str = "auto"  # `report trend` (auto|day|week|month) and `report cohorts` (month|week)
     revenue_basis: str = "recognized"  # recognized (over the service period) | billed (on the invoice's finalization day)
     now: datetime | None = None  # "now" for --period and generated_at; None = the clock
+    cost_basis: str = "computed"  # computed | reconciled (#18: the bill's cost where one is synced, reconcile/run.py)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class ReportEnvelope:
     generated_at: datetime
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
     at_risk: list[dict[str, Any]] = field(default_factory=list)  # open Stripe disputes: revenue at risk, not subtracted
+    cost_basis: Any = None  # reconcile.run.CostBasis of a `--cost-basis reconciled` report; None = computed
 
     @property
     def span(self) -> str:
@@ -85,13 +87,29 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     tz = zone(q.tz)
     filters = _filters(q)
     per_day = any(d in reports.TIME_DIMS for d in q.dims)  # revenue is spread per time bucket only when there are buckets
-    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
-                   per_day=per_day)
+    basis = None
+    if q.cost_basis == "computed":
+        usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
+                       per_day=per_day)
+    else:
+        usage, basis = _reconciled_usage(store, q, reports.query_dims(q.dims, filters), tz, rng, per_day)
     revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
                                   band_pct=q.band_pct,
                                   unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
-    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer))
+    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer), basis)
+
+
+def _reconciled_usage(store: Store, q: ReportQuery, dims: list[str], tz: tzinfo, rng: TimeRange, per_day: bool) -> Any:
+    """`--cost-basis reconciled` (#18): usage facts on the bill's cost (reconcile/run.py), per UTC day like the bills."""
+    if q.cost_basis != "reconciled":
+        raise UsageError(f"unknown --cost-basis {q.cost_basis!r}", "use computed or reconciled")
+    if tz is not timezone.utc:
+        raise UsageError("--cost-basis reconciled works on UTC days, as the bills do", "drop --tz (or use --tz UTC)")
+    from .reconcile.run import reconciled_usage
+
+    return reconciled_usage(store, dims, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day,
+                            time_dims=reports.TIME_DIMS)  # fmt: skip
 
 
 def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
@@ -284,6 +302,7 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
         "totals": {**measures_json(r.totals), "class": r.totals_cls},
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
         "at_risk": {"disputes": env.at_risk},
+        **({"cost_basis": env.cost_basis.to_json()} if env.cost_basis is not None else {}),
     }
 
 

@@ -26,6 +26,7 @@ def demo(
     from .. import demo as demo_data
     from .. import render
     from ..ingest.pipeline import ingest_paths
+    from ..money import pico_to_usd
     from ..paths import data_dir
     from ..pricing.pricer import load_pricer
     from ..reporting import ReportQuery, run_report
@@ -55,6 +56,10 @@ def demo(
         ])  # fmt: skip
         env = run_report(store, ReportQuery(dims=["customer"]))
         feature = suggest_feature(store)
+        from ..reconcile.run import load_demo_bill, reconcile
+
+        load_demo_bill(store)  # #18: a synthetic bill, so the demo shows reconciliation too
+        rec = reconcile(store, start_ms=None, end_ms=None, by="month")
     render.stderr_console().print(
         f"demo store: {path} ({result.events_stored:,} calls, {len(demo_data.CUSTOMERS)} customers, "
         f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",
@@ -65,3 +70,9 @@ def demo(
     out.print(f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False)
     if feature:  # the costliest feature: what it would cost on other models
         out.print(f"Then: margindash --db {path} simulate --event-type {feature}", markup=False)
+    t = rec.totals
+    out.print(f"Bill: computed {render.display_money(pico_to_usd(t.computed))} vs billed {render.display_money(pico_to_usd(t.billed))}"
+              f" (OpenAI, Anthropic): untracked {render.display_money(pico_to_usd(t.parts['untracked_usage']))}, price difference"
+              f" {render.display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
+              f" {render.display_money(pico_to_usd(t.parts['unlogged_charges']))}.", markup=False)  # fmt: skip
+    out.print(f"And: margindash --db {path} reconcile --by month; margindash --db {path} report --cost-basis reconciled", markup=False)

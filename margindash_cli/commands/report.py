@@ -55,6 +55,7 @@ def report(
     allocate: Allocate = "events",
     band: Band = "5",
     revenue_basis: RevenueBasis = "recognized",
+    cost_basis: str = typer.Option("computed", "--cost-basis", help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days)."),
     fmt: Format = "table",
     as_json: AsJson = False,
 ) -> None:
@@ -81,7 +82,7 @@ def report(
     output = _output(fmt, as_json)
     query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
                         model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
-                        revenue_basis=revenue_basis)  # fmt: skip
+                        revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     from .. import render
 
     render.emit_report(_run(ctx, run_report, query), output)
