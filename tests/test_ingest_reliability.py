@@ -340,3 +340,24 @@ def test_a_fifo_in_a_folder_is_skipped_and_a_named_one_is_read_as_a_stream(cli, 
     result, summary = run(cli, fifo)
     writer.join(timeout=30)
     assert summary["events_stored"] == 1
+
+
+# ---- 13. tags ----
+
+
+def test_tags_are_bounded_and_a_too_long_key_is_rejected_not_cut(cli, tmp_path, _isolated_home):
+    long_a, long_b = "k" * 128 + "a", "k" * 128 + "b"  # cut at 128 these two keys were one
+    log = tmp_path / "app.jsonl"
+    log.write_text(
+        call("many", tags={f"t{i}": i for i in range(10_000)})
+        + call("long-key", tags={long_a: "x", long_b: "y"})
+        + call("long-value", tags={"plan": "p" * 513})
+        + call("fine", tags={"k" * 128: "v" * 512, **{f"t{i}": i for i in range(63)}})
+    )
+    _, summary = run(cli, log)
+    assert (summary["events_stored"], summary["rejected"]) == (1, 3)
+    records = [json.loads(x) for x in (_isolated_home / "margindash.quarantine.jsonl").read_text().splitlines()]
+    reasons = [(r["line"], r["field"], r["reason"]) for r in records]
+    assert reasons[0] == (1, "tags", "10,000 tags, more than 64")
+    assert reasons[1][:2] == (2, "tags") and "longer than 128" in reasons[1][2]
+    assert reasons[2][1].startswith("tags.") and "longer than 512" in reasons[2][2]
