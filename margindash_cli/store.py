@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -136,6 +137,9 @@ class Store:
             if path.exists():
                 if path.is_dir():
                     raise StoreError(f"{path} is a directory, not a margindash store", "pass --db FILE")
+                if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the open; /dev/null gains a journal
+                    raise StoreError(f"{path} is not a regular file (a device, FIFO or socket), not a margindash store",
+                                     "pass --db FILE naming a store file, or a new file")  # fmt: skip
                 with open(path, "rb") as fh:
                     head = fh.read(16)
                 if head and head != SQLITE_HEADER:
