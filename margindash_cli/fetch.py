@@ -16,6 +16,7 @@ RETRIES = 3  # extra attempts after the first
 BACKOFF_S = 0.5  # first wait between attempts; doubles each time
 MAX_WAIT_S = 10.0  # cap on any single wait, including a server's Retry-After
 TIMEOUT_S = 30.0  # per attempt: connect, read and write each
+TOTAL_DEADLINE_S = 300.0  # the whole fetch, retries included, however slowly a server trickles its bytes (#22)
 MAX_BYTES = 64 << 20  # a price list bigger than this is not a price list
 
 
@@ -43,9 +44,15 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
     headers = {"User-Agent": "margindash (+sync-prices)", "Accept": "application/json"}
     if etag:
         headers["If-None-Match"] = etag
+    from .deadline import Deadline, http_transport
+
     last = ""
-    with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
+    deadline = Deadline(TOTAL_DEADLINE_S)
+    with deadline, httpx.Client(transport=http_transport(deadline), timeout=timeout, follow_redirects=True,
+                                headers=headers) as client:  # fmt: skip
         for attempt in range(retries + 1):
+            if deadline.expired:
+                break
             wait = backoff * 2**attempt
             try:
                 with client.stream("GET", url) as resp:
@@ -69,6 +76,9 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
                 last = f"timed out after {timeout:g} s"
             except httpx.TransportError as exc:
                 last = f"connection failed ({type(exc).__name__})"
+            if deadline.expired:
+                raise FetchError(f"{url}: no complete answer within the total deadline of {TOTAL_DEADLINE_S:g} s (a stalled"
+                                 " or trickling server)", "the catalog was left as it was; try again later")  # fmt: skip
             if attempt < retries:
-                time.sleep(min(wait, MAX_WAIT_S))
+                time.sleep(min(wait, MAX_WAIT_S, deadline.remaining()))
     raise FetchError(f"{url}: {last} (after {retries + 1} attempts)", "the catalog was left as it was; try again later")
