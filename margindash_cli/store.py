@@ -163,9 +163,11 @@ class Store:
             store = cls(path, conn)
             store._migrate()
         except sqlite3.DatabaseError as exc:
+            hint = sqlite_hint(exc)
             raise StoreError(
                 f"{path} cannot be opened as a margindash store: {exc}",
-                "the file may be corrupt; it was left untouched (`margindash doctor` checks a store)",
+                "the file may be corrupt; it was left untouched (`margindash doctor` checks a store)"
+                if hint.startswith("the file may be damaged") else hint,
             ) from None
         return store
 
@@ -1400,6 +1402,24 @@ class Store:
 def _usage_rank(row: tuple[Any, ...]) -> tuple[int, ...]:
     """How large a staging row's usage is (output first: a streamed message's output grows, its input does not)."""
     return (row[7], row[6], row[10], row[8], row[9])
+
+
+def sqlite_hint(exc: BaseException) -> str:
+    """What a SQLite error means for the user, and what to do (#22: a read-only store, a full disk and a too-big value
+    were all reported as "the file may be damaged")."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return ("the store is read-only for this user (the file, or its folder where SQLite keeps the -wal and -shm"
+                " files): check their permissions; nothing was written")
+    if "disk is full" in text or "disk full" in text:
+        return "the disk holding the store is full: free some space and run this again; the step that failed wrote nothing"
+    if "too big" in text or "too large" in text:
+        return "a value is larger than SQLite's limit (1,000,000,000 bytes): the step that failed wrote nothing"
+    if "unable to open" in text:
+        return "the store's folder cannot be written or does not exist: check the --db path and its permissions"
+    if "locked" in text or "busy" in text:
+        return "another margindash held it for over a minute; run this again"
+    return "the file may be damaged: `margindash doctor` checks it; restore a backup if it fails"
 
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:
