@@ -361,3 +361,25 @@ def test_tags_are_bounded_and_a_too_long_key_is_rejected_not_cut(cli, tmp_path, 
     assert reasons[0] == (1, "tags", "10,000 tags, more than 64")
     assert reasons[1][:2] == (2, "tags") and "longer than 128" in reasons[1][2]
     assert reasons[2][1].startswith("tags.") and "longer than 512" in reasons[2][2]
+
+
+def test_a_log_swapped_for_a_symlink_after_the_walk_is_not_followed(_isolated_home, tmp_path, monkeypatch):
+    secret = tmp_path / "shadow"
+    secret.write_text("root:$6$secret-hash:19000:0:99999:7:::\n")
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    log = folder / "x.jsonl"
+    log.write_text(call("fine"))
+    real_walk = pipeline._walk
+
+    def walk_then_swap(*a, **k):
+        found = real_walk(*a, **k)
+        log.unlink()
+        log.symlink_to(secret)  # the app user swaps it between the walk and the open
+        return found
+
+    monkeypatch.setattr(pipeline, "_walk", walk_then_swap)
+    with Store.open(_isolated_home / "m.db") as store:
+        result = pipeline.ingest_paths(store, [str(folder)], quarantine_path=tmp_path / "q.jsonl")
+    assert result.rejected == 0 and not (tmp_path / "q.jsonl").exists()
+    assert result.errors and "cannot read" in result.errors[0]

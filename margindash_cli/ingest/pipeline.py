@@ -112,13 +112,14 @@ class IngestResult:
 
 
 def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follow_symlinks: bool = False,
-                 notes: list[FileResult] | None = None) -> list[str]:  # fmt: skip
+                 notes: list[FileResult] | None = None, no_follow: set[str] | None = None) -> list[str]:  # fmt: skip
     """Files to read: files as given, directories walked for regular `*.jsonl*` files, '-' for stdin.
 
     A walk never reads `own_files` (the store, its journal and lock, the quarantine: an ingest would read what it
     writes) and, unless `follow_symlinks`, neither a symlink that leads out of the folder walked nor a symlinked
     folder: a folder an app user can write must not make a root cron job copy other files into the quarantine.
-    Each file so left out is added to `notes` with the reason."""
+    Each file so left out is added to `notes` with the reason. `no_follow` gets the files a walk found that were not
+    symlinks: ingest opens them with O_NOFOLLOW, so one swapped for a symlink after the walk is not followed."""
     own = {os.path.realpath(f) for f in own_files or []}
     out: list[str] = []
     for raw in paths:
@@ -127,7 +128,7 @@ def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follo
             continue
         p = Path(raw)
         if p.is_dir():
-            out.extend(_walk(raw, own, follow_symlinks, notes))
+            out.extend(_walk(raw, own, follow_symlinks, notes, None if follow_symlinks else no_follow))
         elif p.exists():
             out.append(str(p))
         else:
@@ -135,7 +136,8 @@ def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follo
     return out
 
 
-def _walk(root: str, own: set[str], follow_symlinks: bool, notes: list[FileResult] | None) -> list[str]:
+def _walk(root: str, own: set[str], follow_symlinks: bool, notes: list[FileResult] | None,
+          no_follow: set[str] | None = None) -> list[str]:  # fmt: skip
     real_root = os.path.realpath(root)
     found: list[str] = []
     seen_dirs: set[tuple[int, int]] = set()
@@ -176,6 +178,8 @@ def _walk(root: str, own: set[str], follow_symlinks: bool, notes: list[FileResul
             except OSError:
                 continue  # a dangling symlink
             found.append(full)
+            if no_follow is not None and not os.path.islink(full):
+                no_follow.add(full)
     return sorted(found)
 
 
@@ -276,10 +280,12 @@ def ingest_paths(
     result = IngestResult(quarantine_path=str(quarantine_path))
     quarantine = Quarantine(quarantine_path)
     own = own_store_files(store.path, quarantine_path) if str(store.path) != ":memory:" else [quarantine_path]
-    files = expand_paths(paths, own_files=own, follow_symlinks=follow_symlinks, notes=result.files)
+    no_follow: set[str] = set()
+    files = expand_paths(paths, own_files=own, follow_symlinks=follow_symlinks, notes=result.files, no_follow=no_follow)
     try:
         for path in files:
             reader = _FileIngest(store, path, fmt, maps or [], quarantine, require_customer, pricer, on_progress)
+            reader.no_follow = path in no_follow
             result.files.append(reader.run(stdin if path == "-" else None))
     finally:
         quarantine.close()
@@ -307,6 +313,7 @@ class _FileIngest:
         self.fd: int | None = None  # the plain file being read: checkpoints hash the bytes before their offset from it
         self.restart = False  # this (path, identity)'s checkpoint describes another file: put it back to 0 first
         self.growable = self.fmt == "claude-code"  # calls whose usage a later line of the same message may grow
+        self.no_follow = False  # found by a folder walk as a regular file: never follow a symlink swapped in since
 
     def run(self, stdin: IO[bytes] | None) -> FileResult:
         try:
@@ -325,7 +332,7 @@ class _FileIngest:
     def _read_plain(self) -> None:
         # One open: the identity, the checkpoint's proof and the data all come from this descriptor, so a file
         # renamed and replaced meanwhile is read whole under its own identity (non-blocking: a FIFO never hangs).
-        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_NOFOLLOW if self.no_follow else 0))
         with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fd)
             if not stat_module.S_ISREG(st.st_mode):
