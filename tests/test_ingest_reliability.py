@@ -39,9 +39,13 @@ def run(cli, *args):
 # ---- 1. rotation between the identity read and the data read ----
 
 
-def test_a_file_rotated_while_its_checkpoint_is_looked_up_loses_no_call(cli, tmp_path, _isolated_home, monkeypatch):
+@pytest.mark.parametrize("reader_process", ["0", "1"])
+def test_a_file_rotated_while_its_checkpoint_is_looked_up_loses_no_call(cli, tmp_path, _isolated_home, monkeypatch,
+                                                                         reader_process):  # fmt: skip
     """The path is renamed and a new, shorter file created right when ingest looks up the checkpoint (the
-    window between the two opens of the old code): both files must end up stored in full."""
+    window between the two opens of the old code): both files must end up stored in full (read in-process, and
+    by the forked reader process, which used to open the path a third time)."""
+    monkeypatch.setenv("MARGINDASH_READER_PROCESS", reader_process)
     log = tmp_path / "app.jsonl"
     log.write_text("".join(call(f"old-{i:04d}") for i in range(50)))
     assert run(cli, log)[1]["events_stored"] == 50
@@ -68,6 +72,7 @@ def test_a_file_rotated_while_its_checkpoint_is_looked_up_loses_no_call(cli, tmp
     run(cli, log)
     monkeypatch.undo()
     monkeypatch.setenv("MARGINDASH_HOME", str(_isolated_home))
+    monkeypatch.setenv("MARGINDASH_READER_PROCESS", reader_process)
     run(cli, log, rotated)
     db = _isolated_home / "margindash.db"
     assert stored(db) == 180
@@ -126,7 +131,10 @@ def cc_line(msg_id: str, output: int, *, uuid: str, input_tokens: int = 3) -> st
     }) + "\n"  # fmt: skip
 
 
-def test_a_streamed_claude_code_message_keeps_its_final_usage_within_and_across_runs(cli, tmp_path, _isolated_home):
+@pytest.mark.parametrize("reader_process", ["0", "1"])
+def test_a_streamed_claude_code_message_keeps_its_final_usage_within_and_across_runs(cli, tmp_path, _isolated_home,
+                                                                                      monkeypatch, reader_process):  # fmt: skip
+    monkeypatch.setenv("MARGINDASH_READER_PROCESS", reader_process)
     log = tmp_path / "session.jsonl"
     log.write_text(cc_line("msg_A", 1, uuid="1") + cc_line("msg_A", 120, uuid="2") + cc_line("msg_B", 7, uuid="3"))
     run(cli, log)
