@@ -22,7 +22,7 @@ _SEED_SETTING = os.environ.get(TEST_SEED_ENV, "")
 DEFAULT_SEED = 22
 
 
-def test_rng(name: str):
+def seeded_rng(name: str):
     """A random.Random for a randomized test: seeded from MARGINDASH_TEST_SEED, else a fixed seed. The seed is
     printed at once (pytest shows a failed test's output), so a failure can be re-run exactly."""
     import random

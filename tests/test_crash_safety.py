@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from invariants import check_store, connect, has_table
-from processes import env, run, spawn, test_rng
+from processes import env, run, spawn, seeded_rng
 
 INGEST_KILLS = 20  # each kill is one real process: about a second apiece on a small machine
 STRIPE_KILLS = 6
@@ -120,7 +120,7 @@ def stored_calls(db: Path) -> int:
 
 @pytest.mark.slow
 def test_kill_9_ingest_at_random_points_then_rerun_stores_exactly_the_input(tmp_path):
-    rng, seed = test_rng("ingest kill -9")
+    rng, seed = seeded_rng("ingest kill -9")
     log, gz, distinct = write_logs(tmp_path, rng)
     logs = tmp_path / "logs"
 
@@ -211,7 +211,7 @@ def stripe_state(db: Path) -> tuple[list, list]:
 
 @pytest.mark.slow
 def test_kill_9_sync_stripe_then_rerun_equals_a_clean_run(tmp_path, stripe_server):
-    rng, _seed = test_rng("sync-stripe kill -9")
+    rng, _seed = seeded_rng("sync-stripe kill -9")
     logs = tmp_path / "logs"
     clean = tmp_path / "clean.db"
     p, t_clean = timed(lambda: run("--db", clean, "sync-stripe", "--json", env=env(), logs=logs))
@@ -247,7 +247,7 @@ def test_kill_9_sync_stripe_then_rerun_equals_a_clean_run(tmp_path, stripe_serve
 
 @pytest.mark.slow
 def test_kill_9_reprice_then_rerun_equals_a_clean_run(tmp_path, cli):
-    rng, seed = test_rng("reprice kill -9")
+    rng, seed = seeded_rng("reprice kill -9")
     logs = tmp_path / "logs"
     log = tmp_path / "usage.jsonl"
     with open(log, "w") as fh:
