@@ -332,13 +332,23 @@ class _FileIngest:
     def _read_plain(self) -> None:
         # One open: the identity, the checkpoint's proof and the data all come from this descriptor, so a file
         # renamed and replaced meanwhile is read whole under its own identity (non-blocking: a FIFO never hangs).
+        if not self.no_follow and stat_module.S_ISFIFO(os.stat(self.path).st_mode):
+            # A FIFO named on the command line: read it as a stream, without a checkpoint, waiting for its writer
+            # as `cat` would (a non-blocking descriptor would read an early end of file). Walks skip FIFOs.
+            self.result.note = "not a regular file: read as a stream, without a checkpoint"
+            with open(self.path, "rb") as stream:
+                self._read_stream(stream, start_line=0, final=True, stat=None)
+            return
         fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_NOFOLLOW if self.no_follow else 0))
         with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fd)
-            if not stat_module.S_ISREG(st.st_mode):
-                os.set_blocking(fd, True)  # a pipe named on the command line (`<(zcat x.gz)`): read it as a stream
-                self._read_stream(fh, start_line=0, final=True, stat=None)
+            if not stat_module.S_ISREG(st.st_mode) and self.no_follow:
+                self.result.error = "not a regular file any more (replaced since the folder was walked): not read"
+                return
+            if not stat_module.S_ISREG(st.st_mode):  # a device named on the command line: a stream, as it comes
                 self.result.note = "not a regular file: read as a stream, without a checkpoint"
+                os.set_blocking(fd, True)
+                self._read_stream(fh, start_line=0, final=True, stat=None)
                 return
             self.fd = fd
             first = fh.readline(MAX_LINE_BYTES + 1)
@@ -599,7 +609,7 @@ class _FileIngest:
             self.result.rejected += 1
             self.quarantine.add(self.display, line_no, raw, LineRejected("nested too deeply"))
             return
-        growable = self.growable or (self.fmt == "auto" and claude_code.matches(obj))
+        growable = self.growable or (self.fmt == "auto" and type(obj) is dict and claude_code.matches(obj))
         for i, ev in enumerate(events):
             if ev.dedupe_id is not None:
                 key = event_key("r:" + ev.dedupe_id)
