@@ -22,6 +22,9 @@ from .errors import MarginDashError, UsageError
 SMTP_URL_ENV = "MARGINDASH_SMTP_URL"  # where alert emails go
 ALERT_FROM_ENV = "MARGINDASH_ALERT_FROM"  # who they come from
 SEND_TIMEOUT_S = 15  # per connection attempt and per network read: a dead server fails this alert, not the run
+# The whole send, however a server trickles its bytes (#22): well inside budgeting.CLAIM_STALE_MS (10 minutes), so a
+# send is over, one way or the other, before another run may take its claim and send it again.
+SEND_DEADLINE_S = 60.0
 
 
 class AlertError(MarginDashError):
@@ -75,11 +78,29 @@ def redact(text: str, secrets: list[str | None]) -> str:
     return text
 
 
+def _past_deadline(where: str) -> AlertError:
+    return AlertError(f"{where}: no complete answer within the total deadline of {SEND_DEADLINE_S:g} s (a stalled or"
+                      " trickling server); the connection was closed", "the alert is retried on the next run")  # fmt: skip
+
+
 def send_email(config: SmtpConfig, recipients: list[str], subject: str, text: str, message_id: str) -> list[str]:
     """Send one plain-text email to all recipients. Returns the recipients the server refused (the others got it).
 
-    Raises AlertError (redacted) when nobody got it.
+    Raises AlertError (redacted) when nobody got it, or when the send passed SEND_DEADLINE_S in all.
     """
+    from .deadline import Deadline
+
+    with Deadline(SEND_DEADLINE_S) as deadline:
+        try:
+            return _send_email(config, recipients, subject, text, message_id, deadline)
+        except AlertError:
+            if deadline.expired:
+                raise _past_deadline(f"email via {config.display}") from None
+            raise
+
+
+def _send_email(config: SmtpConfig, recipients: list[str], subject: str, text: str, message_id: str, deadline: Any
+                ) -> list[str]:  # fmt: skip
     import smtplib
     import ssl
     from email.message import EmailMessage
@@ -96,11 +117,15 @@ def send_email(config: SmtpConfig, recipients: list[str], subject: str, text: st
     where = f"email via {config.display}"
     secrets = [config.password, quote(config.password or "", safe="")]
     try:
+        from .deadline import deadline_smtp
+
         context = ssl.create_default_context()
         if config.scheme == "smtps":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=SEND_TIMEOUT_S, context=context)
+            client = deadline_smtp(deadline, True, timeout=SEND_TIMEOUT_S, context=context)
         else:
-            client = smtplib.SMTP(config.host, config.port, timeout=SEND_TIMEOUT_S)
+            client = deadline_smtp(deadline, False, timeout=SEND_TIMEOUT_S)
+        client._host = config.host  # what STARTTLS checks the certificate against (smtplib sets it only in __init__)
+        client.connect(config.host, config.port)
         with client:
             if config.scheme == "smtp":
                 client.ehlo()
@@ -154,14 +179,19 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
     import httpx
     import orjson
 
+    from .deadline import Deadline, http_transport
+
     where = f"webhook to {webhook_host(url)}"
-    try:
-        response = httpx.post(url, content=orjson.dumps(payload), headers={"Content-Type": "application/json"},
-                              timeout=SEND_TIMEOUT_S, follow_redirects=False)  # fmt: skip
-    except httpx.TimeoutException:
-        raise AlertError(f"{where}: timed out") from None
-    except httpx.HTTPError as exc:
-        path = urlsplit(url).path
-        raise AlertError(redact(f"{where}: {exc or type(exc).__name__}", [url, path if len(path) > 1 else None])) from None
+    with Deadline(SEND_DEADLINE_S) as deadline:
+        try:
+            with httpx.Client(transport=http_transport(deadline), timeout=SEND_TIMEOUT_S, follow_redirects=False) as client:
+                response = client.post(url, content=orjson.dumps(payload), headers={"Content-Type": "application/json"})
+        except httpx.TimeoutException:
+            raise (_past_deadline(where) if deadline.expired else AlertError(f"{where}: timed out")) from None
+        except httpx.HTTPError as exc:
+            if deadline.expired:
+                raise _past_deadline(where) from None
+            path = urlsplit(url).path
+            raise AlertError(redact(f"{where}: {exc or type(exc).__name__}", [url, path if len(path) > 1 else None])) from None
     if not 200 <= response.status_code < 300:
         raise AlertError(f"{where}: HTTP {response.status_code}")

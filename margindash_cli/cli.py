@@ -48,13 +48,13 @@ class _Root(TyperGroup):
             from .paths import store_path
 
             print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                print("hint: another margindash held it for over a minute; run this again", file=sys.stderr)
-            elif "integer overflow" in str(exc):
+            if "integer overflow" in str(exc):
                 print("hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
                       " segment; the step that failed wrote nothing", file=sys.stderr)  # fmt: skip
             else:
-                print("hint: the file may be damaged: `margindash doctor` checks it; restore a backup if it fails", file=sys.stderr)
+                from .store import sqlite_hint
+
+                print(f"hint: {sqlite_hint(exc)}", file=sys.stderr)
             raise typer.Exit(1) from None
 
 

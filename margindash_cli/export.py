@@ -22,7 +22,9 @@ Invariants:
 from __future__ import annotations
 
 import csv
+import fcntl
 import os
+import re
 import shutil
 import tempfile
 from bisect import bisect_left
@@ -402,12 +404,87 @@ def _read_manifest(outdir: Path, fmt: str) -> dict[str, Any] | None:
         manifest = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError) as exc:
         raise MarginDashError(f"cannot read {path}: {exc}", "export into a new folder, or delete this one") from None
+    if not isinstance(manifest, dict):
+        raise MarginDashError(f"{path} is damaged: not a JSON object", "export into a new folder, or delete this one")
     if manifest.get("schema_version") != SCHEMA_VERSION:
         raise MarginDashError(f"{outdir} holds an export of schema version {manifest.get('schema_version')},"
                               f" this margindash writes {SCHEMA_VERSION}", "export into a new folder")  # fmt: skip
     if manifest.get("format") != fmt:
         raise MarginDashError(f"{outdir} holds a {manifest.get('format')} export", f"export {fmt} into another folder")
     return manifest
+
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+_PARTITION_INTS = ("rows", "events", "unpriced_events", "input_tokens", "output_tokens")
+
+
+def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str) -> dict[str, list[dict[str, Any]]]:
+    """The partitions of an earlier run's manifest, each checked: a known table, a real month, exactly the path this
+    version writes for them (so a run never removes or replaces a file outside OUTDIR's own partitions), counts
+    that are integers and a cost that is a decimal. Refuses a manifest that fails any check."""
+    def bad(where: str, why: str) -> MarginDashError:
+        return MarginDashError(f"{outdir / MANIFEST} is damaged: {where}: {why}",
+                               "export into a new folder, or delete this one (nothing was written)")  # fmt: skip
+
+    tables = manifest.get("tables", {})
+    if not isinstance(tables, dict):
+        raise bad("tables", "not an object")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for table in TABLES:
+        entry = tables.get(table, {})
+        parts = entry.get("partitions", []) if isinstance(entry, dict) else None
+        if not isinstance(parts, list):
+            raise bad(f"tables.{table}.partitions", "not a list")
+        for i, d in enumerate(parts):
+            where = f"tables.{table}.partitions[{i}]"
+            if not isinstance(d, dict):
+                raise bad(where, "not an object")
+            month = d.get("month")
+            if type(month) is not str or not _MONTH.fullmatch(month):
+                raise bad(where + ".month", f"not a month YYYY-MM: {str(month)[:40]!r}")
+            expected = f"{table}/month={month}/part-0.{fmt}"
+            if d.get("path") != expected or d.get("table") != table:
+                raise bad(where + ".path", f"{str(d.get('path'))[:80]!r} is not this partition's file ({expected})")
+            for name in _PARTITION_INTS:
+                if type(d.get(name, 0)) is not int or d.get(name, 0) < 0:
+                    raise bad(f"{where}.{name}", "not a count")
+            cost = d.get("cost_usd")
+            if type(cost) is not str or not re.fullmatch(r"-?[0-9]{1,30}(\.[0-9]{1,12})?", cost):
+                raise bad(where + ".cost_usd", "not a decimal amount")
+            for name in ("first_day", "last_day"):
+                day = d.get(name)
+                if day is not None and (type(day) is not str or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day)):
+                    raise bad(f"{where}.{name}", "not a day YYYY-MM-DD")
+            unknown = set(d) - {"table", "month", "path", "cost_usd", "first_day", "last_day", *_PARTITION_INTS}
+            if unknown:
+                raise bad(where, f"unknown field {sorted(unknown)[0][:40]!r}")
+        out[table] = parts
+    # and every path, resolved, lies inside OUTDIR (a symlinked partition folder pointing out of it included)
+    root = outdir.resolve()
+    for table, parts in out.items():
+        for d in parts:
+            target = (outdir / d["path"]).resolve()
+            if root not in target.parents:
+                raise bad(f"tables.{table}", f"{d['path']} resolves outside {outdir}")
+    return out
+
+
+def _clean_stale_staging(outdir: Path) -> None:
+    """Remove the staging folders of earlier runs that were killed (`.export-*` whose run holds no lock on it)."""
+    if not outdir.is_dir():
+        return
+    for entry in outdir.iterdir():
+        if not entry.name.startswith(".export-") or entry.is_symlink() or not entry.is_dir():
+            continue
+        try:
+            with open(entry / ".lock", "a+") as fh:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # a run in progress
+                shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def _overlaps(month: str, start_day: int | None, end_day: int | None) -> bool:
@@ -461,11 +538,15 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
     start_ms = None if start_day is None else start_day * DAY_MS
     end_ms = None if end_day is None else end_day * DAY_MS
     old = _read_manifest(outdir, fmt)
+    old_parts = _validated_partitions(old, outdir, fmt) if old else {}
     generated_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     result = ExportResult(str(outdir), fmt, since, until, generated_at)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
+        _clean_stale_staging(outdir)
         staging = Path(tempfile.mkdtemp(prefix=".export-", dir=outdir))
+        staging_lock = open(staging / ".lock", "a+")  # held while this run lives: a later run leaves it alone
+        fcntl.flock(staging_lock, fcntl.LOCK_EX)
     except OSError as exc:
         raise MarginDashError(f"cannot create {outdir}: {exc.strerror}", "pass a folder you can write to") from None
     try:
@@ -476,7 +557,7 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
         written = {(p.table, p.month) for p in result.written}
         kept, stale = [], []
         for table in TABLES:
-            for d in (old or {}).get("tables", {}).get(table, {}).get("partitions", []):
+            for d in old_parts.get(table, []):
                 if (table, d["month"]) in written:
                     continue
                 (stale if _overlaps(d["month"], start_day, end_day) else kept).append(_partition_from_json(d))
@@ -498,5 +579,6 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
                               "check free space and permissions; OUTDIR was left as it was") from None  # fmt: skip
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        staging_lock.close()
     result.manifest = str(outdir / MANIFEST)
     return result

@@ -16,6 +16,7 @@ RETRIES = 3  # extra attempts after the first
 BACKOFF_S = 0.5  # first wait between attempts; doubles each time
 MAX_WAIT_S = 10.0  # cap on any single wait, including a server's Retry-After
 TIMEOUT_S = 30.0  # per attempt: connect, read and write each
+TOTAL_DEADLINE_S = 300.0  # the whole fetch, retries included, however slowly a server trickles its bytes (#22)
 MAX_BYTES = 64 << 20  # a price list bigger than this is not a price list
 
 
@@ -50,14 +51,19 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
     headers = {"User-Agent": "margindash (+sync-prices)", "Accept": "application/json"}
     if etag:
         headers["If-None-Match"] = etag
-    started = time.monotonic()
+    from .deadline import Deadline, http_transport
+
     last = ""
-    with httpx.Client(timeout=timeout, follow_redirects=True, headers={**headers, **(extra or {})}) as client:
+    total_s = TOTAL_DEADLINE_S if deadline is None else min(deadline, TOTAL_DEADLINE_S)
+    limit = Deadline(total_s)
+    with limit, httpx.Client(transport=http_transport(limit), timeout=timeout, follow_redirects=True,
+                             headers={**headers, **(extra or {})}) as client:  # fmt: skip
         for attempt in range(retries + 1):
+            if limit.expired:
+                break
             wait = backoff * 2**attempt
-            left = None if deadline is None else deadline - (time.monotonic() - started)
             try:
-                with client.stream("GET", url, params=params, timeout=timeout if left is None else max(0.001, min(timeout, left))) as resp:
+                with client.stream("GET", url, params=params, timeout=max(0.001, min(timeout, limit.remaining()))) as resp:
                     if resp.status_code == 304:
                         return Fetched(url, 304, None, etag)
                     if resp.status_code == 200:
@@ -78,9 +84,12 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
                 last = f"timed out after {timeout:g} s"
             except httpx.TransportError as exc:
                 last = f"connection failed ({type(exc).__name__})"
+            if limit.expired:
+                raise FetchError(f"{url}: no complete answer within the total deadline of {total_s:g} s (a stalled"
+                                 " or trickling server)", "the catalog was left as it was; try again later")  # fmt: skip
             if attempt < retries:
-                if deadline is not None and time.monotonic() - started + min(wait, MAX_WAIT_S) > deadline:
-                    last += f"; the {deadline:g} s deadline would pass before the next attempt"
+                if min(wait, MAX_WAIT_S) > limit.remaining():
+                    last += f"; the {total_s:g} s deadline would pass before the next attempt"
                     retries = attempt
                     break
                 time.sleep(min(wait, MAX_WAIT_S))

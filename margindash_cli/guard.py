@@ -18,7 +18,10 @@ Invariants:
   TTL: the guard's `ttl_seconds`, or the file's own `ttl_seconds` when that is shorter. An entry
   stops blocking when its `period_end` has passed, even before the file is rewritten. A missing or
   unreadable blocklist fails open: calls go through, with one warning (logger `margindash_cli.guard`)
-  until it is readable again.
+  until it is readable again. Unreadable includes anything but a regular file (a FIFO is opened
+  non-blocking and never read), a file over MAX_BLOCKLIST_BYTES, JSON nested past the parser's
+  recursion limit, and any value of the wrong type or size: the guard never raises or hangs
+  inside the app's call for its blocklist.
 - The spool gets canonical usage events, one JSON object per line, each with a unique `request_id`
   (a uuid4 unless you pass your own), so `margindash ingest` never counts one twice. Each `track()`
   appends its lines with one write() under an exclusive flock on an O_APPEND descriptor, so lines
@@ -35,6 +38,7 @@ import fcntl
 import json
 import logging
 import os
+import stat
 import threading
 import time
 import uuid
@@ -46,6 +50,8 @@ __all__ = ["BudgetExceeded", "Guard"]
 
 LOG = logging.getLogger("margindash_cli.guard")
 BLOCKLIST_VERSION = 1  # the blocklist format this guard reads
+MAX_BLOCKLIST_BYTES = 16 << 20  # a bigger blocklist is refused (fails open): `budget check` writes ~100 bytes per entry
+MAX_TTL_SECONDS = 86_400.0  # a file's ttl_seconds above this (or not finite) is read as this
 T = TypeVar("T")
 
 
@@ -113,7 +119,7 @@ class Guard:
             ttl = self.ttl_seconds
             try:
                 blocked, file_ttl = _read_blocklist(self.blocklist or "")
-            except (OSError, ValueError, TypeError, KeyError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever the file holds, the app's call goes on (fails open)
                 if not self._warned:
                     LOG.warning("margindash guard: blocklist %s is unreadable (%s); failing open, calls are not blocked",
                                 self.blocklist, _reason(exc))  # fmt: skip
@@ -206,17 +212,50 @@ def append_lines(path: str, lines: list[str]) -> None:
 
 
 def _read_blocklist(path: str) -> tuple[dict[tuple[str, str], list[tuple[float, str, str]]], float | None]:
-    with open(path, "rb") as fh:
-        data = json.loads(fh.read())
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # non-blocking: a FIFO must not hang the app
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        if st.st_size > MAX_BLOCKLIST_BYTES:
+            raise ValueError(f"{st.st_size:,} bytes, more than {MAX_BLOCKLIST_BYTES:,}")
+        chunks, left = [], MAX_BLOCKLIST_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        raw = b"".join(chunks)
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BLOCKLIST_BYTES:
+        raise ValueError(f"more than {MAX_BLOCKLIST_BYTES:,} bytes")
+    data = json.loads(raw)  # its nesting is bounded by the recursion limit: RecursionError fails open like the rest
     if not isinstance(data, dict) or data.get("version") != BLOCKLIST_VERSION or not isinstance(data.get("blocked"), list):
         raise ValueError(f"not a version {BLOCKLIST_VERSION} margindash blocklist")
     out: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
     for entry in data["blocked"]:
-        end_text = str(entry["period_end"])
+        if not isinstance(entry, dict):
+            raise ValueError("a blocked entry is not an object")
+        fields = [entry.get(name, "") if name == "budget" else entry[name] for name in ("scope", "id", "period_end", "budget")]
+        if any(not isinstance(v, (str, int)) or isinstance(v, bool) or len(str(v)) > 512 for v in fields):
+            raise ValueError("a blocked entry's scope, id, budget or period_end is not a short string")
+        scope, id_, end_text, budget = (str(v) for v in fields)
         end = datetime.fromisoformat(end_text.replace("Z", "+00:00")).timestamp()
-        out.setdefault((str(entry["scope"]), str(entry["id"])), []).append((end, str(entry.get("budget", "")), end_text))
-    ttl = data.get("ttl_seconds")
-    return out, float(ttl) if isinstance(ttl, (int, float)) and not isinstance(ttl, bool) and ttl >= 0 else None
+        out.setdefault((scope, id_), []).append((end, budget, end_text))
+    return out, _ttl(data.get("ttl_seconds"))
+
+
+def _ttl(value: Any) -> float | None:
+    """The file's own ttl_seconds: a number from 0, at most MAX_TTL_SECONDS (a 400-digit one is too big for a float)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(min(value, int(MAX_TTL_SECONDS))) if value >= 0 else None
+    if value != value or value < 0:  # NaN
+        return None
+    return min(value, MAX_TTL_SECONDS)
 
 
 def _reason(exc: BaseException) -> str:

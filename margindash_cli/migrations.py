@@ -437,3 +437,13 @@ def m008_billed_costs(db: Database) -> None:
         );
         """
     )
+
+
+@MIGRATIONS()
+def m009_checkpoint_tail(db: Database) -> None:
+    """Why (#22): a checkpoint found under another path, or a new file at the same path with the same first line
+    (a shared header, a blank line), was resumed on the identity alone and the calls before its offset were lost.
+    `tail_hash` is a hash of the bytes just before the checkpoint's offset: a file is resumed only where they match."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sources)").fetchall()}
+    if "tail_hash" not in columns:
+        db.execute("ALTER TABLE sources ADD COLUMN tail_hash TEXT")

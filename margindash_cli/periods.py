@@ -31,10 +31,13 @@ def zone(name: str | None) -> tzinfo:
         return timezone.utc
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
     try:
+        if len(name) > 255:  # the longest IANA name is 32 characters; the OS refuses a longer file name anyway
+            raise ValueError(name)
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"unknown time zone {name!r}", "use an IANA name such as Europe/Paris or Asia/Tokyo") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones, not a zone
+        raise UsageError(f"unknown time zone {shown}", "use an IANA name such as Europe/Paris or Asia/Tokyo") from None
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -75,6 +75,8 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
         old_rows, new_rows = [], []
         for row in rows:
             result.events_seen += 1
+            if row[_MODEL] not in models:  # a model an ingest added after this run read the names
+                models = store.model_names()
             vendor, model = models[row[_MODEL]]
             cost, price_id = pricer.price(stored_event(row, vendor, model))
             if cost is not None and not -MAX_CALL_PICO <= cost <= MAX_CALL_PICO:  # would not fit the store's integers

@@ -17,6 +17,7 @@ import hashlib
 import math
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,8 @@ from typing import Any, NamedTuple
 from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m007_stripe_reversals", "m008_billed_costs")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m007_stripe_reversals",
+                   "m008_billed_costs", "m009_checkpoint_tail")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -114,6 +116,7 @@ class SourceCheckpoint:
     line: int
     size: int | None
     mtime_ns: int | None
+    tail_hash: str | None = None  # hash of the bytes before `offset` (m009); None on checkpoints saved before it
 
 
 class Store:
@@ -135,6 +138,9 @@ class Store:
             if path.exists():
                 if path.is_dir():
                     raise StoreError(f"{path} is a directory, not a margindash store", "pass --db FILE")
+                if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the open; /dev/null gains a journal
+                    raise StoreError(f"{path} is not a regular file (a device, FIFO or socket), not a margindash store",
+                                     "pass --db FILE naming a store file, or a new file")  # fmt: skip
                 with open(path, "rb") as fh:
                     head = fh.read(16)
                 if head and head != SQLITE_HEADER:
@@ -158,9 +164,11 @@ class Store:
             store = cls(path, conn)
             store._migrate()
         except sqlite3.DatabaseError as exc:
+            hint = sqlite_hint(exc)
             raise StoreError(
                 f"{path} cannot be opened as a margindash store: {exc}",
-                "the file may be corrupt; it was left untouched (`margindash doctor` checks a store)",
+                "the file may be corrupt; it was left untouched (`margindash doctor` checks a store)"
+                if hint.startswith("the file may be damaged") else hint,
             ) from None
         return store
 
@@ -280,12 +288,13 @@ class Store:
         return row[0]
 
     def save_checkpoint(self, source_id: int, *, dev: int | None, ino: int | None, offset: int, line: int,
-                        size: int | None, mtime_ns: int | None) -> None:  # fmt: skip
-        """Move a source's checkpoint forward; never backward (two overlapping runs may finish out of order)."""
+                        size: int | None, mtime_ns: int | None, tail_hash: str | None = None) -> None:  # fmt: skip
+        """Move a source's checkpoint forward; never backward (two overlapping runs may finish out of order).
+        `tail_hash` (the bytes before `offset`) moves with the offset it describes."""
         self.conn.execute(
-            "UPDATE sources SET dev = ?, ino = ?, offset = max(offset, ?), line = max(line, ?), size = ?, mtime_ns = ?,"
-            " updated_at = ? WHERE id = ?",
-            (dev, ino, offset, line, size, mtime_ns, _now_iso(), source_id),
+            "UPDATE sources SET dev = ?, ino = ?, tail_hash = CASE WHEN ? >= offset THEN ? ELSE tail_hash END,"
+            " offset = max(offset, ?), line = max(line, ?), size = ?, mtime_ns = ?, updated_at = ? WHERE id = ?",
+            (dev, ino, offset, tail_hash, offset, line, size, mtime_ns, _now_iso(), source_id),
         )
 
     def list_sources(self) -> list[SourceCheckpoint]:
@@ -1602,6 +1611,86 @@ class Store:
             out.append(LoggedCellRow(day, vendor, model, ev, unp, micro * 1_000_000 + rest, i, c, w, o,
                                      *unpriced.get((day, mid), (0, 0, 0, 0))))  # fmt: skip
         return out
+    # -- issue 22: ingest reliability --
+
+    def resume_candidates(self, path: str, identity: str | None) -> list[SourceCheckpoint]:
+        """Every checkpoint a file at `path` with this identity might continue: this path's first, then other paths'
+        (a rotated file keeps its first line), furthest first. Ingest resumes only one it proves is this file."""
+        cols = "id, path, identity, dev, ino, offset, line, size, mtime_ns, tail_hash"
+        if identity is None:
+            rows = self.conn.execute(f"SELECT {cols} FROM sources WHERE path = ? AND identity IS NULL", (path,)).fetchall()
+        else:
+            rows = self.conn.execute(
+                f"SELECT {cols} FROM sources WHERE identity = ? ORDER BY path = ? DESC, offset DESC, id", (identity, path)
+            ).fetchall()
+        return [SourceCheckpoint(*r) for r in rows]
+
+    def restart_checkpoint(self, source_id: int) -> None:
+        """Put a source's checkpoint back to the start (inside a write transaction): the file now at its path is
+        not the one it described, and `save_checkpoint` alone never moves backward."""
+        self.conn.execute("UPDATE sources SET offset = 0, line = 0, tail_hash = NULL WHERE id = ?", (source_id,))
+
+    def grow_events(self, rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], int]:
+        """Rows ((key, *EVENT_COLUMNS)) of calls logged more than once with a usage that grows (a streamed Claude
+        Code message): a stored call whose new usage is larger takes it (tokens, cost, price, extra, and the source
+        line it came from; its time and dimensions stay), moving its rollup cell with it. Returns the rows whose
+        key is not stored (the largest of each key in `rows`), to insert, and how many stored calls grew.
+        Call inside `write()`."""
+        c = self.conn
+        fresh: list[tuple[Any, ...]] = []
+        at: dict[int, int] = {}
+        grown = 0
+        wide = ", ".join("x." + col for col in WIDE_COLUMNS)
+        for row in rows:
+            key = row[0]
+            if key in at:
+                if _usage_rank(row) > _usage_rank(fresh[at[key]]):
+                    fresh[at[key]] = row
+                continue
+            hit = c.execute("SELECT id FROM event_keys WHERE key = ?", (key,)).fetchone()
+            if hit is None:
+                at[key] = len(fresh)
+                fresh.append(row)
+                continue
+            old = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (hit[0],)).fetchone()
+            if old is None:
+                continue
+            old_rank = (old[_W_OUT], old[_W_IN], old[_W_REASON], old[_W_CACHED], old[_W_CW])
+            if _usage_rank(row) <= old_rank:
+                continue
+            c.execute(
+                "UPDATE events SET input_tokens = ?, output_tokens = ?, cached_input_tokens = ?, cache_write_tokens = ?,"
+                " reasoning_tokens = ?, cost = ?, price_id = ?, source = ?, line = ?, extra = ? WHERE id = ?",
+                (*row[6:16], hit[0]),
+            )
+            new = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (hit[0],)).fetchone()
+            self.add_to_rollups([old], sign=-1)
+            self.add_to_rollups([new], sign=1)
+            grown += 1
+        return fresh, grown
+
+
+def _usage_rank(row: tuple[Any, ...]) -> tuple[int, ...]:
+    """How large a staging row's usage is (output first: a streamed message's output grows, its input does not)."""
+    return (row[7], row[6], row[10], row[8], row[9])
+
+
+def sqlite_hint(exc: BaseException) -> str:
+    """What a SQLite error means for the user, and what to do (#22: a read-only store, a full disk and a too-big value
+    were all reported as "the file may be damaged")."""
+    text = str(exc).lower()
+    if "readonly" in text or "read-only" in text:
+        return ("the store is read-only for this user (the file, or its folder where SQLite keeps the -wal and -shm"
+                " files): check their permissions; nothing was written")
+    if "disk is full" in text or "disk full" in text:
+        return "the disk holding the store is full: free some space and run this again; the step that failed wrote nothing"
+    if "too big" in text or "too large" in text:
+        return "a value is larger than SQLite's limit (1,000,000,000 bytes): the step that failed wrote nothing"
+    if "unable to open" in text:
+        return "the store's folder cannot be written or does not exist: check the --db path and its permissions"
+    if "locked" in text or "busy" in text:
+        return "another margindash held it for over a minute; run this again"
+    return "the file may be damaged: `margindash doctor` checks it; restore a backup if it fails"
 
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:

@@ -16,6 +16,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Read at import (collection) time: conftest's isolation removes every MARGINDASH_* variable before a test runs.
+TEST_SEED_ENV = "MARGINDASH_TEST_SEED"
+_SEED_SETTING = os.environ.get(TEST_SEED_ENV, "")
+DEFAULT_SEED = 22
+
+
+def seeded_rng(name: str):
+    """A random.Random for a randomized test: seeded from MARGINDASH_TEST_SEED, else a fixed seed. The seed is
+    printed at once (pytest shows a failed test's output), so a failure can be re-run exactly."""
+    import random
+
+    seed = int(_SEED_SETTING) if _SEED_SETTING.strip().lstrip("-").isdigit() else DEFAULT_SEED
+    print(f"{name}: {TEST_SEED_ENV}={seed}")
+    return random.Random(seed), seed
 
 
 def env(**extra: object) -> dict[str, str]:

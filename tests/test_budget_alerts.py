@@ -374,3 +374,96 @@ def test_a_webhook_that_is_not_a_url_is_a_usage_error_without_echoing_it(cli, st
     result = cli("budget", "check", "--webhook", "ftp://hooks.example.com/T0/SECRET")
     assert result.exit_code == 2
     assert "--webhook must be an http:// or https:// URL" in result.stderr and "SECRET" not in result.stderr
+
+
+# ---- #22: a total deadline on every send -----------------------------------------------------------
+
+
+class Trickler:
+    """A TCP server on 127.0.0.1 that answers every connection one byte at a time, a byte every 0.2 s, from an
+    endless script (an HTTP status line then header after header; or SMTP greeting continuation lines): per-read
+    timeouts never fire. It stops when closed (or after 120 s, so a client without a deadline still ends)."""
+
+    def __init__(self, script: bytes, repeat: bytes):
+        import socket as socket_module
+
+        self._stop = threading.Event()
+        self.connections = 0
+        self._srv = socket_module.socket()
+        self._srv.bind(("127.0.0.1", 0))
+        self._srv.listen(8)
+        self.port = self._srv.getsockname()[1]
+        self._script, self._repeat = script, repeat
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._srv.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn) -> None:
+        import itertools
+
+        started = time.monotonic()
+        data = itertools.chain(self._script, itertools.cycle(self._repeat))
+        with conn:
+            for byte in data:
+                if self._stop.wait(0.2) or time.monotonic() - started > 120:
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    def close(self) -> None:
+        self._stop.set()
+        self._srv.close()
+
+
+@pytest.mark.slow
+def test_a_trickling_webhook_is_cut_at_the_total_deadline_and_later_budgets_still_alert(cli, store_with_budgets, monkeypatch):
+    """#22: a server sending a byte every few seconds kept `budget check` running forever; later budgets' alerts
+    never went out. Each send has a total deadline; its alert fails and is retried on the next run."""
+    from margindash_cli import alerts
+
+    monkeypatch.setattr(alerts, "SEND_DEADLINE_S", 1.5)
+    monkeypatch.setattr(alerts, "SEND_TIMEOUT_S", 30)  # per read: never reached by a byte every 0.2 s
+    slow = Trickler(b"HTTP/1.1 200 OK\r\n", b"X-Slow: yes\r\n")
+    try:
+        monkeypatch.setenv("MARGINDASH_WEBHOOK_URL", f"http://127.0.0.1:{slow.port}/hook")
+        result, data = check(cli)
+    finally:
+        slow.close()
+    hook = [a for b in data["budgets"] for a in b["alerts"] if a["channel"] == "webhook"]
+    assert [a["status"] for a in hook] == ["failed", "failed"]  # both budgets tried: the first did not block the second
+    assert all("total deadline of 1.5 s" in a["error"] for a in hook)
+    good = Hook(statuses=[200])
+    try:
+        monkeypatch.setenv("MARGINDASH_WEBHOOK_URL", good.url("/hook"))
+        again, data2 = check(cli)
+        third, data3 = check(cli)
+    finally:
+        good.close()
+    assert [a["status"] for b in data2["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == ["sent", "sent"]
+    assert [a["status"] for b in data3["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == ["already_sent"] * 2
+    assert len(good.bodies) == 2  # each retried once, and never sent twice
+
+
+@pytest.mark.slow
+def test_a_trickling_mail_server_is_cut_at_the_total_deadline(monkeypatch):
+    from margindash_cli import alerts
+
+    monkeypatch.setattr(alerts, "SEND_DEADLINE_S", 1.5)
+    monkeypatch.setattr(alerts, "SEND_TIMEOUT_S", 30)
+    slow = Trickler(b"220-", b"slow greeting\r\n220-")
+    try:
+        config = alerts.SmtpConfig("smtp", "127.0.0.1", slow.port, None, None, "margindash@example.com")
+        with pytest.raises(alerts.AlertError) as info:
+            alerts.send_email(config, ["ops@example.com"], "s", "t", "<id@x>")
+    finally:
+        slow.close()
+    assert "total deadline of 1.5 s" in info.value.message and "email via smtp://127.0.0.1" in info.value.message

@@ -1,7 +1,10 @@
 """Overlapping cron jobs: `ingest` (twice, on the same growing file), `sync-stripe`, `sync-prices`, `budget check`
 and `report` as real processes at the same time on one store, from the very first run (the store does not
 exist yet, so they also race to create and migrate it). Every one must succeed, none may print "database is
-locked" or a traceback, and the calls stored must be exactly the lines of the file, each once."""
+locked" or a traceback, and the calls stored must be exactly the lines of the file, each once.
+
+An ingest reads a file only up to the size it had when it started (#22), so one never chases the writer; no
+assertion depends on timing or on how the jobs happened to interleave on a loaded machine."""
 
 from __future__ import annotations
 
@@ -48,6 +51,7 @@ def servers(monkeypatch):
         yield
 
 
+@pytest.mark.slow
 def test_cron_jobs_overlapping_on_one_store_all_succeed_and_count_once(tmp_path, servers):
     db = tmp_path / "store.db"
     log = tmp_path / "usage.jsonl"
@@ -84,7 +88,7 @@ def test_cron_jobs_overlapping_on_one_store_all_succeed_and_count_once(tmp_path,
                            env=e, logs=logs).popen.returncode == 0  # fmt: skip
             procs = {name: spawn("--db", db, *args, env=e, logs=logs) for name, args in jobs.items()}
             for name, p in procs.items():
-                code = p.wait(120)
+                code = p.wait(600)  # generous: a loaded 2-core machine is slow, and no job may chase the writer
                 err = p.stderr
                 outcomes.append((r, name, code))
                 if r == 0 and name in ("budget check", "report") and err.startswith("error: no store at"):

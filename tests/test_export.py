@@ -402,3 +402,69 @@ def test_duckdb_reads_the_export_as_is(tmp_path, cli, store_events):
     assert csv_cost == Decimal(totals["cost_usd"])
     by_month = dict(con.execute(f"SELECT month, count(*) FROM {ev} GROUP BY month").fetchall())
     assert by_month == Counter(r["timestamp"][:7] for r in store_events)
+
+
+def test_a_killed_exports_staging_folder_is_removed_by_the_next_run(tmp_path, cli, store_events):
+    """#22: 25 killed exports left 223 MB of `.export-*` folders for good. A stale one (no run holds its lock) goes on
+    the next run; one a live run holds stays."""
+    import fcntl
+
+    out = tmp_path / "w"
+    cli("export", out, "--format", "csv")
+    stale = out / ".export-killed"
+    (stale / "events/month=2026-10").mkdir(parents=True)
+    (stale / "events/month=2026-10/part-0.csv").write_text("x" * 1000)
+    live = out / ".export-live"
+    live.mkdir()
+    with open(live / ".lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        assert cli("export", out, "--format", "csv").exit_code == 0
+        assert not stale.exists() and live.exists()
+    assert cli("export", out, "--format", "csv").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["_manifest.json", "events", "rollup_daily"]
+
+
+@pytest.mark.parametrize("change, why", [
+    (lambda p: p.update(path="../victim.txt"), "is not this partition's file"),
+    (lambda p: p.update(path="/tmp/victim.txt"), "is not this partition's file"),
+    (lambda p: p.update(month="2026-13"), "not a month YYYY-MM"),
+    (lambda p: p.update(month=None), "not a month YYYY-MM"),
+    (lambda p: p.update(rows="many"), "not a count"),
+    (lambda p: p.update(cost_usd="1e30"), "not a decimal amount"),
+])  # fmt: skip
+def test_export_validates_its_manifest_and_never_touches_a_file_outside_outdir(tmp_path, cli, store_events, change, why):
+    out = tmp_path / "w"
+    cli("export", out, "--format", "csv")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    manifest_path = out / "_manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    # a partition outside the range exported next, so the old code would remove it as stale
+    part = next(p for p in manifest["tables"]["events"]["partitions"] if p["month"] == "2026-09")
+    change(part)
+    manifest_path.write_text(json.dumps(manifest))
+    before = manifest_path.read_bytes()
+    result = cli("export", out, "--format", "csv", "--since", "2026-09", "--until", "2026-09")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "_manifest.json is damaged" in result.stderr and why in result.stderr
+    assert victim.read_text() == "keep me" and manifest_path.read_bytes() == before
+
+
+def test_export_refuses_a_manifest_that_is_not_an_object_and_a_symlinked_partition(tmp_path, cli, store_events):
+    out = tmp_path / "w"
+    cli("export", out, "--format", "csv")
+    (out / "_manifest.json").write_text("[1, 2]")
+    result = cli("export", out, "--format", "csv")
+    assert result.exit_code == 1 and "not a JSON object" in result.stderr
+    out2 = tmp_path / "w2"
+    cli("export", out2, "--format", "csv")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "part-0.csv").write_text("keep me")
+    import shutil
+
+    shutil.rmtree(out2 / "events/month=2026-09")
+    (out2 / "events/month=2026-09").symlink_to(elsewhere)
+    result = cli("export", out2, "--format", "csv", "--since", "2026-10")
+    assert result.exit_code == 1 and "resolves outside" in result.stderr
+    assert (elsewhere / "part-0.csv").read_text() == "keep me"

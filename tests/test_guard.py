@@ -86,14 +86,14 @@ def test_the_blocklist_is_read_at_most_once_per_ttl(tmp_path, monkeypatch):
     clock = FakeClock()
     guard = Guard(blocklist=bl, ttl_seconds=30, clock=clock)
     reads = []
-    real_open = open
+    real_open = os.open
 
     def counting_open(path, *args, **kwargs):
         if str(path) == str(bl):
             reads.append(path)
         return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr("builtins.open", counting_open)
+    monkeypatch.setattr(os, "open", counting_open)  # the guard opens it with os.open (non-blocking)
     for _ in range(1000):
         with pytest.raises(BudgetExceeded):
             guard.check(customer_id="acme")
@@ -276,3 +276,46 @@ def test_concurrent_appends_from_processes_and_threads_are_whole_lines_and_inges
 
     with Store.open(tmp_path / "home" / "margindash.db") as store:
         assert store.count_events() == expected
+
+
+@pytest.mark.parametrize("content", [
+    "[" * 100_000 + "]" * 100_000,  # RecursionError inside json
+    json.dumps({"version": 1, "ttl_seconds": 0, "blocked": [{"scope": "customer", "id": "x", "period_end": FAR}]})
+    .replace('"ttl_seconds": 0', '"ttl_seconds": ' + "9" * 400),  # OverflowError in float()
+    json.dumps({"version": 1, "blocked": [{"scope": {"deep": [[[["x"]]]]}, "id": "acme", "period_end": FAR}]}),
+    json.dumps({"version": 1, "blocked": [["not", "an", "object"]]}),
+    json.dumps({"version": 1, "blocked": [{"scope": "customer", "id": "acme", "period_end": "9" * 5000}]}),
+])  # fmt: skip
+def test_a_hostile_blocklist_never_raises_inside_the_call_and_fails_open_once(tmp_path, caplog, content):
+    """#22: a deeply nested blocklist raised RecursionError, a 400-digit ttl_seconds OverflowError, in the app's call."""
+    bl = tmp_path / "blocklist.json"
+    bl.write_text(content)
+    clock = FakeClock()
+    guard = Guard(blocklist=bl, ttl_seconds=1, clock=clock)
+    with caplog.at_level(logging.WARNING, logger="margindash_cli.guard"):
+        for _ in range(3):
+            assert guard.guarded_call(lambda: "called", customer_id="acme") == "called"
+            clock.t += 2
+    warnings = [r.getMessage() for r in caplog.records if r.name == "margindash_cli.guard"]
+    if "ttl_seconds" in content and "9" * 400 in content:
+        assert warnings == []  # a valid list with a silly ttl: read, the ttl capped
+        assert guard._next_read is not None
+    else:
+        assert len(warnings) == 1 and "failing open" in warnings[0]
+
+
+def test_a_fifo_or_an_oversized_blocklist_fails_open_without_blocking(tmp_path, caplog, monkeypatch):
+    """A FIFO at the blocklist path blocked `open()` forever, holding the guard's lock."""
+    import margindash_cli.guard as guard_module
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    guard = Guard(blocklist=fifo, ttl_seconds=1, clock=FakeClock())
+    with caplog.at_level(logging.WARNING, logger="margindash_cli.guard"):
+        assert guard.guarded_call(lambda: "called", customer_id="acme") == "called"
+    assert "not a regular file" in caplog.records[-1].getMessage()
+    big = tmp_path / "big.json"
+    write_blocklist(big, [{"scope": "customer", "id": "acme", "budget": "b", "period_end": FAR}])
+    monkeypatch.setattr(guard_module, "MAX_BLOCKLIST_BYTES", 10)
+    guard = Guard(blocklist=big, ttl_seconds=1, clock=FakeClock())
+    assert guard.guarded_call(lambda: "called", customer_id="acme") == "called"

@@ -397,24 +397,34 @@ def test_implausible_costs_are_quarantined_and_never_block_ingest(cli, tmp_path)
     assert [request_id_of(e) for e in json.loads(cli("events", "--json").stdout)] == ["fine"]
 
 
-def test_a_rollup_cell_past_64_bits_fails_the_batch_cleanly_and_never_goes_inexact(cli, tmp_path, _isolated_home):
-    call = {"timestamp": "2026-10-05T00:00:00Z", "customer_id": "whale", "vendor": "custom", "model": "in-house",
-            "input_tokens": 0, "cost_usd": "999999"}  # no tokens: the call costs its cost_usd  # fmt: skip
-    log = tmp_path / "usage.jsonl"
-    for i in range(10):  # ten runs of ~$1M each into one cell: the tenth passes 2^63 picodollars
-        with open(log, "a") as fh:
-            fh.write(json.dumps(dict(call, request_id=f"r{i}")) + "\n")
-        result = cli("ingest", log)
-        if i < 9:
-            assert result.exit_code == 0, result.stderr
-    assert result.exit_code == 1 and "Traceback" not in result.stderr
-    assert "integer overflow" in result.stderr and "limit of about $9.2M per UTC day" in result.stderr
+def test_a_rollup_cell_past_64_bits_quarantines_the_call_and_stores_the_rest(cli, tmp_path, _isolated_home):
+    """#22: the call that would push its rollup cell past 2^63 picodollars is quarantined alone; the good calls of
+    its batch and the files after it are stored (it used to fail the batch on every run, blocking everything)."""
+    whale = {"timestamp": "2026-10-05T00:00:00Z", "customer_id": "whale", "vendor": "custom", "model": "in-house",
+             "input_tokens": 0, "cost_usd": "999999"}  # no tokens: the call costs its cost_usd  # fmt: skip
+    small = {"timestamp": "2026-10-05T00:00:00Z", "customer_id": "minnow", "vendor": "custom", "model": "in-house",
+             "input_tokens": 0, "cost_usd": "0.01"}  # fmt: skip
+    lines = [dict(small, request_id=f"s{i}") for i in range(500)] + [dict(whale, request_id=f"r{i}") for i in range(10)]
+    lines += [dict(small, request_id=f"t{i}") for i in range(500)]
+    log = tmp_path / "a.jsonl"
+    log.write_text("".join(json.dumps(c) + "\n" for c in lines))
+    later = tmp_path / "b.jsonl"
+    later.write_text("".join(json.dumps(dict(small, request_id=f"u{i}")) + "\n" for i in range(6)))
+    result = cli("ingest", log, later, "--json")
+    assert result.exit_code == 0 and "Traceback" not in result.stderr, result.stderr
+    summary = json.loads(result.stdout)
+    assert (summary["events_stored"], summary["rejected"]) == (1006 + 9, 1)
+    records = [json.loads(x) for x in (_isolated_home / "margindash.quarantine.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["field"]) for r in records] == [(510, "cost")] and "2^63 picodollars" in records[0]["reason"]
     conn = sqlite3.connect(_isolated_home / "margindash.db")
-    assert conn.execute("SELECT count(*), sum(typeof(cost) = 'integer') FROM rollup_daily").fetchone() == (1, 1)
-    assert conn.execute("SELECT events, cost FROM rollup_daily").fetchone() == (9, 9 * 999999 * 10**12)
-    assert conn.execute("SELECT events, cost_micro * 1000000 + cost_rest, typeof(cost_micro), typeof(cost_rest)"
-                        " FROM rollup_customer_daily").fetchall() == [(9, 9 * 999999 * 10**12, "integer", "integer")]  # fmt: skip
-    assert conn.execute("SELECT count(*) FROM events").fetchone() == (9,)  # the failed batch wrote nothing
+    assert conn.execute("SELECT count(*), sum(typeof(cost) = 'integer') FROM rollup_daily").fetchone() == (2, 2)
+    assert conn.execute("SELECT events, cost FROM rollup_daily WHERE customer = (SELECT id FROM customers"
+                        " WHERE customer_id = 'whale')").fetchone() == (9, 9 * 999999 * 10**12)  # fmt: skip
+    assert conn.execute("SELECT sum(events), sum(cost_micro * 1000000 + cost_rest) FROM rollup_customer_daily").fetchone() \
+        == (1015, 9 * 999999 * 10**12 + 1006 * 10**10)  # fmt: skip
+    assert conn.execute("SELECT count(*) FROM events").fetchone() == (1015,)
+    again = json.loads(cli("ingest", log, later, "--json").stdout)  # the checkpoint moved past it: not re-quarantined
+    assert (again["events_stored"], again["rejected"], again["lines_read"]) == (0, 0, 0)
 
 
 def test_a_customers_day_past_64_bits_is_stored_and_reported_exactly(cli, tmp_path, _isolated_home):

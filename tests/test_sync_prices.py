@@ -467,3 +467,20 @@ def test_each_named_source_reads_its_own_env_address(cli, db, serve, server):
     assert [(s["source"], s["kind"]) for s in json.loads(result.stdout)["sources"]] == [
         ("openrouter", "openrouter"), ("genai-prices", "genai-prices"), ("litellm", "litellm")]  # fmt: skip
     assert sorted(path for path, _ in server.requests) == ["/genai-prices.json", "/litellm.json", "/openrouter.json"]
+
+
+@pytest.mark.slow
+def test_a_trickling_price_server_is_cut_at_the_total_deadline(monkeypatch):
+    """#22: a server sending a byte every few seconds kept `sync-prices` running forever."""
+    from test_budget_alerts import Trickler
+
+    from margindash_cli import fetch as fetch_module
+
+    monkeypatch.setattr(fetch_module, "TOTAL_DEADLINE_S", 1.5)
+    slow = Trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", b"{")
+    try:
+        with pytest.raises(fetch_module.FetchError) as info:
+            fetch_module.fetch(f"http://127.0.0.1:{slow.port}/prices.json", timeout=30, retries=3, backoff=0)
+    finally:
+        slow.close()
+    assert "total deadline of 1.5 s" in info.value.message and slow.connections == 1

@@ -25,6 +25,7 @@ def ingest(
     require_customer: bool = typer.Option(False, "--require-customer", help="Reject calls with no customer id instead of keeping them as unattributed."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected."),
     cost_source: str = typer.Option("auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own (auto: ours when we have a price)."),
+    follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Read symlinks (and symlinked folders) that lead out of a folder being walked."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Read usage logs into the store; only new lines are read on a re-run, and nothing is counted twice.
@@ -57,7 +58,7 @@ def ingest(
             result = ingest_paths(
                 store, paths, fmt=fmt, maps=parsed_maps, quarantine_path=qpath,
                 require_customer=require_customer, pricer=pricer,
-                on_progress=progress.advance if progress else None,
+                on_progress=progress.advance if progress else None, follow_symlinks=follow_symlinks,
             )  # fmt: skip
         finally:
             if progress:
@@ -66,6 +67,7 @@ def ingest(
         "lines_read": result.lines_read,
         "events_stored": result.events_stored,
         "duplicates_skipped": result.duplicates,
+        "events_updated": result.total("updated"),
         "rejected": result.rejected,
         "quarantine": result.quarantine_path if result.rejected else None,
         "files": [
@@ -74,10 +76,12 @@ def ingest(
                 "lines_read": f.lines_read,
                 "events_stored": f.events_stored,
                 "duplicates_skipped": f.duplicates,
+                "events_updated": f.updated,
                 "rejected": f.rejected,
-                "unchanged": f.skipped,
+                "unchanged": f.skipped and not f.note,
                 "partial_line_bytes": f.partial_line_bytes,
                 "error": f.error,
+                "note": f.note,
             }
             for f in result.files
         ],
@@ -87,7 +91,8 @@ def ingest(
         print_json(summary)
     else:
         rows = [[f.path, f"{f.lines_read:,}", f"{f.events_stored:,}", f"{f.duplicates:,}", f"{f.rejected:,}",
-                 "unchanged" if f.skipped else (f.error or (f"{f.partial_line_bytes} bytes left for next run" if f.partial_line_bytes else ""))]
+                 f.note or ("unchanged" if f.skipped else (f.error or (f"{f.partial_line_bytes} bytes left for next run" if f.partial_line_bytes else "")))
+                 + (f"; {f.updated:,} call(s) grew to a later line's usage" if f.updated else "")]
                 for f in result.files]  # fmt: skip
         footer = ["total", f"{result.lines_read:,}", f"{result.events_stored:,}", f"{result.duplicates:,}", f"{result.rejected:,}", ""]
         cols = [("file", "left"), ("lines read", "right"), ("events stored", "right"), ("duplicates", "right"), ("rejected", "right"), ("note", "left")]
@@ -95,6 +100,9 @@ def ingest(
     err = stderr_console()
     if result.rejected:
         err.print(f"{result.rejected:,} line(s) rejected: see {result.quarantine_path}", markup=False)
+    for f in result.files:
+        if f.note and f.skipped:
+            err.print(f"warning: {f.path}: {f.note}", markup=False)
     for message in result.errors:
         err.print(f"error: {message}", markup=False)
     if result.errors or (strict and result.rejected):

@@ -21,19 +21,22 @@ import gzip
 import hashlib
 import os
 import pickle
+import sqlite3
+import stat as stat_module
 import sys
 import zlib
-from collections.abc import Callable, Iterator
+from fnmatch import fnmatch
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 import orjson
 
-from ..errors import InputError, LineRejected
+from ..errors import InputError, LineRejected, MarginDashError
 from ..money import usd_to_pico
-from ..store import Store, event_key
-from . import canonical
+from ..store import EVENT_COLUMNS, Store, event_key
+from . import canonical, claude_code
 from .canonical import NormalizedEvent
 
 BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
@@ -43,6 +46,15 @@ MAX_CALL_PICO = 9 * 10**18  # $9,000,000: the most one call may cost; 64-bit pic
 BOM = b"\xef\xbb\xbf"
 READER_PROCESS_MIN_BYTES = 16 << 20  # a plain file with at least this much new is read by a forked reader process
 READER_PROCESS_ENV = "MARGINDASH_READER_PROCESS"  # 0: never (read in-process); 1: always (tests)
+MAX_LINE_BYTES = 32 << 20  # a longer line is quarantined (its first RAW_KEPT bytes kept), read through in flat memory
+RAW_KEPT = 1024  # bytes of an over-long line the quarantine keeps
+TAIL_BYTES = 64 << 10  # the bytes before a checkpoint's offset that must match for a file to resume it (m009)
+OWN_SUFFIXES = ("", "-wal", "-shm", "-journal", ".lock")  # the store's own files, never read by a directory walk
+
+
+class QuarantineError(MarginDashError):
+    """The quarantine cannot be written (a full disk, a read-only folder): ingest stops, since a batch only commits
+    once its rejected lines are on disk; what was committed before stays, and the next run resumes there."""
 
 
 class Pricer(Protocol):
@@ -66,6 +78,8 @@ class FileResult:
     skipped: bool = False  # unchanged since the last run
     partial_line_bytes: int = 0  # bytes of an unfinished last line left for the next run
     error: str | None = None
+    updated: int = 0  # stored calls that a later line of the same message grew (Claude Code streaming)
+    note: str | None = None  # why a file found in a folder was not read (a symlink out of it, the store's own file)
 
 
 @dataclass
@@ -97,8 +111,16 @@ class IngestResult:
         return [f"{f.path}: {f.error}" for f in self.files if f.error]
 
 
-def expand_paths(paths: list[str]) -> list[str]:
-    """Files to read: files as given, directories walked for `*.jsonl*`, '-' for stdin."""
+def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follow_symlinks: bool = False,
+                 notes: list[FileResult] | None = None, no_follow: set[str] | None = None) -> list[str]:  # fmt: skip
+    """Files to read: files as given, directories walked for regular `*.jsonl*` files, '-' for stdin.
+
+    A walk never reads `own_files` (the store, its journal and lock, the quarantine: an ingest would read what it
+    writes) and, unless `follow_symlinks`, neither a symlink that leads out of the folder walked nor a symlinked
+    folder: a folder an app user can write must not make a root cron job copy other files into the quarantine.
+    Each file so left out is added to `notes` with the reason. `no_follow` gets the files a walk found that were not
+    symlinks: ingest opens them with O_NOFOLLOW, so one swapped for a symlink after the walk is not followed."""
+    own = {os.path.realpath(f) for f in own_files or []}
     out: list[str] = []
     for raw in paths:
         if raw == "-":
@@ -106,13 +128,68 @@ def expand_paths(paths: list[str]) -> list[str]:
             continue
         p = Path(raw)
         if p.is_dir():
-            found = sorted(str(f) for f in p.rglob("*.jsonl*") if f.is_file())
-            out.extend(found)
+            out.extend(_walk(raw, own, follow_symlinks, notes, None if follow_symlinks else no_follow))
         elif p.exists():
             out.append(str(p))
         else:
             raise InputError(f"{raw}: no such file or directory")
     return out
+
+
+def _walk(root: str, own: set[str], follow_symlinks: bool, notes: list[FileResult] | None,
+          no_follow: set[str] | None = None) -> list[str]:  # fmt: skip
+    real_root = os.path.realpath(root)
+    found: list[str] = []
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def note(path: str, why: str) -> None:
+        if notes is not None:
+            notes.append(FileResult(path, skipped=True, note=why))
+
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=follow_symlinks):
+        try:
+            st = os.stat(dirpath)
+        except OSError:
+            dirnames[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink loop, when following them
+            dirnames[:] = []
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        if not follow_symlinks:
+            for name in dirnames:
+                full = os.path.join(dirpath, name)
+                if os.path.islink(full) and not _inside(os.path.realpath(full), real_root):
+                    note(full, "a symlinked folder out of the folder walked: not followed (--follow-symlinks reads it)")
+        for name in filenames:
+            full = os.path.join(dirpath, name)
+            if not fnmatch(name, "*.jsonl*"):
+                continue
+            real = os.path.realpath(full)
+            if real in own:
+                note(full, "margindash's own file (the store or the quarantine): not read")
+                continue
+            if not follow_symlinks and os.path.islink(full) and not _inside(real, real_root):
+                note(full, "a symlink out of the folder walked: not followed (--follow-symlinks reads it)")
+                continue
+            try:
+                if not stat_module.S_ISREG(os.stat(full).st_mode):
+                    continue  # a FIFO or device in a log folder: opening it could block forever
+            except OSError:
+                continue  # a dangling symlink
+            found.append(full)
+            if no_follow is not None and not os.path.islink(full):
+                no_follow.add(full)
+    return sorted(found)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def own_store_files(store_path: Path, quarantine_path: Path) -> list[Path]:
+    """The files an ingest into this store writes: never read by a directory walk."""
+    return [Path(str(store_path) + suffix) for suffix in OWN_SUFFIXES] + [quarantine_path]
 
 
 class Quarantine:
@@ -122,27 +199,57 @@ class Quarantine:
         self.path = path
         self._fh: IO[bytes] | None = None
 
-    def add(self, source: str, line_no: int, raw: bytes, exc: LineRejected) -> None:
-        if self._fh is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab")
-        record: dict[str, Any] = {"file": source, "line": line_no, "field": exc.field, "reason": exc.reason}
+    def add(self, source: str, line_no: int, raw: bytes, exc: LineRejected, *, line_bytes: int | None = None) -> None:
+        """Append a record. `line_bytes`: the line's full length, when `raw` holds only its first bytes."""
         try:
-            record["raw"] = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            record["raw"] = raw.decode("utf-8", "backslashreplace")
-            record["raw_base64"] = base64.b64encode(raw).decode("ascii")
-        self._fh.write(orjson.dumps(record) + b"\n")
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # 0600: a quarantine holds raw log lines, which only the store's owner should read
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                st = os.fstat(fd)
+                if stat_module.S_ISREG(st.st_mode) and st.st_mode & 0o077 and st.st_uid == os.geteuid():
+                    os.fchmod(fd, 0o600)  # one an older version made 0644
+                self._fh = os.fdopen(fd, "ab")
+            record: dict[str, Any] = {"file": source, "line": line_no, "field": exc.field, "reason": exc.reason}
+            try:
+                record["raw"] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                record["raw"] = raw.decode("utf-8", "backslashreplace")
+                record["raw_base64"] = base64.b64encode(raw).decode("ascii")
+            if line_bytes is not None:
+                record["raw_truncated_from_bytes"] = line_bytes
+            self._fh.write(orjson.dumps(record) + b"\n")
+        except OSError as err:
+            raise self._error(err) from None
 
     def flush(self) -> None:
         if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+            try:
+                self._fh.flush()
+                os.fsync(self._fh.fileno())
+            except OSError as err:
+                raise self._error(err) from None
 
     def close(self) -> None:
         if self._fh is not None:
-            self._fh.close()
+            fh, self._fh = self._fh, None
+            try:
+                fh.close()
+            except OSError:
+                pass  # its flush failed: `flush` reported that before any batch could commit past it
+
+    def _error(self, err: OSError) -> QuarantineError:
+        if self._fh is not None:
+            try:
+                self._fh.close()
+            except OSError:
+                pass
             self._fh = None
+        return QuarantineError(
+            f"cannot write the quarantine {self.path}: {err.strerror or err}; ingest stopped before storing the batch"
+            " that holds the rejected line",
+            "free some space (or pass --quarantine FILE on another disk) and run ingest again: it resumes where it stopped",
+        )
 
 
 class _Batch:
@@ -150,6 +257,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.events: list[tuple[int, NormalizedEvent, int]] = []  # key, event, line
+        self.growable: set[int] = set()  # keys of calls a later line may grow (a streamed Claude Code message)
         self.offset = 0
         self.line = 0
         self.lines = 0
@@ -166,13 +274,18 @@ def ingest_paths(
     pricer: Pricer | None = None,
     on_progress: Callable[[int], None] | None = None,
     stdin: IO[bytes] | None = None,
+    follow_symlinks: bool = False,
 ) -> IngestResult:
     """Ingest files, directories and '-' into the store. Returns what was read, stored, skipped and rejected."""
     result = IngestResult(quarantine_path=str(quarantine_path))
     quarantine = Quarantine(quarantine_path)
+    own = own_store_files(store.path, quarantine_path) if str(store.path) != ":memory:" else [quarantine_path]
+    no_follow: set[str] = set()
+    files = expand_paths(paths, own_files=own, follow_symlinks=follow_symlinks, notes=result.files, no_follow=no_follow)
     try:
-        for path in expand_paths(paths):
+        for path in files:
             reader = _FileIngest(store, path, fmt, maps or [], quarantine, require_customer, pricer, on_progress)
+            reader.no_follow = path in no_follow
             result.files.append(reader.run(stdin if path == "-" else None))
     finally:
         quarantine.close()
@@ -197,6 +310,10 @@ class _FileIngest:
         self.result = FileResult(self.display)
         self.identity: str | None = None
         self.source_id: int | None = None
+        self.fd: int | None = None  # the plain file being read: checkpoints hash the bytes before their offset from it
+        self.restart = False  # this (path, identity)'s checkpoint describes another file: put it back to 0 first
+        self.growable = self.fmt == "claude-code"  # calls whose usage a later line of the same message may grow
+        self.no_follow = False  # found by a folder walk as a regular file: never follow a symlink swapped in since
 
     def run(self, stdin: IO[bytes] | None) -> FileResult:
         try:
@@ -213,25 +330,63 @@ class _FileIngest:
     # ---- the three kinds of input ----
 
     def _read_plain(self) -> None:
-        st = os.stat(self.path)
-        with open(self.path, "rb") as fh:
-            first = fh.readline()
-        self.identity = _identity(first) if first else None
-        cp = self.store.find_source(self.key_path, self.identity)
-        start, start_line = 0, 0
-        if cp is not None and cp.identity == self.identity and st.st_size >= cp.offset:
-            start, start_line = cp.offset, cp.line
-            if st.st_size == cp.offset:
+        # One open: the identity, the checkpoint's proof and the data all come from this descriptor, so a file
+        # renamed and replaced meanwhile is read whole under its own identity (non-blocking: a FIFO never hangs).
+        if not self.no_follow and stat_module.S_ISFIFO(os.stat(self.path).st_mode):
+            # A FIFO named on the command line: read it as a stream, without a checkpoint, waiting for its writer
+            # as `cat` would (a non-blocking descriptor would read an early end of file). Walks skip FIFOs.
+            self.result.note = "not a regular file: read as a stream, without a checkpoint"
+            with open(self.path, "rb") as stream:
+                self._read_stream(stream, start_line=0, final=True, stat=None)
+            return
+        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_NOFOLLOW if self.no_follow else 0))
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fd)
+            if not stat_module.S_ISREG(st.st_mode) and self.no_follow:
+                self.result.error = "not a regular file any more (replaced since the folder was walked): not read"
+                return
+            if not stat_module.S_ISREG(st.st_mode):  # a device named on the command line: a stream, as it comes
+                self.result.note = "not a regular file: read as a stream, without a checkpoint"
+                os.set_blocking(fd, True)
+                self._read_stream(fh, start_line=0, final=True, stat=None)
+                return
+            self.fd = fd
+            first = fh.readline(MAX_LINE_BYTES + 1)
+            self.identity = _identity(first) if first else None
+            start, start_line, resumed = self._resume_point(st)
+            if resumed and st.st_size == start:
                 self.result.skipped = True
                 return
-        if _reader_process_pays(st.st_size - start):
-            self._read_in_reader_process(start, start_line, st)
-            return
-        with open(self.path, "rb") as fh:
             fh.seek(start)
-            self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start)
+            if _reader_process_pays(st.st_size - start):
+                self._read_in_reader_process(fh, start, start_line, st)
+            else:
+                self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start, limit=st.st_size)
 
-    def _read_in_reader_process(self, start: int, start_line: int, st: os.stat_result) -> None:
+    def _resume_point(self, st: os.stat_result) -> tuple[int, int, bool]:
+        """(offset, line) to read from: the checkpoint (of this path, or of another one the file was renamed from)
+        that is provably this file, else the start. Proof: the file is at least as long as the checkpoint's offset
+        and the TAIL_BYTES before it hash the same (a checkpoint saved before m009: the same path, or the same
+        inode for another path). A same first line alone (a shared header, a blank line) proves nothing."""
+        assert self.fd is not None
+        own_row = False
+        for cp in self.store.resume_candidates(self.key_path, self.identity):
+            own_row = own_row or cp.path == self.key_path
+            if st.st_size < cp.offset:
+                continue
+            if cp.tail_hash is not None:
+                proven = _tail_hash(self.fd, cp.offset) == cp.tail_hash
+            elif cp.path == self.key_path:
+                proven = True
+            else:
+                proven = cp.dev == st.st_dev and cp.ino == st.st_ino
+            if proven:
+                self.restart = cp.path != self.key_path and own_row
+                return cp.offset, cp.line, True
+        self.restart = own_row
+        return 0, 0, False
+
+    def _read_in_reader_process(self, fh: IO[bytes], start: int, start_line: int, st: os.stat_result) -> None:
         """`_read_stream` split over two processes (the machine's two cores): a forked reader splits, parses,
         validates and prices the lines and quarantines the rejected ones; this process stores each batch as it
         arrives, in order, each with its checkpoint, exactly as `_flush` does when reading alone."""
@@ -244,7 +399,7 @@ class _FileIngest:
             code = 0
             try:
                 with os.fdopen(write_fd, "wb", buffering=1 << 20) as out:
-                    self._reader_main(out, start, start_line, st)
+                    self._reader_main(out, fh, start, start_line, st)
             except BaseException:  # noqa: BLE001 - the parent reports it (a broken pipe: the parent is gone)
                 code = 1
             finally:
@@ -260,10 +415,10 @@ class _FileIngest:
                         break
                     kind = msg[0]
                     if kind == "batch":
-                        _, rows, offset, line, with_stat, lines_read, rejected = msg
+                        _, rows, offset, line, with_stat, lines_read, rejected, growable = msg
                         self.result.lines_read += lines_read  # counted as each batch arrives: nothing unreported
                         self.result.rejected += rejected  # if the reader stops early
-                        self._store_batch(rows, offset, line, st if with_stat else None)
+                        self._store_batch(rows, offset, line, st if with_stat else None, growable=growable)
                         if self.on_progress:
                             self.on_progress(offset - read_to)
                         read_to = offset
@@ -280,23 +435,22 @@ class _FileIngest:
         if not done:
             raise OSError(f"the reader process ended early (status {status}); the batches it sent were stored")
 
-    def _reader_main(self, out: IO[bytes], start: int, start_line: int, st: os.stat_result) -> None:
+    def _reader_main(self, out: IO[bytes], fh: IO[bytes], start: int, start_line: int, st: os.stat_result) -> None:
         """The forked reader: `_read_stream` with each batch sent to the parent instead of stored."""
 
         def send(batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
             rows = self._prepare(batch)
             counts = (self.result.lines_read, self.result.rejected)  # since the last batch: sent with it
             self.result.lines_read = self.result.rejected = 0
-            pickle.dump(("batch", rows, batch.offset, batch.line, stat is not None, *counts), out, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(("batch", rows, batch.offset, batch.line, stat is not None, *counts, sorted(batch.growable)), out,
+                        protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
             out.flush()
 
         self._flush = send  # type: ignore[method-assign]
         self.on_progress = None  # the parent shows progress as batches arrive
         try:
-            with open(self.path, "rb") as fh:
-                fh.seek(start)
-                self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start)
-        except OSError as exc:
+            self._read_stream(fh, start_line=start_line, final=False, stat=st, start_offset=start, limit=st.st_size)
+        except (OSError, QuarantineError) as exc:
             pickle.dump(("error", exc), out)
             return
         self.quarantine.close()
@@ -326,50 +480,106 @@ class _FileIngest:
                 )
 
     def _read_stream(self, fh: IO[bytes], *, start_line: int, final: bool, stat: os.stat_result | None,
-                     start_offset: int = 0) -> None:  # fmt: skip
+                     start_offset: int = 0, limit: int | None = None) -> None:  # fmt: skip
+        """Read lines from `fh` (at `start_offset`, after line `start_line`) up to byte `limit` (a plain file's size
+        when the run started: a file that grows faster than it is read, or the quarantine itself, still ends).
+        A line longer than MAX_LINE_BYTES is quarantined with its first RAW_KEPT bytes; memory stays flat."""
         batch = _Batch()
         batch.offset, batch.line = start_offset, start_line
         batch_lines = _batch_lines()
         line_no, offset = start_line, start_offset
-        rest = b""
+        pending: list[bytes] = []  # the parts of a line not yet ended (joined once, when its newline comes)
+        pending_len = 0
+        # After a checkpoint that moved past a rejected last line still without its newline: the bytes up to the
+        # next newline belong to that line, not to a new one.
+        continuation = start_offset > 0 and self.fd is not None and os.pread(self.fd, 1, start_offset - 1) != b"\n"
+
+        def line_done(raw: bytes, length: int) -> None:
+            nonlocal line_no, offset, batch, continuation
+            offset += length + 1
+            if continuation:
+                continuation = False
+                if raw.strip():
+                    self.result.lines_read += 1
+                    self.result.rejected += 1
+                    self.quarantine.add(self.display, line_no, raw[:RAW_KEPT], LineRejected(
+                        "more bytes arrived after this line was read and rejected without its newline"))
+                batch.offset = offset
+                return
+            line_no += 1
+            if self.identity is None:
+                self.identity = _identity(raw + b"\n")
+            if length > MAX_LINE_BYTES:
+                self._reject_long(raw, length, line_no, batch)
+            else:
+                self._handle(raw, line_no, batch)
+            batch.offset, batch.line = offset, line_no
+            if batch.lines >= batch_lines:
+                # A gzip file's size and mtime mark it done, so only its last batch records them:
+                # a run killed half-way through it reads it again in full (dedupe keeps totals right).
+                self._flush(batch, None if final else stat)
+                batch = _Batch()
+                batch.offset, batch.line = offset, line_no
+
         try:
-            for block in _blocks(fh):
+            for block in _blocks(fh, None if limit is None else limit - start_offset):
                 if self.on_progress:
                     self.on_progress(len(block))
-                data = rest + block if rest else block
-                lines = data.split(b"\n")
+                pos = 0
+                nl = block.find(b"\n")
+                if pending:
+                    if nl < 0:
+                        pending_len += len(block)
+                        if pending_len <= MAX_LINE_BYTES or sum(map(len, pending)) < RAW_KEPT:
+                            pending.append(block)  # past the limit only the first RAW_KEPT bytes are kept
+                        continue
+                    pending_len += nl
+                    head = b"".join(pending) + block[:nl] if pending_len <= MAX_LINE_BYTES else b"".join(pending)[:RAW_KEPT]
+                    pending, length, pending_len = [], pending_len, 0
+                    line_done(head, length)
+                    pos = nl + 1
+                lines = block[pos:].split(b"\n") if pos else block.split(b"\n")
                 rest = lines.pop()
                 for raw in lines:
-                    line_no += 1
-                    offset += len(raw) + 1
-                    if self.identity is None:
-                        self.identity = _identity(raw + b"\n")
-                    self._handle(raw, line_no, batch)
-                    batch.offset, batch.line = offset, line_no
-                    if batch.lines >= batch_lines:
-                        # A gzip file's size and mtime mark it done, so only its last batch records them:
-                        # a run killed half-way through it reads it again in full (dedupe keeps totals right).
-                        self._flush(batch, None if final else stat)
-                        batch = _Batch()
-                        batch.offset, batch.line = offset, line_no
+                    line_done(raw, len(raw))
+                if rest:
+                    pending, pending_len = [rest], len(rest)
         except (EOFError, zlib.error, gzip.BadGzipFile):
             # A damaged gzip: keep every whole line read before the damage, and no checkpoint, so the
             # next run reports it again (and re-reads it in full if it was still being written).
             self._flush(batch, stat, save_checkpoint=False)
             raise
-        if rest.strip():
+        rest = b"".join(pending) if pending_len <= MAX_LINE_BYTES else b""
+        if pending_len and (rest.strip() or pending_len > MAX_LINE_BYTES):
             if self.identity is None:
                 self.identity = _identity(rest + b"\n")
-            if final:
-                self._handle(rest, line_no + 1, batch)
-                batch.offset, batch.line = offset + len(rest), line_no + 1
-            elif _is_complete_json(rest):
+            if continuation:
+                self.result.partial_line_bytes = pending_len
+            elif final:
+                if pending_len > MAX_LINE_BYTES:
+                    self._reject_long(b"".join(pending)[:RAW_KEPT], pending_len, line_no + 1, batch)
+                else:
+                    self._handle(rest, line_no + 1, batch)
+                batch.offset, batch.line = offset + pending_len, line_no + 1
+            elif pending_len <= MAX_LINE_BYTES and _is_complete_json(rest):
                 # Store it now, but leave the checkpoint before it: the next run reads it again once its
-                # newline arrives, under the same line number, so its key makes it a duplicate.
+                # newline arrives, under the same line number, so its key makes it a duplicate. A rejected one
+                # moves the checkpoint past it instead: quarantined once, not on every run.
+                rejected = self.result.rejected
                 self._handle(rest, line_no + 1, batch)
+                if self.result.rejected > rejected:
+                    batch.offset, batch.line = offset + pending_len, line_no + 1
             else:
-                self.result.partial_line_bytes = len(rest)
+                self.result.partial_line_bytes = pending_len
         self._flush(batch, stat)
+
+    def _reject_long(self, head: bytes, length: int, line_no: int, batch: _Batch) -> None:
+        batch.lines += 1
+        self.result.lines_read += 1
+        self.result.rejected += 1
+        self.quarantine.add(self.display, line_no, head[:RAW_KEPT], LineRejected(
+            f"the line is {length:,} bytes, longer than the limit of {MAX_LINE_BYTES:,}; raw holds its first {RAW_KEPT:,}"),
+            line_bytes=length)  # fmt: skip
 
     # ---- one line ----
 
@@ -399,9 +609,12 @@ class _FileIngest:
             self.result.rejected += 1
             self.quarantine.add(self.display, line_no, raw, LineRejected("nested too deeply"))
             return
+        growable = self.growable or (self.fmt == "auto" and type(obj) is dict and claude_code.matches(obj))
         for i, ev in enumerate(events):
             if ev.dedupe_id is not None:
                 key = event_key("r:" + ev.dedupe_id)
+                if growable:
+                    batch.growable.add(key)
             else:
                 key = event_key(f"s:{self.identity}:{line_no}" + (f":{i}" if i else ""))
             batch.events.append((key, ev, line_no))
@@ -409,7 +622,8 @@ class _FileIngest:
     # ---- one transaction ----
 
     def _flush(self, batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
-        self._store_batch(self._prepare(batch), batch.offset, batch.line, stat, save_checkpoint=save_checkpoint)
+        self._store_batch(self._prepare(batch), batch.offset, batch.line, stat, save_checkpoint=save_checkpoint,
+                          growable=batch.growable)  # fmt: skip
 
     def _prepare(self, batch: _Batch) -> list[tuple[Any, ...]]:
         """The batch's calls priced, as rows with names for dimensions (`_row`); the calls whose cost cannot be
@@ -424,21 +638,60 @@ class _FileIngest:
         return [_row(key, ev, line_no, cost) for (key, ev, line_no), cost in zip(batch.events, costs)]
 
     def _store_batch(self, named_rows: list[tuple[Any, ...]], offset: int, line: int, stat: os.stat_result | None, *,
-                     save_checkpoint: bool = True) -> None:  # fmt: skip
-        """Store the rows of one batch and move the checkpoint to (offset, line), in one transaction."""
+                     save_checkpoint: bool = True, growable: Iterable[int] = ()) -> None:  # fmt: skip
+        """Store the rows of one batch and move the checkpoint to (offset, line), in one transaction. A row that
+        would push a rollup cell past its 64-bit limit is quarantined alone; the rest of the batch is stored."""
+        growable = set(growable)
+        try:
+            self._store_rows(named_rows, offset, line, stat, save_checkpoint, growable, one_by_one=False)
+        except sqlite3.OperationalError as exc:
+            if "integer overflow" not in str(exc):
+                raise
+            self.source_id = None  # it may have been created by the transaction just rolled back
+            self._store_rows(named_rows, offset, line, stat, save_checkpoint, growable, one_by_one=True)
+
+    def _store_rows(self, named_rows: list[tuple[Any, ...]], offset: int, line: int, stat: os.stat_result | None,
+                    save_checkpoint: bool, growable: set[int], *, one_by_one: bool) -> None:  # fmt: skip
         store = self.store
         with store.write():
             if self.source_id is None:
                 self.source_id = store.source_id(self.key_path, self.identity)
+                if self.restart:
+                    store.restart_checkpoint(self.source_id)
             dim, model_id, source = store.dim_id, store.model_id, self.source_id
             rows = [
                 (key, ts, dim("customers", customer), dim("features", feature), model_id(vendor, model), dim("segments", segment),
                  *tokens_and_cost, source, line_no, extra)
                 for key, ts, customer, feature, vendor, model, segment, *tokens_and_cost, line_no, extra in named_rows
             ]  # fmt: skip
-            stored = store.insert_new_events(rows)
+            total, grown = len(rows), 0
+            if growable:
+                grow = [r for r in rows if r[0] in growable]
+                fresh, grown = store.grow_events(grow)
+                rows = [r for r in rows if r[0] not in growable] + fresh
+            overflowed = 0
+            if one_by_one:
+                stored = 0
+                for row in rows:
+                    store.conn.execute("SAVEPOINT one_row")
+                    try:
+                        stored += store.insert_new_events([row])
+                    except sqlite3.OperationalError as exc:
+                        if "integer overflow" not in str(exc):
+                            raise
+                        store.conn.execute("ROLLBACK TO one_row")
+                        overflowed += 1
+                        self.result.rejected += 1
+                        self.quarantine.add(self.display, row[14], _row_json(row), LineRejected(
+                            "adding this call would take its rollup cell (UTC day, customer, feature, model, segment) past"
+                            " the store's limit of 2^63 picodollars (about $9.2M); the call as parsed is in raw", "cost"))
+                    store.conn.execute("RELEASE one_row")
+                self.quarantine.flush()  # on disk before the batch commits
+            else:
+                stored = store.insert_new_events(rows)
             self.result.events_stored += stored
-            self.result.duplicates += len(rows) - stored
+            self.result.updated += grown
+            self.result.duplicates += total - stored - grown - overflowed
             if self.path != "-" and save_checkpoint:
                 store.save_checkpoint(
                     self.source_id,
@@ -448,6 +701,7 @@ class _FileIngest:
                     line=line,
                     size=stat.st_size if stat else None,
                     mtime_ns=stat.st_mtime_ns if stat else None,
+                    tail_hash=_tail_hash(self.fd, offset) if self.fd is not None and stat is not None else None,
                 )
 
     def _reject_implausible_costs(self, batch: _Batch, costs: list[tuple[int | None, int | None]]
@@ -467,6 +721,11 @@ class _FileIngest:
                                 LineRejected(f"the call would cost ${usd}, more than $9,000,000: a corrupt token count?", "cost"))  # fmt: skip
         batch.events[:] = kept
         return kept_costs
+
+def _row_json(row: tuple[Any, ...]) -> bytes:
+    """A stored-form row (ids for dimensions) as the JSON a quarantine record holds when the raw line is gone."""
+    return orjson.dumps(dict(zip(("key", *EVENT_COLUMNS), row)))
+
 
 def _row(key: int, ev: NormalizedEvent, line_no: int, priced: tuple[int | None, int | None]) -> tuple[Any, ...]:
     """A call as a staging row with its dimensions still names: key, ts, customer, feature, vendor, model, segment,
@@ -498,14 +757,24 @@ def _unpriced(ev: NormalizedEvent) -> tuple[None, None]:
     return None, None
 
 
-def _blocks(fh: IO[bytes]) -> Iterator[bytes]:
+def _blocks(fh: IO[bytes], limit: int | None = None) -> Iterator[bytes]:
+    """The bytes of `fh` in blocks, stopping after `limit` bytes when given."""
     # gzip's read1 hands over what it has decompressed so far, so a damaged file yields its good part first.
     read = fh.read1 if isinstance(fh, gzip.GzipFile) else fh.read
-    while True:
-        block = read(READ_BLOCK)
+    while limit is None or limit > 0:
+        block = read(READ_BLOCK if limit is None else min(READ_BLOCK, limit))
         if not block:
             return
+        if limit is not None:
+            limit -= len(block)
         yield block
+
+
+def _tail_hash(fd: int, offset: int) -> str:
+    """The hash of the TAIL_BYTES of a file before `offset` (all of them when fewer): a checkpoint's proof."""
+    n = min(offset, TAIL_BYTES)
+    data = os.pread(fd, n, offset - n) if n else b""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _identity(first_line: bytes) -> str:
