@@ -516,7 +516,7 @@ def print_unpriced(records: list[dict[str, Any]]) -> None:
     console.print("hint: margindash prices set PROVIDER/MODEL --input X --output Y, or margindash prices alias NAME PROVIDER/MODEL", markup=False)
 
 
-DISAGREEMENT_SOURCES = ("genai-prices", "litellm", "openrouter")  # the sources a disagreement row can quote
+DISAGREEMENT_SOURCES = ("override", "genai-prices", "litellm", "openrouter")  # the sources a disagreement row can quote
 
 
 def print_disagreements(rows: list[dict[str, Any]]) -> None:
@@ -525,10 +525,11 @@ def print_disagreements(rows: list[dict[str, Any]]) -> None:
         console.print("The shipped sources agree within 1% on every model they share.", markup=False)
         return
     cols = [("provider", "left"), ("model", "left"), ("kind", "left"), ("differs on", "left"), ("winner", "left"),
-            ("prices (input/output)", "left")]  # fmt: skip
+            ("prices (input/output)", "left"), ("why", "left")]  # fmt: skip
     body = [
         [r.get("provider", ""), r.get("model", ""), r.get("kind", ""), ", ".join(r.get("fields", [])), r.get("winner", ""),
-         "; ".join(f"{s} {r[s].get('input', '-')}/{r[s].get('output', '-')}" for s in DISAGREEMENT_SOURCES if isinstance(r.get(s), dict))]
+         "; ".join(f"{s} {r[s].get('input', '-')}/{r[s].get('output', '-')}" for s in DISAGREEMENT_SOURCES if isinstance(r.get(s), dict)),
+         r.get("why", "") + (f" (matched by {r['match']})" if r.get("match") else "")]
         for r in rows
     ]  # fmt: skip
     console.print(table(f"{len(rows)} price disagreement(s) between sources, USD per million tokens", cols, body))

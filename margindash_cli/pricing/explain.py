@@ -42,10 +42,14 @@ def explain_call(store: Store, request_id: str) -> dict[str, Any]:
         v = e.price.version
         out["price_version"] = {"id": e.price.id, "source": e.price.source,
                                 "effective_from": v.effective_from.isoformat().replace("+00:00", "Z") if v.effective_from else None}  # fmt: skip
+        window = getattr(v.at_time(row["ts"]), "window", None)
+        if window is not None:
+            w = window.to_dict()
+            out["price_version"]["time_window"] = f"{w['start']}-{w['end']} UTC"
     b = e.breakdown
     if b is not None:
         tier_index = next((i for i, t in enumerate(e.price.version.tiers) if t.threshold == b.tier), -1) if e.price else -1
-        rates, _ = effective_rates(e.price.version, tier_index, b.service_tier) if e.price else ({}, "")
+        rates, _ = effective_rates(e.price.version.at_time(row["ts"]), tier_index, b.service_tier) if e.price else ({}, "")
         out["long_context_tier"] = None if b.tier is None else f"> {b.tier:,} prompt tokens"
         out["service_rates"] = b.service_rates
         for cls in CLASSES:

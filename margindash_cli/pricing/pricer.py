@@ -110,7 +110,10 @@ class Pricer:
             sp = self.timeline(res.provider, res.model).at(ev.ts_ms)
             if sp is None:
                 return None, None
-            b = cost_of(sp.version, input_tokens=ev.input_tokens, output_tokens=ev.output_tokens,
+            version = sp.version
+            if version.windows:  # a daily window (off-peak) prices the call by its UTC time of day
+                version = version.at_time(ev.ts_ms)
+            b = cost_of(version, input_tokens=ev.input_tokens, output_tokens=ev.output_tokens,
                         cached_input_tokens=ev.cached_input_tokens, cache_write_tokens=ev.cache_write_tokens,
                         cache_write_1h_tokens=ev.cache_write_1h_tokens, reasoning_tokens=ev.reasoning_tokens,
                         service_tier=ev.service_tier, units=_units(ev.units))  # fmt: skip
@@ -128,7 +131,7 @@ class Pricer:
         breakdown = None
         if sp is not None and needs_price:
             breakdown = cost_of(
-                sp.version,
+                sp.version.at_time(ts_ms),
                 input_tokens=ev.input_tokens,
                 output_tokens=ev.output_tokens,
                 cached_input_tokens=ev.cached_input_tokens,
