@@ -576,6 +576,8 @@ def print_explain(info: dict[str, Any]) -> None:
     pv = info["price_version"]
     if pv:
         lines.append(f"price version #{pv['id']} from {pv['source']}, in force since {pv['effective_from'] or 'the beginning'}")
+        if pv.get("time_window"):
+            lines.append(f"time-of-day price: {pv['time_window']} (the call's UTC time is inside it)")
     if info.get("long_context_tier"):
         lines.append(f"long-context tier: {info['long_context_tier']} (applies to every class of this call)")
     if info.get("service_rates") and info["service_rates"] != "standard":
@@ -583,17 +585,9 @@ def print_explain(info: dict[str, Any]) -> None:
     for line in lines:
         console.print(line, markup=False)
     if info["classes"]:
-        tokens = info["tokens"]
-        counts = {
-            "uncached_input": tokens["input_tokens"] - tokens["cached_input_tokens"] - tokens["cache_write_tokens"],
-            "cache_read": tokens["cached_input_tokens"],
-            "cache_write_5m": tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
-            "cache_write_1h": tokens["cache_write_1h_tokens"],
-            "output": tokens["output_tokens"] - tokens["reasoning_tokens"],
-            "reasoning": tokens["reasoning_tokens"],
-        }
-        body = [[cls, f"{counts.get(cls, 0):,}" if cls in counts else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
-                for cls, c in info["classes"].items()]  # fmt: skip
+        media = ("input_audio", "output_audio", "output_image")  # shown only when the call has such tokens
+        body = [[cls, f"{c['tokens']:,}" if "tokens" in c else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
+                for cls, c in info["classes"].items() if cls not in media or c.get("tokens")]  # fmt: skip
         console.print(table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body))
     console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
     if info["stale"]:

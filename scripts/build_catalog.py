@@ -653,6 +653,9 @@ def _price_text(catalog: Catalog, key: Key, today_ms: int) -> str | None:
         return None
     v = price_at(catalog.versions[target], today_ms) or catalog.versions[target][0]
     text = f"{v.base.input if v.base.input is not None else '-'}/{v.base.output if v.base.output is not None else '-'}"
+    media = [f"{f} {getattr(v.base, f)}" for f in ("input_audio", "output_audio", "output_image") if getattr(v.base, f) is not None]
+    if media:
+        text += f" ({', '.join(media)})"
     if v.tiers:
         t = v.tiers[0]
         text += f" (>{t.threshold // 1000}k: {t.rates.input}/{t.rates.output})"
@@ -682,6 +685,8 @@ def changes(previous: Catalog | None, catalog: Catalog, decisions: list[dict], t
                 reason = f"alias of {target[0]}/{target[1]} (a genai-prices rule reaches it)"
             elif old is None:
                 reason = "new in the sources"
+            elif old.split(" (")[0] == new.split(" (")[0] and ("input_audio" in new or "output_audio" in new or "output_image" in new):
+                reason = "audio/image token rates are now read from the sources"
             else:
                 reason = "the sources changed (or a genai-prices rule now completes it)"
         lines.append(f"{key[0]}/{key[1]}: {old or 'unpriced'} -> {new or 'unpriced'} ({reason})")

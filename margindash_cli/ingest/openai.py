@@ -6,6 +6,10 @@ Token semantics (OpenAI's own, which are already the canonical ones):
   `completion_tokens_details.reasoning_tokens`.
 - Responses: the same with `input_tokens`, `input_tokens_details.{cached_tokens,cache_write_tokens}`,
   `output_tokens`, `output_tokens_details.reasoning_tokens`.
+- Audio (gpt-4o-audio, realtime, gpt-4o-mini-tts): `prompt_tokens_details.audio_tokens` (a part of the
+  prompt) and `completion_tokens_details.audio_tokens` (a part of the completion); Responses and realtime
+  `input_tokens_details` / `output_tokens_details.audio_tokens` alike. Audio prompt tokens beyond the
+  uncached prompt were cached and bill as cached input.
 - DeepSeek-style `prompt_cache_hit_tokens` (a part of `prompt_tokens`) is read as cached when
   `cached_tokens` is absent.
 
@@ -55,6 +59,8 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         out = read_tokens(usage, "completion_tokens", "usage")
         out_details = read_object(usage, "completion_tokens_details", "usage")
         reasoning = read_tokens(out_details, "reasoning_tokens", "usage.completion_tokens_details")
+        audio_in = read_tokens(details, "audio_tokens", "usage.prompt_tokens_details")
+        audio_out = read_tokens(out_details, "audio_tokens", "usage.completion_tokens_details")
     else:
         inp = read_tokens(usage, "input_tokens", "usage")
         details = read_object(usage, "input_tokens_details", "usage")
@@ -63,6 +69,8 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         out = read_tokens(usage, "output_tokens", "usage")
         out_details = read_object(usage, "output_tokens_details", "usage")
         reasoning = read_tokens(out_details, "reasoning_tokens", "usage.output_tokens_details")
+        audio_in = read_tokens(details, "audio_tokens", "usage.input_tokens_details")
+        audio_out = read_tokens(out_details, "audio_tokens", "usage.output_tokens_details")
     event: dict[str, Any] = {
         "vendor": "openai",
         "model": payload.get("model"),
@@ -73,6 +81,10 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         "cache_write_1h_tokens": 0,
         "reasoning_tokens": reasoning,
     }
+    if audio_in:  # audio prompt tokens: uncached ones at the audio rate (cached audio bills as cached input)
+        event["input_audio_tokens"] = min(audio_in, max(inp - cached - cache_write, 0))
+    if audio_out:
+        event["output_audio_tokens"] = audio_out
     response_id = payload.get("id")
     if response_id is not None:
         event["response_id"] = response_id
