@@ -535,6 +535,28 @@ def print_disagreements(rows: list[dict[str, Any]]) -> None:
     console.print(table(f"{len(rows)} price disagreement(s) between sources, USD per million tokens", cols, body))
 
 
+def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
+    console = stdout_console()
+    rows = result["models"] if show_all else [r for r in result["models"] if r["drifting"]]
+    if not result["models"]:
+        console.print("No stored call carries a reported cost (OpenRouter usage.cost, xAI cost_in_usd_ticks, LiteLLM spend...).", markup=False)
+        return
+    if not rows:
+        console.print(f"Computed and reported costs agree within {result['threshold_pct']}% for all {len(result['models'])} model(s).", markup=False)
+        return
+    cols = [("vendor", "left"), ("model", "left"), ("calls", "right"), ("computed", "right"), ("reported", "right"),
+            ("difference", "right"), ("%", "right"), ("unpriced", "right"), ("worst call", "left")]  # fmt: skip
+    def usd(text: str) -> str:
+        return "-$" + text[1:] if text.startswith("-") else "$" + text
+
+    body = [[r["vendor"], r["model"], f"{r['calls']:,}", usd(r["computed_usd"]), usd(r["reported_usd"]), usd(r["difference_usd"]),
+             "-" if r["difference_pct"] is None else r["difference_pct"], f"{r['unpriced_calls']:,}",
+             "" if not r["worst_call"] else f"{r['worst_call']['file']}:{r['worst_call']['line']} ({r['worst_call']['difference_pct']}%)"]
+            for r in rows]  # fmt: skip
+    title = f"{result['drifting']} model(s) whose computed cost differs from the reported one by more than {result['threshold_pct']}%"
+    console.print(table(title, cols, body))
+
+
 def print_sync(result: dict[str, Any]) -> None:
     console = stdout_console()
     for s in result["sources"]:

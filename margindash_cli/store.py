@@ -1335,6 +1335,21 @@ class Store:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
         return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
 
+    # -- issue 14: provider-reported cost --
+
+    def reported_cost_rows(self, *, start_ms: int | None, end_ms: int | None, after_id: int | None, limit: int
+                           ) -> list[tuple[Any, ...]]:  # fmt: skip
+        """Events whose log stated their cost (WIDE_COLUMNS order, then the source path), in id order, in chunks:
+        for `prices drift`, which compares that cost with the computed one."""
+        where, args = self.ts_filter("x", start_ms, end_ms)
+        where.append("x.reported_cost IS NOT NULL")
+        if after_id is not None:
+            where.append("x.id > ?")
+            args.append(after_id)
+        sql = (f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)}, src.path FROM events_wide x"
+               " LEFT JOIN sources src ON src.id = x.source WHERE " + " AND ".join(where) + " ORDER BY x.id LIMIT ?")  # fmt: skip
+        return self.conn.execute(sql, (*args, limit)).fetchall()
+
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:
     """Add `column >= start` and `column < end` (each when given) to a WHERE clause being built."""

@@ -168,6 +168,45 @@ def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -
     render.print_disagreements(rows)
 
 
+@app.command("drift")
+def drift(
+    ctx: typer.Context,
+    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
+    threshold: str = typer.Option("1", "--threshold", help="Percent of the reported cost past which a model is listed as drifting."),
+    show_all: bool = typer.Option(False, "--all", help="Also list the models whose costs agree."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Models whose computed cost differs from the cost their logs reported (OpenRouter, xAI, LiteLLM...) by more than 1%.
+
+    A wrong catalog price shows itself here. Every call with a reported cost is priced again from the catalog;
+    per model the two totals are compared, and the call that differs most is named by its file and line.
+
+    Example: margindash prices drift --since 2026-11-01
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from .. import render
+    from ..errors import UsageError
+    from ..periods import resolve_range
+    from ..pricing.drift import drift as run
+    from ._common import open_store
+
+    try:
+        pct = Decimal(threshold)
+    except InvalidOperation:
+        pct = Decimal("NaN")
+    if not pct.is_finite() or pct < 0:
+        raise UsageError(f"--threshold {threshold!r} is not a percentage", "use a number such as 1 or 0.5")
+    rng = resolve_range(since, until, None, None)
+    with open_store(ctx, create=False) as store:
+        result = run(store, start_ms=rng.start_ms, end_ms=rng.end_ms, threshold_pct=pct)
+    if as_json:
+        render.print_json(result)
+        return
+    render.print_drift(result, show_all=show_all)
+
+
 def sync_prices(
     ctx: typer.Context,
     sources: Optional[list[str]] = typer.Option(None, "--source", help="litellm|genai-prices|openrouter, a URL or a FILE (repeatable; default: litellm and genai-prices)."),

@@ -15,16 +15,30 @@ Token semantics (OpenAI's own, which are already the canonical ones):
 
 vendor is always "openai" and the model string is kept as given, so an OpenRouter body
 (`x-ai/grok-4`) keeps its routed model name. OpenRouter's `usage.cost` becomes `cost_usd`, an exact
-decimal string. `service_tier` is the tier the response says it served ("auto"/"standard" ->
+decimal string; so does xAI's `usage.cost_in_usd_ticks` (1 USD = 10^10 ticks: 37,500,000 ticks = $0.00375). `service_tier` is the tier the response says it served ("auto"/"standard" ->
 "default"); `timestamp` is `created` (Chat) or `created_at` (Responses), epoch seconds.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..errors import LineRejected
-from .fields import cost_text, read_object, read_tokens, service_tier
+from .fields import cost_text, read_object, read_tokens, service_tier, show
+
+USD_TICKS = 10**10  # xAI reports a call's cost in ticks: 1 USD = 10^10 ticks
+
+
+def ticks_text(value: Any, field: str) -> str | None:
+    """xAI's `usage.cost_in_usd_ticks` (a whole number of 1e-10 USD) as an exact USD decimal string; None when absent."""
+    if value is None:
+        return None
+    if type(value) is float and value.is_integer():
+        value = int(value)
+    if type(value) is not int or value < 0:
+        raise LineRejected(f"must be a non-negative whole number of ticks, got {show(value)}", field)
+    return format(Decimal(value).scaleb(-10).normalize(), "f") if value else "0"
 
 NAME = "openai"
 
@@ -92,6 +106,8 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
     if tier is not None:
         event["service_tier"] = tier
     cost = cost_text(usage.get("cost"), "usage.cost")
+    if cost is None:
+        cost = ticks_text(usage.get("cost_in_usd_ticks"), "usage.cost_in_usd_ticks")
     if cost is not None:
         event["cost_usd"] = cost
     created = payload.get("created")
