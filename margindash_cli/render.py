@@ -477,12 +477,16 @@ def print_price_show(info: dict[str, Any]) -> None:
     r = info["resolved"]
     console.print(f"{info['query']} -> {r['provider']}/{r['model']} ({r['how']} match)", markup=False)
     cols = [("since", "left"), ("source", "left"), ("input", "right"), ("output", "right"), ("cache read", "right"),
-            ("cache write 5m", "right"), ("cache write 1h", "right"), ("tiers", "left"), ("service tiers", "left")]  # fmt: skip
+            ("cache write 5m", "right"), ("cache write 1h", "right"), ("tiers", "left"), ("service tiers, windows, media", "left")]  # fmt: skip
     body = []
     for v in info["versions"]:
         base = v.get("base", {})
         tiers = ", ".join(f">{t['threshold']:,}: {t['rates'].get('input', '-')}/{t['rates'].get('output', '-')}" for t in v.get("tiers", []))
         services = ", ".join(f"{s}: {v[s].get('input', '-')}/{v[s].get('output', '-')}" for s in ("batch", "flex", "priority") if s in v)
+        # daily UTC windows (off-peak prices) and audio/image rates go with the service tiers: rarely set
+        extras = [f"{w['start']}-{w['end']} UTC: {w['rates'].get('input', '-')}/{w['rates'].get('output', '-')}" for w in v.get("windows", [])]
+        extras += [f"{k.replace('_', ' ')} {base[k]}" for k in ("input_audio", "output_audio", "output_image") if k in base]
+        services = ", ".join(x for x in [services, *extras] if x)
         body.append([_since(v.get("effective_from")), v["source"], base.get("input", "-"), base.get("output", "-"),
                      base.get("cache_read", "-"), base.get("cache_write_5m", "-"), base.get("cache_write_1h", "-"),
                      tiers or "-", services or "-"])  # fmt: skip

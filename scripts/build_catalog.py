@@ -30,8 +30,9 @@ Merge rules, keyed by (provider, model):
   in-region ids get the long-context tier of the agreeing `us.` entry). Where they agree, genai-prices'
   versions are kept, the current one completed with what only LiteLLM lists (cache/reasoning rates,
   batch/flex/priority rates, per-unit prices, context window; LiteLLM's long-context tiers only when
-  no genai-prices version of the model has tiers); a dated snapshot name with nothing of its own
-  becomes an alias of its model (`o3-2025-04-16` -> `o3`, which was 10/40 before 2025-06-10).
+  no genai-prices version of the model has tiers); a name genai-prices lists as an `equals` of the
+  model, with nothing of its own, becomes an alias of it (`o3-2025-04-16` -> `o3`, which was 10/40 before
+  2025-06-10); a name reached by a pattern keeps its own key, with genai-prices' versions.
 - A hosted copy reached only through a fallback provider (Claude on Vertex through Anthropic's rules)
   keeps the host's own LiteLLM price when it differs, and takes its maker's missing rates when it agrees.
 - genai-prices `equals` names no list prices under their own name become aliases; CURATED_ALIASES and
@@ -406,9 +407,8 @@ def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | N
         fallback = gkey[0] != key[0]  # reached through genai-prices' fallback to the maker's list
         old = key not in L
         if not fields:
-            rest = key[1][len(gkey[1]):] if key[0] == gkey[0] and key[1].startswith(gkey[1]) else None
-            if rest is not None and _NOISE_AFTER.match(rest) and not _adds(lit, cur):
-                aliases[key] = gkey  # a snapshot name with nothing of its own: it gets the model's whole history
+            if how.startswith("equals") and not fallback and not _adds(lit, cur):
+                aliases[key] = gkey  # genai-prices names it as this model and it adds nothing: the model's whole history
             elif fallback:  # a hosted copy at its maker's price: the host's own entry, its gaps filled by the maker's
                 catalog[key] = [_fill(lit, cur)]
             else:

@@ -125,9 +125,8 @@ def test_bedrock_us_profile(catalog):
 
 
 def test_bedrock_profile_without_a_bedrock_price_uses_the_makers_price(catalog):
-    # (the dated Anthropic id is a snapshot name of claude-opus-4-7 at its price: an alias of it)
     assert catalog.resolve("bedrock", "us.anthropic.claude-opus-4-7-20260416-v1:0") == Resolution(
-        "anthropic", "claude-opus-4-7", "origin"
+        "anthropic", "claude-opus-4-7-20260416", "origin"
     )
 
 
@@ -136,7 +135,7 @@ def test_routing_prefixes_and_vendor_spellings(catalog):
     assert catalog.resolve("vertex_ai", "claude-sonnet-4-5@20250929").provider == "google"
     assert catalog.resolve("openai", "openai/gpt-4.1") == Resolution("openai", "gpt-4.1", "normalized")
     assert catalog.resolve("anthropic", "claude-3.5-sonnet-20241022") == Resolution(
-        "anthropic", "claude-3-5-sonnet", "normalized"  # the dated name is an alias of the model it is a snapshot of
+        "anthropic", "claude-3-5-sonnet-20241022", "normalized"
     )
 
 
@@ -261,11 +260,12 @@ def test_rule_patterns_reach_snapshot_names_only():
 
 def test_merge_a_pattern_rule_gives_a_litellm_key_genai_prices_tier(merged):
     # LiteLLM lists claude-sonnet-4-5-20250929 with no long-context tier; genai-prices reaches it with
-    # `starts_with claude-sonnet-4-5` (3/15, 6/22.50 above 200k): the same price today, so it becomes
-    # an alias of the model and gets its tier.
+    # `starts_with claude-sonnet-4-5` (3/15, 6/22.50 above 200k): the same price today, so the key keeps
+    # genai-prices' versions, tier included, completed with LiteLLM's batch rates.
     versions, aliases, _ = merged
-    assert aliases[("anthropic", "claude-sonnet-4-5-20250929")] == ("anthropic", "claude-sonnet-4-5")
-    assert versions[("anthropic", "claude-sonnet-4-5")][0].tiers[0].rates.input == D("6")
+    assert ("anthropic", "claude-sonnet-4-5-20250929") not in aliases
+    [v] = versions[("anthropic", "claude-sonnet-4-5-20250929")]
+    assert (v.source, v.tiers[0].rates.input, v.tiers[0].rates.output, v.batch.input) == ("genai-prices", D("6"), D("22.5"), D("1.5"))
 
 
 def test_merge_in_region_bedrock_id_takes_the_tier_of_the_agreeing_geo_entry(merged):
