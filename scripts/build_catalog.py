@@ -687,8 +687,11 @@ def changes(previous: Catalog | None, catalog: Catalog, decisions: list[dict], t
                 reason = "new in the sources"
             elif old.split(" (")[0] == new.split(" (")[0] and ("input_audio" in new or "output_audio" in new or "output_image" in new):
                 reason = "audio/image token rates are now read from the sources"
+            elif (key in previous.versions and key in catalog.versions and previous.versions[key][-1].source == "litellm"
+                  and catalog.versions[key][-1].source == "genai-prices"):
+                reason = "a genai-prices rule reaches it at the same price today: its versions, tiers and history"
             else:
-                reason = "the sources changed (or a genai-prices rule now completes it)"
+                reason = "the sources changed, or an agreeing entry now completes it"
         lines.append(f"{key[0]}/{key[1]}: {old or 'unpriced'} -> {new or 'unpriced'} ({reason})")
     return lines
 

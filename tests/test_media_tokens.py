@@ -144,3 +144,17 @@ def test_ingest_stores_prices_explains_and_exports_audio_tokens(cli, tmp_path):
     [csv_file] = list((exported / "events").rglob("*.csv"))
     header, first = csv_file.read_text().splitlines()[:2]
     assert dict(zip(header.split(","), first.split(",")))["input_audio_tokens"] == "6000"
+
+
+def test_prices_set_takes_audio_rates(cli, tmp_path):
+    db = tmp_path / "s.db"
+    out = cli("--db", db, "prices", "set", "self/voice-1", "--input", "1", "--output", "2", "--input-audio", "10",
+              "--output-audio", "20", "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["base"] == {"input": "1", "output": "2", "input_audio": "10", "output_audio": "20"}
+    log = tmp_path / "v.jsonl"
+    log.write_text(json.dumps({"timestamp": "2026-11-16T12:00:00Z", "vendor": "self", "model": "voice-1", "input_tokens": 1000,
+                               "input_audio_tokens": 600, "output_tokens": 100, "output_audio_tokens": 100}) + "\n")  # fmt: skip
+    assert cli("--db", db, "ingest", log).exit_code == 0
+    [row] = json.loads(cli("--db", db, "events", "--json").stdout)
+    assert row["cost_usd"] == "0.0084"  # 400 x 1 + 600 x 10 + 100 x 20 per MTok

@@ -70,6 +70,9 @@ def set_price(
     cache_write: Optional[str] = typer.Option(None, "--cache-write", help="USD per million cache-write tokens (5-minute)."),
     cache_write_1h: Optional[str] = typer.Option(None, "--cache-write-1h", help="USD per million 1-hour cache-write tokens."),
     reasoning: Optional[str] = typer.Option(None, "--reasoning", help="USD per million reasoning tokens, where it differs from output."),
+    input_audio: Optional[str] = typer.Option(None, "--input-audio", help="USD per million audio prompt tokens, where it differs from input."),
+    output_audio: Optional[str] = typer.Option(None, "--output-audio", help="USD per million generated audio tokens, where it differs from output."),
+    output_image: Optional[str] = typer.Option(None, "--output-image", help="USD per million generated image tokens, where it differs from output."),
     per_request: Optional[str] = typer.Option(None, "--per-request", help="USD per call (e.g. a vector-database query)."),
     per_unit: Optional[list[str]] = typer.Option(None, "--per-unit", help="UNIT=USD for a unit in the events' `units`, e.g. images=0.04 (repeatable)."),
     context_window: Optional[int] = typer.Option(None, "--context-window", help="Largest prompt the model takes, in tokens."),
@@ -91,7 +94,8 @@ def set_price(
         result = catalog_store.set_user_price(
             store, key, effective_from=effective_from, context_window=context_window, per_unit=per_unit or [],
             rates={"input": input_, "output": output, "cache_read": cache_read, "cache_write_5m": cache_write,
-                   "cache_write_1h": cache_write_1h, "reasoning": reasoning},
+                   "cache_write_1h": cache_write_1h, "reasoning": reasoning, "input_audio": input_audio,
+                   "output_audio": output_audio, "output_image": output_image},
             per_request=per_request,
         )  # fmt: skip
     if as_json:
