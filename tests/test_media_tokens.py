@@ -72,6 +72,13 @@ def test_openai_chat_and_responses_audio_tokens():
         "output_tokens_details": {"audio_tokens": 250}}}  # fmt: skip
     e = openai.extract(resp)
     assert (e["input_audio_tokens"], e["output_audio_tokens"]) == (400, 250)  # 50 audio tokens were cached
+    realtime = {"object": "realtime.response", "model": "gpt-realtime", "usage": {
+        "total_tokens": 900, "input_tokens": 600, "output_tokens": 300,
+        "input_token_details": {"text_tokens": 100, "audio_tokens": 500, "cached_tokens": 200,
+                                "cached_tokens_details": {"text_tokens": 50, "audio_tokens": 150}},
+        "output_token_details": {"text_tokens": 60, "audio_tokens": 240}}}  # fmt: skip
+    e = openai.extract(realtime)
+    assert (e["input_tokens"], e["cached_input_tokens"], e["input_audio_tokens"], e["output_audio_tokens"]) == (600, 200, 350, 240)
     plain = openai.extract(orjson.loads((FIXTURES / "openai" / "chat" / "openai_chat__gpt4o_mini_basic.json").read_bytes()))
     assert "input_audio_tokens" not in plain and "output_audio_tokens" not in plain  # zero: left out
     with pytest.raises(LineRejected) as exc:

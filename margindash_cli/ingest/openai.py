@@ -8,8 +8,9 @@ Token semantics (OpenAI's own, which are already the canonical ones):
   `output_tokens`, `output_tokens_details.reasoning_tokens`.
 - Audio (gpt-4o-audio, realtime, gpt-4o-mini-tts): `prompt_tokens_details.audio_tokens` (a part of the
   prompt) and `completion_tokens_details.audio_tokens` (a part of the completion); Responses and realtime
-  `input_tokens_details` / `output_tokens_details.audio_tokens` alike. Audio prompt tokens beyond the
-  uncached prompt were cached and bill as cached input.
+  `input_tokens_details` / `output_tokens_details.audio_tokens` alike (realtime: `input_token_details`,
+  `output_token_details`, its cached audio in `cached_tokens_details.audio_tokens`). Audio prompt tokens
+  that were cached bill as cached input.
 - DeepSeek-style `prompt_cache_hit_tokens` (a part of `prompt_tokens`) is read as cached when
   `cached_tokens` is absent.
 
@@ -40,10 +41,11 @@ def ticks_text(value: Any, field: str) -> str | None:
         raise LineRejected(f"must be a non-negative whole number of ticks, got {show(value)}", field)
     return format(Decimal(value).scaleb(-10).normalize(), "f") if value else "0"
 
+
 NAME = "openai"
 
 # `object` values of OpenAI bodies, for detection when the usage block alone is ambiguous.
-OBJECT_TYPES = frozenset({"chat.completion", "chat.completion.chunk", "response", "text_completion"})
+OBJECT_TYPES = frozenset({"chat.completion", "chat.completion.chunk", "response", "text_completion", "realtime.response"})
 
 
 def matches(payload: dict[str, Any]) -> bool:
@@ -51,7 +53,7 @@ def matches(payload: dict[str, Any]) -> bool:
     usage = payload.get("usage")
     if type(usage) is not dict:
         return False
-    if "prompt_tokens" in usage or "completion_tokens" in usage or "input_tokens_details" in usage:
+    if "prompt_tokens" in usage or "completion_tokens" in usage or "input_tokens_details" in usage or "input_token_details" in usage:
         return True
     obj = payload.get("object")
     return type(obj) is str and obj in OBJECT_TYPES
@@ -77,14 +79,20 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         audio_out = read_tokens(out_details, "audio_tokens", "usage.completion_tokens_details")
     else:
         inp = read_tokens(usage, "input_tokens", "usage")
-        details = read_object(usage, "input_tokens_details", "usage")
-        cached = read_tokens(details, "cached_tokens", "usage.input_tokens_details")
-        cache_write = read_tokens(details, "cache_write_tokens", "usage.input_tokens_details")
+        # Realtime (`realtime.response`) spells them input_token_details / output_token_details.
+        d_key = "input_tokens_details" if "input_token_details" not in usage else "input_token_details"
+        o_key = "output_tokens_details" if "output_token_details" not in usage else "output_token_details"
+        details = read_object(usage, d_key, "usage")
+        cached = read_tokens(details, "cached_tokens", f"usage.{d_key}")
+        cache_write = read_tokens(details, "cache_write_tokens", f"usage.{d_key}")
         out = read_tokens(usage, "output_tokens", "usage")
-        out_details = read_object(usage, "output_tokens_details", "usage")
-        reasoning = read_tokens(out_details, "reasoning_tokens", "usage.output_tokens_details")
-        audio_in = read_tokens(details, "audio_tokens", "usage.input_tokens_details")
-        audio_out = read_tokens(out_details, "audio_tokens", "usage.output_tokens_details")
+        out_details = read_object(usage, o_key, "usage")
+        reasoning = read_tokens(out_details, "reasoning_tokens", f"usage.{o_key}")
+        audio_in = read_tokens(details, "audio_tokens", f"usage.{d_key}")
+        audio_out = read_tokens(out_details, "audio_tokens", f"usage.{o_key}")
+        cached_audio = read_tokens(read_object(details, "cached_tokens_details", f"usage.{d_key}"), "audio_tokens",
+                                   f"usage.{d_key}.cached_tokens_details")  # fmt: skip
+        audio_in -= min(cached_audio, audio_in)  # cached audio bills as cached input
     event: dict[str, Any] = {
         "vendor": "openai",
         "model": payload.get("model"),
