@@ -79,6 +79,7 @@ EVENT_COLUMNS = (
     ("input_audio_tokens", INT, "tokens", "audio prompt tokens, part of input_tokens (uncached), at the audio rate"),
     ("output_audio_tokens", INT, "tokens", "generated audio tokens, part of output_tokens, at the audio rate"),
     ("output_image_tokens", INT, "tokens", "generated image tokens, part of output_tokens, at the image rate"),
+    ("cached_audio_tokens", INT, "tokens", "audio prompt tokens read from cache, part of cached_input_tokens"),
     ("service_tier", TEXT, None, "default|batch|flex|priority"),
     ("revenue_amount_in_cents", INT, "minor units of currency", "revenue the event carried; null = none"),
     ("currency", TEXT, None, "ISO 4217 code (lower case) of revenue_amount_in_cents"),

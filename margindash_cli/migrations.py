@@ -349,7 +349,7 @@ def m004_compact_events(db: Database) -> None:
         db.execute(sql)
 
 
-M006_COLUMNS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens")
+M006_COLUMNS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")
 
 
 @MIGRATIONS()

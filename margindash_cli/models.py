@@ -43,6 +43,7 @@ class UsageEvent(BaseModel):
     input_audio_tokens: int = Field(0, ge=0, description="Audio prompt tokens (part of input_tokens, not cached), billed at the audio input rate.")
     output_audio_tokens: int = Field(0, ge=0, description="Generated audio tokens (part of output_tokens), billed at the audio output rate.")
     output_image_tokens: int = Field(0, ge=0, description="Generated image tokens (part of output_tokens), billed at the image output rate.")
+    cached_audio_tokens: int = Field(0, ge=0, description="Audio prompt tokens read from cache (part of cached_input_tokens), billed at the cached-audio rate.")
     request_id: str | None = Field(None, description="Unique id of the call; re-ingesting the same id never double counts.")
     revenue_amount_in_cents: int | None = Field(None, description="Revenue this call earned, in minor units of currency.")
     currency: str | None = Field(None, description="ISO 4217 code of the revenue (default usd).")

@@ -485,7 +485,8 @@ def print_price_show(info: dict[str, Any]) -> None:
         services = ", ".join(f"{s}: {v[s].get('input', '-')}/{v[s].get('output', '-')}" for s in ("batch", "flex", "priority") if s in v)
         # daily UTC windows (off-peak prices) and audio/image rates go with the service tiers: rarely set
         extras = [f"{w['start']}-{w['end']} UTC: {w['rates'].get('input', '-')}/{w['rates'].get('output', '-')}" for w in v.get("windows", [])]
-        extras += [f"{k.replace('_', ' ')} {base[k]}" for k in ("input_audio", "output_audio", "output_image") if k in base]
+        extras += [f"{k.replace('_', ' ')} {base[k]}" for k in ("input_audio", "output_audio", "output_image", "cache_read_audio")
+                   if k in base]  # fmt: skip
         services = ", ".join(x for x in [services, *extras] if x)
         body.append([_since(v.get("effective_from")), v["source"], base.get("input", "-"), base.get("output", "-"),
                      base.get("cache_read", "-"), base.get("cache_write_5m", "-"), base.get("cache_write_1h", "-"),
@@ -611,7 +612,7 @@ def print_explain(info: dict[str, Any]) -> None:
     for line in lines:
         console.print(line, markup=False)
     if info["classes"]:
-        media = ("input_audio", "output_audio", "output_image")  # shown only when the call has such tokens
+        media = ("input_audio", "output_audio", "output_image", "cache_read_audio")  # shown only when the call has such tokens
         body = [[cls, f"{c['tokens']:,}" if "tokens" in c else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
                 for cls, c in info["classes"].items() if cls not in media or c.get("tokens")]  # fmt: skip
         console.print(table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body))

@@ -40,13 +40,13 @@ EVENT_COLUMNS = (
     "cache_write_tokens", "reasoning_tokens", "cost", "price_id", "source", "line", "extra",
 )  # fmt: skip
 EXTRA_FIELDS = ("cache_write_1h_tokens", "service_tier", "revenue_minor", "currency", "extra_cost", "reported_cost", "units", "tags",
-                "input_audio_tokens", "output_audio_tokens", "output_image_tokens")  # fmt: skip
+                "input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")  # fmt: skip
 # What readers see (the `events_wide` view): every field under its own name, the rare ones out of `extra`.
 WIDE_COLUMNS = (
     "id", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
     "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line",
-    "input_audio_tokens", "output_audio_tokens", "output_image_tokens",  # m006 (#14)
+    "input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens",  # m006 (#14)
 )  # fmt: skip
 EVENT_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
 BLOCK_BITS = 12  # event_blocks: the time span of each 4,096 consecutive event ids
@@ -1228,7 +1228,7 @@ class Store:
             cols = ("id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
                     " cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, revenue_minor, currency,"
                     " units, tags, cost, extra_cost, reported_cost, source, line, input_audio_tokens, output_audio_tokens,"
-                    " output_image_tokens")  # fmt: skip
+                    " output_image_tokens, cached_audio_tokens")  # fmt: skip
             cur = self.conn.execute(f"SELECT {cols} FROM events_wide WHERE 0")
             columns = [d[0] for d in cur.description]
             lo, hi = self.conn.execute("SELECT min(min_ts), max(max_ts) + 1 FROM event_blocks").fetchone()

@@ -653,7 +653,8 @@ def _price_text(catalog: Catalog, key: Key, today_ms: int) -> str | None:
         return None
     v = price_at(catalog.versions[target], today_ms) or catalog.versions[target][0]
     text = f"{v.base.input if v.base.input is not None else '-'}/{v.base.output if v.base.output is not None else '-'}"
-    media = [f"{f} {getattr(v.base, f)}" for f in ("input_audio", "output_audio", "output_image") if getattr(v.base, f) is not None]
+    media = [f"{f} {getattr(v.base, f)}" for f in ("input_audio", "output_audio", "output_image", "cache_read_audio")
+             if getattr(v.base, f) is not None]  # fmt: skip
     if media:
         text += f" ({', '.join(media)})"
     if v.tiers:
@@ -685,7 +686,7 @@ def changes(previous: Catalog | None, catalog: Catalog, decisions: list[dict], t
                 reason = f"alias of {target[0]}/{target[1]} (a genai-prices rule reaches it)"
             elif old is None:
                 reason = "new in the sources"
-            elif old.split(" (")[0] == new.split(" (")[0] and ("input_audio" in new or "output_audio" in new or "output_image" in new):
+            elif old.split(" (")[0] == new.split(" (")[0] and any(f in new for f in ("_audio ", "output_image ")):
                 reason = "audio/image token rates are now read from the sources"
             elif (key in previous.versions and key in catalog.versions and previous.versions[key][-1].source == "litellm"
                   and catalog.versions[key][-1].source == "genai-prices"):

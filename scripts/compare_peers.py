@@ -78,6 +78,7 @@ def price_genai(ev: Any) -> Decimal | None:
         "input_audio_tokens": ev.input_audio_tokens,
         "output_audio_tokens": ev.output_audio_tokens,
         "output_image_tokens": ev.output_image_tokens,
+        "cache_audio_read_tokens": ev.cached_audio_tokens,
     }
     when = datetime.fromtimestamp(ev.ts_ms / 1000, tz=timezone.utc)
     try:

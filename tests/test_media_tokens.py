@@ -40,10 +40,19 @@ def test_a_price_without_audio_rates_bills_audio_as_text():
     assert format_usd(b.total) == "3"
 
 
-def test_audio_parts_are_capped_by_their_wholes_and_cached_audio_is_cached_input():
+def test_audio_parts_are_capped_by_their_wholes():
     # 10k prompt of which 9k cached: at most 1k can be uncached audio, whatever the log says
     b = cost_of(FLASH, input_tokens=10_000, cached_input_tokens=9_000, input_audio_tokens=5_000, output_tokens=0)
     assert (b.uncached_input, b.input_audio, b.cache_read) == (0, 1_000 * 10**6, 9_000 * 30_000)
+
+
+def test_cached_audio_at_the_cached_audio_rate_else_at_the_cache_read_rate():
+    # gemini-2.5-flash: cached text $0.03, cached audio $0.10 per MTok
+    p = PriceVersion("google", "gemini-2.5-flash", base=Rates(input=D("0.3"), output=D("2.5"), cache_read=D("0.03"),
+                                                              input_audio=D("1"), cache_read_audio=D("0.1")))  # fmt: skip
+    b = cost_of(p, input_tokens=10_000, cached_input_tokens=9_000, cached_audio_tokens=4_000)
+    assert (b.cache_read, b.cache_read_audio, format_usd(b.total)) == (5_000 * 30_000, 4_000 * 100_000, "0.00085")
+    assert format_usd(cost_of(FLASH, input_tokens=10_000, cached_input_tokens=9_000, cached_audio_tokens=4_000).total) == "0.00057"
 
 
 def test_audio_in_batch_is_half_and_in_a_long_context_tier_takes_the_tier_rate():
@@ -78,7 +87,8 @@ def test_openai_chat_and_responses_audio_tokens():
                                 "cached_tokens_details": {"text_tokens": 50, "audio_tokens": 150}},
         "output_token_details": {"text_tokens": 60, "audio_tokens": 240}}}  # fmt: skip
     e = openai.extract(realtime)
-    assert (e["input_tokens"], e["cached_input_tokens"], e["input_audio_tokens"], e["output_audio_tokens"]) == (600, 200, 350, 240)
+    assert (e["input_tokens"], e["cached_input_tokens"], e["input_audio_tokens"], e["cached_audio_tokens"], e["output_audio_tokens"]) == (
+        600, 200, 350, 150, 240)  # fmt: skip
     plain = openai.extract(orjson.loads((FIXTURES / "openai" / "chat" / "openai_chat__gpt4o_mini_basic.json").read_bytes()))
     assert "input_audio_tokens" not in plain and "output_audio_tokens" not in plain  # zero: left out
     with pytest.raises(LineRejected) as exc:
@@ -93,7 +103,8 @@ def test_gemini_modalities():
         "cacheTokensDetails": [{"modality": "AUDIO", "tokenCount": 1000}],
         "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": 10}, {"modality": "IMAGE", "tokenCount": 1290}]}}  # fmt: skip
     e = gemini.extract(body)
-    assert (e["input_audio_tokens"], e.get("output_audio_tokens"), e["output_image_tokens"]) == (1000, None, 1290)
+    assert (e["input_audio_tokens"], e["cached_audio_tokens"], e.get("output_audio_tokens"), e["output_image_tokens"]) == (
+        1000, 1000, None, 1290)  # fmt: skip
     with pytest.raises(LineRejected) as exc:
         gemini.extract({"usageMetadata": {"promptTokensDetails": {"modality": "AUDIO"}}})
     assert exc.value.field == "usageMetadata.promptTokensDetails"

@@ -36,6 +36,7 @@ def event_record(row: dict[str, Any]) -> dict[str, Any]:
         "input_audio_tokens": row.get("input_audio_tokens") or 0,
         "output_audio_tokens": row.get("output_audio_tokens") or 0,
         "output_image_tokens": row.get("output_image_tokens") or 0,
+        "cached_audio_tokens": row.get("cached_audio_tokens") or 0,
         "service_tier": row["service_tier"] or "default",
         "revenue_amount_in_cents": row["revenue_minor"],
         "currency": row["currency"],

@@ -9,7 +9,8 @@ CANONICAL_FIELDS (plus `response_id`), raw values, with the canonical token inva
 - `output_tokens` counts ALL generated tokens, reasoning/thinking included.
 - `reasoning_tokens` is the part of `output_tokens` spent reasoning.
 - `input_audio_tokens` is the part of `input_tokens` that is audio (billed at its own rate);
-  `output_audio_tokens` and `output_image_tokens` are parts of `output_tokens` besides reasoning.
+  `output_audio_tokens` and `output_image_tokens` are parts of `output_tokens` besides reasoning;
+  `cached_audio_tokens` is the audio part of `cached_input_tokens`.
 
 `canonical.normalize` then validates types and ranges, parses the timestamp, and merges the
 app's own fields (customer, feature, ...) that sit next to a wrapped provider response.
@@ -36,6 +37,7 @@ CANONICAL_FIELDS = (
     "input_audio_tokens",
     "output_audio_tokens",
     "output_image_tokens",
+    "cached_audio_tokens",
     "request_id",
     "revenue_amount_in_cents",
     "currency",
@@ -58,7 +60,7 @@ TOKEN_FIELDS = (
 
 
 # Audio and image token fields (parts of input/output billed at their own rates; rare, so outside TOKEN_FIELDS).
-MEDIA_FIELDS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens")
+MEDIA_FIELDS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")
 
 
 class ProviderResponse(Protocol):

@@ -5,7 +5,7 @@ Invariants (the same as `models.UsageEvent`):
   of it, and `cache_write_1h_tokens` is a part of `cache_write_tokens`.
 - `output_tokens` counts all generated tokens; `reasoning_tokens` is a part of it.
 - `input_audio_tokens` is a part of the uncached input; `output_audio_tokens` and `output_image_tokens`
-  are parts of the output besides reasoning (each billed at its own rate).
+  are parts of the output besides reasoning; `cached_audio_tokens` of the cache reads (each at its own rate).
 - Timestamps become UTC epoch milliseconds. An ISO 8601 string without a zone is read as UTC;
   epoch numbers below 1e11 are seconds, below 1e14 milliseconds. Dates before 2000 or from 2100 on
   are refused as implausible (a zero or garbage clock, not a real call).
@@ -61,6 +61,7 @@ ALIASES = {
     "inputAudioTokens": "input_audio_tokens",
     "outputAudioTokens": "output_audio_tokens",
     "outputImageTokens": "output_image_tokens",
+    "cachedAudioTokens": "cached_audio_tokens",
     "requestId": "request_id",
     "revenueAmountInCents": "revenue_amount_in_cents",
     "costUsd": "cost_usd",
@@ -112,6 +113,7 @@ class NormalizedEvent(NamedTuple):
     input_audio_tokens: int = 0
     output_audio_tokens: int = 0
     output_image_tokens: int = 0
+    cached_audio_tokens: int = 0
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -424,9 +426,11 @@ def validate_fully(p: dict[str, Any]) -> NormalizedEvent:
             f"reasoning_tokens ({reasoning}) exceed output_tokens ({out}); output_tokens must include reasoning",
             "reasoning_tokens",
         )
-    audio_in, audio_out, image_out = (
+    audio_in, audio_out, image_out, audio_read = (
         v if type(v := get(f)) is int and 0 <= v <= MAX_TOKENS else to_int_tokens(v, f) for f in MEDIA_FIELDS
     )
+    if audio_read > cached:
+        raise LineRejected(f"cached_audio_tokens ({audio_read}) exceed cached_input_tokens ({cached})", "cached_audio_tokens")
     if audio_in > inp - cached - cw:
         raise LineRejected(f"input_audio_tokens ({audio_in}) exceed the uncached input tokens ({inp - cached - cw})",
                            "input_audio_tokens")  # fmt: skip
@@ -486,6 +490,7 @@ def validate_fully(p: dict[str, Any]) -> NormalizedEvent:
         audio_in,
         audio_out,
         image_out,
+        audio_read,
     )
 
 

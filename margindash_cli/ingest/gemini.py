@@ -8,7 +8,7 @@ Token semantics:
   canonical output = candidates + thoughts and reasoning = thoughts.
   (Check: promptTokenCount + candidatesTokenCount + thoughtsTokenCount = totalTokenCount in every sample.)
 - `promptTokensDetails` / `candidatesTokensDetails` split the counts by modality: AUDIO prompt tokens
-  (less cached audio, `cacheTokensDetails`) become `input_audio_tokens`, AUDIO and IMAGE candidates
+  become `input_audio_tokens`, less the cached audio of `cacheTokensDetails` (`cached_audio_tokens`), AUDIO and IMAGE candidates
   `output_audio_tokens` / `output_image_tokens`, each billed at its own rate (AUDIO input is $1.00/MTok
   on gemini-2.5-flash against $0.30 for text).
 The model is `modelVersion`, the id `responseId`, the tier `usageMetadata.serviceTier`
@@ -65,8 +65,11 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
     }
     # promptTokensDetails / candidatesTokensDetails: [{"modality": "TEXT"|"AUDIO"|"IMAGE"|"VIDEO", "tokenCount": n}]
     audio_in = _modality(meta, "promptTokensDetails", "AUDIO")
-    if audio_in:  # cached audio (cacheTokensDetails) bills as cached input: only the uncached part here
-        audio_in -= min(_modality(meta, "cacheTokensDetails", "AUDIO"), audio_in)
+    if audio_in:  # the cached part of the audio (cacheTokensDetails) is cached audio, at its own rate
+        audio_read = min(_modality(meta, "cacheTokensDetails", "AUDIO"), audio_in, event["cached_input_tokens"])
+        if audio_read:
+            event["cached_audio_tokens"] = audio_read
+        audio_in -= audio_read
         if audio_in:
             event["input_audio_tokens"] = min(audio_in, event["input_tokens"] - event["cached_input_tokens"])
     audio_out = _modality(meta, "candidatesTokensDetails", "AUDIO")

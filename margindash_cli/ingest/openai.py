@@ -9,8 +9,9 @@ Token semantics (OpenAI's own, which are already the canonical ones):
 - Audio (gpt-4o-audio, realtime, gpt-4o-mini-tts): `prompt_tokens_details.audio_tokens` (a part of the
   prompt) and `completion_tokens_details.audio_tokens` (a part of the completion); Responses and realtime
   `input_tokens_details` / `output_tokens_details.audio_tokens` alike (realtime: `input_token_details`,
-  `output_token_details`, its cached audio in `cached_tokens_details.audio_tokens`). Audio prompt tokens
-  that were cached bill as cached input.
+  `output_token_details`, its cached audio in `cached_tokens_details.audio_tokens`, which becomes
+  `cached_audio_tokens`). Chat reports no cached-audio split: its audio beyond the uncached prompt bills
+  as cached input.
 - DeepSeek-style `prompt_cache_hit_tokens` (a part of `prompt_tokens`) is read as cached when
   `cached_tokens` is absent.
 
@@ -77,6 +78,7 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         reasoning = read_tokens(out_details, "reasoning_tokens", "usage.completion_tokens_details")
         audio_in = read_tokens(details, "audio_tokens", "usage.prompt_tokens_details")
         audio_out = read_tokens(out_details, "audio_tokens", "usage.completion_tokens_details")
+        cached_audio = 0
     else:
         inp = read_tokens(usage, "input_tokens", "usage")
         # Realtime (`realtime.response`) spells them input_token_details / output_token_details.
@@ -92,7 +94,8 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         audio_out = read_tokens(out_details, "audio_tokens", f"usage.{o_key}")
         cached_audio = read_tokens(read_object(details, "cached_tokens_details", f"usage.{d_key}"), "audio_tokens",
                                    f"usage.{d_key}.cached_tokens_details")  # fmt: skip
-        audio_in -= min(cached_audio, audio_in)  # cached audio bills as cached input
+        cached_audio = min(cached_audio, audio_in, cached)  # cached audio: a part of the cache reads, at its rate
+        audio_in -= cached_audio
     event: dict[str, Any] = {
         "vendor": "openai",
         "model": payload.get("model"),
@@ -103,8 +106,10 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         "cache_write_1h_tokens": 0,
         "reasoning_tokens": reasoning,
     }
-    if audio_in:  # audio prompt tokens: uncached ones at the audio rate (cached audio bills as cached input)
+    if audio_in:  # audio prompt tokens: uncached ones at the audio rate
         event["input_audio_tokens"] = min(audio_in, max(inp - cached - cache_write, 0))
+    if cached_audio:
+        event["cached_audio_tokens"] = cached_audio
     if audio_out:
         event["output_audio_tokens"] = audio_out
     response_id = payload.get("id")

@@ -19,14 +19,15 @@ def class_tokens(t: dict[str, Any]) -> dict[str, int]:
     w1h = min(t["cache_write_1h_tokens"], write)
     cached = t["cached_input_tokens"]
     uncached = max(t["input_tokens"], cached + write) - cached - write
+    audio_read = min(t.get("cached_audio_tokens") or 0, cached)
     reasoning = t["reasoning_tokens"]
     plain = max(t["output_tokens"], reasoning) - reasoning
     audio_in = min(t.get("input_audio_tokens") or 0, uncached)
     audio_out = min(t.get("output_audio_tokens") or 0, plain)
     image_out = min(t.get("output_image_tokens") or 0, plain - audio_out)
-    return {"uncached_input": uncached - audio_in, "cache_read": cached, "cache_write_5m": write - w1h, "cache_write_1h": w1h,
-            "output": plain - audio_out - image_out, "reasoning": reasoning, "input_audio": audio_in,
-            "output_audio": audio_out, "output_image": image_out}  # fmt: skip
+    return {"uncached_input": uncached - audio_in, "cache_read": cached - audio_read, "cache_write_5m": write - w1h,
+            "cache_write_1h": w1h, "output": plain - audio_out - image_out, "reasoning": reasoning, "input_audio": audio_in,
+            "output_audio": audio_out, "output_image": image_out, "cache_read_audio": audio_read}  # fmt: skip
 
 
 def explain_call(store: Store, request_id: str) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def explain_call(store: Store, request_id: str) -> dict[str, Any]:
         "model": row["model_name"],
         "tokens": {c: row[c] for c in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens",
                                        "output_tokens", "reasoning_tokens", "input_audio_tokens", "output_audio_tokens",
-                                       "output_image_tokens")},  # fmt: skip
+                                       "output_image_tokens", "cached_audio_tokens")},  # fmt: skip
         "service_tier": row["service_tier"] or "default",
         "stored_cost_usd": usd_text(row["cost"]),
         "stored_price_id": row["price_id"],

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning",
-               "input_audio", "output_audio", "output_image")  # fmt: skip
+               "input_audio", "output_audio", "output_image", "cache_read_audio")  # fmt: skip
 SERVICE_TIERS = ("batch", "flex", "priority")  # service tiers that can carry their own rates
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -57,6 +57,7 @@ class Rates:
     input_audio: Decimal | None = None  # audio prompt tokens (Gemini, gpt-4o-audio, realtime); None = billed as input
     output_audio: Decimal | None = None  # generated audio tokens; None = billed as output
     output_image: Decimal | None = None  # generated image tokens (Gemini image models); None = billed as output
+    cache_read_audio: Decimal | None = None  # audio prompt tokens read from cache; None = billed as cache reads
 
     def is_empty(self) -> bool:
         return all(getattr(self, f) is None for f in RATE_FIELDS)

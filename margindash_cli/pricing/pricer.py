@@ -117,7 +117,8 @@ class Pricer:
                         cached_input_tokens=ev.cached_input_tokens, cache_write_tokens=ev.cache_write_tokens,
                         cache_write_1h_tokens=ev.cache_write_1h_tokens, reasoning_tokens=ev.reasoning_tokens,
                         input_audio_tokens=ev.input_audio_tokens, output_audio_tokens=ev.output_audio_tokens,
-                        output_image_tokens=ev.output_image_tokens, service_tier=ev.service_tier,
+                        output_image_tokens=ev.output_image_tokens, cached_audio_tokens=ev.cached_audio_tokens,
+                        service_tier=ev.service_tier,
                         units=_units(ev.units))  # fmt: skip
             return (None, None) if b is None else (b.total, sp.id)
         e = self.explain(ev.vendor, ev.model, ev.ts_ms, ev, with_breakdown=False)
@@ -143,6 +144,7 @@ class Pricer:
                 input_audio_tokens=getattr(ev, "input_audio_tokens", 0),
                 output_audio_tokens=getattr(ev, "output_audio_tokens", 0),
                 output_image_tokens=getattr(ev, "output_image_tokens", 0),
+                cached_audio_tokens=getattr(ev, "cached_audio_tokens", 0),
                 service_tier=ev.service_tier,
                 units=_units(ev.units),
             )

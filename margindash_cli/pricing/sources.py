@@ -22,10 +22,11 @@ LiteLLM (`model_prices_and_context_window.json`, USD per token):
 - fields: input_cost_per_token, output_cost_per_token, cache_read_input_token_cost (else
   input_cost_per_token_cache_hit), cache_creation_input_token_cost (5-minute write),
   cache_creation_input_token_cost_above_1hr (1-hour write), output_cost_per_reasoning_token,
-  input_cost_per_audio_token, output_cost_per_audio_token, output_cost_per_image_token;
+  input_cost_per_audio_token, output_cost_per_audio_token, output_cost_per_image_token,
+  cache_read_input_audio_token_cost;
   `<field>_batches|_flex|_priority` -> service-tier rates; `<field>_above_<N>k_tokens[_<service>]`
   -> a long-context tier at N*1000 prompt tokens, strictly above (`>`), except xAI (`>=`).
-  Not read: cached-audio and image-input token prices, video prices, `*_above_12hr`, `_ultrafast`/`_balanced` modes,
+  Not read: image-input token prices, video prices, `*_above_12hr`, `_ultrafast`/`_balanced` modes,
   `tiered_pricing` ranges and `off_peak_pricing` windows (base price used), DBU prices.
 - units: input_cost_per_request -> "requests", output_cost_per_image -> "images",
   input_cost_per_image -> "input_images", search_context_cost_per_query -> "web_searches" only
@@ -40,8 +41,8 @@ LiteLLM (`model_prices_and_context_window.json`, USD per token):
 genai-prices (pydantic/genai-prices `prices/data.json` (v1, frozen) and `prices/new_data/v2/data.json`
 (live); same shape, v2 has more price keys, both parse here; USD per MTok):
 - input_mtok, output_mtok, cache_read_mtok, cache_write_mtok (5-minute), cache_write_1h_mtok,
-  output_reasoning_mtok, input_audio_mtok, output_audio_mtok, output_image_mtok; web_searches_kcount /
-  requests_kcount -> per-unit "web_searches"/"requests" (divided by 1000). Cached-audio prices are not read.
+  output_reasoning_mtok, input_audio_mtok, output_audio_mtok, output_image_mtok, cache_audio_read_mtok;
+  web_searches_kcount / requests_kcount -> per-unit "web_searches"/"requests" (divided by 1000).
 - Tiered values {"base", "tiers": [{"start", "price"}]} become `Tier`s (a cliff on all prompt
   tokens, strictly above `start`; `>=` for xAI).
 - A price list with `constraint.start_date` becomes one version per entry, effective from that date
@@ -161,6 +162,7 @@ LITELLM_RATE_FIELDS = {  # LiteLLM field -> Rates field
     "input_cost_per_audio_token": "input_audio",
     "output_cost_per_audio_token": "output_audio",
     "output_cost_per_image_token": "output_image",
+    "cache_read_input_audio_token_cost": "cache_read_audio",
 }
 LITELLM_SERVICE_SUFFIXES = {"batches": "batch", "flex": "flex", "priority": "priority"}
 LITELLM_UNIT_FIELDS = {  # LiteLLM per-unit field (USD) -> unit name
@@ -311,6 +313,7 @@ GENAI_RATE_FIELDS = {
     "input_audio_mtok": "input_audio",
     "output_audio_mtok": "output_audio",
     "output_image_mtok": "output_image",
+    "cache_audio_read_mtok": "cache_read_audio",
 }
 GENAI_UNIT_FIELDS = {"requests_kcount": "requests", "web_searches_kcount": "web_searches"}  # USD per 1000 units
 BEDROCK_REGIONAL_PREFIX = "regional."  # genai-prices' synthetic id for in-region and geo profiles
