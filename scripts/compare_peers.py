@@ -75,7 +75,7 @@ def price_genai(ev: Any) -> Decimal | None:
         "cache_read_tokens": ev.cached_input_tokens,
         "cache_write_tokens": ev.cache_write_tokens,
         "cache_write_1h_tokens": ev.cache_write_1h_tokens,
-        "input_audio_tokens": ev.input_audio_tokens,
+        "input_audio_tokens": ev.input_audio_tokens + ev.cached_audio_tokens,  # its audio count includes cached audio
         "output_audio_tokens": ev.output_audio_tokens,
         "output_image_tokens": ev.output_image_tokens,
         "cache_audio_read_tokens": ev.cached_audio_tokens,
@@ -106,7 +106,7 @@ def price_litellm(ev: Any) -> Decimal | None:
         completion_tokens=ev.output_tokens,
         total_tokens=ev.input_tokens + ev.output_tokens,
         prompt_tokens_details=PromptTokensDetailsWrapper(
-            cached_tokens=ev.cached_input_tokens, audio_tokens=ev.input_audio_tokens or None,
+            cached_tokens=ev.cached_input_tokens, audio_tokens=(ev.input_audio_tokens + ev.cached_audio_tokens) or None,
             cache_creation_tokens=ev.cache_write_tokens or None,
             cache_creation_token_details=CacheCreationTokenDetails(
                 ephemeral_5m_input_tokens=ev.cache_write_tokens - ev.cache_write_1h_tokens,
