@@ -100,8 +100,8 @@ Key = tuple[str, str]
 
 # Exact snapshot ids that neither list prices under their own name, mapped to the model they are a
 # snapshot of, as the provider documents it. Exact pairs maintained by hand, never patterns; applied
-# only when the id has no price of its own. (genai-prices matches these with `starts_with` rules,
-# which we do not turn into aliases; LiteLLM dropped them when the models were deprecated.)
+# only when the id has no price of its own. (Ids no list names as a key are never reached by evaluating
+# genai-prices' rules against LiteLLM's keys; LiteLLM dropped these when the models were deprecated.)
 CURATED_ALIASES = (
     # https://docs.anthropic.com/en/docs/about-claude/models/overview (model aliases table)
     ("anthropic", "claude-3-7-sonnet-20250219", "claude-3-7-sonnet-latest"),

@@ -54,8 +54,9 @@ genai-prices (pydantic/genai-prices `prices/data.json` (v1, frozen) and `prices/
 - An empty price set is not a price (unpriced), except for `:free` ids, which are an explicit $0.
 - `match` rules: explicit aliases are generated ONLY from `equals` clauses (at the top or inside
   `or`), returned as (provider, alias, canonical model). `contains`/`starts_with`/`ends_with`/
-  `regex` patterns are never turned into aliases: fuzzy patterns are how `claude-opus-4-7` got
-  priced as `claude-opus-4`.
+  `regex` patterns are never turned into aliases here (a price sync takes exact names only): fuzzy
+  patterns at run time are how `claude-opus-4-7` got priced as `claude-opus-4`. The shipped catalog's
+  build (scripts/build_catalog.py) evaluates them against the other list's exact keys instead.
 - Provider ids map to catalog providers (aws -> bedrock, x-ai -> xai, moonshotai -> moonshot).
   genai-prices' synthetic Bedrock ids `regional.<id>` (its price for in-region and geo profiles)
   become `<id>` (the in-region id), unless that id is also listed.
