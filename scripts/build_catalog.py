@@ -161,13 +161,12 @@ def rule_matches(rule: Any, name: str, *, strict: bool = True) -> str | None:
         if not strict or _NOISE_AFTER.match(("-" + rest) if value.endswith("-") and rest else rest):
             return f"starts_with {value!r}"
     value = rule.get("ends_with")
-    if isinstance(value, str) and text.endswith(value):
-        if not strict or len(text) == len(value):
-            return f"ends_with {value!r}"
+    if isinstance(value, str) and text.endswith(value) and (not strict or len(text) == len(value)):
+        return f"ends_with {value!r}"
     value = rule.get("contains")
-    if isinstance(value, str) and (i := text.find(value)) >= 0:
-        if not strict or (i == 0 and _NOISE_AFTER.match(text[len(value):])):
-            return f"contains {value!r}"
+    if (isinstance(value, str) and (i := text.find(value)) >= 0
+            and (not strict or (i == 0 and _NOISE_AFTER.match(text[len(value):])))):  # fmt: skip
+        return f"contains {value!r}"
     value = rule.get("regex")  # genai-prices' regexes are anchored shapes of one model's ids
     if isinstance(value, str) and re.search(value, name):
         return f"regex {value!r}"
@@ -562,14 +561,14 @@ def attribution_md(sources: list[dict], version: str, stats: dict[str, int]) -> 
     lines += [
         "## What the catalog holds",
         "",
-        f"- {stats['models']} models ({stats['versions']} price versions) from {stats['providers']} providers:"
-        f" {', '.join(sorted(KEEP_PROVIDERS))}.",
-        f"- {stats['aliases']} aliases: genai-prices' `equals` names, snapshot names its match rules reach (evaluated at"
-        f" build time: the catalog holds exact names only), {len(CURATED_ALIASES) + len(DOCUMENTED_IDS)} documented ids"
-        " curated in scripts/build_catalog.py.",
+        (f"- {stats['models']} models ({stats['versions']} price versions) from {stats['providers']} providers:"
+         f" {', '.join(sorted(KEEP_PROVIDERS))}."),
+        (f"- {stats['aliases']} aliases: genai-prices' `equals` names and {len(CURATED_ALIASES) + len(DOCUMENTED_IDS)}"
+         " documented ids curated in scripts/build_catalog.py. genai-prices' match rules (patterns included) are"
+         " evaluated at build time against LiteLLM's keys: the catalog holds exact names only."),
         f"- {stats['overrides']} prices reviewed by hand in `overrides.json`, each with its basis (provider page and date).",
-        f"- {stats['disagreements']} decisions (disagreements between sources, overrides), each with its winner and why,"
-        " in `price_disagreements.json`.",
+        (f"- {stats['disagreements']} decisions (disagreements between sources, overrides), each with its winner and why,"
+         " in `price_disagreements.json`."),
         "- How each list is read (float handling, skipped modes and constraints): margindash_cli/pricing/sources.py;",
         "  how they are merged: scripts/build_catalog.py.",
         "",

@@ -93,7 +93,12 @@ def price_genai(ev: Any) -> Decimal | None:
 
 def price_litellm(ev: Any) -> Decimal | None:
     import litellm
-    from litellm.types.utils import CacheCreationTokenDetails, CompletionTokensDetailsWrapper, PromptTokensDetailsWrapper, Usage
+    from litellm.types.utils import (
+        CacheCreationTokenDetails,
+        CompletionTokensDetailsWrapper,
+        PromptTokensDetailsWrapper,
+        Usage,
+    )
 
     litellm.suppress_debug_info = True
 
