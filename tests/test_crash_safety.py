@@ -91,7 +91,9 @@ def write_logs(tmp_path: Path, rng: random.Random) -> tuple[Path, Path, int]:
 def checkpoint_never_passes_a_lost_event(db: Path, log: Path, got: dict, expected_by_line: dict[int, set[int]]) -> None:
     conn = connect(db)
     try:
-        row = conn.execute("SELECT line FROM sources WHERE path = ?", (str(log.resolve()),)).fetchone()
+        # A kill can land after the file is created and before the first migration commits: no tables, nothing consumed.
+        row = (conn.execute("SELECT line FROM sources WHERE path = ?", (str(log.resolve()),)).fetchone()
+               if has_table(conn, "sources") else None)  # fmt: skip
     finally:
         conn.close()
     done = row[0] if row else 0
