@@ -349,6 +349,33 @@ def m004_compact_events(db: Database) -> None:
         db.execute(sql)
 
 
+M006_COLUMNS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")
+
+
+@MIGRATIONS()
+def m006_media_tokens(db: Database) -> None:
+    """Why: audio and image tokens are billed at their own rates (#14). They are rare, so they live in `extra` like
+    the other rare fields (no table rebuild; a stored call has none of them, so it reads as zero), and `events_wide`
+    shows them under their own names. The view is extended from its stored definition, so columns another migration
+    added to it stay; a view that already has them is left alone."""
+    import re
+
+    row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'events_wide'").fetchone()
+    if row is None:
+        raise RuntimeError("m006: the events_wide view (m004) is missing")
+    sql = row[0]
+    missing = [c for c in M006_COLUMNS if not re.search(rf"\bAS {c}\b", sql)]
+    if not missing:
+        return
+    ends = list(re.finditer(r"\s+FROM\s+events\s*$", sql))
+    if not ends:
+        raise RuntimeError("m006: the events_wide view does not end in FROM events")
+    cut = ends[-1].start()
+    columns = ", ".join(f"coalesce(json_extract(extra, '$.{c}'), 0) AS {c}" for c in missing)
+    db.execute("DROP VIEW events_wide")
+    db.execute(f"{sql[:cut]},\n        {columns}{sql[cut:]}")
+
+
 @MIGRATIONS()
 def m007_stripe_reversals(db: Database) -> None:
     """Why (#15): a refund of a payment that paid several invoices is split over them by amount paid, a refund or

@@ -7,6 +7,8 @@ Its token invariant, which every log format is converted to:
 - `cached_input_tokens` (cache reads) and `cache_write_tokens` are parts of `input_tokens`;
   `cache_write_1h_tokens` is the part of `cache_write_tokens` written with a one-hour lifetime.
 - `output_tokens` counts ALL generated tokens; `reasoning_tokens` is the part spent reasoning.
+- `input_audio_tokens` is the audio part of the uncached prompt; `output_audio_tokens` and
+  `output_image_tokens` are parts of `output_tokens` (besides reasoning), each at its own rate.
 
 Money: `revenue_amount_in_cents` is integer minor units of `currency`; `cost_usd` is a decimal
 amount (write it as a string to keep it exact) for non-token charges added to the call's cost.
@@ -38,6 +40,10 @@ class UsageEvent(BaseModel):
     cache_write_tokens: int = Field(0, ge=0, description="Prompt tokens written to cache (part of input_tokens).")
     cache_write_1h_tokens: int = Field(0, ge=0, description="Part of cache_write_tokens written with a 1-hour lifetime.")
     reasoning_tokens: int = Field(0, ge=0, description="Reasoning/thinking tokens (part of output_tokens).")
+    input_audio_tokens: int = Field(0, ge=0, description="Audio prompt tokens (part of input_tokens, not cached), billed at the audio input rate.")
+    output_audio_tokens: int = Field(0, ge=0, description="Generated audio tokens (part of output_tokens), billed at the audio output rate.")
+    output_image_tokens: int = Field(0, ge=0, description="Generated image tokens (part of output_tokens), billed at the image output rate.")
+    cached_audio_tokens: int = Field(0, ge=0, description="Audio prompt tokens read from cache (part of cached_input_tokens), billed at the cached-audio rate.")
     request_id: str | None = Field(None, description="Unique id of the call; re-ingesting the same id never double counts.")
     revenue_amount_in_cents: int | None = Field(None, description="Revenue this call earned, in minor units of currency.")
     currency: str | None = Field(None, description="ISO 4217 code of the revenue (default usd).")

@@ -485,12 +485,17 @@ def print_price_show(info: dict[str, Any]) -> None:
     r = info["resolved"]
     console.print(f"{info['query']} -> {r['provider']}/{r['model']} ({r['how']} match)", markup=False)
     cols = [("since", "left"), ("source", "left"), ("input", "right"), ("output", "right"), ("cache read", "right"),
-            ("cache write 5m", "right"), ("cache write 1h", "right"), ("tiers", "left"), ("service tiers", "left")]  # fmt: skip
+            ("cache write 5m", "right"), ("cache write 1h", "right"), ("tiers", "left"), ("service tiers, windows, media", "left")]  # fmt: skip
     body = []
     for v in info["versions"]:
         base = v.get("base", {})
         tiers = ", ".join(f">{t['threshold']:,}: {t['rates'].get('input', '-')}/{t['rates'].get('output', '-')}" for t in v.get("tiers", []))
         services = ", ".join(f"{s}: {v[s].get('input', '-')}/{v[s].get('output', '-')}" for s in ("batch", "flex", "priority") if s in v)
+        # daily UTC windows (off-peak prices) and audio/image rates go with the service tiers: rarely set
+        extras = [f"{w['start']}-{w['end']} UTC: {w['rates'].get('input', '-')}/{w['rates'].get('output', '-')}" for w in v.get("windows", [])]
+        extras += [f"{k.replace('_', ' ')} {base[k]}" for k in ("input_audio", "output_audio", "output_image", "cache_read_audio")
+                   if k in base]  # fmt: skip
+        services = ", ".join(x for x in [services, *extras] if x)
         body.append([_since(v.get("effective_from")), v["source"], base.get("input", "-"), base.get("output", "-"),
                      base.get("cache_read", "-"), base.get("cache_write_5m", "-"), base.get("cache_write_1h", "-"),
                      tiers or "-", services or "-"])  # fmt: skip
@@ -524,7 +529,7 @@ def print_unpriced(records: list[dict[str, Any]]) -> None:
     console.print("hint: margindash prices set PROVIDER/MODEL --input X --output Y, or margindash prices alias NAME PROVIDER/MODEL", markup=False)
 
 
-DISAGREEMENT_SOURCES = ("genai-prices", "litellm", "openrouter")  # the sources a disagreement row can quote
+DISAGREEMENT_SOURCES = ("override", "genai-prices", "litellm", "openrouter")  # the sources a disagreement row can quote
 
 
 def print_disagreements(rows: list[dict[str, Any]]) -> None:
@@ -533,13 +538,36 @@ def print_disagreements(rows: list[dict[str, Any]]) -> None:
         console.print("The shipped sources agree within 1% on every model they share.", markup=False)
         return
     cols = [("provider", "left"), ("model", "left"), ("kind", "left"), ("differs on", "left"), ("winner", "left"),
-            ("prices (input/output)", "left")]  # fmt: skip
+            ("prices (input/output)", "left"), ("why", "left")]  # fmt: skip
     body = [
         [r.get("provider", ""), r.get("model", ""), r.get("kind", ""), ", ".join(r.get("fields", [])), r.get("winner", ""),
-         "; ".join(f"{s} {r[s].get('input', '-')}/{r[s].get('output', '-')}" for s in DISAGREEMENT_SOURCES if isinstance(r.get(s), dict))]
+         "; ".join(f"{s} {r[s].get('input', '-')}/{r[s].get('output', '-')}" for s in DISAGREEMENT_SOURCES if isinstance(r.get(s), dict)),
+         r.get("why", "") + (f" (matched by {r['match']})" if r.get("match") else "")]
         for r in rows
     ]  # fmt: skip
     console.print(table(f"{len(rows)} price disagreement(s) between sources, USD per million tokens", cols, body))
+
+
+def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
+    console = stdout_console()
+    rows = result["models"] if show_all else [r for r in result["models"] if r["drifting"]]
+    if not result["models"]:
+        console.print("No stored call carries a reported cost (OpenRouter usage.cost, xAI cost_in_usd_ticks, LiteLLM spend...).", markup=False)
+        return
+    if not rows:
+        console.print(f"Computed and reported costs agree within {result['threshold_pct']}% for all {len(result['models'])} model(s).", markup=False)
+        return
+    cols = [("vendor", "left"), ("model", "left"), ("calls", "right"), ("computed", "right"), ("reported", "right"),
+            ("difference", "right"), ("%", "right"), ("unpriced", "right"), ("worst call", "left")]  # fmt: skip
+    def usd(text: str) -> str:
+        return "-$" + text[1:] if text.startswith("-") else "$" + text
+
+    body = [[r["vendor"], r["model"], f"{r['calls']:,}", usd(r["computed_usd"]), usd(r["reported_usd"]), usd(r["difference_usd"]),
+             "-" if r["difference_pct"] is None else r["difference_pct"], f"{r['unpriced_calls']:,}",
+             "" if not r["worst_call"] else f"{r['worst_call']['file']}:{r['worst_call']['line']} ({r['worst_call']['difference_pct']}%)"]
+            for r in rows]  # fmt: skip
+    title = f"{result['drifting']} model(s) whose computed cost differs from the reported one by more than {result['threshold_pct']}%"
+    console.print(table(title, cols, body))
 
 
 def print_sync(result: dict[str, Any]) -> None:
@@ -583,6 +611,8 @@ def print_explain(info: dict[str, Any]) -> None:
     pv = info["price_version"]
     if pv:
         lines.append(f"price version #{pv['id']} from {pv['source']}, in force since {pv['effective_from'] or 'the beginning'}")
+        if pv.get("time_window"):
+            lines.append(f"time-of-day price: {pv['time_window']} (the call's UTC time is inside it)")
     if info.get("long_context_tier"):
         lines.append(f"long-context tier: {info['long_context_tier']} (applies to every class of this call)")
     if info.get("service_rates") and info["service_rates"] != "standard":
@@ -590,17 +620,9 @@ def print_explain(info: dict[str, Any]) -> None:
     for line in lines:
         console.print(line, markup=False)
     if info["classes"]:
-        tokens = info["tokens"]
-        counts = {
-            "uncached_input": tokens["input_tokens"] - tokens["cached_input_tokens"] - tokens["cache_write_tokens"],
-            "cache_read": tokens["cached_input_tokens"],
-            "cache_write_5m": tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
-            "cache_write_1h": tokens["cache_write_1h_tokens"],
-            "output": tokens["output_tokens"] - tokens["reasoning_tokens"],
-            "reasoning": tokens["reasoning_tokens"],
-        }
-        body = [[cls, f"{counts.get(cls, 0):,}" if cls in counts else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
-                for cls, c in info["classes"].items()]  # fmt: skip
+        media = ("input_audio", "output_audio", "output_image", "cache_read_audio")  # shown only when the call has such tokens
+        body = [[cls, f"{c['tokens']:,}" if "tokens" in c else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
+                for cls, c in info["classes"].items() if cls not in media or c.get("tokens")]  # fmt: skip
         console.print(table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body))
     console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
     if info["stale"]:

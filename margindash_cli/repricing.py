@@ -39,6 +39,10 @@ class StoredEvent(NamedTuple):
     units: Any
     extra_cost: int | None
     reported_cost: str | None
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+    output_image_tokens: int = 0
+    cached_audio_tokens: int = 0
 
 
 @dataclass
@@ -57,6 +61,8 @@ def stored_event(row: tuple[Any, ...], vendor: str, model: str) -> StoredEvent:
     return StoredEvent(
         vendor, model, r["ts"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"], r["cache_write_tokens"],
         r["cache_write_1h_tokens"], r["reasoning_tokens"], r["service_tier"], r["units"], r["extra_cost"], r["reported_cost"],
+        r.get("input_audio_tokens") or 0, r.get("output_audio_tokens") or 0, r.get("output_image_tokens") or 0,
+        r.get("cached_audio_tokens") or 0,
     )  # fmt: skip
 
 

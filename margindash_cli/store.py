@@ -28,8 +28,8 @@ from typing import Any, NamedTuple
 from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m007_stripe_reversals",
-                   "m008_billed_costs", "m009_checkpoint_tail")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m006_media_tokens",
+                   "m007_stripe_reversals", "m008_billed_costs", "m009_checkpoint_tail")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -41,12 +41,14 @@ EVENT_COLUMNS = (
     "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_write_tokens", "reasoning_tokens", "cost", "price_id", "source", "line", "extra",
 )  # fmt: skip
-EXTRA_FIELDS = ("cache_write_1h_tokens", "service_tier", "revenue_minor", "currency", "extra_cost", "reported_cost", "units", "tags")
+EXTRA_FIELDS = ("cache_write_1h_tokens", "service_tier", "revenue_minor", "currency", "extra_cost", "reported_cost", "units", "tags",
+                "input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")  # fmt: skip
 # What readers see (the `events_wide` view): every field under its own name, the rare ones out of `extra`.
 WIDE_COLUMNS = (
     "id", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
     "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line",
+    "input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens",  # m006 (#14)
 )  # fmt: skip
 EVENT_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
 BLOCK_BITS = 12  # event_blocks: the time span of each 4,096 consecutive event ids
@@ -1240,7 +1242,8 @@ class Store:
         if table == "events":
             cols = ("id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
                     " cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, revenue_minor, currency,"
-                    " units, tags, cost, extra_cost, reported_cost, source, line")  # fmt: skip
+                    " units, tags, cost, extra_cost, reported_cost, source, line, input_audio_tokens, output_audio_tokens,"
+                    " output_image_tokens, cached_audio_tokens")  # fmt: skip
             cur = self.conn.execute(f"SELECT {cols} FROM events_wide WHERE 0")
             columns = [d[0] for d in cur.description]
             lo, hi = self.conn.execute("SELECT min(min_ts), max(max_ts) + 1 FROM event_blocks").fetchone()
@@ -1668,6 +1671,21 @@ class Store:
             self.add_to_rollups([new], sign=1)
             grown += 1
         return fresh, grown
+
+    # -- issue 14: provider-reported cost --
+
+    def reported_cost_rows(self, *, start_ms: int | None, end_ms: int | None, after_id: int | None, limit: int
+                           ) -> list[tuple[Any, ...]]:  # fmt: skip
+        """Events whose log stated their cost (WIDE_COLUMNS order, then the source path), in id order, in chunks:
+        for `prices drift`, which compares that cost with the computed one."""
+        where, args = self.ts_filter("x", start_ms, end_ms)
+        where.append("x.reported_cost IS NOT NULL")
+        if after_id is not None:
+            where.append("x.id > ?")
+            args.append(after_id)
+        sql = (f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)}, src.path FROM events_wide x"
+               " LEFT JOIN sources src ON src.id = x.source WHERE " + " AND ".join(where) + " ORDER BY x.id LIMIT ?")  # fmt: skip
+        return self.conn.execute(sql, (*args, limit)).fetchall()
 
 
 def _usage_rank(row: tuple[Any, ...]) -> tuple[int, ...]:

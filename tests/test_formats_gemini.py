@@ -42,6 +42,10 @@ def test_thoughts_are_added_to_candidates_and_are_the_reasoning():
         "cache_write_tokens": 0,
         "cache_write_1h_tokens": 0,
         "reasoning_tokens": 821,
+        # 1,917 AUDIO prompt tokens, 1,881 of them read from the cache: 36 bill at the audio input rate,
+        # 1,881 at the cached-audio rate
+        "input_audio_tokens": 1917 - 1881,
+        "cached_audio_tokens": 1881,
         "response_id": "JiyGasHJHe-wjMcP4aqWmQg",
         "service_tier": "default",
     }

@@ -346,9 +346,10 @@ def test_prices_diff_lists_where_the_shipped_sources_disagree_and_who_won(cli):
     rows = as_json(cli, "prices", "diff")
     assert rows
     for r in rows:
-        assert r["kind"] in ("price", "alias") and r["winner"] in ("genai-prices", "litellm", "openrouter")
+        assert r["kind"] in ("price", "rule", "override") and r["winner"] in ("genai-prices", "litellm", "openrouter", "override")
+        assert r["why"]  # every decision says why it went that way
         assert set(r["fields"]) <= {"input", "output"} and r["fields"]
-        assert isinstance(r["genai-prices"], dict) and isinstance(r[r["winner"]], dict)
+        assert isinstance(r[r["winner"]], dict) and (r["kind"] == "override" or isinstance(r["genai-prices"], dict))
     # The catalog prices a disagreement at the winner's figure.
     won = next(r for r in rows if r["kind"] == "price" and r["winner"] == "genai-prices")
     current = next(p for p in as_json(cli, "prices", "list", "--provider", won["provider"], "--search", won["model"])

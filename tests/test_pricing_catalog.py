@@ -168,13 +168,19 @@ def build_module():
     return module
 
 
+GPT_4O_2024_05_13 = {"provider": "openai", "model": "gpt-4o-2024-05-13", "basis": "https://platform.openai.com/docs/pricing",
+                     "versions": [{"base": {"input": "5", "output": "15"}}]}  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def merged():
     build = build_module()
-    genai = read_genai_prices(json.loads((FIXTURES / "genai_prices_v2_excerpt.json").read_text()))
+    raw = json.loads((FIXTURES / "genai_prices_v2_excerpt.json").read_text())
+    genai = read_genai_prices(raw)
     litellm = read_litellm(json.loads((FIXTURES / "litellm_excerpt.json").read_text()))
     old = read_litellm(json.loads((FIXTURES / "litellm_v1.55.0_excerpt.json").read_text()))
-    return build.merge(genai, litellm, old, today=datetime(2026, 11, 23, tzinfo=timezone.utc))
+    return build.merge(genai, litellm, old, today=datetime(2026, 11, 23, tzinfo=timezone.utc),
+                       rules=build.Rules(raw, build.KEEP_PROVIDERS), overrides=[GPT_4O_2024_05_13])  # fmt: skip
 
 
 def test_merge_genai_wins_a_disagreement_and_it_is_recorded(merged):
@@ -201,13 +207,13 @@ def test_merge_alias_folds_a_same_priced_dated_name_into_its_history(merged):
     assert aliases[("openai", "o3-2025-04-16")] == ("openai", "o3")
 
 
-def test_merge_alias_never_overrides_a_differently_priced_dated_entry(merged):
+def test_merge_a_reviewed_override_pins_a_dated_entry_genai_prices_folds_into_its_model(merged):
+    # genai-prices lists gpt-4o-2024-05-13 as an `equals` name of gpt-4o ($2.50/$10); OpenAI bills it $5/$15.
     versions, aliases, disagreements = merged
     assert versions[("openai", "gpt-4o-2024-05-13")][0].base.input == D("5")
     assert ("openai", "gpt-4o-2024-05-13") not in aliases
-    assert any(
-        d["kind"] == "alias" and d["model"] == "gpt-4o-2024-05-13" and d["winner"] == "litellm" for d in disagreements
-    )
+    [d] = [d for d in disagreements if d["model"] == "gpt-4o-2024-05-13"]
+    assert d["kind"] == "override" and d["winner"] == "override" and "platform.openai.com" in d["why"]
 
 
 def test_merge_takes_litellm_tiers_only_where_genai_has_none(merged):
@@ -233,3 +239,94 @@ def test_catalog_file_format_is_versioned():
         "2026-01-01", (), {("x", "m"): (PriceVersion("x", "m", base=Rates(input=D("1"))),)}, {("x", "n"): ("x", "m")}
     )
     assert catalog_from_dict(json.loads(dump_catalog(c))).resolve("x", "n") == Resolution("x", "m", "alias")
+
+
+# ---- issue #14: genai-prices match rules at build time, overrides, time windows ----------------
+
+
+def test_rule_patterns_reach_snapshot_names_only():
+    build = build_module()
+    rule = {"or": [{"starts_with": "claude-sonnet-5"}, {"contains": "us.anthropic.claude-sonnet-5"}]}
+    assert build.rule_matches(rule, "claude-sonnet-5-20260101") == "starts_with 'claude-sonnet-5'"
+    assert build.rule_matches(rule, "us.anthropic.claude-sonnet-5-v1:0") == "contains 'us.anthropic.claude-sonnet-5'"
+    assert build.rule_matches(rule, "claude-sonnet-5-5") is None  # another model, never a prefix guess
+    assert build.rule_matches(rule, "claude-sonnet-5-5", strict=False) == "starts_with 'claude-sonnet-5'"
+    assert build.rule_matches({"contains": "gemini-1.5-flash"}, "gemini-1.5-flash-8b") is None
+    assert build.rule_matches({"contains": "meta.llama3-2-1b"}, "eu.meta.llama3-2-1b") is None  # a geo prefix is a price
+    assert build.rule_matches({"equals": "phi-4"}, "Phi-4") is None  # case-sensitive, as genai-prices writes ids
+    assert build.rule_matches({"regex": r"^grok-4\.3-\d{8}$"}, "grok-4.3-20260101")
+    assert build.rule_matches({"and": [{"starts_with": "a"}, {"ends_with": "a"}]}, "a")
+
+
+def test_merge_a_pattern_rule_gives_a_litellm_key_genai_prices_tier(merged):
+    # LiteLLM lists claude-sonnet-4-5-20250929 with no long-context tier; genai-prices reaches it with
+    # `starts_with claude-sonnet-4-5` (3/15, 6/22.50 above 200k): the same price today, so the key keeps
+    # genai-prices' versions, tier included, completed with LiteLLM's batch rates.
+    versions, aliases, _ = merged
+    assert ("anthropic", "claude-sonnet-4-5-20250929") not in aliases
+    [v] = versions[("anthropic", "claude-sonnet-4-5-20250929")]
+    assert (v.source, v.tiers[0].rates.input, v.tiers[0].rates.output, v.batch.input) == ("genai-prices", D("6"), D("22.5"), D("1.5"))
+
+
+def test_merge_in_region_bedrock_id_takes_the_tier_of_the_agreeing_geo_entry(merged):
+    versions, _, _ = merged
+    [v] = versions[("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0")]
+    assert (v.base.input, v.base.output) == (D("3.3"), D("16.5"))
+    assert (v.tiers[0].threshold, v.tiers[0].rates.input, v.tiers[0].rates.output) == (200_000, D("6.6"), D("24.75"))
+
+
+def test_override_can_drop_a_raise_that_never_took_effect(merged):
+    build = build_module()
+    raw = json.loads((FIXTURES / "genai_prices_v2_excerpt.json").read_text())
+    genai = read_genai_prices(raw)
+    litellm = read_litellm(json.loads((FIXTURES / "litellm_excerpt.json").read_text()))
+    o3 = {"provider": "openai", "model": "o3", "basis": "a test", "drop_versions_from": "2025-06-10"}
+    versions, _, decisions = build.merge(genai, litellm, today=datetime(2026, 11, 23, tzinfo=timezone.utc),
+                                         rules=build.Rules(raw, build.KEEP_PROVIDERS), overrides=[o3])  # fmt: skip
+    assert [v.base.input for v in versions[("openai", "o3")]] == [D("10")]
+    [d] = [d for d in decisions if d["model"] == "o3"]
+    assert d["winner"] == "override" and d["why"] == "a test"
+
+
+def test_shipped_overrides_each_have_a_basis_and_are_in_the_catalog(catalog):
+    data = json.loads((ROOT / "pricing_data" / "overrides.json").read_text())
+    for o in data["overrides"]:
+        assert "checked 20" in o["basis"] and "https://" in o["basis"]
+        for model in o.get("models") or [o["model"]]:
+            assert (o["provider"], model) in catalog.versions
+
+
+def test_deepseek_off_peak_window_prices_by_utc_time_of_day(catalog):
+    def cost(when):
+        return format_usd(priced(catalog, "deepseek", "deepseek-chat", when, input_tokens=1_000_000,
+                                 output_tokens=1_000_000)[2].total)  # fmt: skip
+
+    assert cost("2025-06-01T16:29:59") == "1.37"
+    assert cost("2025-06-01T16:30:00") == "0.685"  # the window wraps midnight
+    assert cost("2025-06-02T00:29:59") == "0.685"
+    assert cost("2025-06-02T00:30:00") == "1.37"
+    assert cost("2026-11-16T17:00:00") == "0.7"  # no discount in the V3.2 era
+
+
+def test_window_round_trips_and_refuses_a_bad_time():
+    from margindash_cli.pricing.model import Window
+
+    v = PriceVersion("x", "m", base=Rates(input=D("1"), output=D("2")),
+                     windows=(Window(990, 30, Rates(input=D("0.5"))),))  # fmt: skip
+    assert PriceVersion.from_dict(v.to_dict()) == v
+    assert v.to_dict()["windows"] == [{"start": "16:30", "end": "00:30", "rates": {"input": "0.5"}}]
+    night = v.at_time(ms("2026-01-01T23:00:00"))
+    assert (night.base.input, night.base.output) == (D("0.5"), D("2")) and night is v.at_time(ms("2026-01-01T01:00:00") - 3_600_000)
+    assert v.at_time(ms("2026-01-01T12:00:00")) is v
+    with pytest.raises(ValueError):
+        Window.from_dict({"start": "25:00", "end": "01:00"})
+
+
+def test_bedrock_in_region_id_without_version_prefers_the_v1_entry_over_a_vertex_style_key(catalog):
+    res = catalog.resolve("bedrock", "anthropic.claude-haiku-4-5-20251001")
+    assert res == Resolution("bedrock", "anthropic.claude-haiku-4-5-20251001-v1:0", "normalized")
+
+
+def test_fireworks_model_path_without_a_vendor_is_priced_at_fireworks(catalog):
+    res = catalog.resolve(None, "accounts/fireworks/models/llama-v3p1-8b-instruct")
+    assert res == Resolution("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct", "normalized")

@@ -209,3 +209,30 @@ def test_a_store_knows_its_newest_migration_without_sqlite_utils(tmp_path):
     assert first == ["True", store_module.LATEST_MIGRATION]  # a new store: migrated
     again = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True).stdout.split()
     assert again == ["False"]  # current: no sqlite-utils
+
+
+def test_m006_adds_audio_and_image_tokens_to_events_wide_as_zero_for_old_calls(tmp_path):
+    """#14: a store at m004 (old calls, no audio) gains the media token columns in `events_wide`, all zero; the
+    migration extends the view it finds (columns another migration added stay) and is a no-op when run again."""
+    from margindash_cli.migrations import m006_media_tokens
+
+    path = tmp_path / "m004.db"
+    db = Database(path)
+    MIGRATIONS.apply(db, stop_before="m006_media_tokens")
+    db.execute("INSERT INTO events (id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
+               " cache_write_tokens, reasoning_tokens, cost, extra) VALUES (1, 0, 0, 0, 0, 0, 10, 5, 0, 0, 0, 7, NULL),"
+               " (2, 0, 0, 0, 0, 0, 10, 5, 0, 0, 0, 7, '{\"service_tier\": \"batch\"}')")  # fmt: skip
+    # Another branch's migration may have extended the view already: its column must survive.
+    (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events_wide'").fetchone()
+    db.execute("DROP VIEW events_wide")
+    db.execute(sql.replace(", cost, price_id, source, line\n", ", cost, price_id, source, line, 'x' AS other_column\n"))
+    db.conn.commit()
+    db.conn.close()
+    with Store.open(path) as store:
+        assert "m006_media_tokens" in store.applied_migrations()  # (later migrations may follow it)
+        rows = store.conn.execute("SELECT id, other_column, input_audio_tokens, output_audio_tokens, output_image_tokens,"
+                                  " service_tier FROM events_wide ORDER BY id").fetchall()  # fmt: skip
+        assert rows == [(1, "x", 0, 0, 0, None), (2, "x", 0, 0, 0, "batch")]
+        before = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_wide'").fetchone()
+        m006_media_tokens(Database(store.conn))  # idempotent
+        assert store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_wide'").fetchone() == before

@@ -70,6 +70,9 @@ def set_price(
     cache_write: Optional[str] = typer.Option(None, "--cache-write", help="USD per million cache-write tokens (5-minute)."),
     cache_write_1h: Optional[str] = typer.Option(None, "--cache-write-1h", help="USD per million 1-hour cache-write tokens."),
     reasoning: Optional[str] = typer.Option(None, "--reasoning", help="USD per million reasoning tokens, where it differs from output."),
+    input_audio: Optional[str] = typer.Option(None, "--input-audio", help="USD per million audio prompt tokens, where it differs from input."),
+    output_audio: Optional[str] = typer.Option(None, "--output-audio", help="USD per million generated audio tokens, where it differs from output."),
+    output_image: Optional[str] = typer.Option(None, "--output-image", help="USD per million generated image tokens, where it differs from output."),
     per_request: Optional[str] = typer.Option(None, "--per-request", help="USD per call (e.g. a vector-database query)."),
     per_unit: Optional[list[str]] = typer.Option(None, "--per-unit", help="UNIT=USD for a unit in the events' `units`, e.g. images=0.04 (repeatable)."),
     context_window: Optional[int] = typer.Option(None, "--context-window", help="Largest prompt the model takes, in tokens."),
@@ -91,7 +94,8 @@ def set_price(
         result = catalog_store.set_user_price(
             store, key, effective_from=effective_from, context_window=context_window, per_unit=per_unit or [],
             rates={"input": input_, "output": output, "cache_read": cache_read, "cache_write_5m": cache_write,
-                   "cache_write_1h": cache_write_1h, "reasoning": reasoning},
+                   "cache_write_1h": cache_write_1h, "reasoning": reasoning, "input_audio": input_audio,
+                   "output_audio": output_audio, "output_image": output_image},
             per_request=per_request,
         )  # fmt: skip
     if as_json:
@@ -166,6 +170,45 @@ def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -
         render.print_json(rows)
         return
     render.print_disagreements(rows)
+
+
+@app.command("drift")
+def drift(
+    ctx: typer.Context,
+    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
+    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
+    threshold: str = typer.Option("1", "--threshold", help="Percent of the reported cost past which a model is listed as drifting."),
+    show_all: bool = typer.Option(False, "--all", help="Also list the models whose costs agree."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """Models whose computed cost differs from the cost their logs reported (OpenRouter, xAI, LiteLLM...) by more than 1%.
+
+    A wrong catalog price shows itself here. Every call with a reported cost is priced again from the catalog;
+    per model the two totals are compared, and the call that differs most is named by its file and line.
+
+    Example: margindash prices drift --since 2026-11-01
+    """
+    from decimal import Decimal, InvalidOperation
+
+    from .. import render
+    from ..errors import UsageError
+    from ..periods import resolve_range
+    from ..pricing.drift import drift as run
+    from ._common import open_store
+
+    try:
+        pct = Decimal(threshold)
+    except InvalidOperation:
+        pct = Decimal("NaN")
+    if not pct.is_finite() or pct < 0:
+        raise UsageError(f"--threshold {threshold!r} is not a percentage", "use a number such as 1 or 0.5")
+    rng = resolve_range(since, until, None, None)
+    with open_store(ctx, create=False) as store:
+        result = run(store, start_ms=rng.start_ms, end_ms=rng.end_ms, threshold_pct=pct)
+    if as_json:
+        render.print_json(result)
+        return
+    render.print_drift(result, show_all=show_all)
 
 
 def sync_prices(

@@ -8,6 +8,9 @@ CANONICAL_FIELDS (plus `response_id`), raw values, with the canonical token inva
 - `cache_write_1h_tokens` is the part of `cache_write_tokens` written with a one-hour lifetime.
 - `output_tokens` counts ALL generated tokens, reasoning/thinking included.
 - `reasoning_tokens` is the part of `output_tokens` spent reasoning.
+- `input_audio_tokens` is the part of `input_tokens` that is audio (billed at its own rate);
+  `output_audio_tokens` and `output_image_tokens` are parts of `output_tokens` besides reasoning;
+  `cached_audio_tokens` is the audio part of `cached_input_tokens`.
 
 `canonical.normalize` then validates types and ranges, parses the timestamp, and merges the
 app's own fields (customer, feature, ...) that sit next to a wrapped provider response.
@@ -31,6 +34,10 @@ CANONICAL_FIELDS = (
     "cache_write_tokens",
     "cache_write_1h_tokens",
     "reasoning_tokens",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "output_image_tokens",
+    "cached_audio_tokens",
     "request_id",
     "revenue_amount_in_cents",
     "currency",
@@ -50,6 +57,10 @@ TOKEN_FIELDS = (
     "cache_write_1h_tokens",
     "reasoning_tokens",
 )
+
+
+# Audio and image token fields (parts of input/output billed at their own rates; rare, so outside TOKEN_FIELDS).
+MEDIA_FIELDS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")
 
 
 class ProviderResponse(Protocol):

@@ -4,6 +4,8 @@ Invariants (the same as `models.UsageEvent`):
 - `input_tokens` counts all prompt tokens; `cached_input_tokens` and `cache_write_tokens` are parts
   of it, and `cache_write_1h_tokens` is a part of `cache_write_tokens`.
 - `output_tokens` counts all generated tokens; `reasoning_tokens` is a part of it.
+- `input_audio_tokens` is a part of the uncached input; `output_audio_tokens` and `output_image_tokens`
+  are parts of the output besides reasoning; `cached_audio_tokens` of the cache reads (each at its own rate).
 - Timestamps become UTC epoch milliseconds. An ISO 8601 string without a zone is read as UTC;
   epoch numbers below 1e11 are seconds, below 1e14 milliseconds. Dates before 2000 or from 2100 on
   are refused as implausible (a zero or garbage clock, not a real call).
@@ -23,7 +25,7 @@ from typing import Any, NamedTuple
 
 from ..errors import LineRejected
 from . import registry
-from .base import CANONICAL_FIELDS, TOKEN_FIELDS
+from .base import CANONICAL_FIELDS, MEDIA_FIELDS, TOKEN_FIELDS
 
 MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
 MAX_CALL_USD = 9 * 10**6  # a cost a log states for one call, at most: 64-bit picodollars end at ~$9.22M
@@ -56,6 +58,10 @@ ALIASES = {
     "cacheWriteTokens": "cache_write_tokens",
     "cacheWrite1hTokens": "cache_write_1h_tokens",
     "reasoningTokens": "reasoning_tokens",
+    "inputAudioTokens": "input_audio_tokens",
+    "outputAudioTokens": "output_audio_tokens",
+    "outputImageTokens": "output_image_tokens",
+    "cachedAudioTokens": "cached_audio_tokens",
     "requestId": "request_id",
     "revenueAmountInCents": "revenue_amount_in_cents",
     "costUsd": "cost_usd",
@@ -77,7 +83,7 @@ APP_FIELDS = (
     "service_tier",
     "segment",
     "tags",
-) + TOKEN_FIELDS
+) + TOKEN_FIELDS + MEDIA_FIELDS
 
 
 class NormalizedEvent(NamedTuple):
@@ -103,6 +109,11 @@ class NormalizedEvent(NamedTuple):
     service_tier: str | None
     segment: str | None
     tags: dict[str, Any] | None
+    # Parts of input / output billed at their own rates (last, with defaults: most calls have none).
+    input_audio_tokens: int = 0
+    output_audio_tokens: int = 0
+    output_image_tokens: int = 0
+    cached_audio_tokens: int = 0
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -429,6 +440,17 @@ def validate_fully(p: dict[str, Any]) -> NormalizedEvent:
             f"reasoning_tokens ({reasoning}) exceed output_tokens ({out}); output_tokens must include reasoning",
             "reasoning_tokens",
         )
+    audio_in, audio_out, image_out, audio_read = (
+        v if type(v := get(f)) is int and 0 <= v <= MAX_TOKENS else to_int_tokens(v, f) for f in MEDIA_FIELDS
+    )
+    if audio_read > cached:
+        raise LineRejected(f"cached_audio_tokens ({audio_read}) exceed cached_input_tokens ({cached})", "cached_audio_tokens")
+    if audio_in > inp - cached - cw:
+        raise LineRejected(f"input_audio_tokens ({audio_in}) exceed the uncached input tokens ({inp - cached - cw})",
+                           "input_audio_tokens")  # fmt: skip
+    if audio_out + image_out + reasoning > out:
+        raise LineRejected(f"output_audio_tokens ({audio_out}) + output_image_tokens ({image_out}) + reasoning_tokens "
+                           f"({reasoning}) exceed output_tokens ({out})", "output_audio_tokens")  # fmt: skip
     units = _units(p.get("units"))
     cost = _decimal_text(p.get("cost_usd"), "cost_usd", MAX_CALL_USD, "9,000,000")
     reported = _decimal_text(p.get("reported_cost_usd"), "cost_usd", MAX_CALL_USD, "9,000,000")
@@ -479,6 +501,10 @@ def validate_fully(p: dict[str, Any]) -> NormalizedEvent:
         tier,
         _opt_str(p.get("segment"), "segment", 128),
         _tags(p.get("tags")),
+        audio_in,
+        audio_out,
+        image_out,
+        audio_read,
     )
 
 

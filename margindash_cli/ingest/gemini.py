@@ -7,6 +7,10 @@ Token semantics:
 - `candidatesTokenCount` EXCLUDES `thoughtsTokenCount`, which is billed as output on top, so
   canonical output = candidates + thoughts and reasoning = thoughts.
   (Check: promptTokenCount + candidatesTokenCount + thoughtsTokenCount = totalTokenCount in every sample.)
+- `promptTokensDetails` / `candidatesTokensDetails` split the counts by modality: AUDIO prompt tokens
+  become `input_audio_tokens`, less the cached audio of `cacheTokensDetails` (`cached_audio_tokens`), AUDIO and IMAGE candidates
+  `output_audio_tokens` / `output_image_tokens`, each billed at its own rate (AUDIO input is $1.00/MTok
+  on gemini-2.5-flash against $0.30 for text).
 The model is `modelVersion`, the id `responseId`, the tier `usageMetadata.serviceTier`
 ("standard" -> "default"), and Vertex's `createTime`, where present, the timestamp. vendor "google".
 """
@@ -16,13 +20,29 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import LineRejected
-from .fields import read_tokens, service_tier
+from .fields import read_tokens, service_tier, show
 
 NAME = "gemini"
 
 
 def matches(payload: dict[str, Any]) -> bool:
     return "usageMetadata" in payload
+
+
+def _modality(meta: dict[str, Any], key: str, modality: str) -> int:
+    """The tokens of one modality in a `*TokensDetails` list of usageMetadata (0 when absent)."""
+    details = meta.get(key)
+    if details is None:
+        return 0
+    if type(details) is not list:
+        raise LineRejected(f"must be a list, got {show(details)}", f"usageMetadata.{key}")
+    total = 0
+    for i, d in enumerate(details):
+        if type(d) is not dict:
+            raise LineRejected(f"must be an object, got {show(d)}", f"usageMetadata.{key}.{i}")
+        if d.get("modality") == modality:
+            total += read_tokens(d, "tokenCount", f"usageMetadata.{key}.{i}")
+    return total
 
 
 def extract(payload: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +63,21 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         "cache_write_1h_tokens": 0,
         "reasoning_tokens": thoughts,
     }
+    # promptTokensDetails / candidatesTokensDetails: [{"modality": "TEXT"|"AUDIO"|"IMAGE"|"VIDEO", "tokenCount": n}]
+    audio_in = _modality(meta, "promptTokensDetails", "AUDIO")
+    if audio_in:  # the cached part of the audio (cacheTokensDetails) is cached audio, at its own rate
+        audio_read = min(_modality(meta, "cacheTokensDetails", "AUDIO"), audio_in, event["cached_input_tokens"])
+        if audio_read:
+            event["cached_audio_tokens"] = audio_read
+        audio_in -= audio_read
+        if audio_in:
+            event["input_audio_tokens"] = min(audio_in, event["input_tokens"] - event["cached_input_tokens"])
+    audio_out = _modality(meta, "candidatesTokensDetails", "AUDIO")
+    if audio_out:
+        event["output_audio_tokens"] = audio_out
+    image_out = _modality(meta, "candidatesTokensDetails", "IMAGE")
+    if image_out:
+        event["output_image_tokens"] = image_out
     response_id = payload.get("responseId")
     if response_id is not None:
         event["response_id"] = response_id

@@ -31,7 +31,8 @@ then from #16203 `input = prompt_tokens - cache_read_input_tokens` (writes still
 it, in this order: all keys disjoint; cache writes inside `input`; all cache keys inside `input`;
 each of these with reasoning first outside, then inside, `output`. Without `total`, disjoint.
 Keys: a key containing "cache_read" or "cached" is a cache read, "cache_creation" or "cache_write"
-a cache write (with "1h" in it, a one-hour write); "reasoning" in an output key is reasoning.
+a cache write (with "1h" in it, a one-hour write); "reasoning" in an output key is reasoning; "audio"
+in an input or output key (`input_audio_tokens`, `output_audio_tokens`) is audio, billed at its own rate.
 Keys naming neither input nor output (`total`, tool counts) are not tokens.
 
 The legacy `usage` object (`input`, `output`, `unit`, `totalCost`) is read when `usageDetails` is
@@ -160,6 +161,7 @@ def _tokens(obs: dict[str, Any], where: str) -> dict[str, Any] | None:
 def _from_details(details: dict[str, Any], where: str) -> dict[str, Any]:
     base_in = other_in = reads = writes = writes_1h = 0
     base_out = other_out = reasoning = 0
+    audio_in = audio_out = 0
     total = None
     for key in details:
         n = read_tokens(details, key, where)
@@ -178,11 +180,15 @@ def _from_details(details: dict[str, Any], where: str) -> dict[str, Any]:
                     writes_1h += n
             else:
                 other_in += n
+                if "audio" in key:
+                    audio_in += n
         elif "output" in key:
             if "reasoning" in key:
                 reasoning += n
             else:
                 other_out += n
+                if "audio" in key:
+                    audio_out += n
     inputs = [base_in + other_in + reads + writes]  # disjoint: Langfuse's own meaning
     if base_in + other_in >= writes:
         inputs.append(base_in + other_in + reads)  # LiteLLM >= #16203: writes inside `input`
@@ -198,7 +204,12 @@ def _from_details(details: dict[str, Any], where: str) -> dict[str, Any]:
             if o is not None:
                 inp, out = i, o
                 break
-    return _vector(inp, out, reads, writes, writes_1h, reasoning)
+    vector = _vector(inp, out, reads, writes, writes_1h, reasoning)
+    if audio_in:
+        vector["input_audio_tokens"] = min(audio_in, max(inp - reads - writes, 0))
+    if audio_out:
+        vector["output_audio_tokens"] = min(audio_out, max(out - reasoning, 0))
+    return vector
 
 
 def _vector(inp: int, out: int, reads: int, writes: int, writes_1h: int, reasoning: int) -> dict[str, Any]:

@@ -9,7 +9,8 @@ exports) or `response.usage` (StandardLoggingPayload):
 - cached = `prompt_tokens_details.cached_tokens`, else `cache_read_input_tokens`;
 - cache writes = `cache_creation_input_tokens`, else `prompt_tokens_details.cache_creation_tokens`;
   their one-hour part = `cache_creation_token_details.ephemeral_1h_input_tokens` (either level);
-- reasoning = `completion_tokens_details.reasoning_tokens`.
+- reasoning = `completion_tokens_details.reasoning_tokens`;
+- audio = `prompt_tokens_details.audio_tokens` / `completion_tokens_details.audio_tokens`.
 
 Other fields: request_id = `request_id` (SpendLogs) or `id` (payload); model = `model`, else
 `model_group`; vendor = `custom_llm_provider` (`gemini` -> "google"), else guessed from the model;
@@ -68,6 +69,12 @@ def parse(line: dict[str, Any]) -> list[dict[str, Any]]:
         "cache_write_1h_tokens": read_tokens(split, "ephemeral_1h_input_tokens", split_where) if split else 0,
         "reasoning_tokens": read_tokens(out_details, "reasoning_tokens", f"{where}.completion_tokens_details"),
     }
+    audio_in = read_tokens(details, "audio_tokens", f"{where}.prompt_tokens_details")
+    if audio_in:
+        event["input_audio_tokens"] = min(audio_in, max(event["input_tokens"] - cached - cache_write, 0))
+    audio_out = read_tokens(out_details, "audio_tokens", f"{where}.completion_tokens_details")
+    if audio_out:
+        event["output_audio_tokens"] = audio_out
     model = line.get("model") or line.get("model_group")
     event["model"] = model
     provider = line.get("custom_llm_provider")

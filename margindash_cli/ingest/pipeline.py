@@ -738,7 +738,8 @@ def _row(key: int, ev: NormalizedEvent, line_no: int, priced: tuple[int | None, 
 def _extra(ev: NormalizedEvent) -> str | None:
     """The JSON object of a call's rare fields (store.EXTRA_FIELDS) that are set, or None: most calls have none."""
     if not (ev.cache_write_1h_tokens or ev.service_tier or ev.revenue_minor is not None or ev.currency or ev.extra_cost is not None
-            or ev.reported_cost is not None or ev.units or ev.tags):  # fmt: skip
+            or ev.reported_cost is not None or ev.units or ev.tags or ev.input_audio_tokens or ev.output_audio_tokens
+            or ev.output_image_tokens or ev.cached_audio_tokens):  # fmt: skip
         return None
     extra = {
         "cache_write_1h_tokens": ev.cache_write_1h_tokens or None,
@@ -749,6 +750,10 @@ def _extra(ev: NormalizedEvent) -> str | None:
         "reported_cost": ev.reported_cost,
         "units": ev.units or None,
         "tags": ev.tags or None,
+        "input_audio_tokens": ev.input_audio_tokens or None,  # #14: audio/image parts of input and output
+        "output_audio_tokens": ev.output_audio_tokens or None,
+        "output_image_tokens": ev.output_image_tokens or None,
+        "cached_audio_tokens": ev.cached_audio_tokens or None,
     }
     return orjson.dumps({k: v for k, v in extra.items() if v is not None}).decode()
 

@@ -73,7 +73,7 @@ class Catalog:
         if res is None:
             return None
         version = self.price_at(res.provider, res.model, ts_ms)
-        return None if version is None else (res, version)
+        return None if version is None else (res, version.at_time(ts_ms))
 
 
 def catalog_from_dict(d: Mapping[str, Any]) -> Catalog:

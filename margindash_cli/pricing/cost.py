@@ -8,6 +8,10 @@ parts win: the whole is taken as their sum, so a call is never billed below its 
 
 Billing rules (PRICING_RULES.md):
 - uncached input = input - cache reads - cache writes, at the input rate.
+- Audio prompt tokens (`input_audio_tokens`, part of the uncached input) at the input-audio rate;
+  cached audio (`cached_audio_tokens`, part of the cache reads) at the cached-audio rate; audio and
+  image output tokens (parts of output, besides reasoning) at the output-audio / output-image rates.
+  Where a price lists no such rate they bill at its input / cache-read / output rate.
 - Cache reads at the cache-read rate; with none listed, at the input rate (some providers report
   cached tokens but bill them in full).
 - 5-minute cache writes at the write rate; with none listed, at the input rate.
@@ -55,7 +59,8 @@ PICO_PER_TOKEN_PER_MTOK = 10**6  # 1 USD/MTok = 10^-6 USD/token = 10^6 picodolla
 HALF = Decimal("0.5")
 CLAUDE_1H_WRITE_MULTIPLIER = 2  # Anthropic: a one-hour cache write costs 2x the input rate
 STANDARD_TIERS = frozenset({None, "", "default", "standard", "auto", "on_demand"})
-CLASSES = ("uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning")
+CLASSES = ("uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
+           "input_audio", "output_audio", "output_image", "cache_read_audio")  # fmt: skip
 
 
 class CostBreakdown(NamedTuple):
@@ -74,6 +79,11 @@ class CostBreakdown(NamedTuple):
     service_tier: str  # the tier billed: "default", "batch", "flex", "priority" (or the unknown name)
     service_rates: str  # "standard", "explicit", "half" (0.5x fallback), "standard-fallback" (flagged)
     unpriced_units: tuple[str, ...] = ()
+    # Audio and image tokens at their own rates (parts of uncached input and of output; see `cost_of`).
+    input_audio: int = 0
+    output_audio: int = 0
+    output_image: int = 0
+    cache_read_audio: int = 0
 
 
 class _IntRates(NamedTuple):
@@ -86,6 +96,10 @@ class _IntRates(NamedTuple):
     cache_write_1h: int | None
     output: int | None
     reasoning: int | None
+    input_audio: int | None
+    output_audio: int | None
+    output_image: int | None
+    cache_read_audio: int | None
     service_rates: str
 
 
@@ -98,10 +112,18 @@ def cost_of(
     cache_write_tokens: int = 0,
     cache_write_1h_tokens: int = 0,
     reasoning_tokens: int = 0,
+    input_audio_tokens: int = 0,
+    output_audio_tokens: int = 0,
+    output_image_tokens: int = 0,
+    cached_audio_tokens: int = 0,
     service_tier: str | None = None,
     units: Mapping[str, Any] | None = None,
 ) -> CostBreakdown | None:
-    """The exact cost of one call at `price`; None when the price cannot bill it (see module doc)."""
+    """The exact cost of one call at `price`; None when the price cannot bill it (see module doc).
+
+    Audio prompt tokens are part of the uncached input (cached audio bills as cached input), audio and
+    image output tokens part of the output besides reasoning; each part is capped at what is left of
+    its whole, so a malformed log never bills a token twice."""
     write = cache_write_tokens
     write_1h = cache_write_1h_tokens if cache_write_1h_tokens <= write else write
     cached = cached_input_tokens
@@ -110,6 +132,15 @@ def cost_of(
     write_5m = write - write_1h
     reasoning = reasoning_tokens
     plain_output = (output_tokens if output_tokens >= reasoning else reasoning) - reasoning
+    audio_in = audio_out = image_out = audio_read = 0
+    if input_audio_tokens or output_audio_tokens or output_image_tokens or cached_audio_tokens:
+        audio_read = min(cached_audio_tokens, cached)
+        cached -= audio_read
+        audio_in = min(input_audio_tokens, uncached)
+        uncached -= audio_in
+        audio_out = min(output_audio_tokens, plain_output)
+        image_out = min(output_image_tokens, plain_output - audio_out)
+        plain_output -= audio_out + image_out
 
     tier_index = -1
     tiers = price.tiers
@@ -122,7 +153,7 @@ def cost_of(
     r = cache.get((tier_index, service)) if cache is not None else None
     if r is None:
         r = _rates(price, tier_index, service)
-    scale, r_in, r_read, r_w5, r_w1h, r_out, r_reas, label = r
+    scale, r_in, r_read, r_w5, r_w1h, r_out, r_reas, r_ain, r_aout, r_iout, r_aread, label = r
     try:  # a class with tokens but no rate (None) raises TypeError: the call cannot be priced
         a_in = uncached * r_in if uncached else 0
         a_read = cached * r_read if cached else 0
@@ -130,22 +161,28 @@ def cost_of(
         a_w1h = write_1h * r_w1h if write_1h else 0
         a_out = plain_output * r_out if plain_output else 0
         a_reas = reasoning * r_reas if reasoning else 0
+        a_ain = audio_in * r_ain if audio_in else 0
+        a_aout = audio_out * r_aout if audio_out else 0
+        a_iout = image_out * r_iout if image_out else 0
+        a_aread = audio_read * r_aread if audio_read else 0
     except TypeError:
         return None
 
     tier = tiers[tier_index].threshold if tier_index >= 0 else None
+    media = a_ain + a_aout + a_iout + a_aread
     if not units and scale == 1:
-        return CostBreakdown(a_in, a_read, a_w5, a_w1h, a_out, a_reas, 0, a_in + a_read + a_w5 + a_w1h + a_out + a_reas,
-                             tier, service, label)  # fmt: skip
+        return CostBreakdown(a_in, a_read, a_w5, a_w1h, a_out, a_reas, 0, a_in + a_read + a_w5 + a_w1h + a_out + a_reas + media,
+                             tier, service, label, (), a_ain, a_aout, a_iout, a_aread)  # fmt: skip
     unpriced: tuple[str, ...] = ()
     unit_cost: Fraction | int = 0
     if units:
         unit_cost, unpriced = _unit_cost(price, units)
     amounts = (a_in, a_read, a_w5, a_w1h, a_out, a_reas)
     if scale == 1 and type(unit_cost) is int:
-        return CostBreakdown(*amounts, unit_cost, sum(amounts) + unit_cost, tier, service, label, unpriced)
-    rounded = _apportion([Fraction(a, scale) for a in amounts] + [Fraction(unit_cost)])
-    return CostBreakdown(*rounded, sum(rounded), tier, service, label, unpriced)
+        return CostBreakdown(*amounts, unit_cost, sum(amounts) + media + unit_cost, tier, service, label, unpriced,
+                             a_ain, a_aout, a_iout, a_aread)  # fmt: skip
+    rounded = _apportion([Fraction(a, scale) for a in (*amounts, a_ain, a_aout, a_iout, a_aread)] + [Fraction(unit_cost)])
+    return CostBreakdown(*rounded[:6], rounded[10], sum(rounded), tier, service, label, unpriced, *rounded[6:10])
 
 
 def _unit_cost(price: PriceVersion, units: Mapping[str, Any]) -> tuple[Fraction | int, tuple[str, ...]]:
@@ -256,6 +293,7 @@ def _standard(price: PriceVersion, tier: Tier | None) -> tuple[dict[str, Decimal
         else:
             w1h = w5 if w5 is not None else inp
     reasoning = pick("reasoning")
+    audio_in, audio_out, image_out, audio_read = pick("input_audio"), pick("output_audio"), pick("output_image"), pick("cache_read_audio")
     rates = {
         "uncached_input": inp,
         "cache_read": read if read is not None else inp,
@@ -263,6 +301,11 @@ def _standard(price: PriceVersion, tier: Tier | None) -> tuple[dict[str, Decimal
         "cache_write_1h": w1h,
         "output": out,
         "reasoning": reasoning if reasoning is not None else out,
+        # Audio/image tokens with no rate of their own bill as input/output (the rate the price states).
+        "input_audio": audio_in if audio_in is not None else inp,
+        "output_audio": audio_out if audio_out is not None else out,
+        "output_image": image_out if image_out is not None else out,
+        "cache_read_audio": audio_read if audio_read is not None else (read if read is not None else inp),
     }
     return rates, reasoning is not None
 
@@ -274,6 +317,10 @@ _RATE_FIELD = {  # breakdown class -> the Rates field that prices it
     "cache_write_1h": "cache_write_1h",
     "output": "output",
     "reasoning": "reasoning",
+    "input_audio": "input_audio",
+    "output_audio": "output_audio",
+    "output_image": "output_image",
+    "cache_read_audio": "cache_read_audio",
 }
 
 

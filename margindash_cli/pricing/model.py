@@ -24,7 +24,8 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
-RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning")
+RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning",
+               "input_audio", "output_audio", "output_image", "cache_read_audio")  # fmt: skip
 SERVICE_TIERS = ("batch", "flex", "priority")  # service tiers that can carry their own rates
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -53,6 +54,10 @@ class Rates:
     cache_write_5m: Decimal | None = None
     cache_write_1h: Decimal | None = None
     reasoning: Decimal | None = None
+    input_audio: Decimal | None = None  # audio prompt tokens (Gemini, gpt-4o-audio, realtime); None = billed as input
+    output_audio: Decimal | None = None  # generated audio tokens; None = billed as output
+    output_image: Decimal | None = None  # generated image tokens (Gemini image models); None = billed as output
+    cache_read_audio: Decimal | None = None  # audio prompt tokens read from cache; None = billed as cache reads
 
     def is_empty(self) -> bool:
         return all(getattr(self, f) is None for f in RATE_FIELDS)
@@ -104,6 +109,40 @@ class Tier:
         )
 
 
+def _minute_of_day(text: str) -> int:
+    """"16:30" -> 990 (minutes after 00:00 UTC)."""
+    h, _, m = str(text).partition(":")
+    minute = int(h) * 60 + int(m or 0)
+    if not 0 <= minute < 1440:
+        raise ValueError(f"not a time of day: {text!r}")
+    return minute
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A daily UTC time window with its own rates (DeepSeek's off-peak discount, 16:30-00:30 UTC).
+
+    `start`/`end` are minutes after 00:00 UTC; the window holds start <= t < end and wraps past
+    midnight when end <= start. A window's rates that are None fall back to the version's base."""
+
+    start: int
+    end: int
+    rates: Rates = Rates()
+
+    def contains(self, minute: int) -> bool:
+        if self.start < self.end:
+            return self.start <= minute < self.end
+        return minute >= self.start or minute < self.end
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": f"{self.start // 60:02d}:{self.start % 60:02d}", "end": f"{self.end // 60:02d}:{self.end % 60:02d}",
+                "rates": self.rates.to_dict()}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Window:
+        return cls(_minute_of_day(d["start"]), _minute_of_day(d["end"]), Rates.from_dict(d.get("rates") or {}))
+
+
 @dataclass(frozen=True)
 class PriceVersion:
     """The price of one (provider, model) from `effective_from` until the next version starts."""
@@ -120,6 +159,7 @@ class PriceVersion:
     units: Mapping[str, Decimal] = field(default_factory=dict, hash=False)
     context_window: int | None = None
     max_output: int | None = None
+    windows: tuple[Window, ...] = ()  # daily UTC windows with their own rates (off-peak prices)
 
     def __post_init__(self) -> None:
         eff = self.effective_from
@@ -139,6 +179,26 @@ class PriceVersion:
         )
 
     effective_from_ms: int | None = field(init=False, repr=False, compare=False, default=None)
+
+    def at_time(self, ts_ms: int) -> PriceVersion:
+        """The price that bills a call at UTC epoch milliseconds `ts_ms`: this version, or inside one of its
+        daily windows a version with the window's rates as base (built once per window, then reused)."""
+        if not self.windows:
+            return self
+        minute = (ts_ms // 60_000) % 1440
+        for i, w in enumerate(self.windows):
+            if w.contains(minute):
+                cache = self.__dict__.setdefault("_window_versions", {})
+                v = cache.get(i)
+                if v is None:
+                    base = Rates(**{f: getattr(w.rates, f) if getattr(w.rates, f) is not None else getattr(self.base, f)
+                                    for f in RATE_FIELDS})  # fmt: skip
+                    v = cache[i] = PriceVersion(self.provider, self.model, self.effective_from, self.source, base,
+                                                self.tiers, self.batch, self.flex, self.priority, self.units,
+                                                self.context_window, self.max_output)  # fmt: skip
+                    object.__setattr__(v, "window", w)
+                return v
+        return self
 
     def service_rates(self, service_tier: str) -> Rates | None:
         """The explicit base rates of a service tier ("batch", "flex", "priority"), if listed."""
@@ -162,6 +222,8 @@ class PriceVersion:
             d["context_window"] = self.context_window
         if self.max_output is not None:
             d["max_output"] = self.max_output
+        if self.windows:
+            d["windows"] = [w.to_dict() for w in self.windows]
         return d
 
     @classmethod
@@ -182,6 +244,7 @@ class PriceVersion:
             units={k: _dec(v) for k, v in (d.get("units") or {}).items()},
             context_window=None if d.get("context_window") is None else int(d["context_window"]),
             max_output=None if d.get("max_output") is None else int(d["max_output"]),
+            windows=tuple(Window.from_dict(w) for w in d.get("windows") or ()),
         )
 
 

@@ -110,10 +110,16 @@ class Pricer:
             sp = self.timeline(res.provider, res.model).at(ev.ts_ms)
             if sp is None:
                 return None, None
-            b = cost_of(sp.version, input_tokens=ev.input_tokens, output_tokens=ev.output_tokens,
+            version = sp.version
+            if version.windows:  # a daily window (off-peak) prices the call by its UTC time of day
+                version = version.at_time(ev.ts_ms)
+            b = cost_of(version, input_tokens=ev.input_tokens, output_tokens=ev.output_tokens,
                         cached_input_tokens=ev.cached_input_tokens, cache_write_tokens=ev.cache_write_tokens,
                         cache_write_1h_tokens=ev.cache_write_1h_tokens, reasoning_tokens=ev.reasoning_tokens,
-                        service_tier=ev.service_tier, units=_units(ev.units))  # fmt: skip
+                        input_audio_tokens=ev.input_audio_tokens, output_audio_tokens=ev.output_audio_tokens,
+                        output_image_tokens=ev.output_image_tokens, cached_audio_tokens=ev.cached_audio_tokens,
+                        service_tier=ev.service_tier,
+                        units=_units(ev.units))  # fmt: skip
             return (None, None) if b is None else (b.total, sp.id)
         e = self.explain(ev.vendor, ev.model, ev.ts_ms, ev, with_breakdown=False)
         return e.cost_pico, (e.price.id if e.price and e.basis == "computed" else None)
@@ -128,13 +134,17 @@ class Pricer:
         breakdown = None
         if sp is not None and needs_price:
             breakdown = cost_of(
-                sp.version,
+                sp.version.at_time(ts_ms),
                 input_tokens=ev.input_tokens,
                 output_tokens=ev.output_tokens,
                 cached_input_tokens=ev.cached_input_tokens,
                 cache_write_tokens=ev.cache_write_tokens,
                 cache_write_1h_tokens=ev.cache_write_1h_tokens,
                 reasoning_tokens=ev.reasoning_tokens,
+                input_audio_tokens=getattr(ev, "input_audio_tokens", 0),
+                output_audio_tokens=getattr(ev, "output_audio_tokens", 0),
+                output_image_tokens=getattr(ev, "output_image_tokens", 0),
+                cached_audio_tokens=getattr(ev, "cached_audio_tokens", 0),
                 service_tier=ev.service_tier,
                 units=_units(ev.units),
             )

@@ -147,6 +147,7 @@ FAMILY_ORIGINS = (
 _BEDROCK_ARN = re.compile(r"^arn:aws[\w-]*:bedrock:[^:]*:[^:]*:(?:foundation-model|inference-profile)/(?P<id>.+)$")
 # Vertex resource name: projects/P/locations/L/publishers/google/models/ID
 _VERTEX_RESOURCE = re.compile(r"(?:^|/)publishers/[^/]+/models/(?P<id>[^/]+)$")
+_FIREWORKS_PATHS = ("accounts/fireworks/models/", "accounts/fireworks/routers/")
 _VERSION_SUFFIX = re.compile(r"-v\d+:0$")  # Bedrock API version `-v1:0`, `-v2:0`; not `claude-v2:1` (Claude 2.1)
 _DIGIT_DOT = re.compile(r"(?<=\d)\.(?=\d)")  # 3.5 -> 3-5
 
@@ -197,6 +198,8 @@ def normalize_model(model: str) -> Normalized:
         route, name = ("bedrock" if m.re is _BEDROCK_ARN else "google"), m.group("id")
     elif name.startswith("models/"):  # Gemini API resource name
         name = name[len("models/") :]
+    elif name.startswith(_FIREWORKS_PATHS):  # Fireworks model paths name their provider (the key keeps the path)
+        route = "fireworks"
     # Routing prefixes: `bedrock/`, `vertex_ai/`, ... (possibly two: `openrouter/anthropic/...`).
     while "/" in name:
         head, _, rest = name.partition("/")
@@ -241,6 +244,22 @@ def _geo_rank(wanted: str | None, have: str | None) -> int:
     if have != "global":
         return 2
     return 3
+
+
+def _without_geo(text: str) -> str:
+    head, dot, rest = text.partition(".")
+    return rest if dot and head in BEDROCK_GEOS else text
+
+
+def _form_rank(logged: str, key: str) -> int:
+    """Among keys that normalize alike, prefer the one written like the logged id: 0 when the key is the
+    logged id (without its geo prefix) plus only a Bedrock API version (`-v1:0`); 1 when both use a
+    Vertex `@` version or neither does; 2 otherwise. (`anthropic.claude-haiku-4-5-20251001` is the
+    `-v1:0` entry, never LiteLLM's `anthropic.claude-haiku-4-5@20251001`.)"""
+    a, b = (_without_geo(t.strip().lower()) for t in (logged, key))
+    if b == a or _VERSION_SUFFIX.sub("", b) == a:
+        return 0
+    return 1 if ("@" in a) == ("@" in b) else 2
 
 
 class Resolver:
@@ -321,7 +340,7 @@ class Resolver:
                 return provider, name
             cands = index.get(name)
             if cands:
-                best = min(cands, key=lambda c: (_geo_rank(n.geo, c[0]), len(c[1]), c[1]))
+                best = min(cands, key=lambda c: (_geo_rank(n.geo, c[0]), _form_rank(model, c[1]), len(c[1]), c[1]))
                 return provider, best[1]
             target = self._norm_alias.get((provider, name)) or self._norm_alias.get((None, name))
             if target is not None:

@@ -15,16 +15,18 @@ a repeating price such as OpenRouter's `0.0000000833333333333333`/token becomes
 0.0833333333333 USD/MTok (an error below 4e-14 USD per MTok). Strings (OpenRouter) take the same path.
 
 LiteLLM (`model_prices_and_context_window.json`, USD per token):
-- kept modes: chat, completion, responses, embedding, moderation (and entries with no mode that have
-  a token price). Skipped: image/video generation, image edit, audio transcription/speech, realtime,
-  rerank, OCR, search, vector stores, guardrails: they bill per image/second/character/page/query,
-  which a token vector cannot price correctly.
+- kept modes: chat, completion, responses, embedding, moderation, realtime, audio_speech (only entries
+  with a token price: gpt-4o-mini-tts, realtime models), and entries with no mode that have a token
+  price. Skipped: image/video generation, image edit, audio transcription, rerank, OCR, search, vector
+  stores, guardrails, and speech models priced per character or second: a token vector cannot price them.
 - fields: input_cost_per_token, output_cost_per_token, cache_read_input_token_cost (else
   input_cost_per_token_cache_hit), cache_creation_input_token_cost (5-minute write),
-  cache_creation_input_token_cost_above_1hr (1-hour write), output_cost_per_reasoning_token;
+  cache_creation_input_token_cost_above_1hr (1-hour write), output_cost_per_reasoning_token,
+  input_cost_per_audio_token, output_cost_per_audio_token, output_cost_per_image_token,
+  cache_read_input_audio_token_cost;
   `<field>_batches|_flex|_priority` -> service-tier rates; `<field>_above_<N>k_tokens[_<service>]`
   -> a long-context tier at N*1000 prompt tokens, strictly above (`>`), except xAI (`>=`).
-  Not read: audio/image/video token prices, `*_above_12hr`, `_ultrafast`/`_balanced` modes,
+  Not read: image-input token prices, video prices, `*_above_12hr`, `_ultrafast`/`_balanced` modes,
   `tiered_pricing` ranges and `off_peak_pricing` windows (base price used), DBU prices.
 - units: input_cost_per_request -> "requests", output_cost_per_image -> "images",
   input_cost_per_image -> "input_images", search_context_cost_per_query -> "web_searches" only
@@ -39,8 +41,8 @@ LiteLLM (`model_prices_and_context_window.json`, USD per token):
 genai-prices (pydantic/genai-prices `prices/data.json` (v1, frozen) and `prices/new_data/v2/data.json`
 (live); same shape, v2 has more price keys, both parse here; USD per MTok):
 - input_mtok, output_mtok, cache_read_mtok, cache_write_mtok (5-minute), cache_write_1h_mtok,
-  output_reasoning_mtok; web_searches_kcount / requests_kcount -> per-unit "web_searches"/"requests"
-  (divided by 1000). Audio/image/video token prices are not read.
+  output_reasoning_mtok, input_audio_mtok, output_audio_mtok, output_image_mtok, cache_audio_read_mtok;
+  web_searches_kcount / requests_kcount -> per-unit "web_searches"/"requests" (divided by 1000).
 - Tiered values {"base", "tiers": [{"start", "price"}]} become `Tier`s (a cliff on all prompt
   tokens, strictly above `start`; `>=` for xAI).
 - A price list with `constraint.start_date` becomes one version per entry, effective from that date
@@ -52,8 +54,9 @@ genai-prices (pydantic/genai-prices `prices/data.json` (v1, frozen) and `prices/
 - An empty price set is not a price (unpriced), except for `:free` ids, which are an explicit $0.
 - `match` rules: explicit aliases are generated ONLY from `equals` clauses (at the top or inside
   `or`), returned as (provider, alias, canonical model). `contains`/`starts_with`/`ends_with`/
-  `regex` patterns are never turned into aliases: fuzzy patterns are how `claude-opus-4-7` got
-  priced as `claude-opus-4`.
+  `regex` patterns are never turned into aliases here (a price sync takes exact names only): fuzzy
+  patterns at run time are how `claude-opus-4-7` got priced as `claude-opus-4`. The shipped catalog's
+  build (scripts/build_catalog.py) evaluates them against the other list's exact keys instead.
 - Provider ids map to catalog providers (aws -> bedrock, x-ai -> xai, moonshotai -> moonshot).
   genai-prices' synthetic Bedrock ids `regional.<id>` (its price for in-region and geo profiles)
   become `<id>` (the in-region id), unless that id is also listed.
@@ -149,7 +152,7 @@ def _int_or_none(value: Any) -> int | None:
 
 # ---- LiteLLM ---------------------------------------------------------------------------------
 
-LITELLM_MODES = frozenset({"chat", "completion", "responses", "embedding", "moderation", None})
+LITELLM_MODES = frozenset({"chat", "completion", "responses", "embedding", "moderation", "realtime", "audio_speech", None})
 LITELLM_RATE_FIELDS = {  # LiteLLM field -> Rates field
     "input_cost_per_token": "input",
     "output_cost_per_token": "output",
@@ -157,6 +160,10 @@ LITELLM_RATE_FIELDS = {  # LiteLLM field -> Rates field
     "cache_creation_input_token_cost": "cache_write_5m",
     "cache_creation_input_token_cost_above_1hr": "cache_write_1h",
     "output_cost_per_reasoning_token": "reasoning",
+    "input_cost_per_audio_token": "input_audio",
+    "output_cost_per_audio_token": "output_audio",
+    "output_cost_per_image_token": "output_image",
+    "cache_read_input_audio_token_cost": "cache_read_audio",
 }
 LITELLM_SERVICE_SUFFIXES = {"batches": "batch", "flex": "flex", "priority": "priority"}
 LITELLM_UNIT_FIELDS = {  # LiteLLM per-unit field (USD) -> unit name
@@ -304,6 +311,10 @@ GENAI_RATE_FIELDS = {
     "cache_write_mtok": "cache_write_5m",
     "cache_write_1h_mtok": "cache_write_1h",
     "output_reasoning_mtok": "reasoning",
+    "input_audio_mtok": "input_audio",
+    "output_audio_mtok": "output_audio",
+    "output_image_mtok": "output_image",
+    "cache_audio_read_mtok": "cache_read_audio",
 }
 GENAI_UNIT_FIELDS = {"requests_kcount": "requests", "web_searches_kcount": "web_searches"}  # USD per 1000 units
 BEDROCK_REGIONAL_PREFIX = "regional."  # genai-prices' synthetic id for in-region and geo profiles

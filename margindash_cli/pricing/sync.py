@@ -12,7 +12,8 @@
 - A model the store has no price for is recorded with all its versions at their own dates: its price
   applies to all its calls.
 - Sources rank genai-prices > LiteLLM > OpenRouter, as in the shipped catalog: a lower-ranked source
-  never overrides the price of a better-ranked one. A user's own prices are never touched.
+  never overrides the price of a better-ranked one, and none overrides a reviewed override of the
+  shipped catalog (source "override"). A user's own prices are never touched.
 - After recording, calls that had no price are priced with what arrived.
 """
 
@@ -123,8 +124,10 @@ def _load(source: str, store: Store) -> tuple[str, str, Any, str | None, bool]:
 
 
 # Which source's price stands when two sources disagree on a model: genai-prices, then LiteLLM, then
-# OpenRouter (the shipped catalog's rule); OpenRouter's own list wins for OpenRouter's own models.
-SOURCE_RANK = {"genai-prices": 3, "litellm": 2, "openrouter": 1}
+# OpenRouter (the shipped catalog's rule); OpenRouter's own list wins for OpenRouter's own models. A price
+# the shipped catalog took from its reviewed overrides (pricing_data/overrides.json, source "override") was
+# checked by hand against the provider's page where the lists are wrong: no list replaces it.
+SOURCE_RANK = {"override": 5, "genai-prices": 3, "litellm": 2, "openrouter": 1}
 
 
 def _rank(source: str, provider: str) -> int:
