@@ -82,13 +82,13 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     filters = _filters(q)
-    per_day = any(d in reports.TIME_DIMS for d in q.dims)  # revenue is spread per time bucket only when there are buckets
-    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
-                   per_day=per_day)
+    fact_dims = reports.fact_dims_for(q.dims, filters)
+    usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
     revenue, unconverted = _revenue(store, rng, tz, q.customer)
+    first, last = local_days(rng, tz)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
-                                  band_pct=q.band_pct,
-                                  unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
+                                  band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage), fact_dims=fact_dims,
+                                  first_day=first, last_day=last)  # fmt: skip
     return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
@@ -169,11 +169,13 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     filters = _filters(q)
-    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    fact_dims = reports.fact_dims_for(q.dims, filters)
+    usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
     revenue, unconverted = _revenue(store, rng, tz, q.customer)
     first, last = local_days(rng, tz)
     result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
-                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
+                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage),
+                                 fact_dims=fact_dims)  # fmt: skip
     return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 

@@ -4,11 +4,14 @@ Money is exact end to end: cost in integer picodollars, revenue in integer US ce
 picodollars. Rows always add up to the totals exactly, whatever the grouping, because every
 row is a sum of integers and allocated revenue is split with the largest-remainder method.
 
-Revenue allocation: revenue that an event carries stays with that event's group. Revenue of a
-customer (imported, or from Stripe) is spread over that customer's rows by their share of events
-(default), tokens or cost, within each time bucket of the report (the whole range when the report
-has no time grouping). Revenue of a customer with no usage in a bucket lands in a row whose other
-groups read "(no usage)", so it is never dropped.
+Revenue allocation, one definition for every report and grouping: revenue that an event carries stays
+with that event. Revenue of a customer (imported, or from Stripe) on a day is spread over that customer's
+calls of that day, cell by cell (feature, vendor, model, segment, then tags: the finest cell), by their
+share of events (default), tokens or cost, in integer cents with exact remainders (largest remainder).
+Every grouping sums the same cells, so the same calls always carry the same revenue: `--by vendor` and
+`--by model` agree to the cent, and `report` agrees with `report trend`. Revenue of a customer on a day
+with none of its calls lands in a visible "(no usage)" row (its non-customer groups read "(no usage)"),
+in every report, so it is never dropped nor spread onto other days' calls.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ UNATTRIBUTED = "(unattributed)"  # label of calls with no customer id
 NO_USAGE = "(no usage)"  # label of a revenue-only row's non-customer groups
 NONE_LABEL = "(none)"  # label of a missing feature, segment or tag
 ALLOCATIONS = ("events", "tokens", "cost")
+CELL_DIMS = ("feature", "vendor", "model", "segment")  # the finest usage cell below (customer, day): revenue is allocated here
 SORTS = ("margin", "margin_pct", "cost", "revenue", "events")
 
 
@@ -149,6 +153,61 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     return [sign * p for p in parts]
 
 
+def fact_dims_for(dims: list[str], filters: dict[str, str] | None = None) -> list[str]:
+    """The groups the facts of a report must carry (UsageFact.groups, in order): the finest cell.
+
+    Revenue is allocated per cell (customer, local day, feature, vendor, model, segment, then tags), and every
+    grouping sums those cells, so the same calls carry the same revenue whatever `--by` says. A report by
+    customer and/or time alone needs no finer cell than (customer, day): no allocation happens there."""
+    wanted = query_dims(dims, filters)
+    if all(d == "customer" or d in TIME_DIMS for d in wanted):
+        return []
+    return [*CELL_DIMS, *(d for d in wanted if d.startswith("tag:"))]
+
+
+def _order(values: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    """A total order on group values that may be None (None first)."""
+    return tuple((v is not None, v or "") for v in values)
+
+
+def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]], Measures],
+                    weights: dict[tuple[str | None, date, tuple[str | None, ...]], int],
+                    revenue: Iterable[RevenueFact], n_groups: int, base_len: int) -> None:  # fmt: skip
+    """Add each customer-day's revenue to that customer's cells of that day, exactly (largest remainder).
+
+    Two levels: first over the base cells (the groups before the tags), then within a base cell over its tag
+    values, so a tag report gives each base cell the same revenue as a report without tags. Revenue of a day
+    with no calls of its customer lands in a cell whose groups all read NO_USAGE."""
+    by_day: dict[tuple[str | None, date], list[tuple[str | None, ...]]] = defaultdict(list)
+    for customer, day, groups in cells:
+        by_day[(customer, day)].append(groups)
+    revenue_by: dict[tuple[str | None, date], int] = defaultdict(int)
+    for r in revenue:
+        revenue_by[(r.customer, r.day)] += r.cents
+    for (customer, day), cents in revenue_by.items():
+        if not cents:
+            continue
+        members = by_day.get((customer, day))
+        if not members:
+            key = (customer, day, tuple(NO_USAGE for _ in range(n_groups)))
+            cells.setdefault(key, Measures()).revenue_cents += cents
+            continue
+        bases: dict[tuple[str | None, ...], list[tuple[str | None, ...]]] = defaultdict(list)
+        for g in members:
+            bases[g[:base_len]].append(g)
+        base_keys = sorted(bases, key=_order)
+        base_w = [sum(weights[(customer, day, g)] for g in bases[b]) for b in base_keys]
+        if sum(base_w) == 0:  # e.g. by cost, and every call unpriced: spread evenly
+            base_w = [1] * len(base_keys)
+        for b, part in zip(base_keys, allocate(cents, base_w)):
+            subs = sorted(bases[b], key=_order)
+            sub_w = [weights[(customer, day, g)] for g in subs]
+            if sum(sub_w) == 0:
+                sub_w = [1] * len(subs)
+            for g, sub in zip(subs, allocate(part, sub_w)):
+                cells[(customer, day, g)].revenue_cents += sub
+
+
 def build_report(
     dims: list[str],
     usage: Iterable[UsageFact],
@@ -160,66 +219,68 @@ def build_report(
     top: int | None = None,
     band_pct: Decimal = Decimal(5),
     unpriced_models: list[str] | None = None,
+    fact_dims: list[str] | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
 ) -> ReportResult:
     """Group usage and revenue by `dims` (customer, feature, model, vendor, segment, tag:NAME, day, week, month).
 
+    `fact_dims` names what each fact's `groups` hold (default: the dims asked and filtered on, other than
+    customer and time; `fact_dims_for` gives the finest cell, which makes every grouping agree). Revenue is
+    allocated per customer and local day over that day's cells (see `_allocate_cells`), then summed into rows.
     `filters` (dim -> value) keep only the matching rows, AFTER revenue is allocated: a customer's revenue
     is shared over all its features first, so `--feature chat` shows chat's share, not the whole revenue.
-    The facts carry every dim of `dims` and of `filters` (see `query_dims`).
+    With a time dim alone and a bounded range (`first_day`..`last_day`), every period is listed, zeros included.
     """
     out_dims = dims
     dims = query_dims(dims, filters)
     time_dim = next((d for d in dims if d in TIME_DIMS), None)
-    other_dims = [d for d in dims if d not in TIME_DIMS and d != "customer"]  # what UsageFact.groups holds
+    if fact_dims is None:
+        fact_dims = [d for d in dims if d not in TIME_DIMS and d != "customer"]
+    positions = {d: i for i, d in enumerate(fact_dims)}
+    missing = [d for d in dims if d not in TIME_DIMS and d != "customer" and d not in positions]
+    if missing:
+        raise ValueError(f"the facts do not carry {missing}")
+    base_len = sum(1 for d in fact_dims if not d.startswith("tag:"))
 
-    def key_of(customer: str | None, groups: tuple[str | None, ...], bucket: date | None) -> tuple[str, ...]:
-        values = iter(groups)
+    cells: dict[tuple[str | None, date, tuple[str | None, ...]], Measures] = {}
+    weights: dict[tuple[str | None, date, tuple[str | None, ...]], int] = defaultdict(int)
+    for f in usage:
+        k = (f.customer, f.day, f.groups)
+        m = cells.get(k)
+        if m is None:
+            m = cells[k] = Measures()
+        m.add(Measures(f.events, f.input_tokens, f.output_tokens, f.cost_pico, f.unpriced_events, f.event_revenue_cents))
+        weights[k] += {"events": f.events, "tokens": f.input_tokens + f.output_tokens, "cost": f.cost_pico}[allocation]
+    _allocate_cells(cells, weights, revenue, len(fact_dims), base_len)
+
+    def key_of(customer: str | None, groups: tuple[str | None, ...], day: date) -> tuple[str, ...]:
         out = []
         for d in dims:
             if d == "customer":
                 out.append(customer or UNATTRIBUTED)
             elif d in TIME_DIMS:
-                out.append(bucket.isoformat() if bucket else "")
+                out.append(time_bucket(day, d).isoformat())
             else:
-                v = next(values)
+                v = groups[positions[d]]
                 out.append(v if v not in (None, "") else NONE_LABEL)
         return tuple(out)
 
     groups: dict[tuple[str, ...], Measures] = defaultdict(Measures)
-    # (customer, bucket) -> [(row key, weight)] to spread that customer's revenue over
-    shares: dict[tuple[str | None, date | None], dict[tuple[str, ...], int]] = defaultdict(lambda: defaultdict(int))
-    for f in usage:
-        bucket = time_bucket(f.day, time_dim) if time_dim else None
-        k = key_of(f.customer, f.groups, bucket)
-        g = groups[k]
-        g.add(Measures(f.events, f.input_tokens, f.output_tokens, f.cost_pico, f.unpriced_events, f.event_revenue_cents))
-        weight = {"events": f.events, "tokens": f.input_tokens + f.output_tokens, "cost": f.cost_pico}[allocation]
-        shares[(f.customer, bucket)][k] += weight
-
-    revenue_by: dict[tuple[str | None, date | None], int] = defaultdict(int)
-    for r in revenue:
-        revenue_by[(r.customer, time_bucket(r.day, time_dim) if time_dim else None)] += r.cents
-    for (customer, bucket), cents in sorted(revenue_by.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or date.min)):
-        if not cents:
-            continue
-        targets = shares.get((customer, bucket)) or {}
-        keys = sorted(targets)
-        weights = [targets[k] for k in keys]
-        if not keys:
-            keys, weights = [key_of(customer, tuple(NO_USAGE for _ in other_dims), bucket)], [1]
-        elif sum(weights) == 0:  # e.g. by cost, and every call unpriced: spread evenly
-            weights = [1] * len(keys)
-        for k, part in zip(keys, allocate(cents, weights)):
-            groups[k].revenue_cents += part
+    for (customer, day, g), m in cells.items():
+        groups[key_of(customer, g, day)].add(m)
 
     if filters:
-        positions = [(dims.index(d), v) for d, v in filters.items()]
+        fpos = [(dims.index(d), v) for d, v in filters.items()]
         kept = [dims.index(d) for d in out_dims]
         narrowed: dict[tuple[str, ...], Measures] = defaultdict(Measures)
         for k, m in groups.items():
-            if all(k[i] == v for i, v in positions):
+            if all(k[i] == v for i, v in fpos):
                 narrowed[tuple(k[i] for i in kept)].add(m)
         groups, dims = narrowed, out_dims
+    if dims == [time_dim] and first_day is not None and last_day is not None and first_day <= last_day:
+        for b in buckets_between(first_day, last_day, time_dim):  # every period of the range, zeros included
+            groups[(b.isoformat(),)]  # noqa: B018 (defaultdict: creates the zero row)
     totals = Measures()
     for m in groups.values():
         totals.add(m)
@@ -364,6 +425,7 @@ def build_trend(
     filters: dict[str, str] | None = None,
     allocation: str = "events",
     unpriced_models: list[str] | None = None,
+    fact_dims: list[str] | None = None,
 ) -> TrendResult:
     """Margin per group of `dim` per day, week or month, and its change from first to last period.
 
@@ -379,7 +441,7 @@ def build_trend(
     if granularity == "auto":
         granularity = pick_granularity(lo, hi) if lo and hi and hi >= lo else "day"
     report = build_report([dim, granularity], usage, revenue, filters=filters, allocation=allocation,
-                          unpriced_models=unpriced_models)  # fmt: skip
+                          unpriced_models=unpriced_models, fact_dims=fact_dims)  # fmt: skip
     buckets = [date.fromisoformat(r.group[granularity]) for r in report.rows]
     if lo and hi:
         buckets += [time_bucket(lo, granularity), time_bucket(hi, granularity)]

@@ -146,13 +146,13 @@ def test_rows_add_up_to_the_totals_for_every_by(report):
 
 
 def test_by_feature_spreads_customer_revenue_by_events(report):
-    # acme's 10.00 over chat (2 calls) and search (1 call): 6.67 / 3.33; globex's 3.00: 1.50 / 1.50;
-    # hooli made no calls, so its 5.00 is kept in a (no usage) row.
+    # Revenue is spread over the calls of its own day: acme's 10.00 (Oct 1) goes to its one call of Oct 1
+    # (chat), globex's 3.00 (Oct 5) to its chat call of Oct 5; hooli made no calls: its 5.00 is a (no usage) row.
     assert rows(report("--by", "feature")) == {
-        "summarize": (1, "0.75", "1.50", "0.75"),
-        "search": (2, "2", "3.33", "1.33"),
+        "summarize": (1, "0.75", "0.00", "-0.75"),
+        "search": (2, "2", "0.00", "-2"),
         "(no usage)": (0, "0", "5.00", "5"),
-        "chat": (4, "2.35", "8.17", "5.82"),
+        "chat": (4, "2.35", "13.00", "10.65"),
     }
 
 
@@ -160,20 +160,20 @@ def test_by_model(report):
     data = report("--by", "model")
     assert rows(data) == {
         "unpriced-model": (1, "0", "0.00", "0"),
-        "claude-x": (1, "2", "3.33", "1.33"),
+        "claude-x": (1, "2", "0.00", "-2"),
         "gpt-4o-mini": (2, "1", "3.00", "2"),
         "(no usage)": (0, "0", "5.00", "5"),
-        "gpt-4o": (3, "2.1", "6.67", "4.57"),
+        "gpt-4o": (3, "2.1", "10.00", "7.9"),
     }
-    assert [r["group"]["model"] for r in data["rows"]][0] == "unpriced-model"
+    assert [r["group"]["model"] for r in data["rows"]][0] == "claude-x"  # worst margin first
 
 
 def test_by_vendor(report):
     assert rows(report("--by", "vendor")) == {
         "acmeai": (1, "0", "0.00", "0"),
-        "anthropic": (1, "2", "3.33", "1.33"),
+        "anthropic": (1, "2", "0.00", "-2"),
         "(no usage)": (0, "0", "5.00", "5"),
-        "openai": (5, "3.1", "9.67", "6.57"),
+        "openai": (5, "3.1", "13.00", "9.9"),
     }
 
 
@@ -187,13 +187,13 @@ def test_by_segment(report):
 
 
 def test_by_tag(report):
-    # acme's revenue follows its calls: 2 red (6.67), 1 blue (3.33); globex's two calls are both blue.
+    # acme's revenue follows its call of Oct 1 (red); globex's two calls are both blue.
     data = report("--by", "tag:team")
     assert data["query"]["by"] == ["tag:team"]
     assert rows(data) == {
         "(none)": (2, "0.1", "0.00", "-0.1"),
-        "blue": (3, "3", "6.33", "3.33"),
-        "red": (2, "2", "6.67", "4.67"),
+        "blue": (3, "3", "3.00", "0"),
+        "red": (2, "2", "10.00", "8"),
         "(no usage)": (0, "0", "5.00", "5"),
     }
 
@@ -236,14 +236,14 @@ def test_nested_groups_keep_each_parent_together_ordered_by_its_total(report):
         ("acme", "search"),
         ("acme", "chat"),
     ]
-    assert rows(data)["acme/chat"] == (2, "2", "6.67", "4.67")
-    assert rows(data)["globex/summarize"] == (1, "0.75", "1.50", "0.75")
+    assert rows(data)["acme/chat"] == (2, "2", "10.00", "8")
+    assert rows(data)["globex/summarize"] == (1, "0.75", "0.00", "-0.75")
 
 
 def test_breakdown_adds_a_second_level(report):
     data = report("--breakdown", "model")
     assert data["query"]["by"] == ["customer", "model"]
-    assert rows(data)["acme/claude-x"] == (1, "2", "3.33", "1.33")
+    assert rows(data)["acme/claude-x"] == (1, "2", "0.00", "-2")
     assert rows(data)["hooli/(no usage)"] == (0, "0", "5.00", "5")
 
 
@@ -266,14 +266,14 @@ def test_sort_by_cost_is_biggest_first(report):
 def test_customer_filter(report):
     data = report("--customer", "acme", "--by", "feature")
     assert data["query"]["filters"] == {"customer": "acme"}
-    assert rows(data) == {"search": (1, "2", "3.33", "1.33"), "chat": (2, "2", "6.67", "4.67")}
+    assert rows(data) == {"search": (1, "2", "0.00", "-2"), "chat": (2, "2", "10.00", "8")}
 
 
 def test_feature_filter_shows_the_features_share_of_revenue(report):
     assert rows(report("--feature", "chat")) == {
         "(unattributed)": (1, "0.1", "0.00", "-0.1"),
-        "globex": (1, "0.25", "1.50", "1.25"),
-        "acme": (2, "2", "6.67", "4.67"),
+        "globex": (1, "0.25", "3.00", "2.75"),
+        "acme": (2, "2", "10.00", "8"),
     }
 
 
@@ -352,18 +352,24 @@ def test_bad_period_options_are_usage_errors(cli, db):
 # ---- allocation --------------------------------------------------------------------------------------
 
 
-def test_allocate_by_tokens(report):
-    # acme: chat 2 x 1,100 tokens, search 3,000 -> 10.00 split 4.23 / 5.77 (largest remainder);
-    # globex: chat 550 tokens, summarize 0 -> all 3.00 to chat.
-    data = report("--by", "feature", "--allocate", "tokens")
-    assert data["query"]["allocate"] == "tokens"
-    assert rows(data, "revenue_usd") == {"summarize": ("0.00",), "search": ("5.77",), "(no usage)": ("5.00",), "chat": ("7.23",)}
+SAME_DAY = [  # acme's calls of one day: chat 2 x 1,100 tokens and 1.00 each, search 3,000 tokens and 2.00
+    event("2026-10-02T10:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100),
+    event("2026-10-02T11:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100),
+    event("2026-10-02T12:00:00Z", "acme", "search", "claude-x", "2.00", vendor="anthropic", inp=3000),
+]
 
 
-def test_allocate_by_cost(report):
-    # acme: chat 2.00, search 2.00 -> 5.00 each; globex: chat 0.25, summarize 0.75 -> 0.75 / 2.25
-    data = report("--by", "feature", "--allocate", "cost")
-    assert rows(data, "revenue_usd") == {"summarize": ("2.25",), "search": ("5.00",), "(no usage)": ("5.00",), "chat": ("5.75",)}
+def test_allocate_by_events_tokens_and_cost(tmp_path, cli):
+    db = build_store(tmp_path, cli, SAME_DAY, "customer_id,amount,currency,date\nacme,10.00,usd,2026-10-02\n")
+
+    def revenue(allocate):
+        data = json.loads(cli("--db", db, "report", "--by", "feature", "--allocate", allocate, "--json").stdout)
+        assert data["query"]["allocate"] == allocate
+        return rows(data, "revenue_usd")
+
+    assert revenue("events") == {"search": ("3.33",), "chat": ("6.67",)}  # 2 calls : 1
+    assert revenue("tokens") == {"search": ("5.77",), "chat": ("4.23",)}  # 2,200 : 3,000 (largest remainder)
+    assert revenue("cost") == {"search": ("5.00",), "chat": ("5.00",)}  # 2.00 : 2.00
 
 
 def test_revenue_carried_by_an_event_stays_with_its_feature(tmp_path, cli):
@@ -441,7 +447,7 @@ def test_csv(cli, db):
 def test_csv_with_nested_groups_has_a_column_per_group(cli, db):
     lines = cli("--db", db, "report", "--by", "customer", "--by", "feature", "--format", "csv").stdout.splitlines()
     assert lines[0].startswith("customer,feature,events,")
-    assert "acme,chat,2,2000,200,2,6.67,4.67,70.01,profitable" in lines
+    assert "acme,chat,2,2000,200,2,10.00,8,80.0,profitable" in lines
     assert lines[-1] == "total,,7,5800,280,5.1,18.00,12.9,71.67,profitable"
 
 
@@ -449,7 +455,7 @@ def test_markdown(cli, db):
     lines = cli("--db", db, "report", "--by", "model", "--format", "markdown").stdout.splitlines()
     assert lines[0] == "| model | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct | class |"
     assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-    assert lines[2] == "| unpriced-model | 1 | 200 | 20 | 0 | 0.00 | 0 |  | no revenue |"
+    assert lines[2] == "| claude-x | 1 | 3000 | 0 | 2 | 0.00 | -2 |  | no revenue |"
     assert lines[-1] == "| total | 7 | 5800 | 280 | 5.1 | 18.00 | 12.9 | 71.67 | profitable |"
     assert len(lines) == 2 + 5 + 1
 

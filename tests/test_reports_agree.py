@@ -1,0 +1,116 @@
+"""Every report agrees with every other (#16): the same calls carry the same revenue and cost to the cent,
+whatever the grouping, nesting, filter or allocation; `report` and `report trend` share one definition.
+
+Randomized: the seed comes from MARGINDASH_TEST_SEED (else a fixed one) and is printed on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import defaultdict
+from datetime import date, timedelta
+
+import pytest
+
+from margindash_cli.reports import RevenueFact, UsageFact, build_report, build_trend, fact_dims_for
+
+SEED = int(os.environ.get("MARGINDASH_TEST_SEED", "16016"))
+CENT = 10**10  # picodollars per cent
+D0 = date(2026, 9, 28)
+MODELS = {"gpt-4o": "openai", "gpt-4o-mini": "openai", "claude-x": "anthropic", "gemini": "google", "shared": "openai"}
+DIMS = ["customer", "feature", "model", "vendor", "segment", "tag:team", "day", "week", "month"]
+
+
+def random_store(rng: random.Random) -> tuple[list[UsageFact], list[RevenueFact]]:
+    """Facts at the finest cell (feature, vendor, model, segment, tag:team), as the store returns them."""
+    usage = []
+    for _ in range(rng.randint(0, 60)):
+        model = rng.choice(list(MODELS))
+        vendor = MODELS[model] if model != "shared" or rng.random() < 0.5 else "other"  # one model name, two vendors
+        groups = (rng.choice(["chat", "search", None]), vendor, model, rng.choice(["smb", None]), rng.choice(["red", "blue", None]))
+        events = rng.randint(1, 9)
+        unpriced = rng.randint(0, events) if rng.random() < 0.2 else 0
+        usage.append(UsageFact(rng.choice(["a", "b", "c", None]), groups, D0 + timedelta(days=rng.randint(0, 40)), events,
+                               rng.randint(0, 10**5), rng.randint(0, 10**4), rng.randint(0, 10**4) * CENT // 7, unpriced,
+                               rng.choice([0, 0, 0, rng.randint(1, 500)])))  # fmt: skip
+    revenue = [RevenueFact(rng.choice(["a", "b", "d", None]), D0 + timedelta(days=rng.randint(0, 40)), rng.randint(-500, 10**6))
+               for _ in range(rng.randint(0, 25))]  # fmt: skip
+    return usage, revenue
+
+
+def by_group(dims, usage, revenue, project, **kw):
+    """{projected group: (revenue cents, cost pico, events)} of build_report(dims), summed onto `project`."""
+    r = build_report(dims, usage, revenue, fact_dims=fact_dims_for(dims, kw.get("filters")), **kw)
+    out = defaultdict(lambda: [0, 0, 0])
+    for row in r.rows:
+        k = tuple(row.group[d] for d in project)
+        out[k][0] += row.measures.revenue_cents
+        out[k][1] += row.measures.cost_pico
+        out[k][2] += row.measures.events
+    return {k: tuple(v) for k, v in out.items() if any(v)}
+
+
+@pytest.mark.parametrize("allocation", ["events", "tokens", "cost"])
+def test_every_grouping_and_nesting_carries_the_same_revenue_and_cost(allocation):
+    rng = random.Random(f"{SEED}:{allocation}")
+    for trial in range(40):
+        usage, revenue = random_store(rng)
+        a, b = rng.sample(DIMS, 2)
+        if a in ("day", "week", "month") and b in ("day", "week", "month"):
+            continue
+        nested = by_group([a, b], usage, revenue, [a], allocation=allocation)
+        alone = by_group([a], usage, revenue, [a], allocation=allocation)
+        assert nested == alone, f"seed {SEED} trial {trial}: --by {a} --by {b} vs --by {a}"
+
+
+def test_vendor_and_model_reports_agree_to_the_cent():
+    rng = random.Random(f"{SEED}:vendor")
+    for trial in range(60):
+        usage, revenue = random_store(rng)
+        vendor = by_group(["vendor"], usage, revenue, ["vendor"])
+        via_model = by_group(["vendor", "model"], usage, revenue, ["vendor"])
+        assert vendor == via_model, f"seed {SEED} trial {trial}"
+        # a report by model, summed per vendor of its calls, gives the vendor report
+        model_rows = by_group(["model", "vendor"], usage, revenue, ["vendor"])
+        assert model_rows == vendor, f"seed {SEED} trial {trial}"
+
+
+def test_a_filter_shows_the_same_share_as_the_unfiltered_row():
+    rng = random.Random(f"{SEED}:filter")
+    for trial in range(40):
+        usage, revenue = random_store(rng)
+        full = by_group(["customer", "feature"], usage, revenue, ["customer", "feature"])
+        only_chat = by_group(["customer"], usage, revenue, ["customer"], filters={"feature": "chat"})
+        assert only_chat == {(c,): v for (c, f), v in full.items() if f == "chat"}, f"seed {SEED} trial {trial}"
+
+
+def test_report_and_trend_agree_per_group_and_period():
+    rng = random.Random(f"{SEED}:trend")
+    for trial in range(40):
+        usage, revenue = random_store(rng)
+        dim = rng.choice(["customer", "feature", "model", "tag:team"])
+        granularity = rng.choice(["day", "week", "month"])
+        fd = fact_dims_for([dim])
+        t = build_trend(dim, usage, revenue, granularity=granularity, fact_dims=fd)
+        r = build_report([dim], usage, revenue, fact_dims=fd)
+        assert {row.group[dim]: (row.total.revenue_cents, row.total.cost_pico) for row in t.rows if row.total.events or row.total.revenue_cents} \
+            == {row.group[dim]: (row.measures.revenue_cents, row.measures.cost_pico) for row in r.rows if row.measures.events or row.measures.revenue_cents}, \
+            f"seed {SEED} trial {trial}"  # fmt: skip
+        per_period = build_report([dim, granularity], usage, revenue, fact_dims=fd)
+        cells = {(row.group[dim], row.group[granularity]): row.measures.revenue_cents for row in per_period.rows}
+        for row in t.rows:
+            for p, m in zip(t.periods, row.points):
+                assert m.revenue_cents == cells.get((row.group[dim], p.isoformat()), 0), f"seed {SEED} trial {trial}"
+
+
+def test_revenue_on_a_day_without_calls_is_a_visible_no_usage_row_in_report_and_trend():
+    usage = [UsageFact("a", ("chat", "openai", "gpt-4o", None), date(2026, 10, 2), 1, 10, 1, CENT, 0, 0)]
+    revenue = [RevenueFact("a", date(2026, 10, 1), 300), RevenueFact("a", date(2026, 10, 2), 700)]
+    fd = fact_dims_for(["feature"])
+    r = build_report(["feature"], usage, revenue, fact_dims=fd)
+    assert {row.group["feature"]: row.measures.revenue_cents for row in r.rows} == {"chat": 700, "(no usage)": 300}
+    t = build_trend("feature", usage, revenue, granularity="week", fact_dims=fd)
+    assert {row.group["feature"]: row.total.revenue_cents for row in t.rows} == {"chat": 700, "(no usage)": 300}
+    # by customer, the customer's whole revenue is on its row
+    assert build_report(["customer"], usage, revenue).rows[0].measures.revenue_cents == 1000
