@@ -12,7 +12,7 @@ from typing import Any
 
 from . import reports
 from .errors import UsageError
-from .money import pico_to_usd
+from .money import fixed_cents, fixed_usd
 from .periods import TimeRange, resolve_range, zone
 from .store import DAY_MS, Store
 
@@ -209,14 +209,19 @@ def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
 
 
 def measures_json(m: reports.Measures) -> dict[str, Any]:
+    """The measures of a row, one spelling for every report: money as exact decimal strings at a fixed scale
+    per column (cost and margin 12 decimals, revenue 2), `margin_pct` a number. A row whose every call is
+    unpriced has null cost, margin and margin % (its cost is unknown, not $0); `unpriced_events` marks a row
+    whose cost is only partly known."""
     pct = m.margin_pct
+    unknown = m.fully_unpriced
     return {
         "events": m.events,
         "input_tokens": m.input_tokens,
         "output_tokens": m.output_tokens,
-        "cost_usd": format(m.cost_usd, "f"),
-        "revenue_usd": format(m.revenue_usd, "f"),
-        "margin_usd": format(m.margin_usd, "f"),
+        "cost_usd": None if unknown else fixed_usd(m.cost_pico),
+        "revenue_usd": fixed_cents(m.revenue_cents),
+        "margin_usd": None if unknown else fixed_usd(m.margin_pico),
         "margin_pct": float(pct) if pct is not None else None,
         "unpriced_events": m.unpriced_events,
     }
@@ -273,7 +278,7 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
 def _change_json(c: reports.TrendChange | None) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {"from": c.first.isoformat(), "to": c.last.isoformat(), "margin_usd": format(pico_to_usd(c.margin_pico), "f"),
+    return {"from": c.first.isoformat(), "to": c.last.isoformat(), "margin_usd": fixed_usd(c.margin_pico),
             "margin_pct_points": _pct_json(c.margin_pct_points)}  # fmt: skip
 
 
@@ -294,6 +299,7 @@ def trend_json(env: TrendEnvelope) -> dict[str, Any]:
         **head,
         "granularity": r.granularity,
         "periods": [p.isoformat() for p in r.periods],
+        "partial_periods": [p.isoformat() for p, part in zip(r.periods, r.partial) if part],
         "rows": [{"group": row.group, **row_json(row)} for row in r.rows],
         "totals": row_json(r.totals),
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
@@ -321,8 +327,8 @@ def cohorts_json(env: CohortEnvelope) -> dict[str, Any]:
         "totals": {**measures_json(overall), "periods": [cell_json(c, with_period=False) for c in r.totals]},
         "excluded": {
             "unattributed": measures_json(r.unattributed),
-            "revenue_without_usage_usd": format(Decimal(r.revenue_without_usage_cents).scaleb(-2), "f"),
-            "revenue_before_first_call_usd": format(Decimal(r.revenue_before_first_call_cents).scaleb(-2), "f"),
+            "revenue_without_usage_usd": fixed_cents(r.revenue_without_usage_cents),
+            "revenue_before_first_call_usd": fixed_cents(r.revenue_before_first_call_cents),
         },
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
     }

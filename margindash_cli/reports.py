@@ -90,9 +90,19 @@ class Measures:
         return pico_to_usd(self.margin_pico)
 
     @property
+    def fully_unpriced(self) -> bool:
+        """Every call of the row has no price: its cost (and so its margin) is unknown, never $0."""
+        return self.unpriced_events > 0 and self.unpriced_events >= self.events
+
+    @property
+    def partly_unpriced(self) -> bool:
+        """Some calls have no price: the cost is a lower bound and the margin an upper bound."""
+        return 0 < self.unpriced_events < self.events
+
+    @property
     def margin_pct(self) -> Decimal | None:
-        """Margin over revenue in percent (2 decimals); None when there is no revenue."""
-        if self.revenue_cents == 0:
+        """Margin over revenue in percent (2 decimals); None when there is no revenue or no known cost."""
+        if self.revenue_cents == 0 or self.fully_unpriced:
             return None
         pct = Decimal(self.margin_pico) * 100 / Decimal(self.revenue_cents * PICO_PER_CENT)
         return pct.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
@@ -117,7 +127,10 @@ class ReportResult:
 
 
 def classify(m: Measures, band_pct: Decimal) -> str:
-    """profitable / break-even / unprofitable by the margin % band, or 'no revenue'."""
+    """profitable / break-even / unprofitable by the margin % band, 'no revenue', or 'unpriced' when the
+    cost of every call of the row is unknown (never 'profitable at 100%')."""
+    if m.fully_unpriced:
+        return "unpriced"
     pct = m.margin_pct
     if pct is None:
         return "no revenue"
@@ -309,12 +322,19 @@ def query_dims(dims: list[str], filters: dict[str, str] | None) -> list[str]:
 
 
 def _metric(m: Measures, sort: str) -> tuple[int, Decimal | int]:
-    """Sort key: margin and margin % worst first; cost, revenue and events biggest first."""
+    """Sort key: margin and margin % worst first; cost, revenue and events biggest first.
+
+    By margin %, rows with cost and no revenue come first (the worst: all cost, no income, biggest cost
+    first), rows with neither and rows whose cost is unknown (every call unpriced) last."""
     if sort == "margin":
-        return (0, m.margin_pico)
+        return (1, 0) if m.fully_unpriced else (0, m.margin_pico)
     if sort == "margin_pct":
+        if m.fully_unpriced:
+            return (2, 0)
         pct = m.margin_pct
-        return (1, Decimal(0)) if pct is None else (0, pct)
+        if pct is None:
+            return (-1, -m.cost_pico) if m.cost_pico > 0 else (1, 0)
+        return (0, pct)
     if sort == "cost":
         return (0, -m.cost_pico)
     if sort == "revenue":
@@ -398,14 +418,18 @@ class TrendResult:
     totals: TrendRow
     unpriced_events: int
     unpriced_models: list[str] = field(default_factory=list)
+    partial: list[bool] = field(default_factory=list)  # per period: the range (or the data) covers only part of it
 
 
 def _active(m: Measures) -> bool:
     return bool(m.events or m.revenue_cents or m.cost_pico)
 
 
-def _change(periods: list[date], points: list[Measures]) -> TrendChange | None:
-    active = [i for i, m in enumerate(points) if _active(m)]
+def _change(periods: list[date], points: list[Measures], partial: list[bool] | None = None) -> TrendChange | None:
+    """From the first to the last full period with activity: a partial first or last period (a two-day stub
+    of a week) is no baseline."""
+    partial = partial or [False] * len(periods)
+    active = [i for i, m in enumerate(points) if _active(m) and not partial[i]]
     if len(active) < 2:
         return None
     a, b = points[active[0]], points[active[-1]]
@@ -432,7 +456,9 @@ def build_trend(
     `first_day`/`last_day` are the report's range in local days (None where it is open: the data's
     first or last day is used). Periods cover the whole range, so a quiet period shows as zero rather
     than being skipped; `auto` picks the granularity from the range's length (`pick_granularity`).
-    Revenue is allocated exactly as `build_report` does, per customer and period.
+    Revenue is allocated exactly as `build_report` does (per customer and day, finest cell), so a group's
+    trend adds up to its `report` row. A period the range (or, with an open range, the data) covers only in
+    part is marked partial, and the change is measured between full periods only.
     """
     usage, revenue = list(usage), list(revenue)
     days = [f.day for f in usage] + [r.day for r in revenue]
@@ -447,6 +473,7 @@ def build_trend(
         buckets += [time_bucket(lo, granularity), time_bucket(hi, granularity)]
     periods = buckets_between(min(buckets), max(buckets), granularity) if buckets else []
     index = {p: i for i, p in enumerate(periods)}
+    partial = [bool(lo and hi) and (p < lo or next_bucket(p, granularity) - timedelta(days=1) > hi) for p in periods]
     by_group: dict[str, list[Measures]] = {}
     for r in report.rows:
         points = by_group.setdefault(r.group[dim], [Measures() for _ in periods])
@@ -456,14 +483,14 @@ def build_trend(
         total = Measures()
         for m in points:
             total.add(m)
-        rows.append(TrendRow({dim: label}, points, total, _change(periods, points)))
+        rows.append(TrendRow({dim: label}, points, total, _change(periods, points, partial)))
     rows.sort(key=lambda r: (_metric(r.total, "margin"), r.group[dim]))
     sums = [Measures() for _ in periods]
     for r in rows:
         for s, m in zip(sums, r.points):
             s.add(m)
-    totals = TrendRow({}, sums, report.totals, _change(periods, sums))
-    return TrendResult(dim, granularity, periods, rows, totals, report.unpriced_events, report.unpriced_models)
+    totals = TrendRow({}, sums, report.totals, _change(periods, sums, partial))
+    return TrendResult(dim, granularity, periods, rows, totals, report.unpriced_events, report.unpriced_models, partial)
 
 
 # ---- cohorts ---------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import random
 from collections import defaultdict
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -114,3 +115,55 @@ def test_revenue_on_a_day_without_calls_is_a_visible_no_usage_row_in_report_and_
     assert {row.group["feature"]: row.total.revenue_cents for row in t.rows} == {"chat": 700, "(no usage)": 300}
     # by customer, the customer's whole revenue is on its row
     assert build_report(["customer"], usage, revenue).rows[0].measures.revenue_cents == 1000
+
+
+# ---- trend periods, sparklines, time rows, unknown cost --------------------------------------------
+
+
+def test_a_partial_first_week_is_marked_and_not_the_baseline_of_the_change():
+    # the data starts on a Saturday: the first week is a two-day stub with revenue and no calls (100% margin)
+    sat = date(2026, 8, 1)
+    usage = [UsageFact("a", (), sat + timedelta(days=d), 1, 10, 1, 50 * CENT, 0, 0) for d in range(2, 16)]
+    revenue = [RevenueFact("a", sat + timedelta(days=d), 100) for d in range(0, 16)]
+    t = build_trend("customer", usage, revenue, granularity="week")
+    assert t.periods[0] == date(2026, 7, 27) and t.partial[0] is True and not any(t.partial[1:-1])
+    row = t.rows[0]
+    assert row.points[0].margin_pct == Decimal(100)  # the stub
+    assert row.change.first == date(2026, 8, 3)  # the first full week, not the stub
+    assert row.change.margin_pct_points == Decimal(0)  # -400% both full weeks: no change
+
+
+def test_sparklines_share_one_scale_and_print_it():
+    from margindash_cli.render import spark_caption, spark_scale, sparkline
+
+    flat = [Decimal("99.8"), Decimal("99.6")]
+    steep = [Decimal(33), Decimal(-42)]
+    scale = spark_scale([flat, steep])
+    assert sparkline(flat, scale) == "██" and sparkline(steep, scale) == "▅▁"
+    assert sparkline(flat) == "█▁"  # on its own scale it would draw the same collapse as the steep one
+    assert spark_caption(scale) == "sparkline scale for every row: -42.0% (▁) to 99.8% (█), 0% = ▃"
+
+
+def test_a_time_report_over_a_bounded_range_lists_every_period_zeros_included():
+    usage = [UsageFact("a", (), date(2026, 10, 2), 1, 10, 1, CENT, 0, 0)]
+    r = build_report(["day"], usage, [], first_day=date(2026, 10, 1), last_day=date(2026, 10, 4))
+    assert [(row.group["day"], row.measures.events) for row in r.rows] == [
+        ("2026-10-01", 0), ("2026-10-02", 1), ("2026-10-03", 0), ("2026-10-04", 0)]  # fmt: skip
+    r = build_report(["month"], usage, [], first_day=date(2026, 9, 15), last_day=date(2026, 11, 2))
+    assert [row.group["month"] for row in r.rows] == ["2026-09-01", "2026-10-01", "2026-11-01"]
+
+
+def test_a_row_whose_cost_is_unknown_is_unpriced_not_profitable_and_margin_pct_sorts_worst_first():
+    usage = [
+        UsageFact("unknown", (), D0, 2, 10, 1, 0, 2, 0),  # every call unpriced
+        UsageFact("costly", (), D0, 1, 10, 1, 5 * CENT, 0, 0),  # cost, no revenue: the worst
+        UsageFact("fine", (), D0, 1, 10, 1, CENT, 0, 0),
+        UsageFact("part", (), D0, 2, 10, 1, CENT, 1, 0),  # one of two calls unpriced
+    ]
+    revenue = [RevenueFact("unknown", D0, 1000), RevenueFact("fine", D0, 100), RevenueFact("part", D0, 100)]
+    r = build_report(["customer"], usage, revenue, sort="margin_pct")
+    assert [row.group["customer"] for row in r.rows] == ["costly", "fine", "part", "unknown"]
+    by = {row.group["customer"]: row for row in r.rows}
+    assert by["unknown"].cls == "unpriced" and by["unknown"].measures.margin_pct is None
+    assert by["part"].measures.partly_unpriced and by["part"].cls == "profitable"
+    assert [row.group["customer"] for row in build_report(["customer"], usage, revenue).rows][-1] == "unknown"

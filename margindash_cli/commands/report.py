@@ -23,6 +23,7 @@ Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mt
 Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
 Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
 # Options of the commands that group usage by feature or model.
 Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
 Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
@@ -54,12 +55,14 @@ def report(
     band: Band = "5",
     fmt: Format = "table",
     as_json: AsJson = False,
+    totals: Totals = False,
 ) -> None:
     """Show revenue, cost, margin and margin % per group, worst margin first, with a totals row.
 
     Revenue that a call carries stays with that call's feature; a customer's other revenue (imported
     or from Stripe) is spread over its features and models by their share of events (--allocate).
-    Money in JSON/CSV is exact; the table rounds to the cent.
+    Revenue of a day is spread over that customer's calls of the same day; revenue of a day without
+    calls is a "(no usage)" row. Money in JSON/CSV is exact; the table rounds to the cent.
 
     Example: margindash report --by customer --period 30d
     """
@@ -78,7 +81,7 @@ def report(
                         model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
     from .. import render
 
-    render.emit_report(_run(ctx, run_report, query), output)
+    render.emit_report(_run(ctx, run_report, query), output, totals=totals)
 
 
 @app.command("trend")
@@ -96,6 +99,7 @@ def trend(
     allocate: Allocate = "events",
     fmt: Format = "table",
     as_json: AsJson = False,
+    totals: Totals = False,
 ) -> None:
     """Show margin over time per group, and its change from each group's first active period to its last.
 
@@ -108,7 +112,7 @@ def trend(
                         model=model, allocate=allocate, granularity=granularity, now=_now())  # fmt: skip
     from .. import render
 
-    render.emit_trend(_run(ctx, run_trend, query), output)
+    render.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
 
 
 @app.command("cohorts")
