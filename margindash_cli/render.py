@@ -683,7 +683,8 @@ def print_explain(info: dict[str, Any]) -> None:
     console = stdout_console()
     matched = info["matched"]
     lines = [
-        f"call {info['request_id']}: {info['vendor']}/{info['model']}, service tier {info['service_tier']}",
+        f"call {info['request_id']}" + (f" (response {info['response_id']})" if info.get("response_id") else "")
+        + f": {info['vendor']}/{info['model']}, service tier {info['service_tier']}",
         "matched: " + (f"{matched['provider']}/{matched['model']} ({matched['how']})" if matched else "nothing (unpriced)"),
     ]
     pv = info["price_version"]
@@ -705,8 +706,12 @@ def print_explain(info: dict[str, Any]) -> None:
             "output": tokens["output_tokens"] - tokens["reasoning_tokens"],
             "reasoning": tokens["reasoning_tokens"],
         }
-        body = [[cls, f"{counts.get(cls, 0):,}" if cls in counts else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
-                for cls, c in info["classes"].items()]  # fmt: skip
+        from .money import usd_to_pico
+
+        picos = [usd_to_pico(c["cost_usd"] or "0") for c in info["classes"].values()]
+        decimals = column_decimals(picos)  # one precision for the column: $0.000035 next to $0.001102, never $0
+        body = [[cls, f"{counts.get(cls, 0):,}" if cls in counts else "-", c["usd_per_mtok"] or "-", column_usd(p, decimals)]
+                for (cls, c), p in zip(info["classes"].items(), picos)]  # fmt: skip
         console.print(table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body))
     console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
     if info["stale"]:

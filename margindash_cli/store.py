@@ -27,7 +27,7 @@ from typing import Any
 from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m005_request_ids")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -38,6 +38,7 @@ DIMENSIONS = ("customers", "features", "segments")  # name-keyed dimension table
 EVENT_COLUMNS = (
     "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_write_tokens", "reasoning_tokens", "cost", "price_id", "source", "line", "extra",
+    "request_id", "response_id",  # m005: the ids as text (response_id only when it differs from request_id)
 )  # fmt: skip
 EXTRA_FIELDS = ("cache_write_1h_tokens", "service_tier", "revenue_minor", "currency", "extra_cost", "reported_cost", "units", "tags")
 # What readers see (the `events_wide` view): every field under its own name, the rare ones out of `extra`.
@@ -426,10 +427,14 @@ class Store:
                 if len(rows) >= limit:
                     return rows
                 blocks_needed *= 8
-        return self._list_events(start_ms=start_ms, **find)
+        rows = self._list_events(start_ms=start_ms, **find)
+        if not rows and request_id is not None and (by_response := self.event_id_by_response_id(request_id)) is not None:
+            rows = self._list_events(start_ms=start_ms, **{**find, "request_id": None}, event_id=by_response)
+        return rows
 
     def _list_events(self, *, customer: str | None, event_type: str | None, model: str | None, start_ms: int | None,
-                     end_ms: int | None, request_id: str | None, limit: int | None) -> list[dict[str, Any]]:  # fmt: skip
+                     end_ms: int | None, request_id: str | None, limit: int | None, event_id: int | None = None
+                     ) -> list[dict[str, Any]]:  # fmt: skip
         where, args = [], []
         if customer is not None:
             where.append("c.customer_id = ?")
@@ -445,6 +450,9 @@ class Store:
         if request_id is not None:  # found through its key: the store keeps the id's 64-bit hash, not its text
             where.append("e.id = (SELECT id FROM event_keys WHERE key = ?)")
             args.append(event_key("r:" + request_id))
+        if event_id is not None:
+            where.append("e.id = ?")
+            args.append(event_id)
         sql = (
             "SELECT e.*, c.customer_id AS customer_id, f.name AS event_type, m.vendor AS vendor, m.model AS model_name,"
             " s.name AS segment_name, src.path AS source_path"
@@ -1331,6 +1339,19 @@ class Store:
     def source_rows(self) -> list[tuple[str, str | None, int, int, str | None]]:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
         return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
+
+    # -- issue 16: request ids --
+
+    def request_id_text_from(self) -> int:
+        """The first event id whose request id is kept as text (m005); calls before it have only the id's hash."""
+        value = self.get_meta("request_id_text_from_event")
+        return int(value) if value else 1
+
+    def event_id_by_response_id(self, response_id: str) -> int | None:
+        """The call whose provider response id (kept beside a request id) is `response_id`; a scan, for the rare
+        look-up by a response id of a call that also has a request id."""
+        row = self.conn.execute("SELECT id FROM events WHERE response_id = ? LIMIT 1", (response_id,)).fetchone()
+        return row[0] if row else None
 
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:

@@ -48,7 +48,9 @@ def csv_text(value: object) -> str:
     or a carriage return gets a leading single quote (the OWASP rule against formula injection).
     Only for text columns: numbers (a margin of -12.50) are written as they are."""
     text = "" if value is None else (value if isinstance(value, str) else str(value))
-    return "'" + text if text.startswith(CSV_FORMULA_PREFIXES) else text
+    if text.startswith(CSV_FORMULA_PREFIXES):
+        text = "'" + text
+    return safe(text)  # ESC and other controls shown escaped: a CSV is often looked at in a terminal
 
 
 def md_text(value: object) -> str:

@@ -22,7 +22,8 @@ def explain_call(store: Store, request_id: str) -> dict[str, Any]:
     pricer = load_pricer(store)
     e = pricer.explain(row["vendor"], row["model_name"], row["ts"], ev)
     out: dict[str, Any] = {
-        "request_id": request_id,
+        "request_id": row.get("request_id") or request_id,
+        "response_id": row.get("response_id"),
         "vendor": row["vendor"],
         "model": row["model_name"],
         "tokens": {c: row[c] for c in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens",
