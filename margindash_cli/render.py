@@ -106,12 +106,12 @@ def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]]
 # ---- reports -------------------------------------------------------------------------------------
 
 REPORT_COLUMNS = ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct",
-                  "unpriced_events", "class")  # fmt: skip
+                  "unpriced_events", "unconverted_revenue_days", "class")  # fmt: skip
 MONEY_COLUMNS = ("cost_usd", "revenue_usd", "margin_usd")
 TOTAL_LABEL = "(total)"  # the first group cell of a CSV totals row (--totals): not a value a log can hold unnoticed
 ALLOCATION_NOTE = ("revenue: a customer's revenue of a day is spread over its calls of that day (--allocate);"
                    " revenue of a day without calls is the (no usage) row")  # fmt: skip
-PARTLY_UNPRICED = " +?"  # after a cost, margin or margin % that leaves out unpriced calls
+PARTLY_UNPRICED = " +?"  # after a figure that leaves out unpriced calls or unconverted revenue
 
 
 def measure_cells(m: Any, output: str) -> dict[str, str]:
@@ -125,12 +125,13 @@ def measure_cells(m: Any, output: str) -> dict[str, str]:
             "events": str(m.events), "input_tokens": str(m.input_tokens), "output_tokens": str(m.output_tokens),
             "cost_usd": "" if unknown else fixed_usd(m.cost_pico), "revenue_usd": fixed_cents(m.revenue_cents),
             "margin_usd": "" if unknown else fixed_usd(m.margin_pico), "margin_pct": "" if pct is None else f"{pct:.2f}",
-            "unpriced_events": str(m.unpriced_events),
+            "unpriced_events": str(m.unpriced_events), "unconverted_revenue_days": str(m.unconverted_revenue),
         }  # fmt: skip
     return {
         "events": f"{m.events:,}", "input_tokens": f"{m.input_tokens:,}", "output_tokens": f"{m.output_tokens:,}",
-        "cost_usd": cost_cell(m), "revenue_usd": table_usd(m.revenue_cents * 10**10), "margin_usd": _plain(margin_cell(m)),
+        "cost_usd": cost_cell(m), "revenue_usd": revenue_cell(m), "margin_usd": _plain(margin_cell(m)),
         "margin_pct": pct_cell(m), "unpriced_events": f"{m.unpriced_events:,}",
+        "unconverted_revenue_days": f"{m.unconverted_revenue:,}",
     }  # fmt: skip
 
 
@@ -203,19 +204,25 @@ def cost_cell(m: Any) -> str:
     return table_usd(m.cost_pico) + (PARTLY_UNPRICED if m.partly_unpriced else "")
 
 
+def revenue_cell(m: Any) -> str:
+    """Revenue for a table: `+?` when some of it is in another currency with no rate yet (not in the figure)."""
+    return table_usd(m.revenue_cents * 10**10) + (PARTLY_UNPRICED if m.unconverted_revenue else "")
+
+
 def margin_cell(m: Any) -> Any:
-    """A margin for a table: '-' when the cost is unknown, red when negative, `+?` when some calls are unpriced."""
+    """A margin for a table: '-' when the cost is unknown, red when negative, `+?` when some calls are unpriced
+    or some revenue is unconverted."""
     from rich.text import Text
 
     if m.fully_unpriced:
         return "-"
-    text = table_usd(m.margin_pico) + (PARTLY_UNPRICED if m.partly_unpriced else "")
+    text = table_usd(m.margin_pico) + (PARTLY_UNPRICED if m.partly_unpriced or m.unconverted_revenue else "")
     return Text(text, style="red") if m.margin_pico < 0 else text
 
 
 def pct_cell(m: Any) -> str:
     pct = m.margin_pct
-    return pct_text(pct) + (PARTLY_UNPRICED if pct is not None and m.partly_unpriced else "")
+    return pct_text(pct) + (PARTLY_UNPRICED if pct is not None and (m.partly_unpriced or m.unconverted_revenue) else "")
 
 
 def print_report_table(env: Any) -> None:
@@ -232,10 +239,10 @@ def print_report_table(env: Any) -> None:
     for row in r.rows:
         m = row.measures
         body.append([*(text_cell(row.group[d]) for d in r.dims), f"{m.events:,}", f"{m.input_tokens:,}", f"{m.output_tokens:,}",
-                     cost_cell(m), table_usd(m.revenue_cents * 10**10), margin_cell(m), pct_cell(m), row.cls])  # fmt: skip
+                     cost_cell(m), revenue_cell(m), margin_cell(m), pct_cell(m), row.cls])  # fmt: skip
     t = r.totals
     footer = ["total", *([""] * (len(r.dims) - 1)), f"{t.events:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
-              cost_cell(t), table_usd(t.revenue_cents * 10**10), _plain(margin_cell(t)), pct_cell(t), r.totals_cls]  # fmt: skip
+              cost_cell(t), revenue_cell(t), _plain(margin_cell(t)), pct_cell(t), r.totals_cls]  # fmt: skip
     print_fitted(console, env.title, cols, body, footer=footer, caption=ALLOCATION_NOTE,
                  drop=("input tok", "output tok", "events", "class"))  # fmt: skip
 
@@ -254,7 +261,7 @@ def _print_notes(env: Any, unpriced_events: int, unpriced_models: list[str], mar
         print("hint: margindash prices unpriced", file=sys.stderr)
     if env.unconverted_revenue:
         parts = ", ".join(f"{amount:,} {safe(cur.upper())} (minor units)" for cur, amount in sorted(env.unconverted_revenue.items()))
-        warn(f"unconverted revenue not in these figures: {parts}.")
+        warn(f"unconverted revenue not in these figures: {parts}{' (+? marks the rows)' if marks else ''}.")
         print("hint: margindash fx import FILE.csv", file=sys.stderr)
 
 
@@ -312,7 +319,7 @@ def spark_caption(scale: tuple[Any, Any] | None) -> str:
 # ---- report trend --------------------------------------------------------------------------------
 
 TREND_CSV_COLUMNS = ("period", "partial", "events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd",
-                     "margin_pct", "unpriced_events")  # fmt: skip
+                     "margin_pct", "unpriced_events", "unconverted_revenue_days")  # fmt: skip
 
 
 def trend_records(env: Any, output: str, *, totals: bool = True) -> list[dict[str, Any]]:
@@ -387,7 +394,7 @@ def print_trend_table(env: Any) -> None:
     def cells(row: Any) -> list[Any]:
         m = row.total
         first, last, change = _first_last(row, r.periods)
-        return [cost_cell(m), display_money(m.revenue_usd), margin_cell(m), pct_cell(m), first, last, change,
+        return [cost_cell(m), revenue_cell(m), margin_cell(m), pct_cell(m), first, last, change,
                 sparkline([p.margin_pct for p in row.points], scale)]  # fmt: skip
 
     body = [[text_cell(row.group[r.dim]), *cells(row)] for row in r.rows]

@@ -88,8 +88,13 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     first, last = local_days(rng, tz)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
                                   band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage), fact_dims=fact_dims,
-                                  first_day=first, last_day=last)  # fmt: skip
+                                  first_day=first, last_day=last, customer_segments=_segments(store, fact_dims))  # fmt: skip
     return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+
+
+def _segments(store: Store, fact_dims: list[str]) -> dict[str, str] | None:
+    """Customers' segments (Stripe metadata), when the facts group by segment: their (no usage) revenue keeps it."""
+    return store.customer_segments() if "segment" in fact_dims else None
 
 
 def _check_allocation(q: ReportQuery) -> None:
@@ -120,7 +125,11 @@ def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None
     start = None if first is None else (first - EPOCH_DAY).days * DAY_MS
     end = None if last is None else (last - EPOCH_DAY).days * DAY_MS + DAY_MS
     rows, unconverted = store.revenue_facts(start_ms=start, end_ms=end, customer=customer)
-    return [reports.RevenueFact(c, d, cents) for c, d, cents in rows], unconverted
+    facts = [reports.RevenueFact(c, d, cents) for c, d, cents in rows]
+    if unconverted:  # which customer-days miss revenue: their rows are flagged, as unpriced calls are
+        facts += [reports.RevenueFact(c, d, 0, n) for c, d, n in store.unconverted_revenue_days(start_ms=start, end_ms=end,
+                                                                                               customer=customer)]  # fmt: skip
+    return facts, unconverted
 
 
 def _unpriced(store: Store, rng: TimeRange, usage: list[reports.UsageFact]) -> list[str]:
@@ -175,7 +184,7 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     first, last = local_days(rng, tz)
     result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
                                  filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage),
-                                 fact_dims=fact_dims)  # fmt: skip
+                                 fact_dims=fact_dims, customer_segments=_segments(store, fact_dims))  # fmt: skip
     return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
@@ -224,6 +233,7 @@ def measures_json(m: reports.Measures) -> dict[str, Any]:
         "margin_usd": None if unknown else fixed_usd(m.margin_pico),
         "margin_pct": float(pct) if pct is not None else None,
         "unpriced_events": m.unpriced_events,
+        "unconverted_revenue_days": m.unconverted_revenue,
     }
 
 

@@ -17,7 +17,7 @@ in every report, so it is never dropped nor spread onto other days' calls.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -54,6 +54,7 @@ class RevenueFact:
     customer: str | None
     day: date
     cents: int  # USD cents
+    unconverted: int = 0  # revenue rows of this customer-day in another currency with no rate yet: not in `cents`
 
 
 @dataclass
@@ -64,6 +65,7 @@ class Measures:
     cost_pico: int = 0
     unpriced_events: int = 0
     revenue_cents: int = 0
+    unconverted_revenue: int = 0  # customer-days of the row whose revenue is partly in another currency, unconverted
 
     def add(self, other: Measures) -> None:
         self.events += other.events
@@ -72,6 +74,7 @@ class Measures:
         self.cost_pico += other.cost_pico
         self.unpriced_events += other.unpriced_events
         self.revenue_cents += other.revenue_cents
+        self.unconverted_revenue += other.unconverted_revenue
 
     @property
     def cost_usd(self) -> Decimal:
@@ -185,24 +188,34 @@ def _order(values: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
 
 def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]], Measures],
                     weights: dict[tuple[str | None, date, tuple[str | None, ...]], int],
-                    revenue: Iterable[RevenueFact], n_groups: int, base_len: int) -> None:  # fmt: skip
+                    revenue: Iterable[RevenueFact], n_groups: int, base_len: int,
+                    no_usage: Callable[[str | None], tuple[str | None, ...]] | None = None) -> None:  # fmt: skip
     """Add each customer-day's revenue to that customer's cells of that day, exactly (largest remainder).
 
     Two levels: first over the base cells (the groups before the tags), then within a base cell over its tag
     values, so a tag report gives each base cell the same revenue as a report without tags. Revenue of a day
-    with no calls of its customer lands in a cell whose groups all read NO_USAGE."""
+    with no calls of its customer lands in a cell whose groups read NO_USAGE (`no_usage(customer)` gives them:
+    a customer attribute such as its segment stays the customer's)."""
+    no_usage = no_usage or (lambda _customer: tuple(NO_USAGE for _ in range(n_groups)))
     by_day: dict[tuple[str | None, date], list[tuple[str | None, ...]]] = defaultdict(list)
     for customer, day, groups in cells:
         by_day[(customer, day)].append(groups)
     revenue_by: dict[tuple[str | None, date], int] = defaultdict(int)
+    unconverted: set[tuple[str | None, date]] = set()
     for r in revenue:
         revenue_by[(r.customer, r.day)] += r.cents
+        if r.unconverted:
+            unconverted.add((r.customer, r.day))
+    for customer, day in unconverted:  # flagged the way unpriced calls are: every cell the day's revenue would reach
+        members = by_day.get((customer, day)) or [no_usage(customer)]
+        for g in members:
+            cells.setdefault((customer, day, g), Measures()).unconverted_revenue += 1
     for (customer, day), cents in revenue_by.items():
         if not cents:
             continue
         members = by_day.get((customer, day))
         if not members:
-            key = (customer, day, tuple(NO_USAGE for _ in range(n_groups)))
+            key = (customer, day, no_usage(customer))
             cells.setdefault(key, Measures()).revenue_cents += cents
             continue
         bases: dict[tuple[str | None, ...], list[tuple[str | None, ...]]] = defaultdict(list)
@@ -235,6 +248,7 @@ def build_report(
     fact_dims: list[str] | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
+    customer_segments: dict[str, str] | None = None,
 ) -> ReportResult:
     """Group usage and revenue by `dims` (customer, feature, model, vendor, segment, tag:NAME, day, week, month).
 
@@ -244,6 +258,8 @@ def build_report(
     `filters` (dim -> value) keep only the matching rows, AFTER revenue is allocated: a customer's revenue
     is shared over all its features first, so `--feature chat` shows chat's share, not the whole revenue.
     With a time dim alone and a bounded range (`first_day`..`last_day`), every period is listed, zeros included.
+    `customer_segments` (customer -> segment, from Stripe metadata) labels a customer's (no usage) revenue with its
+    segment, as its calls without a segment of their own are.
     """
     out_dims = dims
     dims = query_dims(dims, filters)
@@ -265,7 +281,15 @@ def build_report(
             m = cells[k] = Measures()
         m.add(Measures(f.events, f.input_tokens, f.output_tokens, f.cost_pico, f.unpriced_events, f.event_revenue_cents))
         weights[k] += {"events": f.events, "tokens": f.input_tokens + f.output_tokens, "cost": f.cost_pico}[allocation]
-    _allocate_cells(cells, weights, revenue, len(fact_dims), base_len)
+    segment_at = positions.get("segment")
+
+    def no_usage(customer: str | None) -> tuple[str | None, ...]:
+        groups = [NO_USAGE] * len(fact_dims)
+        if segment_at is not None and customer_segments and customer in customer_segments:
+            groups[segment_at] = customer_segments[customer]
+        return tuple(groups)
+
+    _allocate_cells(cells, weights, revenue, len(fact_dims), base_len, no_usage)
 
     def key_of(customer: str | None, groups: tuple[str | None, ...], day: date) -> tuple[str, ...]:
         out = []
@@ -450,6 +474,7 @@ def build_trend(
     allocation: str = "events",
     unpriced_models: list[str] | None = None,
     fact_dims: list[str] | None = None,
+    customer_segments: dict[str, str] | None = None,
 ) -> TrendResult:
     """Margin per group of `dim` per day, week or month, and its change from first to last period.
 
@@ -467,7 +492,7 @@ def build_trend(
     if granularity == "auto":
         granularity = pick_granularity(lo, hi) if lo and hi and hi >= lo else "day"
     report = build_report([dim, granularity], usage, revenue, filters=filters, allocation=allocation,
-                          unpriced_models=unpriced_models, fact_dims=fact_dims)  # fmt: skip
+                          unpriced_models=unpriced_models, fact_dims=fact_dims, customer_segments=customer_segments)  # fmt: skip
     buckets = [date.fromisoformat(r.group[granularity]) for r in report.rows]
     if lo and hi:
         buckets += [time_bucket(lo, granularity), time_bucket(hi, granularity)]

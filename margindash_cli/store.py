@@ -307,6 +307,8 @@ class Store:
         """
         if not rows:
             return 0
+        if len(rows[0]) == len(EVENT_COLUMNS) - 1:  # a row without m005's request_id and response_id: they are NULL
+            rows = [(*r, None, None) for r in rows]
         c = self.conn
         c.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging (key INTEGER NOT NULL, {EVENT_COLUMN_LIST})")
         c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
@@ -1346,6 +1348,30 @@ class Store:
         """The first event id whose request id is kept as text (m005); calls before it have only the id's hash."""
         value = self.get_meta("request_id_text_from_event")
         return int(value) if value else 1
+
+    def unconverted_revenue_days(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
+                                 ) -> list[tuple[str | None, date, int]]:  # fmt: skip
+        """(customer id, UTC day, revenue rows) of revenue with no USD amount yet (no fx rate), as `revenue_facts`
+        selects days: the report flags the rows that revenue would reach."""
+        where, args = ["r.usd_cents IS NULL"], []
+        if start_ms is not None:
+            where.append("r.day >= ?")
+            args.append(start_ms // DAY_MS)
+        if end_ms is not None:
+            where.append("r.day < ?")
+            args.append(-(-end_ms // DAY_MS))
+        if customer is not None:
+            where.append("c.customer_id = ?")
+            args.append(customer)
+        sql = ("SELECT c.customer_id, r.day, count(*) FROM revenue r LEFT JOIN customers c ON c.id = r.customer WHERE "
+               + " AND ".join(where) + " GROUP BY r.customer, r.day")  # fmt: skip
+        return [(cust, EPOCH_DATE + timedelta(days=day), n) for cust, day, n in self.conn.execute(sql, args)]
+
+    def customer_segments(self) -> dict[str, str]:
+        """customer id -> the segment its Stripe metadata gives (customer_attributes), for revenue with no calls."""
+        return dict(self.conn.execute(
+            "SELECT c.customer_id, ca.segment FROM customer_attributes ca JOIN customers c ON c.id = ca.customer"
+            " WHERE ca.segment IS NOT NULL"))  # fmt: skip
 
     def event_id_by_response_id(self, response_id: str) -> int | None:
         """The call whose provider response id (kept beside a request id) is `response_id`; a scan, for the rare

@@ -43,6 +43,13 @@ CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")  # a text cell starting 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>!|~#])")  # GFM backslash-escapable punctuation that could make markup
 
 
+def csv_formula_safe(value: str | None) -> str | None:
+    """The OWASP rule alone: a leading single quote on a text that a spreadsheet would run as a formula."""
+    if value is not None and value.startswith(CSV_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def csv_text(value: object) -> str:
     """A CSV text cell (id, name, tag) that a spreadsheet shows as text: one starting with `= + - @`, a tab
     or a carriage return gets a leading single quote (the OWASP rule against formula injection).

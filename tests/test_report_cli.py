@@ -135,7 +135,8 @@ def test_by_customer_envelope_rows_and_totals(report, monkeypatch):
     acme = data["rows"][-2]
     assert acme == {
         "group": {"customer": "acme"}, "events": 3, "input_tokens": 5000, "output_tokens": 200, "cost_usd": "4.000000000000",
-        "revenue_usd": "10.00", "margin_usd": "6.000000000000", "margin_pct": 60.0, "unpriced_events": 0, "class": "profitable",
+        "revenue_usd": "10.00", "margin_usd": "6.000000000000", "margin_pct": 60.0, "unpriced_events": 0, "unconverted_revenue_days": 0,
+        "class": "profitable",
     }  # fmt: skip
     assert rows(data, "events", "cost_usd", "revenue_usd", "margin_usd", "margin_pct", "class") == {
         "(unattributed)": (1, "0.1", "0.00", "-0.1", None, "no revenue"),
@@ -146,7 +147,8 @@ def test_by_customer_envelope_rows_and_totals(report, monkeypatch):
     }
     assert data["totals"] == {
         "events": 7, "input_tokens": 5800, "output_tokens": 280, "cost_usd": "5.100000000000", "revenue_usd": "18.00",
-        "margin_usd": "12.900000000000", "margin_pct": 71.67, "unpriced_events": 1, "class": "profitable",
+        "margin_usd": "12.900000000000", "margin_pct": 71.67, "unpriced_events": 1, "unconverted_revenue_days": 0,
+        "class": "profitable",
     }  # fmt: skip
 
 
@@ -432,8 +434,8 @@ def test_empty_result_is_a_clear_message_and_exit_0(cli, db, monkeypatch):
     assert data["rows"] == [] and data["totals"]["events"] == 0 and data["totals"]["cost_usd"] == "0.000000000000"
     csv_out = cli("--db", db, "report", "--period", "last-month", "--format", "csv", "--totals").stdout
     assert csv_out.splitlines() == [
-        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,unpriced_events,class",
-        "(total),0,0,0,0.000000000000,0.00,0.000000000000,,0,no revenue",
+        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,unpriced_events,unconverted_revenue_days,class",
+        "(total),0,0,0,0.000000000000,0.00,0.000000000000,,0,0,no revenue",
     ]
 
 
@@ -458,33 +460,33 @@ def test_csv(cli, db):
     # empty cost and margin (never 0); no totals row unless --totals (then marked), so a column sums once
     out = cli("--db", db, "report", "--format", "csv").stdout
     assert out.splitlines() == [
-        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,unpriced_events,class",
-        "(unattributed),1,100,10,0.100000000000,0.00,-0.100000000000,,0,no revenue",
-        "globex,2,500,50,1.000000000000,3.00,2.000000000000,66.67,0,profitable",
-        "hooli,0,0,0,0.000000000000,5.00,5.000000000000,100.00,0,profitable",
-        "acme,3,5000,200,4.000000000000,10.00,6.000000000000,60.00,0,profitable",
-        "initech,1,200,20,,0.00,,,1,unpriced",
+        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,unpriced_events,unconverted_revenue_days,class",
+        "(unattributed),1,100,10,0.100000000000,0.00,-0.100000000000,,0,0,no revenue",
+        "globex,2,500,50,1.000000000000,3.00,2.000000000000,66.67,0,0,profitable",
+        "hooli,0,0,0,0.000000000000,5.00,5.000000000000,100.00,0,0,profitable",
+        "acme,3,5000,200,4.000000000000,10.00,6.000000000000,60.00,0,0,profitable",
+        "initech,1,200,20,,0.00,,,1,0,unpriced",
     ]
     with_totals = cli("--db", db, "report", "--format", "csv", "--totals").stdout.splitlines()
     assert with_totals[:-1] == out.splitlines()
-    assert with_totals[-1] == "(total),7,5800,280,5.100000000000,18.00,12.900000000000,71.67,1,profitable"
+    assert with_totals[-1] == "(total),7,5800,280,5.100000000000,18.00,12.900000000000,71.67,1,0,profitable"
 
 
 def test_csv_with_nested_groups_has_a_column_per_group(cli, db):
     lines = cli("--db", db, "report", "--by", "customer", "--by", "feature", "--format", "csv").stdout.splitlines()
     assert lines[0].startswith("customer,feature,events,")
-    assert "acme,chat,2,2000,200,2.000000000000,10.00,8.000000000000,80.00,0,profitable" in lines
-    assert lines[-1] == "initech,search,1,200,20,,0.00,,,1,unpriced"
+    assert "acme,chat,2,2000,200,2.000000000000,10.00,8.000000000000,80.00,0,0,profitable" in lines
+    assert lines[-1] == "initech,search,1,200,20,,0.00,,,1,0,unpriced"
 
 
 def test_markdown(cli, db):
     lines = cli("--db", db, "report", "--by", "model", "--format", "markdown").stdout.splitlines()
     # Markdown is for people: $ and thousands separators, one-decimal percentages, +? where calls are unpriced
-    assert lines[0] == "| model | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct | unpriced_events | class |"
-    assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    assert lines[2] == "| claude-x | 1 | 3,000 | 0 | $2.00 | $0.00 | -$2.00 | - | 0 | no revenue |"
-    assert "| unpriced-model | 1 | 200 | 20 | unpriced | $0.00 | - | - | 1 | unpriced |" in lines
-    assert "| total | 7 | 5,800 | 280 | $5.10 +? | $18.00 | $12.90 +? | 71.7% +? | 1 | profitable |" in lines
+    assert lines[0] == "| model | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct | unpriced_events | unconverted_revenue_days | class |"
+    assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    assert lines[2] == "| claude-x | 1 | 3,000 | 0 | $2.00 | $0.00 | -$2.00 | - | 0 | 0 | no revenue |"
+    assert "| unpriced-model | 1 | 200 | 20 | unpriced | $0.00 | - | - | 1 | 0 | unpriced |" in lines
+    assert "| total | 7 | 5,800 | 280 | $5.10 +? | $18.00 | $12.90 +? | 71.7% +? | 1 | 0 | profitable |" in lines
     assert lines[-1].startswith("revenue: a customer's revenue of a day is spread over its calls of that day")
 
 

@@ -185,16 +185,16 @@ def test_trend_in_tokyo_moves_a_2330_utc_call_to_the_next_day(tmp_path, cli):
 def test_trend_csv_markdown_and_table(cli, trend_db, monkeypatch):
     csv_lines = cli("--db", trend_db, "report", "trend", "--format", "csv", "--totals").stdout.splitlines()
     assert csv_lines[0] == ("customer,period,partial,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,"
-                            "unpriced_events")  # fmt: skip
-    assert csv_lines[1] == "b,2026-10-01,,1,10,1,0.500000000000,0.00,-0.500000000000,,0"
-    assert csv_lines[-1] == "(total),2026-10-03,,2,20,2,4.500000000000,5.00,0.500000000000,10.00,0"
+                            "unpriced_events,unconverted_revenue_days")  # fmt: skip
+    assert csv_lines[1] == "b,2026-10-01,,1,10,1,0.500000000000,0.00,-0.500000000000,,0,0"
+    assert csv_lines[-1] == "(total),2026-10-03,,2,20,2,4.500000000000,5.00,0.500000000000,10.00,0,0"
     assert len(csv_lines) == 1 + 3 * 3
     assert len(cli("--db", trend_db, "report", "trend", "--format", "csv").stdout.splitlines()) == 1 + 2 * 3  # no totals
     md = cli("--db", trend_db, "report", "trend", "--format", "markdown").stdout.splitlines()
     assert md[0] == ("| customer | period | partial | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd"
-                     " | margin_pct | unpriced_events |")  # fmt: skip
-    assert md[1] == "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    assert md[5] == "| a | 2026-10-01 |  | 1 | 10 | 1 | $1.00 | $10.00 | $9.00 | 90.0% | 0 |"
+                     " | margin_pct | unpriced_events | unconverted_revenue_days |")  # fmt: skip
+    assert md[1] == "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    assert md[5] == "| a | 2026-10-01 |  | 1 | 10 | 1 | $1.00 | $10.00 | $9.00 | 90.0% | 0 | 0 |"
     monkeypatch.setenv("COLUMNS", "120")
     out = cli("--db", trend_db, "report", "trend").stdout
     assert out == snapshot("report_trend.txt", out)
@@ -269,7 +269,7 @@ def test_cohorts_by_month(cli, cohort_db):
     assert money(data["totals"]) == ("11", "53.00", "42", 79.25)
     assert data["excluded"] == {
         "unattributed": {"events": 1, "input_tokens": 10, "output_tokens": 1, "cost_usd": "0.4", "revenue_usd": "0.00",
-                         "margin_usd": "-0.4", "margin_pct": None, "unpriced_events": 0},
+                         "margin_usd": "-0.4", "margin_pct": None, "unpriced_events": 0, "unconverted_revenue_days": 0},
         "revenue_without_usage_usd": "7.00",
         "revenue_before_first_call_usd": "3.00",
     }  # fmt: skip

@@ -118,7 +118,7 @@ def test_csv_formula_injection_is_neutralised_in_text_cells_only(hostile_db, cli
     out = cli("--db", hostile_db, "report", "--format", "csv").stdout
     assert "\"'=HYPERLINK(\"\"http://x\"\")\"" in out  # a quote in front: a spreadsheet shows it as text
     assert "\x1b" not in out and "\\x1b]0;pwned\\x07" in out
-    money = [line.split(",")[-4] for line in out.splitlines()[1:]]  # margin_usd: negative numbers stay numbers
+    money = [line.split(",")[-5] for line in out.splitlines()[1:]]  # margin_usd: negative numbers stay numbers
     assert all(m.startswith("-0.") and not m.startswith("'") for m in money if m)
 
 
@@ -139,4 +139,4 @@ def test_markdown_escapes_pipes_images_and_newlines(tmp_path, cli):
     assert cli("--db", db, "ingest", log).exit_code == 0
     lines = cli("--db", db, "report", "--format", "markdown").stdout.splitlines()
     row = next(line for line in lines if "i.png" in line)
-    assert row.startswith("| a\\|b\\\\x0a\\!\\[x\\](http://e/i.png) |") and row.count(" | ") == 9
+    assert row.startswith("| a\\|b\\\\x0a\\!\\[x\\](http://e/i.png) |") and row.count(" | ") == 10
