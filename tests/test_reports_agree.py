@@ -167,3 +167,93 @@ def test_a_row_whose_cost_is_unknown_is_unpriced_not_profitable_and_margin_pct_s
     assert by["unknown"].cls == "unpriced" and by["unknown"].measures.margin_pct is None
     assert by["part"].measures.partly_unpriced and by["part"].cls == "profitable"
     assert [row.group["customer"] for row in build_report(["customer"], usage, revenue).rows][-1] == "unknown"
+
+
+# ---- through the CLI: a random store, every grouping, zone and allocation, every format -------------
+
+import json  # noqa: E402
+
+from margindash_cli.money import table_usd, usd_to_pico  # noqa: E402
+
+CLI_DIMS = [["customer"], ["feature"], ["model"], ["vendor"], ["segment"], ["tag:team"], ["day"], ["week"],
+            ["customer", "feature"], ["model", "vendor"], ["feature", "day"]]  # fmt: skip
+
+
+def random_log_store(tmp_path, cli, rng):
+    from test_report_cli import build_store, event
+
+    models = [("gpt-4o", "openai"), ("gpt-4o-mini", "openai"), ("claude-x", "anthropic"), ("unpriced-m", "acmeai")]
+    events = []
+    for i in range(rng.randint(5, 30)):
+        model, vendor = rng.choice(models)
+        ts = f"2026-10-{rng.randint(1, 9):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
+        cost = f"{rng.randint(0, 5000) / 1000:.3f}"
+        events.append(event(ts, rng.choice(["a", "b", "c", None]), rng.choice(["chat", "search"]), model, cost, vendor=vendor,
+                            inp=rng.randint(0, 3000), out=rng.randint(1, 300), segment=rng.choice(["smb", None]),
+                            team=rng.choice(["red", "blue", None]), request_id=f"req-{i}"))  # fmt: skip
+    revenue = "customer_id,amount,currency,date\n" + "".join(
+        f"{rng.choice(['a', 'b', 'd'])},{rng.randint(1, 5000) / 100:.2f},usd,2026-10-{rng.randint(1, 9):02d}\n" for _ in range(rng.randint(1, 8)))
+    return build_store(tmp_path, cli, events, revenue)
+
+
+def test_every_format_shows_the_same_figures_and_unpriced_markers(tmp_path, cli, monkeypatch):
+    import csv
+    import io
+
+    monkeypatch.setenv("COLUMNS", "250")
+    rng = random.Random(f"{SEED}:cli")
+    for trial in range(3):
+        (tmp_path / str(trial)).mkdir()
+        db = random_log_store(tmp_path / str(trial), cli, rng)
+        for dims in rng.sample(CLI_DIMS, 5):
+            common = ["--tz", rng.choice(["UTC", "Asia/Tokyo"]), "--allocate", rng.choice(["events", "tokens", "cost"])]
+            extra = [*(a for d in dims for a in ("--by", d)), *common]
+            where = f"seed {SEED} trial {trial} {extra}"
+            data = json.loads(cli("--db", db, "report", *extra, "--json").stdout)
+            rows = [({d: r["group"][d] for d in dims}, r) for r in data["rows"]]
+            # CSV: the exact same strings (empty where JSON has null), the same unpriced counts
+            got = list(csv.DictReader(io.StringIO(cli("--db", db, "report", *extra, "--format", "csv").stdout)))
+            assert len(got) == len(rows), where
+            for (group, r), c in zip(rows, got):
+                assert {d: c[d] for d in dims} == group, where
+                for k in ("cost_usd", "revenue_usd", "margin_usd"):
+                    assert c[k] == (r[k] or ""), where
+                assert int(c["unpriced_events"]) == r["unpriced_events"] and c["class"] == r["class"], where
+            # Markdown and the table: the same figures rounded for people, the same markers
+            md = cli("--db", db, "report", *extra, "--format", "markdown").stdout.splitlines()[2:2 + len(rows)]
+            table = cli("--db", db, "report", *extra).stdout
+            for (group, r), line in zip(rows, md):
+                cells = [x.strip() for x in line.strip("|").split(" | ")]
+                n = len(dims)
+                if r["cost_usd"] is None:
+                    expected_cost = "unpriced"
+                else:
+                    expected_cost = table_usd(usd_to_pico(r["cost_usd"])) + (" +?" if r["unpriced_events"] else "")
+                assert cells[n + 3] == expected_cost, where
+                assert cells[n + 4] == table_usd(usd_to_pico(r["revenue_usd"])), where
+                assert cells[-1] == r["class"], where
+                assert expected_cost in table, where
+            # the nested report adds up to the report by its first dim, to the cent
+            if len(dims) == 2:
+                alone = json.loads(cli("--db", db, "report", "--by", dims[0], *common, "--json").stdout)
+                sums: dict = {}
+                for group, r in rows:
+                    s = sums.setdefault(group[dims[0]], [Decimal(0), Decimal(0)])
+                    s[0] += Decimal(r["revenue_usd"])
+                    s[1] += Decimal(r["cost_usd"] or 0)
+                assert {r["group"][dims[0]]: [Decimal(r["revenue_usd"]), Decimal(r["cost_usd"] or 0)] for r in alone["rows"]} == sums, where
+
+
+def test_the_demos_vendor_and_model_reports_agree_to_the_cent(cli):
+    result = cli("demo")
+    assert result.exit_code == 0
+    db = next(x for x in result.stdout.split() if x.endswith("demo.db"))
+    vendor = json.loads(cli("--db", db, "report", "--by", "vendor", "--json").stdout)
+    by_model = json.loads(cli("--db", db, "report", "--by", "model", "--by", "vendor", "--json").stdout)
+    sums: dict = {}
+    for r in by_model["rows"]:
+        sums[r["group"]["vendor"]] = sums.get(r["group"]["vendor"], Decimal(0)) + Decimal(r["revenue_usd"])
+    assert {r["group"]["vendor"]: Decimal(r["revenue_usd"]) for r in vendor["rows"]} == sums
+    google = next(r for r in vendor["rows"] if r["group"]["vendor"] == "google")
+    model = json.loads(cli("--db", db, "report", "--by", "model", "--json").stdout)
+    assert next(r for r in model["rows"] if r["group"]["model"] == "gemini-2.5-flash")["revenue_usd"] == google["revenue_usd"]
