@@ -738,8 +738,8 @@ def emit_budget_saved(budget: Any, created: bool, as_json: bool) -> None:
         return
     b = budget
     to = f"; alerts to {', '.join(b.emails)}" if b.emails else ""
-    print(f"{'Created' if created else 'Updated'} budget {b.name}: {b.scope_text}, {display_usd(b.limit_usd)} per {b.period} "
-          f"({b.tz}), warning at {b.warn_pct}%, critical at {b.critical_pct}%{to}.")
+    print(safe_lines(f"{'Created' if created else 'Updated'} budget {b.name}: {b.scope_text}, {display_usd(b.limit_usd)} per {b.period} "
+          f"({b.tz}), warning at {b.warn_pct}%, critical at {b.critical_pct}%{to}."))
 
 
 def _budget_rows(statuses: list[Any], alerts: dict[str, str] | None = None) -> list[list[Any]]:
@@ -818,9 +818,9 @@ def emit_budget_check(result: Any, as_json: bool) -> None:
 
     for a in result.alerts:
         if a.note:
-            print(f"warning: {a.channel} alert for budget {a.budget}: {a.note}", file=sys.stderr)
+            print(safe_lines(f"warning: {a.channel} alert for budget {a.budget}: {a.note}"), file=sys.stderr)
     for message in result.errors:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {safe_lines(message)}", file=sys.stderr)
     if as_json:
         print_json(check_json(result))
         return

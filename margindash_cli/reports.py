@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -34,9 +35,9 @@ CELL_DIMS = ("feature", "vendor", "model", "segment")  # the finest usage cell b
 SORTS = ("margin", "margin_pct", "cost", "revenue", "events")
 
 
-@dataclass(frozen=True)
-class UsageFact:
-    """Aggregated usage of one combination of groups on one local day."""
+class UsageFact(NamedTuple):
+    """Aggregated usage of one combination of groups on one local day (a NamedTuple: reports build one per
+    rollup cell, hundreds of thousands of them)."""
 
     customer: str | None
     groups: tuple[str | None, ...]  # values of the dims asked for other than customer and time, in order
@@ -186,7 +187,10 @@ def _order(values: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
     return tuple((v is not None, v or "") for v in values)
 
 
-def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]], Measures],
+_REV, _UNCONVERTED = 6, 7  # a cell's allocated revenue and unconverted flags, after its six usage sums (Measures order)
+
+
+def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]],
                     weights: dict[tuple[str | None, date, tuple[str | None, ...]], int],
                     revenue: Iterable[RevenueFact], n_groups: int, base_len: int,
                     no_usage: Callable[[str | None], tuple[str | None, ...]] | None = None) -> None:  # fmt: skip
@@ -209,14 +213,14 @@ def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]],
     for customer, day in unconverted:  # flagged the way unpriced calls are: every cell the day's revenue would reach
         members = by_day.get((customer, day)) or [no_usage(customer)]
         for g in members:
-            cells.setdefault((customer, day, g), Measures()).unconverted_revenue += 1
+            cells.setdefault((customer, day, g), [0] * 8)[_UNCONVERTED] += 1
     for (customer, day), cents in revenue_by.items():
         if not cents:
             continue
         members = by_day.get((customer, day))
         if not members:
             key = (customer, day, no_usage(customer))
-            cells.setdefault(key, Measures()).revenue_cents += cents
+            cells.setdefault(key, [0] * 8)[_REV] += cents
             continue
         bases: dict[tuple[str | None, ...], list[tuple[str | None, ...]]] = defaultdict(list)
         for g in members:
@@ -231,7 +235,7 @@ def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]],
             if sum(sub_w) == 0:
                 sub_w = [1] * len(subs)
             for g, sub in zip(subs, allocate(part, sub_w)):
-                cells[(customer, day, g)].revenue_cents += sub
+                cells[(customer, day, g)][_REV] += sub
 
 
 def build_report(
@@ -272,15 +276,23 @@ def build_report(
         raise ValueError(f"the facts do not carry {missing}")
     base_len = sum(1 for d in fact_dims if not d.startswith("tag:"))
 
-    cells: dict[tuple[str | None, date, tuple[str | None, ...]], Measures] = {}
-    weights: dict[tuple[str | None, date, tuple[str | None, ...]], int] = defaultdict(int)
-    for f in usage:
-        k = (f.customer, f.day, f.groups)
-        m = cells.get(k)
-        if m is None:
-            m = cells[k] = Measures()
-        m.add(Measures(f.events, f.input_tokens, f.output_tokens, f.cost_pico, f.unpriced_events, f.event_revenue_cents))
-        weights[k] += {"events": f.events, "tokens": f.input_tokens + f.output_tokens, "cost": f.cost_pico}[allocation]
+    sums: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]] = {}
+    # the hot loop of every report: facts unpacked (UsageFacts or plain tuples of their shape), plain lists
+    for customer, fgroups, day, events, inp, out, cost, unpriced, rev in usage:
+        k = (customer, day, fgroups)
+        v = sums.get(k)
+        if v is None:
+            sums[k] = [events, inp, out, cost, unpriced, rev, 0, 0]
+        else:
+            v[0] += events
+            v[1] += inp
+            v[2] += out
+            v[3] += cost
+            v[4] += unpriced
+            v[5] += rev
+    weight_of = {"events": 0, "cost": 3}.get(allocation)
+    weights = {k: (v[1] + v[2] if weight_of is None else v[weight_of]) for k, v in sums.items()}
+    cells = sums
     segment_at = positions.get("segment")
 
     def no_usage(customer: str | None) -> tuple[str | None, ...]:
@@ -303,9 +315,18 @@ def build_report(
                 out.append(v if v not in (None, "") else NONE_LABEL)
         return tuple(out)
 
+    row_sums: dict[tuple[str, ...], list[int]] = {}
+    for (customer, day, g), v in cells.items():
+        k = key_of(customer, g, day)
+        acc = row_sums.get(k)
+        if acc is None:
+            row_sums[k] = list(v)
+        else:
+            for i in range(8):
+                acc[i] += v[i]
     groups: dict[tuple[str, ...], Measures] = defaultdict(Measures)
-    for (customer, day, g), m in cells.items():
-        groups[key_of(customer, g, day)].add(m)
+    for k, v in row_sums.items():
+        groups[k] = Measures(v[0], v[1], v[2], v[3], v[4], v[5] + v[_REV], v[_UNCONVERTED])
 
     if filters:
         fpos = [(dims.index(d), v) for d, v in filters.items()]
@@ -486,7 +507,7 @@ def build_trend(
     part is marked partial, and the change is measured between full periods only.
     """
     usage, revenue = list(usage), list(revenue)
-    days = [f.day for f in usage] + [r.day for r in revenue]
+    days = [f[2] for f in usage] + [r.day for r in revenue]
     lo = first_day or (min(days) if days else None)
     hi = last_day or (max(days) if days else None)
     if granularity == "auto":

@@ -104,6 +104,9 @@ def assert_adds_up(data: dict, what: str) -> None:
     for m in MONEY:
         # a row whose every call is unpriced has a null cost and margin (unknown, never 0); the total's margin, marked
         # partly unpriced, still counts that row's revenue (with its cost left out, as for every unpriced call)
+        if totals[m] is None:  # every call in range unpriced: the total's cost and margin are unknown too
+            assert all(r[m] is None for r in rows if r["events"]), (what, m)
+            continue
         known = (Decimal(r[m]) if r[m] is not None else Decimal(r["revenue_usd"]) if m == "margin_usd" else Decimal(0) for r in rows)
         assert sum(known, Decimal(0)) == Decimal(totals[m] or 0), (what, m)
     if totals["cost_usd"] is not None:
