@@ -15,7 +15,8 @@ from .pricer import load_pricer
 def explain_call(store: Store, request_id: str) -> dict[str, Any]:
     rows = store.list_events(request_id=request_id, limit=2)
     if not rows:
-        raise MarginDashError(f"no stored call has request id {request_id!r}", "list calls with `margindash events`")
+        raise MarginDashError(f"no stored call has request id {request_id!r}",
+                              "list calls and their request ids with `margindash events` (or `--json`)")
     row = rows[0]
     raw = tuple(row[c] for c in WIDE_COLUMNS)
     ev = stored_event(raw, row["vendor"], row["model_name"])
