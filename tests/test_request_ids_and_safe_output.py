@@ -140,3 +140,24 @@ def test_markdown_escapes_pipes_images_and_newlines(tmp_path, cli):
     lines = cli("--db", db, "report", "--format", "markdown").stdout.splitlines()
     row = next(line for line in lines if "i.png" in line)
     assert row.startswith("| a\\|b\\\\x0a\\!\\[x\\](http://e/i.png) |") and row.count(" | ") == 10
+
+
+def test_export_csv_quotes_formula_like_text_cells_and_leaves_numbers(tmp_path, cli):
+    import csv
+
+    db = tmp_path / "x.db"
+    log = write(tmp_path / "x.jsonl",
+                {"timestamp": "2026-10-01T10:00:00Z", "customer_id": "=HYPERLINK(\"http://evil\",\"x\")", "event_type": "@SUM(A1)",
+                 "segment": "+1", "vendor": "openai", "model": "gpt-4o", "input_tokens": 0, "output_tokens": 0,
+                 "cost_usd": "0.5", "tags": {"team": "-2"}})  # fmt: skip
+    assert cli("--db", db, "ingest", log).exit_code == 0
+    out = tmp_path / "w"
+    assert cli("--db", db, "export", out, "--format", "csv").exit_code == 0
+    with open(out / "events" / "month=2026-10" / "part-0.csv", newline="", encoding="utf-8") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["customer_id"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert (row["event_type"], row["segment"]) == ("'@SUM(A1)", "'+1")
+    assert row["cost_usd"] == "0.5" and row["extra_cost_usd"] == "0.5"  # numbers stay numbers
+    with open(out / "rollup_daily" / "month=2026-10" / "part-0.csv", newline="", encoding="utf-8") as fh:
+        (rollup,) = list(csv.DictReader(fh))
+    assert rollup["customer_id"] == "'=HYPERLINK(\"http://evil\",\"x\")" and rollup["cost_usd"] == "0.5"
