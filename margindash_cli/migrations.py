@@ -370,3 +370,35 @@ def m005_request_ids(db: Database) -> None:
     db.execute(M005_EVENTS_WIDE)
     # calls with a smaller id were stored before the ids were kept as text (`events` says so)
     db.execute("INSERT OR REPLACE INTO meta (key, value) SELECT 'request_id_text_from_event', coalesce(max(id), 0) + 1 FROM events")
+
+
+@MIGRATIONS()
+def m007_stripe_reversals(db: Database) -> None:
+    """Why (#15): a refund of a payment that paid several invoices is split over them by amount paid, a refund or
+    dispute is booked only on an invoice whose payment it verifiably reverses, and disputes count (lost ones are
+    subtracted, open ones shown at risk). Refund links stored before this are kept as shares until `--full`."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS stripe_reversal_shares (   -- the part of a refund or dispute on each invoice it reverses
+            reversal TEXT NOT NULL,            -- re_... or dp_...
+            invoice TEXT NOT NULL,
+            amount INTEGER NOT NULL,           -- minor units of the reversal's currency, tax included
+            PRIMARY KEY (reversal, invoice)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS stripe_reversal_shares_invoice ON stripe_reversal_shares (invoice);
+        INSERT OR IGNORE INTO stripe_reversal_shares (reversal, invoice, amount)
+            SELECT id, invoice, amount FROM stripe_refunds WHERE invoice IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS stripe_disputes (
+            id TEXT PRIMARY KEY,               -- dp_...
+            charge TEXT,
+            payment_intent TEXT,
+            status TEXT NOT NULL,              -- warning_needs_response|warning_under_review|warning_closed|needs_response|under_review|won|lost|prevented
+            currency TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            amount INTEGER NOT NULL,           -- minor units disputed, tax included
+            closed_at INTEGER,                 -- unix seconds it was first seen lost (counts on that UTC day); NULL = not lost
+            settle_rate TEXT,
+            observed_at INTEGER NOT NULL
+        );
+        """
+    )

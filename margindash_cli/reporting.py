@@ -17,7 +17,7 @@ from .periods import TimeRange, resolve_range, zone
 from .store import DAY_MS, Store
 
 SCHEMA_VERSION = 1  # of the JSON envelope every report prints
-VALUE_DIMS = ("customer", "feature", "model", "vendor", "segment")
+VALUE_DIMS = ("customer", "feature", "model", "vendor", "segment", "plan")  # plan: the customer's (Stripe metadata)
 EPOCH_DAY = date(1970, 1, 1)  # day 0 of the store's day numbers
 
 
@@ -36,6 +36,7 @@ class ReportQuery:
     allocate: str = "events"
     band_pct: Decimal = Decimal(5)
     granularity: str = "auto"  # `report trend` (auto|day|week|month) and `report cohorts` (month|week)
+    revenue_basis: str = "recognized"  # recognized (over the service period) | billed (on the invoice's finalization day)
     now: datetime | None = None  # "now" for --period and generated_at; None = the clock
 
 
@@ -51,6 +52,7 @@ class ReportEnvelope:
     result: Any
     generated_at: datetime
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
+    at_risk: list[dict[str, Any]] = field(default_factory=list)  # open Stripe disputes: revenue at risk, not subtracted
 
     @property
     def span(self) -> str:
@@ -69,7 +71,7 @@ def validate_dims(dims: list[str]) -> None:
         seen.add(d)
         if d in VALUE_DIMS or d in reports.TIME_DIMS or (d.startswith("tag:") and len(d) > 4):
             continue
-        raise UsageError(f"unknown --by {d!r}", "use customer, feature, model, vendor, segment, tag:NAME, day, week or month")
+        raise UsageError(f"unknown --by {d!r}", "use customer, feature, model, vendor, segment, plan, tag:NAME, day, week or month")
     if sum(d in reports.TIME_DIMS for d in dims) > 1:
         raise UsageError("only one of --by day/week/month at a time")
 
@@ -87,17 +89,27 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     # customer for the whole range, far fewer rows
     per_day = bool(fact_dims) or any(d in reports.TIME_DIMS for d in q.dims)
     usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day)
-    revenue, unconverted = _revenue(store, rng, tz, q.customer)
+    revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     first, last = local_days(rng, tz)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
                                   band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage), fact_dims=fact_dims,
-                                  first_day=first, last_day=last, customer_segments=_segments(store, fact_dims))  # fmt: skip
-    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+                                  first_day=first, last_day=last, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
+    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer))
 
 
-def _segments(store: Store, fact_dims: list[str]) -> dict[str, str] | None:
-    """Customers' segments (Stripe metadata), when the facts group by segment: their (no usage) revenue keeps it."""
-    return store.customer_segments() if "segment" in fact_dims else None
+def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
+    """Open Stripe disputes per customer and currency, as they stand now (any range): shown, not subtracted."""
+    from .money import minor_exponent
+
+    return [{"customer": c, "currency": cur, "amount": format(Decimal(amount).scaleb(-minor_exponent(cur)), "f"), "disputes": n}
+            for c, cur, amount, n in store.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
+
+
+def _attributes(store: Store, fact_dims: list[str]) -> dict[str, dict[str, str]] | None:
+    """Customers' segments and plans (Stripe metadata), when the facts carry them: their (no usage) revenue keeps them."""
+    if not fact_dims:
+        return None
+    return {d: store.customer_attribute(d) for d in ("segment", "plan") if d in fact_dims}
 
 
 def _check_allocation(q: ReportQuery) -> None:
@@ -122,19 +134,26 @@ def _usage(store: Store, dims: list[str], tz: tzinfo, customer: str | None, *, s
     ]
 
 
-def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None
+REVENUE_BASES = ("recognized", "billed")
+
+
+def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None, basis: str = "recognized"
              ) -> tuple[list[reports.RevenueFact], dict[str, int]]:  # fmt: skip
     """Revenue of the range's local days. A revenue day is a calendar date, not a UTC instant: revenue
-    dated Oct 1 counts on Oct 1 in any --tz, so a range never picks up a slice of the day before."""
+    dated Oct 1 counts on Oct 1 in any --tz, so a range never picks up a slice of the day before.
+    `basis` recognized: over each line's service period; billed: on its invoice's finalization day."""
+    if basis not in REVENUE_BASES:
+        raise UsageError(f"unknown --revenue-basis {basis!r}", "use recognized or billed")
     first, last = local_days(rng, tz)
     start = None if first is None else (first - EPOCH_DAY).days * DAY_MS
     end = None if last is None else (last - EPOCH_DAY).days * DAY_MS + DAY_MS
-    rows, unconverted = store.revenue_facts(start_ms=start, end_ms=end, customer=customer)
-    facts = [reports.RevenueFact(c, d, cents) for c, d, cents in rows]
-    if unconverted:  # which customer-days miss revenue: their rows are flagged, as unpriced calls are
-        facts += [reports.RevenueFact(c, d, 0, n) for c, d, n in store.unconverted_revenue_days(start_ms=start, end_ms=end,
-                                                                                               customer=customer)]  # fmt: skip
-    return facts, unconverted
+    facts = store.revenue_facts_billed if basis == "billed" else store.revenue_facts
+    rows, unconverted = facts(start_ms=start, end_ms=end, customer=customer)
+    out = [reports.RevenueFact(c, d, cents) for c, d, cents in rows]
+    if unconverted and basis == "recognized":  # which customer-days miss revenue: their rows are flagged, as unpriced calls are
+        out += [reports.RevenueFact(c, d, 0, n) for c, d, n in store.unconverted_revenue_days(start_ms=start, end_ms=end,
+                                                                                             customer=customer)]  # fmt: skip
+    return out, unconverted
 
 
 def _unpriced(store: Store, rng: TimeRange, usage: list[reports.UsageFact]) -> list[str]:
@@ -175,7 +194,7 @@ class ConcentrationEnvelope(ReportEnvelope):
 def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     """Margin per group of q.dims[0] per period (q.granularity), over the query's range."""
     if len(q.dims) != 1 or q.dims[0] in reports.TIME_DIMS:
-        raise UsageError("`report trend` takes one --by: customer, feature, model, vendor, segment or tag:NAME")
+        raise UsageError("`report trend` takes one --by: customer, feature, model, vendor, segment, plan or tag:NAME")
     validate_dims(q.dims)
     if q.granularity not in reports.TREND_GRANULARITIES:
         raise UsageError(f"unknown --granularity {q.granularity!r}", f"use one of {', '.join(reports.TREND_GRANULARITIES)}")
@@ -189,7 +208,7 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     first, last = local_days(rng, tz)
     result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
                                  filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage),
-                                 fact_dims=fact_dims, customer_segments=_segments(store, fact_dims))  # fmt: skip
+                                 fact_dims=fact_dims, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
     return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
@@ -281,12 +300,14 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
         "top": q.top,
         "allocate": q.allocate,
         "band_pct": format(q.band_pct, "f"),
+        "revenue_basis": q.revenue_basis,
     })  # fmt: skip
     return {
         **head,
         "rows": [{"group": row.group, **measures_json(row.measures), "class": row.cls} for row in r.rows],
         "totals": {**measures_json(r.totals), "class": r.totals_cls},
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
+        "at_risk": {"disputes": env.at_risk},
     }
 
 

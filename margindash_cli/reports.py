@@ -2,12 +2,12 @@
 
 Money is exact end to end: cost in integer picodollars, revenue in integer US cents, margin in
 picodollars. Rows always add up to the totals exactly, whatever the grouping, because every
-row is a sum of integers and allocated revenue is split with the largest-remainder method.
+row is a sum of integers and allocated revenue is split exactly (cumulative rounding, `money.allocate`).
 
 Revenue allocation, one definition for every report and grouping: revenue that an event carries stays
 with that event. Revenue of a customer (imported, or from Stripe) on a day is spread over that customer's
 calls of that day, cell by cell (feature, vendor, model, segment, then tags: the finest cell), by their
-share of events (default), tokens or cost, in integer cents with exact remainders (largest remainder).
+share of events (default), tokens or cost, in integer cents with exact remainders (`money.allocate`).
 Every grouping sums the same cells, so the same calls always carry the same revenue: `--by vendor` and
 `--by model` agree to the cent, and `report` agrees with `report trend`. Revenue of a customer on a day
 with none of its calls lands in a visible "(no usage)" row (its non-customer groups read "(no usage)"),
@@ -23,7 +23,7 @@ from typing import NamedTuple
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from .money import PICO_PER_USD, pico_to_usd
+from .money import PICO_PER_USD, allocate, pico_to_usd  # allocate: re-exported (reports.allocate)
 
 PICO_PER_CENT = PICO_PER_USD // 100  # picodollars in one US cent
 TIME_DIMS = ("day", "week", "month")
@@ -31,7 +31,9 @@ UNATTRIBUTED = "(unattributed)"  # label of calls with no customer id
 NO_USAGE = "(no usage)"  # label of a revenue-only row's non-customer groups
 NONE_LABEL = "(none)"  # label of a missing feature, segment or tag
 ALLOCATIONS = ("events", "tokens", "cost")
-CELL_DIMS = ("feature", "vendor", "model", "segment")  # the finest usage cell below (customer, day): revenue is allocated here
+# the finest usage cell below (customer, day): revenue is allocated here; plan is the customer's (one per customer), so
+# it refines nothing and is carried only to be grouped on
+CELL_DIMS = ("feature", "vendor", "model", "segment", "plan")
 SORTS = ("margin", "margin_pct", "cost", "revenue", "events")
 
 
@@ -153,23 +155,6 @@ def time_bucket(day: date, granularity: str) -> date:
     return day
 
 
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split an integer exactly by weights (largest remainder); parts sum to `total`."""
-    wsum = sum(weights)
-    if wsum == 0:
-        parts = [0] * len(weights)
-        if parts:
-            parts[0] = total
-        return parts
-    sign = -1 if total < 0 else 1
-    t = abs(total)
-    parts = [t * w // wsum for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: (-(t * weights[i] % wsum), i))
-    for i in remainders[: t - sum(parts)]:
-        parts[i] += 1
-    return [sign * p for p in parts]
-
-
 def fact_dims_for(dims: list[str], filters: dict[str, str] | None = None) -> list[str]:
     """The groups the facts of a report must carry (UsageFact.groups, in order): the finest cell.
 
@@ -252,7 +237,7 @@ def build_report(
     fact_dims: list[str] | None = None,
     first_day: date | None = None,
     last_day: date | None = None,
-    customer_segments: dict[str, str] | None = None,
+    customer_attributes: dict[str, dict[str, str]] | None = None,
 ) -> ReportResult:
     """Group usage and revenue by `dims` (customer, feature, model, vendor, segment, tag:NAME, day, week, month).
 
@@ -262,8 +247,8 @@ def build_report(
     `filters` (dim -> value) keep only the matching rows, AFTER revenue is allocated: a customer's revenue
     is shared over all its features first, so `--feature chat` shows chat's share, not the whole revenue.
     With a time dim alone and a bounded range (`first_day`..`last_day`), every period is listed, zeros included.
-    `customer_segments` (customer -> segment, from Stripe metadata) labels a customer's (no usage) revenue with its
-    segment, as its calls without a segment of their own are.
+    `customer_attributes` (dim -> customer -> value: segment and plan, from Stripe metadata) labels a customer's
+    (no usage) revenue with its segment and plan, as its calls without a segment of their own are.
     """
     out_dims = dims
     dims = query_dims(dims, filters)
@@ -293,12 +278,13 @@ def build_report(
     weight_of = {"events": 0, "cost": 3}.get(allocation)
     weights = {k: (v[1] + v[2] if weight_of is None else v[weight_of]) for k, v in sums.items()}
     cells = sums
-    segment_at = positions.get("segment")
+    attribute_at = [(positions[d], values) for d, values in (customer_attributes or {}).items() if d in positions]
 
     def no_usage(customer: str | None) -> tuple[str | None, ...]:
         groups = [NO_USAGE] * len(fact_dims)
-        if segment_at is not None and customer_segments and customer in customer_segments:
-            groups[segment_at] = customer_segments[customer]
+        for i, values in attribute_at:
+            if customer in values:
+                groups[i] = values[customer]
         return tuple(groups)
 
     _allocate_cells(cells, weights, revenue, len(fact_dims), base_len, no_usage)
@@ -495,7 +481,7 @@ def build_trend(
     allocation: str = "events",
     unpriced_models: list[str] | None = None,
     fact_dims: list[str] | None = None,
-    customer_segments: dict[str, str] | None = None,
+    customer_attributes: dict[str, dict[str, str]] | None = None,
 ) -> TrendResult:
     """Margin per group of `dim` per day, week or month, and its change from first to last period.
 
@@ -513,7 +499,7 @@ def build_trend(
     if granularity == "auto":
         granularity = pick_granularity(lo, hi) if lo and hi and hi >= lo else "day"
     report = build_report([dim, granularity], usage, revenue, filters=filters, allocation=allocation,
-                          unpriced_models=unpriced_models, fact_dims=fact_dims, customer_segments=customer_segments)  # fmt: skip
+                          unpriced_models=unpriced_models, fact_dims=fact_dims, customer_attributes=customer_attributes)  # fmt: skip
     buckets = [date.fromisoformat(r.group[granularity]) for r in report.rows]
     if lo and hi:
         buckets += [time_bucket(lo, granularity), time_bucket(hi, granularity)]

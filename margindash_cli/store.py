@@ -27,7 +27,8 @@ from typing import Any
 from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m005_request_ids")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m005_request_ids",
+                   "m007_stripe_reversals")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -522,6 +523,11 @@ class Store:
                 joins.append("LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer")
                 select.append("coalesce(s.name, ca.segment)")
                 names.append(None)
+            elif g == "plan":
+                # the customer's plan, from Stripe metadata (--plan-key); a plan a call logs itself is --by tag:plan
+                joins.append("LEFT JOIN customer_attributes cap ON cap.customer = x.customer")
+                select.append("cap.plan")
+                names.append(None)
             elif g.startswith("tag:"):
                 name = g[4:]
                 if '"' in name or "\\" in name or not name.isprintable():
@@ -946,7 +952,7 @@ class Store:
     # Stripe objects are kept as ids and amounts only; revenue rows (source 'stripe', ref = Stripe id)
     # are rebuilt from them per invoice. Methods that write run inside the caller's `write()`.
 
-    STRIPE_OBJECT_TABLES = ("stripe_customers", "stripe_invoices", "stripe_credit_notes", "stripe_refunds")  # rows with observed_at
+    STRIPE_OBJECT_TABLES = ("stripe_customers", "stripe_invoices", "stripe_credit_notes", "stripe_refunds", "stripe_disputes")  # rows with observed_at
 
     def stripe_cursor(self, obj: str) -> int | None:
         row = self.conn.execute("SELECT created_gte FROM stripe_cursors WHERE object = ?", (obj,)).fetchone()
@@ -1088,9 +1094,10 @@ class Store:
         return [r[0] for r in self.conn.execute(sql, args)]
 
     def stripe_invoices_to_refetch(self, *, created_before: int, drafts_since: int) -> list[str]:
-        """Invoices that may still change but are older than the listing window: open ones, and recent drafts."""
+        """Invoices that may still change but are older than the listing window: open and uncollectible ones (either
+        may be paid or voided later), and recent drafts."""
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM stripe_invoices WHERE created < ? AND (status = 'open' OR (status = 'draft' AND created >= ?))"
+            "SELECT id FROM stripe_invoices WHERE created < ? AND (status IN ('open', 'uncollectible') OR (status = 'draft' AND created >= ?))"
             " ORDER BY id", (created_before, drafts_since))]  # fmt: skip
 
     def stripe_counted_invoices(self, include_open: bool) -> int:
@@ -1342,6 +1349,7 @@ class Store:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
         return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
 
+
     # -- issue 16: request ids --
 
     def request_id_text_from(self) -> int:
@@ -1369,13 +1377,13 @@ class Store:
 
     def cell_facts(self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo,
                    customer: str | None = None) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-        """Usage at the finest cell (groups: reports.CELL_DIMS, feature/vendor/model/segment, then any tags) as tuples
+        """Usage at the finest cell (groups: reports.CELL_DIMS, feature/vendor/model/segment/plan, then any tags) as tuples
         in `reports.UsageFact`'s shape: (customer id, (group values...), local day, events, input, output, cost,
         unpriced, revenue cents). Without tags, in UTC and on day boundaries these are the rows of `rollup_daily` as
         they are, read with no GROUP BY and named in Python (several times faster than grouping them again in SQL);
         otherwise `usage_facts` serves them."""
         day_aligned = (start_ms is None or start_ms % DAY_MS == 0) and (end_ms is None or end_ms % DAY_MS == 0)
-        if list(groups) != ["feature", "vendor", "model", "segment"] or tz is not timezone.utc or not day_aligned:
+        if list(groups) != ["feature", "vendor", "model", "segment", "plan"] or tz is not timezone.utc or not day_aligned:
             n = len(groups)
             for row in self.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer):
                 yield (row[0], tuple(row[1 : 1 + n]), *row[1 + n :])
@@ -1393,6 +1401,7 @@ class Store:
         features = dict(self.conn.execute("SELECT id, name FROM features"))
         segments = dict(self.conn.execute("SELECT id, name FROM segments"))
         attributes = dict(self.conn.execute("SELECT customer, segment FROM customer_attributes WHERE segment IS NOT NULL"))
+        plans = dict(self.conn.execute("SELECT customer, plan FROM customer_attributes WHERE plan IS NOT NULL"))
         customers = self._names_by_id("customers", "customer_id", {r[1] for r in rows})
         days: dict[int, date] = {}
         for day, cust, feature, model, segment, ev, inp, out, cost, unpriced, rev in rows:
@@ -1401,19 +1410,148 @@ class Store:
                 d = days[day] = EPOCH_DATE + timedelta(days=day)
             vendor, model_name = models[model]
             seg = segments.get(segment) if segment else attributes.get(cust)  # a call's own segment wins
-            yield (customers.get(cust), (features.get(feature), vendor, model_name, seg), d, ev, inp, out, cost, unpriced, rev)
+            yield (customers.get(cust), (features.get(feature), vendor, model_name, seg, plans.get(cust)), d, ev, inp, out, cost,
+                   unpriced, rev)  # fmt: skip
 
-    def customer_segments(self) -> dict[str, str]:
-        """customer id -> the segment its Stripe metadata gives (customer_attributes), for revenue with no calls."""
+    def customer_attribute(self, name: str) -> dict[str, str]:
+        """customer id -> its `segment` or `plan` from Stripe metadata (customer_attributes), for revenue with no calls."""
+        column = {"segment": "segment", "plan": "plan"}[name]  # ours, never user input
         return dict(self.conn.execute(
-            "SELECT c.customer_id, ca.segment FROM customer_attributes ca JOIN customers c ON c.id = ca.customer"
-            " WHERE ca.segment IS NOT NULL"))  # fmt: skip
+            f"SELECT c.customer_id, ca.{column} FROM customer_attributes ca JOIN customers c ON c.id = ca.customer"
+            f" WHERE ca.{column} IS NOT NULL"))  # fmt: skip
 
     def event_id_by_response_id(self, response_id: str) -> int | None:
         """The call whose provider response id (kept beside a request id) is `response_id`; a scan, for the rare
         look-up by a response id of a call that also has a request id."""
         row = self.conn.execute("SELECT id FROM events WHERE response_id = ? LIMIT 1", (response_id,)).fetchone()
         return row[0] if row else None
+
+    # -- issue 15: Stripe refunds and disputes split over the invoices they reverse --
+
+    def _dict_rows(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
+
+    def stripe_reversal_shares(self, reversal: str) -> dict[str, int]:
+        """{invoice: amount} of a refund or dispute: the part of it booked on each invoice ({} = not linked)."""
+        return dict(self.conn.execute("SELECT invoice, amount FROM stripe_reversal_shares WHERE reversal = ?", (reversal,)).fetchall())
+
+    def set_stripe_reversal_shares(self, reversal: str, shares: dict[str, int]) -> None:
+        self.conn.execute("DELETE FROM stripe_reversal_shares WHERE reversal = ?", (reversal,))
+        self.conn.executemany("INSERT INTO stripe_reversal_shares (reversal, invoice, amount) VALUES (?, ?, ?)",
+                              [(reversal, inv, amount) for inv, amount in sorted(shares.items())])  # fmt: skip
+
+    def stripe_invoice_reversals(self, invoice: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(refunds, disputes) booked on an invoice: their store rows with `amount` set to the invoice's share and
+        `shares` to how many invoices the reversal is split over."""
+        def q(table: str) -> list[dict[str, Any]]:
+            return self._dict_rows(
+                f"SELECT t.*, s.amount AS amount, (SELECT count(*) FROM stripe_reversal_shares x WHERE x.reversal = t.id) AS shares"
+                f" FROM {table} t JOIN stripe_reversal_shares s ON s.reversal = t.id WHERE s.invoice = ? ORDER BY t.id", (invoice,))  # fmt: skip
+        return q("stripe_refunds"), q("stripe_disputes")
+
+    def stripe_dispute(self, dispute: str) -> dict[str, Any] | None:
+        return self._stripe_row("stripe_disputes", dispute)
+
+    def upsert_stripe_dispute(self, row: dict[str, Any], observed_at: int) -> None:
+        self._stripe_upsert("stripe_disputes", {**row, "observed_at": observed_at})
+
+    def stripe_reversals_to_refetch(self, *, refund_statuses: tuple[str, ...], dispute_statuses: tuple[str, ...]
+                                    ) -> tuple[list[str], list[str]]:  # fmt: skip
+        """(refund ids, dispute ids) whose stored status is not final, whatever their age."""
+        def q(table: str, statuses: tuple[str, ...]) -> list[str]:
+            return [r[0] for r in self.conn.execute(
+                f"SELECT id FROM {table} WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id", statuses)]  # fmt: skip
+        return q("stripe_refunds", refund_statuses), q("stripe_disputes", dispute_statuses)
+
+    def stripe_unlinked_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(refunds, disputes) stored without any invoice share: each run tries to link them again."""
+        def q(table: str) -> list[dict[str, Any]]:
+            return self._dict_rows(f"SELECT * FROM {table} WHERE id NOT IN (SELECT reversal FROM stripe_reversal_shares) ORDER BY id")
+        return q("stripe_refunds"), q("stripe_disputes")
+
+    def stripe_all_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return self._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"), self._dict_rows("SELECT * FROM stripe_disputes ORDER BY id")
+
+    def stripe_customer_paid_invoices(self, customer: str, *, created_until: int) -> list[str]:
+        """Paid invoices of a Stripe customer created up to a time (a payment is reversed after it is made)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' AND created <= ? ORDER BY created DESC, id",
+            (customer, created_until))]  # fmt: skip
+
+    def revenue_facts_billed(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
+                             ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
+        """`revenue_facts` on the billed basis: a Stripe invoice line counts whole on its invoice's finalization day
+        (UTC), an imported row on its first day (its date or period_start); credit notes, refunds and disputes
+        count on their own day in both bases. Same shapes as `revenue_facts`."""
+        billed_day = (
+            "CASE WHEN r.source = 'stripe' THEN coalesce((SELECT coalesce(i.finalized_at, i.created) / 86400 FROM stripe_invoice_lines l"
+            " JOIN stripe_invoices i ON i.id = l.invoice WHERE l.id = r.ref), r.day)"
+            " ELSE (SELECT min(r2.day) FROM revenue r2 WHERE r2.source = r.source AND r2.ref = r.ref) END"
+        )
+        where, args = [], []
+        if start_ms is not None:
+            where.append("b.day >= ?")
+            args.append(start_ms // DAY_MS)
+        if end_ms is not None:
+            where.append("b.day < ?")
+            args.append(-(-end_ms // DAY_MS))
+        if customer is not None:
+            where.append("c.customer_id = ?")
+            args.append(customer)
+        sql = (
+            f"SELECT c.customer_id, b.day, sum(b.usd_cents), b.currency, sum(b.amount_minor), sum(b.usd_cents IS NULL)"
+            f" FROM (SELECT r.customer, {billed_day} AS day, r.usd_cents, r.currency, r.amount_minor FROM revenue r) b"
+            " LEFT JOIN customers c ON c.id = b.customer"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY b.customer, b.day, b.currency"
+        )
+        facts, unconverted = [], {}
+        for cust, day, usd, currency, amount, missing in self.conn.execute(sql, args):
+            if missing:
+                unconverted[currency] = unconverted.get(currency, 0) + amount
+            elif usd:
+                facts.append((cust, date(1970, 1, 1) + timedelta(days=day), usd))
+        return facts, unconverted
+
+    def revenue_source_rows(self, source: str) -> list[tuple[str | None, int, int, str, str]]:
+        """(customer id, day number, amount minor, currency, ref) of every revenue row of a source, sorted."""
+        return sorted(self.conn.execute(
+            "SELECT c.customer_id, r.day, r.amount_minor, r.currency, r.ref FROM revenue r LEFT JOIN customers c ON c.id = r.customer"
+            " WHERE r.source = ?", (source,)).fetchall(), key=repr)  # fmt: skip
+
+    def import_revenue_file(self, source: str, rows: list[tuple[str, date, int, str, int | None, str]], legacy_source: str | None,
+                            *, replace_legacy: bool = False) -> tuple[int, list[tuple[str | None, int, int, str, str]], list[tuple[str | None, int, int, str, str]], bool]:  # fmt: skip
+        """Replace the revenue of an imported file (`source`, keyed by its path) with `rows`, in one transaction.
+        `legacy_source` is the key an older version used (the file's base name): its rows are replaced too when
+        they are exactly this file's rows (the same file, imported before the key changed) or `replace_legacy`, else kept.
+        Returns (rows written, rows replaced, legacy rows found, whether the legacy rows were replaced)."""
+        with self.write():
+            replaced = self.revenue_source_rows(source)
+            legacy = self.revenue_source_rows(legacy_source) if legacy_source and legacy_source != source else []
+            new = sorted(((c, (d - EPOCH_DATE).days, m, cur, ref) for c, d, m, cur, _usd, ref in rows), key=repr)
+            legacy_replaced = bool(legacy) and (legacy == new or replace_legacy)
+            for src in (source, legacy_source if legacy_replaced else None):
+                if src:
+                    self.conn.execute("DELETE FROM revenue WHERE source = ?", (src,))
+            self.conn.executemany(
+                "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(self.dim_id("customers", c), (d - EPOCH_DATE).days, m, cur, usd, source, ref) for c, d, m, cur, usd, ref in rows],
+            )
+        return len(rows), replaced, legacy, legacy_replaced
+
+    def stripe_disputes_at_risk(self) -> list[tuple[str | None, str, int, int]]:
+        """(app customer id, currency, minor units, count) of open disputes booked on invoices: revenue at risk."""
+        out: dict[tuple[str | None, str], list[int]] = {}
+        for inv_customer, currency, amount in self.conn.execute(
+            "SELECT i.customer, d.currency, s.amount FROM stripe_disputes d JOIN stripe_reversal_shares s ON s.reversal = d.id"
+            " JOIN stripe_invoices i ON i.id = s.invoice WHERE d.status NOT IN ('won', 'lost', 'prevented', 'warning_closed')"):  # fmt: skip
+            app = self.stripe_app_customer(inv_customer)[0] if inv_customer else None
+            acc = out.setdefault((app, currency), [0, 0])
+            acc[0] += amount
+            acc[1] += 1
+        return [(c, cur, a, n) for (c, cur), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]
 
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:

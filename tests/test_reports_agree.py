@@ -20,19 +20,22 @@ SEED = int(os.environ.get("MARGINDASH_TEST_SEED", "16016"))
 CENT = 10**10  # picodollars per cent
 D0 = date(2026, 9, 28)
 MODELS = {"gpt-4o": "openai", "gpt-4o-mini": "openai", "claude-x": "anthropic", "gemini": "google", "shared": "openai"}
-DIMS = ["customer", "feature", "model", "vendor", "segment", "tag:team", "day", "week", "month"]
+DIMS = ["customer", "feature", "model", "vendor", "segment", "plan", "tag:team", "day", "week", "month"]
 
 
 def random_store(rng: random.Random) -> tuple[list[UsageFact], list[RevenueFact]]:
-    """Facts at the finest cell (feature, vendor, model, segment, tag:team), as the store returns them."""
+    """Facts at the finest cell (feature, vendor, model, segment, plan, tag:team), as the store returns them
+    (plan is the customer's: one per customer)."""
     usage = []
     for _ in range(rng.randint(0, 60)):
         model = rng.choice(list(MODELS))
         vendor = MODELS[model] if model != "shared" or rng.random() < 0.5 else "other"  # one model name, two vendors
-        groups = (rng.choice(["chat", "search", None]), vendor, model, rng.choice(["smb", None]), rng.choice(["red", "blue", None]))
+        customer = rng.choice(["a", "b", "c", None])
+        plan = {"a": "pro", "b": "free"}.get(customer)
+        groups = (rng.choice(["chat", "search", None]), vendor, model, rng.choice(["smb", None]), plan, rng.choice(["red", "blue", None]))
         events = rng.randint(1, 9)
         unpriced = rng.randint(0, events) if rng.random() < 0.2 else 0
-        usage.append(UsageFact(rng.choice(["a", "b", "c", None]), groups, D0 + timedelta(days=rng.randint(0, 40)), events,
+        usage.append(UsageFact(customer, groups, D0 + timedelta(days=rng.randint(0, 40)), events,
                                rng.randint(0, 10**5), rng.randint(0, 10**4), rng.randint(0, 10**4) * CENT // 7, unpriced,
                                rng.choice([0, 0, 0, rng.randint(1, 500)])))  # fmt: skip
     revenue = [RevenueFact(rng.choice(["a", "b", "d", None]), D0 + timedelta(days=rng.randint(0, 40)), rng.randint(-500, 10**6))
@@ -106,7 +109,7 @@ def test_report_and_trend_agree_per_group_and_period():
 
 
 def test_revenue_on_a_day_without_calls_is_a_visible_no_usage_row_in_report_and_trend():
-    usage = [UsageFact("a", ("chat", "openai", "gpt-4o", None), date(2026, 10, 2), 1, 10, 1, CENT, 0, 0)]
+    usage = [UsageFact("a", ("chat", "openai", "gpt-4o", None, None), date(2026, 10, 2), 1, 10, 1, CENT, 0, 0)]
     revenue = [RevenueFact("a", date(2026, 10, 1), 300), RevenueFact("a", date(2026, 10, 2), 700)]
     fd = fact_dims_for(["feature"])
     r = build_report(["feature"], usage, revenue, fact_dims=fd)

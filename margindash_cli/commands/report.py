@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-DIMS_HELP = "customer|feature|model|vendor|segment|tag:NAME|day|week|month"
+DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
 FORMATS = ("table", "json", "csv", "markdown")
 NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
 
@@ -30,6 +30,8 @@ Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this fea
 Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
 Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
 Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
+RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: spread over each invoice line's service period "
+                                           "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.")]
 
 app = typer.Typer(
     help="Revenue, cost and margin by customer, feature, model, segment, tag or time.",
@@ -53,6 +55,7 @@ def report(
     breakdown: Optional[str] = typer.Option(None, "--breakdown", help="Add a second level: model|feature."),
     allocate: Allocate = "events",
     band: Band = "5",
+    revenue_basis: RevenueBasis = "recognized",
     fmt: Format = "table",
     as_json: AsJson = False,
     totals: Totals = False,
@@ -62,7 +65,10 @@ def report(
     Revenue that a call carries stays with that call's feature; a customer's other revenue (imported
     or from Stripe) is spread over its features and models by their share of events (--allocate).
     Revenue of a day is spread over that customer's calls of the same day; revenue of a day without
-    calls is a "(no usage)" row. Money in JSON/CSV is exact; the table rounds to the cent.
+    calls is a "(no usage)" row. Revenue is recognized over each invoice line's service period (a yearly
+    plan counts 1/365 a day); --revenue-basis billed counts it on the invoice's finalization day instead.
+    --by plan groups by the customer's plan from Stripe metadata. Money in JSON/CSV is exact; the table
+    rounds to the cent.
 
     Example: margindash report --by customer --period 30d
     """
@@ -78,7 +84,8 @@ def report(
         dims.append(breakdown)
     output = _output(fmt, as_json)
     query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
+                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
+                        revenue_basis=revenue_basis)  # fmt: skip
     from .. import render
 
     render.emit_report(_run(ctx, run_report, query), output, totals=totals)
@@ -87,7 +94,7 @@ def report(
 @app.command("trend")
 def trend(
     ctx: typer.Context,
-    by: str = typer.Option("customer", "--by", help="Group by customer|feature|model|vendor|segment|tag:NAME."),
+    by: str = typer.Option("customer", "--by", help="Group by customer|feature|model|vendor|segment|plan|tag:NAME."),
     granularity: str = typer.Option("auto", "--granularity", help="auto|day|week|month (auto: day up to 31 days, week up to 26 weeks, else month)."),
     since: Since = None,
     until: Until = None,
