@@ -278,13 +278,15 @@ def build_report(
     weight_of = {"events": 0, "cost": 3}.get(allocation)
     weights = {k: (v[1] + v[2] if weight_of is None else v[weight_of]) for k, v in sums.items()}
     cells = sums
-    attribute_at = [(positions[d], values) for d, values in (customer_attributes or {}).items() if d in positions]
+    attribute_at = [(positions[d], d, values) for d, values in (customer_attributes or {}).items() if d in positions]
 
     def no_usage(customer: str | None) -> tuple[str | None, ...]:
-        groups = [NO_USAGE] * len(fact_dims)
-        for i, values in attribute_at:
+        groups: list[str | None] = [NO_USAGE] * len(fact_dims)
+        for i, d, values in attribute_at:
             if customer in values:
                 groups[i] = values[customer]
+            elif d == "plan":  # the plan is only ever the customer's: one without a plan is "(none)", calls or not
+                groups[i] = None
         return tuple(groups)
 
     _allocate_cells(cells, weights, revenue, len(fact_dims), base_len, no_usage)
