@@ -251,6 +251,11 @@ def pct_text(pct: Decimal | None) -> str:
     return f"{pct.quantize(Decimal('0.1'))}%"
 
 
+def pct_json(pct: Decimal | None, places: str = "0.01") -> float | None:
+    """A percentage in JSON: a number, as `margin_pct` is in every report envelope (#16: one type)."""
+    return None if pct is None else float(pct.quantize(Decimal(places)) if places else pct)
+
+
 def status_json(s: BudgetStatus) -> dict[str, Any]:
     b, p = s.budget, s.period
     projected_pct = s.projected_pct
@@ -264,21 +269,21 @@ def status_json(s: BudgetStatus) -> dict[str, Any]:
         "period_end": iso_utc(p.end_ms),
         "limit_usd": format(b.limit_usd, "f"),
         "spend_usd": format(pico_to_usd(s.spend.cost_pico), "f"),
-        "pct_used": format(s.pct_used.quantize(Decimal("0.01")), "f"),
+        "pct_used": pct_json(s.pct_used),
         "level": s.level,
-        "warn_pct": format(b.warn_pct, "f"),
-        "critical_pct": format(b.critical_pct, "f"),
+        "warn_pct": pct_json(b.warn_pct, ""),
+        "critical_pct": pct_json(b.critical_pct, ""),
         "events": s.spend.events,
         "unpriced_events": s.spend.unpriced_events,
         "projected_usd": None if s.projected_pico is None else format(pico_to_usd(s.projected_pico), "f"),
-        "projected_pct": None if projected_pct is None else format(projected_pct.quantize(Decimal("0.01")), "f"),
+        "projected_pct": pct_json(projected_pct),
         "emails": list(b.emails),
     }
 
 
 def budget_json(b: Budget) -> dict[str, Any]:
     return {"name": b.name, "scope": b.scope_text, "limit_usd": format(b.limit_usd, "f"), "period": b.period, "tz": b.tz,
-            "warn_pct": format(b.warn_pct, "f"), "critical_pct": format(b.critical_pct, "f"), "emails": list(b.emails)}  # fmt: skip
+            "warn_pct": pct_json(b.warn_pct, ""), "critical_pct": pct_json(b.critical_pct, ""), "emails": list(b.emails)}  # fmt: skip
 
 
 def more_command(s: BudgetStatus) -> str:

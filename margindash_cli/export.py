@@ -38,6 +38,7 @@ import orjson
 
 from . import __version__
 from .errors import MarginDashError, UsageError
+from .textsafe import csv_formula_safe
 from .money import usd_text
 from .store import DAY_MS, EPOCH_DATE, Store
 
@@ -224,6 +225,7 @@ def _import_pyarrow() -> tuple[Any, Any]:
     return pyarrow, pyarrow.parquet
 
 
+CSV_NUMERIC_TEXT = frozenset({"reported_cost_usd"})  # TEXT columns holding a number as logged: never quoted
 usd_exact = usd_text  # kept under this name for the export's callers: the one exact formatter lives in money
 
 
@@ -235,6 +237,8 @@ class _CsvPart:
         self.writer = csv.writer(self.fh, lineterminator="\n")
         self.writer.writerow([c[0] for c in columns])
         self.kinds = [c[1] for c in columns]
+        # text cells a spreadsheet could run as a formula get the OWASP quote (#22 item 18); numeric text is left as is
+        self.guarded = [c[1] == TEXT and c[0] not in CSV_NUMERIC_TEXT for c in columns]
         self._days: dict[int, str] = {}
 
     def _day(self, n: int) -> str:
@@ -246,8 +250,10 @@ class _CsvPart:
     def write(self, cols: list[list[Any]]) -> None:
         out: list[Any] = []
         day = self._day
-        for kind, col in zip(self.kinds, cols):
-            if kind == TIMESTAMP:  # 2026-10-01T12:00:00.000Z, as `events --json` writes it
+        for kind, guarded, col in zip(self.kinds, self.guarded, cols):
+            if guarded:
+                col = [csv_formula_safe(v) for v in col]
+            elif kind == TIMESTAMP:  # 2026-10-01T12:00:00.000Z, as `events --json` writes it
                 col = [f"{day(t // DAY_MS)}T{t // 3_600_000 % 24:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}Z"
                        for t in col]  # fmt: skip
             elif kind == DAY:

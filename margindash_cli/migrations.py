@@ -349,6 +349,29 @@ def m004_compact_events(db: Database) -> None:
         db.execute(sql)
 
 
+# The events_wide view of m004 with the two id columns of m005 added at its end.
+M005_EVENTS_WIDE = M004_STATEMENTS[-1].replace(
+    "cost, price_id, source, line\n    FROM events", "cost, price_id, source, line, request_id, response_id\n    FROM events"
+)
+
+
+@MIGRATIONS()
+def m005_request_ids(db: Database) -> None:
+    """Why: a row must lead back to the request that made it (#16): "confirm the events for request_id X arrived"
+    is the first debugging step. The request id text is stored again, and the provider's response id when it
+    differs (NULL otherwise: no byte spent twice). Calls stored before this migration keep NULL: m004 kept only
+    the ids' 64-bit hash, which still finds them (`events --request-id`), but their text is gone for good.
+    Adding NULL columns rewrites nothing: old rows cost no byte."""
+    columns = {c.name for c in db["events"].columns}
+    for name in ("request_id", "response_id"):
+        if name not in columns:
+            db.execute(f"ALTER TABLE events ADD COLUMN {name} TEXT")
+    db.execute("DROP VIEW IF EXISTS events_wide")
+    db.execute(M005_EVENTS_WIDE)
+    # calls with a smaller id were stored before the ids were kept as text (`events` says so)
+    db.execute("INSERT OR REPLACE INTO meta (key, value) SELECT 'request_id_text_from_event', coalesce(max(id), 0) + 1 FROM events")
+
+
 M006_COLUMNS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")
 
 

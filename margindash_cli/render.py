@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 
-from .money import display_usd
+from .money import column_decimals, column_usd, display_usd, fixed_cents, fixed_usd, pct_text, table_usd
+from .textsafe import csv_text, md_text, safe, safe_lines
 
 
 def _default(obj: Any) -> Any:
@@ -31,32 +32,52 @@ def print_json(payload: Any) -> None:
     sys.stdout.write(dumps_json(payload) + "\n")
 
 
-def stdout_console() -> Any:
+def _console_class() -> Any:
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    class SafeConsole(Console):
+        """A console that never reads markup and shows control characters escaped, whatever it is handed
+        (defence in depth: cells and interpolated log values are made safe where they are built)."""
+
+        def render_str(self, text: str, **kwargs: Any) -> Any:
+            kwargs["markup"] = False
+            return super().render_str(safe_lines(text), **kwargs)
+
+    return SafeConsole
+
+
+def stdout_console() -> Any:
+    return _console_class()(highlight=False, soft_wrap=False, markup=False)
 
 
 def stderr_console() -> Any:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False)
+    return _console_class()(stderr=True, highlight=False, markup=False)
 
 
 def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {safe_lines(message)}", file=sys.stderr)
+
+
+def text_cell(value: Any) -> Any:
+    """A table cell (or title) that is text only: a log value is never read as markup nor sent as control."""
+    from rich.text import Text
+
+    if value is None or isinstance(value, Text):
+        return value
+    return Text(safe(value))
 
 
 def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str]], *, footer: list[str] | None = None,
           caption: str | None = None) -> Any:  # fmt: skip
-    """A Rich table; columns are (header, justify). Cells are already formatted text (or Rich Text)."""
+    """A Rich table; columns are (header, justify). Cells are already formatted text (or Rich Text); every
+    string (title, caption, header, cell, footer) goes in as plain text (`text_cell`)."""
     from rich.table import Table
 
-    t = Table(title=title, caption=caption, show_footer=footer is not None, header_style="bold")
+    t = Table(title=text_cell(title), caption=text_cell(caption), show_footer=footer is not None, header_style="bold")
     for i, (header, justify) in enumerate(columns):
-        t.add_column(header, justify=justify, footer=footer[i] if footer else "", no_wrap=justify == "right")
+        t.add_column(text_cell(header), justify=justify, footer=text_cell(footer[i]) if footer else "", no_wrap=justify == "right")
     for row in rows:
-        t.add_row(*row)
+        t.add_row(*(text_cell(c) for c in row))
     return t
 
 
@@ -84,23 +105,56 @@ def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]]
 
 # ---- reports -------------------------------------------------------------------------------------
 
-REPORT_COLUMNS = ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct", "class")
+REPORT_COLUMNS = ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct",
+                  "unpriced_events", "unconverted_revenue_days", "class")  # fmt: skip
+MONEY_COLUMNS = ("cost_usd", "revenue_usd", "margin_usd")
+TOTAL_LABEL = "(total)"  # the first group cell of a CSV totals row (--totals): not a value a log can hold unnoticed
+ALLOCATION_NOTE = ("revenue: a customer's revenue of a day is spread over its calls of that day (--allocate);"
+                   " revenue of a day without calls is the (no usage) row")  # fmt: skip
+PARTLY_UNPRICED = " +?"  # after a figure that leaves out unpriced calls or unconverted revenue
 
 
-def report_records(env: Any) -> list[dict[str, Any]]:
-    """Flat rows (group columns then measures) shared by CSV and Markdown."""
-    from .reporting import envelope_json
+def measure_cells(m: Any, output: str) -> dict[str, str]:
+    """The measure columns of a row as CSV (exact, fixed scale: cost/margin 12 decimals, revenue 2, margin % 2)
+    or Markdown (for people: '$1,646.25', '-10.0%'). Unknown cost (every call unpriced): empty in CSV,
+    'unpriced' in Markdown; partly unpriced: `+?` in Markdown, and `unpriced_events` in both."""
+    pct = m.margin_pct
+    if output == "csv":
+        unknown = m.fully_unpriced
+        return {
+            "events": str(m.events), "input_tokens": str(m.input_tokens), "output_tokens": str(m.output_tokens),
+            "cost_usd": "" if unknown else fixed_usd(m.cost_pico), "revenue_usd": fixed_cents(m.revenue_cents),
+            "margin_usd": "" if unknown else fixed_usd(m.margin_pico), "margin_pct": "" if pct is None else f"{pct:.2f}",
+            "unpriced_events": str(m.unpriced_events), "unconverted_revenue_days": str(m.unconverted_revenue),
+        }  # fmt: skip
+    return {
+        "events": f"{m.events:,}", "input_tokens": f"{m.input_tokens:,}", "output_tokens": f"{m.output_tokens:,}",
+        "cost_usd": cost_cell(m), "revenue_usd": revenue_cell(m), "margin_usd": _plain(margin_cell(m)),
+        "margin_pct": pct_cell(m), "unpriced_events": f"{m.unpriced_events:,}",
+        "unconverted_revenue_days": f"{m.unconverted_revenue:,}",
+    }  # fmt: skip
 
-    data = envelope_json(env)
+
+def _plain(cell: Any) -> str:
+    return cell if isinstance(cell, str) else cell.plain
+
+
+def report_records(env: Any, output: str, *, totals: bool = True) -> list[dict[str, str]]:
+    """Flat rows (group columns then measures) for CSV or Markdown; the totals row last when `totals`."""
+    r = env.result
+    group = csv_text if output == "csv" else str  # Markdown cells are escaped by write_markdown
     out = []
-    for row in data["rows"]:
-        out.append({**row["group"], **{c: row[c] for c in REPORT_COLUMNS}})
-    total = {d: ("total" if i == 0 else "") for i, d in enumerate(env.result.dims)}
-    out.append({**total, **{c: data["totals"][c] for c in REPORT_COLUMNS}})
+    for row in r.rows:
+        out.append({**{d: group(row.group[d]) for d in r.dims}, **measure_cells(row.measures, output), "class": row.cls})
+    if totals:
+        label = TOTAL_LABEL if output == "csv" else "total"
+        out.append({**{d: (label if i == 0 else "") for i, d in enumerate(r.dims)}, **measure_cells(r.totals, output),
+                    "class": r.totals_cls})  # fmt: skip
     return out
 
 
 def write_csv(records: list[dict[str, Any]], fieldnames: list[str]) -> None:
+    """CSV rows; the caller has made every text cell safe (`textsafe.csv_text`) and left numbers as they are."""
     import csv
 
     writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames, lineterminator="\n")
@@ -109,48 +163,74 @@ def write_csv(records: list[dict[str, Any]], fieldnames: list[str]) -> None:
         writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
 
 
-def write_markdown(records: list[dict[str, Any]], headers: list[str], numeric: set[str]) -> None:
-    """A GitHub-flavoured Markdown table; `numeric` columns are right-aligned."""
+def write_markdown(records: list[dict[str, Any]], headers: list[str], numeric: set[str], *, note: str | None = None) -> None:
+    """A GitHub-flavoured Markdown table; `numeric` columns are right-aligned. Cells arrive formatted; any
+    that is not is escaped here (`textsafe.md_text`), so no value adds a column, a link or an image."""
     sys.stdout.write("| " + " | ".join(headers) + " |\n")
     sys.stdout.write("|" + "|".join("---:" if h in numeric else "---" for h in headers) + "|\n")
     for r in records:
-        sys.stdout.write("| " + " | ".join("" if r.get(h) is None else str(r[h]).replace("|", "\\|") for h in headers) + " |\n")
+        sys.stdout.write("| " + " | ".join("" if r.get(h) is None else md_text(r[h]) if h not in numeric else str(r[h])
+                                           for h in headers) + " |\n")  # fmt: skip
+    if note:
+        sys.stdout.write(f"\n{md_text(note)}\n")
 
 
-def emit_report(env: Any, output: str) -> None:
+def emit_report(env: Any, output: str, *, totals: bool = False) -> None:
+    """Print a report in `output` format; what its figures leave out goes to stderr in every format.
+    CSV leaves the totals row out unless `totals` (summing a column never counts it twice)."""
     from .reporting import envelope_json
 
+    r = env.result
     if output == "json":
         print_json(envelope_json(env))
-        return
-    if output == "csv":
-        records = report_records(env)
-        write_csv(records, list(records[0]))
-        return
-    if output == "markdown":
-        records = report_records(env)
-        write_markdown(records, list(records[0]), set(REPORT_COLUMNS[:-1]))
-        return
-    print_report_table(env)
+    elif output == "csv":
+        write_csv(report_records(env, "csv", totals=totals), [*r.dims, *REPORT_COLUMNS])
+    elif output == "markdown":
+        records = report_records(env, "markdown")
+        write_markdown(records, [*r.dims, *REPORT_COLUMNS], set(REPORT_COLUMNS[:-1]), note=ALLOCATION_NOTE)
+    else:
+        print_report_table(env)
+    _print_notes(env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)" if output in ("table", "markdown") else "")
 
 
 def _pct(value: Any) -> str:
-    return "-" if value is None else f"{value:.1f}%"
+    return pct_text(value)
+
+
+def cost_cell(m: Any) -> str:
+    """A cost for a table: 'unpriced' when every call is, '$1.20 +?' when some are, '<$0.01' under a cent."""
+    if m.fully_unpriced:
+        return "unpriced"
+    return table_usd(m.cost_pico) + (PARTLY_UNPRICED if m.partly_unpriced else "")
+
+
+def revenue_cell(m: Any) -> str:
+    """Revenue for a table: `+?` when some of it is in another currency with no rate yet (not in the figure)."""
+    return table_usd(m.revenue_cents * 10**10) + (PARTLY_UNPRICED if m.unconverted_revenue else "")
+
+
+def margin_cell(m: Any) -> Any:
+    """A margin for a table: '-' when the cost is unknown, red when negative, `+?` when some calls are unpriced
+    or some revenue is unconverted."""
+    from rich.text import Text
+
+    if m.fully_unpriced:
+        return "-"
+    text = table_usd(m.margin_pico) + (PARTLY_UNPRICED if m.partly_unpriced or m.unconverted_revenue else "")
+    return Text(text, style="red") if m.margin_pico < 0 else text
+
+
+def pct_cell(m: Any) -> str:
+    pct = m.margin_pct
+    return pct_text(pct) + (PARTLY_UNPRICED if pct is not None and (m.partly_unpriced or m.unconverted_revenue) else "")
 
 
 def print_report_table(env: Any) -> None:
-    from rich.text import Text
-
     r = env.result
     console = stdout_console()
     if not r.rows:
         _print_empty(console, env)
         return
-
-    def money(amount: Any, negative_red: bool = False) -> Any:
-        text = display_money(amount)
-        return Text(text, style="red") if negative_red and amount < 0 else text
-
     cols = [(d, "left") for d in r.dims] + [
         ("events", "right"), ("input tok", "right"), ("output tok", "right"), ("cost", "right"),
         ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("class", "left"),
@@ -158,17 +238,13 @@ def print_report_table(env: Any) -> None:
     body = []
     for row in r.rows:
         m = row.measures
-        cost = money(m.cost_usd)
-        if m.unpriced_events:
-            cost = f"{cost} +?"
-        body.append([*(row.group[d] for d in r.dims), f"{m.events:,}", f"{m.input_tokens:,}", f"{m.output_tokens:,}", cost,
-                     money(m.revenue_usd), money(m.margin_usd, True), _pct(m.margin_pct), row.cls])  # fmt: skip
+        body.append([*(text_cell(row.group[d]) for d in r.dims), f"{m.events:,}", f"{m.input_tokens:,}", f"{m.output_tokens:,}",
+                     cost_cell(m), revenue_cell(m), margin_cell(m), pct_cell(m), row.cls])  # fmt: skip
     t = r.totals
     footer = ["total", *([""] * (len(r.dims) - 1)), f"{t.events:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
-              display_money(t.cost_usd) + (" +?" if t.unpriced_events else ""), display_money(t.revenue_usd),
-              display_money(t.margin_usd), _pct(t.margin_pct), r.totals_cls]  # fmt: skip
-    print_fitted(console, env.title, cols, body, footer=footer, drop=("input tok", "output tok", "events", "class"))
-    _print_notes(console, env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)")
+              cost_cell(t), revenue_cell(t), _plain(margin_cell(t)), pct_cell(t), r.totals_cls]  # fmt: skip
+    print_fitted(console, env.title, cols, body, footer=footer, caption=ALLOCATION_NOTE,
+                 drop=("input tok", "output tok", "events", "class"))  # fmt: skip
 
 
 def _print_empty(console: Any, env: Any) -> None:
@@ -176,28 +252,32 @@ def _print_empty(console: Any, env: Any) -> None:
     console.print("hint: widen the period, or check `margindash events`", markup=False)
 
 
-def _print_notes(console: Any, env: Any, unpriced_events: int, unpriced_models: list[str], marks: str = "") -> None:
-    """The lines under a table that say what its figures leave out, each with the command that fixes it."""
+def _print_notes(env: Any, unpriced_events: int, unpriced_models: list[str], marks: str = "") -> None:
+    """What a report's figures leave out, each with the command that fixes it: to stderr, in every format,
+    so a CSV or JSON file never hides it and stdout stays the payload."""
     if unpriced_events:
-        models = ", ".join(unpriced_models[:5]) + (" ..." if len(unpriced_models) > 5 else "")
-        console.print(f"unpriced: {unpriced_events:,} call(s) have no price ({models}); their cost is not in these"
-                      f" figures{marks}.", markup=False)  # fmt: skip
-        console.print("hint: margindash prices unpriced", markup=False)
+        models = ", ".join(safe(m) for m in unpriced_models[:5]) + (" ..." if len(unpriced_models) > 5 else "")
+        warn(f"unpriced: {unpriced_events:,} call(s) have no price ({models}); their cost is not in these figures{marks}.")
+        print("hint: margindash prices unpriced", file=sys.stderr)
     basis = getattr(env, "cost_basis", None)  # #18: a report on the bill's cost says which days are provisional
     if basis is not None:
         days = sum(basis.reconciled_days.values())
-        console.print(f"cost basis: reconciled with the providers' bills on {days} provider day(s); billed spend no logged call"
-                      f" explains is in the (untracked) row ({display_usd(Decimal(basis.untracked_usd))}).", markup=False)  # fmt: skip
+        print(f"cost basis: reconciled with the providers' bills on {days} provider day(s); billed spend no logged call"
+              f" explains is in the (untracked) row ({display_money(Decimal(basis.untracked_usd))}).", file=sys.stderr)  # fmt: skip
         for provider, pdays in basis.provisional_days.items():
             span = pdays[0] if len(pdays) == 1 else f"{pdays[0]} to {pdays[-1]}"
-            console.print(f"provisional: {provider} on {len(pdays)} day(s) ({span}) has no bill synced: computed cost.", markup=False)
+            print(f"provisional: {safe(provider)} on {len(pdays)} day(s) ({span}) has no bill synced: computed cost.", file=sys.stderr)
     if env.unconverted_revenue:
-        parts = ", ".join(f"{amount:,} {cur.upper()} (minor units)" for cur, amount in sorted(env.unconverted_revenue.items()))
-        console.print(f"unconverted revenue not in these figures: {parts}. hint: margindash fx import FILE.csv", markup=False)
+        parts = ", ".join(f"{amount:,} {safe(cur.upper())} (minor units)" for cur, amount in sorted(env.unconverted_revenue.items()))
+        warn(f"unconverted revenue not in these figures: {parts}{' (+? marks the rows)' if marks else ''}.")
+        print("hint: margindash fx import FILE.csv", file=sys.stderr)
 
 
 def display_money(amount: Any) -> str:
-    return display_usd(amount)
+    """A Decimal USD amount for a table (see money.table_usd): cents, `<$0.01` under a cent."""
+    from .money import usd_to_pico
+
+    return table_usd(usd_to_pico(amount))
 
 
 def _red_if_negative(text: str, value: Any) -> Any:
@@ -209,55 +289,94 @@ def _red_if_negative(text: str, value: Any) -> Any:
 SPARK = "▁▂▃▄▅▆▇█"  # sparkline levels, lowest to highest
 
 
-def sparkline(values: list[Any]) -> str:
-    """The shape of a series on its own scale (min to max); `·` where a value is missing."""
-    present = [v for v in values if v is not None]
+def spark_scale(series: list[list[Any]]) -> tuple[Any, Any] | None:
+    """The one (low, high) scale of every sparkline of a table: the min and max of all their values."""
+    present = [v for values in series for v in values if v is not None]
     if not present:
-        return "·" * len(values)
-    lo, hi = min(present), max(present)
-    out = []
-    for v in values:
-        if v is None:
-            out.append("·")
-        elif hi == lo:
-            out.append(SPARK[len(SPARK) // 2])
-        else:
-            out.append(SPARK[int((v - lo) * (len(SPARK) - 1) / (hi - lo) + Decimal("0.5"))])
-    return "".join(out)
+        return None
+    return min(present), max(present)
+
+
+def spark_level(value: Any, scale: tuple[Any, Any]) -> int:
+    lo, hi = scale
+    if hi == lo:
+        return len(SPARK) // 2
+    return int((value - lo) * (len(SPARK) - 1) / (hi - lo) + Decimal("0.5"))
+
+
+def sparkline(values: list[Any], scale: tuple[Any, Any] | None = None) -> str:
+    """The shape of a series on `scale` (default: its own min to max); `·` where a value is missing.
+
+    A table passes one scale for all its rows (`spark_scale`), so 99.8% -> 99.6% draws flat next to
+    33% -> -42%, and says the scale and where zero falls in its caption (`spark_caption`)."""
+    scale = scale or spark_scale([values])
+    return "".join("·" if v is None else SPARK[spark_level(v, scale)] for v in values)
+
+
+def spark_caption(scale: tuple[Any, Any] | None) -> str:
+    """'sparkline scale: -42.4% (▁) to 99.8% (█), 0% = ▂' (the zero line, when the scale spans it)."""
+    if scale is None:
+        return "sparkline: no period has revenue"
+    lo, hi = scale
+    text = f"sparkline scale for every row: {lo:.1f}% ({SPARK[0]}) to {hi:.1f}% ({SPARK[-1] if hi != lo else SPARK[len(SPARK) // 2]})"
+    if lo < 0 < hi:
+        text += f", 0% = {SPARK[spark_level(Decimal(0), scale)]}"
+    return text
 
 
 # ---- report trend --------------------------------------------------------------------------------
 
-TREND_CSV_COLUMNS = ("period", "events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct")
+TREND_CSV_COLUMNS = ("period", "partial", "events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd",
+                     "margin_pct", "unpriced_events", "unconverted_revenue_days")  # fmt: skip
 
 
-def trend_records(env: Any) -> list[dict[str, Any]]:
-    """One row per (group, period), then the totals per period: the long form that CSV and Markdown share."""
-    from .reporting import trend_json
-
-    data = trend_json(env)
-    dim = env.result.dim
+def trend_records(env: Any, output: str, *, totals: bool = True) -> list[dict[str, Any]]:
+    """One row per (group, period), then (with `totals`) the totals per period: the long form of CSV and Markdown."""
+    r = env.result
+    dim = r.dim
+    label = csv_text if output == "csv" else str
+    rows = [(label(row.group[dim]), row) for row in r.rows]
+    if totals:
+        rows.append((TOTAL_LABEL if output == "csv" else "total", r.totals))
     out = []
-    for row in [*data["rows"], {"group": {dim: "total"}, **data["totals"]}]:
-        for point in row["series"]:
-            out.append({dim: row["group"][dim], **{c: point[c] for c in TREND_CSV_COLUMNS}})
+    for name, row in rows:
+        for p, part, m in zip(r.periods, r.partial, row.points):
+            out.append({dim: name, "period": p.isoformat(), "partial": "yes" if part else "", **measure_cells(m, output)})
     return out
 
 
-def emit_trend(env: Any, output: str) -> None:
+def emit_trend(env: Any, output: str, *, totals: bool = False) -> None:
     from .reporting import trend_json
 
+    r = env.result
+    headers = [r.dim, *TREND_CSV_COLUMNS]
     if output == "json":
         print_json(trend_json(env))
-        return
-    headers = [env.result.dim, *TREND_CSV_COLUMNS]
-    if output == "csv":
-        write_csv(trend_records(env), headers)
-        return
-    if output == "markdown":
-        write_markdown(trend_records(env), headers, set(TREND_CSV_COLUMNS[1:]))
-        return
-    print_trend_table(env)
+    elif output == "csv":
+        write_csv(trend_records(env, "csv", totals=totals), headers)
+    elif output == "markdown":
+        write_markdown(trend_records(env, "markdown"), headers, set(TREND_CSV_COLUMNS[2:]), note=ALLOCATION_NOTE)
+    else:
+        print_trend_table(env)
+    _print_notes(env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)" if output in ("table", "markdown") else "")
+
+
+def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Markdown is for people: JSON's exact money strings as '$1,646.25', percentages as '-10.0%'."""
+    from .money import usd_to_pico
+
+    out = []
+    for rec in records:
+        rec = dict(rec)
+        for k, v in rec.items():
+            if v is None:
+                continue
+            if k.endswith("_usd"):
+                rec[k] = table_usd(usd_to_pico(v))
+            elif k.endswith("_pct") and k != "top_pct":
+                rec[k] = pct_text(Decimal(str(v)))
+        out.append(rec)
+    return out
 
 
 def _first_last(row: Any, periods: list[Any]) -> tuple[str, str, Any]:
@@ -278,21 +397,24 @@ def print_trend_table(env: Any) -> None:
         return
     cols = [(r.dim, "left"), ("cost", "right"), ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("first %", "right"), ("last %", "right"), ("change", "right"),
             (f"margin % per {r.granularity}", "left")]  # fmt: skip
+    scale = spark_scale([[p.margin_pct for p in row.points] for row in [*r.rows, r.totals]])
 
     def cells(row: Any) -> list[Any]:
         m = row.total
-        cost = display_money(m.cost_usd) + (" +?" if m.unpriced_events else "")
         first, last, change = _first_last(row, r.periods)
-        return [cost, display_money(m.revenue_usd), _red_if_negative(display_money(m.margin_usd), m.margin_usd),
-                _pct(m.margin_pct), first, last, change, sparkline([p.margin_pct for p in row.points])]  # fmt: skip
+        return [cost_cell(m), revenue_cell(m), margin_cell(m), pct_cell(m), first, last, change,
+                sparkline([p.margin_pct for p in row.points], scale)]  # fmt: skip
 
-    body = [[row.group[r.dim], *cells(row)] for row in r.rows]
+    body = [[text_cell(row.group[r.dim]), *cells(row)] for row in r.rows]
     footer = ["total", *(c if isinstance(c, str) else c.plain for c in cells(r.totals))]
     span = f"{r.periods[0].isoformat()} .. {r.periods[-1].isoformat()}" if r.periods else ""
-    caption = f"{len(r.periods)} period(s), {span}; first/last: each group's first and last period with activity"
-    print_fitted(console, env.title, cols, body, footer=footer, caption=caption,
+    partial = [p.isoformat() for p, part in zip(r.periods, r.partial) if part]
+    notes = [f"{len(r.periods)} period(s), {span}", "first/last/change: each group's first and last full period with activity"]
+    if partial:
+        notes.append(f"partial period(s), not used for first/last: {', '.join(partial)}")
+    notes += [spark_caption(scale), ALLOCATION_NOTE]
+    print_fitted(console, env.title, cols, body, footer=footer, caption="; ".join(notes),
                  drop=(cols[-1][0], "first %", "last %", "cost", "revenue"))  # fmt: skip
-    _print_notes(console, env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)")
 
 
 # ---- report cohorts ------------------------------------------------------------------------------
@@ -317,16 +439,16 @@ def cohort_records(env: Any) -> list[dict[str, Any]]:
 def emit_cohorts(env: Any, output: str) -> None:
     from .reporting import cohorts_json
 
+    r = env.result
     if output == "json":
         print_json(cohorts_json(env))
-        return
-    if output == "csv":
+    elif output == "csv":
         write_csv(cohort_records(env), list(COHORT_CSV_COLUMNS))
-        return
-    if output == "markdown":
-        write_markdown(cohort_records(env), list(COHORT_CSV_COLUMNS), set(COHORT_CSV_COLUMNS[1:]) - {"period"})
-        return
-    print_cohorts_table(env)
+    elif output == "markdown":
+        write_markdown(_for_people(cohort_records(env)), list(COHORT_CSV_COLUMNS), set(COHORT_CSV_COLUMNS[1:]) - {"period"})
+    else:
+        print_cohorts_table(env)
+    _print_notes(env, r.unpriced_events, r.unpriced_models)
 
 
 def _cohort_label(start: Any, granularity: str) -> str:
@@ -365,7 +487,6 @@ def print_cohorts_table(env: Any) -> None:
     if r.revenue_before_first_call_cents:
         console.print(f"not in a cohort: {display_money(Decimal(r.revenue_before_first_call_cents).scaleb(-2))} revenue"
                       f" dated before a customer's first {unit}", markup=False)  # fmt: skip
-    _print_notes(console, env, r.unpriced_events, r.unpriced_models)
 
 
 # ---- report concentration ------------------------------------------------------------------------
@@ -389,16 +510,17 @@ def concentration_records(env: Any) -> list[dict[str, Any]]:
 def emit_concentration(env: Any, output: str) -> None:
     from .reporting import concentration_json
 
+    r = env.result
     if output == "json":
         print_json(concentration_json(env))
-        return
-    if output == "csv":
-        write_csv(concentration_records(env), list(CONCENTRATION_CSV_COLUMNS))
-        return
-    if output == "markdown":
-        write_markdown(concentration_records(env), list(CONCENTRATION_CSV_COLUMNS), set(CONCENTRATION_CSV_COLUMNS) - {"customer", "class"})
-        return
-    print_concentration_table(env)
+    elif output == "csv":
+        write_csv([{**rec, "customer": csv_text(rec["customer"])} for rec in concentration_records(env)], list(CONCENTRATION_CSV_COLUMNS))
+    elif output == "markdown":
+        write_markdown(_for_people(concentration_records(env)), list(CONCENTRATION_CSV_COLUMNS),
+                       set(CONCENTRATION_CSV_COLUMNS) - {"customer", "class"})  # fmt: skip
+    else:
+        print_concentration_table(env)
+    _print_notes(env, r.unpriced_events, r.unpriced_models)
 
 
 def print_concentration_table(env: Any) -> None:
@@ -433,7 +555,6 @@ def print_concentration_table(env: Any) -> None:
         cols2 = [("#", "right"), ("customer", "left"), ("cost", "right"), ("share", "right"), ("cumulative", "right"),
                  ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("class", "left")]  # fmt: skip
         print_fitted(console, f"Top {widest.top_pct}% of customers by cost", cols2, rows, drop=("cumulative", "revenue", "class"))
-    _print_notes(console, env, r.unpriced_events, r.unpriced_models)
 
 
 def _share(value: Any) -> str:
@@ -605,7 +726,8 @@ def print_explain(info: dict[str, Any]) -> None:
     console = stdout_console()
     matched = info["matched"]
     lines = [
-        f"call {info['request_id']}: {info['vendor']}/{info['model']}, service tier {info['service_tier']}",
+        f"call {info['request_id']}" + (f" (response {info['response_id']})" if info.get("response_id") else "")
+        + f": {info['vendor']}/{info['model']}, service tier {info['service_tier']}",
         "matched: " + (f"{matched['provider']}/{matched['model']} ({matched['how']})" if matched else "nothing (unpriced)"),
     ]
     pv = info["price_version"]
@@ -620,9 +742,23 @@ def print_explain(info: dict[str, Any]) -> None:
     for line in lines:
         console.print(line, markup=False)
     if info["classes"]:
+        tokens = info["tokens"]
+        counts = {
+            "uncached_input": tokens["input_tokens"] - tokens["cached_input_tokens"] - tokens["cache_write_tokens"],
+            "cache_read": tokens["cached_input_tokens"],
+            "cache_write_5m": tokens["cache_write_tokens"] - tokens["cache_write_1h_tokens"],
+            "cache_write_1h": tokens["cache_write_1h_tokens"],
+            "output": tokens["output_tokens"] - tokens["reasoning_tokens"],
+            "reasoning": tokens["reasoning_tokens"],
+        }
+        from .money import usd_to_pico
+
         media = ("input_audio", "output_audio", "output_image", "cache_read_audio")  # shown only when the call has such tokens
-        body = [[cls, f"{c['tokens']:,}" if "tokens" in c else "-", c["usd_per_mtok"] or "-", "$" + (c["cost_usd"] or "0")]
-                for cls, c in info["classes"].items() if cls not in media or c.get("tokens")]  # fmt: skip
+        classes = [(cls, c) for cls, c in info["classes"].items() if cls not in media or c.get("tokens")]
+        picos = [usd_to_pico(c["cost_usd"] or "0") for _, c in classes]
+        decimals = column_decimals(picos)  # one precision for the column: $0.000035 next to $0.001102, never $0
+        body = [[cls, f"{c['tokens']:,}" if "tokens" in c else (f"{counts[cls]:,}" if cls in counts else "-"),
+                 c["usd_per_mtok"] or "-", column_usd(p, decimals)] for (cls, c), p in zip(classes, picos)]  # fmt: skip
         console.print(table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body))
     console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
     if info["stale"]:
@@ -642,8 +778,8 @@ def emit_budget_saved(budget: Any, created: bool, as_json: bool) -> None:
         return
     b = budget
     to = f"; alerts to {', '.join(b.emails)}" if b.emails else ""
-    print(f"{'Created' if created else 'Updated'} budget {b.name}: {b.scope_text}, {display_usd(b.limit_usd)} per {b.period} "
-          f"({b.tz}), warning at {b.warn_pct}%, critical at {b.critical_pct}%{to}.")
+    print(safe_lines(f"{'Created' if created else 'Updated'} budget {b.name}: {b.scope_text}, {display_usd(b.limit_usd)} per {b.period} "
+          f"({b.tz}), warning at {b.warn_pct}%, critical at {b.critical_pct}%{to}."))
 
 
 def _budget_rows(statuses: list[Any], alerts: dict[str, str] | None = None) -> list[list[Any]]:
@@ -687,11 +823,11 @@ def _print_budget_table(console: Any, title: str, columns: list[tuple[str, str]]
             keep.remove(headers.index(name))
             hidden.append(name)
         caption = f"hidden to fit the terminal: {', '.join(hidden)} (--json has every field)" if hidden else None
-        t = Table(title=title, caption=caption, header_style="bold")
+        t = Table(title=text_cell(title), caption=text_cell(caption), header_style="bold")
         for i in keep:
             t.add_column(columns[i][0], justify=columns[i][1], no_wrap=True)
         for row in rows:
-            t.add_row(*(row[i] for i in keep))
+            t.add_row(*(text_cell(row[i]) for i in keep))
         if Measurement.get(console, console.options.update_width(10**6), t).maximum <= console.width:
             break
     console.print(t)
@@ -722,9 +858,9 @@ def emit_budget_check(result: Any, as_json: bool) -> None:
 
     for a in result.alerts:
         if a.note:
-            print(f"warning: {a.channel} alert for budget {a.budget}: {a.note}", file=sys.stderr)
+            print(safe_lines(f"warning: {a.channel} alert for budget {a.budget}: {a.note}"), file=sys.stderr)
     for message in result.errors:
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {safe_lines(message)}", file=sys.stderr)
     if as_json:
         print_json(check_json(result))
         return

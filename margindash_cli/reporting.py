@@ -12,7 +12,7 @@ from typing import Any
 
 from . import reports
 from .errors import UsageError
-from .money import pico_to_usd
+from .money import fixed_cents, fixed_usd
 from .periods import TimeRange, resolve_range, zone
 from .store import DAY_MS, Store
 
@@ -86,17 +86,20 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     filters = _filters(q)
-    per_day = any(d in reports.TIME_DIMS for d in q.dims)  # revenue is spread per time bucket only when there are buckets
+    fact_dims = reports.fact_dims_for(q.dims, filters)
+    # by customer alone the day changes nothing (a customer's revenue of any day is on its one row): one fact per
+    # customer for the whole range, far fewer rows
+    per_day = bool(fact_dims) or any(d in reports.TIME_DIMS for d in q.dims)
     basis = None
     if q.cost_basis == "computed":
-        usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
-                       per_day=per_day)
+        usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day)
     else:
-        usage, basis = _reconciled_usage(store, q, reports.query_dims(q.dims, filters), tz, rng, per_day)
+        usage, basis = _reconciled_usage(store, q, fact_dims, tz, rng, per_day)
     revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
+    first, last = local_days(rng, tz)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
-                                  band_pct=q.band_pct,
-                                  unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
+                                  band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage), fact_dims=fact_dims,
+                                  first_day=first, last_day=last, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
     return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer), basis)
 
 
@@ -120,6 +123,13 @@ def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
             for c, cur, amount, n in store.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
 
 
+def _attributes(store: Store, fact_dims: list[str]) -> dict[str, dict[str, str]] | None:
+    """Customers' segments and plans (Stripe metadata), when the facts carry them: their (no usage) revenue keeps them."""
+    if not fact_dims:
+        return None
+    return {d: store.customer_attribute(d) for d in ("segment", "plan") if d in fact_dims}
+
+
 def _check_allocation(q: ReportQuery) -> None:
     if q.allocate not in reports.ALLOCATIONS:
         raise UsageError(f"unknown --allocate {q.allocate!r}", f"use one of {', '.join(reports.ALLOCATIONS)}")
@@ -134,6 +144,8 @@ def _usage(store: Store, dims: list[str], tz: tzinfo, customer: str | None, *, s
     """Usage facts carrying `dims` (customer and time dims are implicit) in [start_ms, end_ms).
     `per_day=False` when nothing downstream looks at the day: one fact per group for the whole range."""
     groups = [d for d in dims if d != "customer" and d not in reports.TIME_DIMS]
+    if per_day and groups:  # the finest cell: rows already in UsageFact's shape, as plain tuples (hundreds of thousands)
+        return list(store.cell_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer))  # type: ignore[arg-type]
     return [
         reports.UsageFact(row[0], tuple(row[1 : 1 + len(groups)]), *row[1 + len(groups) :])
         for row in store.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer, per_day=per_day)
@@ -155,12 +167,16 @@ def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None, bas
     end = None if last is None else (last - EPOCH_DAY).days * DAY_MS + DAY_MS
     facts = store.revenue_facts_billed if basis == "billed" else store.revenue_facts
     rows, unconverted = facts(start_ms=start, end_ms=end, customer=customer)
-    return [reports.RevenueFact(c, d, cents) for c, d, cents in rows], unconverted
+    out = [reports.RevenueFact(c, d, cents) for c, d, cents in rows]
+    if unconverted and basis == "recognized":  # which customer-days miss revenue: their rows are flagged, as unpriced calls are
+        out += [reports.RevenueFact(c, d, 0, n) for c, d, n in store.unconverted_revenue_days(start_ms=start, end_ms=end,
+                                                                                             customer=customer)]  # fmt: skip
+    return out, unconverted
 
 
 def _unpriced(store: Store, rng: TimeRange, usage: list[reports.UsageFact]) -> list[str]:
     """Models with unpriced calls in the range; not looked up when the facts show none (the common case)."""
-    if not any(f.unpriced_events for f in usage):
+    if not any(f[7] for f in usage):  # UsageFact.unpriced_events (the facts may be plain tuples of its shape)
         return []
     return [f"{vendor}/{model}" for vendor, model, *_ in store.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)]
 
@@ -204,11 +220,13 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     filters = _filters(q)
-    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
+    fact_dims = reports.fact_dims_for(q.dims, filters)
+    usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
     revenue, unconverted = _revenue(store, rng, tz, q.customer)
     first, last = local_days(rng, tz)
     result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
-                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
+                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage),
+                                 fact_dims=fact_dims, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
     return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
 
 
@@ -242,16 +260,22 @@ def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
 
 
 def measures_json(m: reports.Measures) -> dict[str, Any]:
+    """The measures of a row, one spelling for every report: money as exact decimal strings at a fixed scale
+    per column (cost and margin 12 decimals, revenue 2), `margin_pct` a number. A row whose every call is
+    unpriced has null cost, margin and margin % (its cost is unknown, not $0); `unpriced_events` marks a row
+    whose cost is only partly known."""
     pct = m.margin_pct
+    unknown = m.fully_unpriced
     return {
         "events": m.events,
         "input_tokens": m.input_tokens,
         "output_tokens": m.output_tokens,
-        "cost_usd": format(m.cost_usd, "f"),
-        "revenue_usd": format(m.revenue_usd, "f"),
-        "margin_usd": format(m.margin_usd, "f"),
+        "cost_usd": None if unknown else fixed_usd(m.cost_pico),
+        "revenue_usd": fixed_cents(m.revenue_cents),
+        "margin_usd": None if unknown else fixed_usd(m.margin_pico),
         "margin_pct": float(pct) if pct is not None else None,
         "unpriced_events": m.unpriced_events,
+        "unconverted_revenue_days": m.unconverted_revenue,
     }
 
 
@@ -309,7 +333,7 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
 def _change_json(c: reports.TrendChange | None) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {"from": c.first.isoformat(), "to": c.last.isoformat(), "margin_usd": format(pico_to_usd(c.margin_pico), "f"),
+    return {"from": c.first.isoformat(), "to": c.last.isoformat(), "margin_usd": fixed_usd(c.margin_pico),
             "margin_pct_points": _pct_json(c.margin_pct_points)}  # fmt: skip
 
 
@@ -330,6 +354,7 @@ def trend_json(env: TrendEnvelope) -> dict[str, Any]:
         **head,
         "granularity": r.granularity,
         "periods": [p.isoformat() for p in r.periods],
+        "partial_periods": [p.isoformat() for p, part in zip(r.periods, r.partial) if part],
         "rows": [{"group": row.group, **row_json(row)} for row in r.rows],
         "totals": row_json(r.totals),
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
@@ -357,8 +382,8 @@ def cohorts_json(env: CohortEnvelope) -> dict[str, Any]:
         "totals": {**measures_json(overall), "periods": [cell_json(c, with_period=False) for c in r.totals]},
         "excluded": {
             "unattributed": measures_json(r.unattributed),
-            "revenue_without_usage_usd": format(Decimal(r.revenue_without_usage_cents).scaleb(-2), "f"),
-            "revenue_before_first_call_usd": format(Decimal(r.revenue_before_first_call_cents).scaleb(-2), "f"),
+            "revenue_without_usage_usd": fixed_cents(r.revenue_without_usage_cents),
+            "revenue_before_first_call_usd": fixed_cents(r.revenue_before_first_call_cents),
         },
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
     }

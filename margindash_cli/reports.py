@@ -4,18 +4,22 @@ Money is exact end to end: cost in integer picodollars, revenue in integer US ce
 picodollars. Rows always add up to the totals exactly, whatever the grouping, because every
 row is a sum of integers and allocated revenue is split exactly (cumulative rounding, `money.allocate`).
 
-Revenue allocation: revenue that an event carries stays with that event's group. Revenue of a
-customer (imported, or from Stripe) is spread over that customer's rows by their share of events
-(default), tokens or cost, within each time bucket of the report (the whole range when the report
-has no time grouping). Revenue of a customer with no usage in a bucket lands in a row whose other
-groups read "(no usage)", so it is never dropped.
+Revenue allocation, one definition for every report and grouping: revenue that an event carries stays
+with that event. Revenue of a customer (imported, or from Stripe) on a day is spread over that customer's
+calls of that day, cell by cell (feature, vendor, model, segment, then tags: the finest cell), by their
+share of events (default), tokens or cost, in integer cents with exact remainders (`money.allocate`).
+Every grouping sums the same cells, so the same calls always carry the same revenue: `--by vendor` and
+`--by model` agree to the cent, and `report` agrees with `report trend`. Revenue of a customer on a day
+with none of its calls lands in a visible "(no usage)" row (its non-customer groups read "(no usage)"),
+in every report, so it is never dropped nor spread onto other days' calls.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -27,12 +31,15 @@ UNATTRIBUTED = "(unattributed)"  # label of calls with no customer id
 NO_USAGE = "(no usage)"  # label of a revenue-only row's non-customer groups
 NONE_LABEL = "(none)"  # label of a missing feature, segment or tag
 ALLOCATIONS = ("events", "tokens", "cost")
+# the finest usage cell below (customer, day): revenue is allocated here; plan is the customer's (one per customer), so
+# it refines nothing and is carried only to be grouped on
+CELL_DIMS = ("feature", "vendor", "model", "segment", "plan")
 SORTS = ("margin", "margin_pct", "cost", "revenue", "events")
 
 
-@dataclass(frozen=True)
-class UsageFact:
-    """Aggregated usage of one combination of groups on one local day."""
+class UsageFact(NamedTuple):
+    """Aggregated usage of one combination of groups on one local day (a NamedTuple: reports build one per
+    rollup cell, hundreds of thousands of them)."""
 
     customer: str | None
     groups: tuple[str | None, ...]  # values of the dims asked for other than customer and time, in order
@@ -50,6 +57,7 @@ class RevenueFact:
     customer: str | None
     day: date
     cents: int  # USD cents
+    unconverted: int = 0  # revenue rows of this customer-day in another currency with no rate yet: not in `cents`
 
 
 @dataclass
@@ -60,6 +68,7 @@ class Measures:
     cost_pico: int = 0
     unpriced_events: int = 0
     revenue_cents: int = 0
+    unconverted_revenue: int = 0  # customer-days of the row whose revenue is partly in another currency, unconverted
 
     def add(self, other: Measures) -> None:
         self.events += other.events
@@ -68,6 +77,7 @@ class Measures:
         self.cost_pico += other.cost_pico
         self.unpriced_events += other.unpriced_events
         self.revenue_cents += other.revenue_cents
+        self.unconverted_revenue += other.unconverted_revenue
 
     @property
     def cost_usd(self) -> Decimal:
@@ -86,9 +96,19 @@ class Measures:
         return pico_to_usd(self.margin_pico)
 
     @property
+    def fully_unpriced(self) -> bool:
+        """Every call of the row has no price: its cost (and so its margin) is unknown, never $0."""
+        return self.unpriced_events > 0 and self.unpriced_events >= self.events
+
+    @property
+    def partly_unpriced(self) -> bool:
+        """Some calls have no price: the cost is a lower bound and the margin an upper bound."""
+        return 0 < self.unpriced_events < self.events
+
+    @property
     def margin_pct(self) -> Decimal | None:
-        """Margin over revenue in percent (2 decimals); None when there is no revenue."""
-        if self.revenue_cents == 0:
+        """Margin over revenue in percent (2 decimals); None when there is no revenue or no known cost."""
+        if self.revenue_cents == 0 or self.fully_unpriced:
             return None
         pct = Decimal(self.margin_pico) * 100 / Decimal(self.revenue_cents * PICO_PER_CENT)
         return pct.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
@@ -113,7 +133,10 @@ class ReportResult:
 
 
 def classify(m: Measures, band_pct: Decimal) -> str:
-    """profitable / break-even / unprofitable by the margin % band, or 'no revenue'."""
+    """profitable / break-even / unprofitable by the margin % band, 'no revenue', or 'unpriced' when the
+    cost of every call of the row is unknown (never 'profitable at 100%')."""
+    if m.fully_unpriced:
+        return "unpriced"
     pct = m.margin_pct
     if pct is None:
         return "no revenue"
@@ -132,6 +155,74 @@ def time_bucket(day: date, granularity: str) -> date:
     return day
 
 
+def fact_dims_for(dims: list[str], filters: dict[str, str] | None = None) -> list[str]:
+    """The groups the facts of a report must carry (UsageFact.groups, in order): the finest cell.
+
+    Revenue is allocated per cell (customer, local day, feature, vendor, model, segment, then tags), and every
+    grouping sums those cells, so the same calls carry the same revenue whatever `--by` says. A report by
+    customer and/or time alone needs no finer cell than (customer, day): no allocation happens there."""
+    wanted = query_dims(dims, filters)
+    if all(d == "customer" or d in TIME_DIMS for d in wanted):
+        return []
+    return [*CELL_DIMS, *(d for d in wanted if d.startswith("tag:"))]
+
+
+def _order(values: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
+    """A total order on group values that may be None (None first)."""
+    return tuple((v is not None, v or "") for v in values)
+
+
+_REV, _UNCONVERTED = 6, 7  # a cell's allocated revenue and unconverted flags, after its six usage sums (Measures order)
+
+
+def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]],
+                    weights: dict[tuple[str | None, date, tuple[str | None, ...]], int],
+                    revenue: Iterable[RevenueFact], n_groups: int, base_len: int,
+                    no_usage: Callable[[str | None], tuple[str | None, ...]] | None = None) -> None:  # fmt: skip
+    """Add each customer-day's revenue to that customer's cells of that day, exactly (largest remainder).
+
+    Two levels: first over the base cells (the groups before the tags), then within a base cell over its tag
+    values, so a tag report gives each base cell the same revenue as a report without tags. Revenue of a day
+    with no calls of its customer lands in a cell whose groups read NO_USAGE (`no_usage(customer)` gives them:
+    a customer attribute such as its segment stays the customer's)."""
+    no_usage = no_usage or (lambda _customer: tuple(NO_USAGE for _ in range(n_groups)))
+    by_day: dict[tuple[str | None, date], list[tuple[str | None, ...]]] = defaultdict(list)
+    for customer, day, groups in cells:
+        by_day[(customer, day)].append(groups)
+    revenue_by: dict[tuple[str | None, date], int] = defaultdict(int)
+    unconverted: set[tuple[str | None, date]] = set()
+    for r in revenue:
+        revenue_by[(r.customer, r.day)] += r.cents
+        if r.unconverted:
+            unconverted.add((r.customer, r.day))
+    for customer, day in unconverted:  # flagged the way unpriced calls are: every cell the day's revenue would reach
+        members = by_day.get((customer, day)) or [no_usage(customer)]
+        for g in members:
+            cells.setdefault((customer, day, g), [0] * 8)[_UNCONVERTED] += 1
+    for (customer, day), cents in revenue_by.items():
+        if not cents:
+            continue
+        members = by_day.get((customer, day))
+        if not members:
+            key = (customer, day, no_usage(customer))
+            cells.setdefault(key, [0] * 8)[_REV] += cents
+            continue
+        bases: dict[tuple[str | None, ...], list[tuple[str | None, ...]]] = defaultdict(list)
+        for g in members:
+            bases[g[:base_len]].append(g)
+        base_keys = sorted(bases, key=_order)
+        base_w = [sum(weights[(customer, day, g)] for g in bases[b]) for b in base_keys]
+        if sum(base_w) == 0:  # e.g. by cost, and every call unpriced: spread evenly
+            base_w = [1] * len(base_keys)
+        for b, part in zip(base_keys, allocate(cents, base_w)):
+            subs = sorted(bases[b], key=_order)
+            sub_w = [weights[(customer, day, g)] for g in subs]
+            if sum(sub_w) == 0:
+                sub_w = [1] * len(subs)
+            for g, sub in zip(subs, allocate(part, sub_w)):
+                cells[(customer, day, g)][_REV] += sub
+
+
 def build_report(
     dims: list[str],
     usage: Iterable[UsageFact],
@@ -143,66 +234,99 @@ def build_report(
     top: int | None = None,
     band_pct: Decimal = Decimal(5),
     unpriced_models: list[str] | None = None,
+    fact_dims: list[str] | None = None,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    customer_attributes: dict[str, dict[str, str]] | None = None,
 ) -> ReportResult:
     """Group usage and revenue by `dims` (customer, feature, model, vendor, segment, tag:NAME, day, week, month).
 
+    `fact_dims` names what each fact's `groups` hold (default: the dims asked and filtered on, other than
+    customer and time; `fact_dims_for` gives the finest cell, which makes every grouping agree). Revenue is
+    allocated per customer and local day over that day's cells (see `_allocate_cells`), then summed into rows.
     `filters` (dim -> value) keep only the matching rows, AFTER revenue is allocated: a customer's revenue
     is shared over all its features first, so `--feature chat` shows chat's share, not the whole revenue.
-    The facts carry every dim of `dims` and of `filters` (see `query_dims`).
+    With a time dim alone and a bounded range (`first_day`..`last_day`), every period is listed, zeros included.
+    `customer_attributes` (dim -> customer -> value: segment and plan, from Stripe metadata) labels a customer's
+    (no usage) revenue with its segment and plan, as its calls without a segment of their own are.
     """
     out_dims = dims
     dims = query_dims(dims, filters)
     time_dim = next((d for d in dims if d in TIME_DIMS), None)
-    other_dims = [d for d in dims if d not in TIME_DIMS and d != "customer"]  # what UsageFact.groups holds
+    if fact_dims is None:
+        fact_dims = [d for d in dims if d not in TIME_DIMS and d != "customer"]
+    positions = {d: i for i, d in enumerate(fact_dims)}
+    missing = [d for d in dims if d not in TIME_DIMS and d != "customer" and d not in positions]
+    if missing:
+        raise ValueError(f"the facts do not carry {missing}")
+    base_len = sum(1 for d in fact_dims if not d.startswith("tag:"))
 
-    def key_of(customer: str | None, groups: tuple[str | None, ...], bucket: date | None) -> tuple[str, ...]:
-        values = iter(groups)
+    sums: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]] = {}
+    # the hot loop of every report: facts unpacked (UsageFacts or plain tuples of their shape), plain lists
+    for customer, fgroups, day, events, inp, out, cost, unpriced, rev in usage:
+        k = (customer, day, fgroups)
+        v = sums.get(k)
+        if v is None:
+            sums[k] = [events, inp, out, cost, unpriced, rev, 0, 0]
+        else:
+            v[0] += events
+            v[1] += inp
+            v[2] += out
+            v[3] += cost
+            v[4] += unpriced
+            v[5] += rev
+    weight_of = {"events": 0, "cost": 3}.get(allocation)
+    weights = {k: (v[1] + v[2] if weight_of is None else v[weight_of]) for k, v in sums.items()}
+    cells = sums
+    attribute_at = [(positions[d], d, values) for d, values in (customer_attributes or {}).items() if d in positions]
+
+    def no_usage(customer: str | None) -> tuple[str | None, ...]:
+        groups: list[str | None] = [NO_USAGE] * len(fact_dims)
+        for i, d, values in attribute_at:
+            if customer in values:
+                groups[i] = values[customer]
+            elif d == "plan":  # the plan is only ever the customer's: one without a plan is "(none)", calls or not
+                groups[i] = None
+        return tuple(groups)
+
+    _allocate_cells(cells, weights, revenue, len(fact_dims), base_len, no_usage)
+
+    def key_of(customer: str | None, groups: tuple[str | None, ...], day: date) -> tuple[str, ...]:
         out = []
         for d in dims:
             if d == "customer":
                 out.append(customer or UNATTRIBUTED)
             elif d in TIME_DIMS:
-                out.append(bucket.isoformat() if bucket else "")
+                out.append(time_bucket(day, d).isoformat())
             else:
-                v = next(values)
+                v = groups[positions[d]]
                 out.append(v if v not in (None, "") else NONE_LABEL)
         return tuple(out)
 
+    row_sums: dict[tuple[str, ...], list[int]] = {}
+    for (customer, day, g), v in cells.items():
+        k = key_of(customer, g, day)
+        acc = row_sums.get(k)
+        if acc is None:
+            row_sums[k] = list(v)
+        else:
+            for i in range(8):
+                acc[i] += v[i]
     groups: dict[tuple[str, ...], Measures] = defaultdict(Measures)
-    # (customer, bucket) -> [(row key, weight)] to spread that customer's revenue over
-    shares: dict[tuple[str | None, date | None], dict[tuple[str, ...], int]] = defaultdict(lambda: defaultdict(int))
-    for f in usage:
-        bucket = time_bucket(f.day, time_dim) if time_dim else None
-        k = key_of(f.customer, f.groups, bucket)
-        g = groups[k]
-        g.add(Measures(f.events, f.input_tokens, f.output_tokens, f.cost_pico, f.unpriced_events, f.event_revenue_cents))
-        weight = {"events": f.events, "tokens": f.input_tokens + f.output_tokens, "cost": f.cost_pico}[allocation]
-        shares[(f.customer, bucket)][k] += weight
-
-    revenue_by: dict[tuple[str | None, date | None], int] = defaultdict(int)
-    for r in revenue:
-        revenue_by[(r.customer, time_bucket(r.day, time_dim) if time_dim else None)] += r.cents
-    for (customer, bucket), cents in sorted(revenue_by.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or date.min)):
-        if not cents:
-            continue
-        targets = shares.get((customer, bucket)) or {}
-        keys = sorted(targets)
-        weights = [targets[k] for k in keys]
-        if not keys:
-            keys, weights = [key_of(customer, tuple(NO_USAGE for _ in other_dims), bucket)], [1]
-        elif sum(weights) == 0:  # e.g. by cost, and every call unpriced: spread evenly
-            weights = [1] * len(keys)
-        for k, part in zip(keys, allocate(cents, weights)):
-            groups[k].revenue_cents += part
+    for k, v in row_sums.items():
+        groups[k] = Measures(v[0], v[1], v[2], v[3], v[4], v[5] + v[_REV], v[_UNCONVERTED])
 
     if filters:
-        positions = [(dims.index(d), v) for d, v in filters.items()]
+        fpos = [(dims.index(d), v) for d, v in filters.items()]
         kept = [dims.index(d) for d in out_dims]
         narrowed: dict[tuple[str, ...], Measures] = defaultdict(Measures)
         for k, m in groups.items():
-            if all(k[i] == v for i, v in positions):
+            if all(k[i] == v for i, v in fpos):
                 narrowed[tuple(k[i] for i in kept)].add(m)
         groups, dims = narrowed, out_dims
+    if dims == [time_dim] and first_day is not None and last_day is not None and first_day <= last_day:
+        for b in buckets_between(first_day, last_day, time_dim):  # every period of the range, zeros included
+            groups[(b.isoformat(),)]  # noqa: B018 (defaultdict: creates the zero row)
     totals = Measures()
     for m in groups.values():
         totals.add(m)
@@ -231,12 +355,19 @@ def query_dims(dims: list[str], filters: dict[str, str] | None) -> list[str]:
 
 
 def _metric(m: Measures, sort: str) -> tuple[int, Decimal | int]:
-    """Sort key: margin and margin % worst first; cost, revenue and events biggest first."""
+    """Sort key: margin and margin % worst first; cost, revenue and events biggest first.
+
+    By margin %, rows with cost and no revenue come first (the worst: all cost, no income, biggest cost
+    first), rows with neither and rows whose cost is unknown (every call unpriced) last."""
     if sort == "margin":
-        return (0, m.margin_pico)
+        return (1, 0) if m.fully_unpriced else (0, m.margin_pico)
     if sort == "margin_pct":
+        if m.fully_unpriced:
+            return (2, 0)
         pct = m.margin_pct
-        return (1, Decimal(0)) if pct is None else (0, pct)
+        if pct is None:
+            return (-1, -m.cost_pico) if m.cost_pico > 0 else (1, 0)
+        return (0, pct)
     if sort == "cost":
         return (0, -m.cost_pico)
     if sort == "revenue":
@@ -320,14 +451,18 @@ class TrendResult:
     totals: TrendRow
     unpriced_events: int
     unpriced_models: list[str] = field(default_factory=list)
+    partial: list[bool] = field(default_factory=list)  # per period: the range (or the data) covers only part of it
 
 
 def _active(m: Measures) -> bool:
     return bool(m.events or m.revenue_cents or m.cost_pico)
 
 
-def _change(periods: list[date], points: list[Measures]) -> TrendChange | None:
-    active = [i for i, m in enumerate(points) if _active(m)]
+def _change(periods: list[date], points: list[Measures], partial: list[bool] | None = None) -> TrendChange | None:
+    """From the first to the last full period with activity: a partial first or last period (a two-day stub
+    of a week) is no baseline."""
+    partial = partial or [False] * len(periods)
+    active = [i for i, m in enumerate(points) if _active(m) and not partial[i]]
     if len(active) < 2:
         return None
     a, b = points[active[0]], points[active[-1]]
@@ -347,27 +482,32 @@ def build_trend(
     filters: dict[str, str] | None = None,
     allocation: str = "events",
     unpriced_models: list[str] | None = None,
+    fact_dims: list[str] | None = None,
+    customer_attributes: dict[str, dict[str, str]] | None = None,
 ) -> TrendResult:
     """Margin per group of `dim` per day, week or month, and its change from first to last period.
 
     `first_day`/`last_day` are the report's range in local days (None where it is open: the data's
     first or last day is used). Periods cover the whole range, so a quiet period shows as zero rather
     than being skipped; `auto` picks the granularity from the range's length (`pick_granularity`).
-    Revenue is allocated exactly as `build_report` does, per customer and period.
+    Revenue is allocated exactly as `build_report` does (per customer and day, finest cell), so a group's
+    trend adds up to its `report` row. A period the range (or, with an open range, the data) covers only in
+    part is marked partial, and the change is measured between full periods only.
     """
     usage, revenue = list(usage), list(revenue)
-    days = [f.day for f in usage] + [r.day for r in revenue]
+    days = [f[2] for f in usage] + [r.day for r in revenue]
     lo = first_day or (min(days) if days else None)
     hi = last_day or (max(days) if days else None)
     if granularity == "auto":
         granularity = pick_granularity(lo, hi) if lo and hi and hi >= lo else "day"
     report = build_report([dim, granularity], usage, revenue, filters=filters, allocation=allocation,
-                          unpriced_models=unpriced_models)  # fmt: skip
+                          unpriced_models=unpriced_models, fact_dims=fact_dims, customer_attributes=customer_attributes)  # fmt: skip
     buckets = [date.fromisoformat(r.group[granularity]) for r in report.rows]
     if lo and hi:
         buckets += [time_bucket(lo, granularity), time_bucket(hi, granularity)]
     periods = buckets_between(min(buckets), max(buckets), granularity) if buckets else []
     index = {p: i for i, p in enumerate(periods)}
+    partial = [bool(lo and hi) and (p < lo or next_bucket(p, granularity) - timedelta(days=1) > hi) for p in periods]
     by_group: dict[str, list[Measures]] = {}
     for r in report.rows:
         points = by_group.setdefault(r.group[dim], [Measures() for _ in periods])
@@ -377,14 +517,14 @@ def build_trend(
         total = Measures()
         for m in points:
             total.add(m)
-        rows.append(TrendRow({dim: label}, points, total, _change(periods, points)))
+        rows.append(TrendRow({dim: label}, points, total, _change(periods, points, partial)))
     rows.sort(key=lambda r: (_metric(r.total, "margin"), r.group[dim]))
     sums = [Measures() for _ in periods]
     for r in rows:
         for s, m in zip(sums, r.points):
             s.add(m)
-    totals = TrendRow({}, sums, report.totals, _change(periods, sums))
-    return TrendResult(dim, granularity, periods, rows, totals, report.unpriced_events, report.unpriced_models)
+    totals = TrendRow({}, sums, report.totals, _change(periods, sums, partial))
+    return TrendResult(dim, granularity, periods, rows, totals, report.unpriced_events, report.unpriced_models, partial)
 
 
 # ---- cohorts ---------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ from typing import Any, NamedTuple
 from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m006_media_tokens",
-                   "m007_stripe_reversals", "m008_billed_costs", "m009_checkpoint_tail")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m005_request_ids",
+                   "m006_media_tokens", "m007_stripe_reversals", "m008_billed_costs", "m009_checkpoint_tail")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -40,6 +40,7 @@ DIMENSIONS = ("customers", "features", "segments")  # name-keyed dimension table
 EVENT_COLUMNS = (
     "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_write_tokens", "reasoning_tokens", "cost", "price_id", "source", "line", "extra",
+    "request_id", "response_id",  # m005: the ids as text (response_id only when it differs from request_id)
 )  # fmt: skip
 EXTRA_FIELDS = ("cache_write_1h_tokens", "service_tier", "revenue_minor", "currency", "extra_cost", "reported_cost", "units", "tags",
                 "input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")  # fmt: skip
@@ -317,6 +318,8 @@ class Store:
         """
         if not rows:
             return 0
+        if len(rows[0]) == len(EVENT_COLUMNS) - 1:  # a row without m005's request_id and response_id: they are NULL
+            rows = [(*r, None, None) for r in rows]
         c = self.conn
         c.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging (key INTEGER NOT NULL, {EVENT_COLUMN_LIST})")
         c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
@@ -437,10 +440,14 @@ class Store:
                 if len(rows) >= limit:
                     return rows
                 blocks_needed *= 8
-        return self._list_events(start_ms=start_ms, **find)
+        rows = self._list_events(start_ms=start_ms, **find)
+        if not rows and request_id is not None and (by_response := self.event_id_by_response_id(request_id)) is not None:
+            rows = self._list_events(start_ms=start_ms, **{**find, "request_id": None}, event_id=by_response)
+        return rows
 
     def _list_events(self, *, customer: str | None, event_type: str | None, model: str | None, start_ms: int | None,
-                     end_ms: int | None, request_id: str | None, limit: int | None) -> list[dict[str, Any]]:  # fmt: skip
+                     end_ms: int | None, request_id: str | None, limit: int | None, event_id: int | None = None
+                     ) -> list[dict[str, Any]]:  # fmt: skip
         where, args = [], []
         if customer is not None:
             where.append("c.customer_id = ?")
@@ -456,6 +463,9 @@ class Store:
         if request_id is not None:  # found through its key: the store keeps the id's 64-bit hash, not its text
             where.append("e.id = (SELECT id FROM event_keys WHERE key = ?)")
             args.append(event_key("r:" + request_id))
+        if event_id is not None:
+            where.append("e.id = ?")
+            args.append(event_id)
         sql = (
             "SELECT e.*, c.customer_id AS customer_id, f.name AS event_type, m.vendor AS vendor, m.model AS model_name,"
             " s.name AS segment_name, src.path AS source_path"
@@ -1349,6 +1359,83 @@ class Store:
     def source_rows(self) -> list[tuple[str, str | None, int, int, str | None]]:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
         return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
+
+
+    # -- issue 16: request ids --
+
+    def request_id_text_from(self) -> int:
+        """The first event id whose request id is kept as text (m005); calls before it have only the id's hash."""
+        value = self.get_meta("request_id_text_from_event")
+        return int(value) if value else 1
+
+    def unconverted_revenue_days(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
+                                 ) -> list[tuple[str | None, date, int]]:  # fmt: skip
+        """(customer id, UTC day, revenue rows) of revenue with no USD amount yet (no fx rate), as `revenue_facts`
+        selects days: the report flags the rows that revenue would reach."""
+        where, args = ["r.usd_cents IS NULL"], []
+        if start_ms is not None:
+            where.append("r.day >= ?")
+            args.append(start_ms // DAY_MS)
+        if end_ms is not None:
+            where.append("r.day < ?")
+            args.append(-(-end_ms // DAY_MS))
+        if customer is not None:
+            where.append("c.customer_id = ?")
+            args.append(customer)
+        sql = ("SELECT c.customer_id, r.day, count(*) FROM revenue r LEFT JOIN customers c ON c.id = r.customer WHERE "
+               + " AND ".join(where) + " GROUP BY r.customer, r.day")  # fmt: skip
+        return [(cust, EPOCH_DATE + timedelta(days=day), n) for cust, day, n in self.conn.execute(sql, args)]
+
+    def cell_facts(self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo,
+                   customer: str | None = None) -> Iterator[tuple[Any, ...]]:  # fmt: skip
+        """Usage at the finest cell (groups: reports.CELL_DIMS, feature/vendor/model/segment/plan, then any tags) as tuples
+        in `reports.UsageFact`'s shape: (customer id, (group values...), local day, events, input, output, cost,
+        unpriced, revenue cents). Without tags, in UTC and on day boundaries these are the rows of `rollup_daily` as
+        they are, read with no GROUP BY and named in Python (several times faster than grouping them again in SQL);
+        otherwise `usage_facts` serves them."""
+        day_aligned = (start_ms is None or start_ms % DAY_MS == 0) and (end_ms is None or end_ms % DAY_MS == 0)
+        if list(groups) != ["feature", "vendor", "model", "segment", "plan"] or tz is not timezone.utc or not day_aligned:
+            n = len(groups)
+            for row in self.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer):
+                yield (row[0], tuple(row[1 : 1 + n]), *row[1 + n :])
+            return
+        where: list[str] = []
+        args: list[Any] = []
+        _time_range(where, args, "day", None if start_ms is None else start_ms // DAY_MS, None if end_ms is None else end_ms // DAY_MS)
+        if customer is not None:
+            where.append("customer = (SELECT id FROM customers WHERE customer_id = ?)")
+            args.append(customer)
+        rows = self.conn.execute(
+            "SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cost, unpriced_events,"
+            " revenue_usd_cents FROM rollup_daily" + (" WHERE " + " AND ".join(where) if where else ""), args).fetchall()  # fmt: skip
+        models = self.model_names()
+        features = dict(self.conn.execute("SELECT id, name FROM features"))
+        segments = dict(self.conn.execute("SELECT id, name FROM segments"))
+        attributes = dict(self.conn.execute("SELECT customer, segment FROM customer_attributes WHERE segment IS NOT NULL"))
+        plans = dict(self.conn.execute("SELECT customer, plan FROM customer_attributes WHERE plan IS NOT NULL"))
+        customers = self._names_by_id("customers", "customer_id", {r[1] for r in rows})
+        days: dict[int, date] = {}
+        for day, cust, feature, model, segment, ev, inp, out, cost, unpriced, rev in rows:
+            d = days.get(day)
+            if d is None:
+                d = days[day] = EPOCH_DATE + timedelta(days=day)
+            vendor, model_name = models[model]
+            seg = segments.get(segment) if segment else attributes.get(cust)  # a call's own segment wins
+            yield (customers.get(cust), (features.get(feature), vendor, model_name, seg, plans.get(cust)), d, ev, inp, out, cost,
+                   unpriced, rev)  # fmt: skip
+
+    def customer_attribute(self, name: str) -> dict[str, str]:
+        """customer id -> its `segment` or `plan` from Stripe metadata (customer_attributes), for revenue with no calls."""
+        column = {"segment": "segment", "plan": "plan"}[name]  # ours, never user input
+        return dict(self.conn.execute(
+            f"SELECT c.customer_id, ca.{column} FROM customer_attributes ca JOIN customers c ON c.id = ca.customer"
+            f" WHERE ca.{column} IS NOT NULL"))  # fmt: skip
+
+    def event_id_by_response_id(self, response_id: str) -> int | None:
+        """The call whose provider response id (kept beside a request id) is `response_id`; a scan, for the rare
+        look-up by a response id of a call that also has a request id."""
+        row = self.conn.execute("SELECT id FROM events WHERE response_id = ? LIMIT 1", (response_id,)).fetchone()
+        return row[0] if row else None
 
     # -- issue 15: Stripe refunds and disputes split over the invoices they reverse --
 

@@ -154,7 +154,7 @@ def test_alert_emails_carry_recipients_subject_and_figures(cli, store_with_budge
         result, data = check(cli)
     assert result.exit_code == 0  # critical is below the default --fail-on exceeded
     assert [(b["name"], b["level"], b["spend_usd"], b["pct_used"]) for b in data["budgets"]] == [
-        ("acme-monthly", "warning", "70", "87.50"), ("org-monthly", "critical", "75", "75.00"), ("quiet", "ok", "45", "4.50")]
+        ("acme-monthly", "warning", "70", 87.5), ("org-monthly", "critical", "75", 75.0), ("quiet", "ok", "45", 4.5)]
     assert [b["alerts"] for b in data["budgets"]] == [
         [{"channel": "email", "level": "warning", "status": "sent", "error": None, "note": None}],
         [{"channel": "email", "level": "critical", "status": "sent", "error": None, "note": None}],

@@ -42,7 +42,7 @@ def test_set_list_rm(cli, monkeypatch):
     assert r.stdout.startswith("Created budget acme: customer:acme, $500.00 per month (Europe/Paris), warning at 60%, critical at 80%")
     r = cli("budget", "set", "acme", "--scope", "customer:acme", "--limit-usd", "750.25", "--period", "week", "--json")
     assert json.loads(r.stdout) == {"name": "acme", "scope": "customer:acme", "limit_usd": "750.25", "period": "week", "tz": "UTC",
-                                    "warn_pct": "75", "critical_pct": "90", "emails": [], "created": False}
+                                    "warn_pct": 75.0, "critical_pct": 90.0, "emails": [], "created": False}
     assert cli("budget", "set", "all", "--scope", "org", "--limit-usd", "1000", "--period", "day").exit_code == 0
     b = listed(cli)
     assert list(b) == ["acme", "all"]
@@ -100,9 +100,9 @@ def test_spend_follows_calendar_periods_in_a_non_utc_zone(cli, tmp_path, monkeyp
     assert b["paris-week"]["spend_usd"] == "31"
     # The same figures as `report` for the same local days.
     r = cli("report", "--json", "--since", "2026-10-16", "--until", "2026-10-16", "--tz", "Asia/Tokyo")
-    assert json.loads(r.stdout)["totals"]["cost_usd"] == "14"
+    assert json.loads(r.stdout)["totals"]["cost_usd"] == "14.000000000000"
     r = cli("report", "--json", "--period", "2026-10", "--tz", "America/New_York")
-    assert json.loads(r.stdout)["totals"]["cost_usd"] == "95"
+    assert json.loads(r.stdout)["totals"]["cost_usd"] == "95.000000000000"
     # One millisecond before Tokyo's midnight the day is still Oct 15 there.
     monkeypatch.setenv("MARGINDASH_NOW", "2026-10-15T14:59:59.999Z")
     assert listed(cli)["tokyo-day"]["spend_usd"] == "1"
@@ -118,8 +118,8 @@ def test_a_week_budget_resets_on_monday_and_projects_the_burn_rate(cli, tmp_path
     assert cli("budget", "set", "chat-weekly", "--scope", "feature:chat", "--limit-usd", "100", "--period", "week").exit_code == 0
     monkeypatch.setenv("MARGINDASH_NOW", "2026-10-22T00:00:00Z")  # Thursday 00:00: 3 of 7 days gone
     b = listed(cli)["chat-weekly"]
-    assert (b["period_label"], b["spend_usd"], b["pct_used"], b["level"]) == ("2026-W43 (2026-10-19 to 2026-10-25)", "30", "30.00", "ok")
-    assert (b["projected_usd"], b["projected_pct"]) == ("70", "70.00")
+    assert (b["period_label"], b["spend_usd"], b["pct_used"], b["level"]) == ("2026-W43 (2026-10-19 to 2026-10-25)", "30", 30.0, "ok")
+    assert (b["projected_usd"], b["projected_pct"]) == ("70", 70.0)  # percentages are numbers, as in every envelope
     monkeypatch.setenv("MARGINDASH_NOW", "2026-10-18T23:30:00Z")
     b = listed(cli)["chat-weekly"]
     assert (b["period_label"], b["spend_usd"], b["level"]) == ("2026-W42 (2026-10-12 to 2026-10-18)", "50", "ok")
@@ -191,8 +191,8 @@ def test_check_json_and_blocklist_file(cli, tmp_path, monkeypatch):
     assert data["budgets"][0] == {
         "name": "acme", "scope": "customer:acme", "period": "month", "tz": "UTC", "period_label": "2026-10",
         "period_start": "2026-10-01T00:00:00Z", "period_end": "2026-11-01T00:00:00Z", "limit_usd": "100", "spend_usd": "120",
-        "pct_used": "120.00", "level": "exceeded", "warn_pct": "75", "critical_pct": "90", "events": 1, "unpriced_events": 0,
-        "projected_usd": "240", "projected_pct": "240.00", "emails": [], "alerts": [],
+        "pct_used": 120.0, "level": "exceeded", "warn_pct": 75.0, "critical_pct": 90.0, "events": 1, "unpriced_events": 0,
+        "projected_usd": "240", "projected_pct": 240.0, "emails": [], "alerts": [],
     }  # fmt: skip
     assert json.loads(blocklist.read_text()) == {
         "version": 1,

@@ -126,7 +126,7 @@ def test_projection_is_the_burn_rate_so_far_carried_to_the_period_end():
     assert s.pct_used == Decimal(100) * 100 / 310
     assert s.level == "ok"
     data = core.status_json(s)
-    assert (data["spend_usd"], data["projected_usd"], data["unpriced_events"], data["pct_used"]) == ("100", "310", 3, "32.26")
+    assert (data["spend_usd"], data["projected_usd"], data["unpriced_events"], data["pct_used"]) == ("100", "310", 3, 32.26)
 
 
 def test_exit_codes_per_highest_level_and_fail_on():

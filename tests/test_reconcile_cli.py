@@ -165,7 +165,8 @@ def test_reconciled_report_spreads_the_price_difference_and_keeps_untracked_apar
 def test_reconciled_report_says_which_days_are_provisional(store):
     r = store("report", "--cost-basis", "reconciled")
     assert r.exit_code == 0, r.stderr
-    assert "(untracked)" in r.stdout and "provisional: openai on 1 day(s) (2026-06-20)" in r.stdout
+    assert "(untracked)" in r.stdout
+    assert "provisional: openai on 1 day(s) (2026-06-20)" in r.stderr  # notes go to stderr in every format (#16)
     data = json.loads(store("report", "--cost-basis", "reconciled", "--json").stdout)
     assert data["cost_basis"]["provisional_days"] == {"openai": ["2026-06-20"]}
     # the unbilled day keeps its computed cost: the computed and reconciled totals differ by the billed gap only

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -94,16 +95,30 @@ def report(cli, db):
     def run(*args):
         result = cli("--db", db, "report", *args, "--json")
         assert result.exit_code == 0, result.output
-        assert result.stderr == ""
+        assert only_unpriced_warnings(result.stderr), result.stderr
         return json.loads(result.stdout)
 
     return run
 
 
+def only_unpriced_warnings(stderr: str) -> bool:
+    """stderr holds nothing but the unpriced warning and its hint (the store has one unpriced call)."""
+    return all(line.startswith(("warning: unpriced:", "hint: margindash prices unpriced")) for line in stderr.splitlines())
+
+
+def short(value):
+    """A JSON money string at its fixed scale (cost and margin: 12 decimals) written the short way: '2.35'."""
+    if isinstance(value, str) and "." in value and len(value.split(".")[1]) == 12:
+        from decimal import Decimal
+
+        return format(Decimal(value).normalize(), "f") if Decimal(value) else "0"
+    return value
+
+
 def rows(data, *measures):
-    """{group values joined by '/': (measure, ...)} of a report envelope."""
+    """{group values joined by '/': (measure, ...)} of a report envelope (cost and margin written short)."""
     measures = measures or ("events", "cost_usd", "revenue_usd", "margin_usd")
-    return {"/".join(r["group"].values()): tuple(r[m] for m in measures) for r in data["rows"]}
+    return {"/".join(r["group"].values()): tuple(short(r[m]) for m in measures) for r in data["rows"]}
 
 
 # ---- the envelope and every --by -----------------------------------------------------------------
@@ -115,22 +130,25 @@ def test_by_customer_envelope_rows_and_totals(report, monkeypatch):
     assert data["schema_version"] == 1 and data["currency"] == "USD"
     assert data["generated_at"] == "2026-10-06T12:00:00Z"
     assert data["query"]["by"] == ["customer"] and data["query"]["range"] == {"label": "all data", "start_ms": None, "end_ms": None}
-    assert [r["group"]["customer"] for r in data["rows"]] == ["(unattributed)", "initech", "globex", "hooli", "acme"]  # worst first
-    acme = data["rows"][-1]
+    # worst first; initech's only call is unpriced: its margin is unknown, so it is last (not "profitable at 100%")
+    assert [r["group"]["customer"] for r in data["rows"]] == ["(unattributed)", "globex", "hooli", "acme", "initech"]
+    acme = data["rows"][-2]
     assert acme == {
-        "group": {"customer": "acme"}, "events": 3, "input_tokens": 5000, "output_tokens": 200, "cost_usd": "4",
-        "revenue_usd": "10.00", "margin_usd": "6", "margin_pct": 60.0, "unpriced_events": 0, "class": "profitable",
+        "group": {"customer": "acme"}, "events": 3, "input_tokens": 5000, "output_tokens": 200, "cost_usd": "4.000000000000",
+        "revenue_usd": "10.00", "margin_usd": "6.000000000000", "margin_pct": 60.0, "unpriced_events": 0, "unconverted_revenue_days": 0,
+        "class": "profitable",
     }  # fmt: skip
     assert rows(data, "events", "cost_usd", "revenue_usd", "margin_usd", "margin_pct", "class") == {
         "(unattributed)": (1, "0.1", "0.00", "-0.1", None, "no revenue"),
-        "initech": (1, "0", "0.00", "0", None, "no revenue"),
+        "initech": (1, None, "0.00", None, None, "unpriced"),
         "globex": (2, "1", "3.00", "2", 66.67, "profitable"),
         "hooli": (0, "0", "5.00", "5", 100.0, "profitable"),
         "acme": (3, "4", "10.00", "6", 60.0, "profitable"),
     }
     assert data["totals"] == {
-        "events": 7, "input_tokens": 5800, "output_tokens": 280, "cost_usd": "5.1", "revenue_usd": "18.00",
-        "margin_usd": "12.9", "margin_pct": 71.67, "unpriced_events": 1, "class": "profitable",
+        "events": 7, "input_tokens": 5800, "output_tokens": 280, "cost_usd": "5.100000000000", "revenue_usd": "18.00",
+        "margin_usd": "12.900000000000", "margin_pct": 71.67, "unpriced_events": 1, "unconverted_revenue_days": 0,
+        "class": "profitable",
     }  # fmt: skip
 
 
@@ -142,38 +160,38 @@ def test_rows_add_up_to_the_totals_for_every_by(report):
         for money in ("cost_usd", "revenue_usd", "margin_usd"):
             from decimal import Decimal
 
-            assert sum(Decimal(r[money]) for r in data["rows"]) == Decimal(data["totals"][money]), (by, money)
+            assert sum(Decimal(r[money] or 0) for r in data["rows"]) == Decimal(data["totals"][money]), (by, money)
 
 
 def test_by_feature_spreads_customer_revenue_by_events(report):
-    # acme's 10.00 over chat (2 calls) and search (1 call): 6.67 / 3.33; globex's 3.00: 1.50 / 1.50;
-    # hooli made no calls, so its 5.00 is kept in a (no usage) row.
+    # Revenue is spread over the calls of its own day: acme's 10.00 (Oct 1) goes to its one call of Oct 1
+    # (chat), globex's 3.00 (Oct 5) to its chat call of Oct 5; hooli made no calls: its 5.00 is a (no usage) row.
     assert rows(report("--by", "feature")) == {
-        "summarize": (1, "0.75", "1.50", "0.75"),
-        "search": (2, "2", "3.33", "1.33"),
+        "summarize": (1, "0.75", "0.00", "-0.75"),
+        "search": (2, "2", "0.00", "-2"),
         "(no usage)": (0, "0", "5.00", "5"),
-        "chat": (4, "2.35", "8.17", "5.82"),
+        "chat": (4, "2.35", "13.00", "10.65"),
     }
 
 
 def test_by_model(report):
     data = report("--by", "model")
     assert rows(data) == {
-        "unpriced-model": (1, "0", "0.00", "0"),
-        "claude-x": (1, "2", "3.33", "1.33"),
+        "unpriced-model": (1, None, "0.00", None),
+        "claude-x": (1, "2", "0.00", "-2"),
         "gpt-4o-mini": (2, "1", "3.00", "2"),
         "(no usage)": (0, "0", "5.00", "5"),
-        "gpt-4o": (3, "2.1", "6.67", "4.57"),
+        "gpt-4o": (3, "2.1", "10.00", "7.9"),
     }
-    assert [r["group"]["model"] for r in data["rows"]][0] == "unpriced-model"
+    assert [r["group"]["model"] for r in data["rows"]][0] == "claude-x"  # worst margin first
 
 
 def test_by_vendor(report):
     assert rows(report("--by", "vendor")) == {
-        "acmeai": (1, "0", "0.00", "0"),
-        "anthropic": (1, "2", "3.33", "1.33"),
+        "acmeai": (1, None, "0.00", None),
+        "anthropic": (1, "2", "0.00", "-2"),
         "(no usage)": (0, "0", "5.00", "5"),
-        "openai": (5, "3.1", "9.67", "6.57"),
+        "openai": (5, "3.1", "13.00", "9.9"),
     }
 
 
@@ -187,13 +205,13 @@ def test_by_segment(report):
 
 
 def test_by_tag(report):
-    # acme's revenue follows its calls: 2 red (6.67), 1 blue (3.33); globex's two calls are both blue.
+    # acme's revenue follows its call of Oct 1 (red); globex's two calls are both blue.
     data = report("--by", "tag:team")
     assert data["query"]["by"] == ["tag:team"]
     assert rows(data) == {
         "(none)": (2, "0.1", "0.00", "-0.1"),
-        "blue": (3, "3", "6.33", "3.33"),
-        "red": (2, "2", "6.67", "4.67"),
+        "blue": (3, "3", "3.00", "0"),
+        "red": (2, "2", "10.00", "8"),
         "(no usage)": (0, "0", "5.00", "5"),
     }
 
@@ -205,7 +223,7 @@ def test_by_day_is_chronological_and_allocates_revenue_within_each_day(report):
         "2026-10-01": (1, "1", "10.00", "9"),
         "2026-10-02": (2, "3", "5.00", "2"),  # acme's two calls; hooli's revenue of that day
         "2026-10-03": (1, "0.1", "0.00", "-0.1"),
-        "2026-10-04": (1, "0", "0.00", "0"),
+        "2026-10-04": (1, None, "0.00", None),  # initech's unpriced call: cost unknown, not $0
         "2026-10-05": (1, "0.25", "3.00", "2.75"),
         "2026-10-06": (1, "0.75", "0.00", "-0.75"),
     }
@@ -229,21 +247,21 @@ def test_nested_groups_keep_each_parent_together_ordered_by_its_total(report):
     data = report("--by", "customer", "--by", "feature")
     assert [tuple(r["group"].values()) for r in data["rows"]] == [
         ("(unattributed)", "chat"),
-        ("initech", "search"),
         ("globex", "summarize"),
         ("globex", "chat"),
         ("hooli", "(no usage)"),
         ("acme", "search"),
         ("acme", "chat"),
+        ("initech", "search"),  # cost unknown: last
     ]
-    assert rows(data)["acme/chat"] == (2, "2", "6.67", "4.67")
-    assert rows(data)["globex/summarize"] == (1, "0.75", "1.50", "0.75")
+    assert rows(data)["acme/chat"] == (2, "2", "10.00", "8")
+    assert rows(data)["globex/summarize"] == (1, "0.75", "0.00", "-0.75")
 
 
 def test_breakdown_adds_a_second_level(report):
     data = report("--breakdown", "model")
     assert data["query"]["by"] == ["customer", "model"]
-    assert rows(data)["acme/claude-x"] == (1, "2", "3.33", "1.33")
+    assert rows(data)["acme/claude-x"] == (1, "2", "0.00", "-2")
     assert rows(data)["hooli/(no usage)"] == (0, "0", "5.00", "5")
 
 
@@ -251,8 +269,8 @@ def test_top_folds_the_rest_into_one_row(report):
     data = report("--top", "2")
     assert rows(data) == {
         "(unattributed)": (1, "0.1", "0.00", "-0.1"),
-        "initech": (1, "0", "0.00", "0"),
-        "(other 3)": (5, "5", "18.00", "13"),
+        "globex": (2, "1", "3.00", "2"),
+        "(other 3)": (4, "4", "15.00", "11"),  # hooli, acme and initech (whose one call is unpriced)
     }
 
 
@@ -266,14 +284,14 @@ def test_sort_by_cost_is_biggest_first(report):
 def test_customer_filter(report):
     data = report("--customer", "acme", "--by", "feature")
     assert data["query"]["filters"] == {"customer": "acme"}
-    assert rows(data) == {"search": (1, "2", "3.33", "1.33"), "chat": (2, "2", "6.67", "4.67")}
+    assert rows(data) == {"search": (1, "2", "0.00", "-2"), "chat": (2, "2", "10.00", "8")}
 
 
 def test_feature_filter_shows_the_features_share_of_revenue(report):
     assert rows(report("--feature", "chat")) == {
         "(unattributed)": (1, "0.1", "0.00", "-0.1"),
-        "globex": (1, "0.25", "1.50", "1.25"),
-        "acme": (2, "2", "6.67", "4.67"),
+        "globex": (1, "0.25", "3.00", "2.75"),
+        "acme": (2, "2", "10.00", "8"),
     }
 
 
@@ -352,18 +370,24 @@ def test_bad_period_options_are_usage_errors(cli, db):
 # ---- allocation --------------------------------------------------------------------------------------
 
 
-def test_allocate_by_tokens(report):
-    # acme: chat 2 x 1,100 tokens, search 3,000 -> 10.00 split 4.23 / 5.77 (largest remainder);
-    # globex: chat 550 tokens, summarize 0 -> all 3.00 to chat.
-    data = report("--by", "feature", "--allocate", "tokens")
-    assert data["query"]["allocate"] == "tokens"
-    assert rows(data, "revenue_usd") == {"summarize": ("0.00",), "search": ("5.77",), "(no usage)": ("5.00",), "chat": ("7.23",)}
+SAME_DAY = [  # acme's calls of one day: chat 2 x 1,100 tokens and 1.00 each, search 3,000 tokens and 2.00
+    event("2026-10-02T10:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100),
+    event("2026-10-02T11:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100),
+    event("2026-10-02T12:00:00Z", "acme", "search", "claude-x", "2.00", vendor="anthropic", inp=3000),
+]
 
 
-def test_allocate_by_cost(report):
-    # acme: chat 2.00, search 2.00 -> 5.00 each; globex: chat 0.25, summarize 0.75 -> 0.75 / 2.25
-    data = report("--by", "feature", "--allocate", "cost")
-    assert rows(data, "revenue_usd") == {"summarize": ("2.25",), "search": ("5.00",), "(no usage)": ("5.00",), "chat": ("5.75",)}
+def test_allocate_by_events_tokens_and_cost(tmp_path, cli):
+    db = build_store(tmp_path, cli, SAME_DAY, "customer_id,amount,currency,date\nacme,10.00,usd,2026-10-02\n")
+
+    def revenue(allocate):
+        data = json.loads(cli("--db", db, "report", "--by", "feature", "--allocate", allocate, "--json").stdout)
+        assert data["query"]["allocate"] == allocate
+        return rows(data, "revenue_usd")
+
+    assert revenue("events") == {"search": ("3.33",), "chat": ("6.67",)}  # 2 calls : 1
+    assert revenue("tokens") == {"search": ("5.77",), "chat": ("4.23",)}  # 2,200 : 3,000 (largest remainder)
+    assert revenue("cost") == {"search": ("5.00",), "chat": ("5.00",)}  # 2.00 : 2.00
 
 
 def test_revenue_carried_by_an_event_stays_with_its_feature(tmp_path, cli):
@@ -382,17 +406,23 @@ def test_revenue_carried_by_an_event_stays_with_its_feature(tmp_path, cli):
 def test_unattributed_calls_are_their_own_row(report):
     data = report()
     row = next(r for r in data["rows"] if r["group"]["customer"] == "(unattributed)")
-    assert (row["events"], row["cost_usd"], row["class"]) == (1, "0.1", "no revenue")
+    assert (row["events"], short(row["cost_usd"]), row["class"]) == (1, "0.1", "no revenue")
 
 
 def test_unpriced_calls_are_in_the_envelope_and_the_table(cli, db, report):
     data = report()
     assert data["unpriced"] == {"events": 1, "models": ["acmeai/unpriced-model"]}
     assert next(r for r in data["rows"] if r["group"]["customer"] == "initech")["unpriced_events"] == 1
-    out = cli("--db", db, "report").stdout
-    assert "$0.00 +?" in out
-    assert "unpriced: 1 call(s) have no price (acmeai/unpriced-model)" in out
-    assert "hint: margindash prices unpriced" in " ".join(out.split())
+    result = cli("--db", db, "report")
+    out = result.stdout
+    initech = next(line for line in out.splitlines() if "initech" in line)
+    assert "unpriced" in initech and "$0.00 +?" not in out and "100.0%" not in initech  # unknown, never $0 or 100%
+    assert "$5.10 +?" in out and "$12.90 +?" in out and "71.7% +?" in out  # the total leaves out initech's call
+    # the warning goes to stderr, in every format
+    for fmt in ("table", "json", "csv", "markdown"):
+        err = cli("--db", db, "report", "--format", fmt).stderr
+        assert "warning: unpriced: 1 call(s) have no price (acmeai/unpriced-model)" in err, fmt
+        assert "hint: margindash prices unpriced" in err, fmt
 
 
 def test_empty_result_is_a_clear_message_and_exit_0(cli, db, monkeypatch):
@@ -401,11 +431,11 @@ def test_empty_result_is_a_clear_message_and_exit_0(cli, db, monkeypatch):
     assert result.exit_code == 0
     assert result.stdout == "No usage or revenue in 2026-09-01 to 2026-09-30 (UTC).\nhint: widen the period, or check `margindash events`\n"
     data = json.loads(cli("--db", db, "report", "--period", "last-month", "--json").stdout)
-    assert data["rows"] == [] and data["totals"]["events"] == 0 and data["totals"]["cost_usd"] == "0"
-    csv_out = cli("--db", db, "report", "--period", "last-month", "--format", "csv").stdout
+    assert data["rows"] == [] and data["totals"]["events"] == 0 and data["totals"]["cost_usd"] == "0.000000000000"
+    csv_out = cli("--db", db, "report", "--period", "last-month", "--format", "csv", "--totals").stdout
     assert csv_out.splitlines() == [
-        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,class",
-        "total,0,0,0,0,0.00,0,,no revenue",
+        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,unpriced_events,unconverted_revenue_days,class",
+        "(total),0,0,0,0.000000000000,0.00,0.000000000000,,0,0,no revenue",
     ]
 
 
@@ -426,32 +456,38 @@ def test_no_store_is_an_error_with_a_hint(tmp_path, cli):
 
 
 def test_csv(cli, db):
+    # exact decimals at a fixed scale per column (cost and margin 12, revenue 2, margin % 2); an unpriced row has an
+    # empty cost and margin (never 0); no totals row unless --totals (then marked), so a column sums once
     out = cli("--db", db, "report", "--format", "csv").stdout
     assert out.splitlines() == [
-        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,class",
-        "(unattributed),1,100,10,0.1,0.00,-0.1,,no revenue",
-        "initech,1,200,20,0,0.00,0,,no revenue",
-        "globex,2,500,50,1,3.00,2,66.67,profitable",
-        "hooli,0,0,0,0,5.00,5,100.0,profitable",
-        "acme,3,5000,200,4,10.00,6,60.0,profitable",
-        "total,7,5800,280,5.1,18.00,12.9,71.67,profitable",
+        "customer,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,unpriced_events,unconverted_revenue_days,class",
+        "(unattributed),1,100,10,0.100000000000,0.00,-0.100000000000,,0,0,no revenue",
+        "globex,2,500,50,1.000000000000,3.00,2.000000000000,66.67,0,0,profitable",
+        "hooli,0,0,0,0.000000000000,5.00,5.000000000000,100.00,0,0,profitable",
+        "acme,3,5000,200,4.000000000000,10.00,6.000000000000,60.00,0,0,profitable",
+        "initech,1,200,20,,0.00,,,1,0,unpriced",
     ]
+    with_totals = cli("--db", db, "report", "--format", "csv", "--totals").stdout.splitlines()
+    assert with_totals[:-1] == out.splitlines()
+    assert with_totals[-1] == "(total),7,5800,280,5.100000000000,18.00,12.900000000000,71.67,1,0,profitable"
 
 
 def test_csv_with_nested_groups_has_a_column_per_group(cli, db):
     lines = cli("--db", db, "report", "--by", "customer", "--by", "feature", "--format", "csv").stdout.splitlines()
     assert lines[0].startswith("customer,feature,events,")
-    assert "acme,chat,2,2000,200,2,6.67,4.67,70.01,profitable" in lines
-    assert lines[-1] == "total,,7,5800,280,5.1,18.00,12.9,71.67,profitable"
+    assert "acme,chat,2,2000,200,2.000000000000,10.00,8.000000000000,80.00,0,0,profitable" in lines
+    assert lines[-1] == "initech,search,1,200,20,,0.00,,,1,0,unpriced"
 
 
 def test_markdown(cli, db):
     lines = cli("--db", db, "report", "--by", "model", "--format", "markdown").stdout.splitlines()
-    assert lines[0] == "| model | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct | class |"
-    assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---|"
-    assert lines[2] == "| unpriced-model | 1 | 200 | 20 | 0 | 0.00 | 0 |  | no revenue |"
-    assert lines[-1] == "| total | 7 | 5800 | 280 | 5.1 | 18.00 | 12.9 | 71.67 | profitable |"
-    assert len(lines) == 2 + 5 + 1
+    # Markdown is for people: $ and thousands separators, one-decimal percentages, +? where calls are unpriced
+    assert lines[0] == "| model | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct | unpriced_events | unconverted_revenue_days | class |"
+    assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+    assert lines[2] == "| claude-x | 1 | 3,000 | 0 | $2.00 | $0.00 | -$2.00 | - | 0 | 0 | no revenue |"
+    assert "| unpriced-model | 1 | 200 | 20 | unpriced | $0.00 | - | - | 1 | 0 | unpriced |" in lines
+    assert "| total | 7 | 5,800 | 280 | $5.10 +? | $18.00 | $12.90 +? | 71.7% +? | 1 | 0 | profitable |" in lines
+    assert lines[-1].startswith("revenue: a customer's revenue of a day is spread over its calls of that day")
 
 
 def test_json_flag_and_format_json_are_the_same(cli, db, monkeypatch):
@@ -495,7 +531,7 @@ def test_negative_margins_are_red_when_colour_is_on(cli, db, monkeypatch):
     monkeypatch.setenv("FORCE_COLOR", "1")
     monkeypatch.setenv("TERM", "xterm-256color")
     out = cli("--db", db, "report").stdout
-    assert "\x1b[31m-$0.10\x1b[0m" in out
+    assert re.search(r"\x1b\[31m *-\$0\.10\x1b\[0m", out)
     assert "\x1b[31m$6.00" not in out
 
 

@@ -51,10 +51,24 @@ def build_store(tmp_path: Path, cli, events, revenue_rows=()) -> Path:
     return db
 
 
+def short(value):
+    """JSON money at its fixed scale (cost and margin: 12 decimals, tested in test_report_cli) written short:
+    '1.000000000000' -> '1', so the figures below read as the hand-computed ones."""
+    if isinstance(value, dict):
+        return {k: short(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [short(v) for v in value]
+    if isinstance(value, str) and "." in value and len(value.split(".")[1]) == 12 and value.replace(".", "").lstrip("-").isdigit():
+        from decimal import Decimal
+
+        return format(Decimal(value).normalize(), "f") if Decimal(value) else "0"
+    return value
+
+
 def run_json(cli, db, *args):
     result = cli("--db", db, "report", *args, "--json")
     assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
+    return short(json.loads(result.stdout))
 
 
 def snapshot(name: str, text: str) -> str:
@@ -169,15 +183,18 @@ def test_trend_in_tokyo_moves_a_2330_utc_call_to_the_next_day(tmp_path, cli):
 
 
 def test_trend_csv_markdown_and_table(cli, trend_db, monkeypatch):
-    csv_lines = cli("--db", trend_db, "report", "trend", "--format", "csv").stdout.splitlines()
-    assert csv_lines[0] == "customer,period,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct"
-    assert csv_lines[1] == "b,2026-10-01,1,10,1,0.5,0.00,-0.5,"
-    assert csv_lines[-1] == "total,2026-10-03,2,20,2,4.5,5.00,0.5,10.0"
+    csv_lines = cli("--db", trend_db, "report", "trend", "--format", "csv", "--totals").stdout.splitlines()
+    assert csv_lines[0] == ("customer,period,partial,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,"
+                            "unpriced_events,unconverted_revenue_days")  # fmt: skip
+    assert csv_lines[1] == "b,2026-10-01,,1,10,1,0.500000000000,0.00,-0.500000000000,,0,0"
+    assert csv_lines[-1] == "(total),2026-10-03,,2,20,2,4.500000000000,5.00,0.500000000000,10.00,0,0"
     assert len(csv_lines) == 1 + 3 * 3
+    assert len(cli("--db", trend_db, "report", "trend", "--format", "csv").stdout.splitlines()) == 1 + 2 * 3  # no totals
     md = cli("--db", trend_db, "report", "trend", "--format", "markdown").stdout.splitlines()
-    assert md[0] == "| customer | period | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct |"
-    assert md[1] == "|---|---|---:|---:|---:|---:|---:|---:|---:|"
-    assert md[5] == "| a | 2026-10-01 | 1 | 10 | 1 | 1 | 10.00 | 9 | 90.0 |"
+    assert md[0] == ("| customer | period | partial | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd"
+                     " | margin_pct | unpriced_events | unconverted_revenue_days |")  # fmt: skip
+    assert md[1] == "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    assert md[5] == "| a | 2026-10-01 |  | 1 | 10 | 1 | $1.00 | $10.00 | $9.00 | 90.0% | 0 | 0 |"
     monkeypatch.setenv("COLUMNS", "120")
     out = cli("--db", trend_db, "report", "trend").stdout
     assert out == snapshot("report_trend.txt", out)
@@ -252,7 +269,7 @@ def test_cohorts_by_month(cli, cohort_db):
     assert money(data["totals"]) == ("11", "53.00", "42", 79.25)
     assert data["excluded"] == {
         "unattributed": {"events": 1, "input_tokens": 10, "output_tokens": 1, "cost_usd": "0.4", "revenue_usd": "0.00",
-                         "margin_usd": "-0.4", "margin_pct": None, "unpriced_events": 0},
+                         "margin_usd": "-0.4", "margin_pct": None, "unpriced_events": 0, "unconverted_revenue_days": 0},
         "revenue_without_usage_usd": "7.00",
         "revenue_before_first_call_usd": "3.00",
     }  # fmt: skip
@@ -293,12 +310,12 @@ def test_cohorts_by_week(cli, cohort_db):
 def test_cohorts_csv_markdown_and_table(cli, cohort_db, monkeypatch):
     lines = cli("--db", cohort_db, "report", "cohorts", "--format", "csv").stdout.splitlines()
     assert lines[0] == "cohort,customers,index,period,active_customers,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct"
-    assert lines[1] == "2026-08-01,2,1,2026-08-01,2,2,20,2,2,15.00,13,86.67"
-    assert lines[-1] == "total,,3,,2,2,20,2,4,15.00,11,73.33"
+    assert lines[1] == "2026-08-01,2,1,2026-08-01,2,2,20,2,2.000000000000,15.00,13.000000000000,86.67"
+    assert lines[-1] == "total,,3,,2,2,20,2,4.000000000000,15.00,11.000000000000,73.33"
     assert len(lines) == 1 + 3 + 2 + 3
     md = cli("--db", cohort_db, "report", "cohorts", "--format", "markdown").stdout.splitlines()
     assert md[1] == "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    assert md[2] == "| 2026-08-01 | 2 | 1 | 2026-08-01 | 2 | 2 | 20 | 2 | 2 | 15.00 | 13 | 86.67 |"
+    assert md[2] == "| 2026-08-01 | 2 | 1 | 2026-08-01 | 2 | 2 | 20 | 2 | $2.00 | $15.00 | $13.00 | 86.7% |"
     monkeypatch.setenv("COLUMNS", "120")
     out = cli("--db", cohort_db, "report", "cohorts").stdout
     assert out == snapshot("report_cohorts.txt", out)
@@ -372,15 +389,15 @@ def test_concentration_csv_markdown_and_table(cli, conc_db, monkeypatch):
     lines = cli("--db", conc_db, "report", "concentration", "--format", "csv").stdout.splitlines()
     assert lines[0] == "rank,customer,top_pct,events,cost_usd,cost_share_pct,cumulative_cost_share_pct,revenue_usd,margin_usd,margin_pct,class"
     assert lines[1:4] == [
-        "1,c01,10,1,10,33.33,33.33,8.00,-2,-25.0,unprofitable",
-        "2,c02,10,1,6,20.0,53.33,20.00,14,70.0,profitable",
-        "3,c03,20,1,4,13.33,66.67,2.00,-2,-100.0,unprofitable",
+        "1,c01,10,1,10.000000000000,33.33,33.33,8.00,-2.000000000000,-25.0,unprofitable",
+        "2,c02,10,1,6.000000000000,20.0,53.33,20.00,14.000000000000,70.0,profitable",
+        "3,c03,20,1,4.000000000000,13.33,66.67,2.00,-2.000000000000,-100.0,unprofitable",
     ]
-    assert lines[4] == "4,c04,,1,1,3.33,70.0,2.00,1,50.0,profitable"
+    assert lines[4] == "4,c04,,1,1.000000000000,3.33,70.0,2.00,1.000000000000,50.0,profitable"
     assert len(lines) == 1 + 11
     md = cli("--db", conc_db, "report", "concentration", "--format", "markdown").stdout.splitlines()
     assert md[1] == "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-    assert md[2] == "| 1 | c01 | 10 | 1 | 10 | 33.33 | 33.33 | 8.00 | -2 | -25.0 | unprofitable |"
+    assert md[2] == "| 1 | c01 | 10 | 1 | $10.00 | 33.3% | 33.3% | $8.00 | -$2.00 | -25.0% | unprofitable |"
     monkeypatch.setenv("COLUMNS", "120")
     out = cli("--db", conc_db, "report", "concentration").stdout
     assert out == snapshot("report_concentration.txt", out)
@@ -408,9 +425,10 @@ def test_empty_result_is_a_clear_message_and_exit_0(tmp_path, cli, command):
 def test_unpriced_calls_are_reported(tmp_path, cli, command):
     db = build_store(tmp_path, cli, [event("2026-10-01T10:00:00Z", "a", "1.00"), event("2026-10-01T11:00:00Z", "a", None, model="unpriced-x")])
     assert run_json(cli, db, command)["unpriced"] == {"events": 1, "models": ["openai/unpriced-x"]}
-    out = cli("--db", db, "report", command).stdout
-    assert "unpriced: 1 call(s) have no price (openai/unpriced-x)" in out
-    assert "hint: margindash prices unpriced" in out
+    for fmt in ("table", "json", "csv", "markdown"):  # the warning goes to stderr in every format
+        err = cli("--db", db, "report", command, "--format", fmt).stderr
+        assert "unpriced: 1 call(s) have no price (openai/unpriced-x)" in err, fmt
+        assert "hint: margindash prices unpriced" in err, fmt
 
 
 # ---- help and docs -----------------------------------------------------------------------------------

@@ -102,22 +102,27 @@ def test_an_old_store_migrates_and_reads_back_its_numbers(cli, old_store, monkey
         with_id = [(rid, fields[0]) for rid, fields in old.values() if rid is not None]
         assert [(rid, [r["id"] for r in store.list_events(request_id=rid)]) for rid, _ in with_id] == [(rid, [i]) for rid, i in with_id]
         columns = {r[1] for r in store.conn.execute("PRAGMA table_info(events)")}
-        assert {"key", "request_id"}.isdisjoint(columns) and "extra" in columns
+        assert "key" not in columns and "extra" in columns
+        # m005 stores request ids as text again: the calls m004 migrated have none (their text was not kept)
+        assert {"request_id", "response_id"} <= columns
+        assert store.conn.execute("SELECT count(*) FROM events WHERE request_id IS NOT NULL OR response_id IS NOT NULL").fetchone() == (0,)
+        assert store.request_id_text_from() == 301  # the first call stored after m005
 
     result = cli("--db", old_store, "report", "--json", "--by", "customer")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert {k: data["totals"][k] for k in ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "unpriced_events")} == {
-        "events": 300, "input_tokens": 1959450, "output_tokens": 41037, "cost_usd": "3.548845", "revenue_usd": "935.95",
+        "events": 300, "input_tokens": 1959450, "output_tokens": 41037, "cost_usd": "3.548845000000", "revenue_usd": "935.95",
         "unpriced_events": 120}  # fmt: skip
     rows = {r["group"]["customer"]: (r["cost_usd"], r["revenue_usd"], r["events"]) for r in data["rows"]}
-    assert rows == {"acme": ("1.59751", "812.50", 100), "globex": ("1.951335", "123.45", 100), "initech": ("0", "0.00", 100)}
+    # initech's calls are all unpriced: its cost is unknown (null), never 0
+    assert rows == {"acme": ("1.597510000000", "812.50", 100), "globex": ("1.951335000000", "123.45", 100), "initech": (None, "0.00", 100)}
     assert data["unconverted_revenue"] == {"eur": 9000} and data["unpriced"]["models"] == ["custom/in-house-llm"]
 
     by_day = json.loads(cli("--db", old_store, "report", "--json", "--by", "day", "--period", "2026-09", "--tz", "Europe/Paris").stdout)
     # read from the events in a zone (no call falls in the two hours Paris's September starts early or ends early)
     assert (len(by_day["rows"]), by_day["totals"]["events"], by_day["totals"]["cost_usd"], by_day["totals"]["revenue_usd"]) == (
-        30, 300, "3.548845", "935.95")  # fmt: skip
+        30, 300, "3.548845000000", "935.95")  # fmt: skip
 
     events = json.loads(cli("--db", old_store, "events", "--json", "--limit", "0").stdout)
     assert len(events) == 300 and sum(e["cost_usd"] is None for e in events) == 120
@@ -144,7 +149,7 @@ def test_calls_ingested_after_the_upgrade_dedupe_against_the_old_ones(cli, old_s
     summary = json.loads(result.stdout)
     assert (summary["events_stored"], summary["duplicates_skipped"]) == (1, 1)  # v0.1's keys are today's keys
     totals = json.loads(cli("--db", old_store, "report", "--json").stdout)["totals"]
-    assert totals["events"] == 301 and totals["cost_usd"] == "3.552345"  # + 1000 x $2.50/M + 100 x $10/M = 0.0035
+    assert totals["events"] == 301 and totals["cost_usd"] == "3.552345000000"  # + 1000 x $2.50/M + 100 x $10/M = 0.0035
     doctor = json.loads(cli("--db", old_store, "doctor", "--json", "--price-max-age-days", "100000").stdout)
     assert {c["name"]: c["status"] for c in doctor["checks"]}["rollups"] == "ok"
 
@@ -225,7 +230,9 @@ def test_m006_adds_audio_and_image_tokens_to_events_wide_as_zero_for_old_calls(t
     # Another branch's migration may have extended the view already: its column must survive.
     (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events_wide'").fetchone()
     db.execute("DROP VIEW events_wide")
-    db.execute(sql.replace(", cost, price_id, source, line\n", ", cost, price_id, source, line, 'x' AS other_column\n"))
+    head, sep, tail = sql.rpartition("\n    FROM events")
+    assert sep, sql
+    db.execute(f"{head}, 'x' AS other_column{sep}{tail}")
     db.conn.commit()
     db.conn.close()
     with Store.open(path) as store:

@@ -23,6 +23,7 @@ Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mt
 Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
 Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
 # Options of the commands that group usage by feature or model.
 Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
 Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
@@ -58,14 +59,17 @@ def report(
     cost_basis: str = typer.Option("computed", "--cost-basis", help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days)."),
     fmt: Format = "table",
     as_json: AsJson = False,
+    totals: Totals = False,
 ) -> None:
     """Show revenue, cost, margin and margin % per group, worst margin first, with a totals row.
 
     Revenue that a call carries stays with that call's feature; a customer's other revenue (imported
     or from Stripe) is spread over its features and models by their share of events (--allocate).
-    Revenue is recognized over each invoice line's service period (a yearly plan counts 1/365 a day);
-    --revenue-basis billed counts it on the invoice's finalization day instead. --by plan groups by the
-    customer's plan from Stripe metadata. Money in JSON/CSV is exact; the table rounds to the cent.
+    Revenue of a day is spread over that customer's calls of the same day; revenue of a day without
+    calls is a "(no usage)" row. Revenue is recognized over each invoice line's service period (a yearly
+    plan counts 1/365 a day); --revenue-basis billed counts it on the invoice's finalization day instead.
+    --by plan groups by the customer's plan from Stripe metadata. Money in JSON/CSV is exact; the table
+    rounds to the cent.
 
     Example: margindash report --by customer --period 30d
     """
@@ -85,7 +89,7 @@ def report(
                         revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     from .. import render
 
-    render.emit_report(_run(ctx, run_report, query), output)
+    render.emit_report(_run(ctx, run_report, query), output, totals=totals)
 
 
 @app.command("trend")
@@ -103,6 +107,7 @@ def trend(
     allocate: Allocate = "events",
     fmt: Format = "table",
     as_json: AsJson = False,
+    totals: Totals = False,
 ) -> None:
     """Show margin over time per group, and its change from each group's first active period to its last.
 
@@ -115,7 +120,7 @@ def trend(
                         model=model, allocate=allocate, granularity=granularity, now=_now())  # fmt: skip
     from .. import render
 
-    render.emit_trend(_run(ctx, run_trend, query), output)
+    render.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
 
 
 @app.command("cohorts")

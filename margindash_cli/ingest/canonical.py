@@ -114,6 +114,7 @@ class NormalizedEvent(NamedTuple):
     output_audio_tokens: int = 0
     output_image_tokens: int = 0
     cached_audio_tokens: int = 0
+    response_id: str | None = None  # the provider's response id (dedupe_id is the request id when there is one)
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -407,7 +408,8 @@ def _validate_common(p: dict[str, Any]) -> NormalizedEvent | None:
         return None
     customer, event_type, vendor, segment, request_id, response_id = texts
     return NormalizedEvent(ts_ms, customer, event_type, (vendor or "unknown").lower(), model, inp, out, cached, cw, cw1h,
-                           reasoning, request_id or response_id, None, None, None, None, None, None, segment, None)  # fmt: skip
+                           reasoning, request_id or response_id, None, None, None, None, None, None, segment, None,
+                           response_id=response_id)  # fmt: skip
 
 
 def validate(p: dict[str, Any]) -> NormalizedEvent:
@@ -478,7 +480,15 @@ def validate_fully(p: dict[str, Any]) -> NormalizedEvent:
         currency = currency.lower()
     elif revenue is not None:
         currency = "usd"
-    dedupe = _opt_str(p.get("request_id"), "request_id") or _opt_str(p.get("response_id"), "response_id")
+    request_id = _opt_str(p.get("request_id"), "request_id")
+    if request_id is None:  # the response id is the dedupe key: it must be valid
+        response_id = dedupe = _opt_str(p.get("response_id"), "response_id")
+    else:  # only shown beside the request id: a malformed one is dropped, never the call
+        try:
+            response_id = _opt_str(p.get("response_id"), "response_id")
+        except LineRejected:
+            response_id = None
+        dedupe = request_id
     vendor = _opt_str(p.get("vendor"), "vendor", 64)
     return NormalizedEvent(
         ts_ms,
@@ -505,6 +515,7 @@ def validate_fully(p: dict[str, Any]) -> NormalizedEvent:
         audio_out,
         image_out,
         audio_read,
+        response_id,
     )
 
 

@@ -661,8 +661,9 @@ class _FileIngest:
             dim, model_id, source = store.dim_id, store.model_id, self.source_id
             rows = [
                 (key, ts, dim("customers", customer), dim("features", feature), model_id(vendor, model), dim("segments", segment),
-                 *tokens_and_cost, source, line_no, extra)
-                for key, ts, customer, feature, vendor, model, segment, *tokens_and_cost, line_no, extra in named_rows
+                 *tokens_and_cost, source, line_no, extra, request_id, response_id)
+                for key, ts, customer, feature, vendor, model, segment, *tokens_and_cost, line_no, extra, request_id, response_id
+                in named_rows
             ]  # fmt: skip
             total, grown = len(rows), 0
             if growable:
@@ -729,10 +730,13 @@ def _row_json(row: tuple[Any, ...]) -> bytes:
 
 def _row(key: int, ev: NormalizedEvent, line_no: int, priced: tuple[int | None, int | None]) -> tuple[Any, ...]:
     """A call as a staging row with its dimensions still names: key, ts, customer, feature, vendor, model, segment,
-    the five token columns, cost, price id, line, extra (`_store_batch` turns the names into ids and adds the source)."""
+    the five token columns, cost, price id, line, extra, request id, response id (when it differs) (`_store_batch`
+    turns the names into ids and adds the source)."""
     cost, price_id = priced
+    response_id = ev.response_id if ev.response_id != ev.dedupe_id else None
     return (key, ev.ts_ms, ev.customer_id, ev.event_type, ev.vendor, ev.model, ev.segment, ev.input_tokens, ev.output_tokens,
-            ev.cached_input_tokens, ev.cache_write_tokens, ev.reasoning_tokens, cost, price_id, line_no, _extra(ev))  # fmt: skip
+            ev.cached_input_tokens, ev.cache_write_tokens, ev.reasoning_tokens, cost, price_id, line_no, _extra(ev),
+            ev.dedupe_id, response_id)  # fmt: skip
 
 
 def _extra(ev: NormalizedEvent) -> str | None:

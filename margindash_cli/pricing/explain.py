@@ -33,14 +33,16 @@ def class_tokens(t: dict[str, Any]) -> dict[str, int]:
 def explain_call(store: Store, request_id: str) -> dict[str, Any]:
     rows = store.list_events(request_id=request_id, limit=2)
     if not rows:
-        raise MarginDashError(f"no stored call has request id {request_id!r}", "list calls with `margindash events`")
+        raise MarginDashError(f"no stored call has request id {request_id!r}",
+                              "list calls and their request ids with `margindash events` (or `--json`)")
     row = rows[0]
     raw = tuple(row[c] for c in WIDE_COLUMNS)
     ev = stored_event(raw, row["vendor"], row["model_name"])
     pricer = load_pricer(store)
     e = pricer.explain(row["vendor"], row["model_name"], row["ts"], ev)
     out: dict[str, Any] = {
-        "request_id": request_id,
+        "request_id": row.get("request_id") or request_id,
+        "response_id": row.get("response_id"),
         "vendor": row["vendor"],
         "model": row["model_name"],
         "tokens": {c: row[c] for c in ("input_tokens", "cached_input_tokens", "cache_write_tokens", "cache_write_1h_tokens",

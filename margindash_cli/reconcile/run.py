@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, UsageError
-from ..money import usd_text
+from ..money import fixed_usd, usd_text
 from ..store import DAY_MS, BilledCostRow, BilledUsageRow, Store
 from . import compute
 from .compute import BILL_CLASSES, BilledSide, CellKey, LoggedSide, model_key, provider_of_vendor
@@ -476,4 +476,5 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
         if (start_day is None or d >= start_day) and (end_day is None or d < end_day):
             reconciled[p] += 1
     provisional = {p: [compute.day_iso(d) for d in sorted(days)] for p, days in sorted(cells.provisional.items())}
-    return out_facts, CostBasis("reconciled", dict(sorted(reconciled.items())), provisional, usd_text(total_untracked) or "0")
+    # at the report's own fixed scale for cost (money.fixed_usd), like every cost in its JSON
+    return out_facts, CostBasis("reconciled", dict(sorted(reconciled.items())), provisional, fixed_usd(total_untracked))
