@@ -1332,6 +1332,20 @@ class Store:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
         return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
 
+    # -- issue 19: dashboard --
+
+    def data_span_days(self, *, start_ms: int | None = None, end_ms: int | None = None) -> tuple[int | None, int | None]:
+        """The first and last UTC day numbers (days since 1970-01-01) with a call or revenue in [start_ms, end_ms),
+        or (None, None) when there is neither."""
+        lo = None if start_ms is None else start_ms // DAY_MS
+        hi = None if end_ms is None else -(-end_ms // DAY_MS)
+        where = " WHERE day >= coalesce(?, day) AND day < coalesce(?, day + 1)"
+        sql = (f"SELECT min(d), max(d) FROM (SELECT min(day) AS d FROM rollup_customer_daily{where}"
+               f" UNION ALL SELECT max(day) FROM rollup_customer_daily{where}"
+               f" UNION ALL SELECT min(day) FROM revenue{where} UNION ALL SELECT max(day) FROM revenue{where})")
+        first, last = self.conn.execute(sql, [lo, hi] * 4).fetchone()
+        return first, last
+
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:
     """Add `column >= start` and `column < end` (each when given) to a WHERE clause being built."""

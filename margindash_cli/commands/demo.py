@@ -25,6 +25,9 @@ def demo(
 
     from .. import demo as demo_data
     from .. import render
+    from ..dashboard import page as dashboard_page
+    from ..dashboard import run as dashboard_run
+    from ..dashboard.run import DashboardQuery
     from ..ingest.pipeline import ingest_paths
     from ..paths import data_dir
     from ..pricing.pricer import load_pricer
@@ -55,6 +58,9 @@ def demo(
         ])  # fmt: skip
         env = run_report(store, ReportQuery(dims=["customer"]))
         feature = suggest_feature(store)
+        html_path = home / "demo-report.html"
+        html_path.write_text(dashboard_page.render(dashboard_run.build(store, DashboardQuery(
+            full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
     render.stderr_console().print(
         f"demo store: {path} ({result.events_stored:,} calls, {len(demo_data.CUSTOMERS)} customers, "
         f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",
@@ -65,3 +71,5 @@ def demo(
     out.print(f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False)
     if feature:  # the costliest feature: what it would cost on other models
         out.print(f"Then: margindash --db {path} simulate --event-type {feature}", markup=False)
+    out.print(f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
+              markup=False, soft_wrap=True)  # fmt: skip
