@@ -122,7 +122,12 @@ def test_the_dashboard_embeds_each_commands_json(cli, db, tmp_path, now):
     assert d["report"] == json_of(cli, db, "report", "--period", "7d", "--top", "50")
     assert d["by_feature"] == json_of(cli, db, "report", "--by", "feature", "--period", "7d", "--top", "20")
     assert d["by_model"] == json_of(cli, db, "report", "--by", "model", "--period", "7d", "--top", "20")
-    assert d["concentration"] == json_of(cli, db, "report", "concentration", "--period", "7d")
+    conc = json_of(cli, db, "report", "concentration", "--period", "7d")
+    assert len(conc["customers"]) <= 10  # small enough that the page keeps every name
+    assert d["concentration"] == {**conc, "customers_omitted": 0,
+                                  "tiers": [{**t, "customers_omitted": 0} for t in conc["tiers"]]}  # fmt: skip
+    # the swaps are `simulate --json` on the range's last 7 days
+    assert d["simulate"] == json_of(cli, db, "simulate", "--since", "2026-09-30", "--until", "2026-10-06")
     assert d["cohorts"] == json_of(cli, db, "report", "cohorts", "--period", "7d")
     assert d["budgets"] == json_of(cli, db, "budget", "list")
     # the timeline is `report --by day` (7 days: daily) over the same range, with every day listed in order
@@ -231,3 +236,14 @@ def test_demo_store_page_is_under_one_megabyte(cli, tmp_path):
     assert 50_000 < size < 1_000_000, size
     data = Page(Path(demo_html).read_text()).data
     assert data["kind"] == "dashboard" and len(data["report"]["rows"]) == 10
+
+
+def test_concentration_keeps_every_figure_and_cuts_only_long_name_lists():
+    from margindash_cli.dashboard.run import trim_concentration
+
+    env = {"tiers": [{"top_pct": 10, "count": 25, "customers": [f"c{i}" for i in range(25)], "cost_usd": "9"}],
+           "customers": [{"customer": f"c{i}", "rank": i + 1} for i in range(250)], "totals": {"cost_usd": "9"}}  # fmt: skip
+    t = trim_concentration(env)
+    assert t["tiers"][0]["customers"] == [f"c{i}" for i in range(10)] and t["tiers"][0]["customers_omitted"] == 15
+    assert t["tiers"][0]["count"] == 25 and t["tiers"][0]["cost_usd"] == "9" and t["totals"] == env["totals"]
+    assert len(t["customers"]) == 10 and t["customers_omitted"] == 240

@@ -28,6 +28,7 @@ def dashboard(
     top: int = typer.Option(50, "--top", min=1, help="Rows of the customer table before one '(other)' row."),
     allocate: Allocate = "events",
     band: Band = "5",
+    simulate_days: int = typer.Option(7, "--simulate-days", min=0, help="Simulate model swaps on the range's last N days (0: leave the section out)."),
 ) -> None:
     """Write one self-contained HTML file with every picture: headline figures and their change, revenue vs cost
     and margin % over time, margin by customer, feature and model, cost concentration, cohorts, budgets and the
@@ -43,7 +44,8 @@ def dashboard(
     from .report import _band, _now
 
     query = DashboardQuery(since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                           model=model, top=top, allocate=allocate, band_pct=_band(band), full=True, now=_now())  # fmt: skip
+                           model=model, top=top, allocate=allocate, band_pct=_band(band), full=True,
+                           simulate_days=simulate_days, now=_now())  # fmt: skip
     write_html(ctx, query, output)
 
 

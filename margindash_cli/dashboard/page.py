@@ -275,7 +275,8 @@ def _concentration(env: dict[str, Any]) -> str:
     for t in env.get("tiers", []):
         rows.append(f"<tr><td>top {t['top_pct']}%</td><td>{t['count']:,}</td><td>{pct(t.get('cost_share_pct'))}</td>"
                     f"<td>{pct(t.get('revenue_share_pct'))}</td><td>{usd(t['cost_usd'])}</td><td>{usd(t['margin_usd'])}</td>"
-                    f"<td>{pct(t.get('margin_pct'))}</td><td>{_e(', '.join(map(str, t.get('customers', [])[:10])))}</td></tr>")  # fmt: skip
+                    f"<td>{pct(t.get('margin_pct'))}</td><td>{_e(', '.join(map(str, t.get('customers', []))))}"
+                    f"{' and ' + format(t['customers_omitted'], ',') + ' more' if t.get('customers_omitted') else ''}</td></tr>")  # fmt: skip
     return f"""<section id="concentration"><h2>Cost concentration</h2>
 <p class="note">What share of cost the costliest customers make.</p>
 <div class="scroll"><table class="data"><thead><tr><th>customers</th><th>count</th><th>share of cost</th><th>share of revenue</th>
@@ -336,7 +337,7 @@ def _simulate(env: dict[str, Any]) -> str:
         return f'<section id="simulate"><h2>Model swaps</h2><p class="note">{_e(env["error"])}</p></section>'
     rows = [
         f"<tr><td>{_e(s['feature'])}</td><td>{_e(s['current'])}</td><td>{_e(s['provider'])}/{_e(s['model'])}</td>"
-        f"<td>{_e(s.get('kind'))}</td><td>{'' if s.get('score') is None else _e(s['score'])}</td>"
+        f"<td>{_e(str(s.get('kind') or '').replace('_', ' '))}{' (' + _e(s['tier']) + ')' if s.get('tier') else ''}</td><td>{'' if s.get('score') is None else _e(s['score'])}</td>"
         f"<td>{usd(s['monthly_savings_usd'])}</td></tr>"
         for s in best_swaps(env)
     ]
@@ -346,8 +347,9 @@ def _simulate(env: dict[str, Any]) -> str:
         body = ('<div class="scroll"><table class="data"><thead><tr><th>feature</th><th>now</th><th>swap to</th><th>why</th>'
                 f'<th>{_e(env.get("benchmark"))}</th><th>saving / month</th></tr></thead><tbody>{"".join(rows)}</tbody></table></div>')  # fmt: skip
     return f"""<section id="simulate"><h2>Model swaps</h2>
-<p class="note">Per feature, the recommended swap that saves the most, from <code>margindash simulate</code> (the period's real
-calls re-priced; scores: {_e(env.get("benchmark"))}).</p>{body}</section>"""
+<p class="note">Per feature, the recommended swap that saves the most, from <code>margindash simulate</code> on
+{_e(env.get("query", {}).get("since"))} to {_e(env.get("query", {}).get("until"))} (the range's last days: their real calls
+re-priced, the saving a monthly run rate; scores: {_e(env.get("benchmark"))}).</p>{body}</section>"""
 
 
 def _footer(data: dict[str, Any]) -> str:
