@@ -124,6 +124,13 @@ def main() -> None:
                        env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})  # fmt: skip
     row("report --by customer --by model --period 30d", "<= 0.5 s", wall, rss)
 
+    # #18: a synthetic bill for the store's OpenAI and Anthropic calls (the demo's: untracked spend, a discount), then
+    # reconcile 30 days of it
+    subprocess.run([sys.executable, "-c", "import sys; from margindash_cli.store import Store; from margindash_cli.reconcile.run"
+                    " import load_demo_bill; load_demo_bill(Store.open(sys.argv[1]))", str(big)], env=env, check=True)  # fmt: skip
+    wall, rss, _ = run(md + ["--db", str(big), "reconcile", "--period", "30d", "--json"], env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})
+    row("reconcile --period 30d", "<= 1 s", wall, rss)
+
     budget_cmd = md + ["--db", str(big), "budget"]
     if run(budget_cmd + ["--help"], env=env)[2] == 0:
         for i in range(args.budgets):

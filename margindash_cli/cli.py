@@ -13,6 +13,7 @@ from typer.core import TyperGroup
 from . import __version__
 from .commands import budget as budget_commands
 from .commands import dashboard as dashboard_commands
+from .commands import costs as costs_commands
 from .commands import db as db_commands
 from .commands import demo as demo_commands
 from .commands import doctor as doctor_commands
@@ -99,3 +100,4 @@ app.add_typer(revenue_commands.app, name="revenue")
 simulate_commands.register(app)
 stripe_commands.register(app)
 app.add_typer(budget_commands.app, name="budget")
+costs_commands.register(app)

@@ -12,6 +12,9 @@ others still run.
 - prices: the newest price information (last sync-prices, else the shipped catalog's build date) is older
   than `price_max_age_days`.
 - stripe: the last completed sync-stripe is older than `stripe_max_age_hours` (only once Stripe was synced).
+- costs: the last sync-costs (or costs import) per source, and the provider days of the last COSTS_RECENT_DAYS
+  whose gap with the bill is over reconcile's default tolerance; a warning when there are some, or when an API
+  sync is older than COSTS_MAX_AGE_HOURS.
 - alerts: budget alerts that failed to send, or were claimed by a run that crashed.
 - checkpoints: how far each ingested file has been read, against the file on disk now (information only).
 - schema: the migrations the store has had.
@@ -33,6 +36,8 @@ LEVELS = ("ok", "info", "warn", "fail")  # in order of severity
 EXIT_CODES = {"ok": 0, "info": 0, "warn": 3, "fail": 1}  # exit code of the worst level reached
 DEFAULT_PRICE_MAX_AGE_DAYS = 30  # prices older than this are stale (providers change prices every few weeks)
 DEFAULT_STRIPE_MAX_AGE_HOURS = 48  # sync-stripe runs hourly from cron: two days without one means it stopped
+COSTS_RECENT_DAYS = 35  # #18: days over tolerance older than this are history, not news
+COSTS_MAX_AGE_HOURS = 48  # sync-costs runs daily from cron: two days without one means it stopped
 ALERT_STALE_MS = 10 * 60 * 1000  # a pending alert claim older than this belongs to a crashed run (as in budgeting)
 
 
@@ -71,6 +76,7 @@ def run_checks(store: Store, *, now: datetime, full: bool = False, price_max_age
         _guard("unpriced", lambda: _unpriced(store)),
         _guard("prices", lambda: _prices(store, now, price_max_age_days)),
         _guard("stripe", lambda: _stripe(store, now, stripe_max_age_hours)),
+        _guard("costs", lambda: _costs(store, now)),
         _guard("alerts", lambda: _alerts(store, now)),
         _guard("checkpoints", lambda: _checkpoints(store)),
         _guard("schema", lambda: _schema(store)),
@@ -151,6 +157,36 @@ def _stripe(store: Store, now: datetime, max_age_hours: int) -> Check:
     if hours > max_age_hours:
         return Check("stripe", "warn", f"{text}: older than {max_age_hours} hours; is its cron job running?")
     return Check("stripe", "ok", text)
+
+
+def _costs(store: Store, now: datetime) -> Check:
+    """#18: the billed side: when each source last synced, and recent provider days off their bill."""
+    from .reconcile.compute import DEFAULT_TOLERANCE_PCT, day_iso
+    from .reconcile.run import over_tolerance_days
+
+    syncs = store.cost_sync_rows()
+    if not syncs:
+        return Check("costs", "info", "no bill synced yet (margindash sync-costs, or margindash costs import FILE)")
+    details: list[dict[str, Any]] = []
+    stale = []
+    for s in syncs:
+        details.append({"source": s.source, "last_sync": s.synced_at, "through": day_iso(s.last_end_day - 1)})
+        when = _parse_time(s.synced_at)
+        if s.source in ("openai", "anthropic") and when is not None and now - when > timedelta(hours=COSTS_MAX_AGE_HOURS):
+            stale.append(s.source)
+    today = (now.astimezone(timezone.utc).date() - date(1970, 1, 1)).days
+    recent = over_tolerance_days(store, today - COSTS_RECENT_DAYS)
+    for r in recent[:20]:
+        pct = r.gap_pct()
+        details.append({"provider": r.provider, "day": r.period, "gap_pct": None if pct is None else format(pct, "f")})
+    last = ", ".join(f"{s.source} {s.synced_at}" for s in syncs)
+    if stale:
+        return Check("costs", "warn", f"sync-costs last ran over {COSTS_MAX_AGE_HOURS} hours ago for {', '.join(stale)}; is its cron job"
+                     f" running? (last: {last})", details)  # fmt: skip
+    if recent:
+        return Check("costs", "warn", f"{len(recent)} provider day(s) of the last {COSTS_RECENT_DAYS} are off their bill by more than"
+                     f" {DEFAULT_TOLERANCE_PCT}% (margindash reconcile --period 30d shows why); last sync: {last}", details)  # fmt: skip
+    return Check("costs", "ok", f"last sync: {last}; no recent day off its bill by more than {DEFAULT_TOLERANCE_PCT}%", details)
 
 
 def _alerts(store: Store, now: datetime) -> Check:

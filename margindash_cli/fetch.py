@@ -20,7 +20,10 @@ MAX_BYTES = 64 << 20  # a price list bigger than this is not a price list
 
 
 class FetchError(MarginDashError):
-    pass
+    def __init__(self, message: str, hint: str | None = None, *, status: int | None = None, body: bytes = b""):
+        super().__init__(message, hint)
+        self.status = status  # the HTTP status that failed the request at once; None = retries ran out
+        self.body = body  # the start of that response's body (callers decide whether it is safe to show)
 
 
 @dataclass
@@ -32,23 +35,29 @@ class Fetched:
 
 
 def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, retries: int | None = None,
-          backoff: float | None = None) -> Fetched:  # fmt: skip
+          backoff: float | None = None, headers: dict[str, str] | None = None, params: list[tuple[str, str]] | None = None,
+          deadline: float | None = None, hint: str = "check the address (--source or its env variable)") -> Fetched:  # fmt: skip
     """GET `url` (revalidating with `etag` when given). Unset options take the module constants as they
-    are at call time, so a test (or a caller) can shorten every wait by setting them."""
+    are at call time, so a test (or a caller) can shorten every wait by setting them. `headers` are added to
+    the request (sync-costs: the admin key), `params` form its query string, and `deadline` (seconds) bounds
+    the whole call, retries and waits included."""
     import httpx
 
     timeout = TIMEOUT_S if timeout is None else timeout
     retries = RETRIES if retries is None else retries
     backoff = BACKOFF_S if backoff is None else backoff
+    extra = headers
     headers = {"User-Agent": "margindash (+sync-prices)", "Accept": "application/json"}
     if etag:
         headers["If-None-Match"] = etag
+    started = time.monotonic()
     last = ""
-    with httpx.Client(timeout=timeout, follow_redirects=True, headers=headers) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=True, headers={**headers, **(extra or {})}) as client:
         for attempt in range(retries + 1):
             wait = backoff * 2**attempt
+            left = None if deadline is None else deadline - (time.monotonic() - started)
             try:
-                with client.stream("GET", url) as resp:
+                with client.stream("GET", url, params=params, timeout=timeout if left is None else max(0.001, min(timeout, left))) as resp:
                     if resp.status_code == 304:
                         return Fetched(url, 304, None, etag)
                     if resp.status_code == 200:
@@ -61,7 +70,7 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
                         return Fetched(url, 200, b"".join(chunks), resp.headers.get("etag"))
                     last = f"HTTP {resp.status_code}"
                     if resp.status_code != 429 and resp.status_code < 500:
-                        raise FetchError(f"{url}: {last}", "check the address (--source or its env variable)")
+                        raise FetchError(f"{url}: {last}", hint, status=resp.status_code, body=resp.read()[:4096])
                     retry_after = resp.headers.get("retry-after", "")
                     if retry_after.isascii() and retry_after.isdigit():  # "²" is a digit to isdigit(), not to float()
                         wait = float(retry_after)
@@ -70,5 +79,9 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
             except httpx.TransportError as exc:
                 last = f"connection failed ({type(exc).__name__})"
             if attempt < retries:
+                if deadline is not None and time.monotonic() - started + min(wait, MAX_WAIT_S) > deadline:
+                    last += f"; the {deadline:g} s deadline would pass before the next attempt"
+                    retries = attempt
+                    break
                 time.sleep(min(wait, MAX_WAIT_S))
     raise FetchError(f"{url}: {last} (after {retries + 1} attempts)", "the catalog was left as it was; try again later")

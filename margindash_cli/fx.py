@@ -10,16 +10,19 @@ Invariants:
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from .csvinput import field_error, read_rows
 from .errors import InputError
 from .money import minor_exponent
 
 FX_MAX_AGE_DAYS = 7  # a rate stands in for the days after it, up to this many (weekends, holidays)
+# USD for one unit of any currency lies far inside this (KWD ~3.3 USD, the weakest units ~1e-5 USD); a rate
+# outside it is a typo (or units_per_usd given as usd_per_unit) and would turn revenue into nonsense.
+MIN_USD_PER_UNIT = Decimal("1e-9")
+MAX_USD_PER_UNIT = Decimal("1e4")
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,14 @@ def decimal_rate(value: object) -> Decimal | None:
     return d if d.is_finite() and d > 0 else None
 
 
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def parse_fx_csv(text: str, filename: str) -> list[FxRate]:
     """Rates from CSV: `date`, `currency`, and `usd_per_unit` (USD for one unit) or `units_per_usd`
     (units one USD buys). A bad row stops the import with its line; nothing is half-imported."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    fields = {(f or "").strip().lower() for f in (reader.fieldnames or [])}
+    fields, rows = read_rows(text, filename)
     rate_cols = fields & {"usd_per_unit", "units_per_usd"}
     if not {"date", "currency"} <= fields or len(rate_cols) != 1:
         raise InputError(
@@ -59,19 +65,15 @@ def parse_fx_csv(text: str, filename: str) -> list[FxRate]:
         )
     col = rate_cols.pop()
     out: list[FxRate] = []
-    for row in reader:
-        line = reader.line_num
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        if not any(row.values()):
-            continue
+    for line, row in rows:
 
-        def fail(field: str, why: str) -> InputError:
-            return InputError(f"{filename}, line {line}, field {field}: {why}", "fix the row and import again; nothing was imported")
+        def fail(field: str, why: str, line: int = line) -> InputError:
+            return field_error(filename, line, field, why)
 
         try:
             day = date.fromisoformat(row.get("date", ""))
         except ValueError:
-            raise fail("date", f"{row.get('date')!r} is not a YYYY-MM-DD date") from None
+            raise fail("date", f"{_short(row.get('date', ''))} is not a YYYY-MM-DD date") from None
         currency = row.get("currency", "").lower()
         if len(currency) != 3 or not currency.isalpha():
             raise fail("currency", f"{currency!r} is not a 3-letter ISO code")
@@ -79,9 +81,13 @@ def parse_fx_csv(text: str, filename: str) -> list[FxRate]:
             raise fail("currency", "usd needs no rate")
         rate = decimal_rate(row.get(col))
         if rate is None:
-            raise fail(col, f"{row.get(col)!r} is not a positive number")
+            raise fail(col, f"{_short(row.get(col, ''))} is not a positive number")
         if col == "units_per_usd":
+            if not MIN_USD_PER_UNIT <= 1 / rate <= MAX_USD_PER_UNIT:
+                raise fail(col, f"{_short(row.get(col, ''))} units per USD is out of range ({1 / MAX_USD_PER_UNIT:g} to {1 / MIN_USD_PER_UNIT:g})")
             rate = Decimal(1) / rate
+        elif not MIN_USD_PER_UNIT <= rate <= MAX_USD_PER_UNIT:
+            raise fail(col, f"{_short(row.get(col, ''))} USD per unit is out of range ({MIN_USD_PER_UNIT:g} to {MAX_USD_PER_UNIT:g})")
         out.append(FxRate(currency, day, rate))
     if not out:
         raise InputError(f"{filename}: no rates", "add rows: date,currency,usd_per_unit")

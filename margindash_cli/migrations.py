@@ -347,3 +347,93 @@ def m004_compact_events(db: Database) -> None:
     a per-customer daily rollup makes the most common report read thousands of rows, not millions."""
     for sql in M004_STATEMENTS:
         db.execute(sql)
+
+
+@MIGRATIONS()
+def m007_stripe_reversals(db: Database) -> None:
+    """Why (#15): a refund of a payment that paid several invoices is split over them by amount paid, a refund or
+    dispute is booked only on an invoice whose payment it verifiably reverses, and disputes count (lost ones are
+    subtracted, open ones shown at risk). Refund links stored before this are kept as shares until `--full`."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS stripe_reversal_shares (   -- the part of a refund or dispute on each invoice it reverses
+            reversal TEXT NOT NULL,            -- re_... or dp_...
+            invoice TEXT NOT NULL,
+            amount INTEGER NOT NULL,           -- minor units of the reversal's currency, tax included
+            PRIMARY KEY (reversal, invoice)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS stripe_reversal_shares_invoice ON stripe_reversal_shares (invoice);
+        INSERT OR IGNORE INTO stripe_reversal_shares (reversal, invoice, amount)
+            SELECT id, invoice, amount FROM stripe_refunds WHERE invoice IS NOT NULL;
+        CREATE TABLE IF NOT EXISTS stripe_disputes (
+            id TEXT PRIMARY KEY,               -- dp_...
+            charge TEXT,
+            payment_intent TEXT,
+            status TEXT NOT NULL,              -- warning_needs_response|warning_under_review|warning_closed|needs_response|under_review|won|lost|prevented
+            currency TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            amount INTEGER NOT NULL,           -- minor units disputed, tax included
+            closed_at INTEGER,                 -- unix seconds it was first seen lost (counts on that UTC day); NULL = not lost
+            settle_rate TEXT,
+            observed_at INTEGER NOT NULL
+        );
+        """
+    )
+
+
+@MIGRATIONS()
+def m008_billed_costs(db: Database) -> None:
+    """Why: `reconcile` compares our computed costs with the providers' bills (#18): the billed side is kept per
+    source, provider, UTC day and line, so a re-sync replaces a revised day and a re-import changes nothing."""
+    db.executescript(
+        """
+        CREATE TABLE IF NOT EXISTS billed_costs (
+            source TEXT NOT NULL,              -- 'openai', 'anthropic' (admin APIs), 'cur', 'focus' (file imports)
+            ref TEXT NOT NULL,                 -- unique within the source: API: day|n; CUR: line item id|interval
+            provider TEXT NOT NULL,            -- openai | anthropic | aws | gcp | azure | ... (who bills)
+            day INTEGER NOT NULL,              -- UTC day number
+            model TEXT,                        -- as billed (a dated snapshot); NULL = no model (web search, credit)
+            token_class TEXT,                  -- input | cache_read | cache_write_5m | cache_write_1h | output; NULL = none
+            kind TEXT NOT NULL,                -- tokens | web_search | code_execution | credit | tax | other
+            line_item TEXT NOT NULL,           -- the provider's own label of the line
+            project TEXT,                      -- OpenAI project, Anthropic workspace, cloud account; NULL = default
+            service_tier TEXT,                 -- standard | batch | priority | ...; NULL = not stated
+            amount INTEGER NOT NULL,           -- picodollars (USD only: other currencies are refused)
+            quantity TEXT,                     -- exact decimal of `quantity_unit`s; NULL = not stated
+            quantity_unit TEXT,
+            PRIMARY KEY (source, ref)
+        );
+        CREATE INDEX IF NOT EXISTS billed_costs_day ON billed_costs (day, provider);
+        CREATE TABLE IF NOT EXISTS billed_usage (
+            source TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            project TEXT,
+            service_tier TEXT,
+            batch INTEGER,                     -- 1 batch, 0 not, NULL not stated
+            input_tokens INTEGER NOT NULL,     -- uncached, not cache writes
+            cache_read_tokens INTEGER NOT NULL,
+            cache_write_5m_tokens INTEGER NOT NULL,
+            cache_write_1h_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            requests INTEGER,
+            PRIMARY KEY (source, ref)
+        );
+        CREATE INDEX IF NOT EXISTS billed_usage_day ON billed_usage (day, provider);
+        CREATE TABLE IF NOT EXISTS billed_days (  -- the days a bill is known for, even when nothing was billed
+            source TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            day INTEGER NOT NULL,
+            synced_at TEXT NOT NULL,
+            PRIMARY KEY (source, provider, day)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS cost_syncs (   -- sync state of sync-costs and costs import, per source
+            source TEXT PRIMARY KEY,
+            first_day INTEGER NOT NULL,        -- earliest UTC day ever synced (where --full starts)
+            last_end_day INTEGER NOT NULL,     -- the day after the last one synced (the next run re-reads from a week before)
+            synced_at TEXT NOT NULL
+        );
+        """
+    )

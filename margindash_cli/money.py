@@ -5,6 +5,8 @@ Nothing here uses float. Rounding happens once, for display, half-even to the ce
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 PICO_PER_USD = 10**12  # picodollars in one US dollar
@@ -63,13 +65,92 @@ def to_minor(amount: str, currency: str) -> int:
     """Integer minor units of a decimal amount; raises ValueError if it has more decimals than the currency."""
     from decimal import InvalidOperation
 
+    from decimal import DecimalException
+
+    shown = repr(amount if len(amount) <= 40 else amount[:40] + "...")
     try:
         value = Decimal(amount.strip())
     except InvalidOperation:
-        raise ValueError(f"{amount!r} is not a number") from None
+        raise ValueError(f"{shown} is not a number") from None
     if not value.is_finite():
-        raise ValueError(f"{amount!r} is not a finite number")
-    scaled = value.scaleb(minor_exponent(currency))
+        raise ValueError(f"{shown} is not a finite number")
+    if value and value.adjusted() > 30:  # 1E+999999999 would overflow the scaling below; no amount is that large
+        raise ValueError(f"{shown} is out of range")
+    try:
+        scaled = value.scaleb(minor_exponent(currency))
+    except DecimalException:
+        raise ValueError(f"{shown} is out of range") from None
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{amount!r} has more decimals than {currency.upper()} allows")
     return int(scaled)
+
+
+# ---- splitting an amount (over days, over groups) ------------------------------------------------
+
+
+def round_half_even_div(numerator: int, denominator: int) -> int:
+    """numerator / denominator (denominator > 0) rounded half-even, in integers."""
+    q, r = divmod(numerator, denominator)
+    twice = 2 * r
+    if twice > denominator or (twice == denominator and q % 2):
+        q += 1
+    return q
+
+
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split an integer exactly by non-negative weights, by cumulative rounding: part i is
+    round(total * C_i / W) - round(total * C_(i-1) / W), where C_i is the sum of the first i+1 weights.
+
+    Every part is within one unit of its exact share, so is every run of consecutive parts (a month of
+    days: its sum is round(total*C_end/W) - round(total*C_start/W)), and the parts add up to `total`.
+    The error is not biased towards the first parts (the largest-remainder split gave them every extra
+    unit). Rounding is half-even; a negative total is split as the mirror of its absolute value. All
+    weights zero: the whole total goes to the first part."""
+    if any(w < 0 for w in weights):
+        raise ValueError("weights must not be negative")
+    wsum = sum(weights)
+    if wsum == 0:
+        parts = [0] * len(weights)
+        if parts:
+            parts[0] = total
+        return parts
+    sign = -1 if total < 0 else 1
+    t = abs(total)
+    parts, cum, prev = [], 0, 0
+    for w in weights:
+        cum += w
+        here = round_half_even_div(t * cum, wsum)
+        parts.append(sign * (here - prev))
+        prev = here
+    return parts
+
+
+DAY_S = 86_400
+EPOCH = date(1970, 1, 1)
+
+
+def day_of(ts: int) -> date:
+    """The UTC date of a unix timestamp."""
+    return EPOCH + timedelta(days=ts // DAY_S)
+
+
+def day_weights(start: int, end: int) -> tuple[date, list[int]]:
+    """The first UTC day of [start, end) and the seconds of the period in each day from it."""
+    first, last = start // DAY_S, (end - 1) // DAY_S
+    weights = [min(end, (d + 1) * DAY_S) - max(start, d * DAY_S) for d in range(first, last + 1)]
+    return EPOCH + timedelta(days=first), weights
+
+
+def spread_over_days(amount: int, start: int, end: int) -> list[tuple[date, int]]:
+    """Split `amount` over the UTC days of [start, end) (unix seconds) by their seconds, exactly (`allocate`).
+    A period with no length counts whole on the day of `start`. Days that get 0 are left out."""
+    if end <= start:
+        return [(day_of(start), amount)] if amount else []
+    first, weights = day_weights(start, end)
+    return [(first + timedelta(days=i), part) for i, part in enumerate(allocate(amount, weights)) if part]
+
+
+def spread_over_dates(amount: int, first: date, last: date) -> list[tuple[date, int]]:
+    """Split `amount` evenly over the whole days first..last (inclusive), exactly (`allocate`); zero days left out."""
+    days = (last - first).days + 1
+    return [(first + timedelta(days=i), part) for i, part in enumerate(allocate(amount, [1] * days)) if part]

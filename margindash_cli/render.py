@@ -183,6 +183,14 @@ def _print_notes(console: Any, env: Any, unpriced_events: int, unpriced_models: 
         console.print(f"unpriced: {unpriced_events:,} call(s) have no price ({models}); their cost is not in these"
                       f" figures{marks}.", markup=False)  # fmt: skip
         console.print("hint: margindash prices unpriced", markup=False)
+    basis = getattr(env, "cost_basis", None)  # #18: a report on the bill's cost says which days are provisional
+    if basis is not None:
+        days = sum(basis.reconciled_days.values())
+        console.print(f"cost basis: reconciled with the providers' bills on {days} provider day(s); billed spend no logged call"
+                      f" explains is in the (untracked) row ({display_usd(Decimal(basis.untracked_usd))}).", markup=False)  # fmt: skip
+        for provider, pdays in basis.provisional_days.items():
+            span = pdays[0] if len(pdays) == 1 else f"{pdays[0]} to {pdays[-1]}"
+            console.print(f"provisional: {provider} on {len(pdays)} day(s) ({span}) has no bill synced: computed cost.", markup=False)
     if env.unconverted_revenue:
         parts = ", ".join(f"{amount:,} {cur.upper()} (minor units)" for cur, amount in sorted(env.unconverted_revenue.items()))
         console.print(f"unconverted revenue not in these figures: {parts}. hint: margindash fx import FILE.csv", markup=False)

@@ -17,7 +17,7 @@ from .periods import TimeRange, resolve_range, zone
 from .store import DAY_MS, Store
 
 SCHEMA_VERSION = 1  # of the JSON envelope every report prints
-VALUE_DIMS = ("customer", "feature", "model", "vendor", "segment")
+VALUE_DIMS = ("customer", "feature", "model", "vendor", "segment", "plan")  # plan: the customer's (Stripe metadata)
 EPOCH_DAY = date(1970, 1, 1)  # day 0 of the store's day numbers
 
 
@@ -36,7 +36,9 @@ class ReportQuery:
     allocate: str = "events"
     band_pct: Decimal = Decimal(5)
     granularity: str = "auto"  # `report trend` (auto|day|week|month) and `report cohorts` (month|week)
+    revenue_basis: str = "recognized"  # recognized (over the service period) | billed (on the invoice's finalization day)
     now: datetime | None = None  # "now" for --period and generated_at; None = the clock
+    cost_basis: str = "computed"  # computed | reconciled (#18: the bill's cost where one is synced, reconcile/run.py)
 
 
 @dataclass
@@ -51,6 +53,8 @@ class ReportEnvelope:
     result: Any
     generated_at: datetime
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
+    at_risk: list[dict[str, Any]] = field(default_factory=list)  # open Stripe disputes: revenue at risk, not subtracted
+    cost_basis: Any = None  # reconcile.run.CostBasis of a `--cost-basis reconciled` report; None = computed
 
     @property
     def span(self) -> str:
@@ -69,7 +73,7 @@ def validate_dims(dims: list[str]) -> None:
         seen.add(d)
         if d in VALUE_DIMS or d in reports.TIME_DIMS or (d.startswith("tag:") and len(d) > 4):
             continue
-        raise UsageError(f"unknown --by {d!r}", "use customer, feature, model, vendor, segment, tag:NAME, day, week or month")
+        raise UsageError(f"unknown --by {d!r}", "use customer, feature, model, vendor, segment, plan, tag:NAME, day, week or month")
     if sum(d in reports.TIME_DIMS for d in dims) > 1:
         raise UsageError("only one of --by day/week/month at a time")
 
@@ -83,13 +87,37 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     tz = zone(q.tz)
     filters = _filters(q)
     per_day = any(d in reports.TIME_DIMS for d in q.dims)  # revenue is spread per time bucket only when there are buckets
-    usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
-                   per_day=per_day)
-    revenue, unconverted = _revenue(store, rng, tz, q.customer)
+    basis = None
+    if q.cost_basis == "computed":
+        usage = _usage(store, reports.query_dims(q.dims, filters), tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms,
+                       per_day=per_day)
+    else:
+        usage, basis = _reconciled_usage(store, q, reports.query_dims(q.dims, filters), tz, rng, per_day)
+    revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
                                   band_pct=q.band_pct,
                                   unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
-    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer), basis)
+
+
+def _reconciled_usage(store: Store, q: ReportQuery, dims: list[str], tz: tzinfo, rng: TimeRange, per_day: bool) -> Any:
+    """`--cost-basis reconciled` (#18): usage facts on the bill's cost (reconcile/run.py), per UTC day like the bills."""
+    if q.cost_basis != "reconciled":
+        raise UsageError(f"unknown --cost-basis {q.cost_basis!r}", "use computed or reconciled")
+    if tz is not timezone.utc:
+        raise UsageError("--cost-basis reconciled works on UTC days, as the bills do", "drop --tz (or use --tz UTC)")
+    from .reconcile.run import reconciled_usage
+
+    return reconciled_usage(store, dims, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day,
+                            time_dims=reports.TIME_DIMS)  # fmt: skip
+
+
+def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
+    """Open Stripe disputes per customer and currency, as they stand now (any range): shown, not subtracted."""
+    from .money import minor_exponent
+
+    return [{"customer": c, "currency": cur, "amount": format(Decimal(amount).scaleb(-minor_exponent(cur)), "f"), "disputes": n}
+            for c, cur, amount, n in store.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
 
 
 def _check_allocation(q: ReportQuery) -> None:
@@ -112,14 +140,21 @@ def _usage(store: Store, dims: list[str], tz: tzinfo, customer: str | None, *, s
     ]
 
 
-def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None
+REVENUE_BASES = ("recognized", "billed")
+
+
+def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None, basis: str = "recognized"
              ) -> tuple[list[reports.RevenueFact], dict[str, int]]:  # fmt: skip
     """Revenue of the range's local days. A revenue day is a calendar date, not a UTC instant: revenue
-    dated Oct 1 counts on Oct 1 in any --tz, so a range never picks up a slice of the day before."""
+    dated Oct 1 counts on Oct 1 in any --tz, so a range never picks up a slice of the day before.
+    `basis` recognized: over each line's service period; billed: on its invoice's finalization day."""
+    if basis not in REVENUE_BASES:
+        raise UsageError(f"unknown --revenue-basis {basis!r}", "use recognized or billed")
     first, last = local_days(rng, tz)
     start = None if first is None else (first - EPOCH_DAY).days * DAY_MS
     end = None if last is None else (last - EPOCH_DAY).days * DAY_MS + DAY_MS
-    rows, unconverted = store.revenue_facts(start_ms=start, end_ms=end, customer=customer)
+    facts = store.revenue_facts_billed if basis == "billed" else store.revenue_facts
+    rows, unconverted = facts(start_ms=start, end_ms=end, customer=customer)
     return [reports.RevenueFact(c, d, cents) for c, d, cents in rows], unconverted
 
 
@@ -161,7 +196,7 @@ class ConcentrationEnvelope(ReportEnvelope):
 def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     """Margin per group of q.dims[0] per period (q.granularity), over the query's range."""
     if len(q.dims) != 1 or q.dims[0] in reports.TIME_DIMS:
-        raise UsageError("`report trend` takes one --by: customer, feature, model, vendor, segment or tag:NAME")
+        raise UsageError("`report trend` takes one --by: customer, feature, model, vendor, segment, plan or tag:NAME")
     validate_dims(q.dims)
     if q.granularity not in reports.TREND_GRANULARITIES:
         raise UsageError(f"unknown --granularity {q.granularity!r}", f"use one of {', '.join(reports.TREND_GRANULARITIES)}")
@@ -259,12 +294,15 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
         "top": q.top,
         "allocate": q.allocate,
         "band_pct": format(q.band_pct, "f"),
+        "revenue_basis": q.revenue_basis,
     })  # fmt: skip
     return {
         **head,
         "rows": [{"group": row.group, **measures_json(row.measures), "class": row.cls} for row in r.rows],
         "totals": {**measures_json(r.totals), "class": r.totals_cls},
         **_tail_json(env, r.unpriced_events, r.unpriced_models),
+        "at_risk": {"disputes": env.at_risk},
+        **({"cost_basis": env.cost_basis.to_json()} if env.cost_basis is not None else {}),
     }
 
 

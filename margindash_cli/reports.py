@@ -2,7 +2,7 @@
 
 Money is exact end to end: cost in integer picodollars, revenue in integer US cents, margin in
 picodollars. Rows always add up to the totals exactly, whatever the grouping, because every
-row is a sum of integers and allocated revenue is split with the largest-remainder method.
+row is a sum of integers and allocated revenue is split exactly (cumulative rounding, `money.allocate`).
 
 Revenue allocation: revenue that an event carries stays with that event's group. Revenue of a
 customer (imported, or from Stripe) is spread over that customer's rows by their share of events
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from .money import PICO_PER_USD, pico_to_usd
+from .money import PICO_PER_USD, allocate, pico_to_usd  # allocate: re-exported (reports.allocate)
 
 PICO_PER_CENT = PICO_PER_USD // 100  # picodollars in one US cent
 TIME_DIMS = ("day", "week", "month")
@@ -130,23 +130,6 @@ def time_bucket(day: date, granularity: str) -> date:
     if granularity == "month":
         return day.replace(day=1)
     return day
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split an integer exactly by weights (largest remainder); parts sum to `total`."""
-    wsum = sum(weights)
-    if wsum == 0:
-        parts = [0] * len(weights)
-        if parts:
-            parts[0] = total
-        return parts
-    sign = -1 if total < 0 else 1
-    t = abs(total)
-    parts = [t * w // wsum for w in weights]
-    remainders = sorted(range(len(weights)), key=lambda i: (-(t * weights[i] % wsum), i))
-    for i in remainders[: t - sum(parts)]:
-        parts[i] += 1
-    return [sign * p for p in parts]
 
 
 def build_report(

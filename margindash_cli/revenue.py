@@ -2,24 +2,24 @@
 
 Columns: `customer_id`, `amount` (a decimal in major units: 499.00 USD, 5000 JPY), `currency`
 (default usd), and either `date` or `period_start` + `period_end` (inclusive dates). A period's amount
-is spread evenly over its days, exactly: the per-day minor units add up to the amount (largest
-remainder). Any bad row stops the import with an error naming its line; nothing is half-imported.
+is spread evenly over its days, exactly: the per-day minor units add up to the amount and every month
+is within one minor unit of its exact share (cumulative rounding, `money.allocate`). Any bad row stops the import with an error naming its line; nothing is half-imported.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from .csvinput import field_error, read_rows
 from .errors import InputError
 from .fx import decimal_rate, usd_cents
-from .money import to_minor
-from .reports import allocate
+from .money import spread_over_dates, to_minor
 
 MAX_PERIOD_DAYS = 3660  # ten years: a longer period is a typo
+MAX_AMOUNT_MINOR = 10**13  # one row at most 100 billion USD (in minor units): more is a typo, and sums must fit 64 bits
+MAX_ID_CHARS = 256  # a customer id longer than this is not an id
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,7 @@ class RevenueDay:
 
 
 def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    fields = {f.strip().lower() for f in (reader.fieldnames or [])}
+    fields, rows = read_rows(text, filename)
     missing = {"customer_id", "amount"} - fields
     if missing or not ({"date"} <= fields or {"period_start", "period_end"} <= fields):
         raise InputError(
@@ -42,18 +41,16 @@ def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
             "example header: customer_id,amount,currency,period_start,period_end",
         )
     out: list[RevenueDay] = []
-    for row in reader:
-        line = reader.line_num
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+    for line, row in rows:
 
-        def fail(field: str, why: str) -> InputError:
-            return InputError(f"{filename}, line {line}, field {field}: {why}", "fix the row and import again; nothing was imported")
+        def fail(field: str, why: str, line: int = line) -> InputError:
+            return field_error(filename, line, field, why)
 
-        if not any(row.values()):
-            continue
         customer = row.get("customer_id", "")
         if not customer:
             raise fail("customer_id", "missing")
+        if len(customer) > MAX_ID_CHARS:
+            raise fail("customer_id", f"{len(customer)} characters is longer than the {MAX_ID_CHARS} a customer id may have")
         currency = (row.get("currency") or "usd").lower()
         if len(currency) != 3 or not currency.isalpha():
             raise fail("currency", f"{currency!r} is not a 3-letter ISO code")
@@ -61,23 +58,30 @@ def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
             amount = to_minor(row.get("amount", ""), currency)
         except ValueError as exc:
             raise fail("amount", str(exc)) from None
+        if abs(amount) > MAX_AMOUNT_MINOR:
+            raise fail("amount", f"{_short(row.get('amount', ''))} is out of range (at most {MAX_AMOUNT_MINOR:.0e} minor units a row)")
         try:
             if row.get("date"):
                 start = end = date.fromisoformat(row["date"])
             else:
                 start = date.fromisoformat(row.get("period_start", ""))
                 end = date.fromisoformat(row.get("period_end", ""))
-        except ValueError as exc:
-            raise fail("date" if row.get("date") else "period_start/period_end", f"not a YYYY-MM-DD date ({exc})") from None
+        except ValueError:
+            which = "date" if row.get("date") else "period_start/period_end"
+            given = row["date"] if row.get("date") else f"{row.get('period_start', '')}/{row.get('period_end', '')}"
+            raise fail(which, f"{_short(given)} is not a YYYY-MM-DD date") from None
         days = (end - start).days + 1
         if days < 1:
             raise fail("period_end", "is before period_start")
         if days > MAX_PERIOD_DAYS:
             raise fail("period_end", f"a period of {days} days is too long")
-        for i, part in enumerate(allocate(amount, [1] * days)):
-            if part:
-                out.append(RevenueDay(customer, start + timedelta(days=i), part, currency, f"line {line}"))
+        for day, part in spread_over_dates(amount, start, end):
+            out.append(RevenueDay(customer, day, part, currency, f"line {line}"))
     return out
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
 def revenue_rows(days: list[RevenueDay], rate: Callable[[str, date], object]) -> list[tuple[str, date, int, str, int | None, str]]:

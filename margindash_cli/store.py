@@ -22,12 +22,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m007_stripe_reversals", "m008_billed_costs")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -512,6 +512,11 @@ class Store:
                 joins.append("LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer")
                 select.append("coalesce(s.name, ca.segment)")
                 names.append(None)
+            elif g == "plan":
+                # the customer's plan, from Stripe metadata (--plan-key); a plan a call logs itself is --by tag:plan
+                joins.append("LEFT JOIN customer_attributes cap ON cap.customer = x.customer")
+                select.append("cap.plan")
+                names.append(None)
             elif g.startswith("tag:"):
                 name = g[4:]
                 if '"' in name or "\\" in name or not name.isprintable():
@@ -936,7 +941,7 @@ class Store:
     # Stripe objects are kept as ids and amounts only; revenue rows (source 'stripe', ref = Stripe id)
     # are rebuilt from them per invoice. Methods that write run inside the caller's `write()`.
 
-    STRIPE_OBJECT_TABLES = ("stripe_customers", "stripe_invoices", "stripe_credit_notes", "stripe_refunds")  # rows with observed_at
+    STRIPE_OBJECT_TABLES = ("stripe_customers", "stripe_invoices", "stripe_credit_notes", "stripe_refunds", "stripe_disputes")  # rows with observed_at
 
     def stripe_cursor(self, obj: str) -> int | None:
         row = self.conn.execute("SELECT created_gte FROM stripe_cursors WHERE object = ?", (obj,)).fetchone()
@@ -1078,9 +1083,10 @@ class Store:
         return [r[0] for r in self.conn.execute(sql, args)]
 
     def stripe_invoices_to_refetch(self, *, created_before: int, drafts_since: int) -> list[str]:
-        """Invoices that may still change but are older than the listing window: open ones, and recent drafts."""
+        """Invoices that may still change but are older than the listing window: open and uncollectible ones (either
+        may be paid or voided later), and recent drafts."""
         return [r[0] for r in self.conn.execute(
-            "SELECT id FROM stripe_invoices WHERE created < ? AND (status = 'open' OR (status = 'draft' AND created >= ?))"
+            "SELECT id FROM stripe_invoices WHERE created < ? AND (status IN ('open', 'uncollectible') OR (status = 'draft' AND created >= ?))"
             " ORDER BY id", (created_before, drafts_since))]  # fmt: skip
 
     def stripe_counted_invoices(self, include_open: bool) -> int:
@@ -1345,6 +1351,270 @@ class Store:
                f" UNION ALL SELECT min(day) FROM revenue{where} UNION ALL SELECT max(day) FROM revenue{where})")
         first, last = self.conn.execute(sql, [lo, hi] * 4).fetchone()
         return first, last
+    # -- issue 15: Stripe refunds and disputes split over the invoices they reverse --
+
+    def _dict_rows(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.conn.execute(sql, args)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) for r in cur]
+
+    def stripe_reversal_shares(self, reversal: str) -> dict[str, int]:
+        """{invoice: amount} of a refund or dispute: the part of it booked on each invoice ({} = not linked)."""
+        return dict(self.conn.execute("SELECT invoice, amount FROM stripe_reversal_shares WHERE reversal = ?", (reversal,)).fetchall())
+
+    def set_stripe_reversal_shares(self, reversal: str, shares: dict[str, int]) -> None:
+        self.conn.execute("DELETE FROM stripe_reversal_shares WHERE reversal = ?", (reversal,))
+        self.conn.executemany("INSERT INTO stripe_reversal_shares (reversal, invoice, amount) VALUES (?, ?, ?)",
+                              [(reversal, inv, amount) for inv, amount in sorted(shares.items())])  # fmt: skip
+
+    def stripe_invoice_reversals(self, invoice: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(refunds, disputes) booked on an invoice: their store rows with `amount` set to the invoice's share and
+        `shares` to how many invoices the reversal is split over."""
+        def q(table: str) -> list[dict[str, Any]]:
+            return self._dict_rows(
+                f"SELECT t.*, s.amount AS amount, (SELECT count(*) FROM stripe_reversal_shares x WHERE x.reversal = t.id) AS shares"
+                f" FROM {table} t JOIN stripe_reversal_shares s ON s.reversal = t.id WHERE s.invoice = ? ORDER BY t.id", (invoice,))  # fmt: skip
+        return q("stripe_refunds"), q("stripe_disputes")
+
+    def stripe_dispute(self, dispute: str) -> dict[str, Any] | None:
+        return self._stripe_row("stripe_disputes", dispute)
+
+    def upsert_stripe_dispute(self, row: dict[str, Any], observed_at: int) -> None:
+        self._stripe_upsert("stripe_disputes", {**row, "observed_at": observed_at})
+
+    def stripe_reversals_to_refetch(self, *, refund_statuses: tuple[str, ...], dispute_statuses: tuple[str, ...]
+                                    ) -> tuple[list[str], list[str]]:  # fmt: skip
+        """(refund ids, dispute ids) whose stored status is not final, whatever their age."""
+        def q(table: str, statuses: tuple[str, ...]) -> list[str]:
+            return [r[0] for r in self.conn.execute(
+                f"SELECT id FROM {table} WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id", statuses)]  # fmt: skip
+        return q("stripe_refunds", refund_statuses), q("stripe_disputes", dispute_statuses)
+
+    def stripe_unlinked_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(refunds, disputes) stored without any invoice share: each run tries to link them again."""
+        def q(table: str) -> list[dict[str, Any]]:
+            return self._dict_rows(f"SELECT * FROM {table} WHERE id NOT IN (SELECT reversal FROM stripe_reversal_shares) ORDER BY id")
+        return q("stripe_refunds"), q("stripe_disputes")
+
+    def stripe_all_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return self._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"), self._dict_rows("SELECT * FROM stripe_disputes ORDER BY id")
+
+    def stripe_customer_paid_invoices(self, customer: str, *, created_until: int) -> list[str]:
+        """Paid invoices of a Stripe customer created up to a time (a payment is reversed after it is made)."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' AND created <= ? ORDER BY created DESC, id",
+            (customer, created_until))]  # fmt: skip
+
+    def revenue_facts_billed(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
+                             ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
+        """`revenue_facts` on the billed basis: a Stripe invoice line counts whole on its invoice's finalization day
+        (UTC), an imported row on its first day (its date or period_start); credit notes, refunds and disputes
+        count on their own day in both bases. Same shapes as `revenue_facts`."""
+        billed_day = (
+            "CASE WHEN r.source = 'stripe' THEN coalesce((SELECT coalesce(i.finalized_at, i.created) / 86400 FROM stripe_invoice_lines l"
+            " JOIN stripe_invoices i ON i.id = l.invoice WHERE l.id = r.ref), r.day)"
+            " ELSE (SELECT min(r2.day) FROM revenue r2 WHERE r2.source = r.source AND r2.ref = r.ref) END"
+        )
+        where, args = [], []
+        if start_ms is not None:
+            where.append("b.day >= ?")
+            args.append(start_ms // DAY_MS)
+        if end_ms is not None:
+            where.append("b.day < ?")
+            args.append(-(-end_ms // DAY_MS))
+        if customer is not None:
+            where.append("c.customer_id = ?")
+            args.append(customer)
+        sql = (
+            f"SELECT c.customer_id, b.day, sum(b.usd_cents), b.currency, sum(b.amount_minor), sum(b.usd_cents IS NULL)"
+            f" FROM (SELECT r.customer, {billed_day} AS day, r.usd_cents, r.currency, r.amount_minor FROM revenue r) b"
+            " LEFT JOIN customers c ON c.id = b.customer"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY b.customer, b.day, b.currency"
+        )
+        facts, unconverted = [], {}
+        for cust, day, usd, currency, amount, missing in self.conn.execute(sql, args):
+            if missing:
+                unconverted[currency] = unconverted.get(currency, 0) + amount
+            elif usd:
+                facts.append((cust, date(1970, 1, 1) + timedelta(days=day), usd))
+        return facts, unconverted
+
+    def revenue_source_rows(self, source: str) -> list[tuple[str | None, int, int, str, str]]:
+        """(customer id, day number, amount minor, currency, ref) of every revenue row of a source, sorted."""
+        return sorted(self.conn.execute(
+            "SELECT c.customer_id, r.day, r.amount_minor, r.currency, r.ref FROM revenue r LEFT JOIN customers c ON c.id = r.customer"
+            " WHERE r.source = ?", (source,)).fetchall(), key=repr)  # fmt: skip
+
+    def import_revenue_file(self, source: str, rows: list[tuple[str, date, int, str, int | None, str]], legacy_source: str | None,
+                            *, replace_legacy: bool = False) -> tuple[int, list[tuple[str | None, int, int, str, str]], list[tuple[str | None, int, int, str, str]], bool]:  # fmt: skip
+        """Replace the revenue of an imported file (`source`, keyed by its path) with `rows`, in one transaction.
+        `legacy_source` is the key an older version used (the file's base name): its rows are replaced too when
+        they are exactly this file's rows (the same file, imported before the key changed) or `replace_legacy`, else kept.
+        Returns (rows written, rows replaced, legacy rows found, whether the legacy rows were replaced)."""
+        with self.write():
+            replaced = self.revenue_source_rows(source)
+            legacy = self.revenue_source_rows(legacy_source) if legacy_source and legacy_source != source else []
+            new = sorted(((c, (d - EPOCH_DATE).days, m, cur, ref) for c, d, m, cur, _usd, ref in rows), key=repr)
+            legacy_replaced = bool(legacy) and (legacy == new or replace_legacy)
+            for src in (source, legacy_source if legacy_replaced else None):
+                if src:
+                    self.conn.execute("DELETE FROM revenue WHERE source = ?", (src,))
+            self.conn.executemany(
+                "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(self.dim_id("customers", c), (d - EPOCH_DATE).days, m, cur, usd, source, ref) for c, d, m, cur, usd, ref in rows],
+            )
+        return len(rows), replaced, legacy, legacy_replaced
+
+    def stripe_disputes_at_risk(self) -> list[tuple[str | None, str, int, int]]:
+        """(app customer id, currency, minor units, count) of open disputes booked on invoices: revenue at risk."""
+        out: dict[tuple[str | None, str], list[int]] = {}
+        for inv_customer, currency, amount in self.conn.execute(
+            "SELECT i.customer, d.currency, s.amount FROM stripe_disputes d JOIN stripe_reversal_shares s ON s.reversal = d.id"
+            " JOIN stripe_invoices i ON i.id = s.invoice WHERE d.status NOT IN ('won', 'lost', 'prevented', 'warning_closed')"):  # fmt: skip
+            app = self.stripe_app_customer(inv_customer)[0] if inv_customer else None
+            acc = out.setdefault((app, currency), [0, 0])
+            acc[0] += amount
+            acc[1] += 1
+        return [(c, cur, a, n) for (c, cur), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]
+
+    # -- issue 18: billed costs (sync-costs, costs import, reconcile) --
+    # Invariants: a source's rows of a (provider, UTC day) are replaced whole when that day is synced again (a revised
+    # day is replaced, not added); a file import upserts by (source, ref), so the same file twice changes nothing.
+    # Amounts are picodollars of USD; every write below is one transaction.
+
+    def replace_billed_days(self, source: str, days: Iterable[tuple[str, int]], costs: list[BilledCostRow],
+                            usage: list[BilledUsageRow], *, synced_at: str) -> list[tuple[str, int]]:  # fmt: skip
+        """Replace `source`'s bill for each (provider, day) in `days` with `costs` and `usage` (which must lie in
+        those days). Returns the (provider, day)s whose content changed. Call inside `write()`."""
+        days = sorted(set(days))
+        before = self._billed_digests(source, days)
+        for provider, day in days:
+            self.conn.execute("DELETE FROM billed_costs WHERE source = ? AND provider = ? AND day = ?", (source, provider, day))
+            self.conn.execute("DELETE FROM billed_usage WHERE source = ? AND provider = ? AND day = ?", (source, provider, day))
+        self._insert_billed(source, costs, usage, replace=False)
+        self.conn.executemany("INSERT OR REPLACE INTO billed_days (source, provider, day, synced_at) VALUES (?, ?, ?, ?)",
+                              [(source, p, d, synced_at) for p, d in days])  # fmt: skip
+        after = self._billed_digests(source, days)
+        return [k for k in days if before.get(k) != after.get(k)]
+
+    def upsert_billed(self, source: str, costs: list[BilledCostRow], usage: list[BilledUsageRow], *, synced_at: str
+                      ) -> list[tuple[str, int]]:  # fmt: skip
+        """Insert or replace rows by (source, ref) (a file import). Returns the (provider, day)s whose content
+        changed. Call inside `write()`."""
+        days = sorted({(r.provider, r.day) for r in costs} | {(r.provider, r.day) for r in usage})
+        before = self._billed_digests(source, days)
+        self._insert_billed(source, costs, usage, replace=True)
+        self.conn.executemany("INSERT OR IGNORE INTO billed_days (source, provider, day, synced_at) VALUES (?, ?, ?, ?)",
+                              [(source, p, d, synced_at) for p, d in days])  # fmt: skip
+        after = self._billed_digests(source, days)
+        return [k for k in days if before.get(k) != after.get(k)]
+
+    def _insert_billed(self, source: str, costs: list[BilledCostRow], usage: list[BilledUsageRow], *, replace: bool) -> None:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        self.conn.executemany(
+            f"{verb} INTO billed_costs (source, ref, provider, day, model, token_class, kind, line_item, project,"
+            " service_tier, amount, quantity, quantity_unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(source, r.ref, r.provider, r.day, r.model, r.token_class, r.kind, r.line_item, r.project, r.service_tier,
+              r.amount_pico, r.quantity, r.quantity_unit) for r in costs],
+        )  # fmt: skip
+        self.conn.executemany(
+            f"{verb} INTO billed_usage (source, ref, provider, day, model, project, service_tier, batch, input_tokens,"
+            " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, requests)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(source, r.ref, r.provider, r.day, r.model, r.project, r.service_tier, r.batch, r.input_tokens,
+              r.cache_read_tokens, r.cache_write_5m_tokens, r.cache_write_1h_tokens, r.output_tokens, r.requests) for r in usage],
+        )  # fmt: skip
+
+    def _billed_digests(self, source: str, days: list[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """A digest of a source's rows per (provider, day): what tells a changed day from a re-read of the same."""
+        out: dict[tuple[str, int], str] = {}
+        for provider, day in days:
+            h = hashlib.blake2b(digest_size=16)
+            for table in ("billed_costs", "billed_usage"):
+                for row in self.conn.execute(f"SELECT * FROM {table} WHERE source = ? AND provider = ? AND day = ? ORDER BY ref",
+                                             (source, provider, day)):  # fmt: skip
+                    h.update(repr(row).encode())
+                h.update(b"|")
+            known = self.conn.execute("SELECT 1 FROM billed_days WHERE source = ? AND provider = ? AND day = ?",
+                                      (source, provider, day)).fetchone()  # fmt: skip
+            if known:
+                out[(provider, day)] = h.hexdigest()
+        return out
+
+    def cost_sync_state(self, source: str) -> CostSyncRow | None:
+        row = self.conn.execute("SELECT source, first_day, last_end_day, synced_at FROM cost_syncs WHERE source = ?",
+                                (source,)).fetchone()  # fmt: skip
+        return CostSyncRow(*row) if row else None
+
+    def cost_sync_rows(self) -> list[CostSyncRow]:
+        return [CostSyncRow(*r) for r in self.conn.execute("SELECT source, first_day, last_end_day, synced_at FROM cost_syncs ORDER BY source")]
+
+    def save_cost_sync(self, source: str, first_day: int, end_day: int, synced_at: str) -> None:
+        """Record a sync of [first_day, end_day) of `source`. Call inside `write()`."""
+        self.conn.execute(
+            "INSERT INTO cost_syncs (source, first_day, last_end_day, synced_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (source) DO UPDATE SET first_day = min(first_day, excluded.first_day),"
+            " last_end_day = max(last_end_day, excluded.last_end_day), synced_at = excluded.synced_at",
+            (source, first_day, end_day, synced_at),
+        )
+
+    def billed_cost_rows(self, start_day: int | None, end_day: int | None, provider: str | None = None) -> list[BilledCostRow]:
+        """Every billed cost line of [start_day, end_day) (UTC day numbers; None = open), all sources."""
+        where, args = [], []
+        _time_range(where, args, "day", start_day, end_day)
+        if provider is not None:
+            where.append("provider = ?")
+            args.append(provider)
+        sql = ("SELECT provider, day, model, token_class, kind, line_item, project, service_tier, amount, quantity,"
+               " quantity_unit, source || ':' || ref FROM billed_costs" + (" WHERE " + " AND ".join(where) if where else ""))  # fmt: skip
+        return [BilledCostRow(*r) for r in self.conn.execute(sql, args)]
+
+    def billed_usage_rows(self, start_day: int | None, end_day: int | None, provider: str | None = None) -> list[BilledUsageRow]:
+        where, args = [], []
+        _time_range(where, args, "day", start_day, end_day)
+        if provider is not None:
+            where.append("provider = ?")
+            args.append(provider)
+        sql = ("SELECT provider, day, model, project, service_tier, batch, input_tokens, cache_read_tokens,"
+               " cache_write_5m_tokens, cache_write_1h_tokens, output_tokens, requests, source || ':' || ref FROM billed_usage"
+               + (" WHERE " + " AND ".join(where) if where else ""))  # fmt: skip
+        return [BilledUsageRow(*r) for r in self.conn.execute(sql, args)]
+
+    def billed_days(self, start_day: int | None, end_day: int | None) -> set[tuple[str, int]]:
+        """The (provider, UTC day)s some sync or import knows the bill of."""
+        where, args = [], []
+        _time_range(where, args, "day", start_day, end_day)
+        sql = "SELECT DISTINCT provider, day FROM billed_days" + (" WHERE " + " AND ".join(where) if where else "")
+        return {(p, d) for p, d in self.conn.execute(sql, args)}
+
+    def logged_cells(self, start_day: int | None, end_day: int | None) -> list[LoggedCellRow]:
+        """Our logged calls per (UTC day, vendor, model) from the daily rollups, with the tokens of the unpriced
+        ones (from the small index of unpriced calls)."""
+        where, args = [], []
+        _time_range(where, args, "x.day", start_day, end_day)
+        sql = ("SELECT x.day, x.model, sum(x.events), sum(x.unpriced_events), sum(x.cost / 1000000), sum(x.cost % 1000000),"
+               " sum(x.input_tokens), sum(x.cached_input_tokens), sum(x.cache_write_tokens), sum(x.output_tokens)"
+               " FROM rollup_daily x" + (" WHERE " + " AND ".join(where) if where else "") + " GROUP BY x.day, x.model")  # fmt: skip
+        rows = self.conn.execute(sql, args).fetchall()
+        unpriced: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+        if any(r[3] for r in rows):
+            ew, eargs = self.ts_filter("e", None if start_day is None else start_day * DAY_MS,
+                                       None if end_day is None else end_day * DAY_MS)  # fmt: skip
+            ew.append("e.cost IS NULL")
+            for day, model, i, c, w, o in self.conn.execute(
+                "SELECT e.ts / 86400000, e.model, sum(e.input_tokens), sum(e.cached_input_tokens), sum(e.cache_write_tokens),"
+                " sum(e.output_tokens) FROM events e WHERE " + " AND ".join(ew) + " GROUP BY 1, 2",
+                eargs,
+            ):  # fmt: skip
+                unpriced[(day, model)] = (i, c, w, o)
+        models = self.model_names()
+        out = []
+        for day, mid, ev, unp, micro, rest, i, c, w, o in rows:
+            vendor, model = models.get(mid, ("unknown", "unknown"))
+            out.append(LoggedCellRow(day, vendor, model, ev, unp, micro * 1_000_000 + rest, i, c, w, o,
+                                     *unpriced.get((day, mid), (0, 0, 0, 0))))  # fmt: skip
+        return out
 
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:
@@ -1469,3 +1739,67 @@ class BudgetSpend:
         acc[0] += cost
         acc[1] += unpriced
         acc[2] += n
+
+
+# -- issue 18: rows of the billed-cost tables --
+
+
+class BilledCostRow(NamedTuple):
+    """One line of a provider's bill: money of one provider, UTC day and line (see `billed_costs` in migrations)."""
+
+    provider: str
+    day: int  # UTC day number
+    model: str | None  # as billed; None = no model (web search, a credit)
+    token_class: str | None  # input | cache_read | cache_write_5m | cache_write_1h | output; None = not a token charge
+    kind: str  # tokens | web_search | code_execution | credit | tax | other
+    line_item: str
+    project: str | None
+    service_tier: str | None
+    amount_pico: int
+    quantity: str | None  # exact decimal text
+    quantity_unit: str | None
+    ref: str  # unique within its source (read back as "source:ref")
+
+
+class BilledUsageRow(NamedTuple):
+    """Tokens a provider billed for one model on one UTC day (its usage API)."""
+
+    provider: str
+    day: int
+    model: str
+    project: str | None
+    service_tier: str | None
+    batch: int | None
+    input_tokens: int  # uncached prompt tokens, cache writes excluded
+    cache_read_tokens: int
+    cache_write_5m_tokens: int
+    cache_write_1h_tokens: int
+    output_tokens: int
+    requests: int | None
+    ref: str
+
+
+class LoggedCellRow(NamedTuple):
+    """Our logged calls of one (UTC day, vendor, model): canonical token fields (input includes cache)."""
+
+    day: int
+    vendor: str
+    model: str
+    calls: int
+    unpriced_calls: int
+    cost_pico: int  # of the priced calls
+    input_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    output_tokens: int
+    unpriced_input_tokens: int
+    unpriced_cached_input_tokens: int
+    unpriced_cache_write_tokens: int
+    unpriced_output_tokens: int
+
+
+class CostSyncRow(NamedTuple):
+    source: str
+    first_day: int
+    last_end_day: int
+    synced_at: str

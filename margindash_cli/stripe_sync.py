@@ -9,11 +9,17 @@ Invariants:
   payment's balance transaction), else a rate from `fx import` for the date, else left NULL: the amount
   is then reported as unconverted, never dropped.
 - A line's amount is spread over its service period [start, end) second by second in UTC: a day's share
-  is its seconds of the period, split by largest remainder so the days add up exactly to the line. USD
+  is its seconds of the period, split by cumulative rounding (`money.allocate`) so every day and every month
+  is within one minor unit of its exact share and the days add up exactly to the line. USD
   cents are rounded once per document and spread with the same weights.
 - Counted: lines of paid invoices (and open ones with --include-open); issued credit notes of those
   invoices, on their effective date; refunds of their payments that no credit note covers, on their date,
-  in the invoice's ratio of total excluding tax to total. Drafts, void and uncollectible invoices add nothing.
+  in the invoice's ratio of total excluding tax to total; lost disputes likewise, on the day they were seen
+  closed. Drafts, void and uncollectible invoices add nothing.
+- A refund or dispute is booked only on the invoices whose invoice payment is verifiably its payment (the
+  payment intent, or the charge of a legacy payment), split by `amount_paid`; else it is stored unlinked,
+  counts nothing, is named in the warnings and is linked again on every run.
+- A stored object is never replaced by an earlier state of it (`stored_is_newer`), from a webhook or a sync.
 - Idempotent: the revenue rows of an invoice (its lines, credit notes and refunds, each keyed by its Stripe
   id) are rebuilt from the stored Stripe objects whenever any of them changes, so a re-run, an overlapping
   run or a replayed webhook changes nothing.
@@ -36,9 +42,13 @@ from typing import Any
 
 from .errors import InputError, MarginDashError, UsageError
 from .fx import FX_MAX_AGE_DAYS, decimal_rate, usd_cents
-from .reports import allocate
+from .money import allocate, day_of, day_weights, round_half_even_div, spread_over_days  # noqa: F401 (re-exported)
 
 LOOKBACK_S = 35 * 86_400  # each run re-lists objects created this long before the last run: invoices get paid, refunds arrive
+REFUND_LOOKBACK_S = 120 * 86_400  # refunds are re-listed this far back: a succeeded refund can still fail (bank returns)
+CREDIT_NOTE_LOOKBACK_S = 400 * 86_400  # credit notes are re-listed this far back: an issued one can be voided later
+NON_FINAL_REFUND_STATUSES = ("pending", "requires_action")  # re-read by id on every run, whatever their age
+OPEN_DISPUTE_STATUSES = ("warning_needs_response", "warning_under_review", "needs_response", "under_review")  # re-read by id
 DRAFT_REFETCH_S = 90 * 86_400  # stored drafts younger than this, and all open invoices, are re-read even when older
 MAX_SPREAD_S = 3660 * 86_400  # a service period longer than ten years is a data error: it counts on the invoice date
 PAGE_LIMIT = 100  # objects per list request (Stripe's maximum)
@@ -53,10 +63,8 @@ API_BASE_ENV = "MARGINDASH_STRIPE_API_BASE"  # a proxy or a test server instead 
 KEY_ENV = "STRIPE_API_KEY"
 WEBHOOK_SECRET_ENV = "STRIPE_WEBHOOK_SECRET"
 WEBHOOK_TOLERANCE_S = 300  # a signature older than this is stale (Stripe's default)
-EPOCH = date(1970, 1, 1)
-DAY_S = 86_400
 KEY_HINT = "set STRIPE_API_KEY (a restricted key with read access is enough) or pass --api-key-file FILE"
-READ_SCOPES = "invoices, invoice payments, credit notes, customers, charges, refunds, payment intents and balance transactions"
+READ_SCOPES = "invoices, invoice payments, credit notes, customers, charges, refunds, disputes, payment intents and balance transactions"
 
 
 class StripeSyncError(MarginDashError):
@@ -238,34 +246,7 @@ def credit_note_net(cn: Mapping[str, Any]) -> int:
     return int(cn.get("total") or 0) - taxes
 
 
-def day_of(ts: int) -> date:
-    """The UTC date of a unix timestamp."""
-    return EPOCH + timedelta(days=ts // DAY_S)
-
-
-def day_weights(start: int, end: int) -> tuple[date, list[int]]:
-    """The first UTC day of [start, end) and the seconds of the period in each day from it."""
-    first, last = start // DAY_S, (end - 1) // DAY_S
-    weights = [min(end, (d + 1) * DAY_S) - max(start, d * DAY_S) for d in range(first, last + 1)]
-    return EPOCH + timedelta(days=first), weights
-
-
-def spread_over_days(amount: int, start: int, end: int) -> list[tuple[date, int]]:
-    """Split `amount` over the UTC days of [start, end) by their seconds, exactly (largest remainder).
-    A period with no length counts whole on the day of `start`. Days that get 0 are left out."""
-    if end <= start:
-        return [(day_of(start), amount)] if amount else []
-    first, weights = day_weights(start, end)
-    return [(first + timedelta(days=i), part) for i, part in enumerate(allocate(amount, weights)) if part]
-
-
-def round_half_even_div(numerator: int, denominator: int) -> int:
-    """numerator / denominator rounded half-even, in integers."""
-    q, r = divmod(numerator, denominator)
-    twice = 2 * r
-    if twice > denominator or (twice == denominator and q % 2):
-        q += 1
-    return q
+# day_of, day_weights, spread_over_days and round_half_even_div live in money.py (imported above, re-exported here).
 
 
 @dataclass(frozen=True)
@@ -286,9 +267,16 @@ def invoice_counts(status: str, include_open: bool) -> bool:
 FxLookup = Callable[[str, date], Decimal | None]
 
 
+def reversal_ref(reversal_id: str, invoice_id: str, shares: int) -> str:
+    """The revenue ref of a refund's or dispute's share of an invoice: its id, or `id@invoice` when it is split."""
+    return reversal_id if shares <= 1 else f"{reversal_id}@{invoice_id}"
+
+
 def family_revenue(inv: Mapping[str, Any], lines: list[Mapping[str, Any]], credit_notes: list[Mapping[str, Any]],
-                   refunds: list[Mapping[str, Any]], *, include_open: bool, fx: FxLookup) -> list[RevenueEntry]:  # fmt: skip
-    """The revenue rows of one invoice and the credit notes and refunds against it (store rows in, rows out)."""
+                   refunds: list[Mapping[str, Any]], *, include_open: bool, fx: FxLookup,
+                   disputes: list[Mapping[str, Any]] = ()) -> list[RevenueEntry]:  # fmt: skip
+    """The revenue rows of one invoice and the credit notes, refunds and lost disputes against it (store rows in,
+    rows out). A refund's or dispute's `amount` is its share of this invoice (`shares` says over how many it is split)."""
     if not invoice_counts(inv["status"], include_open):
         return []
     currency = inv["currency"]
@@ -331,7 +319,14 @@ def family_revenue(inv: Mapping[str, Any], lines: list[Mapping[str, Any]], credi
         covered = sum(int(json.loads(cn["refunds"]).get(r["id"], 0)) for cn in issued)
         uncovered = max(r["amount"] - covered, 0)
         net = uncovered if excl is None else round_half_even_div(uncovered * excl, total)
-        emit(r["id"], -net, r["created"], r["created"], day_of(r["created"]), decimal_rate(r.get("settle_rate")))
+        ref = reversal_ref(r["id"], inv["id"], r.get("shares") or 1)
+        emit(ref, -net, r["created"], r["created"], day_of(r["created"]), decimal_rate(r.get("settle_rate")))
+    for d in disputes:  # a lost chargeback reverses the payment on the day it closed; open ones are only at risk
+        if d["status"] != "lost" or not total:
+            continue
+        net = d["amount"] if excl is None else round_half_even_div(d["amount"] * excl, total)
+        closed = d.get("closed_at") or d["created"]
+        emit(reversal_ref(d["id"], inv["id"], d.get("shares") or 1), -net, closed, closed, day_of(closed), decimal_rate(d.get("settle_rate")))
     return out
 
 
@@ -461,6 +456,21 @@ def refund_row(r: Mapping[str, Any], invoice_id: str | None) -> dict[str, Any]:
     }
 
 
+def dispute_row(d: Mapping[str, Any]) -> dict[str, Any]:
+    bts = [bt for bt in d.get("balance_transactions") or [] if isinstance(bt, Mapping)]
+    return {
+        "id": d["id"],
+        "charge": ident(d.get("charge")),
+        "payment_intent": ident(d.get("payment_intent")),
+        "status": d.get("status") or "needs_response",
+        "currency": (d.get("currency") or "usd").lower(),
+        "created": int(d.get("created") or 0),
+        "amount": int(d.get("amount") or 0),
+        "settle_rate": settle_rate(bts[0], d.get("currency")) if bts else None,
+        "last_movement": max([int(bt.get("created") or 0) for bt in bts], default=0),
+    }
+
+
 def settle_rate(bt: Any, currency: str | None) -> str | None:
     """USD per unit of `currency` from a balance transaction, when it settled in USD; else None."""
     if not isinstance(bt, Mapping) or (bt.get("currency") or "").lower() != "usd" or (currency or "").lower() == "usd":
@@ -480,8 +490,11 @@ class Batch:
     credit_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, str] = field(default_factory=dict)  # payment intent / charge id -> invoice id
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shares: dict[str, dict[str, int]] = field(default_factory=dict)  # refund/dispute id -> {invoice: amount}; {} = unlinked
     deleted_invoices: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    unlinked: list[str] = field(default_factory=list)  # refunds and disputes no invoice payment was found for
 
 
 @dataclass
@@ -495,6 +508,7 @@ class StripeSyncResult:
     revenue: dict[str, dict[str, str]]  # currency -> {"amount", "usd", "unconverted"} over all Stripe revenue
     unmapped_customers: list[str]
     warnings: list[str]
+    unlinked: list[str] = field(default_factory=list)  # refunds/disputes not booked: no invoice payment matches them
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -503,12 +517,14 @@ class StripeSyncResult:
 class Collector:
     """Fetches what a run needs into a Batch, following links (a credit note's invoice, a refund's payment)."""
 
-    def __init__(self, store: Any, api: StripeApi | None, settings: Settings):
+    def __init__(self, store: Any, api: StripeApi | None, settings: Settings, *, relink: bool = False):
         self.store = store
         self.api = api
         self.settings = settings
+        self.relink = relink  # --full: derive every refund's and dispute's invoices again, never trust a stored link
         self.batch = Batch()
-        self.listed = {"customers": 0, "invoices": 0, "credit_notes": 0, "refunds": 0}
+        self.listed = {"customers": 0, "invoices": 0, "credit_notes": 0, "refunds": 0, "disputes": 0}
+        self._payment_customers: dict[str, str | None] = {}
 
     @property
     def v1(self) -> Any:
@@ -558,29 +574,96 @@ class Collector:
         self.ensure_invoice(row["invoice"])
 
     def take_refund(self, r: dict[str, Any]) -> None:
-        row = refund_row(r, self.link_refund(r))
-        self.batch.refunds[row["id"]] = row
-        self.ensure_invoice(row["invoice"])
+        self.take_reversal(refund_row(r, None), "refund")
 
-    def link_refund(self, r: Mapping[str, Any]) -> str | None:
-        """The invoice a refund's payment paid: stored, else asked of Stripe by payment intent."""
-        stored = self.store.stripe_refund(r["id"])
-        if stored and stored["invoice"]:
-            return stored["invoice"]
-        for pid in (ident(r.get("payment_intent")), ident(r.get("charge"))):
-            if pid:
-                found = self.batch.payments.get(pid) or self.store.stripe_payment_invoice(pid)
-                if found:
-                    return found
-        pi = ident(r.get("payment_intent"))
-        if pi and self.api:
+    def take_dispute(self, d: dict[str, Any], observed_at: int) -> None:
+        row = dispute_row(d)
+        last_movement = row.pop("last_movement")
+        old = self.store.stripe_dispute(row["id"])
+        if row["status"] != "lost":
+            row["closed_at"] = None
+        elif old and old["status"] == "lost" and old["closed_at"]:
+            row["closed_at"] = old["closed_at"]
+        elif old:  # seen open before, lost now: it closed since the last look
+            row["closed_at"] = observed_at
+        else:  # lost when first read: Stripe gives no closing time; its last balance movement is the closest it states
+            row["closed_at"] = max(row["created"], last_movement)
+        self.take_reversal(row, "dispute")
+
+    def take_reversal(self, row: dict[str, Any], kind: str) -> None:
+        """A refund or dispute, booked on the invoices its payment verifiably paid (split by amount paid)."""
+        rid = row["id"]
+        (self.batch.refunds if kind == "refund" else self.batch.disputes)[rid] = row
+        shares = None if self.relink else self.store.stripe_reversal_shares(rid) or None
+        if shares is None or sum(shares.values()) != row["amount"]:
+            shares = self.find_shares(row) or {}
+        self.batch.shares[rid] = shares
+        if kind == "refund":
+            row["invoice"] = min(shares) if shares else None
+        if not shares:
+            self.batch.unlinked.append(rid)
+            amount = f"{Decimal(row['amount']).scaleb(-_exp(row['currency'])):f} {row['currency'].upper()}"
+            payment = row.get("payment_intent") or row.get("charge") or "no payment"
+            why = "no invoice payment matches its payment" if self.api else "no API key to find its invoice; the next sync-stripe links it"
+            self.batch.warnings.append(f"{kind} {rid} ({amount}, {day_of(row['created']).isoformat()}, {payment}): {why}; not counted")
+        for iid in shares:
+            self.ensure_invoice(iid)
+
+    def find_shares(self, row: Mapping[str, Any]) -> dict[str, int] | None:
+        """{invoice: part of the amount} for a refund or dispute: the invoice payments whose `payment` is its
+        payment intent (or, for a charge without one, its charge), split by `amount_paid`. Asked by payment
+        intent first, then among the payments of its customer's paid invoices. Nothing unverified is returned."""
+        if not self.api:
+            return None
+        pi, ch = row.get("payment_intent"), row.get("charge")
+
+        def matches(p: Mapping[str, Any]) -> bool:
+            pay = p.get("payment") or {}
+            if pay.get("type") == "payment_intent":
+                return bool(pi) and ident(pay.get("payment_intent")) == pi
+            if pay.get("type") == "charge":
+                return bool(ch) and ident(pay.get("charge")) == ch
+            return False
+
+        found: dict[str, dict[str, Any]] = {}
+        what = f"finding the invoice of {row['id']}"
+        if pi:
             params = {"payment": {"type": "payment_intent", "payment_intent": pi}}
-            for p in self.api.iterate(f"finding the invoice of refund {r['id']}", self.v1.invoice_payments.list, params):
-                inv = ident(p.get("invoice"))
-                if inv:
-                    self.batch.payments[pi] = inv
-                    return inv
-        return None
+            for p in self.api.iterate(what, self.v1.invoice_payments.list, params):
+                if matches(p):
+                    found[p["id"]] = p
+        if not found:
+            customer = self.payment_customer(pi, ch)
+            until = int(row["created"])  # the invoice was paid before its payment was refunded or disputed
+            invoices = set(self.store.stripe_customer_paid_invoices(customer, created_until=until)) if customer else set()
+            invoices |= {i for i, inv in self.batch.invoices.items()
+                         if customer and inv["customer"] == customer and inv["status"] == "paid" and inv["created"] <= until}  # fmt: skip
+            for iid in sorted(invoices):
+                for p in self.api.iterate(what, self.v1.invoice_payments.list, {"invoice": iid}):
+                    if matches(p):
+                        found[p["id"]] = p
+        paid: dict[str, int] = {}
+        for p in found.values():
+            inv, amount = ident(p.get("invoice")), int(p.get("amount_paid") or 0)
+            if inv and p.get("status") == "paid" and amount > 0:
+                paid[inv] = paid.get(inv, 0) + amount
+        if not paid:
+            return None
+        invoices = sorted(paid)
+        return {i: part for i, part in zip(invoices, allocate(int(row["amount"]), [paid[i] for i in invoices]))}
+
+    def payment_customer(self, pi: str | None, ch: str | None) -> str | None:
+        """The Stripe customer a charge (else a payment intent) belongs to."""
+        key = ch or pi
+        if not key or not self.api:
+            return None
+        if key not in self._payment_customers:
+            if ch:
+                obj = self.api.call(f"reading charge {ch}", self.v1.charges.retrieve, ch, missing_ok=True)
+            else:
+                obj = self.api.call(f"reading payment {pi}", self.v1.payment_intents.retrieve, pi, missing_ok=True)
+            self._payment_customers[key] = ident(as_dict(obj).get("customer")) if obj is not None else None
+        return self._payment_customers[key]
 
     def settle_rates(self) -> None:
         """For paid invoices in another currency: the rate Stripe applied when their payments settled in USD."""
@@ -625,19 +708,54 @@ class Collector:
 # ---- writing: store the objects, rebuild the revenue of every invoice they touch -----------------
 
 
+def _exp(currency: str) -> int:
+    from .money import minor_exponent
+
+    return minor_exponent(currency)
+
+
+# How far along its life a Stripe object is: a state is never replaced by an earlier one (webhooks arrive out of
+# order, several in one second; a sync's fetch can be older than a webhook applied while it ran).
+STATE_RANK = {
+    "invoice": {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3, "deleted": 4},
+    "credit_note": {"issued": 0, "void": 1},
+    "refund": {"requires_action": 0, "pending": 0, "succeeded": 1, "failed": 2, "canceled": 2},
+    "dispute": {s: 0 for s in OPEN_DISPUTE_STATUSES} | {"won": 1, "lost": 1, "prevented": 1, "warning_closed": 1},
+    "customer": {0: 0, 1: 1},  # deleted
+}
+
+
+def stored_is_newer(kind: str, old: Mapping[str, Any] | None, new_state: Any, observed_at: int) -> bool:
+    """Whether the stored state of an object is later than `new_state` seen at `observed_at`: further along
+    its life, or as far along and observed later. Unknown states rank with the earliest."""
+    if old is None:
+        return False
+    ranks = STATE_RANK[kind]
+    old_rank = ranks.get(old["deleted"] if kind == "customer" else old["status"], 0)
+    new_rank = ranks.get(new_state, 0)
+    return old_rank > new_rank or (old_rank == new_rank and int(old["observed_at"] or 0) > observed_at)
+
+
 def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, *, rebuild_all: bool = False) -> tuple[int, int]:
-    """Store a batch and rebuild the revenue rows it affects (inside the caller's transaction).
+    """Store a batch and rebuild the revenue rows it affects (inside the caller's transaction). An object whose
+    stored state is later than the batch's (`stored_is_newer`: a webhook applied while a sync fetched) is kept.
     Returns (revenue refs changed, invoices counted among those rebuilt)."""
     affected: set[str] = set()
     for c in batch.customers.values():
         before = store.stripe_app_customer(c["id"])
         old = store.stripe_customer(c["id"])
+        if stored_is_newer("customer", old, c["deleted"], observed_at):
+            continue
+        if c["deleted"] and old:  # a deleted customer's stub has no metadata: keep what it mapped to, mark it deleted
+            c = {**c, "app_customer_id": old["app_customer_id"], "segment": old["segment"], "plan": old["plan"]}
         store.upsert_stripe_customer(c, observed_at)
         after = store.stripe_app_customer(c["id"])
         store.set_customer_attributes(f"stripe:{c['id']}", after[0], c["segment"], c["plan"])
         if before != after or old is None:
             affected.update(store.stripe_invoice_ids(customer=c["id"]))
     for iid, inv in batch.invoices.items():
+        if stored_is_newer("invoice", store.stripe_invoice(iid), inv["status"], observed_at):
+            continue
         store.upsert_stripe_invoice(inv, batch.lines.get(iid), observed_at)
         affected.add(iid)
     for iid in batch.deleted_invoices:
@@ -645,17 +763,36 @@ def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, 
         store.mark_stripe_invoice_deleted(iid, observed_at)
     for cn in batch.credit_notes.values():
         old = store.stripe_credit_note(cn["id"])
+        if stored_is_newer("credit_note", old, cn["status"], observed_at):
+            continue
         store.upsert_stripe_credit_note(cn, observed_at)
         affected.update(i for i in (cn["invoice"], old and old["invoice"]) if i)
-    for r in batch.refunds.values():
-        old = store.stripe_refund(r["id"])
-        store.upsert_stripe_refund(r, observed_at)
-        affected.update(i for i in (r["invoice"], old and old["invoice"]) if i)
+    stale_refs: set[str] = set()
+    for kind, rows in (("refund", batch.refunds), ("dispute", batch.disputes)):
+        for r in rows.values():
+            old_shares = store.stripe_reversal_shares(r["id"])
+            old = store.stripe_refund(r["id"]) if kind == "refund" else store.stripe_dispute(r["id"])
+            if stored_is_newer(kind, old, r["status"], observed_at):
+                pass  # keep the later state; its invoice links are still brought up to date below
+            elif kind == "refund":
+                store.upsert_stripe_refund(r, observed_at)
+                affected.update(i for i in (r["invoice"], old and old["invoice"]) if i)
+            else:
+                store.upsert_stripe_dispute(r, observed_at)
+            shares = batch.shares.get(r["id"], old_shares)
+            if shares != old_shares:
+                store.set_stripe_reversal_shares(r["id"], shares)
+                old_refs = {reversal_ref(r["id"], i, len(old_shares)) for i in old_shares}
+                stale_refs |= old_refs - {reversal_ref(r["id"], i, len(shares)) for i in shares}
+            affected.update(old_shares)
+            affected.update(shares)
     for payment, iid in batch.payments.items():
         store.set_stripe_payment(payment, iid)
     if rebuild_all:
         affected.update(store.stripe_invoice_ids())
-    return rebuild_revenue(store, affected, settings.include_open)
+    cleared = store.replace_stripe_revenue(sorted(stale_refs), None, []) if stale_refs else 0
+    changed, counted = rebuild_revenue(store, affected, settings.include_open)
+    return changed + cleared, counted
 
 
 def rebuild_revenue(store: Any, invoice_ids: set[str] | list[str], include_open: bool) -> tuple[int, int]:
@@ -673,10 +810,11 @@ def rebuild_revenue(store: Any, invoice_ids: set[str] | list[str], include_open:
         family = store.stripe_invoice_family(iid)
         if family is None:  # a credit note or refund whose invoice was never read: nothing counts yet
             continue
-        inv, lines, cns, refunds = family
-        entries = family_revenue(inv, lines, cns, refunds, include_open=include_open, fx=fx)
+        inv, lines, cns, _ = family
+        refunds, disputes = store.stripe_invoice_reversals(iid)
+        entries = family_revenue(inv, lines, cns, refunds, include_open=include_open, fx=fx, disputes=disputes)
         counted += invoice_counts(inv["status"], include_open)
-        refs = [x["id"] for x in (*lines, *cns, *refunds)]
+        refs = [x["id"] for x in (*lines, *cns)] + [reversal_ref(x["id"], iid, x["shares"]) for x in (*refunds, *disputes)]
         app_customer = store.stripe_app_customer(inv["customer"])[0] if inv["customer"] else None
         changed += store.replace_stripe_revenue(refs, app_customer, entries)
     return changed, counted
@@ -725,19 +863,18 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
     now = opts.now or int(time.time())
     s = opts.settings
     previous = Settings.from_json(store.get_meta(SETTINGS_META))
-    keys_changed = previous is not None and (previous.customer_key, previous.segment_key, previous.plan_key) != (
-        s.customer_key, s.segment_key, s.plan_key)  # fmt: skip
     rebuild_all = opts.full or (previous is not None and previous != s)
-    col = Collector(store, api, s)
+    col = Collector(store, api, s, relink=opts.full)
     v1 = api.client.v1
+    lookback = {"credit_notes": CREDIT_NOTE_LOOKBACK_S, "refunds": REFUND_LOOKBACK_S}
 
     def since(obj: str) -> int | None:
         if opts.since is not None:
             return opts.since
         cursor = store.stripe_cursor(obj)
-        return None if opts.full or cursor is None else cursor - LOOKBACK_S
+        return None if opts.full or cursor is None else cursor - lookback.get(obj, LOOKBACK_S)
 
-    windows = {obj: since(obj) for obj in ("invoices", "credit_notes", "refunds")}
+    windows = {obj: since(obj) for obj in ("invoices", "credit_notes", "refunds", "disputes")}
 
     def listing(gte: int | None, expand: list[str]) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -747,10 +884,11 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
             params["expand"] = expand
         return params
 
-    if opts.full or keys_changed or store.stripe_cursor("customers") is None:
-        for c in api.iterate("listing customers", v1.customers.list, {}):
-            col.listed["customers"] += 1
-            col.take_customer(c)
+    # Every run lists the customers (one request per 100): a metadata change of a customer with no invoice in the
+    # window is picked up too. Deleted customers are not listed; their stored mapping stays.
+    for c in api.iterate("listing customers", v1.customers.list, {}):
+        col.listed["customers"] += 1
+        col.take_customer(c)
     gte = windows["invoices"]
     for inv in api.iterate("listing invoices", v1.invoices.list, listing(gte, ["data.customer"])):
         col.listed["invoices"] += 1
@@ -770,6 +908,28 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
     for r in api.iterate("listing refunds", v1.refunds.list, listing(windows["refunds"], ["data.balance_transaction"])):
         col.listed["refunds"] += 1
         col.take_refund(r)
+    for d in api.iterate("listing disputes", v1.disputes.list, listing(windows["disputes"], [])):
+        col.listed["disputes"] += 1
+        col.take_dispute(d, now)
+    refetch_refunds, refetch_disputes = store.stripe_reversals_to_refetch(
+        refund_statuses=NON_FINAL_REFUND_STATUSES, dispute_statuses=OPEN_DISPUTE_STATUSES)  # fmt: skip
+    for rid in refetch_refunds:  # a pending refund may fail or be canceled long after it was created
+        if rid not in col.batch.refunds:
+            found = api.call(f"re-reading refund {rid}", v1.refunds.retrieve, rid, params={"expand": ["balance_transaction"]}, missing_ok=True)
+            if found is not None:
+                col.take_refund(as_dict(found))
+    for did in refetch_disputes:  # an open dispute is won or lost weeks later
+        if did not in col.batch.disputes:
+            found = api.call(f"re-reading dispute {did}", v1.disputes.retrieve, did, missing_ok=True)
+            if found is not None:
+                col.take_dispute(as_dict(found), now)
+    unlinked_refunds, unlinked_disputes = store.stripe_unlinked_reversals()
+    for row in unlinked_refunds:  # try again: the invoice payment may exist now
+        if row["id"] not in col.batch.refunds:
+            col.take_reversal({k: v for k, v in row.items() if k != "observed_at"}, "refund")
+    for row in unlinked_disputes:
+        if row["id"] not in col.batch.disputes:
+            col.take_reversal({k: v for k, v in row.items() if k != "observed_at"}, "dispute")
     col.settle_rates()
     batch = col.batch
     for iid, inv in batch.invoices.items():
@@ -781,7 +941,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
 
     with store.write():
         changed, counted = write_batch(store, batch, s, now, rebuild_all=rebuild_all)
-        for obj in ("customers", "invoices", "credit_notes", "refunds"):
+        for obj in ("customers", "invoices", "credit_notes", "refunds", "disputes"):
             store.set_stripe_cursor(obj, now)
         store.set_meta(SETTINGS_META, s.to_json())
     window = windows["invoices"]
@@ -795,6 +955,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
         revenue=revenue_summary(store),
         unmapped_customers=store.stripe_unmapped_customers(),
         warnings=batch.warnings,
+        unlinked=sorted(batch.unlinked),
     )
 
 
@@ -873,7 +1034,7 @@ class ApplyEventResult:
         return dict(self.__dict__)
 
 
-HANDLED_OBJECTS = ("invoice", "credit_note", "refund", "customer")
+HANDLED_OBJECTS = ("invoice", "credit_note", "refund", "customer", "dispute")
 
 
 def verify_event(payload: bytes, signature: str, secret: str) -> dict[str, Any]:
@@ -910,10 +1071,14 @@ def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, def
     if kind not in HANDLED_OBJECTS or not obj.get("id"):
         result.reason = f"not a revenue event ({etype}); nothing to do"
         return result
-    table = {"invoice": "stripe_invoices", "credit_note": "stripe_credit_notes", "refund": "stripe_refunds",
-             "customer": "stripe_customers"}[kind]  # fmt: skip
-    seen = store.stripe_observed_at(table, obj["id"])
-    if seen is not None and seen > created:
+    stored = {"invoice": store.stripe_invoice, "credit_note": store.stripe_credit_note, "refund": store.stripe_refund,
+              "customer": store.stripe_customer, "dispute": store.stripe_dispute}[kind](obj["id"])  # fmt: skip
+    state: Any = obj.get("status") or {"invoice": "draft", "credit_note": "issued", "refund": "succeeded", "dispute": "needs_response"}.get(kind)
+    if kind == "customer":
+        state = 1 if obj.get("deleted") or etype == "customer.deleted" else 0
+    elif etype == "invoice.deleted":
+        state = "deleted"
+    if stored_is_newer(kind, stored, state, created):  # by the object's state first: two events of one second are ordered
         result.reason = f"{obj['id']} is stored in a newer state than this event's; nothing to do"
         return result
     settings = Settings.from_json(store.get_meta(SETTINGS_META)) or default_settings
@@ -930,11 +1095,10 @@ def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, def
             col.settle_rates()
     elif kind == "credit_note":
         col.take_credit_note(obj)
+    elif kind == "dispute":
+        col.take_dispute(obj, created)
     else:
         col.take_refund(obj)
-        if col.batch.refunds[obj["id"]]["invoice"] is None:
-            col.batch.warnings.append(f"refund {obj['id']}: no invoice known for its payment"
-                                      + ("" if api else " (no API key to look it up); the next sync-stripe links it"))  # fmt: skip
     with store.write():
         result.refs_changed, _ = write_batch(store, col.batch, settings, created)
     result.applied = True

@@ -3,7 +3,12 @@
 It speaks the wire format stripe-python 16.x uses (see tests/fixtures/stripe/README.md):
 - bearer auth (`Authorization: Bearer <key>`); a wrong key gets a 401 error envelope;
 - form-style query parameters, percent-encoded: `created[gte]`, `expand[0]`, `starting_after`,
-  `payment[payment_intent]`, `invoice`, `customer`, `limit`;
+  `invoice`, `customer`, `status`, `limit`, and on /v1/invoice_payments `payment[type]` (required with any
+  other `payment[...]`, as the API requires) with `payment[payment_intent]` or `payment[payment_record]`;
+  `ignore_payment_filter` makes the server answer as if it dropped the `payment[...]` filter (a proxy, an
+  older API version), so a client that trusts the first result is caught;
+- deleted customers: `delete_customer(id)` leaves the stub `{id, object, deleted: true}` that retrieve and
+  `expand` return, and the list endpoint leaves them out;
 - list envelopes `{"object": "list", "data": [...], "has_more": ..., "url": ...}`, newest first,
   paged with `starting_after`; `max_page` caps a page below `limit` so small scenarios span pages;
 - nested invoice line lists: an invoice embeds its first `embedded_lines` lines, the rest come from
@@ -38,6 +43,7 @@ COLLECTIONS = {  # URL collection -> object type it lists
     "charges": "charge",
     "payment_intents": "payment_intent",
     "balance_transactions": "balance_transaction",
+    "disputes": "dispute",
 }
 
 
@@ -155,12 +161,26 @@ def credit_note(id: str, invoice: dict[str, Any], amount_excl_tax: int, *, effec
     return cn
 
 
-def refund(id: str, amount: int, *, payment_intent: str, created: str, currency: str = "usd", status: str = "succeeded",
-           balance_transaction: str | None = None) -> dict[str, Any]:  # fmt: skip
+def refund(id: str, amount: int, *, payment_intent: str | None, created: str, currency: str = "usd", status: str = "succeeded",
+           balance_transaction: str | None = None, charge: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A refund; a legacy (source or charge API) payment has a charge and no payment intent."""
     r = template("refund")
     r.update(id=id, amount=amount, currency=currency, created=ts(created), status=status, payment_intent=payment_intent,
-             charge=None, balance_transaction=balance_transaction)  # fmt: skip
+             charge=charge, balance_transaction=balance_transaction)  # fmt: skip
     return r
+
+
+def dispute(id: str, amount: int, *, charge: str, payment_intent: str | None, created: str, status: str = "needs_response",
+            currency: str = "usd", balance_transactions: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Built from the Dispute fields stripe-python 16.1.0 declares (no fixture object ships for it): the balance
+    transactions are embedded objects (the funds withdrawn when it opened, reinstated if won)."""
+    return {
+        "id": id, "object": "dispute", "amount": amount, "balance_transactions": balance_transactions or [],
+        "charge": charge, "created": ts(created), "currency": currency, "evidence": {},
+        "evidence_details": {"due_by": ts(created) + 14 * 86400, "has_evidence": False, "past_due": False, "submission_count": 0},
+        "is_charge_refundable": False, "livemode": False, "metadata": {}, "payment_intent": payment_intent,
+        "payment_method_details": None, "reason": "fraudulent", "status": status,
+    }  # fmt: skip
 
 
 def balance_transaction(id: str, amount: int, *, currency: str = "usd", exchange_rate: float | None = None,
@@ -170,10 +190,11 @@ def balance_transaction(id: str, amount: int, *, currency: str = "usd", exchange
     return bt
 
 
-def charge(id: str, amount: int, *, currency: str, balance_transaction: str, payment_intent: str | None = None) -> dict[str, Any]:
+def charge(id: str, amount: int, *, currency: str, balance_transaction: str | None, payment_intent: str | None = None,
+           customer: str | None = None) -> dict[str, Any]:  # fmt: skip
     c = template("charge")
     c.update(id=id, amount=amount, amount_captured=amount, currency=currency, balance_transaction=balance_transaction,
-             payment_intent=payment_intent, captured=True, source=None)  # fmt: skip
+             payment_intent=payment_intent, captured=True, source=None, customer=customer)  # fmt: skip
     return c
 
 
@@ -184,11 +205,15 @@ def payment_intent(id: str, amount: int, *, currency: str, latest_charge: str) -
 
 
 def invoice_payment(id: str, invoice: dict[str, Any], *, payment_intent: str | None = None, charge: str | None = None,
-                    status: str = "paid") -> dict[str, Any]:  # fmt: skip
-    """Built from the InvoicePayment fields stripe-python 16.1.0 declares."""
+                    status: str = "paid", amount_paid: int | None = None) -> dict[str, Any]:  # fmt: skip
+    """Built from the InvoicePayment fields stripe-python 16.1.0 declares. A charge that has a payment intent is
+    surfaced as the payment intent (type payment_intent); only a charge without one is type charge."""
     kind = "payment_intent" if payment_intent else "charge" if charge else "payment_record"
+    if kind == "payment_intent":
+        charge = None
+    paid = (invoice["total"] if amount_paid is None else amount_paid) if status == "paid" else None
     return {
-        "id": id, "object": "invoice_payment", "invoice": invoice["id"], "amount_paid": invoice["total"] if status == "paid" else None,
+        "id": id, "object": "invoice_payment", "invoice": invoice["id"], "amount_paid": paid,
         "amount_requested": invoice["total"], "created": invoice["created"], "currency": invoice["currency"], "is_default": True,
         "livemode": False, "status": status,
         "payment": {"type": kind, "payment_intent": payment_intent, "charge": charge,
@@ -240,6 +265,8 @@ class StripeServer:
         self.faults: list[Fault] = []
         self.requests: list[Request] = []
         self.delay = 0.0  # seconds every request waits before it is answered (the crash tests kill a sync mid-way)
+        self.ignore_payment_filter = False  # answer /v1/invoice_payments as if `payment[...]` had not been sent
+        self.hooks: list[tuple[str, Any]] = []  # (path prefix, fn): fn() runs once, before the first such request is answered
         self.lock = threading.Lock()
         server = self
 
@@ -264,6 +291,15 @@ class StripeServer:
     def add(self, *objs: dict[str, Any]) -> None:
         for o in objs:
             self.objects[o["id"]] = copy.deepcopy(o)
+
+    def on_request(self, prefix: str, fn: Any) -> None:
+        """Run `fn()` once, before answering the first request whose path starts with `prefix` (e.g. apply a
+        webhook while a sync is fetching)."""
+        self.hooks.append((prefix, fn))
+
+    def delete_customer(self, id: str) -> None:
+        """What Stripe keeps of a deleted customer: a stub without metadata."""
+        self.objects[id] = {"id": id, "object": "customer", "deleted": True}
 
     def fail(self, prefix: str, status: int = 0, *, drop: bool = False, times: int = 1, headers: dict[str, str] | None = None) -> None:
         """The next `times` requests whose path starts with `prefix` fail with `status` (or a dropped connection)."""
@@ -293,6 +329,11 @@ class StripeServer:
             fault = next((f for f in self.faults if url.path.startswith(f.prefix)), None)
             if fault:
                 self.faults.remove(fault)
+            hook = next((h for h in self.hooks if url.path.startswith(h[0])), None)
+            if hook:
+                self.hooks.remove(hook)
+        if hook:
+            hook[1]()
         if fault and fault.drop:
             h.close_connection = True
             h.connection.shutdown(2)
@@ -330,7 +371,11 @@ class StripeServer:
         expand = [v for k, v in sorted(params.items()) if k.startswith("expand[")]
         kind = COLLECTIONS[parts[1]]
         if len(parts) == 2:
-            items = [o for o in self.objects.values() if o.get("object") == kind and self._matches(o, params)]
+            payment = {k[8:-1]: v for k, v in params.items() if k.startswith("payment[")}
+            if payment and "type" not in payment:
+                return 400, {"error": {"type": "invalid_request_error", "code": "parameter_missing", "param": "payment[type]",
+                                       "message": "Missing required param: payment[type]."}}  # fmt: skip
+            items = [o for o in self.objects.values() if o.get("object") == kind and not o.get("deleted") and self._matches(o, params)]
             items.sort(key=lambda o: (o.get("created", 0), o["id"]), reverse=True)
             return 200, self._page(items, params, f"/v1/{parts[1]}", [e[5:] for e in expand if e.startswith("data.")])
         obj = self.objects[parts[2]]
@@ -351,8 +396,11 @@ class StripeServer:
         for name in ("customer", "invoice", "status"):
             if name in params and o.get(name) != params[name]:
                 return False
-        if "payment[payment_intent]" in params and (o.get("payment") or {}).get("payment_intent") != params["payment[payment_intent]"]:
-            return False
+        if o.get("object") == "invoice_payment" and not self.ignore_payment_filter:
+            pay = o.get("payment") or {}
+            for name in ("type", "payment_intent", "payment_record"):
+                if f"payment[{name}]" in params and pay.get(name) != params[f"payment[{name}]"]:
+                    return False
         return True
 
     def _page(self, items: list[dict[str, Any]], params: dict[str, str], url: str, expand: list[str]) -> dict[str, Any]:

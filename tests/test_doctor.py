@@ -38,7 +38,7 @@ def test_a_healthy_store_exits_0(cli, store_with_calls):
     code, checks = doctor(cli)
     assert code == 0
     assert {n: c["status"] for n, c in checks.items()} == {
-        "integrity": "ok", "rollups": "ok", "unpriced": "ok", "prices": "ok", "stripe": "info", "alerts": "ok",
+        "integrity": "ok", "rollups": "ok", "unpriced": "ok", "prices": "ok", "stripe": "info", "costs": "info", "alerts": "ok",
         "checkpoints": "info", "schema": "ok"}  # fmt: skip
     assert checks["checkpoints"]["details"][0]["state"] == "read to the end"
     assert checks["schema"]["details"][0] == {"migration": "m001_initial"}
@@ -128,3 +128,30 @@ def test_stale_prices_stale_stripe_and_undelivered_alerts_need_attention(cli, st
 def test_no_store_is_an_error(cli):
     result = cli("doctor")
     assert result.exit_code == 1 and result.stderr.startswith("error: no store at")
+
+
+def test_costs_reports_the_last_sync_and_days_off_the_bill(cli, store_with_calls, tmp_path):
+    """#18: the last costs import per source, and recent provider days whose gap is over the tolerance."""
+    from pathlib import Path
+
+    cur = Path(__file__).parent / "fixtures" / "reconcile" / "cur_bedrock_sample.csv"
+    assert cli("costs", "import", cur).exit_code == 0
+    code, checks = doctor(cli)
+    costs = checks["costs"]
+    assert costs["details"][0]["source"] == "cur:cur_bedrock_sample.csv" and costs["details"][0]["through"] == "2026-07-14"
+    # the CUR's day (2026-07-14) has no logged Bedrock call: 100% off the bill, but long past: history, not a warning
+    assert costs["status"] == "ok"
+
+
+def test_costs_warns_on_a_recent_day_off_the_bill(cli, store_with_calls, tmp_path):
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+
+    day = (datetime.now(timezone.utc) - timedelta(days=2)).date()
+    text = (Path(__file__).parent / "fixtures" / "reconcile" / "cur_bedrock_sample.csv").read_text()
+    recent = tmp_path / "cur-recent.csv"
+    recent.write_text(text.replace("2026-07-14", day.isoformat()).replace("2026-07-15", (day + timedelta(days=1)).isoformat()))
+    assert cli("costs", "import", recent).exit_code == 0
+    code, checks = doctor(cli)
+    assert code == 3 and checks["costs"]["status"] == "warn"
+    assert {"provider": "aws", "day": day.isoformat(), "gap_pct": "100.00"} in checks["costs"]["details"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -130,6 +131,8 @@ def test_the_dashboard_embeds_each_commands_json(cli, db, tmp_path, now):
     assert d["simulate"] == json_of(cli, db, "simulate", "--since", "2026-09-30", "--until", "2026-10-06")
     assert d["cohorts"] == json_of(cli, db, "report", "cohorts", "--period", "7d")
     assert d["budgets"] == json_of(cli, db, "budget", "list")
+    r = cli("--db", db, "reconcile", "--by", "month", "--period", "7d", "--json")
+    assert r.exit_code in (0, 3) and d["reconcile"] == json.loads(r.stdout)
     # the timeline is `report --by day` (7 days: daily) over the same range, with every day listed in order
     assert d["timeline"]["granularity"] == "day"
     assert d["timeline"]["report"] == json_of(cli, db, "report", "--by", "day", "--period", "7d")
@@ -137,7 +140,7 @@ def test_the_dashboard_embeds_each_commands_json(cli, db, tmp_path, now):
         f"2026-10-0{n}" for n in range(1, 7)
     ]
     for section in ("headline", "over-time", "table-main", "table-feature", "table-model", "concentration", "cohorts",
-                    "budgets", "simulate", "provenance", "chart-revenue-cost", "chart-margin-pct"):  # fmt: skip
+                    "budgets", "simulate", "reconcile", "provenance", "chart-revenue-cost", "chart-margin-pct"):  # fmt: skip
         assert section in p.ids, section
 
 
@@ -236,6 +239,11 @@ def test_demo_store_page_is_under_one_megabyte(cli, tmp_path):
     assert 50_000 < size < 1_000_000, size
     data = Page(Path(demo_html).read_text()).data
     assert data["kind"] == "dashboard" and len(data["report"]["rows"]) == 10
+    # the demo ships a synthetic bill: the page shows the reconciliation, rows adding up to the totals
+    page_text = Path(demo_html).read_text()
+    rec = data["reconcile"]
+    assert rec["rows"] and Decimal(rec["totals"]["billed_usd"]) == sum(Decimal(r["billed_usd"]) for r in rec["rows"])
+    assert 'id="rows-reconcile"' in page_text and "untracked usage" in page_text
 
 
 def test_concentration_keeps_every_figure_and_cuts_only_long_name_lists():

@@ -131,7 +131,7 @@ def test_sync_counts_every_case_exactly_and_reports_show_it(cli, server, tmp_pat
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
 
-    assert summary["listed"] == {"customers": 4, "invoices": 9, "credit_notes": 1, "refunds": 2}
+    assert summary["listed"] == {"customers": 4, "invoices": 9, "credit_notes": 1, "refunds": 2, "disputes": 0}
     assert summary["window_since"] is None  # the first run reads everything
     assert summary["revenue"] == {
         "eur": {"amount": "100.00", "usd": "0.00", "unconverted": "100.00"},

@@ -57,9 +57,9 @@ def test_partial_days_get_their_share_of_seconds():
     assert spread_over_days(1000, start, start + 2 * DAY) == [(date(2026, 1, 15), 250), (date(2026, 1, 16), 500), (date(2026, 1, 17), 250)]
 
 
-def test_remainders_go_to_the_days_with_the_largest_fraction_and_sum_exactly():
-    parts = spread_over_days(1000, JAN15, JAN15 + 3 * DAY)  # 333.33 each
-    assert [p for _, p in parts] == [334, 333, 333]
+def test_remainders_follow_the_cumulative_share_not_the_first_days_and_sum_exactly():
+    parts = spread_over_days(1000, JAN15, JAN15 + 3 * DAY)  # 333.33 each: cumulative 333.33 -> 333, 666.67 -> 667, 1000
+    assert [p for _, p in parts] == [333, 334, 333]
     assert sum(p for _, p in spread_over_days(-1000, JAN15, JAN15 + 3 * DAY)) == -1000
 
 

@@ -175,7 +175,7 @@ def test_m004_keeps_every_rare_field_of_an_old_event(tmp_path):
     m003_store(path, RARE)
     old = old_events(path)
     with Store.open(path) as store:
-        assert store.applied_migrations()[-1] == "m004_compact_events"
+        assert "m004_compact_events" in store.applied_migrations()  # later migrations (m005+) follow it
         assert migrated_events(store.conn) == {k: fields for k, (_, fields) in old.items()}
         extra = dict(store.conn.execute("SELECT id, extra FROM events"))
         assert extra[3] is None  # a call with none of the rare fields stores none

@@ -29,6 +29,7 @@ def demo(
     from ..dashboard import run as dashboard_run
     from ..dashboard.run import DashboardQuery
     from ..ingest.pipeline import ingest_paths
+    from ..money import pico_to_usd
     from ..paths import data_dir
     from ..pricing.pricer import load_pricer
     from ..reporting import ReportQuery, run_report
@@ -58,6 +59,10 @@ def demo(
         ])  # fmt: skip
         env = run_report(store, ReportQuery(dims=["customer"]))
         feature = suggest_feature(store)
+        from ..reconcile.run import load_demo_bill, reconcile
+
+        load_demo_bill(store)  # #18: a synthetic bill, so the demo shows reconciliation too
+        rec = reconcile(store, start_ms=None, end_ms=None, by="month")
         html_path = home / "demo-report.html"
         html_path.write_text(dashboard_page.render(dashboard_run.build(store, DashboardQuery(
             full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
@@ -71,5 +76,11 @@ def demo(
     out.print(f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False)
     if feature:  # the costliest feature: what it would cost on other models
         out.print(f"Then: margindash --db {path} simulate --event-type {feature}", markup=False)
+    t = rec.totals
+    out.print(f"Bill: computed {render.display_money(pico_to_usd(t.computed))} vs billed {render.display_money(pico_to_usd(t.billed))}"
+              f" (OpenAI, Anthropic): untracked {render.display_money(pico_to_usd(t.parts['untracked_usage']))}, price difference"
+              f" {render.display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
+              f" {render.display_money(pico_to_usd(t.parts['unlogged_charges']))}.", markup=False)  # fmt: skip
+    out.print(f"And: margindash --db {path} reconcile --by month; margindash --db {path} report --cost-basis reconciled", markup=False)
     out.print(f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
               markup=False, soft_wrap=True)  # fmt: skip

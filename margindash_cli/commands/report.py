@@ -12,7 +12,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-DIMS_HELP = "customer|feature|model|vendor|segment|tag:NAME|day|week|month"
+DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
 FORMATS = ("table", "json", "csv", "markdown", "html")
 NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
 
@@ -30,6 +30,8 @@ Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this fea
 Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
 Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
 Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
+RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: spread over each invoice line's service period "
+                                           "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.")]
 
 app = typer.Typer(
     help="Revenue, cost and margin by customer, feature, model, segment, tag or time.",
@@ -53,6 +55,8 @@ def report(
     breakdown: Optional[str] = typer.Option(None, "--breakdown", help="Add a second level: model|feature."),
     allocate: Allocate = "events",
     band: Band = "5",
+    revenue_basis: RevenueBasis = "recognized",
+    cost_basis: str = typer.Option("computed", "--cost-basis", help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days)."),
     fmt: ReportFormat = "table",
     as_json: AsJson = False,
     out: Optional[str] = typer.Option(None, "--output", "-o", help="With --format html: the file to write (- for stdout)."),
@@ -62,7 +66,9 @@ def report(
 
     Revenue that a call carries stays with that call's feature; a customer's other revenue (imported
     or from Stripe) is spread over its features and models by their share of events (--allocate).
-    Money in JSON/CSV is exact; the table rounds to the cent.
+    Revenue is recognized over each invoice line's service period (a yearly plan counts 1/365 a day);
+    --revenue-basis billed counts it on the invoice's finalization day instead. --by plan groups by the
+    customer's plan from Stripe metadata. Money in JSON/CSV is exact; the table rounds to the cent.
 
     Example: margindash report --by customer --period 30d
     """
@@ -94,7 +100,8 @@ def report(
         raise UsageError("--chart draws one --by day, week or month as a table-format chart",
                          "e.g. margindash report --by week --chart")  # fmt: skip
     query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
+                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
+                        revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     from .. import render
 
     env = _run(ctx, run_report, query)
@@ -107,7 +114,7 @@ def report(
 @app.command("trend")
 def trend(
     ctx: typer.Context,
-    by: str = typer.Option("customer", "--by", help="Group by customer|feature|model|vendor|segment|tag:NAME."),
+    by: str = typer.Option("customer", "--by", help="Group by customer|feature|model|vendor|segment|plan|tag:NAME."),
     granularity: str = typer.Option("auto", "--granularity", help="auto|day|week|month (auto: day up to 31 days, week up to 26 weeks, else month)."),
     since: Since = None,
     until: Until = None,

@@ -26,7 +26,7 @@ def register(root: typer.Typer) -> None:
 def sync_stripe(
     ctx: typer.Context,
     since: Optional[str] = typer.Option(None, "--since", help="List objects created from this date (YYYY-MM-DD, UTC) instead of the cursors."),
-    full: bool = typer.Option(False, "--full", help="Read everything again (backfill) and rebuild all Stripe revenue."),
+    full: bool = typer.Option(False, "--full", help="Read everything again (backfill), link every refund and dispute to its invoices again, and rebuild all Stripe revenue."),
     include_open: bool = typer.Option(False, "--include-open", help="Count open (finalized, unpaid) invoices too, not only paid ones."),
     customer_key: str = typer.Option("customer_id", "--customer-key", envvar="MARGINDASH_STRIPE_CUSTOMER_KEY",
                                      help="Customer metadata key holding your app's customer id (else the Stripe id is used)."),
@@ -38,11 +38,17 @@ def sync_stripe(
 ) -> None:
     """Sync revenue per customer from Stripe, exactly and incrementally (safe to run from cron).
 
-    Counts invoice lines net of discounts and tax, spread over their service period, minus credit notes
-    and refunds, in each currency (converted to USD at Stripe's settlement rate or an imported rate).
+    Counts invoice lines net of discounts and tax, spread over their service period (recognized revenue),
+    minus credit notes, refunds and lost disputes, in each currency (converted to USD at Stripe's settlement
+    rate or an imported rate). A refund or dispute is booked on the invoices its payment paid (split by amount
+    paid); one no invoice payment matches is not counted and is named in the warnings on every run.
     Needs STRIPE_API_KEY (a restricted read-only key is enough) or --api-key-file. Incremental and safe
-    to run from cron: each run re-reads the last 35 days (invoices get paid, refunds arrive) and upserts,
-    so a second run changes nothing. A run is one transaction: on any failure nothing is written.
+    to run from cron: each run lists all customers, re-lists invoices and disputes of the last 35 days,
+    refunds of the last 120 days and credit notes of the last 400 days, and re-reads by id every open,
+    uncollectible or recent draft invoice, pending refund and open dispute, whatever its age; so a second
+    run changes nothing. --full is still needed for a change Stripe makes later than that: a refund that
+    fails more than 120 days after it was created, a credit note voided more than 400 days after, or
+    links stored by an older version. A run is one transaction: on any failure nothing is written.
 
     Example: margindash sync-stripe --json
     """

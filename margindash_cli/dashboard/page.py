@@ -88,6 +88,7 @@ def render(data: dict[str, Any]) -> str:
                 _cohorts(data["cohorts"]),
                 _budgets(data["budgets"]),
                 _simulate(data["simulate"]),
+                _reconcile(data["reconcile"]),
             ]
     parts.append(_footer(data))
     body = "\n".join(p for p in parts if p)
@@ -350,6 +351,47 @@ def _simulate(env: dict[str, Any]) -> str:
 <p class="note">Per feature, the recommended swap that saves the most, from <code>margindash simulate</code> on
 {_e(env.get("query", {}).get("since"))} to {_e(env.get("query", {}).get("until"))} (the range's last days: their real calls
 re-priced, the saving a monthly run rate; scores: {_e(env.get("benchmark"))}).</p>{body}</section>"""
+
+
+RECONCILE_PARTS = (("untracked_usage", "untracked usage"), ("price_difference", "price difference"),
+                   ("unlogged_charges", "charges no log carries"), ("unpriced_calls", "unpriced calls"),
+                   ("remaining", "remaining"))  # fmt: skip
+
+
+def _reconcile(env: dict[str, Any]) -> str:
+    rows = [r for r in env.get("rows", []) if r.get("billed_usd") not in (None, "0")]
+    provisional = env.get("provisional_days") or {}
+    prov_note = ""
+    if provisional:
+        prov_note = ("<p class=\"warn\" id=\"provisional\"><b>Provisional costs</b>: no bill synced for "
+                     + "; ".join(f"{_e(p)} ({len(days):,} day(s), {_e(days[0])} to {_e(days[-1])})" for p, days in provisional.items())
+                     + ". Those days show our computed cost: <code>margindash sync-costs</code>.</p>")  # fmt: skip
+    if not rows:
+        return ('<section id="reconcile"><h2>Against the provider\'s bill</h2><p class="note">No bill synced for this range:'
+                " every cost here is computed (our price times the logged tokens). <code>margindash sync-costs</code> or"
+                f" <code>margindash costs import FILE</code> add the billed side.</p>{prov_note}</section>")  # fmt: skip
+    head = "".join(f"<th>{label}</th>" for _, label in RECONCILE_PARTS)
+    trs = []
+    for r in rows:
+        parts = "".join(f"<td>{usd(r['explained'].get(k))}</td>" for k, _ in RECONCILE_PARTS)
+        gap = r.get("gap_pct")
+        trs.append(f"<tr><td>{_e(r['provider'])}</td><td>{_e(r.get('month', ''))}</td><td>{_e(r.get('model') or '(no model)')}</td>"
+                   f"<td>{usd(r['computed_usd'])}</td><td>{usd(r['billed_usd'])}</td><td>{usd(r['gap_usd'])}</td>"
+                   f"<td>{'-' if gap is None else _e(gap) + '%'}</td>"
+                   f"<td>{'-' if r.get('coverage_pct') is None else _e(r['coverage_pct']) + '%'}</td>{parts}</tr>")  # fmt: skip
+    t = env["totals"]
+    tparts = "".join(f"<td>{usd(t['explained'].get(k))}</td>" for k, _ in RECONCILE_PARTS)
+    over = env.get("over_tolerance") or []
+    over_note = (f' <b>{len(over)} provider day(s) or month(s) are off their bill by more than {_e(env["tolerance_pct"])}%.</b>'
+                 if over else f" Every provider's month is within {_e(env['tolerance_pct'])}% of its bill.")  # fmt: skip
+    return f"""<section id="reconcile"><h2>Against the provider's bill</h2>
+<p class="note">Computed cost (our price times the logged tokens) against what the providers billed, per month and model
+(UTC days), and what explains the gap, from <code>margindash reconcile --by month</code>.{over_note}</p>{prov_note}
+<div class="scroll"><table class="data" id="rows-reconcile"><thead><tr><th>provider</th><th>month</th><th>model</th><th>computed</th>
+<th>billed</th><th>gap</th><th>gap %</th><th>coverage</th>{head}</tr></thead><tbody>{"".join(trs)}</tbody>
+<tfoot><tr><td colspan="3">total</td><td>{usd(t['computed_usd'])}</td><td>{usd(t['billed_usd'])}</td><td>{usd(t['gap_usd'])}</td>
+<td>{'-' if t.get('gap_pct') is None else _e(t['gap_pct']) + '%'}</td><td>{'-' if t.get('coverage_pct') is None else _e(t['coverage_pct']) + '%'}</td>{tparts}</tr></tfoot>
+</table></div></section>"""
 
 
 def _footer(data: dict[str, Any]) -> str:

@@ -104,6 +104,7 @@ def build(store: Store, q: DashboardQuery) -> dict[str, Any]:
         data["cohorts"] = cohorts_json(run_cohorts(store, cohort_q))
         data["budgets"] = _budgets(store, now)
         data["simulate"] = _simulate(store, q, now, last)
+        data["reconcile"] = _reconcile(store, q, now)
     data["provenance"] = _provenance(store, q, main, first, last, now)
     return data
 
@@ -191,6 +192,14 @@ def _simulate(store: Store, q: DashboardQuery, now: datetime, last: date | None)
     except MarginDashError as exc:
         return {"error": exc.message, "hint": exc.hint}
     return sim_json(env)
+
+
+def _reconcile(store: Store, q: DashboardQuery, now: datetime) -> dict[str, Any]:
+    """`reconcile --by month --json` over the page's range (bills are UTC days, so the range is taken in UTC)."""
+    from ..reconcile.run import reconcile
+
+    rng = resolve_range(q.since, q.until, q.period, "UTC", now)
+    return reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, by="month", range_label=rng.label).to_json()
 
 
 def _provenance(store: Store, q: DashboardQuery, main: Any, first: date | None, last: date | None,
