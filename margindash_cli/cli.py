@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from . import __version__
 from .commands import budget as budget_commands
+from .commands import dashboard as dashboard_commands
 from .commands import costs as costs_commands
 from .commands import db as db_commands
 from .commands import demo as demo_commands
@@ -94,6 +95,7 @@ prices_commands.register(app)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(schema_commands.app, name="schema")
 app.add_typer(report_commands.app, name="report")
+dashboard_commands.register(app)
 app.add_typer(revenue_commands.app, name="revenue")
 simulate_commands.register(app)
 stripe_commands.register(app)

@@ -345,6 +345,29 @@ def trend_records(env: Any, output: str, *, totals: bool = True) -> list[dict[st
     return out
 
 
+def emit_time_chart(env: Any) -> None:
+    """`report --by day|week|month --chart`: revenue and cost bars, then margin % around a zero line, as plain text."""
+    from . import textchart
+
+    dim = env.result.dims[0]
+    points = [
+        textchart.Point(str(r.group[dim]), r.measures.revenue_usd, r.measures.cost_usd, r.measures.margin_pct,
+                        unpriced=bool(r.measures.unpriced_events))  # fmt: skip
+        for r in env.result.rows
+        if dim in r.group and r.group[dim] is not None
+    ]
+    width = stdout_console().width
+    out = [f"Revenue and cost per {dim} · {env.span}"]
+    if not points:
+        out.append("no calls or revenue in this range")
+    else:
+        out += textchart.money_chart(points, width)
+        out += ["", f"Margin % per {dim}"] + textchart.margin_chart(points, width)
+        if any(p.unpriced for p in points):
+            out.append("+? some calls have no price: their cost is unknown and left out (margindash prices unpriced)")
+    sys.stdout.write("\n".join(line.rstrip() for line in out) + "\n")
+
+
 def emit_trend(env: Any, output: str, *, totals: bool = False) -> None:
     from .reporting import trend_json
 

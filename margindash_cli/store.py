@@ -1437,6 +1437,19 @@ class Store:
         row = self.conn.execute("SELECT id FROM events WHERE response_id = ? LIMIT 1", (response_id,)).fetchone()
         return row[0] if row else None
 
+    # -- issue 19: dashboard --
+
+    def data_span_days(self, *, start_ms: int | None = None, end_ms: int | None = None) -> tuple[int | None, int | None]:
+        """The first and last UTC day numbers (days since 1970-01-01) with a call or revenue in [start_ms, end_ms),
+        or (None, None) when there is neither."""
+        lo = None if start_ms is None else start_ms // DAY_MS
+        hi = None if end_ms is None else -(-end_ms // DAY_MS)
+        where = " WHERE day >= coalesce(?, day) AND day < coalesce(?, day + 1)"
+        sql = (f"SELECT min(d), max(d) FROM (SELECT min(day) AS d FROM rollup_customer_daily{where}"
+               f" UNION ALL SELECT max(day) FROM rollup_customer_daily{where}"
+               f" UNION ALL SELECT min(day) FROM revenue{where} UNION ALL SELECT max(day) FROM revenue{where})")
+        first, last = self.conn.execute(sql, [lo, hi] * 4).fetchone()
+        return first, last
     # -- issue 15: Stripe refunds and disputes split over the invoices they reverse --
 
     def _dict_rows(self, sql: str, args: tuple[Any, ...] | list[Any] = ()) -> list[dict[str, Any]]:

@@ -25,6 +25,9 @@ def demo(
 
     from .. import demo as demo_data
     from .. import render
+    from ..dashboard import page as dashboard_page
+    from ..dashboard import run as dashboard_run
+    from ..dashboard.run import DashboardQuery
     from ..ingest.pipeline import ingest_paths
     from ..money import pico_to_usd
     from ..paths import data_dir
@@ -60,6 +63,9 @@ def demo(
 
         load_demo_bill(store)  # #18: a synthetic bill, so the demo shows reconciliation too
         rec = reconcile(store, start_ms=None, end_ms=None, by="month")
+        html_path = home / "demo-report.html"
+        html_path.write_text(dashboard_page.render(dashboard_run.build(store, DashboardQuery(
+            full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
     render.stderr_console().print(
         f"demo store: {path} ({result.events_stored:,} calls, {len(demo_data.CUSTOMERS)} customers, "
         f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",
@@ -76,3 +82,5 @@ def demo(
               f" {render.display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
               f" {render.display_money(pico_to_usd(t.parts['unlogged_charges']))}.", markup=False)  # fmt: skip
     out.print(f"And: margindash --db {path} reconcile --by month; margindash --db {path} report --cost-basis reconciled", markup=False)
+    out.print(f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
+              markup=False, soft_wrap=True)  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
 
 # Options every report command shares.
@@ -22,6 +22,7 @@ Until = Annotated[Optional[str], typer.Option("--until", help="Up to and includi
 Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
 Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
 Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
+ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
 # Options of the commands that group usage by feature or model.
@@ -57,9 +58,11 @@ def report(
     band: Band = "5",
     revenue_basis: RevenueBasis = "recognized",
     cost_basis: str = typer.Option("computed", "--cost-basis", help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days)."),
-    fmt: Format = "table",
+    fmt: ReportFormat = "table",
     as_json: AsJson = False,
     totals: Totals = False,
+    out: Optional[str] = typer.Option(None, "--output", "-o", help="With --format html: the file to write (- for stdout)."),
+    chart: bool = typer.Option(False, "--chart", help="With --by day|week|month: draw revenue, cost and margin % as a text chart."),
 ) -> None:
     """Show revenue, cost, margin and margin % per group, worst margin first, with a totals row.
 
@@ -84,12 +87,32 @@ def report(
             raise UsageError(f"unknown --breakdown {breakdown!r}", "use model or feature")
         dims.append(breakdown)
     output = _output(fmt, as_json)
+    if output == "html":
+        from ..dashboard.run import DEFAULT_TOP, DashboardQuery
+        from .dashboard import write_html
+
+        if out is None:
+            raise UsageError("--format html writes a file", "add -o margins.html (or -o - for stdout)")
+        page = DashboardQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
+                              model=model, sort=sort, top=DEFAULT_TOP if top is None else top, allocate=allocate,
+                              band_pct=_band(band), now=_now())  # fmt: skip
+        write_html(ctx, page, out)
+        return
+    if out is not None:
+        raise UsageError("-o/--output writes the html format", "use --format html -o FILE, or redirect stdout (> FILE)")
+    if chart and (output != "table" or len(dims) != 1 or dims[0] not in ("day", "week", "month")):
+        raise UsageError("--chart draws one --by day, week or month as a table-format chart",
+                         "e.g. margindash report --by week --chart")  # fmt: skip
     query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
                         model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
                         revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     from .. import render
 
-    render.emit_report(_run(ctx, run_report, query), output, totals=totals)
+    env = _run(ctx, run_report, query)
+    if chart:
+        render.emit_time_chart(env)
+        return
+    render.emit_report(env, output, totals=totals)
 
 
 @app.command("trend")
