@@ -580,21 +580,19 @@ class Store:
     def revenue_facts(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
                       ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
         """Revenue per (customer, UTC day) in US cents, and what could not be converted, per currency."""
-        where, args = [], []
-        if start_ms is not None:
-            where.append("r.day >= ?")
-            args.append(start_ms // DAY_MS)
-        if end_ms is not None:
-            where.append("r.day < ?")
-            args.append(-(-end_ms // DAY_MS))
-        if customer is not None:
-            where.append("c.customer_id = ?")
-            args.append(customer)
+        return self._revenue_day_facts("r.day", start_ms, end_ms, customer)
+
+    def _revenue_day_facts(self, day_sql: str, start_ms: int | None, end_ms: int | None, customer: str | None
+                           ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
+        """Revenue per (customer, day) in US cents, where `day_sql` (over `revenue r`) is the day a row counts on,
+        and what could not be converted, per currency."""
+        where, args = _revenue_where("b", start_ms, end_ms, customer)
         sql = (
-            "SELECT c.customer_id, r.day, sum(r.usd_cents), r.currency, sum(r.amount_minor), sum(r.usd_cents IS NULL)"
-            " FROM revenue r LEFT JOIN customers c ON c.id = r.customer"
+            "SELECT c.customer_id, b.day, sum(b.usd_cents), b.currency, sum(b.amount_minor), sum(b.usd_cents IS NULL)"
+            f" FROM (SELECT r.customer, {day_sql} AS day, r.usd_cents, r.currency, r.amount_minor FROM revenue r) b"
+            " LEFT JOIN customers c ON c.id = b.customer"
             + (" WHERE " + " AND ".join(where) if where else "")
-            + " GROUP BY r.customer, r.day, r.currency"
+            + " GROUP BY b.customer, b.day, b.currency"
         )
         facts, unconverted = [], {}
         for cust, day, usd, currency, amount, missing in self.conn.execute(sql, args):
@@ -1514,30 +1512,7 @@ class Store:
             " JOIN stripe_invoices i ON i.id = l.invoice WHERE l.id = r.ref), r.day)"
             " ELSE (SELECT min(r2.day) FROM revenue r2 WHERE r2.source = r.source AND r2.ref = r.ref) END"
         )
-        where, args = [], []
-        if start_ms is not None:
-            where.append("b.day >= ?")
-            args.append(start_ms // DAY_MS)
-        if end_ms is not None:
-            where.append("b.day < ?")
-            args.append(-(-end_ms // DAY_MS))
-        if customer is not None:
-            where.append("c.customer_id = ?")
-            args.append(customer)
-        sql = (
-            f"SELECT c.customer_id, b.day, sum(b.usd_cents), b.currency, sum(b.amount_minor), sum(b.usd_cents IS NULL)"
-            f" FROM (SELECT r.customer, {billed_day} AS day, r.usd_cents, r.currency, r.amount_minor FROM revenue r) b"
-            " LEFT JOIN customers c ON c.id = b.customer"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " GROUP BY b.customer, b.day, b.currency"
-        )
-        facts, unconverted = [], {}
-        for cust, day, usd, currency, amount, missing in self.conn.execute(sql, args):
-            if missing:
-                unconverted[currency] = unconverted.get(currency, 0) + amount
-            elif usd:
-                facts.append((cust, date(1970, 1, 1) + timedelta(days=day), usd))
-        return facts, unconverted
+        return self._revenue_day_facts(billed_day, start_ms, end_ms, customer)
 
     def revenue_source_rows(self, source: str) -> list[tuple[str | None, int, int, str, str]]:
         """(customer id, day number, amount minor, currency, ref) of every revenue row of a source, sorted."""
@@ -1809,6 +1784,22 @@ def sqlite_hint(exc: BaseException) -> str:
     if "locked" in text or "busy" in text:
         return "another margindash held it for over a minute; run this again"
     return "the file may be damaged: `margindash doctor` checks it; restore a backup if it fails"
+
+
+def _revenue_where(alias: str, start_ms: int | None, end_ms: int | None, customer: str | None) -> tuple[list[str], list[Any]]:
+    """WHERE terms of a revenue read: the UTC days of [start_ms, end_ms) on `alias`.day, and one customer id (as `c`)."""
+    where: list[str] = []
+    args: list[Any] = []
+    if start_ms is not None:
+        where.append(f"{alias}.day >= ?")
+        args.append(start_ms // DAY_MS)
+    if end_ms is not None:
+        where.append(f"{alias}.day < ?")
+        args.append(-(-end_ms // DAY_MS))
+    if customer is not None:
+        where.append("c.customer_id = ?")
+        args.append(customer)
+    return where, args
 
 
 def _time_range(where: list[str], args: list[Any], column: str, start: int | None, end: int | None) -> None:

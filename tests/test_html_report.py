@@ -109,6 +109,7 @@ def json_of(cli, db, *args) -> dict:
     ("--by", "customer", "--by", "model", "--top", "2"),
     ("--since", "2026-10-02", "--until", "2026-10-05", "--tz", "Asia/Tokyo"),
     ("--period", "7d", "--feature", "chat"),
+    ("--revenue-basis", "billed", "--by", "model"),
 ])  # fmt: skip
 def test_the_embedded_report_is_report_json_with_the_same_arguments(cli, db, tmp_path, now, args):
     _, p = html_of(cli, db, tmp_path, *args)

@@ -16,7 +16,7 @@ from typing import Any
 
 from ..money import usd_to_pico
 from ..store import BilledCostRow, BilledUsageRow
-from .http import Shape, iter_pages
+from .http import Pages, Shape, iter_pages
 
 PROVIDER = "anthropic"
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"
@@ -46,65 +46,51 @@ def _params(start_day: int, end_day: int, groups: list[str]) -> list[tuple[str, 
 def read_costs(base: str, key: str, start_day: int, end_day: int) -> tuple[list[BilledCostRow], int]:
     shape = Shape(PROVIDER, "/v1/organizations/cost_report")
     rows: list[BilledCostRow] = []
-    requests = 0
     url = base + "/v1/organizations/cost_report"
-    for page in iter_pages(PROVIDER, KEY_ENV, url, _params(start_day, end_day, ["description", "workspace_id"]), headers(key)):
-        requests += 1
-        for b, bucket in enumerate(shape.list(page, "data", "page")):
-            day = _bucket_day(shape, bucket, f"bucket {b}")
-            where = f"bucket {_rfc3339(day)[:10]}"
-            for i, result in enumerate(shape.list(bucket, "results", where)):
-                at = f"{where} result {i}"
-                result = shape.obj(result, at)
-                amount, currency = result.get("amount"), result.get("currency")
-                if not isinstance(amount, str):
-                    raise shape.fail(at, f"`amount` is {amount!r}, not a decimal string of cents")
-                try:
-                    cents = Decimal(amount)
-                except InvalidOperation:
-                    raise shape.fail(at, f"`amount` {amount!r} is not a decimal") from None
-                if not cents.is_finite():
-                    raise shape.fail(at, f"`amount` {amount!r} is not a finite decimal")
-                if not isinstance(currency, str) or currency.upper() != "USD":
-                    raise shape.fail(at, f"billed in {currency!r}, not USD: margindash reconciles USD bills only")
-                cost_type = shape.text(result, "cost_type", at) or "other"
-                token_type = shape.text(result, "token_type", at)
-                model = shape.text(result, "model", at)
-                kind = "tokens" if cost_type == "tokens" else cost_type if cost_type in ("web_search", "code_execution") else "other"
-                rows.append(BilledCostRow(PROVIDER, day, model if kind == "tokens" else None,
-                                          TOKEN_TYPES.get(token_type or "") if kind == "tokens" else None, kind,
-                                          shape.text(result, "description", at) or cost_type, shape.text(result, "workspace_id", at),
-                                          shape.text(result, "service_tier", at), usd_to_pico(cents.scaleb(-2)), None, None,
-                                          f"{day}|c{i}"))  # fmt: skip
-    return rows, requests
+    pages = Pages(iter_pages(PROVIDER, KEY_ENV, url, _params(start_day, end_day, ["description", "workspace_id"]), headers(key)))
+    for day, i, at, result in pages.results(shape, _bucket_day, lambda d: _rfc3339(d)[:10]):
+        amount, currency = result.get("amount"), result.get("currency")
+        if not isinstance(amount, str):
+            raise shape.fail(at, f"`amount` is {amount!r}, not a decimal string of cents")
+        try:
+            cents = Decimal(amount)
+        except InvalidOperation:
+            raise shape.fail(at, f"`amount` {amount!r} is not a decimal") from None
+        if not cents.is_finite():
+            raise shape.fail(at, f"`amount` {amount!r} is not a finite decimal")
+        if not isinstance(currency, str) or currency.upper() != "USD":
+            raise shape.fail(at, f"billed in {currency!r}, not USD: margindash reconciles USD bills only")
+        cost_type = shape.text(result, "cost_type", at) or "other"
+        token_type = shape.text(result, "token_type", at)
+        model = shape.text(result, "model", at)
+        kind = "tokens" if cost_type == "tokens" else cost_type if cost_type in ("web_search", "code_execution") else "other"
+        rows.append(BilledCostRow(PROVIDER, day, model if kind == "tokens" else None,
+                                  TOKEN_TYPES.get(token_type or "") if kind == "tokens" else None, kind,
+                                  shape.text(result, "description", at) or cost_type, shape.text(result, "workspace_id", at),
+                                  shape.text(result, "service_tier", at), usd_to_pico(cents.scaleb(-2)), None, None,
+                                  f"{day}|c{i}"))  # fmt: skip
+    return rows, pages.count
 
 
 def read_usage(base: str, key: str, start_day: int, end_day: int) -> tuple[list[BilledUsageRow], int]:
     shape = Shape(PROVIDER, "/v1/organizations/usage_report/messages")
     rows: list[BilledUsageRow] = []
-    requests = 0
     url = base + "/v1/organizations/usage_report/messages"
     groups = ["model", "service_tier", "workspace_id"]
-    for page in iter_pages(PROVIDER, KEY_ENV, url, _params(start_day, end_day, groups), headers(key)):
-        requests += 1
-        for b, bucket in enumerate(shape.list(page, "data", "page")):
-            day = _bucket_day(shape, bucket, f"bucket {b}")
-            where = f"bucket {_rfc3339(day)[:10]}"
-            for i, result in enumerate(shape.list(bucket, "results", where)):
-                at = f"{where} result {i}"
-                result = shape.obj(result, at)
-                creation = result.get("cache_creation")
-                creation = {} if creation is None else shape.obj(creation, at + " cache_creation")
-                tier = shape.text(result, "service_tier", at)
-                rows.append(BilledUsageRow(
-                    PROVIDER, day, shape.text(result, "model", at) or "", shape.text(result, "workspace_id", at), tier,
-                    None if tier is None else int(tier == "batch"),
-                    shape.count(result, "uncached_input_tokens", at), shape.count(result, "cache_read_input_tokens", at, required=False),
-                    shape.count(creation, "ephemeral_5m_input_tokens", at + " cache_creation", required=False),
-                    shape.count(creation, "ephemeral_1h_input_tokens", at + " cache_creation", required=False),
-                    shape.count(result, "output_tokens", at), None, f"{day}|u{i}",
-                ))  # fmt: skip
-    return rows, requests
+    pages = Pages(iter_pages(PROVIDER, KEY_ENV, url, _params(start_day, end_day, groups), headers(key)))
+    for day, i, at, result in pages.results(shape, _bucket_day, lambda d: _rfc3339(d)[:10]):
+        creation = result.get("cache_creation")
+        creation = {} if creation is None else shape.obj(creation, at + " cache_creation")
+        tier = shape.text(result, "service_tier", at)
+        rows.append(BilledUsageRow(
+            PROVIDER, day, shape.text(result, "model", at) or "", shape.text(result, "workspace_id", at), tier,
+            None if tier is None else int(tier == "batch"),
+            shape.count(result, "uncached_input_tokens", at), shape.count(result, "cache_read_input_tokens", at, required=False),
+            shape.count(creation, "ephemeral_5m_input_tokens", at + " cache_creation", required=False),
+            shape.count(creation, "ephemeral_1h_input_tokens", at + " cache_creation", required=False),
+            shape.count(result, "output_tokens", at), None, f"{day}|u{i}",
+        ))  # fmt: skip
+    return rows, pages.count
 
 
 def _bucket_day(shape: Shape, bucket: Any, where: str) -> int:

@@ -114,3 +114,23 @@ class Shape:
         if value is not None and not isinstance(value, str):
             raise self.fail(where, f"`{key}` is {value!r}, not text or null")
         return value
+
+
+class Pages:
+    """The pages of one listing, and the results of their daily buckets; `count` is the requests made so far."""
+
+    def __init__(self, pages: Any):
+        self._pages = pages
+        self.count = 0
+
+    def results(self, shape: Shape, bucket_day: Any, label: Any) -> Any:
+        """(UTC day, index, where, result object) of every result of every bucket of every page; `where` names the
+        bucket and result for an error message (`label(day)` names the bucket)."""
+        for page in self._pages:
+            self.count += 1
+            for b, bucket in enumerate(shape.list(page, "data", "page")):
+                day = bucket_day(shape, bucket, f"bucket {b}")
+                where = f"bucket {label(day)}"
+                for i, result in enumerate(shape.list(bucket, "results", where)):
+                    at = f"{where} result {i}"
+                    yield day, i, at, shape.obj(result, at)

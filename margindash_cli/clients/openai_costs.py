@@ -16,7 +16,7 @@ from typing import Any
 
 from ..money import usd_to_pico
 from ..store import BilledCostRow, BilledUsageRow
-from .http import Shape, iter_pages
+from .http import Pages, Shape, iter_pages
 
 PROVIDER = "openai"
 KEY_ENV = "OPENAI_ADMIN_KEY"
@@ -60,31 +60,24 @@ def read_costs(base: str, key: str, start_day: int, end_day: int) -> tuple[list[
               ("limit", str(max(1, min(COSTS_MAX_LIMIT, end_day - start_day)))), ("group_by[]", "line_item"),
               ("group_by[]", "project_id")]  # fmt: skip
     rows: list[BilledCostRow] = []
-    requests = 0
-    for page in iter_pages(PROVIDER, KEY_ENV, base + "/v1/organization/costs", params, headers(key)):
-        requests += 1
-        for b, bucket in enumerate(shape.list(page, "data", "page")):
-            day = _bucket_day(shape, bucket, f"bucket {b}")
-            where = f"bucket {_iso(day)}"
-            for i, result in enumerate(shape.list(bucket, "results", where)):
-                at = f"{where} result {i}"
-                result = shape.obj(result, at)
-                amount = shape.obj(result.get("amount"), at + " amount")
-                value, currency = amount.get("value"), amount.get("currency")
-                if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
-                    raise shape.fail(at, f"`amount.value` is {value!r}, not a number")
-                if not isinstance(currency, str) or currency.lower() != "usd":
-                    raise shape.fail(at, f"billed in {currency!r}, not USD: margindash reconciles USD bills only")
-                label = shape.text(result, "line_item", at) or ""
-                model, token_class, tier, kind = parse_line_item(label) if label else (None, None, None, "other")
-                qty = result.get("quantity")
-                if qty is not None and (isinstance(qty, bool) or not isinstance(qty, (int, Decimal))):
-                    raise shape.fail(at, f"`quantity` is {qty!r}, not a number")
-                rows.append(BilledCostRow(PROVIDER, day, model, token_class, kind, label or "(no line item)",
-                                          shape.text(result, "project_id", at), tier, usd_to_pico(Decimal(value)),
-                                          None if qty is None else format(Decimal(qty), "f"),
-                                          shape.text(result, "quantity_unit", at), f"{day}|c{i}"))  # fmt: skip
-    return rows, requests
+    pages = Pages(iter_pages(PROVIDER, KEY_ENV, base + "/v1/organization/costs", params, headers(key)))
+    for day, i, at, result in pages.results(shape, _bucket_day, _iso):
+        amount = shape.obj(result.get("amount"), at + " amount")
+        value, currency = amount.get("value"), amount.get("currency")
+        if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+            raise shape.fail(at, f"`amount.value` is {value!r}, not a number")
+        if not isinstance(currency, str) or currency.lower() != "usd":
+            raise shape.fail(at, f"billed in {currency!r}, not USD: margindash reconciles USD bills only")
+        label = shape.text(result, "line_item", at) or ""
+        model, token_class, tier, kind = parse_line_item(label) if label else (None, None, None, "other")
+        qty = result.get("quantity")
+        if qty is not None and (isinstance(qty, bool) or not isinstance(qty, (int, Decimal))):
+            raise shape.fail(at, f"`quantity` is {qty!r}, not a number")
+        rows.append(BilledCostRow(PROVIDER, day, model, token_class, kind, label or "(no line item)",
+                                  shape.text(result, "project_id", at), tier, usd_to_pico(Decimal(value)),
+                                  None if qty is None else format(Decimal(qty), "f"),
+                                  shape.text(result, "quantity_unit", at), f"{day}|c{i}"))  # fmt: skip
+    return rows, pages.count
 
 
 def read_usage(base: str, key: str, start_day: int, end_day: int) -> tuple[list[BilledUsageRow], int]:
@@ -94,29 +87,22 @@ def read_usage(base: str, key: str, start_day: int, end_day: int) -> tuple[list[
               ("limit", str(max(1, min(USAGE_MAX_LIMIT, end_day - start_day)))), ("group_by[]", "model"),
               ("group_by[]", "batch"), ("group_by[]", "service_tier"), ("group_by[]", "project_id")]  # fmt: skip
     rows: list[BilledUsageRow] = []
-    requests = 0
-    for page in iter_pages(PROVIDER, KEY_ENV, base + "/v1/organization/usage/completions", params, headers(key)):
-        requests += 1
-        for b, bucket in enumerate(shape.list(page, "data", "page")):
-            day = _bucket_day(shape, bucket, f"bucket {b}")
-            where = f"bucket {_iso(day)}"
-            for i, result in enumerate(shape.list(bucket, "results", where)):
-                at = f"{where} result {i}"
-                result = shape.obj(result, at)
-                prompt = shape.count(result, "input_tokens", at)
-                cached = shape.count(result, "input_cached_tokens", at, required=False)
-                write = shape.count(result, "input_cache_write_tokens", at, required=False)
-                uncached = result.get("input_uncached_tokens")
-                uncached = shape.count(result, "input_uncached_tokens", at) if uncached is not None else max(0, prompt - cached - write)
-                batch = result.get("batch")
-                if batch is not None and not isinstance(batch, bool):
-                    raise shape.fail(at, f"`batch` is {batch!r}, not true, false or null")
-                requests_n = result.get("num_model_requests")
-                rows.append(BilledUsageRow(PROVIDER, day, shape.text(result, "model", at) or "", shape.text(result, "project_id", at),
-                                           shape.text(result, "service_tier", at), None if batch is None else int(batch),
-                                           uncached, cached, write, 0, shape.count(result, "output_tokens", at),
-                                           requests_n if type(requests_n) is int else None, f"{day}|u{i}"))  # fmt: skip
-    return rows, requests
+    pages = Pages(iter_pages(PROVIDER, KEY_ENV, base + "/v1/organization/usage/completions", params, headers(key)))
+    for day, i, at, result in pages.results(shape, _bucket_day, _iso):
+        prompt = shape.count(result, "input_tokens", at)
+        cached = shape.count(result, "input_cached_tokens", at, required=False)
+        write = shape.count(result, "input_cache_write_tokens", at, required=False)
+        uncached = result.get("input_uncached_tokens")
+        uncached = shape.count(result, "input_uncached_tokens", at) if uncached is not None else max(0, prompt - cached - write)
+        batch = result.get("batch")
+        if batch is not None and not isinstance(batch, bool):
+            raise shape.fail(at, f"`batch` is {batch!r}, not true, false or null")
+        requests_n = result.get("num_model_requests")
+        rows.append(BilledUsageRow(PROVIDER, day, shape.text(result, "model", at) or "", shape.text(result, "project_id", at),
+                                   shape.text(result, "service_tier", at), None if batch is None else int(batch),
+                                   uncached, cached, write, 0, shape.count(result, "output_tokens", at),
+                                   requests_n if type(requests_n) is int else None, f"{day}|u{i}"))  # fmt: skip
+    return rows, pages.count
 
 
 def _bucket_day(shape: Shape, bucket: Any, where: str) -> int:

@@ -41,11 +41,12 @@ def dashboard(
     Example: margindash dashboard -o margins.html --period last-month
     """
     from ..dashboard.run import DashboardQuery
+    from ..reporting import ReportQuery
     from .report import _band, _now
 
-    query = DashboardQuery(since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                           model=model, top=top, allocate=allocate, band_pct=_band(band), full=True,
-                           simulate_days=simulate_days, now=_now())  # fmt: skip
+    report = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, customer=customer,
+                         feature=feature, model=model, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
+    query = DashboardQuery(report, full=True, simulate_days=simulate_days)
     write_html(ctx, query, output)
 
 

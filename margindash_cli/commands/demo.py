@@ -27,7 +27,7 @@ def demo(
     from .. import render
     from ..dashboard import page as dashboard_page
     from ..dashboard import run as dashboard_run
-    from ..dashboard.run import DashboardQuery
+    from ..dashboard.run import DEFAULT_TOP, DashboardQuery
     from ..ingest.pipeline import ingest_paths
     from ..money import pico_to_usd
     from ..paths import data_dir
@@ -65,7 +65,7 @@ def demo(
         rec = reconcile(store, start_ms=None, end_ms=None, by="month")
         html_path = home / "demo-report.html"
         html_path.write_text(dashboard_page.render(dashboard_run.build(store, DashboardQuery(
-            full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
+            ReportQuery(dims=["customer"], top=DEFAULT_TOP), full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
     render.stderr_console().print(
         f"demo store: {path} ({result.events_stored:,} calls, {len(demo_data.CUSTOMERS)} customers, "
         f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",

@@ -87,25 +87,24 @@ def report(
             raise UsageError(f"unknown --breakdown {breakdown!r}", "use model or feature")
         dims.append(breakdown)
     output = _output(fmt, as_json)
+    query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
+                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
+                        revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     if output == "html":
+        from dataclasses import replace
+
         from ..dashboard.run import DEFAULT_TOP, DashboardQuery
         from .dashboard import write_html
 
         if out is None:
             raise UsageError("--format html writes a file", "add -o margins.html (or -o - for stdout)")
-        page = DashboardQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                              model=model, sort=sort, top=DEFAULT_TOP if top is None else top, allocate=allocate,
-                              band_pct=_band(band), now=_now())  # fmt: skip
-        write_html(ctx, page, out)
+        write_html(ctx, DashboardQuery(replace(query, top=DEFAULT_TOP if top is None else top)), out)
         return
     if out is not None:
         raise UsageError("-o/--output writes the html format", "use --format html -o FILE, or redirect stdout (> FILE)")
     if chart and (output != "table" or len(dims) != 1 or dims[0] not in ("day", "week", "month")):
         raise UsageError("--chart draws one --by day, week or month as a table-format chart",
                          "e.g. margindash report --by week --chart")  # fmt: skip
-    query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
-                        revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     from .. import render
 
     env = _run(ctx, run_report, query)

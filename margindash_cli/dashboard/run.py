@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import shlex
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from typing import Any
 
 from .. import __version__, reports
@@ -40,51 +39,30 @@ EPOCH_DAY = date(1970, 1, 1)
 
 @dataclass
 class DashboardQuery:
-    """What the page covers: the report options shared by `report --format html` and `dashboard`."""
+    """What the page covers: the report's own query (range, zone, filters, bases, the main table's --by, --top and
+    --sort), and what only the page has."""
 
-    dims: list[str] = field(default_factory=lambda: ["customer"])
-    since: str | None = None
-    until: str | None = None
-    period: str | None = None
-    tz: str = "UTC"
-    customer: str | None = None
-    feature: str | None = None
-    model: str | None = None
-    sort: str = "margin"
-    top: int | None = DEFAULT_TOP
-    allocate: str = "events"
-    band_pct: Decimal = Decimal(5)
+    report: ReportQuery
     full: bool = False  # the dashboard: every section, not only headline, charts and the main table
     simulate_days: int = SIMULATE_DAYS  # 0 leaves the model-swap section out
     command: str = ""  # the command line that made the page (provenance)
-    now: datetime | None = None
 
     def report_query(self, dims: list[str], *, top: int | None = None, since: str | None = None,
-                     until: str | None = None, period: str | None = None, keep_range: bool = True) -> ReportQuery:  # fmt: skip
-        return ReportQuery(
-            dims=dims,
-            since=self.since if keep_range else since,
-            until=self.until if keep_range else until,
-            period=self.period if keep_range else period,
-            tz=self.tz,
-            customer=self.customer,
-            feature=self.feature,
-            model=self.model,
-            sort=self.sort,
-            top=top,
-            allocate=self.allocate,
-            band_pct=self.band_pct,
-            now=self.now,
-        )
+                     until: str | None = None, keep_range: bool = True) -> ReportQuery:  # fmt: skip
+        """The page's query for another grouping (and, with keep_range=False, another range)."""
+        if keep_range:
+            return replace(self.report, dims=dims, top=top)
+        return replace(self.report, dims=dims, top=top, since=since, until=until, period=None)
 
 
 def build(store: Store, q: DashboardQuery) -> dict[str, Any]:
     """The page's data: one dict of command envelopes plus the page's own framing (timeline, provenance)."""
-    now = q.now or datetime.now(timezone.utc)
-    q.now = now
-    main = run_report(store, q.report_query(q.dims, top=q.top))
+    now = q.report.now or datetime.now(timezone.utc)
+    q.report = replace(q.report, now=now)
+    r = q.report
+    main = run_report(store, r)
     rng = main.range
-    tz = zone(q.tz)
+    tz = zone(r.tz)
     first, last = _span(store, rng, tz)
     data: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -188,7 +166,7 @@ def _simulate(store: Store, q: DashboardQuery, now: datetime, last: date | None)
         return {"error": "no calls in this range", "hint": None}
     since = (last - timedelta(days=q.simulate_days - 1)).isoformat()
     try:
-        env = run_simulation(store, SimulateQuery(event_type=q.feature, since=since, until=last.isoformat(), now=now))
+        env = run_simulation(store, SimulateQuery(event_type=q.report.feature, since=since, until=last.isoformat(), now=now))
     except MarginDashError as exc:
         return {"error": exc.message, "hint": exc.hint}
     return sim_json(env)
@@ -198,7 +176,7 @@ def _reconcile(store: Store, q: DashboardQuery, now: datetime) -> dict[str, Any]
     """`reconcile --by month --json` over the page's range (bills are UTC days, so the range is taken in UTC)."""
     from ..reconcile.run import reconcile
 
-    rng = resolve_range(q.since, q.until, q.period, "UTC", now)
+    rng = resolve_range(q.report.since, q.report.until, q.report.period, "UTC", now)
     return reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, by="month", range_label=rng.label).to_json()
 
 
@@ -211,7 +189,7 @@ def _provenance(store: Store, q: DashboardQuery, main: Any, first: date | None, 
     return {
         "range": {"label": main.range.label, "first_day": None if first is None else first.isoformat(),
                   "last_day": None if last is None else last.isoformat()},  # fmt: skip
-        "tz": q.tz,
+        "tz": q.report.tz,
         "price_catalog": {"shipped_version": catalog, "last_sync_prices": synced,
                           "age_days": _age_days(synced or catalog, now)},  # fmt: skip
         "last_sync_stripe": store.last_stripe_sync(),
@@ -222,14 +200,10 @@ def _provenance(store: Store, q: DashboardQuery, main: Any, first: date | None, 
 
 
 def _age_days(text: str | None, now: datetime) -> int | None:
-    if not text:
-        return None
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-    return (now - when).days
+    from ..doctor import _parse_time
+
+    when = _parse_time(text)
+    return None if when is None else (now - when).days
 
 
 def command_line(argv: list[str] | None = None) -> str:
@@ -237,7 +211,3 @@ def command_line(argv: list[str] | None = None) -> str:
     args = list(sys.argv if argv is None else argv)
     return shlex.join(["margindash", *args[1:]])
 
-
-def validate_range(q: DashboardQuery) -> None:
-    """Fail early on a bad range, before anything is written."""
-    resolve_range(q.since, q.until, q.period, q.tz, q.now)
