@@ -259,6 +259,11 @@ def _print_notes(env: Any, unpriced_events: int, unpriced_models: list[str], mar
         models = ", ".join(safe(m) for m in unpriced_models[:5]) + (" ..." if len(unpriced_models) > 5 else "")
         warn(f"unpriced: {unpriced_events:,} call(s) have no price ({models}); their cost is not in these figures{marks}.")
         print("hint: margindash prices unpriced", file=sys.stderr)
+    for provider, pdays in (getattr(env, "provisional_costs", None) or {}).items():
+        span = pdays[0] if len(pdays) == 1 else f"{pdays[0]} to {pdays[-1]}"
+        warn(f"provisional: {provider} on {len(pdays)} day(s) ({span}) has no bill synced: its cost is ours, not the bill's.")
+    if getattr(env, "provisional_costs", None):
+        print("hint: margindash sync-costs (or margindash costs import FILE), then margindash reconcile", file=sys.stderr)
     basis = getattr(env, "cost_basis", None)  # #18: a report on the bill's cost says which days are provisional
     if basis is not None:
         days = sum(basis.reconciled_days.values())

@@ -55,6 +55,7 @@ class ReportEnvelope:
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
     at_risk: list[dict[str, Any]] = field(default_factory=list)  # open Stripe disputes: revenue at risk, not subtracted
     cost_basis: Any = None  # reconcile.run.CostBasis of a `--cost-basis reconciled` report; None = computed
+    provisional_costs: dict[str, list[str]] | None = None  # provider -> UTC days with calls and no bill (once any bill is known)
 
     @property
     def span(self) -> str:
@@ -100,7 +101,9 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
                                   band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage), fact_dims=fact_dims,
                                   first_day=first, last_day=last, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
-    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer), basis)
+    provisional = None if basis is not None else provisional_costs(store, rng)  # a reconciled basis says it itself
+    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer), basis,
+                          provisional)  # fmt: skip
 
 
 def _reconciled_usage(store: Store, q: ReportQuery, dims: list[str], tz: tzinfo, rng: TimeRange, per_day: bool) -> Any:
@@ -227,7 +230,8 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
                                  filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage),
                                  fact_dims=fact_dims, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
-    return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+    return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted,
+                          provisional_costs=provisional_costs(store, rng))  # fmt: skip
 
 
 def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
@@ -246,7 +250,8 @@ def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
     first, last = local_days(rng, tz)
     result = reports.build_cohorts(usage, revenue, first_calls, granularity=q.granularity, first_day=first, last_day=last,
                                    unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
-    return CohortEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+    return CohortEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted,
+                          provisional_costs=provisional_costs(store, rng))  # fmt: skip
 
 
 def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
@@ -256,7 +261,8 @@ def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
     usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=False)
     revenue, unconverted = _revenue(store, rng, tz, None)
     result = reports.build_concentration(usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage))
-    return ConcentrationEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted)
+    return ConcentrationEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted,
+                          provisional_costs=provisional_costs(store, rng))  # fmt: skip
 
 
 def measures_json(m: reports.Measures) -> dict[str, Any]:
@@ -305,7 +311,16 @@ def _tail_json(env: Any, unpriced_events: int, unpriced_models: list[str]) -> di
     return {
         "unpriced": {"events": unpriced_events, "models": unpriced_models},
         "unconverted_revenue": {cur: amount for cur, amount in sorted(env.unconverted_revenue.items())},
+        "provisional_costs": env.provisional_costs,
     }
+
+
+def provisional_costs(store: Store, rng: TimeRange) -> dict[str, list[str]] | None:
+    """Provider -> the UTC days of the range with logged calls and no bill synced or imported, whose cost is ours
+    alone (provisional); None when no bill was ever synced (then every cost is computed and none is flagged)."""
+    from .reconcile.run import provisional_days
+
+    return provisional_days(store, rng.start_ms, rng.end_ms)
 
 
 def envelope_json(env: ReportEnvelope) -> dict[str, Any]:

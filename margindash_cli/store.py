@@ -1662,6 +1662,14 @@ class Store:
         sql = "SELECT DISTINCT provider, day FROM billed_days" + (" WHERE " + " AND ".join(where) if where else "")
         return {(p, d) for p, d in self.conn.execute(sql, args)}
 
+    def logged_vendor_days(self, start_day: int | None, end_day: int | None) -> list[tuple[int, str]]:
+        """(UTC day, vendor) of every day and vendor with logged calls in [start_day, end_day)."""
+        where, args = [], []
+        _time_range(where, args, "x.day", start_day, end_day)
+        sql = ("SELECT DISTINCT x.day, m.vendor FROM rollup_daily x JOIN models m ON m.id = x.model"
+               + (" WHERE " + " AND ".join(where) if where else ""))  # fmt: skip
+        return self.conn.execute(sql, args).fetchall()
+
     def logged_cells(self, start_day: int | None, end_day: int | None) -> list[LoggedCellRow]:
         """Our logged calls per (UTC day, vendor, model) from the daily rollups, with the tokens of the unpriced
         ones (from the small index of unpriced calls)."""

@@ -205,3 +205,25 @@ def test_the_demo_shows_reconciliation(cli, runner):
     computed = json.loads(cli("--db", db, "report", "--json").stdout)
     assert d(rec["totals"]["cost_usd"]) - d(computed["totals"]["cost_usd"]) == d(data["totals"]["gap_usd"])
     assert any(row["group"]["customer"] == "(untracked)" for row in rec["rows"])
+
+
+def test_computed_reports_flag_the_days_no_bill_covers_in_every_format(store, cli, tmp_path):
+    """#16 item 8: once a bill is known, a computed report says which providers' days rest on our price alone."""
+    for args in (("report",), ("report", "--by", "feature", "--format", "csv"), ("report", "trend", "--json"),
+                 ("report", "cohorts", "--format", "markdown"), ("report", "concentration", "--json")):  # fmt: skip
+        r = store(*args)
+        assert r.exit_code == 0, r.stderr
+        assert "provisional: openai on 1 day(s) (2026-06-20) has no bill synced" in r.stderr, args
+    for args in (("report", "--json"), ("report", "trend", "--json"), ("report", "concentration", "--json")):
+        assert json.loads(store(*args).stdout)["provisional_costs"] == {"openai": ["2026-06-20"]}
+    # a day with a bill is not provisional; a range of billed days only flags nothing
+    data = json.loads(store("report", "--since", "2026-07-01", "--json").stdout)
+    assert data["provisional_costs"] == {}
+    # a store that never synced a bill has no provisional costs, only computed ones: nothing is flagged
+    log = tmp_path / "plain.jsonl"
+    log.write_text(json.dumps({"timestamp": "2026-07-01T00:00:00Z", "customer_id": "a", "vendor": "openai", "model": "gpt-4o",
+                               "input_tokens": 10, "output_tokens": 1}) + "\n")  # fmt: skip
+    db = tmp_path / "plain.db"
+    assert cli("--db", db, "ingest", log).exit_code == 0
+    r = cli("--db", db, "report", "--json")
+    assert json.loads(r.stdout)["provisional_costs"] is None and "provisional" not in r.stderr

@@ -136,6 +136,12 @@ def _callouts(rep: dict[str, Any]) -> str:
         items = ", ".join(f"{_e(amount)} {_e(cur.upper())} (minor units)" for cur, amount in unconverted.items())
         notes.append(f'<p class="warn" id="unconverted"><b>Revenue not converted to USD</b>: {items}; it is not in the'
                      " revenue figures. Import exchange rates: <code>margindash fx import FILE.csv</code>.</p>")  # fmt: skip
+    provisional = rep.get("provisional_costs") or {}
+    if provisional:
+        items = "; ".join(f"{_e(p)} on {len(days):,} day(s), {_e(days[0])} to {_e(days[-1])}" for p, days in provisional.items())
+        notes.append(f'<p class="warn" id="provisional-costs"><b>Provisional costs</b>: no bill synced for {items}; those'
+                     " costs are our price times the logged tokens. <code>margindash sync-costs</code>, then"
+                     " <code>margindash reconcile</code>.</p>")  # fmt: skip
     return "\n".join(notes)
 
 

@@ -395,6 +395,21 @@ def over_tolerance_days(store: Store, since_day: int | None = None, tolerance_pc
 # ---- report --cost-basis reconciled -------------------------------------------------------------------------------
 
 
+def provisional_days(store: Store, start_ms: int | None, end_ms: int | None) -> dict[str, list[str]] | None:
+    """Provider -> UTC days in [start_ms, end_ms) with logged calls and no known bill, for the computed reports'
+    `provisional_costs`; None when no bill was ever synced or imported (one cheap query of cost_syncs)."""
+    if not store.cost_sync_rows():
+        return None
+    start_day, end_day = _day_bounds(start_ms, end_ms)
+    billed = store.billed_days(start_day, end_day)
+    out: dict[str, set[int]] = defaultdict(set)
+    for day, vendor in store.logged_vendor_days(start_day, end_day):
+        provider = provider_of_vendor(vendor)
+        if (provider, day) not in billed:
+            out[provider].add(day)
+    return {p: [compute.day_iso(d) for d in sorted(days)] for p, days in sorted(out.items())}
+
+
 @dataclass
 class CostBasis:
     """What a reconciled report says about its cost: which days rest on a bill, which are provisional."""
