@@ -149,10 +149,17 @@ class PartitionRow:
     last_day: str | None = None
     revenue_usd_cents: int = 0  # revenue in US cents the partition's rows hold (focus revenue tables; else 0)
     sha256: str | None = None  # of the partition file's bytes: a loader skips a partition whose hash it has loaded
+    changed_at: str | None = None  # generated_at of the run that last changed the file's content (UTC ISO 8601)
+    changed: bool = True  # this run changed the file (False: same content as before, the file was left alone)
 
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["cost_usd"] = usd_exact(d.pop("cost_pico"))
+        return d
+
+    def manifest_json(self) -> dict[str, Any]:
+        d = self.as_json()
+        del d["changed"]  # of one run, not of the partition
         return d
 
 
@@ -169,6 +176,8 @@ class ExportResult:
     written: list[PartitionRow] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     manifest: str = ""
+    changed_since: str | None = None
+    changed: list[PartitionRow] = field(default_factory=list)  # every partition in OUTDIR changed since changed_since
 
     def totals(self, table: str) -> dict[str, Any]:
         parts = [p for p in self.written if p.table == table]
@@ -187,6 +196,8 @@ class ExportResult:
             "written": [p.as_json() for p in self.written],
             "removed": self.removed,
             "manifest": self.manifest,
+            **({"changed_since": self.changed_since, "changed": [p.as_json() for p in self.changed]}
+               if self.changed_since is not None else {}),
         }
 
 
@@ -535,7 +546,11 @@ def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str, sche
             sha = d.get("sha256")
             if sha is not None and (type(sha) is not str or not re.fullmatch(r"[0-9a-f]{64}", sha)):
                 raise bad(where + ".sha256", "not a SHA-256 hex digest")
-            unknown = set(d) - {"table", "month", "path", "cost_usd", "first_day", "last_day", "sha256", *_PARTITION_INTS}
+            changed_at = d.get("changed_at")
+            if changed_at is not None and (type(changed_at) is not str or _parse_time(changed_at) is None):
+                raise bad(where + ".changed_at", "not a UTC time")
+            unknown = set(d) - {"table", "month", "path", "cost_usd", "first_day", "last_day", "sha256", "changed_at",
+                                *_PARTITION_INTS}  # fmt: skip
             if unknown:
                 raise bad(where, f"unknown field {sorted(unknown)[0][:40]!r}")
         out[table] = parts
@@ -573,13 +588,24 @@ def _overlaps(month: str, start_day: int | None, end_day: int | None) -> bool:
     return (start_day is None or hi > start_day) and (end_day is None or lo < end_day)
 
 
-def _partition_from_json(d: dict[str, Any]) -> PartitionRow:
-    """A partition as an earlier run's manifest describes it."""
+def _parse_time(text: str) -> datetime | None:
+    """A UTC instant from ISO 8601 text (`Z` or an offset; a naive time or a bare day is UTC); None if it is not one."""
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+
+
+def _partition_from_json(d: dict[str, Any], generated_at: str | None = None) -> PartitionRow:
+    """A partition as an earlier run's manifest describes it (`generated_at`: that run's, for a partition written
+    before manifests kept `changed_at`)."""
     d = dict(d)
+    d.setdefault("changed_at", generated_at)
     with localcontext() as ctx:
         ctx.prec = 100  # exact for any sum a manifest can hold
         d["cost_pico"] = int(Decimal(d.pop("cost_usd")).scaleb(12))
-    return PartitionRow(**d)
+    return PartitionRow(**d, changed=False)
 
 
 def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]:
@@ -590,7 +616,7 @@ def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]
             "columns": [{"name": name, "type": KIND_TYPES[kind][0 if result.format == "parquet" else 1], "unit": unit,
                          "description": meaning} for name, kind, unit, meaning in columns_of(result.schema, table)],  # fmt: skip
             "totals": _sum_parts(mine),
-            "partitions": [p.as_json() for p in mine],
+            "partitions": [p.manifest_json() for p in mine],
         }
     return {
         "schema_version": SCHEMA_VERSION,
@@ -607,7 +633,8 @@ def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]
 
 
 def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = None, until: str | None = None,
-                 now: datetime | None = None, schema: str = "margindash") -> ExportResult:  # fmt: skip
+                 now: datetime | None = None, schema: str = "margindash", changed_since: str | None = None
+                 ) -> ExportResult:  # fmt: skip
     """Write the store's events and daily rollups in [since, until] (UTC days or months, inclusive) into OUTDIR
     (`schema` focus: the FOCUS 1.2 tables of `warehouse.focus` instead)."""
     if fmt not in FORMATS:
@@ -616,6 +643,10 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
         raise UsageError(f"unknown --schema {schema!r}", "use margindash (the default) or focus")
     if fmt == "parquet":
         _import_pyarrow()
+    cutoff = None if changed_since is None else _parse_time(changed_since)
+    if changed_since is not None and cutoff is None:
+        raise UsageError(f"--changed-since {changed_since!r} is not a time",
+                         "use ISO 8601 UTC, e.g. 2026-10-01T06:00:00Z (a manifest's generated_at)")  # fmt: skip
     start, end = parse_bound(since, "--since", end=False), parse_bound(until, "--until", end=True)
     if start is not None and end is not None and end <= start:
         raise UsageError("--until is before --since")
@@ -642,19 +673,27 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
                     result.written.extend(_export_focus_table(store, table, fmt, staging, start_ms, end_ms, dims))
                 else:
                     result.written.extend(_export_table(store, table, fmt, staging, start_ms, end_ms, dims))
-        for p in result.written:
+        before = {(t, d["month"]): d for t, parts in old_parts.items() for d in parts}
+        for p in result.written:  # a partition whose bytes are those of the file in place is left alone
             p.sha256 = _sha256(staging / p.path)
+            old_d = before.get((p.table, p.month))
+            same = old_d is not None and old_d.get("sha256") == p.sha256 and (outdir / p.path).is_file()
+            p.changed = not same
+            p.changed_at = (old_d.get("changed_at") or old.get("generated_at")) if same and old else generated_at
         written = {(p.table, p.month) for p in result.written}
         kept, stale = [], []
         for table in tables_of(schema):
             for d in old_parts.get(table, []):
                 if (table, d["month"]) in written:
                     continue
-                (stale if _overlaps(d["month"], start_day, end_day) else kept).append(_partition_from_json(d))
+                (stale if _overlaps(d["month"], start_day, end_day) else kept).append(
+                    _partition_from_json(d, old.get("generated_at") if old else None))
         manifest = _manifest(result, kept + result.written)
         (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
         # Commit: every file is whole already; renames put them in place, the manifest last.
         for p in result.written:
+            if not p.changed:
+                continue
             (outdir / p.path).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / p.path, outdir / p.path)
         for p in stale:  # a month in the range that has no rows now: its old file would be wrong
@@ -671,4 +710,8 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
         shutil.rmtree(staging, ignore_errors=True)
         staging_lock.close()
     result.manifest = str(outdir / MANIFEST)
+    if cutoff is not None:
+        result.changed_since = changed_since
+        result.changed = sorted((p for p in kept + result.written if p.changed_at and _parse_time(p.changed_at) >= cutoff),
+                                key=lambda p: (p.table, p.month))  # fmt: skip
     return result

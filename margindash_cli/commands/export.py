@@ -20,6 +20,7 @@ def export(
     until: Optional[str] = typer.Option(None, "--until", help="Up to and including this UTC day or month."),
     schema: str = typer.Option("margindash", "--schema", help="margindash|focus. focus: FOCUS 1.2 cost columns per call, plus revenue tables."),
     sql: Optional[str] = typer.Option(None, "--sql", help="duckdb|clickhouse|bigquery: print the warehouse SQL for OUTDIR (views, then the report queries); writes nothing."),
+    changed_since: Optional[str] = typer.Option(None, "--changed-since", help="List the partitions whose content changed at or after this UTC time (ISO 8601, e.g. an earlier manifest's generated_at): what a loader must load again."),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write stored events and daily rollups as month-partitioned Parquet or CSV files a warehouse reads as-is.
@@ -48,7 +49,7 @@ def export(
 
     with open_store(ctx, create=False) as store:
         result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=_now(),
-                               schema=schema.lower())
+                               schema=schema.lower(), changed_since=changed_since)
     if as_json:
         render.print_json(result.as_json())
         return

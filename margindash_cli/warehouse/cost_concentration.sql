@@ -7,10 +7,10 @@
 -- BigQuery: DECIMAL(38, 12) -> BIGNUMERIC. Division is done in DOUBLE for the share only, never for money.
 WITH per AS (
   SELECT customer,
-         COALESCE(SUM(cost_usd), CAST(0 AS DECIMAL(38, 12))) AS cost_usd,
-         SUM(revenue_cents) AS revenue_cents
+         COALESCE(SUM(n_cost), CAST(0 AS DECIMAL(38, 12))) AS cost_usd,
+         SUM(n_revenue) AS revenue_cents
   FROM (
-    SELECT x_CustomerId AS customer, BilledCost AS cost_usd, CAST(0 AS BIGINT) AS revenue_cents FROM costs
+    SELECT x_CustomerId AS customer, BilledCost AS n_cost, CAST(0 AS BIGINT) AS n_revenue FROM costs
     UNION ALL
     SELECT x_CustomerId, CAST(NULL AS DECIMAL(38, 12)), x_UsdCents FROM revenue
   ) AS t

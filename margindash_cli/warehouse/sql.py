@@ -23,6 +23,8 @@ def query(name: str) -> str:
 
 
 def for_engine(sql: str, engine: str) -> str:
+    if engine == "clickhouse":  # a NULL cast to a plain Decimal is an error there: it must be Nullable
+        sql = sql.replace("CAST(NULL AS DECIMAL(38, 12))", "CAST(NULL AS Nullable(DECIMAL(38, 12)))")
     if engine == "bigquery":
         for t in ("DECIMAL(38, 12)", "DECIMAL(36, 0)", "DECIMAL(3, 2)"):
             sql = sql.replace(t, "BIGNUMERIC")
@@ -36,10 +38,9 @@ def _views(engine: str, outdir: Path) -> list[str]:
         return [f"CREATE OR REPLACE VIEW {t} AS SELECT * FROM read_parquet('{root}/{t}/*/*.parquet', hive_partitioning = true)"
                 for t in TABLES]  # fmt: skip
     if engine == "clickhouse":
-        # one table per export table, loaded from the Parquet files (clickhouse-client run where OUTDIR is readable)
-        return [f"-- clickhouse-client --query \"INSERT INTO {t} FROM INFILE '{root}/{t}/month=*/part-0.parquet' FORMAT Parquet\"\n"
-                f"CREATE TABLE IF NOT EXISTS {t} ENGINE = MergeTree ORDER BY tuple() AS SELECT * FROM file('{root}/{t}/*/*.parquet', Parquet) WHERE 0"
-                for t in TABLES]  # fmt: skip
+        # views over the files, for clickhouse-local (`... --sql clickhouse | clickhouse local --multiquery`) or a server
+        # whose user_files path holds OUTDIR; to keep the data in MergeTree, CREATE TABLE ... AS SELECT from them
+        return [f"CREATE OR REPLACE VIEW {t} AS SELECT * FROM file('{root}/{t}/*/*.parquet', Parquet)" for t in TABLES]
     return [f"-- bq load --source_format=PARQUET --hive_partitioning_mode=AUTO --hive_partitioning_source_uri_prefix=gs://BUCKET/{t}/ "
             f"DATASET.{t} 'gs://BUCKET/{t}/*.parquet'   (copy {root}/{t} to gs://BUCKET/{t} first; run the queries with "
             f"--dataset_id=DATASET)" for t in TABLES]  # fmt: skip
