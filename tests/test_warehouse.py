@@ -186,7 +186,7 @@ def test_clickhouse_runs_the_same_queries_to_the_same_numbers(exported, cli):
     _con, duck = _load(cli, out)
     script = cli("export", out, "--sql", "clickhouse").stdout
     session = chdb_session.Session()
-    got, name = {}, None
+    got = {}
     for statement in script.split(";\n"):
         lines = statement.strip().splitlines()
         names = [ln.removeprefix("-- query: ") for ln in lines if ln.startswith("-- query: ")]
