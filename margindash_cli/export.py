@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -53,7 +54,7 @@ USD_DECIMAL = (38, 12)  # precision, scale: 12 decimals hold picodollars exactly
 PARQUET_HINT = "pip install 'margindash[parquet]' (or use --format csv)"
 
 # Column kinds: how a value is stored in Parquet and written in CSV.
-INT, TEXT, JSON, TIMESTAMP, DAY, USD = "int", "text", "json", "timestamp", "day", "usd"
+INT, TEXT, JSON, TIMESTAMP, DAY, USD, BOOL = "int", "text", "json", "timestamp", "day", "usd", "bool"
 KIND_TYPES = {  # kind -> (Parquet type, CSV text)
     INT: ("int64", "integer"),
     TEXT: ("string", "text"),
@@ -61,6 +62,7 @@ KIND_TYPES = {  # kind -> (Parquet type, CSV text)
     TIMESTAMP: ("timestamp[ms, UTC]", "ISO 8601 UTC, e.g. 2026-10-01T12:00:00.000Z"),
     DAY: ("date32 (UTC day)", "YYYY-MM-DD (UTC day)"),
     USD: (f"decimal({USD_DECIMAL[0]}, {USD_DECIMAL[1]})", "exact decimal string"),
+    BOOL: ("bool", "true|false"),
 }
 
 # (column, kind, unit, meaning). Token columns follow the canonical event: parts never count twice.
@@ -112,6 +114,19 @@ ROLLUP_COLUMNS = (
     ("revenue_usd_cents", INT, "US cents", "revenue carried by the calls in USD"),
 )  # fmt: skip
 COLUMNS = {"events": EVENT_COLUMNS, "rollup_daily": ROLLUP_COLUMNS}
+SCHEMAS = ("margindash", "focus")  # --schema: the store's own columns (default), or FOCUS 1.2 with revenue (#21)
+
+
+def tables_of(schema: str) -> tuple[str, ...]:
+    from .warehouse import focus
+
+    return focus.TABLES if schema == "focus" else TABLES
+
+
+def columns_of(schema: str, table: str) -> tuple[tuple[str, str, str | None, str], ...]:
+    from .warehouse import focus
+
+    return focus.COLUMNS[table] if schema == "focus" else COLUMNS[table]
 # Export column -> the store's name for it, where they differ (cost columns hold integer picodollars there).
 STORE_NAMES = {"event_id": "id", "revenue_amount_in_cents": "revenue_minor", "cost_usd": "cost",
                "extra_cost_usd": "extra_cost", "reported_cost_usd": "reported_cost", "source_line": "line"}  # fmt: skip
@@ -132,10 +147,19 @@ class PartitionRow:
     output_tokens: int = 0
     first_day: str | None = None
     last_day: str | None = None
+    revenue_usd_cents: int = 0  # revenue in US cents the partition's rows hold (focus revenue tables; else 0)
+    sha256: str | None = None  # of the partition file's bytes: a loader skips a partition whose hash it has loaded
+    changed_at: str | None = None  # generated_at of the run that last changed the file's content (UTC ISO 8601)
+    changed: bool = True  # this run changed the file (False: same content as before, the file was left alone)
 
     def as_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["cost_usd"] = usd_exact(d.pop("cost_pico"))
+        return d
+
+    def manifest_json(self) -> dict[str, Any]:
+        d = self.as_json()
+        del d["changed"]  # of one run, not of the partition
         return d
 
 
@@ -148,9 +172,12 @@ class ExportResult:
     since: str | None
     until: str | None
     generated_at: str
+    schema: str = "margindash"
     written: list[PartitionRow] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     manifest: str = ""
+    changed_since: str | None = None
+    changed: list[PartitionRow] = field(default_factory=list)  # every partition in OUTDIR changed since changed_since
 
     def totals(self, table: str) -> dict[str, Any]:
         parts = [p for p in self.written if p.table == table]
@@ -162,12 +189,15 @@ class ExportResult:
             "generated_at": self.generated_at,
             "outdir": self.outdir,
             "format": self.format,
+            "schema": self.schema,
             "since": self.since,
             "until": self.until,
-            "totals": {t: self.totals(t) for t in TABLES},
+            "totals": {t: self.totals(t) for t in tables_of(self.schema)},
             "written": [p.as_json() for p in self.written],
             "removed": self.removed,
             "manifest": self.manifest,
+            **({"changed_since": self.changed_since, "changed": [p.as_json() for p in self.changed]}
+               if self.changed_since is not None else {}),
         }
 
 
@@ -180,6 +210,7 @@ def _sum_parts(parts: list[PartitionRow]) -> dict[str, Any]:
         "unpriced_events": sum(p.unpriced_events for p in parts),
         "input_tokens": sum(p.input_tokens for p in parts),
         "output_tokens": sum(p.output_tokens for p in parts),
+        "revenue_usd_cents": sum(p.revenue_usd_cents for p in parts),
     }
 
 
@@ -260,6 +291,8 @@ class _CsvPart:
                 col = [day(v) for v in col]
             elif kind == USD:
                 col = [usd_exact(v) for v in col]
+            elif kind == BOOL:
+                col = ["true" if v else "false" for v in col]
             out.append(col)
         self.writer.writerows(zip(*out))
 
@@ -277,7 +310,7 @@ class _ParquetPart:
         pa = self.pa
         self.usd = pa.decimal128(*USD_DECIMAL)
         self.types = {INT: pa.int64(), TEXT: pa.string(), JSON: pa.string(), TIMESTAMP: pa.timestamp("ms", tz="UTC"),
-                      DAY: pa.date32(), USD: self.usd}  # fmt: skip
+                      DAY: pa.date32(), USD: self.usd, BOOL: pa.bool_()}  # fmt: skip
         self.kinds = [c[1] for c in columns]
         self.schema = pa.schema(
             [pa.field(name, self.types[kind], metadata={"unit": unit or "", "description": meaning})
@@ -398,7 +431,48 @@ def _export_table(store: Store, table: str, fmt: str, staging: Path, start_ms: i
     return parts
 
 
-def _read_manifest(outdir: Path, fmt: str) -> dict[str, Any] | None:
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _export_focus_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
+                        dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
+    """Stream one FOCUS table (`warehouse.focus.chunks`, month by month) into month partitions under `staging`."""
+    from .warehouse import focus
+
+    part_cls = _ParquetPart if fmt == "parquet" else _CsvPart
+    parts: list[PartitionRow] = []
+    writer: Any = None
+    try:
+        for month, cols, acct in focus.chunks(store, table, start_ms=start_ms, end_ms=end_ms, dims=dims, chunk_rows=CHUNK_ROWS):
+            key = f"{month:%Y-%m}"
+            if not parts or parts[-1].month != key:
+                if writer is not None:
+                    writer.close()
+                rel = f"{table}/month={key}/part-0.{fmt}"
+                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+                writer = part_cls(staging / rel, focus.COLUMNS[table])
+                parts.append(PartitionRow(table, key, rel))
+            writer.write(cols)
+            p = parts[-1]
+            for name in ("rows", "events", "cost_pico", "unpriced_events", "input_tokens", "output_tokens", "revenue_usd_cents"):
+                setattr(p, name, getattr(p, name) + acct[name])
+            p.first_day = acct["first_day"] if p.first_day is None else min(p.first_day, acct["first_day"])
+            p.last_day = acct["last_day"] if p.last_day is None else max(p.last_day, acct["last_day"])
+        if writer is not None:
+            writer.close()
+            writer = None
+    finally:
+        if writer is not None:
+            writer.close()
+    return parts
+
+
+def _read_manifest(outdir: Path, fmt: str, schema: str = "margindash") -> dict[str, Any] | None:
     """The manifest of an earlier export into OUTDIR, or None for a new or empty folder. Refuses a folder that
     holds other files, or an export in the other format or of another schema version."""
     if outdir.exists() and not outdir.is_dir():
@@ -421,14 +495,18 @@ def _read_manifest(outdir: Path, fmt: str) -> dict[str, Any] | None:
                               f" this margindash writes {SCHEMA_VERSION}", "export into a new folder")  # fmt: skip
     if manifest.get("format") != fmt:
         raise MarginDashError(f"{outdir} holds a {manifest.get('format')} export", f"export {fmt} into another folder")
+    if manifest.get("schema", "margindash") != schema:
+        raise MarginDashError(f"{outdir} holds an export of --schema {manifest.get('schema', 'margindash')}",
+                              f"export --schema {schema} into another folder")  # fmt: skip
     return manifest
 
 
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
-_PARTITION_INTS = ("rows", "events", "unpriced_events", "input_tokens", "output_tokens")
+_PARTITION_INTS = ("rows", "events", "unpriced_events", "input_tokens", "output_tokens", "revenue_usd_cents")
 
 
-def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str) -> dict[str, list[dict[str, Any]]]:
+def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str, schema: str = "margindash"
+                          ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
     """The partitions of an earlier run's manifest, each checked: a known table, a real month, exactly the path this
     version writes for them (so a run never removes or replaces a file outside OUTDIR's own partitions), counts
     that are integers and a cost that is a decimal. Refuses a manifest that fails any check."""
@@ -440,7 +518,7 @@ def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str) -> d
     if not isinstance(tables, dict):
         raise bad("tables", "not an object")
     out: dict[str, list[dict[str, Any]]] = {}
-    for table in TABLES:
+    for table in tables_of(schema):
         entry = tables.get(table, {})
         parts = entry.get("partitions", []) if isinstance(entry, dict) else None
         if not isinstance(parts, list):
@@ -465,7 +543,14 @@ def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str) -> d
                 day = d.get(name)
                 if day is not None and (type(day) is not str or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day)):
                     raise bad(f"{where}.{name}", "not a day YYYY-MM-DD")
-            unknown = set(d) - {"table", "month", "path", "cost_usd", "first_day", "last_day", *_PARTITION_INTS}
+            sha = d.get("sha256")
+            if sha is not None and (type(sha) is not str or not re.fullmatch(r"[0-9a-f]{64}", sha)):
+                raise bad(where + ".sha256", "not a SHA-256 hex digest")
+            changed_at = d.get("changed_at")
+            if changed_at is not None and (type(changed_at) is not str or _parse_time(changed_at) is None):
+                raise bad(where + ".changed_at", "not a UTC time")
+            unknown = set(d) - {"table", "month", "path", "cost_usd", "first_day", "last_day", "sha256", "changed_at",
+                                *_PARTITION_INTS}  # fmt: skip
             if unknown:
                 raise bad(where, f"unknown field {sorted(unknown)[0][:40]!r}")
         out[table] = parts
@@ -503,30 +588,43 @@ def _overlaps(month: str, start_day: int | None, end_day: int | None) -> bool:
     return (start_day is None or hi > start_day) and (end_day is None or lo < end_day)
 
 
-def _partition_from_json(d: dict[str, Any]) -> PartitionRow:
-    """A partition as an earlier run's manifest describes it."""
+def _parse_time(text: str) -> datetime | None:
+    """A UTC instant from ISO 8601 text (`Z` or an offset; a naive time or a bare day is UTC); None if it is not one."""
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+
+
+def _partition_from_json(d: dict[str, Any], generated_at: str | None = None) -> PartitionRow:
+    """A partition as an earlier run's manifest describes it (`generated_at`: that run's, for a partition written
+    before manifests kept `changed_at`)."""
     d = dict(d)
+    d.setdefault("changed_at", generated_at)
     with localcontext() as ctx:
         ctx.prec = 100  # exact for any sum a manifest can hold
         d["cost_pico"] = int(Decimal(d.pop("cost_usd")).scaleb(12))
-    return PartitionRow(**d)
+    return PartitionRow(**d, changed=False)
 
 
 def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]:
     tables = {}
-    for table in TABLES:
+    for table in tables_of(result.schema):
         mine = sorted((p for p in parts if p.table == table), key=lambda p: p.month)
         tables[table] = {
             "columns": [{"name": name, "type": KIND_TYPES[kind][0 if result.format == "parquet" else 1], "unit": unit,
-                         "description": meaning} for name, kind, unit, meaning in COLUMNS[table]],  # fmt: skip
+                         "description": meaning} for name, kind, unit, meaning in columns_of(result.schema, table)],  # fmt: skip
             "totals": _sum_parts(mine),
-            "partitions": [p.as_json() for p in mine],
+            "partitions": [p.manifest_json() for p in mine],
         }
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": result.generated_at,
         "margindash_version": __version__,
         "format": result.format,
+        "schema": result.schema,
+        **({"focus_version": "1.2"} if result.schema == "focus" else {}),
         "compression": PARQUET_COMPRESSION if result.format == "parquet" else None,
         "partitioning": "hive: <table>/month=YYYY-MM (UTC month)",
         "last_run": {"since": result.since, "until": result.until},
@@ -535,22 +633,30 @@ def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]
 
 
 def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = None, until: str | None = None,
-                 now: datetime | None = None) -> ExportResult:  # fmt: skip
-    """Write the store's events and daily rollups in [since, until] (UTC days or months, inclusive) into OUTDIR."""
+                 now: datetime | None = None, schema: str = "margindash", changed_since: str | None = None
+                 ) -> ExportResult:  # fmt: skip
+    """Write the store's events and daily rollups in [since, until] (UTC days or months, inclusive) into OUTDIR
+    (`schema` focus: the FOCUS 1.2 tables of `warehouse.focus` instead)."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", "use parquet or csv")
+    if schema not in SCHEMAS:
+        raise UsageError(f"unknown --schema {schema!r}", "use margindash (the default) or focus")
     if fmt == "parquet":
         _import_pyarrow()
+    cutoff = None if changed_since is None else _parse_time(changed_since)
+    if changed_since is not None and cutoff is None:
+        raise UsageError(f"--changed-since {changed_since!r} is not a time",
+                         "use ISO 8601 UTC, e.g. 2026-10-01T06:00:00Z (a manifest's generated_at)")  # fmt: skip
     start, end = parse_bound(since, "--since", end=False), parse_bound(until, "--until", end=True)
     if start is not None and end is not None and end <= start:
         raise UsageError("--until is before --since")
     start_day, end_day = _day_number(start), _day_number(end)
     start_ms = None if start_day is None else start_day * DAY_MS
     end_ms = None if end_day is None else end_day * DAY_MS
-    old = _read_manifest(outdir, fmt)
-    old_parts = _validated_partitions(old, outdir, fmt) if old else {}
+    old = _read_manifest(outdir, fmt, schema)
+    old_parts = _validated_partitions(old, outdir, fmt, schema) if old else {}
     generated_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    result = ExportResult(str(outdir), fmt, since, until, generated_at)
+    result = ExportResult(str(outdir), fmt, since, until, generated_at, schema)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
         _clean_stale_staging(outdir)
@@ -562,19 +668,32 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
     try:
         with store.read_snapshot():
             dims = store.dimension_names()
-            for table in TABLES:
-                result.written.extend(_export_table(store, table, fmt, staging, start_ms, end_ms, dims))
+            for table in tables_of(schema):
+                if schema == "focus":
+                    result.written.extend(_export_focus_table(store, table, fmt, staging, start_ms, end_ms, dims))
+                else:
+                    result.written.extend(_export_table(store, table, fmt, staging, start_ms, end_ms, dims))
+        before = {(t, d["month"]): d for t, parts in old_parts.items() for d in parts}
+        for p in result.written:  # a partition whose bytes are those of the file in place is left alone
+            p.sha256 = _sha256(staging / p.path)
+            old_d = before.get((p.table, p.month))
+            same = old_d is not None and old_d.get("sha256") == p.sha256 and (outdir / p.path).is_file()
+            p.changed = not same
+            p.changed_at = (old_d.get("changed_at") or old.get("generated_at")) if same and old else generated_at
         written = {(p.table, p.month) for p in result.written}
         kept, stale = [], []
-        for table in TABLES:
+        for table in tables_of(schema):
             for d in old_parts.get(table, []):
                 if (table, d["month"]) in written:
                     continue
-                (stale if _overlaps(d["month"], start_day, end_day) else kept).append(_partition_from_json(d))
+                (stale if _overlaps(d["month"], start_day, end_day) else kept).append(
+                    _partition_from_json(d, old.get("generated_at") if old else None))
         manifest = _manifest(result, kept + result.written)
         (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
         # Commit: every file is whole already; renames put them in place, the manifest last.
         for p in result.written:
+            if not p.changed:
+                continue
             (outdir / p.path).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / p.path, outdir / p.path)
         for p in stale:  # a month in the range that has no rows now: its old file would be wrong
@@ -591,4 +710,8 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
         shutil.rmtree(staging, ignore_errors=True)
         staging_lock.close()
     result.manifest = str(outdir / MANIFEST)
+    if cutoff is not None:
+        result.changed_since = changed_since
+        result.changed = sorted((p for p in kept + result.written if p.changed_at and _parse_time(p.changed_at) >= cutoff),
+                                key=lambda p: (p.table, p.month))  # fmt: skip
     return result

@@ -1132,6 +1132,14 @@ def print_export(result: Any) -> None:
     console.print(table(f"Exported to {result.outdir}/<table>/month=YYYY-MM/part-0.{result.format}", cols, body))
     for path in result.removed:
         console.print(f"removed {path}: its month has no rows in the range now", markup=False)
+    same = [p for p in result.written if not getattr(p, "changed", True)]
+    if same:
+        console.print(f"{len(same)} of {len(result.written)} partition(s) unchanged (same content hash): left as they were",
+                      markup=False)  # fmt: skip
+    if getattr(result, "changed_since", None) is not None:
+        console.print(f"changed since {result.changed_since}: {len(result.changed)} partition(s)", markup=False)
+        for p in result.changed:
+            console.print(f"  {p.path} (changed {p.changed_at}, sha256 {p.sha256})", markup=False)
     console.print(f"manifest: {result.manifest}", markup=False)
 
 

@@ -1251,7 +1251,7 @@ class Store:
             cols = ("id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
                     " cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, revenue_minor, currency,"
                     " units, tags, cost, extra_cost, reported_cost, source, line, input_audio_tokens, output_audio_tokens,"
-                    " output_image_tokens, cached_audio_tokens")  # fmt: skip
+                    " output_image_tokens, cached_audio_tokens, price_id")  # fmt: skip
             cur = self.conn.execute(f"SELECT {cols} FROM events_wide WHERE 0")
             columns = [d[0] for d in cur.description]
             lo, hi = self.conn.execute("SELECT min(min_ts), max(max_ts) + 1 FROM event_blocks").fetchone()
@@ -1769,6 +1769,32 @@ class Store:
         sql = (f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)}, src.path FROM events_wide x"
                " LEFT JOIN sources src ON src.id = x.source WHERE " + " AND ".join(where) + " ORDER BY x.id LIMIT ?")  # fmt: skip
         return self.conn.execute(sql, (*args, limit)).fetchall()
+
+
+    # -- issue 21: FOCUS export --
+
+    def price_version_labels(self) -> dict[int, str]:
+        """prices.id -> '<provider>/<model>@<effective from, UTC ISO> (<source>)': the price version a call was priced at."""
+        out = {}
+        for pid, provider, model, since, source in self.conn.execute("SELECT id, provider, model, effective_from, source FROM prices"):
+            when = datetime.fromtimestamp(since / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+            out[pid] = f"{provider}/{model}@{when} ({source})"
+        return out
+
+    def focus_revenue_rows(self, start_day: int | None, end_day: int | None) -> list[tuple[Any, ...]]:
+        """(UTC day, customer id, amount minor, currency, USD cents or None, source, ref) of every revenue row in
+        [start_day, end_day), and one ('events', ref None) per customer-day of the revenue the calls carried."""
+        where, args = [], []
+        _time_range(where, args, "x.day", start_day, end_day)
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        rows = self.conn.execute(
+            "SELECT x.day, c.customer_id, x.amount_minor, x.currency, x.usd_cents, x.source, x.ref FROM revenue x"
+            " LEFT JOIN customers c ON c.id = x.customer" + cond, args).fetchall()  # fmt: skip
+        rows += self.conn.execute(
+            "SELECT x.day, c.customer_id, sum(x.revenue_usd_cents), 'usd', sum(x.revenue_usd_cents), 'events', NULL"
+            " FROM rollup_daily x LEFT JOIN customers c ON c.id = x.customer" + cond
+            + " GROUP BY x.day, x.customer HAVING sum(x.revenue_usd_cents) != 0", args).fetchall()  # fmt: skip
+        return rows
 
 
 def _usage_rank(row: tuple[Any, ...]) -> tuple[int, ...]:
