@@ -80,6 +80,9 @@ ON CONFLICT (customer, day) DO UPDATE SET{_ADD_TOKENS}
 UPSERT_ROLLUP = f"INSERT INTO {ROLLUP_COLUMNS} VALUES ({', '.join('?' * 14)}){ROLLUP_ADD}"
 UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.join('?' * 12)}){CUSTOMER_ROLLUP_ADD}"
 INSERT_STAGING = f"INSERT OR IGNORE INTO temp.staging (key, {EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * (len(EVENT_COLUMNS) + 1))})"
+# #20: a correlated EXISTS is one key lookup in event_keys per staged row; the former `key IN (SELECT ... JOIN
+# event_keys)` was planned as a scan of the whole of event_keys on every batch (~1.5 s a batch in a 10M store).
+DEDUPE_STAGING = "DELETE FROM temp.staging WHERE EXISTS (SELECT 1 FROM main.event_keys k WHERE k.key = staging.key)"
 _STAGING_TOKENS = """count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),
     sum(reasoning_tokens)"""
 _STAGING_REST = """sum(cost IS NULL),
@@ -325,7 +328,7 @@ class Store:
         c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
         c.execute("DELETE FROM temp.staging")
         c.executemany(INSERT_STAGING, rows)
-        c.execute("DELETE FROM temp.staging WHERE key IN (SELECT s.key FROM temp.staging s JOIN main.event_keys k ON k.key = s.key)")
+        c.execute(DEDUPE_STAGING)
         base = c.execute("SELECT coalesce(max(id), 0) FROM main.events").fetchone()[0]
         # staging's rowids follow the batch order (gaps where a duplicate was dropped): ids base+1, base+2, ...
         new = c.execute(
