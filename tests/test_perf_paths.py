@@ -42,3 +42,47 @@ def test_the_dedupe_statement_looks_keys_up_and_never_scans_event_keys(tmp_path,
     assert not [p for p in plan if p.startswith("SCAN") and ("event_keys" in p or p.split()[1] == "k")], plan
     assert any(p.startswith("SEARCH k USING PRIMARY KEY (key=?)") for p in plan), plan
     store.close()
+
+
+# ---- the report's direct path (#20): cells of a customer-day without revenue skip the allocation ----------------
+
+
+def _facts(seed: int):
+    import random
+    from datetime import date, timedelta
+
+    from margindash_cli.reports import RevenueFact, UsageFact
+
+    rng = random.Random(seed)
+    customers = [None, "c1", "c2", "c3"]
+    days = [date(2026, 9, 28) + timedelta(days=i) for i in range(12)]  # crosses a week and a month boundary
+    usage = []
+    for _ in range(400):
+        groups = (rng.choice(["chat", None, ""]), rng.choice(["openai", "anthropic"]), rng.choice(["m1", "m2", "m3"]),
+                  rng.choice(["pro", None]), rng.choice(["gold", None]))  # fmt: skip
+        usage.append(UsageFact(rng.choice(customers), groups, rng.choice(days), rng.randrange(1, 9), rng.randrange(0, 999),
+                               rng.randrange(0, 999), rng.randrange(0, 10**12), rng.randrange(0, 2), rng.randrange(0, 3)))  # fmt: skip
+    revenue = [RevenueFact(rng.choice(customers), rng.choice(days), rng.randrange(0, 10_000), rng.choice([0, 0, 1]))
+               for _ in range(15)]  # fmt: skip
+    return usage, revenue, customers, days
+
+
+@pytest.mark.parametrize("dims", [["customer"], ["customer", "model"], ["model", "customer"], ["feature", "week"],
+                                  ["month", "customer"], ["day", "week", "model"], ["segment", "plan", "vendor"]])  # fmt: skip
+def test_report_rows_are_the_same_with_and_without_the_direct_path(dims):
+    """Revenue of 0 cents on every customer-day sends every cell through the allocation (the full path), and must
+    change nothing: the direct path sums each cell into the same row with the same numbers, in the same order."""
+    import os
+
+    from margindash_cli.reports import CELL_DIMS, RevenueFact, build_report
+
+    seed = int(os.environ.get("MARGINDASH_TEST_SEED", "20"))
+    usage, revenue, customers, days = _facts(seed)
+    everywhere = revenue + [RevenueFact(c, d, 0) for c in customers for d in days]
+    for allocation in ("events", "cost", "tokens"):
+        kw = {"fact_dims": list(CELL_DIMS), "allocation": allocation}
+        direct = build_report(dims, usage, revenue, **kw)
+        full = build_report(dims, usage, everywhere, **kw)
+        assert [(r.group, r.measures) for r in direct.rows] == [(r.group, r.measures) for r in full.rows], f"seed {seed}"
+        assert direct.totals == full.totals, f"seed {seed}"
+        assert direct.totals.events == sum(f.events for f in usage)
