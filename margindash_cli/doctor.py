@@ -110,6 +110,8 @@ def _rollups(store: Store) -> Check:
         cell = {"day": (date(1970, 1, 1) + timedelta(days=d)).isoformat(), "customer": names["customer"].get(c)}
         if m == -1:  # a cell of the per-customer rollup (customer x day), against the five-dimension one
             cell["rollup"] = "rollup_customer_daily"
+        elif m == -2:  # a month of the per-customer monthly rollup (m010), against its days
+            cell.update(day=cell["day"][:7], rollup="rollup_customer_monthly")
         else:
             cell.update(rollup="rollup_daily", feature=names["feature"].get(f), model="/".join(names["model"].get(m, ("?", "?"))),
                         segment=names["segment"].get(s))  # fmt: skip

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -261,20 +261,58 @@ def build_report(
         raise ValueError(f"the facts do not carry {missing}")
     base_len = sum(1 for d in fact_dims if not d.startswith("tag:"))
 
+    def key_of(customer: str | None, groups: tuple[str | None, ...], day: date) -> tuple[str, ...]:
+        out = []
+        for d in dims:
+            if d == "customer":
+                out.append(customer or UNATTRIBUTED)
+            elif d in TIME_DIMS:
+                out.append(time_bucket(day, d).isoformat())
+            else:
+                v = groups[positions[d]]
+                out.append(v if v not in (None, "") else NONE_LABEL)
+        return tuple(out)
+
+    # #20: only the cells of a customer-day with revenue (or unconverted revenue) take part in the allocation; every
+    # other cell goes straight into its row (the same sums, without holding hundreds of thousands of cells twice)
+    revenue = list(revenue)
+    revenue_days = {(r.customer, r.day) for r in revenue}
+    row_sums: dict[tuple[str, ...], list[int]] = {}
+    key_memo: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    bucket_of: dict[date, date] = {}
+    many_times = sum(d in TIME_DIMS for d in dims) > 1
     sums: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]] = {}
     # the hot loop of every report: facts unpacked (UsageFacts or plain tuples of their shape), plain lists
     for customer, fgroups, day, events, inp, out, cost, unpriced, rev in usage:
-        k = (customer, day, fgroups)
-        v = sums.get(k)
-        if v is None:
-            sums[k] = [events, inp, out, cost, unpriced, rev, 0, 0]
+        if (customer, day) in revenue_days:
+            k = (customer, day, fgroups)
+            v = sums.get(k)
+            if v is None:
+                sums[k] = [events, inp, out, cost, unpriced, rev, 0, 0]
+                continue
         else:
-            v[0] += events
-            v[1] += inp
-            v[2] += out
-            v[3] += cost
-            v[4] += unpriced
-            v[5] += rev
+            bucket: date | None = None
+            if many_times:
+                bucket = day
+            elif time_dim is not None:
+                bucket = bucket_of.get(day)
+                if bucket is None:
+                    bucket = bucket_of[day] = time_bucket(day, time_dim)
+            mk = (customer, fgroups, bucket)
+            rk = key_memo.get(mk)
+            if rk is None:
+                rk = key_memo[mk] = key_of(customer, fgroups, day)
+            v = row_sums.get(rk)
+            if v is None:
+                row_sums[rk] = [events, inp, out, cost, unpriced, rev, 0, 0]
+                continue
+        v[0] += events
+        v[1] += inp
+        v[2] += out
+        v[3] += cost
+        v[4] += unpriced
+        v[5] += rev
+    del key_memo
     weight_of = {"events": 0, "cost": 3}.get(allocation)
     weights = {k: (v[1] + v[2] if weight_of is None else v[weight_of]) for k, v in sums.items()}
     cells = sums
@@ -291,19 +329,6 @@ def build_report(
 
     _allocate_cells(cells, weights, revenue, len(fact_dims), base_len, no_usage)
 
-    def key_of(customer: str | None, groups: tuple[str | None, ...], day: date) -> tuple[str, ...]:
-        out = []
-        for d in dims:
-            if d == "customer":
-                out.append(customer or UNATTRIBUTED)
-            elif d in TIME_DIMS:
-                out.append(time_bucket(day, d).isoformat())
-            else:
-                v = groups[positions[d]]
-                out.append(v if v not in (None, "") else NONE_LABEL)
-        return tuple(out)
-
-    row_sums: dict[tuple[str, ...], list[int]] = {}
     for (customer, day, g), v in cells.items():
         k = key_of(customer, g, day)
         acc = row_sums.get(k)

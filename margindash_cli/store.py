@@ -29,7 +29,8 @@ from .errors import StoreError
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m005_request_ids",
-                   "m006_media_tokens", "m007_stripe_reversals", "m008_billed_costs", "m009_checkpoint_tail")  # migrations.py's (a test holds them equal)
+                   "m006_media_tokens", "m007_stripe_reversals", "m008_billed_costs", "m009_checkpoint_tail",
+                   "m010_customer_monthly")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DAY_MS = 86_400_000
@@ -80,6 +81,9 @@ ON CONFLICT (customer, day) DO UPDATE SET{_ADD_TOKENS}
 UPSERT_ROLLUP = f"INSERT INTO {ROLLUP_COLUMNS} VALUES ({', '.join('?' * 14)}){ROLLUP_ADD}"
 UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.join('?' * 12)}){CUSTOMER_ROLLUP_ADD}"
 INSERT_STAGING = f"INSERT OR IGNORE INTO temp.staging (key, {EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * (len(EVENT_COLUMNS) + 1))})"
+# #20: a correlated EXISTS is one key lookup in event_keys per staged row; the former `key IN (SELECT ... JOIN
+# event_keys)` was planned as a scan of the whole of event_keys on every batch (~1.5 s a batch in a 10M store).
+DEDUPE_STAGING = "DELETE FROM temp.staging WHERE EXISTS (SELECT 1 FROM main.event_keys k WHERE k.key = staging.key)"
 _STAGING_TOKENS = """count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),
     sum(reasoning_tokens)"""
 _STAGING_REST = """sum(cost IS NULL),
@@ -325,7 +329,7 @@ class Store:
         c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
         c.execute("DELETE FROM temp.staging")
         c.executemany(INSERT_STAGING, rows)
-        c.execute("DELETE FROM temp.staging WHERE key IN (SELECT s.key FROM temp.staging s JOIN main.event_keys k ON k.key = s.key)")
+        c.execute(DEDUPE_STAGING)
         base = c.execute("SELECT coalesce(max(id), 0) FROM main.events").fetchone()[0]
         # staging's rowids follow the batch order (gaps where a duplicate was dropped): ids base+1, base+2, ...
         new = c.execute(
@@ -496,6 +500,7 @@ class Store:
         otherwise the events in 15-minute buckets, which any time zone's day boundary falls between.
         """
         tag_groups = [g for g in groups if g.startswith("tag:")]
+        src_args: list[Any] = []
         day_aligned = (start_ms is None or start_ms % DAY_MS == 0) and (end_ms is None or end_ms % DAY_MS == 0)
         use_rollups = tz is timezone.utc and day_aligned and not tag_groups
         if use_rollups:
@@ -508,6 +513,9 @@ class Store:
             where, wargs = [], []
             _time_range(where, wargs, "x.day", None if start_ms is None else start_ms // DAY_MS,
                         None if end_ms is None else end_ms // DAY_MS)  # fmt: skip
+            months = None if groups or per_day else self._customer_months(start_ms, end_ms)
+            if months is not None:  # #20: the whole months from rollup_customer_monthly (m010)
+                (src, src_args), where, wargs = months, [], []
         else:
             src, t_expr, unit = "events_wide x", "x.ts / 900000", 900_000
             # cost is split into whole micro-dollars and the rest so no SUM can overflow 64 bits
@@ -562,7 +570,7 @@ class Store:
             + (" WHERE " + " AND ".join(where) if where else "")
             + f" GROUP BY x.customer, {', '.join(str(i) for i in range(2, n + 2))}"
         )
-        rows = self.conn.execute(sql, args + wargs).fetchall()
+        rows = self.conn.execute(sql, args + src_args + wargs).fetchall()
         customer_names = self._names_by_id("customers", "customer_id", {r[0] for r in rows})
         named.insert(0, (0, customer_names.get))
         day_cache: dict[int, date] = {}
@@ -1344,6 +1352,7 @@ class Store:
             f"SELECT day, customer, {sums}, sum(cost_micro), sum(cost_rest) FROM rollup_customer_daily GROUP BY 1, 2")}  # fmt: skip
         cells.update((d, c, -1, -1, -1) for d, c in from_daily.keys() | per_customer.keys()
                      if from_daily.get((d, c)) != per_customer.get((d, c)))  # fmt: skip
+        cells.update((m, c, -2, -2, -2) for m, c in self._monthly_mismatches())  # m010 (#20): (month's first day, customer)
         return len(cells), sorted(cells)[:limit]
 
     def applied_migrations(self) -> list[str]:
@@ -1769,6 +1778,59 @@ class Store:
         sql = (f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)}, src.path FROM events_wide x"
                " LEFT JOIN sources src ON src.id = x.source WHERE " + " AND ".join(where) + " ORDER BY x.id LIMIT ?")  # fmt: skip
         return self.conn.execute(sql, (*args, limit)).fetchall()
+
+    # -- issue 20: performance --
+
+    def _customer_months(self, start_ms: int | None, end_ms: int | None) -> tuple[str, list[Any]] | None:
+        """The FROM (and its arguments) of a whole-range read of rollup_customer_daily over [start_ms, end_ms) (UTC
+        day boundaries): the range's whole UTC months from rollup_customer_monthly (m010, kept equal by triggers),
+        the days at its edges from the daily table. Same sums, a thirtieth of the rows on a long range. None when
+        no whole month lies inside the range."""
+        lo = None if start_ms is None else start_ms // DAY_MS
+        hi = None if end_ms is None else end_ms // DAY_MS
+        m_lo = None if lo is None else _month_start(lo, up=True)
+        m_hi = None if hi is None else _month_start(hi, up=False)
+        if m_lo is not None and m_hi is not None and m_lo >= m_hi:
+            return None
+        cols = "customer, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
+        month_where, month_args, edge, edge_args = [], [], [], []
+        if m_lo is not None:
+            month_where.append("month >= ?")
+            month_args.append(m_lo)
+            edge.append("(day >= ? AND day < ?)")
+            edge_args += [lo, m_lo]
+        if m_hi is not None:
+            month_where.append("month < ?")
+            month_args.append(m_hi)
+            edge.append("(day >= ? AND day < ?)")
+            edge_args += [m_hi, hi]
+        sql = f"SELECT {cols} FROM rollup_customer_monthly" + (" WHERE " + " AND ".join(month_where) if month_where else "")
+        if edge:
+            sql += f" UNION ALL SELECT {cols} FROM rollup_customer_daily WHERE " + " OR ".join(edge)
+        return f"({sql}) x", month_args + edge_args
+
+    def _monthly_mismatches(self) -> set[tuple[int, int]]:
+        """(month's first day, customer) where rollup_customer_monthly differs from its days in rollup_customer_daily."""
+        month = "CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER)"
+        sums = ("count(*), sum(events), sum(input_tokens), sum(output_tokens), sum(cost_micro), sum(cost_rest),"
+                " sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
+        cols = "cells, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
+        # cost as one Python integer: the micro/rest split of a sum is not unique
+        days = {(r[0], r[1]): (*r[2:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in self.conn.execute(
+            f"SELECT {month}, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2")}  # fmt: skip
+        months = {(r[0], r[1]): (*r[2:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in self.conn.execute(
+            f"SELECT month, customer, {cols} FROM rollup_customer_monthly")}  # fmt: skip
+        return {k for k in days.keys() | months.keys() if days.get(k) != months.get(k)}
+
+
+def _month_start(day: int, *, up: bool) -> int:
+    """The first day (days since 1970-01-01) of the UTC month holding `day`, or with up=True of the first month
+    starting on or after it."""
+    d = EPOCH_DATE + timedelta(days=day)
+    first = d.replace(day=1)
+    if up and first != d:
+        first = (first + timedelta(days=32)).replace(day=1)
+    return (first - EPOCH_DATE).days
 
 
     # -- issue 21: FOCUS export --

@@ -50,7 +50,19 @@ def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple]:
     per_customer = {(*r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
         "SELECT day, customer, events, input_tokens, output_tokens, cached_input_tokens, cost_micro, cost_rest,"
         " cache_write_tokens, reasoning_tokens, unpriced_events, revenue_usd_cents FROM rollup_customer_daily")}  # fmt: skip
-    return sorted((from_events ^ rollups) | (per_customer_from_events ^ per_customer), key=repr)
+    monthly: set[tuple] = set()
+    if has_table(conn, "rollup_customer_monthly"):  # m010 (#20): per customer and UTC month, from the per-day table
+        month = "CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER)"
+        sums = ("count(*), sum(events), sum(input_tokens), sum(output_tokens), sum(cost_micro), sum(cost_rest),"
+                " sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
+        measures = "cells, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
+        # cost compared as one Python integer (the micro/rest split of a sum is not unique)
+        from_daily = {("month", *r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
+            f"SELECT {month}, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2")}  # fmt: skip
+        months = {("month", *r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
+            f"SELECT month, customer, {measures} FROM rollup_customer_monthly")}  # fmt: skip
+        monthly = from_daily ^ months
+    return sorted((from_events ^ rollups) | (per_customer_from_events ^ per_customer) | monthly, key=repr)
 
 
 def key_problems(conn: sqlite3.Connection) -> list[str]:

@@ -1,0 +1,147 @@
+"""#20: the statements on the hot paths keep their plans. The dedupe of a batch against the store looks each staged
+key up in `event_keys` (a key lookup), never scans `event_keys`: a scan costs time proportional to the store on
+every batch of every cron run."""
+
+from __future__ import annotations
+
+import pytest
+
+from margindash_cli.store import DEDUPE_STAGING, Store, event_key
+
+T0 = 1_790_000_000_000
+
+
+def _rows(store, keys):
+    model = store.model_id("openai", "gpt-4o")
+    customer = store.dim_id("customers", "c1")
+    return [(event_key(f"r:{k}"), T0 + k * 1000, customer, 0, model, 0, 10, 1, 0, 0, 0, None, None, None, k, None)
+            for k in keys]  # fmt: skip
+
+
+def _plan(store):
+    return [r[3] for r in store.conn.execute("EXPLAIN QUERY PLAN " + DEDUPE_STAGING)]
+
+
+@pytest.mark.parametrize("analyzed", [False, True])
+def test_the_dedupe_statement_looks_keys_up_and_never_scans_event_keys(tmp_path, analyzed):
+    store = Store.open(tmp_path / "p.db")
+    statements: list[str] = []
+    store.conn.set_trace_callback(statements.append)
+    with store.write():
+        assert store.insert_new_events(_rows(store, range(3000))) == 3000
+    # a batch half old, half new, with a repeat inside it: only the new keys are stored, once
+    with store.write():
+        assert store.insert_new_events(_rows(store, [*range(2000, 4000), 3999])) == 1000
+    store.conn.set_trace_callback(None)
+    assert sum(s.strip() == DEDUPE_STAGING for s in statements) == 2  # the statement the test plans is the one run
+    assert store.conn.execute("SELECT count(*), count(DISTINCT key) FROM event_keys").fetchone() == (4000, 4000)
+    assert store.conn.execute("SELECT count(*) FROM events").fetchone()[0] == 4000
+    if analyzed:  # statistics (a store someone ran ANALYZE on) must not tempt the planner into a scan
+        store.conn.execute("ANALYZE")
+    plan = _plan(store)
+    assert not [p for p in plan if p.startswith("SCAN") and ("event_keys" in p or p.split()[1] == "k")], plan
+    assert any(p.startswith("SEARCH k USING PRIMARY KEY (key=?)") for p in plan), plan
+    store.close()
+
+
+# ---- the report's direct path (#20): cells of a customer-day without revenue skip the allocation ----------------
+
+
+def _facts(seed: int):
+    import random
+    from datetime import date, timedelta
+
+    from margindash_cli.reports import RevenueFact, UsageFact
+
+    rng = random.Random(seed)
+    customers = [None, "c1", "c2", "c3"]
+    days = [date(2026, 9, 28) + timedelta(days=i) for i in range(12)]  # crosses a week and a month boundary
+    usage = []
+    for _ in range(400):
+        groups = (rng.choice(["chat", None, ""]), rng.choice(["openai", "anthropic"]), rng.choice(["m1", "m2", "m3"]),
+                  rng.choice(["pro", None]), rng.choice(["gold", None]))  # fmt: skip
+        usage.append(UsageFact(rng.choice(customers), groups, rng.choice(days), rng.randrange(1, 9), rng.randrange(0, 999),
+                               rng.randrange(0, 999), rng.randrange(0, 10**12), rng.randrange(0, 2), rng.randrange(0, 3)))  # fmt: skip
+    revenue = [RevenueFact(rng.choice(customers), rng.choice(days), rng.randrange(0, 10_000), rng.choice([0, 0, 1]))
+               for _ in range(15)]  # fmt: skip
+    return usage, revenue, customers, days
+
+
+@pytest.mark.parametrize("dims", [["customer"], ["customer", "model"], ["model", "customer"], ["feature", "week"],
+                                  ["month", "customer"], ["day", "week", "model"], ["segment", "plan", "vendor"]])  # fmt: skip
+def test_report_rows_are_the_same_with_and_without_the_direct_path(dims):
+    """Revenue of 0 cents on every customer-day sends every cell through the allocation (the full path), and must
+    change nothing: the direct path sums each cell into the same row with the same numbers, in the same order."""
+    import os
+
+    from margindash_cli.reports import CELL_DIMS, RevenueFact, build_report
+
+    seed = int(os.environ.get("MARGINDASH_TEST_SEED", "20"))
+    usage, revenue, customers, days = _facts(seed)
+    everywhere = revenue + [RevenueFact(c, d, 0) for c in customers for d in days]
+    for allocation in ("events", "cost", "tokens"):
+        kw = {"fact_dims": list(CELL_DIMS), "allocation": allocation}
+        direct = build_report(dims, usage, revenue, **kw)
+        full = build_report(dims, usage, everywhere, **kw)
+        assert [(r.group, r.measures) for r in direct.rows] == [(r.group, r.measures) for r in full.rows], f"seed {seed}"
+        assert direct.totals == full.totals, f"seed {seed}"
+        assert direct.totals.events == sum(f.events for f in usage)
+
+
+# ---- the per-customer monthly rollup (m010, #20) ------------------------------------------------------------------
+
+
+def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(tmp_path):
+    import os
+    import random
+    from datetime import date, timedelta, timezone
+
+    from invariants import rollup_mismatches
+
+    from margindash_cli.store import DAY_MS, WIDE_COLUMNS
+
+    seed = int(os.environ.get("MARGINDASH_TEST_SEED", "20"))
+    rng = random.Random(seed)
+    store = Store.open(tmp_path / "m.db")
+    t0 = 1_785_000_000_000 - 1_785_000_000_000 % DAY_MS  # 2026-07-25: the calls span Jul..Oct
+    model = store.model_id("openai", "gpt-4o")
+    rows = []
+    for k in range(3000):
+        customer = store.dim_id("customers", f"c{rng.randrange(4)}")
+        rows.append((event_key(f"m:{k}"), t0 + rng.randrange(0, 80 * DAY_MS), customer, 0, model, 0, rng.randrange(1, 500),
+                     rng.randrange(0, 50), 0, 0, 0, rng.choice([None, rng.randrange(10**9)]), None, None, k, None))  # fmt: skip
+    with store.write():
+        store.insert_new_events(rows)
+    c2 = store.dim_id("customers", "c2")
+    aug = [t for t in (t0 + d * DAY_MS for d in range(80)) if (date(1970, 1, 1) + timedelta(days=t // DAY_MS)).month == 8]
+    gone = store.conn.execute(f"SELECT {', '.join(WIDE_COLUMNS)} FROM events_wide WHERE customer = ? AND ts >= ? AND ts < ?",
+                              (c2, aug[0], aug[-1] + DAY_MS)).fetchall()  # fmt: skip
+    with store.write():  # every call of c2 in August leaves the rollups: its month must leave too
+        store.add_to_rollups(gone, sign=-1)
+        store.conn.execute(f"DELETE FROM events WHERE id IN ({', '.join(str(r[0]) for r in gone)})")
+    assert gone and rollup_mismatches(store.conn) == []
+    assert store.conn.execute("SELECT count(*) FROM rollup_customer_monthly WHERE customer = ? AND month = ?",
+                              (c2, aug[0] // DAY_MS)).fetchone()[0] == 0  # fmt: skip
+
+    def from_events(lo, hi):
+        sums = {}
+        for cust, ts, inp, out, cost in store.conn.execute(
+                "SELECT c.customer_id, ts, input_tokens, output_tokens, cost FROM events e JOIN customers c ON c.id = e.customer"):  # fmt: skip
+            if (lo is None or ts >= lo) and (hi is None or ts < hi):
+                v = sums.setdefault(cust, [0, 0, 0, 0, 0])
+                v[0] += 1
+                v[1] += inp
+                v[2] += out
+                v[3] += cost or 0
+                v[4] += cost is None
+        return sums
+
+    days = [None] + [t0 + d * DAY_MS for d in range(-3, 84)]
+    for _ in range(60):
+        lo, hi = rng.choice(days), rng.choice(days)
+        if lo is not None and hi is not None and lo > hi:
+            lo, hi = hi, lo
+        got = {r[0]: [r[2], r[3], r[4], r[5], r[6]]
+               for r in store.usage_facts([], start_ms=lo, end_ms=hi, tz=timezone.utc, per_day=False)}  # fmt: skip
+        assert got == from_events(lo, hi), (seed, lo, hi)
+    store.close()
