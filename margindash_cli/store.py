@@ -1823,16 +1823,6 @@ class Store:
         return {k for k in days.keys() | months.keys() if days.get(k) != months.get(k)}
 
 
-def _month_start(day: int, *, up: bool) -> int:
-    """The first day (days since 1970-01-01) of the UTC month holding `day`, or with up=True of the first month
-    starting on or after it."""
-    d = EPOCH_DATE + timedelta(days=day)
-    first = d.replace(day=1)
-    if up and first != d:
-        first = (first + timedelta(days=32)).replace(day=1)
-    return (first - EPOCH_DATE).days
-
-
     # -- issue 21: FOCUS export --
 
     def price_version_labels(self) -> dict[int, str]:
@@ -1857,6 +1847,16 @@ def _month_start(day: int, *, up: bool) -> int:
             " FROM rollup_daily x LEFT JOIN customers c ON c.id = x.customer" + cond
             + " GROUP BY x.day, x.customer HAVING sum(x.revenue_usd_cents) != 0", args).fetchall()  # fmt: skip
         return rows
+
+
+def _month_start(day: int, *, up: bool) -> int:
+    """The first day (days since 1970-01-01) of the UTC month holding `day`, or with up=True of the first month
+    starting on or after it."""
+    d = EPOCH_DATE + timedelta(days=day)
+    first = d.replace(day=1)
+    if up and first != d:
+        first = (first + timedelta(days=32)).replace(day=1)
+    return (first - EPOCH_DATE).days
 
 
 def _usage_rank(row: tuple[Any, ...]) -> tuple[int, ...]:
