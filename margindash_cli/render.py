@@ -82,7 +82,8 @@ def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str
 
 
 def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *,
-                 footer: list[str] | None = None, caption: str | None = None, drop: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 footer: list[str] | None = None, caption: str | None = None, drop: tuple[str, ...] = (),
+                 every: str = "--format csv") -> None:  # fmt: skip
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
     it does (a caption says which), rather than squeezing every column into illegible slivers."""
     from rich.measure import Measurement
@@ -94,7 +95,7 @@ def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]]
         if name is not None and name in headers:
             keep.remove(headers.index(name))
             hidden.append(name)
-        note = f"hidden to fit the terminal: {', '.join(hidden)} (--format csv has every column)" if hidden else None
+        note = f"hidden to fit the terminal: {', '.join(hidden)} ({every} has every column)" if hidden else None
         t = table(title, [columns[i] for i in keep], [[row[i] for i in keep] for row in rows],
                   footer=[footer[i] for i in keep] if footer else None,
                   caption="; ".join(c for c in (caption, note) if c) or None)  # fmt: skip
