@@ -1787,6 +1787,16 @@ class Store:
                " LEFT JOIN sources src ON src.id = x.source WHERE " + " AND ".join(where) + " ORDER BY x.id LIMIT ?")  # fmt: skip
         return self.conn.execute(sql, (*args, limit)).fetchall()
 
+    # -- issue 17: never fail silently --
+
+    def scope_ids_with_calls(self, scope: str) -> list[str]:
+        """The customer ids (scope "customer") or features (scope "feature") that have at least one stored call,
+        sorted: what a budget's scope may name and ever see spend from."""
+        table, column, ref = ("customers", "customer_id", "customer") if scope == "customer" else ("features", "name", "feature")
+        sql = (f"SELECT d.{column} FROM {table} d WHERE d.id IN (SELECT DISTINCT {ref} FROM rollup_daily)"
+               f" AND d.{column} IS NOT NULL ORDER BY d.{column}")  # fmt: skip
+        return [r[0] for r in self.conn.execute(sql)]
+
 
 def _usage_rank(row: tuple[Any, ...]) -> tuple[int, ...]:
     """How large a staging row's usage is (output first: a streamed message's output grows, its input does not)."""

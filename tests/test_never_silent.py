@@ -89,3 +89,63 @@ def test_ingest_of_a_missing_file_creates_no_store(cli, tmp_path):
     result = cli("--db", db, "ingest", tmp_path / "missing.jsonl")
     assert result.exit_code == 1 and "missing.jsonl: no such file or directory" in result.stderr
     assert not db.exists() and list(tmp_path.iterdir()) == [tmp_path / "home"]
+
+
+def test_doctor_sees_a_file_read_to_its_end_when_its_stored_last_line_has_no_newline(cli, tmp_path):
+    log = tmp_path / "a.jsonl"
+    log.write_text(call("r1") + call("r2").rstrip("\n"))
+    db = tmp_path / "s.db"
+    assert cli("--db", db, "ingest", log).exit_code == 0
+    assert stored(db) == 2
+    result = cli("--db", db, "doctor")
+    assert "state=read to the end" in " ".join(result.stdout.split()), result.stdout
+
+
+# ---- budgets that can never see spend or send their email ----
+
+
+def _seed_budget_store(cli, tmp_path):
+    log = tmp_path / "usage.jsonl"
+    log.write_text(call("r1", customer_id="alpha", event_type="chat") + call("r2", customer_id="beta", event_type="search"))
+    assert cli("ingest", log).exit_code == 0
+
+
+def test_budget_set_warns_on_a_customer_without_calls_with_the_closest_ids(cli, tmp_path):
+    _seed_budget_store(cli, tmp_path)
+    r = cli("budget", "set", "typo", "--scope", "customer:alhpa", "--limit-usd", "10", "--period", "month")
+    assert r.exit_code == 0  # saved all the same: the calls may come later
+    assert "warning: budget typo: no stored call has customer 'alhpa'" in r.stderr
+    assert "did you mean customer:alpha?" in r.stderr
+    r = cli("budget", "set", "feat", "--scope", "feature:serch", "--limit-usd", "10", "--period", "month")
+    assert "no stored call has feature 'serch'" in r.stderr and "did you mean feature:search?" in r.stderr
+    for ok in ("customer:alpha", "feature:chat", "org"):
+        r = cli("budget", "set", "ok", "--scope", ok, "--limit-usd", "10", "--period", "month")
+        assert r.exit_code == 0 and "warning" not in r.stderr, (ok, r.stderr)
+    r = cli("budget", "check", "--json")
+    assert r.exit_code == 0
+    assert "budget typo: no stored call has customer 'alhpa'" in r.stderr
+    assert "budget feat: no stored call has feature 'serch'" in r.stderr
+    assert "budget ok:" not in r.stderr
+
+
+def test_budget_set_with_email_and_no_smtp_warns_and_a_failed_alert_exits_6(cli, tmp_path, monkeypatch):
+    _seed_budget_store(cli, tmp_path)
+    monkeypatch.setenv("MARGINDASH_NOW", "2026-03-15T12:00:00Z")
+    r = cli("budget", "set", "mail", "--scope", "org", "--limit-usd", "0.000001", "--period", "month", "--warn", "1",
+            "--critical", "1", "--email", "ops@example.com")  # fmt: skip
+    assert r.exit_code == 0
+    assert "warning: budget mail: its alert emails cannot be sent: MARGINDASH_SMTP_URL is not set" in r.stderr
+    r = cli("budget", "check", "--fail-on", "exceeded")
+    # exceeded is reached, so its code wins; with a level below --fail-on only, the failed email is exit 6, not 1
+    assert r.exit_code == 5
+    assert cli("budget", "set", "mail", "--scope", "org", "--limit-usd", "1000", "--period", "month", "--warn", "0.000001",
+               "--critical", "99", "--email", "ops@example.com").exit_code == 0  # fmt: skip
+    r = cli("budget", "check", "--fail-on", "exceeded")
+    assert r.exit_code == 6, r.stderr
+    assert "MARGINDASH_SMTP_URL is not set" in r.stderr and "exit 6" in r.stderr
+    monkeypatch.setenv("MARGINDASH_SMTP_URL", "smtp://127.0.0.1:25")
+    r = cli("budget", "set", "mail2", "--scope", "org", "--limit-usd", "5", "--period", "month", "--email", "a@example.com")
+    assert "its alert emails cannot be sent: MARGINDASH_ALERT_FROM is not set" in r.stderr  # no From address
+    monkeypatch.setenv("MARGINDASH_ALERT_FROM", "alerts@example.com")
+    r = cli("budget", "set", "mail2", "--scope", "org", "--limit-usd", "5", "--period", "month", "--email", "a@example.com")
+    assert "cannot be sent" not in r.stderr
