@@ -149,3 +149,23 @@ def test_budget_set_with_email_and_no_smtp_warns_and_a_failed_alert_exits_6(cli,
     monkeypatch.setenv("MARGINDASH_ALERT_FROM", "alerts@example.com")
     r = cli("budget", "set", "mail2", "--scope", "org", "--limit-usd", "5", "--period", "month", "--email", "a@example.com")
     assert "cannot be sent" not in r.stderr
+
+
+def test_a_db_in_a_folder_that_does_not_exist_is_refused_and_a_new_store_is_said(cli, tmp_path, monkeypatch):
+    log = tmp_path / "a.jsonl"
+    log.write_text(call("r1"))
+    typo = tmp_path / "dtaa" / "sub" / "s.db"
+    r = cli("--db", typo, "ingest", log)
+    assert r.exit_code == 1 and f"the folder {typo.parent} does not exist" in r.stderr
+    assert not (tmp_path / "dtaa").exists()
+    monkeypatch.setenv("MARGINDASH_DB", str(typo))
+    assert cli("ingest", log).exit_code == 1 and not (tmp_path / "dtaa").exists()
+    monkeypatch.delenv("MARGINDASH_DB")
+    db = tmp_path / "s.db"
+    r = cli("--db", db, "ingest", log)
+    assert r.exit_code == 0 and f"created new store at {db}" in r.stderr
+    assert "created new store" not in cli("--db", db, "ingest", log).stderr
+    # the default store (MARGINDASH_HOME) still creates its folder
+    monkeypatch.setenv("MARGINDASH_HOME", str(tmp_path / "newhome" / "deep"))
+    r = cli("ingest", log)
+    assert r.exit_code == 0 and (tmp_path / "newhome" / "deep" / "margindash.db").exists()
