@@ -4,8 +4,13 @@ pretty-printed JSON file, files a folder walk left out, a --db typo: each says s
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 
 def call(rid: str, **extra) -> str:
@@ -169,3 +174,63 @@ def test_a_db_in_a_folder_that_does_not_exist_is_refused_and_a_new_store_is_said
     monkeypatch.setenv("MARGINDASH_HOME", str(tmp_path / "newhome" / "deep"))
     r = cli("ingest", log)
     assert r.exit_code == 0 and (tmp_path / "newhome" / "deep" / "margindash.db").exists()
+
+
+# ---- a closed pipe, a full disk, Ctrl-C ----
+
+
+def _store_with_calls(tmp_path, n=3000) -> Path:
+    log = tmp_path / "many.jsonl"
+    log.write_text("".join(call(f"q{i}", customer_id=f"c{i}") for i in range(n)))
+    from margindash_cli.ingest.pipeline import ingest_paths
+    from margindash_cli.store import Store
+
+    db = tmp_path / "s.db"
+    with Store.open(db) as store:
+        ingest_paths(store, [str(log)], quarantine_path=tmp_path / "q.jsonl")
+    return db
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["report", "--by", "customer", "--format", "csv"], ["events", "--limit", "0", "--json"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly_with_0(tmp_path, args):
+    db = _store_with_calls(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "margindash_cli", "--db", str(db), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.read(200)  # like `| head -2`: read a little, then close the pipe
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 0, err
+    assert err == ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_output_to_a_full_disk_is_an_error_line_not_a_traceback(tmp_path):
+    db = _store_with_calls(tmp_path)
+    with open("/dev/full", "wb") as full:
+        proc = subprocess.run([sys.executable, "-m", "margindash_cli", "--db", str(db), "report", "--by", "customer",
+                               "--format", "csv"], stdout=full, stderr=subprocess.PIPE, timeout=120)  # fmt: skip
+    err = proc.stderr.decode()
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert "error: cannot write the output: No space left on device" in err
+
+
+def test_ctrl_c_during_a_read_says_interrupted_and_during_ingest_what_stays(cli, tmp_path, monkeypatch):
+    db = _store_with_calls(tmp_path, 3)
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    from margindash_cli.store import Store
+
+    monkeypatch.setattr(Store, "list_events", interrupt)
+    r = cli("--db", db, "events")
+    assert r.exit_code == 130 and r.stderr == "interrupted\n"
+    from margindash_cli.ingest import pipeline
+
+    monkeypatch.setattr(pipeline, "ingest_paths", interrupt)
+    log = tmp_path / "a.jsonl"
+    log.write_text(call("z"))
+    r = cli("--db", db, "ingest", log)
+    assert r.exit_code == 130 and "interrupted: what was committed before stays; re-run to continue" in r.stderr
