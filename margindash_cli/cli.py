@@ -32,6 +32,12 @@ from .errors import MarginDashError
 class _Root(TyperGroup):
     """Maps the core's known failures to `error:`/`hint:` lines on stderr and their exit codes."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .helptext import apply
+
+        apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -108,6 +114,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

@@ -234,3 +234,14 @@ def test_ctrl_c_during_a_read_says_interrupted_and_during_ingest_what_stays(cli,
     log.write_text(call("z"))
     r = cli("--db", db, "ingest", log)
     assert r.exit_code == 130 and "interrupted: what was committed before stays; re-run to continue" in r.stderr
+
+
+def test_a_command_that_fails_before_writing_leaves_no_new_store(cli, tmp_path):
+    db = tmp_path / "s.db"
+    r = cli("--db", db, "prices", "alias", "prod-x", "azure/no-such-model")
+    assert r.exit_code == 2 and "created new store" not in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["home"]
+    r = cli("--db", db, "prices", "set", "acme/model", "--input", "one")
+    assert r.exit_code == 2 and not db.exists()
+    r = cli("--db", db, "prices", "set", "acme/model", "--input", "1", "--output", "2")
+    assert r.exit_code == 0 and f"created new store at {db}" in r.stderr and db.exists()
