@@ -245,3 +245,19 @@ def test_a_command_that_fails_before_writing_leaves_no_new_store(cli, tmp_path):
     assert r.exit_code == 2 and not db.exists()
     r = cli("--db", db, "prices", "set", "acme/model", "--input", "1", "--output", "2")
     assert r.exit_code == 0 and f"created new store at {db}" in r.stderr and db.exists()
+
+
+@pytest.mark.parametrize("reader_process", ["0", "1"])
+def test_ingest_summary_counts_lines_that_are_not_calls_so_each_row_adds_up(cli, tmp_path, monkeypatch, reader_process):
+    monkeypatch.setenv("MARGINDASH_READER_PROCESS", reader_process)
+    fixture = Path(__file__).parent / "fixtures" / "claude_code" / "claude-code-log" / "session_b.jsonl"
+    log = tmp_path / "session.jsonl"
+    log.write_bytes(fixture.read_bytes())
+    result = cli("--db", tmp_path / "s.db", "ingest", log, "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = json.loads(result.stdout)
+    (f,) = summary["files"]
+    assert f["skipped"] == 2 and summary["skipped"] == 2  # the user turns: neither calls nor rejections
+    assert f["lines_read"] == f["events_stored"] + f["duplicates_skipped"] + f["rejected"] + f["skipped"]
+    table = cli("--db", tmp_path / "t.db", "ingest", log).stdout
+    assert "skipped" in table

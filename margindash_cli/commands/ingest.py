@@ -73,6 +73,7 @@ def ingest(
         "duplicates_skipped": result.duplicates,
         "events_updated": result.total("updated"),
         "rejected": result.rejected,
+        "skipped": result.total("not_calls"),
         "quarantine": result.quarantine_path if result.rejected else None,
         "files": [
             {
@@ -82,6 +83,7 @@ def ingest(
                 "duplicates_skipped": f.duplicates,
                 "events_updated": f.updated,
                 "rejected": f.rejected,
+                "skipped": f.not_calls,
                 "unchanged": f.skipped and not f.note,
                 "partial_line_bytes": f.partial_line_bytes,
                 "error": f.error,
@@ -95,14 +97,16 @@ def ingest(
         print_json(summary)
     else:
         rows = [[f.path, f"{f.lines_read:,}", f"{f.events_stored:,}", f"{f.duplicates:,}", f"{f.rejected:,}",
-                 _table_note(f)
+                 f"{f.not_calls:,}", _table_note(f)
                  + (f"; {f.updated:,} call(s) grew to a later line's usage" if f.updated else "")]
                 for f in result.files]  # fmt: skip
-        footer = ["total", f"{result.lines_read:,}", f"{result.events_stored:,}", f"{result.duplicates:,}", f"{result.rejected:,}", ""]
-        cols = [("file", "left"), ("lines read", "right"), ("events stored", "right"), ("duplicates", "right"), ("rejected", "right"), ("note", "left")]
+        footer = ["total", f"{result.lines_read:,}", f"{result.events_stored:,}", f"{result.duplicates:,}", f"{result.rejected:,}",
+                  f"{result.total('not_calls'):,}", ""]  # fmt: skip
+        cols = [("file", "left"), ("lines read", "right"), ("events stored", "right"), ("duplicates", "right"), ("rejected", "right"), ("skipped", "right"),
+                ("note", "left")]  # fmt: skip
         # At 80 columns the file names stay whole: the duplicates, then the lines-read columns go first (a caption
         # says so; --json has every field).
-        print_fitted(stdout_console(), "ingest", cols, rows, footer=footer, drop=("duplicates", "lines read"),
+        print_fitted(stdout_console(), "ingest", cols, rows, footer=footer, drop=("skipped", "duplicates", "lines read"),
                       every="--json")
     err = stderr_console()
     if result.rejected:

@@ -82,6 +82,7 @@ class FileResult:
     error: str | None = None
     updated: int = 0  # stored calls that a later line of the same message grew (Claude Code streaming)
     note: str | None = None  # why a file found in a folder was not read (a symlink out of it, the store's own file)
+    not_calls: int = 0  # lines read that are not calls (a Claude Code user turn): neither stored nor rejected
 
 
 @dataclass
@@ -433,7 +434,8 @@ class _FileIngest:
                             self.on_progress(offset - read_to)
                         read_to = offset
                     elif kind == "done":
-                        _, self.identity, lines_read, rejected, partial = msg
+                        _, self.identity, lines_read, rejected, partial, not_calls = msg
+                        self.result.not_calls += not_calls
                         self.result.lines_read += lines_read
                         self.result.rejected += rejected
                         self.result.partial_line_bytes = partial
@@ -464,7 +466,8 @@ class _FileIngest:
             pickle.dump(("error", exc), out)
             return
         self.quarantine.close()
-        pickle.dump(("done", self.identity, self.result.lines_read, self.result.rejected, self.result.partial_line_bytes), out)
+        pickle.dump(("done", self.identity, self.result.lines_read, self.result.rejected, self.result.partial_line_bytes,
+                     self.result.not_calls), out)  # fmt: skip
 
     def _read_gzip(self) -> None:
         st = os.stat(self.path)
@@ -618,6 +621,8 @@ class _FileIngest:
             self.result.rejected += 1
             self.quarantine.add(self.display, line_no, raw, LineRejected("nested too deeply"))
             return
+        if not events:
+            self.result.not_calls += 1
         growable = self.growable or (self.fmt == "auto" and type(obj) is dict and claude_code.matches(obj))
         for i, ev in enumerate(events):
             if ev.dedupe_id is not None:
