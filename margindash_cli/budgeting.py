@@ -54,6 +54,9 @@ class AlertOutcome:
     note: str | None = None
 
 
+ALERT_FAILED_EXIT = 6  # `budget check`: an alert could not be delivered (and no level code applies)
+
+
 @dataclass
 class CheckResult:
     generated_at_ms: int
@@ -64,11 +67,19 @@ class CheckResult:
     blocklist_path: str | None = None
     blocked: int = 0
 
+    blocklist_failed: bool = False
+
     @property
     def exit_code(self) -> int:
-        """3/4/5 for the highest level at or above --fail-on; else 1 when an alert or the blocklist failed; else 0."""
+        """3/4/5 for the highest level at or above --fail-on; else 1 when the blocklist could not be written; else
+        ALERT_FAILED_EXIT (6) when an alert could not be delivered; else 0. A delivery failure has its own code, so
+        a CI job can tell "an alert is stuck" from "a budget is breached" and from a broken run."""
         code = core.exit_code(self.statuses, self.fail_on)
-        return code or (1 if self.errors else 0)
+        if code:
+            return code
+        if self.blocklist_failed:
+            return 1
+        return ALERT_FAILED_EXIT if any(a.status == "failed" for a in self.alerts) else 0
 
 
 # ---- definitions ---------------------------------------------------------------------------------
@@ -145,6 +156,7 @@ def run_check(store: Store, now: datetime, *, fail_on: str, webhook_url: str | N
             write_blocklist(blocklist_path, payload)
         except OSError as exc:
             result.errors.append(f"blocklist {blocklist_path}: cannot write ({exc.strerror or exc})")
+            result.blocklist_failed = True
         else:
             result.blocklist_path = str(blocklist_path)
             result.blocked = len(payload["blocked"])
@@ -280,3 +292,41 @@ def summary_line(result: CheckResult) -> str:
     parts.append(f"exit {result.exit_code}")
     return "; ".join(parts)
 
+
+
+# ---- scopes that can never see spend (#17) ---------------------------------------------------------
+
+
+def scope_warning(store: Store, budget: Budget) -> str | None:
+    """Why a budget would stay at $0: its customer or feature has no stored call (with the closest known ids)."""
+    if budget.scope == "org":
+        return None
+    known = store.scope_ids_with_calls(budget.scope)
+    if budget.scope_id in known:
+        return None
+    import difflib
+
+    what = "customer" if budget.scope == "customer" else "feature"
+    text = f"budget {budget.name}: no stored call has {what} {budget.scope_id!r}; its spend stays $0 until one does"
+    close = difflib.get_close_matches(budget.scope_id, known, n=3, cutoff=0.6)
+    if close:
+        text += f" (did you mean {', '.join(f'{budget.scope}:{c}' for c in close)}?)"
+    elif not known:
+        text += f" (no call of any {what} is stored yet)"
+    return text
+
+
+def email_warning(budget: Budget) -> str | None:
+    """Why this budget's alert emails cannot be sent: no (or a bad) MARGINDASH_SMTP_URL."""
+    if not budget.emails:
+        return None
+    from .alerts import SMTP_URL_ENV, AlertError, SmtpConfig
+
+    try:
+        config = SmtpConfig.from_env()
+    except AlertError as exc:
+        return f"budget {budget.name}: its alert emails cannot be sent: {exc.message}"
+    if config is None:
+        return (f"budget {budget.name}: its alert emails cannot be sent: {SMTP_URL_ENV} is not set"
+                f" (set it where `budget check` runs; a failed alert makes it exit {ALERT_FAILED_EXIT})")  # fmt: skip
+    return None

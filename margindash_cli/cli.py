@@ -32,6 +32,12 @@ from .errors import MarginDashError
 class _Root(TyperGroup):
     """Maps the core's known failures to `error:`/`hint:` lines on stderr and their exit codes."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from .helptext import apply
+
+        apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -41,8 +47,26 @@ class _Root(TyperGroup):
                 print(f"hint: {exc.hint}", file=sys.stderr)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            print("interrupted: what was committed before stays; re-run to continue", file=sys.stderr)
+            print(_interrupted_message(ctx), file=sys.stderr)
             raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (`report --format csv | head -2`): it chose to stop reading, nothing failed.
+            # Exit quietly, and point stdout at /dev/null so the interpreter's last flush cannot fail again.
+            _quiet_stdout()
+            raise typer.Exit(0) from None
+        except OSError as exc:
+            # A write that the disk refused (stdout redirected to a full disk, an -o file): a known failure, no
+            # traceback. Read errors of inputs and store failures are handled where they happen.
+            import errno
+
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+                raise
+            where = f" {exc.filename}" if exc.filename else " the output"
+            print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+            if exc.errno != errno.EIO:
+                print("hint: the disk (or your quota) is full; free space and run the command again", file=sys.stderr)
+            _quiet_stdout()
+            raise typer.Exit(1) from None
         except sqlite3.DatabaseError as exc:
             # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
             # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
@@ -59,6 +83,29 @@ class _Root(TyperGroup):
             raise typer.Exit(1) from None
 
 
+WRITE_COMMANDS = {"ingest", "sync-prices", "sync-stripe", "sync-costs", "demo", "prices", "revenue", "budget", "costs",
+                  "db", "stripe", "customers", "fx"}  # fmt: skip  # (sub)command groups that may write the store
+
+
+def _interrupted_message(ctx: click.Context) -> str:
+    """Ctrl-C: a read (a report, events, an export) only stops; a write says that its committed batches stay."""
+    name = ctx.invoked_subcommand or ""
+    if name in WRITE_COMMANDS:
+        return "interrupted: what was committed before stays; re-run to continue"
+    return "interrupted"
+
+
+def _quiet_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 app = typer.Typer(
     cls=_Root,
     name="margindash",
@@ -67,6 +114,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 

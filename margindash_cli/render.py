@@ -75,14 +75,18 @@ def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[str
 
     t = Table(title=text_cell(title), caption=text_cell(caption), show_footer=footer is not None, header_style="bold")
     for i, (header, justify) in enumerate(columns):
-        t.add_column(text_cell(header), justify=justify, footer=text_cell(footer[i]) if footer else "", no_wrap=justify == "right")
+        # Ids and names (left columns) are never cut with an ellipsis: a value too long for its column folds onto
+        # the next line whole, so it can still be read and copied (#17).
+        t.add_column(text_cell(header), justify=justify, footer=text_cell(footer[i]) if footer else "", no_wrap=justify == "right",
+                     overflow="ellipsis" if justify == "right" else "fold")  # fmt: skip
     for row in rows:
         t.add_row(*(text_cell(c) for c in row))
     return t
 
 
 def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *,
-                 footer: list[str] | None = None, caption: str | None = None, drop: tuple[str, ...] = ()) -> None:  # fmt: skip
+                 footer: list[str] | None = None, caption: str | None = None, drop: tuple[str, ...] = (),
+                 every: str = "--format csv") -> None:  # fmt: skip
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
     it does (a caption says which), rather than squeezing every column into illegible slivers."""
     from rich.measure import Measurement
@@ -94,7 +98,7 @@ def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]]
         if name is not None and name in headers:
             keep.remove(headers.index(name))
             hidden.append(name)
-        note = f"hidden to fit the terminal: {', '.join(hidden)} (--format csv has every column)" if hidden else None
+        note = f"hidden to fit the terminal: {', '.join(hidden)} ({every} has every column)" if hidden else None
         t = table(title, [columns[i] for i in keep], [[row[i] for i in keep] for row in rows],
                   footer=[footer[i] for i in keep] if footer else None,
                   caption="; ".join(c for c in (caption, note) if c) or None)  # fmt: skip
@@ -615,7 +619,9 @@ def print_price_list(versions: list[Any]) -> None:
          v.effective_from.date().isoformat() if v.effective_from else "-"]
         for v in versions
     ]  # fmt: skip
-    console.print(table(f"{len(versions):,} price(s), USD per million tokens", cols, body))
+    # Provider and model are never cut: at 80 columns the lesser columns go first, and a caption says which.
+    print_fitted(console, f"{len(versions):,} price(s), USD per million tokens", cols, body,
+                 drop=("since", "long ctx", "source", "cache write", "cache read"), every="--json")  # fmt: skip
 
 
 def _since(effective_from: str | None) -> str:

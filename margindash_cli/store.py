@@ -1848,6 +1848,16 @@ class Store:
             + " GROUP BY x.day, x.customer HAVING sum(x.revenue_usd_cents) != 0", args).fetchall()  # fmt: skip
         return rows
 
+    # -- issue 17: never fail silently --
+
+    def scope_ids_with_calls(self, scope: str) -> list[str]:
+        """The customer ids (scope "customer") or features (scope "feature") that have at least one stored call,
+        sorted: what a budget's scope may name and ever see spend from."""
+        table, column, ref = ("customers", "customer_id", "customer") if scope == "customer" else ("features", "name", "feature")
+        sql = (f"SELECT d.{column} FROM {table} d WHERE d.id IN (SELECT DISTINCT {ref} FROM rollup_daily)"
+               f" AND d.{column} IS NOT NULL ORDER BY d.{column}")  # fmt: skip
+        return [r[0] for r in self.conn.execute(sql)]
+
 
 def _month_start(day: int, *, up: bool) -> int:
     """The first day (days since 1970-01-01) of the UTC month holding `day`, or with up=True of the first month

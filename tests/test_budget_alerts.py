@@ -240,7 +240,7 @@ def test_a_refused_connection_is_reported_retried_next_run_and_blocks_nothing(cl
     monkeypatch.setenv("MARGINDASH_SMTP_URL", f"smtp://127.0.0.1:{port}")
     blocklist = tmp_path / "blocklist.json"
     result, data = check(cli, "--blocklist", blocklist)
-    assert result.exit_code == 1  # no level at --fail-on, but alerts failed
+    assert result.exit_code == 6  # no level at --fail-on, but alerts failed
     assert [a["status"] for b in data["budgets"] for a in b["alerts"]] == ["failed", "failed"]  # both tried: one failure does not stop the other
     assert f"email via smtp://127.0.0.1:{port}: cannot connect" in data["budgets"][0]["alerts"][0]["error"]
     assert f"error: email alert for budget acme-monthly (warning): email via smtp://127.0.0.1:{port}: cannot connect" in result.stderr
@@ -309,7 +309,7 @@ def test_starttls_and_login_and_the_password_never_shows_or_is_stored(cli, store
         bad, bad_data = check(cli)
         monkeypatch.setenv("MARGINDASH_SMTP_URL", f"smtp://alerts%40example.com:s3cr3t%2Fp%40ss@127.0.0.1:{port}")
         good, data = check(cli)
-    assert bad.exit_code == 1 and "authentication failed (535)" in bad_data["errors"][0]
+    assert bad.exit_code == 6 and "authentication failed (535)" in bad_data["errors"][0]
     assert [a["status"] for b in data["budgets"] for a in b["alerts"]] == ["sent", "sent"]
     assert logins[-2:] == [True, True] and not any(logins[:-2])  # smtplib tries PLAIN, then LOGIN
     assert {m["From"] for _, _, m in box.messages} == {"alerts@example.com"}
@@ -332,7 +332,7 @@ def test_a_password_is_never_sent_without_tls(cli, store_with_budgets, monkeypat
 
 def test_smtp_settings_missing_are_reported_not_a_crash(cli, store_with_budgets, monkeypatch):
     result, data = check(cli)
-    assert result.exit_code == 1
+    assert result.exit_code == 6  # an alert could not be delivered: its own code (#17)
     assert data["errors"] == [
         "email alert for budget acme-monthly (warning): MARGINDASH_SMTP_URL is not set",
         "email alert for budget org-monthly (critical): MARGINDASH_SMTP_URL is not set",
@@ -352,7 +352,7 @@ def test_webhook_gets_slack_text_once_and_a_failure_is_retried(cli, store_with_b
         third, data3 = check(cli)
     finally:
         hook.close()
-    assert first.exit_code == 1
+    assert first.exit_code == 6
     # Email is not configured (MARGINDASH_SMTP_URL unset): those errors are reported, the webhook still goes.
     hook_errors = [e for e in data1["errors"] if e.startswith("webhook")]
     assert hook_errors == ["webhook alert for budget acme-monthly (warning): webhook to 127.0.0.1: HTTP 500"]

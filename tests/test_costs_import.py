@@ -22,6 +22,8 @@ def imported(cli, path, *args):
 
 
 def billed(home):
+    if not (home / "margindash.db").exists():  # a failed first command leaves no store at all (#17)
+        return []
     conn = sqlite3.connect(home / "margindash.db")
     rows = conn.execute("SELECT source, ref, provider, day, model, token_class, kind, amount, quantity, quantity_unit FROM billed_costs"
                         " ORDER BY source, ref").fetchall()  # fmt: skip

@@ -128,7 +128,22 @@ def test_complete_last_line_without_newline_is_stored_once(store, tmp_path):
     with open(log, "a") as fh:
         fh.write("\n" + json.dumps({**lines[0], "input_tokens": 7}) + "\n")
     r = run_ingest(store, [log], tmp_path)
-    assert (r.events_stored, r.duplicates) == (1, 1)
+    assert (r.lines_read, r.events_stored, r.duplicates) == (1, 1, 0)  # the stored last line is not read again
+    assert totals(store)[0] == 3
+
+
+def test_a_stored_last_line_without_newline_moves_the_checkpoint_to_the_end(store, tmp_path):
+    log = tmp_path / "a.jsonl"
+    log.write_text(json.dumps(ev(1)) + "\n" + json.dumps(ev(2)))
+    assert run_ingest(store, [log], tmp_path).events_stored == 2
+    r = run_ingest(store, [log], tmp_path)
+    assert r.files[0].skipped and r.lines_read == 0  # unchanged: not re-read on every run
+    (cp,) = store.conn.execute("SELECT offset FROM sources").fetchall()
+    assert cp[0] == log.stat().st_size
+    with open(log, "a") as fh:  # the writer ends the line, then writes more
+        fh.write("\n" + json.dumps(ev(3)) + "\n")
+    r = run_ingest(store, [log], tmp_path)
+    assert (r.lines_read, r.events_stored, r.duplicates, r.rejected) == (1, 1, 0, 0)
     assert totals(store)[0] == 3
 
 

@@ -323,7 +323,8 @@ def test_a_quarantine_on_a_full_disk_stops_with_a_clear_message(cli, tmp_path, _
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     assert "cannot write the quarantine /dev/full: No space left on device" in result.stderr
     assert "cannot read" not in result.stderr
-    assert stored(_isolated_home / "margindash.db") == 0  # the batch holding the rejected line was not stored
+    # the batch holding the rejected line was not stored: the store, new and still empty, is not even left (#17)
+    assert not (_isolated_home / "margindash.db").exists()
     q = tmp_path / "q.jsonl"
     result = cli("ingest", a, b, "--quarantine", q)  # with space: everything, once
     assert result.exit_code == 0 and stored(_isolated_home / "margindash.db") == 3

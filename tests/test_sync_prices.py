@@ -405,7 +405,7 @@ def test_a_failed_sync_does_not_even_seed_a_new_store(cli, tmp_path, serve):
     db = tmp_path / "new.db"
     result = sync(cli, db, "genai-prices")
     assert result.exit_code == 1
-    assert prices_table(db) == ([], [], [])
+    assert not db.exists()  # not even the empty store file is left (#17)
 
 
 # ---- ETag revalidation ----------------------------------------------------------------------------

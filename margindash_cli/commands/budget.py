@@ -1,8 +1,8 @@
 """`margindash budget set|list|rm|check`: spend limits per organisation, feature or customer.
 
 Exit codes of `budget check`: 0 when no budget is at or above --fail-on; else 3 (warning), 4 (critical)
-or 5 (exceeded) for the highest level reached; 1 when an alert or the blocklist failed and no level
-code applies; 2 for a usage error.
+or 5 (exceeded) for the highest level reached; else 1 when the blocklist could not be written; else 6 when an
+alert could not be delivered; 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ def set_budget(
     budget = make_budget(name, scope=scope, limit_usd=limit_usd, period=period, tz=tz, warn=warn, critical=critical, emails=emails or [])
     with open_store(ctx) as store:
         created = budgeting.save_budget(store, budget)
+        warnings = [w for w in (budgeting.scope_warning(store, budget), budgeting.email_warning(budget)) if w]
     render.emit_budget_saved(budget, created, as_json)
+    for w in warnings:  # saved all the same (the calls may come later), but never without a word
+        render.warn(w)
 
 
 @app.command("list")
@@ -98,7 +101,8 @@ def check(
     next run; it does not stop the other budgets.
 
     Exit codes: 0 nothing at or above --fail-on (default exceeded); 3 warning, 4 critical, 5 exceeded
-    (the highest level reached); 1 an alert or the blocklist failed (and no level code applies); 2 usage error.
+    (the highest level reached); else 1 the blocklist could not be written; else 6 an alert could not be
+    delivered; 2 usage error. Budgets whose customer or feature has no stored call are named on stderr.
 
     Example: margindash budget check --fail-on critical --blocklist /srv/app/blocklist.json
     """
@@ -115,7 +119,10 @@ def check(
     with open_store(ctx, create=False) as store:
         result = budgeting.run_check(store, now, fail_on=fail_on, webhook_url=webhook or None, blocklist_path=blocklist,
                                      blocklist_ttl=blocklist_ttl)  # fmt: skip
+        idle = [w for w in (budgeting.scope_warning(store, s.budget) for s in result.statuses) if w]
     render.emit_budget_check(result, as_json)
+    for w in idle:
+        render.warn(w)
     print(budgeting.summary_line(result), file=sys.stderr)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

@@ -143,7 +143,7 @@ def events(
     from ..render import print_fitted
 
     console = stdout_console()
-    print_fitted(console, f"{len(records)} event(s)", cols, body, drop=("cached", "in", "out", "feature"))
+    print_fitted(console, f"{len(records)} event(s)", cols, body, drop=("cached", "in", "out", "feature", "source"), every="--json")
     if any(row["id"] < text_from and r["request_id"] is None for r, row in zip(records, rows)):
         console.print("(not kept): stored before request ids were kept as text (migration m005); `--request-id ID`"
                       " still finds such a call by its id.", markup=False)  # fmt: skip

@@ -49,6 +49,8 @@ READER_PROCESS_ENV = "MARGINDASH_READER_PROCESS"  # 0: never (read in-process); 
 MAX_LINE_BYTES = 32 << 20  # a longer line is quarantined (its first RAW_KEPT bytes kept), read through in flat memory
 RAW_KEPT = 1024  # bytes of an over-long line the quarantine keeps
 TAIL_BYTES = 64 << 10  # the bytes before a checkpoint's offset that must match for a file to resume it (m009)
+ONE_DOCUMENT_MAX_BYTES = 256 << 20  # a pretty-printed JSON file up to this size is recognised as one (not JSONL)
+NOT_JSONL_NOTE = "not named *.jsonl or *.jsonl.gz: not read (name the file itself to read it)"
 OWN_SUFFIXES = ("", "-wal", "-shm", "-journal", ".lock")  # the store's own files, never read by a directory walk
 
 
@@ -80,6 +82,7 @@ class FileResult:
     error: str | None = None
     updated: int = 0  # stored calls that a later line of the same message grew (Claude Code streaming)
     note: str | None = None  # why a file found in a folder was not read (a symlink out of it, the store's own file)
+    not_calls: int = 0  # lines read that are not calls (a Claude Code user turn): neither stored nor rejected
 
 
 @dataclass
@@ -128,7 +131,10 @@ def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follo
             continue
         p = Path(raw)
         if p.is_dir():
-            out.extend(_walk(raw, own, follow_symlinks, notes, None if follow_symlinks else no_follow))
+            found = _walk(raw, own, follow_symlinks, notes, None if follow_symlinks else no_follow)
+            if not found and notes is not None:
+                notes.append(FileResult(raw, error="no log file (*.jsonl or *.jsonl.gz) in this folder"))
+            out.extend(found)
         elif p.exists():
             out.append(str(p))
         else:
@@ -163,11 +169,13 @@ def _walk(root: str, own: set[str], follow_symlinks: bool, notes: list[FileResul
                     note(full, "a symlinked folder out of the folder walked: not followed (--follow-symlinks reads it)")
         for name in filenames:
             full = os.path.join(dirpath, name)
-            if not fnmatch(name, "*.jsonl*"):
-                continue
             real = os.path.realpath(full)
             if real in own:
-                note(full, "margindash's own file (the store or the quarantine): not read")
+                if fnmatch(name, "*.jsonl*"):
+                    note(full, "margindash's own file (the store or the quarantine): not read")
+                continue
+            if not fnmatch(name, "*.jsonl*"):
+                note(full, NOT_JSONL_NOTE)
                 continue
             if not follow_symlinks and os.path.islink(full) and not _inside(real, real_root):
                 note(full, "a symlink out of the folder walked: not followed (--follow-symlinks reads it)")
@@ -357,6 +365,9 @@ class _FileIngest:
             if resumed and st.st_size == start:
                 self.result.skipped = True
                 return
+            if start == 0 and (whole := _one_json_document(fh, first, st.st_size)):
+                self.result.error = whole
+                return
             fh.seek(start)
             if _reader_process_pays(st.st_size - start):
                 self._read_in_reader_process(fh, start, start_line, st)
@@ -423,7 +434,8 @@ class _FileIngest:
                             self.on_progress(offset - read_to)
                         read_to = offset
                     elif kind == "done":
-                        _, self.identity, lines_read, rejected, partial = msg
+                        _, self.identity, lines_read, rejected, partial, not_calls = msg
+                        self.result.not_calls += not_calls
                         self.result.lines_read += lines_read
                         self.result.rejected += rejected
                         self.result.partial_line_bytes = partial
@@ -454,7 +466,8 @@ class _FileIngest:
             pickle.dump(("error", exc), out)
             return
         self.quarantine.close()
-        pickle.dump(("done", self.identity, self.result.lines_read, self.result.rejected, self.result.partial_line_bytes), out)
+        pickle.dump(("done", self.identity, self.result.lines_read, self.result.rejected, self.result.partial_line_bytes,
+                     self.result.not_calls), out)  # fmt: skip
 
     def _read_gzip(self) -> None:
         st = os.stat(self.path)
@@ -562,13 +575,12 @@ class _FileIngest:
                     self._handle(rest, line_no + 1, batch)
                 batch.offset, batch.line = offset + pending_len, line_no + 1
             elif pending_len <= MAX_LINE_BYTES and _is_complete_json(rest):
-                # Store it now, but leave the checkpoint before it: the next run reads it again once its
-                # newline arrives, under the same line number, so its key makes it a duplicate. A rejected one
-                # moves the checkpoint past it instead: quarantined once, not on every run.
-                rejected = self.result.rejected
+                # A complete JSON object: store it now and move the checkpoint past it (stored or rejected), so
+                # the next run does not read it again and `doctor` sees the file read to its end. Bytes that
+                # arrive later up to the next newline belong to this line (`continuation`): after a complete
+                # object only whitespace can follow in valid JSON, so anything else is quarantined with its reason.
                 self._handle(rest, line_no + 1, batch)
-                if self.result.rejected > rejected:
-                    batch.offset, batch.line = offset + pending_len, line_no + 1
+                batch.offset, batch.line = offset + pending_len, line_no + 1
             else:
                 self.result.partial_line_bytes = pending_len
         self._flush(batch, stat)
@@ -609,6 +621,8 @@ class _FileIngest:
             self.result.rejected += 1
             self.quarantine.add(self.display, line_no, raw, LineRejected("nested too deeply"))
             return
+        if not events:
+            self.result.not_calls += 1
         growable = self.growable or (self.fmt == "auto" and type(obj) is dict and claude_code.matches(obj))
         for i, ev in enumerate(events):
             if ev.dedupe_id is not None:
@@ -789,6 +803,35 @@ def _tail_hash(fd: int, offset: int) -> str:
 def _identity(first_line: bytes) -> str:
     """A file's identity: the hash of its first line, which a rename or rotation does not change."""
     return hashlib.blake2b(first_line.rstrip(b"\r\n"), digest_size=12).hexdigest()
+
+
+def _one_json_document(fh: IO[bytes], first: bytes, size: int) -> str | None:
+    """Why a file is not JSONL, when it is one JSON object or array spread over many lines (pretty-printed): read
+    line by line, each of its lines would be rejected. None for anything else (fh is left where it was)."""
+    head = first.removeprefix(BOM).strip()
+    if not head.startswith((b"{", b"[")) or size > ONE_DOCUMENT_MAX_BYTES or _is_json(head):
+        return None
+    pos = fh.tell()
+    try:
+        fh.seek(0)
+        doc = orjson.loads(fh.read().removeprefix(BOM))
+    except orjson.JSONDecodeError:
+        return None
+    finally:
+        fh.seek(pos)
+    if not isinstance(doc, (dict, list)):
+        return None
+    kind, jq = ("object", "jq -c .") if isinstance(doc, dict) else ("array", "jq -c '.[]'")
+    return (f"not JSONL: the file is one JSON {kind} over several lines, and JSONL is one object per line;"
+            f" nothing was read (try `{jq} FILE > FILE.jsonl` and ingest that)")  # fmt: skip
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        orjson.loads(raw)
+        return True
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _is_complete_json(raw: bytes) -> bool:
