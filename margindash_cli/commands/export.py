@@ -34,6 +34,7 @@ def export(
     and day, and cost concentration, as `report` does.
 
     Example: margindash export ./warehouse --format parquet --since 2026-10
+
     Example: margindash export ./wh --schema focus && margindash export ./wh --sql duckdb | duckdb
     """
     from .. import render
