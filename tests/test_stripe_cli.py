@@ -24,7 +24,6 @@ from stripe_server import (
     line,
     payment_intent,
     refund,
-    ts,
 )
 
 WHSEC = "whsec_test_margindash_fixture_secret_0123456789"

@@ -23,7 +23,6 @@ from stripe_server import (
     invoice,
     invoice_payment,
     line,
-    payment_intent,
     refund,
 )
 

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from ..money import CENT, display_usd
+from ..textsafe import safe
 
 DATA_ELEMENT_ID = "margindash-data"
 CLASS_LABELS = {"profitable": "profitable", "break_even": "break-even", "break-even": "break-even",
@@ -29,10 +30,9 @@ def _asset(name: str) -> str:
 
 
 def _e(value: Any) -> str:
-    """Text for HTML: escaped, control characters shown as \\xNN (a log value is never markup)."""
-    text = "" if value is None else str(value)
-    text = "".join(c if c >= " " or c in "\t" else f"\\x{ord(c):02x}" for c in text)
-    return html.escape(text, quote=True)
+    """Text for HTML: control and bidi characters shown escaped (textsafe.safe, as in every other output), then
+    HTML-escaped, so a log value is never markup."""
+    return html.escape("" if value is None else safe(value), quote=True)
 
 
 def embed_json(data: Any) -> str:
