@@ -395,40 +395,57 @@ def _account(part: PartitionRow, table: str, names: list[str], rows: list[tuple[
     part.last_day = last_day if part.last_day is None else max(part.last_day, last_day)
 
 
+class _Partitions:
+    """The month partitions of one table being written: one writer open at a time, closed on the next month
+    and on leaving the `with` (also on an error, so no file handle outlives the run)."""
+
+    def __init__(self, table: str, fmt: str, staging: Path):
+        self.table, self.fmt, self.staging = table, fmt, staging
+        self.part_cls = _ParquetPart if fmt == "parquet" else _CsvPart
+        self.parts: list[PartitionRow] = []
+        self.writer: Any = None
+
+    def open(self, month_key: str, columns: Any) -> PartitionRow:
+        """Close the open partition and start `month_key`'s (YYYY-MM) with these columns."""
+        self.close()
+        rel = f"{self.table}/month={month_key}/part-0.{self.fmt}"
+        (self.staging / rel).parent.mkdir(parents=True, exist_ok=True)
+        self.writer = self.part_cls(self.staging / rel, columns)
+        self.parts.append(PartitionRow(self.table, month_key, rel))
+        return self.parts[-1]
+
+    def close(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.close()
+
+    def __enter__(self) -> _Partitions:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def _export_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
                   dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
     """Stream one table into month partitions under `staging`; chunks arrive month by month (see `Store.export_rows`)."""
     names, chunks = store.export_rows(table, start_ms=start_ms, end_ms=end_ms, chunk_rows=CHUNK_ROWS)
     time_i = names.index("ts" if table == "events" else "day")
     unit = DAY_MS if table == "events" else 1  # time column units per day
-    part_cls = _ParquetPart if fmt == "parquet" else _CsvPart
-    parts: list[PartitionRow] = []
-    writer: Any = None
     month_end = None  # in the time column's units: where the open partition stops
-    try:
+    with _Partitions(table, fmt, staging) as out:
         for rows in chunks:
             while rows:
-                if writer is None or rows[0][time_i] >= month_end:
-                    if writer is not None:
-                        writer.close()
+                if out.writer is None or rows[0][time_i] >= month_end:
                     month = _month_of_day(rows[0][time_i] // unit)
                     month_end = (_next_month(month) - EPOCH_DATE).days * unit
-                    rel = f"{table}/month={month:%Y-%m}/part-0.{fmt}"
-                    (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                    writer = part_cls(staging / rel, COLUMNS[table])
-                    parts.append(PartitionRow(table, f"{month:%Y-%m}", rel))
+                    out.open(f"{month:%Y-%m}", COLUMNS[table])
                 cut = bisect_left(rows, month_end, key=lambda r: r[time_i])
                 head, rows = rows[:cut], rows[cut:]
                 if head:
-                    writer.write(_columns_of(table, names, head, dims))
-                    _account(parts[-1], table, names, head)
-        if writer is not None:
-            writer.close()
-            writer = None
-    finally:
-        if writer is not None:
-            writer.close()
-    return parts
+                    out.writer.write(_columns_of(table, names, head, dims))
+                    _account(out.parts[-1], table, names, head)
+    return out.parts
 
 
 def _sha256(path: Path) -> str:
@@ -444,32 +461,18 @@ def _export_focus_table(store: Store, table: str, fmt: str, staging: Path, start
     """Stream one FOCUS table (`warehouse.focus.chunks`, month by month) into month partitions under `staging`."""
     from .warehouse import focus
 
-    part_cls = _ParquetPart if fmt == "parquet" else _CsvPart
-    parts: list[PartitionRow] = []
-    writer: Any = None
-    try:
+    with _Partitions(table, fmt, staging) as out:
         for month, cols, acct in focus.chunks(store, table, start_ms=start_ms, end_ms=end_ms, dims=dims, chunk_rows=CHUNK_ROWS):
             key = f"{month:%Y-%m}"
-            if not parts or parts[-1].month != key:
-                if writer is not None:
-                    writer.close()
-                rel = f"{table}/month={key}/part-0.{fmt}"
-                (staging / rel).parent.mkdir(parents=True, exist_ok=True)
-                writer = part_cls(staging / rel, focus.COLUMNS[table])
-                parts.append(PartitionRow(table, key, rel))
-            writer.write(cols)
-            p = parts[-1]
+            if not out.parts or out.parts[-1].month != key:
+                out.open(key, focus.COLUMNS[table])
+            out.writer.write(cols)
+            p = out.parts[-1]
             for name in ("rows", "events", "cost_pico", "unpriced_events", "input_tokens", "output_tokens", "revenue_usd_cents"):
                 setattr(p, name, getattr(p, name) + acct[name])
             p.first_day = acct["first_day"] if p.first_day is None else min(p.first_day, acct["first_day"])
             p.last_day = acct["last_day"] if p.last_day is None else max(p.last_day, acct["last_day"])
-        if writer is not None:
-            writer.close()
-            writer = None
-    finally:
-        if writer is not None:
-            writer.close()
-    return parts
+    return out.parts
 
 
 def _read_manifest(outdir: Path, fmt: str, schema: str = "margindash") -> dict[str, Any] | None:
