@@ -151,7 +151,7 @@ def big_store(md, env, args) -> tuple[int, Path]:
     big = fresh_db("big.db")
     if args.store:
         shutil.copyfile(args.store, big)
-        subprocess.run([sys.executable, "-c", "import sys; from margindash_cli.store import Store; Store.open(sys.argv[1])",
+        subprocess.run([sys.executable, "-c", "import sys; from margindash_cli.store.db import Store; Store.open(sys.argv[1])",
                         str(big)], env=env, check=True)  # fmt: skip  (migrated once, not inside a timed row)
         import sqlite3
 
@@ -199,7 +199,7 @@ def report_rows(big: Path, big_n: int, env, md, row) -> None:
 def reconcile_row(md, env, big: Path, row) -> None:
     # #18: a synthetic bill for the store's OpenAI and Anthropic calls (the demo's: untracked spend, a discount), then
     # reconcile 30 days of it
-    subprocess.run([sys.executable, "-c", "import sys; from margindash_cli.store import Store; from margindash_cli.reconcile.run"
+    subprocess.run([sys.executable, "-c", "import sys; from margindash_cli.store.db import Store; from margindash_cli.reconcile.run"
                     " import load_demo_bill; load_demo_bill(Store.open(sys.argv[1]))", str(big)], env=env, check=True)  # fmt: skip
     wall, rss, _ = run(md + ["--db", str(big), "reconcile", "--period", "30d", "--json"], env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})
     row("reconcile --period 30d", "<= 1 s", wall, rss)

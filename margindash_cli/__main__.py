@@ -1,5 +1,5 @@
 """`python -m margindash_cli` runs the CLI."""
 
-from .cli import app
+from margindash_cli.cli import app
 
 app(prog_name="margindash")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Build pricing_data/benchmarks.csv from the collected benchmark scores. A maintainer script: run by hand.
+"""Build margindash_cli/pricing/data/benchmarks.csv from the collected benchmark scores. A maintainer script: run by hand.
 
-    python scripts/build_benchmarks.py ../shared/data/benchmarks pricing_data
+    python scripts/build_benchmarks.py ../shared/data/benchmarks margindash_cli/pricing/data
 
 Input (SOURCE/ is the first argument): benchmark_scores.csv (one score per row, each with the repository,
 commit and file it came from; see SOURCE.txt next to it) and the licence of each source.
@@ -17,7 +17,7 @@ What is kept:
   and mixes methodologies under that name, so its `method` is carried along). Plain MMLU is dropped.
 - Only rows whose model is in MAPPING, a reviewed table from (source, model name as the source spells it)
   to catalog (provider, model) keys. Nothing is matched by name similarity: a model that is not in the
-  table is reported as unmapped and left out. Every target must be a key of pricing_data/catalog.json.
+  table is reported as unmapped and left out. Every target must be a key of margindash_cli/pricing/data/catalog.json.
 - Rows whose only provenance is a placeholder address (`https://example.com/...`) are dropped.
 
 Which score wins when sources disagree (per catalog key and benchmark), best first:
@@ -383,7 +383,7 @@ def build(source: Path, out: Path) -> tuple[list[dict[str, str]], list[str], lis
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder holding benchmark_scores.csv and the licences")
-    parser.add_argument("out", type=Path, help="output folder, normally pricing_data/ (must hold catalog.json)")
+    parser.add_argument("out", type=Path, help="output folder, normally margindash_cli/pricing/data/ (must hold catalog.json)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the unmapped and dropped rows")
     args = parser.parse_args(argv)
     rows, unmapped, dropped = build(args.source, args.out)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Build pricing_data/catalog.json from the public price lists. A maintainer script: run by hand.
+"""Build margindash_cli/pricing/data/catalog.json from the public price lists. A maintainer script: run by hand.
 
-    python scripts/build_catalog.py ../shared/data/pricing pricing_data [--version 2026-11-23]
+    python scripts/build_catalog.py ../shared/data/pricing margindash_cli/pricing/data [--version 2026-11-23]
 
 Inputs (SOURCE/ is the first argument; each folder holds SOURCE.txt and LICENSE):
   SOURCE/genai-prices/v2/data.json                               pydantic/genai-prices, live v2 feed
@@ -39,7 +39,7 @@ Merge rules, keyed by (provider, model):
   DOCUMENTED_IDS (ids the providers document, priced by the genai-prices rule that reaches them).
 - A model only in the older LiteLLM snapshot (since removed upstream, e.g. claude-3-5-sonnet-20241022)
   is kept at its last listed price unless a genai-prices rule reaches it.
-- pricing_data/overrides.json: prices reviewed by hand against the provider's page where the lists are
+- margindash_cli/pricing/data/overrides.json: prices reviewed by hand against the provider's page where the lists are
   wrong or lack history (DeepSeek's off-peak windows and history, the claude-sonnet-5 correction,
   gemini-1.5-pro-002's history...), each with its basis; applied last.
 - Every decision (disagreement, rule match that changed a price, override) is in
@@ -122,7 +122,7 @@ DOCUMENTED_IDS = (
     ("google", "gemini-2.0-flash-exp", "https://ai.google.dev/gemini-api/docs/changelog"),
     ("openai", "gpt-4.5-preview-2025-02-27", "https://platform.openai.com/docs/models/gpt-4.5-preview"),
 )
-OVERRIDES_FILE = REPO / "pricing_data" / "overrides.json"
+OVERRIDES_FILE = REPO / "margindash_cli" / "pricing" / "data" / "overrides.json"
 
 
 # ---- genai-prices match rules (build time only) ----------------------------------------------
@@ -699,14 +699,14 @@ def changes(previous: Catalog | None, catalog: Catalog, decisions: list[dict], t
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder holding litellm/, genai-prices/, openrouter/")
-    parser.add_argument("out", type=Path, help="output folder, normally pricing_data/")
+    parser.add_argument("out", type=Path, help="output folder, normally margindash_cli/pricing/data/")
     parser.add_argument("--version", default=datetime.now(timezone.utc).date().isoformat(),
                         help="build date (YYYY-MM-DD); also the 'today' that decides which price is current")  # fmt: skip
     parser.add_argument(
         "--with-openrouter-sample", action="store_true", help="also merge openrouter/models_sample.json"
     )
     parser.add_argument("--overrides", type=Path, default=OVERRIDES_FILE,
-                        help="reviewed price overrides (default: pricing_data/overrides.json)")  # fmt: skip
+                        help="reviewed price overrides (default: margindash_cli/pricing/data/overrides.json)")  # fmt: skip
     args = parser.parse_args(argv)
     stats = build(args.source, args.out, args.version, with_openrouter=args.with_openrouter_sample,
                   overrides_path=args.overrides)  # fmt: skip

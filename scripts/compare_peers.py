@@ -8,7 +8,7 @@ Each case of the corpus (one per billing rule and per defect, with the cost the 
 gives and its basis) is read into margindash's canonical token vector first, so all three tools price the
 same tokens: the comparison is of prices and billing rules, not of log parsing.
 
-- margindash: the shipped catalog (`pricing_data/catalog.json`) through the same Pricer `ingest` uses.
+- margindash: the shipped catalog (`margindash_cli/pricing/data/catalog.json`) through the same Pricer `ingest` uses.
 - genai-prices: `calc_price(Usage(...), model, provider_id=..., genai_request_timestamp=...)` with the data
   bundled in the installed package (its input_tokens include cache reads and writes, as ours do). It has no
   service-tier (batch/priority) parameter, so those cases are priced at its standard rates.
@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM must not fetch its map from the internet
 
 from margindash_cli.ingest.canonical import normalize  # noqa: E402
-from margindash_cli.money import usd_text  # noqa: E402
+from margindash_cli.core.money import usd_text  # noqa: E402
 from margindash_cli.pricing.catalog import load_shipped_catalog  # noqa: E402
 from margindash_cli.pricing.pricer import Pricer, StoredPrice  # noqa: E402
 from margindash_cli.pricing.resolve import canonical_vendor  # noqa: E402

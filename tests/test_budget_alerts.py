@@ -22,7 +22,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-10-16T12:00:00Z"
@@ -260,8 +260,8 @@ def test_a_refused_connection_is_reported_retried_next_run_and_blocks_nothing(cl
 
 
 def test_a_crashed_runs_claim_is_sent_later_and_a_live_one_is_left_alone(cli, store_with_budgets, monkeypatch):
-    from margindash_cli.budgeting import CLAIM_STALE_MS
-    from margindash_cli.budgets import LEVELS
+    from margindash_cli.budgets.run import CLAIM_STALE_MS
+    from margindash_cli.budgets.compute import LEVELS
 
     period_start = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp() * 1000)
     now_ms = time.time_ns() // 1_000_000
@@ -428,7 +428,7 @@ class Trickler:
 def test_a_trickling_webhook_is_cut_at_the_total_deadline_and_later_budgets_still_alert(cli, store_with_budgets, monkeypatch):
     """#22: a server sending a byte every few seconds kept `budget check` running forever; later budgets' alerts
     never went out. Each send has a total deadline; its alert fails and is retried on the next run."""
-    from margindash_cli import alerts
+    from margindash_cli.clients import alerts
 
     monkeypatch.setattr(alerts, "SEND_DEADLINE_S", 1.5)
     monkeypatch.setattr(alerts, "SEND_TIMEOUT_S", 30)  # per read: never reached by a byte every 0.2 s
@@ -455,7 +455,7 @@ def test_a_trickling_webhook_is_cut_at_the_total_deadline_and_later_budgets_stil
 
 @pytest.mark.slow
 def test_a_trickling_mail_server_is_cut_at_the_total_deadline(monkeypatch):
-    from margindash_cli import alerts
+    from margindash_cli.clients import alerts
 
     monkeypatch.setattr(alerts, "SEND_DEADLINE_S", 1.5)
     monkeypatch.setattr(alerts, "SEND_TIMEOUT_S", 30)

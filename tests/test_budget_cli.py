@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 
 
 def ev(ts, customer, feature, usd, rid, model="budget-llm"):
@@ -261,7 +261,7 @@ def test_spend_of_many_budgets_comes_from_few_queries(cli, tmp_path, monkeypatch
     monkeypatch.setenv("MARGINDASH_NOW", "2026-10-20T12:00:00Z")
     from datetime import datetime, timezone
 
-    from margindash_cli import budgeting
+    from margindash_cli.budgets import run as budgeting
 
     with Store.open(Path(os.environ["MARGINDASH_HOME"]) / "margindash.db") as store:
         statements = []
@@ -299,7 +299,7 @@ def test_window_plans_cover_each_instant_exactly_once_and_read_at_most_half_a_da
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from margindash_cli.store import DAY_MS, _window_plan
+    from margindash_cli.store.db import DAY_MS, _window_plan
 
     base = 1_790_812_800_000  # 2026-10-01T00:00:00Z
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from margindash_cli import budgets as core
+from margindash_cli.budgets import compute as core
 from margindash_cli.errors import UsageError
 
 HOUR = 3_600_000

@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from margindash_cli.doctor import run_checks
-from margindash_cli.store import Store
+from margindash_cli.doctor.run import run_checks
+from margindash_cli.store.db import Store
 
 FRESH = ("--price-max-age-days", "100000")  # the shipped catalog ages with the calendar: keep these tests timeless
 

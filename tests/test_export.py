@@ -15,8 +15,8 @@ from conftest import logged_line
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from margindash_cli import export as export_core  # noqa: E402
-from margindash_cli.money import usd_text  # noqa: E402
+from margindash_cli.export import run as export_core  # noqa: E402
+from margindash_cli.core.money import usd_text  # noqa: E402
 
 MONTHS = ["2026-09", "2026-10", "2026-11"]
 

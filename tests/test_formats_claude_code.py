@@ -8,8 +8,9 @@ import orjson
 import pytest
 
 from margindash_cli.errors import LineRejected
-from margindash_cli.ingest import claude_code, registry
-from margindash_cli.ingest.base import CANONICAL_FIELDS
+from margindash_cli.ingest import registry
+from margindash_cli.ingest.formats import claude_code
+from margindash_cli.ingest.formats.base import CANONICAL_FIELDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude_code"
 

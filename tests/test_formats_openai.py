@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from margindash_cli.errors import LineRejected
-from margindash_cli.ingest import openai
-from margindash_cli.ingest.base import CANONICAL_FIELDS
+from margindash_cli.ingest.formats import openai
+from margindash_cli.ingest.formats.base import CANONICAL_FIELDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai"
 

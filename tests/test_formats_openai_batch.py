@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from margindash_cli.errors import LineRejected
-from margindash_cli.ingest import openai_batch
+from margindash_cli.ingest.formats import openai_batch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "openai_batch"
 OUTPUT_LINE = orjson.loads((FIXTURES / "batch_output_example.jsonl").read_bytes().splitlines()[0])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import request_id_of
 
-from margindash_cli.guard import BudgetExceeded, Guard
+from margindash_cli.budgets.guard import BudgetExceeded, Guard
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,8 +38,8 @@ FAR = "2099-01-01T00:00:00Z"
 
 def test_importing_the_guard_loads_no_cli_stack():
     code = (
-        "import sys, margindash_cli.guard as g; g.Guard(blocklist='nope.json').check(customer_id='x');"
-        "bad = [m for m in ('typer', 'rich', 'click', 'sqlite_utils', 'pydantic', 'httpx', 'orjson', 'margindash_cli.store',"
+        "import sys, margindash_cli.budgets.guard as g; g.Guard(blocklist='nope.json').check(customer_id='x');"
+        "bad = [m for m in ('typer', 'rich', 'click', 'sqlite_utils', 'pydantic', 'httpx', 'orjson', 'margindash_cli.store.db',"
         " 'margindash_cli.cli') if m in sys.modules]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True)
@@ -120,7 +120,7 @@ def test_a_missing_or_unreadable_blocklist_fails_open_with_one_warning(tmp_path,
     bl = tmp_path / "blocklist.json"
     clock = FakeClock()
     guard = Guard(blocklist=bl, ttl_seconds=1, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="margindash_cli.guard"):
+    with caplog.at_level(logging.WARNING, logger="margindash_cli.budgets.guard"):
         for _ in range(5):
             assert guard.guarded_call(lambda: "called", customer_id="acme") == "called"
             clock.t += 2  # re-read each time: still missing
@@ -128,7 +128,7 @@ def test_a_missing_or_unreadable_blocklist_fails_open_with_one_warning(tmp_path,
         for _ in range(5):
             assert guard.guarded_call(lambda: "called", customer_id="acme") == "called"
             clock.t += 2
-    warnings = [r.getMessage() for r in caplog.records if r.name == "margindash_cli.guard"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "margindash_cli.budgets.guard"]
     assert len(warnings) == 1
     assert "blocklist" in warnings[0] and "no such file" in warnings[0] and "failing open" in warnings[0]
     # Readable again: blocks again, and a later outage warns again (once).
@@ -137,11 +137,11 @@ def test_a_missing_or_unreadable_blocklist_fails_open_with_one_warning(tmp_path,
         guard.check(customer_id="acme")
     bl.write_text(json.dumps({"version": 99, "blocked": []}))
     clock.t += 2
-    with caplog.at_level(logging.WARNING, logger="margindash_cli.guard"):
+    with caplog.at_level(logging.WARNING, logger="margindash_cli.budgets.guard"):
         guard.check(customer_id="acme")
         clock.t += 2
         guard.check(customer_id="acme")
-    assert len([r for r in caplog.records if r.name == "margindash_cli.guard"]) == 2
+    assert len([r for r in caplog.records if r.name == "margindash_cli.budgets.guard"]) == 2
 
 
 def test_budget_check_blocklist_drives_the_guard(cli, tmp_path, monkeypatch):
@@ -223,7 +223,7 @@ def test_buffered_usage_belongs_to_its_own_thread(tmp_path):
 
 WRITER = """
 import sys, threading, time
-from margindash_cli.guard import Guard
+from margindash_cli.budgets.guard import Guard
 spool, proc, threads, per_thread = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 guard = Guard(spool=spool)
 big = {f"t{i}": "x" * 400 for i in range(12)}  # ~5 KB per line: more than PIPE_BUF, so only the lock keeps lines whole
@@ -272,7 +272,7 @@ def test_concurrent_appends_from_processes_and_threads_are_whole_lines_and_inges
     print(f"{expected} events from {procs} processes x {threads} threads; {runs} ingest runs while writing")
     data = json.loads(cli("ingest", spool, "--json").stdout)
     assert data["events_stored"] == 0
-    from margindash_cli.store import Store
+    from margindash_cli.store.db import Store
 
     with Store.open(tmp_path / "home" / "margindash.db") as store:
         assert store.count_events() == expected
@@ -292,11 +292,11 @@ def test_a_hostile_blocklist_never_raises_inside_the_call_and_fails_open_once(tm
     bl.write_text(content)
     clock = FakeClock()
     guard = Guard(blocklist=bl, ttl_seconds=1, clock=clock)
-    with caplog.at_level(logging.WARNING, logger="margindash_cli.guard"):
+    with caplog.at_level(logging.WARNING, logger="margindash_cli.budgets.guard"):
         for _ in range(3):
             assert guard.guarded_call(lambda: "called", customer_id="acme") == "called"
             clock.t += 2
-    warnings = [r.getMessage() for r in caplog.records if r.name == "margindash_cli.guard"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "margindash_cli.budgets.guard"]
     if "ttl_seconds" in content and "9" * 400 in content:
         assert warnings == []  # a valid list with a silly ttl: read, the ttl capped
         assert guard._next_read is not None
@@ -306,12 +306,12 @@ def test_a_hostile_blocklist_never_raises_inside_the_call_and_fails_open_once(tm
 
 def test_a_fifo_or_an_oversized_blocklist_fails_open_without_blocking(tmp_path, caplog, monkeypatch):
     """A FIFO at the blocklist path blocked `open()` forever, holding the guard's lock."""
-    import margindash_cli.guard as guard_module
+    import margindash_cli.budgets.guard as guard_module
 
     fifo = tmp_path / "fifo.json"
     os.mkfifo(fifo)
     guard = Guard(blocklist=fifo, ttl_seconds=1, clock=FakeClock())
-    with caplog.at_level(logging.WARNING, logger="margindash_cli.guard"):
+    with caplog.at_level(logging.WARNING, logger="margindash_cli.budgets.guard"):
         assert guard.guarded_call(lambda: "called", customer_id="acme") == "called"
     assert "not a regular file" in caplog.records[-1].getMessage()
     big = tmp_path / "big.json"

@@ -28,7 +28,7 @@ from margindash_cli.ingest.canonical import MAX_TS_MS, MIN_TS_MS, NormalizedEven
 from margindash_cli.ingest.pipeline import MAX_CALL_PICO, ingest_paths
 from margindash_cli.pricing.catalog_store import ensure_catalog
 from margindash_cli.pricing.pricer import load_pricer
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FORMATS = ["auto", "events", "openai", "openai-batch", "anthropic", "gemini", "bedrock", "litellm", "langfuse", "claude-code"]

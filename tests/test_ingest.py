@@ -10,7 +10,7 @@ import pytest
 from invariants import rollup_mismatches
 
 from margindash_cli.ingest.pipeline import ingest_paths
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 
 
 def ev(i, **kw):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from margindash_cli.ingest import pipeline
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 
 from invariants import check_store
 

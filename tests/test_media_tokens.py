@@ -11,7 +11,11 @@ import orjson
 import pytest
 
 from margindash_cli.errors import LineRejected
-from margindash_cli.ingest import canonical, gemini, langfuse, litellm, openai
+from margindash_cli.ingest import canonical
+from margindash_cli.ingest.formats import gemini
+from margindash_cli.ingest.formats import langfuse
+from margindash_cli.ingest.formats import litellm
+from margindash_cli.ingest.formats import openai
 from margindash_cli.pricing.cost import cost_of, format_usd
 from margindash_cli.pricing.model import PriceVersion, Rates, Tier
 

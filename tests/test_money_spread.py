@@ -12,9 +12,9 @@ import random
 from datetime import date, datetime, timezone
 from fractions import Fraction
 
-from margindash_cli import reports
-from margindash_cli.money import allocate, day_weights, spread_over_dates, spread_over_days
-from margindash_cli.revenue import parse_revenue_csv
+from margindash_cli.reports import compute as reports
+from margindash_cli.core.money import allocate, day_weights, spread_over_dates, spread_over_days
+from margindash_cli.revenue.csv_import import parse_revenue_csv
 
 SEED = int(os.environ.get("MARGINDASH_TEST_SEED", "20261201"))
 DAY = 86_400

@@ -183,7 +183,7 @@ def _store_with_calls(tmp_path, n=3000) -> Path:
     log = tmp_path / "many.jsonl"
     log.write_text("".join(call(f"q{i}", customer_id=f"c{i}") for i in range(n)))
     from margindash_cli.ingest.pipeline import ingest_paths
-    from margindash_cli.store import Store
+    from margindash_cli.store.db import Store
 
     db = tmp_path / "s.db"
     with Store.open(db) as store:
@@ -222,7 +222,7 @@ def test_ctrl_c_during_a_read_says_interrupted_and_during_ingest_what_stays(cli,
     def interrupt(*a, **k):
         raise KeyboardInterrupt
 
-    from margindash_cli.store import Store
+    from margindash_cli.store.db import Store
 
     monkeypatch.setattr(Store, "list_events", interrupt)
     r = cli("--db", db, "events")

@@ -8,10 +8,10 @@ import os
 
 import pytest
 
-from margindash_cli import repricing
+from margindash_cli.pricing import reprice as repricing
 from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.pricing.pricer import LazyPricer
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 
 
 def line(rid: str, model: str) -> str:
@@ -77,7 +77,7 @@ def test_hints_say_what_happened_read_only_full_disk_too_big(tmp_path):
     """#22 item 19: all three were "the file may be damaged"; each error here is SQLite's own."""
     import sqlite3
 
-    from margindash_cli.store import sqlite_hint
+    from margindash_cli.store.db import sqlite_hint
 
     def read_only(path):
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -104,7 +104,7 @@ def test_a_read_only_store_says_so(cli, tmp_path, monkeypatch):
     """The command line's error handler uses the same hints (a store opened read-only by SQLite itself)."""
     import sqlite3
 
-    from margindash_cli import store as store_module
+    from margindash_cli.store import db as store_module
 
     log = tmp_path / "a.jsonl"
     log.write_text(line("a", "gpt-4o"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from margindash_cli.store import DEDUPE_STAGING, Store, event_key
+from margindash_cli.store.db import DEDUPE_STAGING, Store, event_key
 
 T0 = 1_790_000_000_000
 
@@ -51,7 +51,7 @@ def _facts(seed: int):
     import random
     from datetime import date, timedelta
 
-    from margindash_cli.reports import RevenueFact, UsageFact
+    from margindash_cli.reports.compute import RevenueFact, UsageFact
 
     rng = random.Random(seed)
     customers = [None, "c1", "c2", "c3"]
@@ -74,7 +74,7 @@ def test_report_rows_are_the_same_with_and_without_the_direct_path(dims):
     change nothing: the direct path sums each cell into the same row with the same numbers, in the same order."""
     import os
 
-    from margindash_cli.reports import CELL_DIMS, RevenueFact, build_report
+    from margindash_cli.reports.compute import CELL_DIMS, RevenueFact, build_report
 
     seed = int(os.environ.get("MARGINDASH_TEST_SEED", "20"))
     usage, revenue, customers, days = _facts(seed)
@@ -98,7 +98,7 @@ def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(t
 
     from invariants import rollup_mismatches
 
-    from margindash_cli.store import DAY_MS, WIDE_COLUMNS
+    from margindash_cli.store.db import DAY_MS, WIDE_COLUMNS
 
     seed = int(os.environ.get("MARGINDASH_TEST_SEED", "20"))
     rng = random.Random(seed)

@@ -1,4 +1,4 @@
-"""The shipped catalog (pricing_data/catalog.json) and the merge rules of scripts/build_catalog.py."""
+"""The shipped catalog (margindash_cli/pricing/data/catalog.json) and the merge rules of scripts/build_catalog.py."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_shipped_catalog_loads_with_sources_and_models(catalog):
 
 
 def test_shipped_files_are_attributed():
-    data = ROOT / "pricing_data"
+    data = ROOT / "margindash_cli" / "pricing" / "data"
     assert (data / "LICENSE.genai-prices").exists() and (data / "LICENSE.litellm").exists()
     text = (data / "ATTRIBUTION.md").read_text()
     assert "pydantic/genai-prices" in text and "BerriAI/litellm" in text and "MIT" in text
@@ -289,7 +289,7 @@ def test_override_can_drop_a_raise_that_never_took_effect(merged):
 
 
 def test_shipped_overrides_each_have_a_basis_and_are_in_the_catalog(catalog):
-    data = json.loads((ROOT / "pricing_data" / "overrides.json").read_text())
+    data = json.loads((ROOT / "margindash_cli" / "pricing" / "data" / "overrides.json").read_text())
     for o in data["overrides"]:
         assert "checked 20" in o["basis"] and "https://" in o["basis"]
         for model in o.get("models") or [o["model"]]:

@@ -39,7 +39,7 @@ EVENTS = [
 
 @pytest.fixture
 def store(cli, tmp_path, monkeypatch):
-    monkeypatch.setattr("margindash_cli.fetch.BACKOFF_S", 0.01)
+    monkeypatch.setattr("margindash_cli.clients.fetch.BACKOFF_S", 0.01)
     log = tmp_path / "usage.jsonl"
     log.write_text("".join(json.dumps(e) + "\n" for e in EVENTS))
     assert cli("ingest", log).exit_code == 0

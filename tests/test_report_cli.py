@@ -28,8 +28,8 @@ from pathlib import Path
 import pytest
 
 from margindash_cli.ingest.pipeline import ingest_paths
-from margindash_cli.money import usd_to_pico
-from margindash_cli.store import Store
+from margindash_cli.core.money import usd_to_pico
+from margindash_cli.store.db import Store
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 NOW = "2026-10-06T12:00:00Z"  # MARGINDASH_NOW for the --period tests

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from margindash_cli.ingest.pipeline import ingest_paths
-from margindash_cli.money import usd_to_pico
-from margindash_cli.store import Store
+from margindash_cli.core.money import usd_to_pico
+from margindash_cli.store.db import Store
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 
@@ -202,7 +202,7 @@ def test_trend_csv_markdown_and_table(cli, trend_db, monkeypatch):
 
 def test_trend_rejects_a_time_or_unknown_group(cli, trend_db):
     from margindash_cli.errors import UsageError
-    from margindash_cli.reporting import ReportQuery, run_trend
+    from margindash_cli.reports.run import ReportQuery, run_trend
 
     with Store.open(trend_db) as store:
         for query, message in [
@@ -323,7 +323,7 @@ def test_cohorts_csv_markdown_and_table(cli, cohort_db, monkeypatch):
 
 def test_cohorts_rejects_an_unknown_period(cohort_db):
     from margindash_cli.errors import UsageError
-    from margindash_cli.reporting import ReportQuery, run_cohorts
+    from margindash_cli.reports.run import ReportQuery, run_cohorts
 
     with Store.open(cohort_db) as store, pytest.raises(UsageError, match="unknown cohorts --by"):
         run_cohorts(store, ReportQuery(dims=["customer"], granularity="year"))

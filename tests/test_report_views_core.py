@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from margindash_cli.reports import (
+from margindash_cli.reports.compute import (
     Measures,
     RevenueFact,
     UsageFact,

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from margindash_cli.errors import LineRejected
-from margindash_cli.ingest import canonical, openai
+from margindash_cli.ingest import canonical
+from margindash_cli.ingest.formats import openai
 
 
 def body(model, cost=None, ticks=None, prompt=1000, completion=100):

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from margindash_cli.reports import RevenueFact, UsageFact, build_report, build_trend, fact_dims_for
+from margindash_cli.reports.compute import RevenueFact, UsageFact, build_report, build_trend, fact_dims_for
 
 SEED = int(os.environ.get("MARGINDASH_TEST_SEED", "16016"))
 CENT = 10**10  # picodollars per cent
@@ -137,7 +137,7 @@ def test_a_partial_first_week_is_marked_and_not_the_baseline_of_the_change():
 
 
 def test_sparklines_share_one_scale_and_print_it():
-    from margindash_cli.render import spark_caption, spark_scale, sparkline
+    from margindash_cli.cli.render.kit import spark_caption, spark_scale, sparkline
 
     flat = [Decimal("99.8"), Decimal("99.6")]
     steep = [Decimal(33), Decimal(-42)]
@@ -176,7 +176,7 @@ def test_a_row_whose_cost_is_unknown_is_unpriced_not_profitable_and_margin_pct_s
 
 import json  # noqa: E402
 
-from margindash_cli.money import table_usd, usd_to_pico  # noqa: E402
+from margindash_cli.core.money import table_usd, usd_to_pico  # noqa: E402
 
 CLI_DIMS = [["customer"], ["feature"], ["model"], ["vendor"], ["segment"], ["tag:team"], ["day"], ["week"],
             ["customer", "feature"], ["model", "vendor"], ["feature", "day"]]  # fmt: skip

@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from margindash_cli.reports import RevenueFact, UsageFact, allocate, build_report
+from margindash_cli.reports.compute import RevenueFact, UsageFact, allocate, build_report
 
 CENT = 10**10  # picodollars per cent
 D1, D2 = date(2026, 10, 1), date(2026, 10, 2)

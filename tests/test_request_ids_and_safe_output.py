@@ -123,7 +123,7 @@ def test_csv_formula_injection_is_neutralised_in_text_cells_only(hostile_db, cli
 
 
 def test_csv_text_rule():
-    from margindash_cli.textsafe import csv_text, md_text, safe
+    from margindash_cli.core.textsafe import csv_text, md_text, safe
 
     assert [csv_text(v) for v in ("=1+2", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "acme", "(no usage)")] == [
         "'=1+2", "'+1", "'-1", "'@SUM(A1)", "'\\x09x", "'\\x0dx", "acme", "(no usage)"]  # fmt: skip

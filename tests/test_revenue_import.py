@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 
 
 def totals(home) -> dict[str, int]:

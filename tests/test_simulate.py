@@ -2,7 +2,7 @@
 
 Prices are set with `margindash prices set` (a user price wins over the catalog, for every call), so
 the numbers do not move when the shipped catalog does; scores come from the shipped
-pricing_data/benchmarks.csv (GPQA Diamond: gpt-4o 53.1 from openai/simple-evals, gemini-2.5-flash 82.8,
+margindash_cli/pricing/data/benchmarks.csv (GPQA Diamond: gpt-4o 53.1 from openai/simple-evals, gemini-2.5-flash 82.8,
 claude-haiku-4-5 73.0, gpt-4.1-nano 50.3; MMLU-Pro: gpt-4o 74.7 and none of the others).
 
 Prices (USD per million tokens; batch = half price, none of these has explicit batch rates):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from margindash_cli import simulate as sim
+from margindash_cli.simulate import compute as sim
 from margindash_cli.pricing.benchmarks import load_benchmarks
 from margindash_cli.pricing.catalog import load_shipped_catalog
 from margindash_cli.pricing.cost import cost_of
@@ -157,7 +157,7 @@ def test_savings_monthly_run_rate_and_candidates_that_cannot_price():
 
 def test_store_groups_identical_call_vectors(tmp_path):
     from margindash_cli.ingest.pipeline import ingest_paths
-    from margindash_cli.store import Store
+    from margindash_cli.store.db import Store
 
     lines = []
     for i, (inp, out, tier) in enumerate([(100, 10, None), (100, 10, None), (100, 10, "batch"), (100, 11, None)]):
@@ -185,7 +185,7 @@ def test_store_groups_identical_call_vectors(tmp_path):
 
 def test_every_benchmark_row_names_a_catalog_model_once_with_a_traceable_source():
     catalog = load_shipped_catalog()
-    rows = list(csv.DictReader((REPO / "pricing_data" / "benchmarks.csv").open()))
+    rows = list(csv.DictReader((REPO / "margindash_cli" / "pricing" / "data" / "benchmarks.csv").open()))
     assert rows
     seen = set()
     for r in rows:
@@ -213,11 +213,11 @@ def test_benchmark_authors_win_over_vendor_numbers():
 def test_build_script_reproduces_the_shipped_table(tmp_path):
     out = tmp_path / "pricing_data"
     out.mkdir()
-    shutil.copyfile(REPO / "pricing_data" / "catalog.json", out / "catalog.json")
-    shutil.copyfile(REPO / "pricing_data" / "ATTRIBUTION.md", out / "ATTRIBUTION.md")
+    shutil.copyfile(REPO / "margindash_cli" / "pricing" / "data" / "catalog.json", out / "catalog.json")
+    shutil.copyfile(REPO / "margindash_cli" / "pricing" / "data" / "ATTRIBUTION.md", out / "ATTRIBUTION.md")
     subprocess.run([sys.executable, str(REPO / "scripts" / "build_benchmarks.py"), str(SHARED_BENCHMARKS), str(out)],
                    check=True, capture_output=True)  # fmt: skip
-    assert (out / "benchmarks.csv").read_text() == (REPO / "pricing_data" / "benchmarks.csv").read_text()
-    assert (out / "ATTRIBUTION.md").read_text() == (REPO / "pricing_data" / "ATTRIBUTION.md").read_text()
+    assert (out / "benchmarks.csv").read_text() == (REPO / "margindash_cli" / "pricing" / "data" / "benchmarks.csv").read_text()
+    assert (out / "ATTRIBUTION.md").read_text() == (REPO / "margindash_cli" / "pricing" / "data" / "ATTRIBUTION.md").read_text()
     for name in ("llm-stats", "simple-evals", "mmlu-pro"):
-        assert (out / f"LICENSE.{name}").read_bytes() == (REPO / "pricing_data" / f"LICENSE.{name}").read_bytes()
+        assert (out / f"LICENSE.{name}").read_bytes() == (REPO / "margindash_cli" / "pricing" / "data" / f"LICENSE.{name}").read_bytes()

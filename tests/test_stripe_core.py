@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from margindash_cli.errors import InputError, UsageError
-from margindash_cli.fx import parse_fx_csv, usd_cents
-from margindash_cli.stripe_sync import (
+from margindash_cli.revenue.fx import parse_fx_csv, usd_cents
+from margindash_cli.revenue.stripe_sync import (
     credit_note_net,
     day_weights,
     decimal_rate,

@@ -8,8 +8,8 @@ import time
 import pytest
 import stripe
 
-from margindash_cli.store import Store
-from margindash_cli.stripe_sync import Settings, apply_event
+from margindash_cli.store.db import Store
+from margindash_cli.revenue.stripe_sync import Settings, apply_event
 from stripe_server import TEST_KEY, StripeServer, customer, event, invoice, line
 
 pytestmark = pytest.mark.slow

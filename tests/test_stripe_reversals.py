@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from margindash_cli.store import Store
+from margindash_cli.store.db import Store
 from stripe_server import (
     TEST_KEY,
     StripeServer,
@@ -278,7 +278,7 @@ def test_revenue_basis_billed_counts_an_annual_plan_on_its_invoice_day(cli, serv
 def test_m007_keeps_the_refund_links_of_a_store_at_m004_as_shares(tmp_path):
     from sqlite_utils import Database
 
-    from margindash_cli.migrations import MIGRATIONS
+    from margindash_cli.store.migrations import MIGRATIONS
 
     path = tmp_path / "m004.db"
     db = Database(path)

@@ -28,7 +28,7 @@ NOW = "2026-07-20T12:00:00Z"  # MARGINDASH_NOW: the sync window ends on 2026-07-
 def _no_real_keys(monkeypatch):
     for name in ("OPENAI_ADMIN_KEY", "ANTHROPIC_ADMIN_KEY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr("margindash_cli.fetch.BACKOFF_S", 0.01)
+    monkeypatch.setattr("margindash_cli.clients.fetch.BACKOFF_S", 0.01)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ ENV = {
 @pytest.fixture(autouse=True)
 def fast_fetch(monkeypatch):
     """Retries and timeouts in milliseconds, not seconds: fetch() reads these at call time."""
-    from margindash_cli import fetch
+    from margindash_cli.clients import fetch
 
     monkeypatch.setattr(fetch, "BACKOFF_S", 0.01)
     monkeypatch.setattr(fetch, "MAX_WAIT_S", 0.05)
@@ -332,7 +332,7 @@ def test_a_429_waits_as_the_server_asks_then_retries(cli, db, serve, server, ret
 
 
 def test_a_response_too_big_to_be_a_price_list_fails_at_once(cli, db, serve, server, monkeypatch):
-    from margindash_cli import fetch
+    from margindash_cli.clients import fetch
 
     monkeypatch.setattr(fetch, "MAX_BYTES", 1 << 20)
     url = serve("litellm", [Reply(200, LITELLM + b" " * (1 << 20))])  # valid JSON, but 1 MB of it
@@ -474,7 +474,7 @@ def test_a_trickling_price_server_is_cut_at_the_total_deadline(monkeypatch):
     """#22: a server sending a byte every few seconds kept `sync-prices` running forever."""
     from test_budget_alerts import Trickler
 
-    from margindash_cli import fetch as fetch_module
+    from margindash_cli.clients import fetch as fetch_module
 
     monkeypatch.setattr(fetch_module, "TOTAL_DEADLINE_S", 1.5)
     slow = Trickler(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n", b"{")

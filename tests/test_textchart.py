@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from test_report_cli import build_store
 
-from margindash_cli import textchart
-from margindash_cli.textchart import Point
+from margindash_cli.cli.render import textchart
+from margindash_cli.cli.render.textchart import Point
 
 
 def test_bars_share_one_scale_and_a_positive_amount_is_never_invisible():

@@ -15,8 +15,8 @@ import pytest
 from invariants import key_problems, rollup_mismatches
 from sqlite_utils import Database
 
-from margindash_cli.migrations import MIGRATIONS
-from margindash_cli.store import Store
+from margindash_cli.store.migrations import MIGRATIONS
+from margindash_cli.store.db import Store
 
 FIXTURE = Path(__file__).parent / "fixtures" / "stores" / "v0_1.db"
 V0_1 = ["m001_initial", "m002_stripe", "m003_budgets"]
@@ -202,13 +202,13 @@ def test_a_store_knows_its_newest_migration_without_sqlite_utils(tmp_path):
     import subprocess
     import sys
 
-    from margindash_cli import store as store_module
-    from margindash_cli.migrations import MIGRATIONS
+    from margindash_cli.store import db as store_module
+    from margindash_cli.store.migrations import MIGRATIONS
 
     assert store_module.MIGRATION_NAMES == tuple(m.name for m in MIGRATIONS._migrations)
     assert store_module.LATEST_MIGRATION == store_module.MIGRATION_NAMES[-1]
     db = tmp_path / "s.db"
-    code = ("import sys; from margindash_cli.store import Store; s = Store.open(sys.argv[1]); "
+    code = ("import sys; from margindash_cli.store.db import Store; s = Store.open(sys.argv[1]); "
             "print('sqlite_utils' in sys.modules, s.applied_migrations()[-1] if 'sqlite_utils' in sys.modules else '')")  # fmt: skip
     first = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True).stdout.split()
     assert first == ["True", store_module.LATEST_MIGRATION]  # a new store: migrated
@@ -219,7 +219,7 @@ def test_a_store_knows_its_newest_migration_without_sqlite_utils(tmp_path):
 def test_m006_adds_audio_and_image_tokens_to_events_wide_as_zero_for_old_calls(tmp_path):
     """#14: a store at m004 (old calls, no audio) gains the media token columns in `events_wide`, all zero; the
     migration extends the view it finds (columns another migration added stay) and is a no-op when run again."""
-    from margindash_cli.migrations import m006_media_tokens
+    from margindash_cli.store.migrations import m006_media_tokens
 
     path = tmp_path / "m004.db"
     db = Database(path)

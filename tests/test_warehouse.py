@@ -12,7 +12,7 @@ from test_export import app_log_events
 pq = pytest.importorskip("pyarrow.parquet")
 duckdb = pytest.importorskip("duckdb")
 
-from margindash_cli.warehouse import focus, sql as wsql  # noqa: E402
+from margindash_cli.export import focus, sql as wsql  # noqa: E402
 
 SINCE, UNTIL = "2026-09-01", "2026-11-30"
 # revenue that makes the allocation do work: odd cents over several cells of a day (acme on Oct 1 has calls on two
@@ -119,7 +119,7 @@ def test_focus_columns_are_documented_and_typed(exported):
 
 
 def wsql_usd(pico):
-    from margindash_cli.money import usd_text
+    from margindash_cli.core.money import usd_text
 
     return usd_text(pico)
 

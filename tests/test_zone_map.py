@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from margindash_cli.store import Store, event_key
+from margindash_cli.store.db import Store, event_key
 
 DAY = 86_400_000
 T0 = 1_790_000_000_000

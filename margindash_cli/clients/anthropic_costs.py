@@ -14,9 +14,9 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..money import usd_to_pico
-from ..store import BilledCostRow, BilledUsageRow
-from .http import Pages, Shape, iter_pages
+from margindash_cli.core.money import usd_to_pico
+from margindash_cli.store.db import BilledCostRow, BilledUsageRow
+from margindash_cli.clients.http import Pages, Shape, iter_pages
 
 PROVIDER = "anthropic"
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"

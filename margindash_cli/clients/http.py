@@ -12,8 +12,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from .. import fetch as fetch_module
-from ..errors import MarginDashError
+from margindash_cli.clients import fetch as fetch_module
+from margindash_cli.errors import MarginDashError
 
 DEADLINE_S = 120.0  # one page, retries and waits included
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from ..money import CENT, display_usd
-from ..textsafe import safe
+from margindash_cli.core.money import CENT, display_usd
+from margindash_cli.core.textsafe import safe
 
 DATA_ELEMENT_ID = "margindash-data"
 CLASS_LABELS = {"profitable": "profitable", "break_even": "break-even", "break-even": "break-even",

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from ..errors import LineRejected
-from . import registry
-from .base import CANONICAL_FIELDS, MEDIA_FIELDS, TOKEN_FIELDS
+from margindash_cli.errors import LineRejected
+from margindash_cli.ingest import registry
+from margindash_cli.ingest.formats.base import CANONICAL_FIELDS, MEDIA_FIELDS, TOKEN_FIELDS
 
 MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
 MAX_CALL_USD = 9 * 10**6  # a cost a log states for one call, at most: 64-bit picodollars end at ~$9.22M
@@ -137,7 +137,7 @@ def get_path(obj: Any, path: str) -> Any:
 
 def parse_maps(specs: list[str] | None) -> list[tuple[str, str]]:
     """Parse `--map FIELD=PATH` options. Raises ValueError naming the bad spec."""
-    from .base import CANONICAL_FIELDS
+    from margindash_cli.ingest.formats.base import CANONICAL_FIELDS
 
     out = []
     for spec in specs or []:

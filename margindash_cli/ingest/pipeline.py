@@ -33,11 +33,12 @@ from typing import IO, Any, Protocol, runtime_checkable
 
 import orjson
 
-from ..errors import InputError, LineRejected, MarginDashError
-from ..money import usd_to_pico
-from ..store import EVENT_COLUMNS, Store, event_key
-from . import canonical, claude_code
-from .canonical import NormalizedEvent
+from margindash_cli.errors import InputError, LineRejected, MarginDashError
+from margindash_cli.core.money import usd_to_pico
+from margindash_cli.store.db import EVENT_COLUMNS, Store, event_key
+from margindash_cli.ingest import canonical
+from margindash_cli.ingest.formats import claude_code
+from margindash_cli.ingest.canonical import NormalizedEvent
 
 BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
 BATCH_LINES_ENV = "MARGINDASH_BATCH_LINES"  # overrides BATCH_LINES: tests force many small transactions with it

@@ -2,14 +2,14 @@
 
 - `model`: PriceVersion / Rates / Tier (USD per MTok, Decimal; frozen dataclasses).
 - `sources`: parsers for LiteLLM, genai-prices and OpenRouter lists (used by scripts/build_catalog.py).
-- `catalog`: the shipped catalog (`pricing_data/catalog.json`).
+- `catalog`: the shipped catalog (`margindash_cli/pricing/data/catalog.json`).
 - `resolve`: (vendor, model as logged) -> catalog key; `price_at` picks the version in force.
 - `cost`: `cost_of` -> integer picodollars per token class.
 """
 
-from .cost import CostBreakdown, cost_of, format_usd
-from .model import PriceVersion, Rates, Tier
-from .resolve import Resolution, Resolver, price_at
+from margindash_cli.pricing.cost import CostBreakdown, cost_of, format_usd
+from margindash_cli.pricing.model import PriceVersion, Rates, Tier
+from margindash_cli.pricing.resolve import Resolution, Resolver, price_at
 
 __all__ = [
     "CostBreakdown",

@@ -1,4 +1,4 @@
-"""Benchmark scores of catalog models (MMLU-Pro, GPQA Diamond), shipped in pricing_data/benchmarks.csv.
+"""Benchmark scores of catalog models (MMLU-Pro, GPQA Diamond), shipped in margindash_cli/pricing/data/benchmarks.csv.
 
 Invariants:
 - Scores are exact `Decimal` percentages (0-100), as the source published them; never float.
@@ -23,7 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from .resolve import Resolver
+from margindash_cli.pricing.resolve import Resolver
 
 BENCHMARKS_FILE = "benchmarks.csv"
 BENCHMARK_IDS = ("mmlu_pro", "gpqa_diamond")  # the benchmarks `simulate` ranks by
@@ -114,7 +114,7 @@ def parse_benchmarks(text: str) -> list[BenchmarkScore]:
 @lru_cache(maxsize=1)
 def load_benchmarks() -> BenchmarkTable:
     """The shipped benchmark table (read once per process)."""
-    from .catalog import CATALOG_PACKAGE
+    from margindash_cli.pricing.catalog import CATALOG_PACKAGE
 
     text = resources.files(CATALOG_PACKAGE).joinpath(BENCHMARKS_FILE).read_text()
     return BenchmarkTable(parse_benchmarks(text))

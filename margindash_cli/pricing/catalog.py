@@ -1,7 +1,7 @@
 """The shipped price catalog: every known price version keyed by (provider, model), plus aliases.
 
-`pricing_data/catalog.json` is built by hand with `scripts/build_catalog.py` from the public lists
-(see `pricing_data/ATTRIBUTION.md`) and read here through importlib.resources, so it works from a
+`margindash_cli/pricing/data/catalog.json` is built by hand with `scripts/build_catalog.py` from the public lists
+(see `margindash_cli/pricing/data/ATTRIBUTION.md`) and read here through importlib.resources, so it works from a
 source tree and from an installed wheel alike. Nothing here touches the network or the store.
 
 File format (`format` 1):
@@ -20,12 +20,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from ..errors import MarginDashError
-from .model import PriceVersion
-from .resolve import Resolution, Resolver, price_at
+from margindash_cli.errors import MarginDashError
+from margindash_cli.pricing.model import PriceVersion
+from margindash_cli.pricing.resolve import Resolution, Resolver, price_at
 
 CATALOG_FORMAT = 1  # bump when the file layout changes incompatibly
-CATALOG_PACKAGE = "pricing_data"  # the package that ships the data files
+CATALOG_PACKAGE = "margindash_cli.pricing.data"  # the package that ships the data files
 CATALOG_FILE = "catalog.json"
 
 
@@ -160,7 +160,7 @@ def load_catalog_bytes(data: bytes) -> Catalog:
 
 @lru_cache(maxsize=1)
 def load_shipped_catalog() -> Catalog:
-    """The catalog shipped in the package (`pricing_data/catalog.json`); parsed once per process."""
+    """The catalog shipped in the package (`margindash_cli/pricing/data/catalog.json`); parsed once per process."""
     try:
         data = resources.files(CATALOG_PACKAGE).joinpath(CATALOG_FILE).read_bytes()
     except (FileNotFoundError, ModuleNotFoundError) as e:

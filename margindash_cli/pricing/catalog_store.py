@@ -1,6 +1,6 @@
 """The price catalog inside a store: seeding from the shipped catalog, user prices and aliases, listings.
 
-- The shipped catalog (pricing_data/catalog.json) is copied into the store's `prices` table the first
+- The shipped catalog (margindash_cli/pricing/data/catalog.json) is copied into the store's `prices` table the first
   time a store is used. When another margindash ships another catalog, it is merged by the rules of
   `sync-prices` (pricing/sync.py): a changed price is a new version from the merge on, a version the
   store holds already is not news, so history already there never moves.
@@ -17,10 +17,10 @@ from typing import Any
 
 import orjson
 
-from ..errors import UsageError
-from ..store import Store
-from .model import PriceVersion, Rates
-from .pricer import USER_SOURCE, load_pricer
+from margindash_cli.errors import UsageError
+from margindash_cli.store.db import Store
+from margindash_cli.pricing.model import PriceVersion, Rates
+from margindash_cli.pricing.pricer import USER_SOURCE, load_pricer
 
 CATALOG_META_KEY = "catalog_digest"  # meta key: hash of the shipped catalog last merged into this store
 DISAGREEMENTS_FILE = "price_disagreements.json"  # shipped next to catalog.json by scripts/build_catalog.py
@@ -28,7 +28,7 @@ DISAGREEMENTS_FILE = "price_disagreements.json"  # shipped next to catalog.json 
 
 def ensure_catalog(store: Store) -> None:
     """Merge the shipped catalog into the store when the store has not seen this catalog version."""
-    from .catalog import load_shipped_catalog
+    from margindash_cli.pricing.catalog import load_shipped_catalog
 
     digest = shipped_catalog_digest()
     if store.get_meta(CATALOG_META_KEY) == digest:
@@ -40,7 +40,7 @@ def ensure_catalog(store: Store) -> None:
         if store.price_rows():
             # A store that already prices calls (a newer or older margindash): merged by the rules of
             # `sync-prices`, so a changed price applies from now on and stored calls keep theirs.
-            from .sync import merge_shipped
+            from margindash_cli.pricing.sync import merge_shipped
 
             merge_shipped(store, catalog, datetime.now(timezone.utc))
         else:
@@ -57,7 +57,7 @@ def shipped_catalog_digest() -> str:
     import hashlib
     from importlib import resources
 
-    from .catalog import CATALOG_FILE, CATALOG_PACKAGE
+    from margindash_cli.pricing.catalog import CATALOG_FILE, CATALOG_PACKAGE
 
     data = resources.files(CATALOG_PACKAGE).joinpath(CATALOG_FILE).read_bytes()
     return hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -131,8 +131,8 @@ def show_model(store: Store, name: str) -> dict[str, Any]:
 
 
 def _benchmarks(provider: str, model: str, aliases: Any) -> dict[str, Any] | None:
-    """The model's benchmark scores (pricing_data/benchmarks.csv), each with its source; None = none."""
-    from .benchmarks import load_benchmarks
+    """The model's benchmark scores (margindash_cli/pricing/data/benchmarks.csv), each with its source; None = none."""
+    from margindash_cli.pricing.benchmarks import load_benchmarks
 
     found = load_benchmarks().find(provider, model, aliases)
     if found is None:
@@ -204,10 +204,10 @@ def set_user_alias(store: Store, name: str, target: str, vendor: str | None) -> 
 
 
 def load_disagreements() -> list[dict[str, Any]]:
-    """The shipped list of models whose price differs between the sources (pricing_data/price_disagreements.json)."""
+    """The shipped list of models whose price differs between the sources (margindash_cli/pricing/data/price_disagreements.json)."""
     from importlib import resources
 
-    from .catalog import CATALOG_PACKAGE, CatalogError
+    from margindash_cli.pricing.catalog import CATALOG_PACKAGE, CatalogError
 
     try:
         data = resources.files(CATALOG_PACKAGE).joinpath(DISAGREEMENTS_FILE).read_bytes()
@@ -218,7 +218,7 @@ def load_disagreements() -> list[dict[str, Any]]:
 
 
 def _price_unpriced(store: Store) -> dict[str, Any]:
-    from ..repricing import reprice
+    from margindash_cli.pricing.reprice import reprice
 
     r = reprice(store, load_pricer(store), only_unpriced=True)
     return {"events_changed": r.events_changed, "new_total_pico": r.new_total_pico}

@@ -51,8 +51,8 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from .model import PriceVersion, Tier
-from .resolve import normalize_model
+from margindash_cli.pricing.model import PriceVersion, Tier
+from margindash_cli.pricing.resolve import normalize_model
 
 PICO_PER_USD = 10**12  # picodollars in one US dollar
 PICO_PER_TOKEN_PER_MTOK = 10**6  # 1 USD/MTok = 10^-6 USD/token = 10^6 picodollars/token
@@ -343,6 +343,6 @@ def _build_rates(price: PriceVersion, tier_index: int, service: str) -> _IntRate
 
 def format_usd(pico: int) -> str:
     """The exact USD amount of a picodollar integer as a plain decimal string: 138000000000 -> '0.138'."""
-    from ..money import usd_text
+    from margindash_cli.core.money import usd_text
 
     return usd_text(pico) or "0"

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ..money import usd_text, usd_to_pico
-from ..repricing import stored_event
-from ..store import WIDE_COLUMNS, Store
-from .pricer import load_pricer
+from margindash_cli.core.money import usd_text, usd_to_pico
+from margindash_cli.pricing.reprice import stored_event
+from margindash_cli.store.db import WIDE_COLUMNS, Store
+from margindash_cli.pricing.pricer import load_pricer
 
 DEFAULT_THRESHOLD_PCT = Decimal("1")
 _MODEL = WIDE_COLUMNS.index("model")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import MarginDashError
-from ..money import usd_text
-from ..repricing import stored_event
-from ..store import WIDE_COLUMNS, Store
-from .cost import CLASSES, effective_rates
-from .pricer import load_pricer
+from margindash_cli.errors import MarginDashError
+from margindash_cli.core.money import usd_text
+from margindash_cli.pricing.reprice import stored_event
+from margindash_cli.store.db import WIDE_COLUMNS, Store
+from margindash_cli.pricing.cost import CLASSES, effective_rates
+from margindash_cli.pricing.pricer import load_pricer
 
 
 def class_tokens(t: dict[str, Any]) -> dict[str, int]:

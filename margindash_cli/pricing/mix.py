@@ -29,8 +29,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .cost import STANDARD_TIERS, _rates, cost_of
-from .model import PriceVersion
+from margindash_cli.pricing.cost import STANDARD_TIERS, _rates, cost_of
+from margindash_cli.pricing.model import PriceVersion
 
 N_CLASSES = 6  # uncached input, cache read, 5-minute write, 1-hour write, plain output, reasoning
 

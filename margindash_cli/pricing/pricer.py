@@ -21,12 +21,12 @@ from typing import Any
 
 import orjson
 
-from ..ingest.canonical import NormalizedEvent
-from ..money import usd_to_pico
-from ..store import Store
-from .cost import CostBreakdown, cost_of
-from .model import PriceVersion
-from .resolve import Resolution, Resolver
+from margindash_cli.ingest.canonical import NormalizedEvent
+from margindash_cli.core.money import usd_to_pico
+from margindash_cli.store.db import Store
+from margindash_cli.pricing.cost import CostBreakdown, cost_of
+from margindash_cli.pricing.model import PriceVersion
+from margindash_cli.pricing.resolve import Resolution, Resolver
 
 COST_SOURCES = ("auto", "computed", "reported")
 USER_SOURCE = "user"  # the source name of prices a user set by hand; they win over every other source
@@ -186,7 +186,7 @@ class LazyPricer:
 
 def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
     """A Pricer over every price version and alias in the store (seeding the shipped catalog on first use)."""
-    from .catalog_store import ensure_catalog
+    from margindash_cli.pricing.catalog_store import ensure_catalog
 
     ensure_catalog(store)
     prices = [(provider, model, (pid, eff, source, data)) for pid, provider, model, eff, source, data in store.price_rows()]

@@ -32,7 +32,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from .model import PriceVersion
+from margindash_cli.pricing.model import PriceVersion
 
 # Spellings of who served a call -> the catalog's provider id.
 VENDOR_ALIASES = {

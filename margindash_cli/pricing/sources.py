@@ -78,8 +78,8 @@ from datetime import date, datetime, timezone
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-from .model import PriceVersion, Rates, Tier
-from .resolve import canonical_vendor
+from margindash_cli.pricing.model import PriceVersion, Rates, Tier
+from margindash_cli.pricing.resolve import canonical_vendor
 
 SIGNIFICANT_DIGITS = 12  # float noise sits at the 16th-17th digit; list prices use at most ~10
 _TIDY = Context(prec=SIGNIFICANT_DIGITS, rounding=ROUND_HALF_EVEN)

@@ -27,12 +27,12 @@ from typing import Any
 
 import orjson
 
-from ..errors import MarginDashError
-from ..fetch import FetchError, fetch
-from ..store import Store
-from .catalog_store import effective_ms, ensure_catalog, holds_version, record_version
-from .model import RATE_FIELDS, SERVICE_TIERS, PriceVersion, Rates
-from .pricer import USER_SOURCE
+from margindash_cli.errors import MarginDashError
+from margindash_cli.clients.fetch import FetchError, fetch
+from margindash_cli.store.db import Store
+from margindash_cli.pricing.catalog_store import effective_ms, ensure_catalog, holds_version, record_version
+from margindash_cli.pricing.model import RATE_FIELDS, SERVICE_TIERS, PriceVersion, Rates
+from margindash_cli.pricing.pricer import USER_SOURCE
 
 # Named sources: default address and the env variable that overrides it (mirrors, tests).
 SOURCES = {
@@ -82,7 +82,7 @@ def detect_kind(obj: Any) -> str:
 
 
 def parse(kind: str, obj: Any) -> tuple[list[PriceVersion], dict[tuple[str | None, str], tuple[str, str]]]:
-    from . import sources
+    from margindash_cli.pricing import sources
 
     if kind == "litellm":
         return sources.parse_litellm(obj), {}
@@ -125,7 +125,7 @@ def _load(source: str, store: Store) -> tuple[str, str, Any, str | None, bool]:
 
 # Which source's price stands when two sources disagree on a model: genai-prices, then LiteLLM, then
 # OpenRouter (the shipped catalog's rule); OpenRouter's own list wins for OpenRouter's own models. A price
-# the shipped catalog took from its reviewed overrides (pricing_data/overrides.json, source "override") was
+# the shipped catalog took from its reviewed overrides (margindash_cli/pricing/data/overrides.json, source "override") was
 # checked by hand against the provider's page where the lists are wrong: no list replaces it.
 SOURCE_RANK = {"override": 5, "genai-prices": 3, "litellm": 2, "openrouter": 1}
 
@@ -179,8 +179,8 @@ def sync(store: Store, sources: list[str], *, now: datetime | None = None) -> di
                 store.set_meta(f"etag:{address}", etag)
             results[i] = r
         store.set_meta("last_price_sync", now.isoformat(timespec="seconds"))
-    from ..repricing import reprice
-    from .pricer import load_pricer
+    from margindash_cli.pricing.reprice import reprice
+    from margindash_cli.pricing.pricer import load_pricer
 
     repriced = reprice(store, load_pricer(store), only_unpriced=True)
     ordered = [results[i] for i in range(len(loaded))]
@@ -230,7 +230,7 @@ class _PriceBook:
     """The store's synced and shipped versions per (provider, model), kept up to date while a sync records."""
 
     def __init__(self, store: Store, now: datetime):
-        from .resolve import Resolver
+        from margindash_cli.pricing.resolve import Resolver
 
         self.store, self.now = store, now
         self.now_ms = effective_ms(_from_now(PriceVersion("", ""), now))

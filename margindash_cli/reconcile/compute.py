@@ -29,7 +29,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from ..money import pico_to_usd, usd_text
+from margindash_cli.core.money import pico_to_usd, usd_text
 
 CLASSES = ("input", "cache_read", "cache_write", "output")
 PARTS = ("unpriced_calls", "untracked_usage", "price_difference", "unlogged_charges", "remaining")

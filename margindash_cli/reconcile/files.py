@@ -32,9 +32,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, UsageError
-from ..money import usd_to_pico
-from ..store import BilledCostRow, BilledUsageRow
+from margindash_cli.errors import InputError, UsageError
+from margindash_cli.core.money import usd_to_pico
+from margindash_cli.store.db import BilledCostRow, BilledUsageRow
 
 EPOCH = date(1970, 1, 1)
 CUR_REQUIRED = ("identity_line_item_id", "identity_time_interval", "line_item_line_item_type", "line_item_usage_start_date",

@@ -1,0 +1,151 @@
+"""The Typer root: global options, command wiring and the one error handler. No logic lives here."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from margindash_cli import __version__
+from margindash_cli.cli.commands import budget as budget_commands
+from margindash_cli.cli.commands import dashboard as dashboard_commands
+from margindash_cli.cli.commands import costs as costs_commands
+from margindash_cli.cli.commands import db as db_commands
+from margindash_cli.cli.commands import demo as demo_commands
+from margindash_cli.cli.commands import doctor as doctor_commands
+from margindash_cli.cli.commands import events as events_commands
+from margindash_cli.cli.commands import export as export_commands
+from margindash_cli.cli.commands import ingest as ingest_commands
+from margindash_cli.cli.commands import prices as prices_commands
+from margindash_cli.cli.commands import report as report_commands
+from margindash_cli.cli.commands import revenue as revenue_commands
+from margindash_cli.cli.commands import schema as schema_commands
+from margindash_cli.cli.commands import simulate as simulate_commands
+from margindash_cli.cli.commands import stripe as stripe_commands
+from margindash_cli.errors import MarginDashError
+
+
+class _Root(TyperGroup):
+    """Maps the core's known failures to `error:`/`hint:` lines on stderr and their exit codes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from margindash_cli.cli.helptext import apply
+
+        apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MarginDashError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            if exc.hint:
+                print(f"hint: {exc.hint}", file=sys.stderr)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            print(_interrupted_message(ctx), file=sys.stderr)
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # The reader went away (`report --format csv | head -2`): it chose to stop reading, nothing failed.
+            # Exit quietly, and point stdout at /dev/null so the interpreter's last flush cannot fail again.
+            _quiet_stdout()
+            raise typer.Exit(0) from None
+        except OSError as exc:
+            # A write that the disk refused (stdout redirected to a full disk, an -o file): a known failure, no
+            # traceback. Read errors of inputs and store failures are handled where they happen.
+            import errno
+
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+                raise
+            where = f" {exc.filename}" if exc.filename else " the output"
+            print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+            if exc.errno != errno.EIO:
+                print("hint: the disk (or your quota) is full; free space and run the command again", file=sys.stderr)
+            _quiet_stdout()
+            raise typer.Exit(1) from None
+        except sqlite3.DatabaseError as exc:
+            # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
+            # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
+            from margindash_cli.paths import store_path
+
+            print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
+            if "integer overflow" in str(exc):
+                print("hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
+                      " segment; the step that failed wrote nothing", file=sys.stderr)  # fmt: skip
+            else:
+                from margindash_cli.store.db import sqlite_hint
+
+                print(f"hint: {sqlite_hint(exc)}", file=sys.stderr)
+            raise typer.Exit(1) from None
+
+
+WRITE_COMMANDS = {"ingest", "sync-prices", "sync-stripe", "sync-costs", "demo", "prices", "revenue", "budget", "costs",
+                  "db", "stripe", "customers", "fx"}  # fmt: skip  # (sub)command groups that may write the store
+
+
+def _interrupted_message(ctx: click.Context) -> str:
+    """Ctrl-C: a read (a report, events, an export) only stops; a write says that its committed batches stay."""
+    name = ctx.invoked_subcommand or ""
+    if name in WRITE_COMMANDS:
+        return "interrupted: what was committed before stays; re-run to continue"
+    return "interrupted"
+
+
+def _quiet_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+app = typer.Typer(
+    cls=_Root,
+    name="margindash",
+    help="Revenue, cost and margin of your AI product per customer, feature and model, from local usage logs.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"margindash {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: str = typer.Option(None, "--db", envvar="MARGINDASH_DB", help="Store file (default: $MARGINDASH_HOME/margindash.db, else the user data dir)."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Revenue, cost and margin of your AI product per customer, feature and model, from local usage logs."""
+    ctx.obj = {"db": db}
+
+
+ingest_commands.register(app)
+events_commands.register(app)
+export_commands.register(app)
+demo_commands.register(app)
+doctor_commands.register(app)
+prices_commands.register(app)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(schema_commands.app, name="schema")
+app.add_typer(report_commands.app, name="report")
+dashboard_commands.register(app)
+app.add_typer(revenue_commands.app, name="revenue")
+simulate_commands.register(app)
+stripe_commands.register(app)
+app.add_typer(budget_commands.app, name="budget")
+costs_commands.register(app)

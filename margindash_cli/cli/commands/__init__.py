@@ -1,0 +1,1 @@
+"""One module per word the user types: `margindash report` is report.py, `sync-stripe` is stripe.py."""

@@ -1,0 +1,39 @@
+"""`margindash doctor`: check the store, and exit non-zero when something needs attention (for cron)."""
+
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)
+
+
+def doctor(
+    ctx: typer.Context,
+    full: bool = typer.Option(False, "--full", help="Run SQLite's full integrity_check (every index too) instead of quick_check."),
+    price_max_age_days: int = typer.Option(30, "--price-max-age-days", min=1, help="Warn when the newest prices are older than this."),
+    stripe_max_age_hours: int = typer.Option(48, "--stripe-max-age-hours", min=1,
+                                             help="Warn when the last sync-stripe is older than this (once Stripe was synced)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+) -> None:
+    """Check the store: integrity, rollups equal to events, unpriced models, stale prices, Stripe sync, alerts, checkpoints.
+
+    Exits 0 when all is well, 3 when something needs attention (a warning), 1 when the store is damaged.
+
+    Example: margindash doctor --json
+    """
+    from datetime import datetime, timezone
+
+    from margindash_cli.cli.render import kit as render
+    from margindash_cli.doctor.run import run_checks
+    from margindash_cli.cli.options import open_store
+
+    with open_store(ctx, create=False) as store:
+        result = run_checks(store, now=datetime.now(timezone.utc), full=full, price_max_age_days=price_max_age_days,
+                            stripe_max_age_hours=stripe_max_age_hours)  # fmt: skip
+    if as_json:
+        render.print_json(result.to_json())
+    else:
+        render.print_doctor(result)
+    raise typer.Exit(result.exit_code)

@@ -1,0 +1,243 @@
+"""`margindash report`: revenue, cost and margin by customer, feature, model, segment, tag or time.
+
+Subcommands: `trend` (margin over time per group), `cohorts` (margin by month since each customer's
+first call) and `concentration` (the top 10%/20% of customers' share of cost). The period and output
+options are defined once below and shared by all four.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Optional
+
+import typer
+
+DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
+FORMATS = ("table", "json", "csv", "markdown", "html")
+NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
+
+# Options every report command shares.
+Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
+Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
+Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
+Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
+Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
+ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
+# Options of the commands that group usage by feature or model.
+Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
+Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
+Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
+Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
+Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
+RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: spread over each invoice line's service period "
+                                           "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.")]
+
+app = typer.Typer(
+    help="Revenue, cost and margin by customer, feature, model, segment, tag or time.",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
+def report(
+    ctx: typer.Context,
+    by: Optional[list[str]] = typer.Option(None, "--by", help=f"Group by {DIMS_HELP}; repeat for nested groups (default: customer)."),
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    customer: Customer = None,
+    feature: Feature = None,
+    model: Model = None,
+    sort: str = typer.Option("margin", "--sort", help="margin|margin_pct (worst first) or cost|revenue|events (biggest first)."),
+    top: Optional[int] = typer.Option(None, "--top", min=1, help="Show the first N rows and sum the rest into one '(other)' row."),
+    breakdown: Optional[str] = typer.Option(None, "--breakdown", help="Add a second level: model|feature."),
+    allocate: Allocate = "events",
+    band: Band = "5",
+    revenue_basis: RevenueBasis = "recognized",
+    cost_basis: str = typer.Option("computed", "--cost-basis", help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days)."),
+    fmt: ReportFormat = "table",
+    as_json: AsJson = False,
+    totals: Totals = False,
+    out: Optional[str] = typer.Option(None, "--output", "-o", help="With --format html: the file to write (- for stdout)."),
+    chart: bool = typer.Option(False, "--chart", help="With --by day|week|month: draw revenue, cost and margin % as a text chart."),
+) -> None:
+    """Show revenue, cost, margin and margin % per group, worst margin first, with a totals row.
+
+    Revenue that a call carries stays with that call's feature; a customer's other revenue (imported
+    or from Stripe) is spread over its features and models by their share of events (--allocate).
+    Revenue of a day is spread over that customer's calls of the same day; revenue of a day without
+    calls is a "(no usage)" row. Revenue is recognized over each invoice line's service period (a yearly
+    plan counts 1/365 a day); --revenue-basis billed counts it on the invoice's finalization day instead.
+    --by plan groups by the customer's plan from Stripe metadata. Money in JSON/CSV is exact; the table
+    rounds to the cent.
+
+    Example: margindash report --by customer --period 30d
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from margindash_cli.errors import UsageError
+    from margindash_cli.reports.run import ReportQuery, run_report
+
+    dims = list(by or ["customer"])
+    if breakdown:
+        if breakdown not in ("model", "feature"):
+            raise UsageError(f"unknown --breakdown {breakdown!r}", "use model or feature")
+        dims.append(breakdown)
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
+                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
+                        revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
+    if output == "html":
+        from dataclasses import replace
+
+        from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery
+        from margindash_cli.cli.commands.dashboard import write_html
+
+        if out is None:
+            raise UsageError("--format html writes a file", "add -o margins.html (or -o - for stdout)")
+        write_html(ctx, DashboardQuery(replace(query, top=DEFAULT_TOP if top is None else top)), out)
+        return
+    if out is not None:
+        raise UsageError("-o/--output writes the html format", "use --format html -o FILE, or redirect stdout (> FILE)")
+    if chart and (output != "table" or len(dims) != 1 or dims[0] not in ("day", "week", "month")):
+        raise UsageError("--chart draws one --by day, week or month as a table-format chart",
+                         "e.g. margindash report --by week --chart")  # fmt: skip
+    from margindash_cli.cli.render import kit as render
+
+    env = _run(ctx, run_report, query)
+    if chart:
+        render.emit_time_chart(env)
+        return
+    render.emit_report(env, output, totals=totals)
+
+
+@app.command("trend")
+def trend(
+    ctx: typer.Context,
+    by: str = typer.Option("customer", "--by", help="Group by customer|feature|model|vendor|segment|plan|tag:NAME."),
+    granularity: str = typer.Option("auto", "--granularity", help="auto|day|week|month (auto: day up to 31 days, week up to 26 weeks, else month)."),
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    customer: Customer = None,
+    feature: Feature = None,
+    model: Model = None,
+    allocate: Allocate = "events",
+    fmt: Format = "table",
+    as_json: AsJson = False,
+    totals: Totals = False,
+) -> None:
+    """Show margin over time per group, and its change from each group's first active period to its last.
+
+    Example: margindash report trend --by feature --period 30d
+    """
+    from margindash_cli.reports.run import ReportQuery, run_trend
+
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=[by], since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
+                        model=model, allocate=allocate, granularity=granularity, now=_now())  # fmt: skip
+    from margindash_cli.cli.render import kit as render
+
+    render.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
+
+
+@app.command("cohorts")
+def cohorts(
+    ctx: typer.Context,
+    by: str = typer.Option("month", "--by", help="Cohort period: month|week of each customer's first call."),
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    fmt: Format = "table",
+    as_json: AsJson = False,
+) -> None:
+    """Group customers by the month of their first call and show each cohort's margin % in month 1, 2, 3...
+
+    A cohort is fixed by a customer's first call ever (in --tz); the period options choose which
+    months of usage and revenue are counted.
+
+    Example: margindash report cohorts --since 2026-01-01
+    """
+    from margindash_cli.reports.run import ReportQuery, run_cohorts
+
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, granularity=by, now=_now())
+    from margindash_cli.cli.render import kit as render
+
+    render.emit_cohorts(_run(ctx, run_cohorts, query), output)
+
+
+@app.command("concentration")
+def concentration(
+    ctx: typer.Context,
+    since: Since = None,
+    until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
+    band: Band = "5",
+    fmt: Format = "table",
+    as_json: AsJson = False,
+) -> None:
+    """Show what share of cost the top 10% and 20% of customers make, and which of them lose money.
+
+    Example: margindash report concentration --period last-month
+    """
+    from margindash_cli.reports.run import ReportQuery, run_concentration
+
+    output = _output(fmt, as_json)
+    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=_band(band), now=_now())
+    from margindash_cli.cli.render import kit as render
+
+    render.emit_concentration(_run(ctx, run_concentration, query), output)
+
+
+def _output(fmt: str, as_json: bool) -> str:
+    from margindash_cli.errors import UsageError
+
+    output = "json" if as_json else fmt
+    if output not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}", f"use one of {', '.join(FORMATS)}")
+    return output
+
+
+def _band(band: str) -> Any:
+    from decimal import Decimal, InvalidOperation
+
+    from margindash_cli.errors import UsageError
+
+    try:
+        value = Decimal(band)
+    except InvalidOperation:
+        raise UsageError(f"--band {band!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"--band {band!r} must be a number of percent, 0 or more")
+    return value
+
+
+def _now() -> datetime | None:
+    """The clock, or MARGINDASH_NOW when set (naive = UTC)."""
+    import os
+    from datetime import timezone
+
+    from margindash_cli.errors import UsageError
+
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return None
+    try:
+        now = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{NOW_ENV}={text!r} is not an ISO 8601 date-time", f"unset {NOW_ENV}, or use e.g. 2026-10-15T12:00:00Z") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def _run(ctx: typer.Context, run: Any, query: Any) -> Any:
+    from margindash_cli.cli.options import open_store
+
+    with open_store(ctx, create=False) as store:
+        return run(store, query)

@@ -1,0 +1,194 @@
+"""`margindash sync-stripe`, `stripe apply-event`, `customers map|list` and `fx import`: revenue from Stripe."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+stripe_app = typer.Typer(help="Stripe webhooks: apply an event you received.", no_args_is_help=True)
+customers_app = typer.Typer(help="How Stripe customers map to your app's customer ids.", no_args_is_help=True)
+fx_app = typer.Typer(help="Exchange rates to USD for revenue in other currencies.", no_args_is_help=True)
+
+KeyFile = typer.Option(None, "--api-key-file", dir_okay=False, help="Read the Stripe key from FILE (mode 600) instead of STRIPE_API_KEY.")
+
+
+def register(root: typer.Typer) -> None:
+    root.command("sync-stripe")(sync_stripe)
+    root.add_typer(stripe_app, name="stripe")
+    root.add_typer(customers_app, name="customers")
+    root.add_typer(fx_app, name="fx")
+
+
+def sync_stripe(
+    ctx: typer.Context,
+    since: Optional[str] = typer.Option(None, "--since", help="List objects created from this date (YYYY-MM-DD, UTC) instead of the cursors."),
+    full: bool = typer.Option(False, "--full", help="Read everything again (backfill), link every refund and dispute to its invoices again, and rebuild all Stripe revenue."),
+    include_open: bool = typer.Option(False, "--include-open", help="Count open (finalized, unpaid) invoices too, not only paid ones."),
+    customer_key: str = typer.Option("customer_id", "--customer-key", envvar="MARGINDASH_STRIPE_CUSTOMER_KEY",
+                                     help="Customer metadata key holding your app's customer id (else the Stripe id is used)."),
+    segment_key: str = typer.Option("segment", "--segment-key", envvar="MARGINDASH_STRIPE_SEGMENT_KEY",
+                                    help="Customer metadata key holding the segment reports group by."),
+    plan_key: str = typer.Option("plan", "--plan-key", envvar="MARGINDASH_STRIPE_PLAN_KEY", help="Customer metadata key holding the plan."),
+    api_key_file: Optional[Path] = KeyFile,
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Sync revenue per customer from Stripe, exactly and incrementally (safe to run from cron).
+
+    Counts invoice lines net of discounts and tax, spread over their service period (recognized revenue),
+    minus credit notes, refunds and lost disputes, in each currency (converted to USD at Stripe's settlement
+    rate or an imported rate). A refund or dispute is booked on the invoices its payment paid (split by amount
+    paid); one no invoice payment matches is not counted and is named in the warnings on every run.
+    Needs STRIPE_API_KEY (a restricted read-only key is enough) or --api-key-file. Incremental and safe
+    to run from cron: each run lists all customers, re-lists invoices and disputes of the last 35 days,
+    refunds of the last 120 days and credit notes of the last 400 days, and re-reads by id every open,
+    uncollectible or recent draft invoice, pending refund and open dispute, whatever its age; so a second
+    run changes nothing. --full is still needed for a change Stripe makes later than that: a refund that
+    fails more than 120 days after it was created, a credit note voided more than 400 days after, or
+    links stored by an older version. A run is one transaction: on any failure nothing is written.
+
+    Example: margindash sync-stripe --json
+    """
+    from margindash_cli.cli.render import kit as render
+    from margindash_cli.revenue.stripe_sync import Settings, StripeApi, SyncOptions, api_base, connect, load_api_key, parse_since
+    from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync
+    from margindash_cli.cli.options import open_store
+
+    key = load_api_key(os.environ, api_key_file)
+    settings = Settings(customer_key=customer_key.strip(), segment_key=segment_key.strip(), plan_key=plan_key.strip(),
+                        include_open=include_open)  # fmt: skip
+    opts = SyncOptions(since=parse_since(since) if since else None, full=full, settings=settings)
+    api = StripeApi(connect(key, api_base(os.environ)), secrets=(key,))
+    with open_store(ctx) as store:
+        result = run_sync(store, api, opts)
+    for w in result.warnings:
+        render.warn(w)
+    if as_json:
+        render.print_json(result.to_json())
+        return
+    render.print_stripe_sync(result)
+
+
+@stripe_app.command("apply-event")
+def apply_event(
+    ctx: typer.Context,
+    file: str = typer.Argument(..., help="The webhook request body, as received ('-' reads stdin)."),
+    signature: str = typer.Option(..., "--signature", help="The request's Stripe-Signature header (t=...,v1=...)."),
+    api_key_file: Optional[Path] = KeyFile,
+    as_json: bool = typer.Option(False, "--json", help="Print the outcome as JSON."),
+) -> None:
+    """Verify a Stripe webhook with STRIPE_WEBHOOK_SECRET and apply its invoice, credit note, refund or customer.
+
+    A bad signature, or one older than 5 minutes, is rejected and nothing is applied. An event older than
+    what is stored is skipped. With an API key (STRIPE_API_KEY or --api-key-file) what the payload lacks
+    (more invoice lines, a refund's invoice, the settlement rate) is read from Stripe; without one it is
+    left for the next sync-stripe.
+
+    Example: margindash stripe apply-event body.json --signature "$STRIPE_SIGNATURE_HEADER"
+    """
+    from margindash_cli.cli.render import kit as render
+    from margindash_cli.errors import InputError
+    from margindash_cli.revenue.stripe_sync import KEY_ENV, Settings, StripeApi, api_base, connect, load_api_key, verify_event, webhook_secret
+    from margindash_cli.revenue.stripe_sync import apply_event as run_apply
+    from margindash_cli.cli.options import open_store
+
+    secret = webhook_secret(os.environ)
+    try:
+        payload = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {file}: {exc.strerror}") from None
+    event = verify_event(payload, signature, secret)
+    api = None
+    if api_key_file is not None or os.environ.get(KEY_ENV):
+        key = load_api_key(os.environ, api_key_file)
+        api = StripeApi(connect(key, api_base(os.environ)), secrets=(key, secret))
+    defaults = Settings(customer_key=os.environ.get("MARGINDASH_STRIPE_CUSTOMER_KEY", "customer_id"))
+    with open_store(ctx) as store:
+        result = run_apply(store, event, api, default_settings=defaults)
+    for w in result.warnings:
+        render.warn(w)
+    if as_json:
+        render.print_json(result.to_json())
+        return
+    render.stdout_console().print(f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.",
+                                  markup=False)  # fmt: skip
+
+
+@customers_app.command("map")
+def map_customer(
+    ctx: typer.Context,
+    stripe_customer: str = typer.Argument(..., help="The Stripe customer id (cus_...)."),
+    customer_id: Optional[str] = typer.Argument(None, help="Your app's customer id for it."),
+    remove: bool = typer.Option(False, "--remove", help="Remove the mapping (metadata, else the Stripe id, applies again)."),
+) -> None:
+    """Map a Stripe customer to your app's customer id; it wins over metadata, and its revenue moves at once.
+
+    Example: margindash customers map cus_QXg1o8vcGmoR32 acme
+    """
+    from margindash_cli.cli.render import kit as render
+    from margindash_cli.errors import UsageError
+    from margindash_cli.revenue.stripe_sync import map_customer as run_map
+    from margindash_cli.cli.options import open_store
+
+    if remove == (customer_id is not None):
+        raise UsageError("give either CUSTOMER_ID or --remove", "example: margindash customers map cus_123 acme")
+    with open_store(ctx) as store:
+        changed = run_map(store, stripe_customer, customer_id)
+    what = f"mapped to {customer_id}" if customer_id else "mapping removed"
+    render.stdout_console().print(f"{stripe_customer}: {what}; revenue refs moved: {changed}.", markup=False)
+
+
+@customers_app.command("list")
+def list_customers(
+    ctx: typer.Context,
+    unmatched: bool = typer.Option(False, "--unmatched", help="Only Stripe customers with revenue and no usage, and usage customers with no revenue."),
+    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+) -> None:
+    """List Stripe customers with the app customer id each maps to, how, and its revenue and usage.
+
+    Example: margindash customers list --unmatched
+    """
+    from margindash_cli.cli.render import kit as render
+    from margindash_cli.revenue.stripe_sync import customers_overview
+    from margindash_cli.cli.options import open_store
+
+    with open_store(ctx, create=False) as store:
+        result = customers_overview(store)
+    if as_json:
+        render.print_json(result.to_json(unmatched))
+        return
+    render.print_customers(result, unmatched)
+
+
+@fx_app.command("import")
+def fx_import(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with date, currency, and usd_per_unit or units_per_usd."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Import exchange rates to USD; revenue that had no rate for its date is converted at once.
+
+    Stripe revenue uses the rate Stripe applied at settlement when there is one; these rates fill in
+    for the rest (open invoices, other settlement currencies) and for imported revenue. A date without a
+    rate takes the latest one up to 7 days before it.
+
+    Example: margindash fx import ecb-rates-2026.csv
+    """
+    from margindash_cli.cli.render import kit as render
+    from margindash_cli.errors import InputError
+    from margindash_cli.revenue.stripe_sync import import_fx
+    from margindash_cli.cli.options import open_store
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{file}: not UTF-8 text", "export the CSV as UTF-8") from None
+    with open_store(ctx) as store:
+        result = import_fx(store, text, str(file))
+    if as_json:
+        render.print_json(result.to_json())
+        return
+    render.print_fx_import(result)

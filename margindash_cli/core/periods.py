@@ -1,0 +1,104 @@
+"""Date ranges for --since/--until/--period, in a time zone (default UTC).
+
+A bare date means that whole day in the zone: `--until 2026-10-31` includes all of Oct 31.
+Ranges are half-open [start, end) in UTC epoch milliseconds; None means unbounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+
+from margindash_cli.errors import UsageError
+
+PERIODS = ("today", "7d", "30d", "mtd", "last-month")  # plus YYYY-MM
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start_ms: int | None
+    end_ms: int | None
+    label: str
+    tz: str
+
+    @property
+    def unbounded(self) -> bool:
+        return self.start_ms is None and self.end_ms is None
+
+
+def zone(name: str | None) -> tzinfo:
+    if not name or name.upper() == "UTC":
+        return timezone.utc
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
+    try:
+        if len(name) > 255:  # the longest IANA name is 32 characters; the OS refuses a longer file name anyway
+            raise ValueError(name)
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones, not a zone
+        raise UsageError(f"unknown time zone {shown}", "use an IANA name such as Europe/Paris or Asia/Tokyo") from None
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def _ms(dt: datetime) -> int:
+    return (dt - EPOCH) // timedelta(milliseconds=1)
+
+
+def _parse_point(text: str, tz: tzinfo, option: str, *, end: bool) -> int:
+    """Epoch ms of a date (start of that day, or start of the next day when `end`) or an ISO datetime."""
+    try:
+        if len(text) == 10:
+            d = date.fromisoformat(text)
+            if end:
+                d += timedelta(days=1)
+            return _ms(datetime.combine(d, time(0), tzinfo=tz))
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{option} {text!r} is not a date", "use YYYY-MM-DD (or an ISO 8601 date-time)") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return _ms(dt)
+
+
+def resolve_range(since: str | None, until: str | None, period: str | None, tz_name: str | None,
+                  now: datetime | None = None) -> TimeRange:  # fmt: skip
+    tz = zone(tz_name)
+    tz_label = tz_name or "UTC"
+    if period and (since or until):
+        raise UsageError("--period cannot be combined with --since/--until", "use one or the other")
+    now = (now or datetime.now(timezone.utc)).astimezone(tz)
+    today = now.date()
+    if period:
+        p = period.lower()
+        if p == "today":
+            start, end = today, today + timedelta(days=1)
+        elif p in ("7d", "30d"):
+            days = int(p[:-1])
+            start, end = today - timedelta(days=days - 1), today + timedelta(days=1)
+        elif p == "mtd":
+            start, end = today.replace(day=1), today + timedelta(days=1)
+        elif p == "last-month":
+            end = today.replace(day=1)
+            start = (end - timedelta(days=1)).replace(day=1)
+        else:
+            try:
+                year, month = (int(x) for x in p.split("-"))
+                start = date(year, month, 1)
+            except ValueError:
+                raise UsageError(f"unknown --period {period!r}", f"use one of {', '.join(PERIODS)} or YYYY-MM") from None
+            end = date(year + (month == 12), month % 12 + 1, 1)
+        s = _ms(datetime.combine(start, time(0), tzinfo=tz))
+        e = _ms(datetime.combine(end, time(0), tzinfo=tz))
+        return TimeRange(s, e, f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}", tz_label)
+    s = _parse_point(since, tz, "--since", end=False) if since else None
+    e = _parse_point(until, tz, "--until", end=True) if until else None
+    if s is not None and e is not None and e <= s:
+        raise UsageError("--until is before --since")
+    if s is None and e is None:
+        label = "all data"
+    else:
+        label = f"{since or 'the beginning'} to {until or 'now'}"
+    return TimeRange(s, e, label, tz_label)

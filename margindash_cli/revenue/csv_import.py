@@ -1,0 +1,97 @@
+"""Revenue from a CSV file, for any billing system. Pure: text in, per-day revenue rows out.
+
+Columns: `customer_id`, `amount` (a decimal in major units: 499.00 USD, 5000 JPY), `currency`
+(default usd), and either `date` or `period_start` + `period_end` (inclusive dates). A period's amount
+is spread evenly over its days, exactly: the per-day minor units add up to the amount and every month
+is within one minor unit of its exact share (cumulative rounding, `money.allocate`). Any bad row stops the import with an error naming its line; nothing is half-imported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from margindash_cli.revenue.csvinput import field_error, read_rows
+from margindash_cli.errors import InputError
+from margindash_cli.revenue.fx import decimal_rate, usd_cents
+from margindash_cli.core.money import spread_over_dates, to_minor
+
+MAX_PERIOD_DAYS = 3660  # ten years: a longer period is a typo
+MAX_AMOUNT_MINOR = 10**13  # one row at most 100 billion USD (in minor units): more is a typo, and sums must fit 64 bits
+MAX_ID_CHARS = 256  # a customer id longer than this is not an id
+
+
+@dataclass(frozen=True)
+class RevenueDay:
+    customer_id: str
+    day: date
+    amount_minor: int
+    currency: str
+    ref: str  # "line N" of the file
+
+
+def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
+    fields, rows = read_rows(text, filename)
+    missing = {"customer_id", "amount"} - fields
+    if missing or not ({"date"} <= fields or {"period_start", "period_end"} <= fields):
+        raise InputError(
+            f"{filename}: the header must have customer_id, amount, and date or period_start/period_end"
+            + (f" (missing: {', '.join(sorted(missing))})" if missing else ""),
+            "example header: customer_id,amount,currency,period_start,period_end",
+        )
+    out: list[RevenueDay] = []
+    for line, row in rows:
+
+        def fail(field: str, why: str, line: int = line) -> InputError:
+            return field_error(filename, line, field, why)
+
+        customer = row.get("customer_id", "")
+        if not customer:
+            raise fail("customer_id", "missing")
+        if len(customer) > MAX_ID_CHARS:
+            raise fail("customer_id", f"{len(customer)} characters is longer than the {MAX_ID_CHARS} a customer id may have")
+        currency = (row.get("currency") or "usd").lower()
+        if len(currency) != 3 or not currency.isalpha():
+            raise fail("currency", f"{currency!r} is not a 3-letter ISO code")
+        try:
+            amount = to_minor(row.get("amount", ""), currency)
+        except ValueError as exc:
+            raise fail("amount", str(exc)) from None
+        if abs(amount) > MAX_AMOUNT_MINOR:
+            raise fail("amount", f"{_short(row.get('amount', ''))} is out of range (at most {MAX_AMOUNT_MINOR:.0e} minor units a row)")
+        try:
+            if row.get("date"):
+                start = end = date.fromisoformat(row["date"])
+            else:
+                start = date.fromisoformat(row.get("period_start", ""))
+                end = date.fromisoformat(row.get("period_end", ""))
+        except ValueError:
+            which = "date" if row.get("date") else "period_start/period_end"
+            given = row["date"] if row.get("date") else f"{row.get('period_start', '')}/{row.get('period_end', '')}"
+            raise fail(which, f"{_short(given)} is not a YYYY-MM-DD date") from None
+        days = (end - start).days + 1
+        if days < 1:
+            raise fail("period_end", "is before period_start")
+        if days > MAX_PERIOD_DAYS:
+            raise fail("period_end", f"a period of {days} days is too long")
+        for day, part in spread_over_dates(amount, start, end):
+            out.append(RevenueDay(customer, day, part, currency, f"line {line}"))
+    return out
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+def revenue_rows(days: list[RevenueDay], rate: Callable[[str, date], object]) -> list[tuple[str, date, int, str, int | None, str]]:
+    """Store rows (customer, day, minor, currency, usd cents, ref): USD as is, other currencies at `rate`
+    (USD per unit on that day, from `fx import`), else left unconverted (None) and reported as such."""
+    out = []
+    for d in days:
+        usd = d.amount_minor if d.currency == "usd" else None
+        if usd is None:
+            r = decimal_rate(rate(d.currency, d.day))
+            usd = None if r is None else usd_cents(d.amount_minor, d.currency, r)
+        out.append((d.customer_id, d.day, d.amount_minor, d.currency, usd, d.ref))
+    return out

@@ -1,0 +1,1152 @@
+"""Revenue from Stripe: invoice lines net of discounts and tax, over their service period, minus credits and refunds.
+
+Takes an injected `stripe.StripeClient` (tests point one at a local server) and a store; the money math
+is in pure functions (`line_net`, `spread_over_days`, `family_revenue`) tested on their own.
+
+Invariants:
+- Money is integer minor units of the document's currency (5000 JPY is 5000, not 50.00): never float,
+  never summed across currencies. USD cents are set from the rate Stripe applied at settlement (the
+  payment's balance transaction), else a rate from `fx import` for the date, else left NULL: the amount
+  is then reported as unconverted, never dropped.
+- A line's amount is spread over its service period [start, end) second by second in UTC: a day's share
+  is its seconds of the period, split by cumulative rounding (`money.allocate`) so every day and every month
+  is within one minor unit of its exact share and the days add up exactly to the line. USD
+  cents are rounded once per document and spread with the same weights.
+- Counted: lines of paid invoices (and open ones with --include-open); issued credit notes of those
+  invoices, on their effective date; refunds of their payments that no credit note covers, on their date,
+  in the invoice's ratio of total excluding tax to total; lost disputes likewise, on the day they were seen
+  closed. Drafts, void and uncollectible invoices add nothing.
+- A refund or dispute is booked only on the invoices whose invoice payment is verifiably its payment (the
+  payment intent, or the charge of a legacy payment), split by `amount_paid`; else it is stored unlinked,
+  counts nothing, is named in the warnings and is linked again on every run.
+- A stored object is never replaced by an earlier state of it (`stored_is_newer`), from a webhook or a sync.
+- Idempotent: the revenue rows of an invoice (its lines, credit notes and refunds, each keyed by its Stripe
+  id) are rebuilt from the stored Stripe objects whenever any of them changes, so a re-run, an overlapping
+  run or a replayed webhook changes nothing.
+- One run is one transaction: everything is fetched first, then written at once; a failure writes nothing.
+- The API key and the webhook secret are never printed, logged or stored; error messages are ours, built
+  from status codes, and scrubbed of both anyway.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from margindash_cli.errors import InputError, MarginDashError, UsageError
+from margindash_cli.revenue.fx import FX_MAX_AGE_DAYS, decimal_rate, usd_cents
+from margindash_cli.core.money import allocate, day_of, day_weights, round_half_even_div, spread_over_days  # noqa: F401 (re-exported)
+
+LOOKBACK_S = 35 * 86_400  # each run re-lists objects created this long before the last run: invoices get paid, refunds arrive
+REFUND_LOOKBACK_S = 120 * 86_400  # refunds are re-listed this far back: a succeeded refund can still fail (bank returns)
+CREDIT_NOTE_LOOKBACK_S = 400 * 86_400  # credit notes are re-listed this far back: an issued one can be voided later
+NON_FINAL_REFUND_STATUSES = ("pending", "requires_action")  # re-read by id on every run, whatever their age
+OPEN_DISPUTE_STATUSES = ("warning_needs_response", "warning_under_review", "needs_response", "under_review")  # re-read by id
+DRAFT_REFETCH_S = 90 * 86_400  # stored drafts younger than this, and all open invoices, are re-read even when older
+MAX_SPREAD_S = 3660 * 86_400  # a service period longer than ten years is a data error: it counts on the invoice date
+PAGE_LIMIT = 100  # objects per list request (Stripe's maximum)
+TIMEOUT_S = 30  # per request
+RETRIES = 4  # extra attempts after a 5xx or a connection error
+RATE_LIMIT_RETRIES = 8  # extra attempts after a 429 (the SDK itself never retries one)
+BACKOFF_S = 0.5  # first wait; doubles per attempt
+MAX_WAIT_S = 20.0  # cap on one wait, a server's Retry-After included
+COUNTED_REFUND_STATUSES = ("succeeded", "pending")  # a refund that fails or is canceled later stops counting
+SETTINGS_META = "stripe.settings"  # meta key: the options of the last sync (a change re-maps everything)
+API_BASE_ENV = "MARGINDASH_STRIPE_API_BASE"  # a proxy or a test server instead of api.stripe.com
+KEY_ENV = "STRIPE_API_KEY"
+WEBHOOK_SECRET_ENV = "STRIPE_WEBHOOK_SECRET"
+WEBHOOK_TOLERANCE_S = 300  # a signature older than this is stale (Stripe's default)
+KEY_HINT = "set STRIPE_API_KEY (a restricted key with read access is enough) or pass --api-key-file FILE"
+READ_SCOPES = "invoices, invoice payments, credit notes, customers, charges, refunds, disputes, payment intents and balance transactions"
+
+
+class StripeSyncError(MarginDashError):
+    """Stripe refused or failed a request; nothing was written."""
+
+
+# ---- configuration: the key, the address, the client ---------------------------------------------
+
+
+def load_api_key(env: Mapping[str, str], key_file: Path | None) -> str:
+    """The secret or restricted key from a file that only its owner can read, else from STRIPE_API_KEY."""
+    if key_file is not None:
+        try:
+            st = key_file.stat()
+        except OSError as exc:
+            raise InputError(f"cannot read the key file {key_file}: {exc.strerror}", KEY_HINT) from None
+        if st.st_mode & 0o077:
+            raise InputError(
+                f"refusing the key file {key_file}: group or others may access it (mode {stat.S_IMODE(st.st_mode):04o})",
+                f"chmod 600 {key_file}",
+            )
+        key = key_file.read_text(encoding="utf-8", errors="replace").strip()
+        origin = f"the key file {key_file}"
+    else:
+        key = (env.get(KEY_ENV) or "").strip()
+        origin = KEY_ENV
+        if not key:
+            raise UsageError("no Stripe API key", KEY_HINT)
+    if not key or any(c.isspace() for c in key) or not key.startswith(("sk_", "rk_")):
+        what = "a publishable key (pk_...)" if key.startswith("pk_") else "not a Stripe secret or restricted key"
+        raise UsageError(f"{origin} holds {what}", "use a restricted key (rk_...) with read access, or a secret key (sk_...)")
+    return key
+
+
+def api_base(env: Mapping[str, str]) -> str | None:
+    base = (env.get(API_BASE_ENV) or "").strip().rstrip("/")
+    if not base:
+        return None
+    if not base.startswith(("https://", "http://")):
+        raise UsageError(f"{API_BASE_ENV} must be an http(s) address, not {base!r}")
+    return base
+
+
+def connect(api_key: str, base: str | None) -> Any:
+    """A StripeClient with telemetry off and no SDK retries (StripeApi retries, 429s included)."""
+    import stripe
+
+    stripe.enable_telemetry = False
+    return stripe.StripeClient(
+        api_key,
+        base_addresses={"api": base} if base else None,
+        max_network_retries=0,
+        http_client=stripe.RequestsClient(timeout=TIMEOUT_S),
+    )
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """Plain data of a Stripe object (stripe 15+ objects are not dicts)."""
+    if obj is None:
+        return {}
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    return dict(obj)
+
+
+def ident(value: Any) -> str | None:
+    """The id of an expandable field: the string itself, or the expanded object's id."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.get("id") if isinstance(value, dict) else getattr(value, "id", None)
+
+
+class StripeApi:
+    """The client plus bounded retries: 429s back off and retry, 5xx and dropped connections retry a few
+    times, 401/403 fail at once with our own message. Counts requests and retries for the summary."""
+
+    def __init__(self, client: Any, *, secrets: tuple[str, ...] = (), sleep: Callable[[float], None] = time.sleep):
+        self.client = client
+        self.secrets = tuple(s for s in secrets if s)
+        self.sleep = sleep
+        self.requests = 0
+        self.retries = 0
+
+    def scrub(self, text: str) -> str:
+        for s in self.secrets:
+            text = text.replace(s, "[redacted]")
+        return text
+
+    def call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
+        import stripe
+
+        attempt = rate_limited = failed = 0
+        while True:
+            self.requests += 1
+            try:
+                return fn(*args, **kwargs)
+            except stripe.AuthenticationError as exc:
+                raise StripeSyncError(f"Stripe rejected the API key while {what} (HTTP 401{_req(exc)}); nothing was written", KEY_HINT) from None
+            except stripe.PermissionError as exc:
+                raise StripeSyncError(
+                    f"the API key may not read what {what} needs (HTTP 403{_req(exc)}); nothing was written",
+                    f"give the restricted key Read access to {READ_SCOPES}",
+                ) from None
+            except stripe.InvalidRequestError as exc:
+                if missing_ok and exc.http_status == 404:
+                    return None
+                code = getattr(exc, "code", None) or "invalid_request"
+                raise StripeSyncError(self.scrub(f"Stripe refused a request while {what} (HTTP {exc.http_status}, {code}{_req(exc)})"),
+                                      "nothing was written; report this with the request id") from None  # fmt: skip
+            except (stripe.RateLimitError, stripe.APIError, stripe.APIConnectionError, stripe.StripeError) as exc:
+                status = getattr(exc, "http_status", None)
+                headers = getattr(exc, "headers", None) or {}
+                if isinstance(exc, stripe.RateLimitError) or status == 429:
+                    rate_limited += 1
+                    give_up = rate_limited > RATE_LIMIT_RETRIES
+                    why = "rate limited (HTTP 429)"
+                elif isinstance(exc, stripe.APIConnectionError) or (status or 0) >= 500 or (isinstance(exc, stripe.APIError) and status is None):
+                    failed += 1
+                    give_up = failed > RETRIES or str(headers.get("stripe-should-retry", "")).lower() == "false"
+                    why = "the connection failed" if isinstance(exc, stripe.APIConnectionError) else f"HTTP {status}"
+                else:
+                    give_up = True
+                    why = f"HTTP {status}"
+                if give_up:
+                    raise StripeSyncError(
+                        f"Stripe failed while {what}: {why}, after {attempt + 1} attempt(s){_req(exc)}; nothing was written",
+                        "try again later; every run re-reads what it needs",
+                    ) from None
+                wait = min(BACKOFF_S * 2**attempt, MAX_WAIT_S)
+                retry_after = str(headers.get("retry-after", "")).strip()
+                if retry_after.isascii() and retry_after.isdigit():  # "²" is a digit to isdigit(), not to float()
+                    wait = min(float(retry_after), MAX_WAIT_S)
+                attempt += 1
+                self.retries += 1
+                self.sleep(wait)
+
+    def iterate(self, what: str, list_fn: Callable[..., Any], params: dict[str, Any], *args: Any) -> Iterator[dict[str, Any]]:
+        """Every object of a list endpoint, page by page (`starting_after`), each page retried on its own."""
+        after: str | None = None
+        while True:
+            page_params = dict(params, limit=PAGE_LIMIT, **({"starting_after": after} if after else {}))
+            page = self.call(what, list_fn, *args, params=page_params)
+            data = [as_dict(o) for o in page.data]
+            yield from data
+            if not page.has_more or not data:
+                return
+            after = data[-1]["id"]
+
+
+def _req(exc: Any) -> str:
+    rid = getattr(exc, "request_id", None)
+    return f", request {rid}" if rid else ""
+
+
+# ---- pure money math -----------------------------------------------------------------------------
+
+
+def line_net(line: Mapping[str, Any]) -> int:
+    """An invoice line's revenue in minor units: its amount less discounts and pretax credits, tax excluded.
+
+    `amount` is before discounts and includes inclusive tax (exclusive tax is not in it). Discounts are
+    read from `pretax_credit_amounts` (type discount) when it lists them, else from `discount_amounts`,
+    so a discount listed in both is subtracted once; credit-grant credits are subtracted too.
+    """
+    amount = int(line.get("amount") or 0)
+    pretax = line.get("pretax_credit_amounts") or []
+    pretax_discounts = [int(p.get("amount") or 0) for p in pretax if p.get("type") == "discount"]
+    credits = sum(int(p.get("amount") or 0) for p in pretax if p.get("type") != "discount")
+    discounts = sum(pretax_discounts) if pretax_discounts else sum(int(d.get("amount") or 0) for d in line.get("discount_amounts") or [])
+    inclusive_tax = sum(int(t.get("amount") or 0) for t in line.get("taxes") or [] if t.get("tax_behavior") == "inclusive")
+    return amount - discounts - credits - inclusive_tax
+
+
+def credit_note_net(cn: Mapping[str, Any]) -> int:
+    """A credit note's revenue effect (positive; subtracted): its total excluding tax, discounts included."""
+    if cn.get("total_excluding_tax") is not None:
+        return int(cn["total_excluding_tax"])
+    taxes = sum(int(t.get("amount") or 0) for t in cn.get("total_taxes") or [])
+    return int(cn.get("total") or 0) - taxes
+
+
+# day_of, day_weights, spread_over_days and round_half_even_div live in money.py (imported above, re-exported here).
+
+
+@dataclass(frozen=True)
+class RevenueEntry:
+    """One revenue row: a document's share on one UTC day."""
+
+    ref: str  # invoice line, credit note or refund id
+    day: date
+    amount_minor: int
+    currency: str
+    usd_cents: int | None  # None = unconverted
+
+
+def invoice_counts(status: str, include_open: bool) -> bool:
+    return status == "paid" or (include_open and status == "open")
+
+
+FxLookup = Callable[[str, date], Decimal | None]
+
+
+def reversal_ref(reversal_id: str, invoice_id: str, shares: int) -> str:
+    """The revenue ref of a refund's or dispute's share of an invoice: its id, or `id@invoice` when it is split."""
+    return reversal_id if shares <= 1 else f"{reversal_id}@{invoice_id}"
+
+
+def family_revenue(inv: Mapping[str, Any], lines: list[Mapping[str, Any]], credit_notes: list[Mapping[str, Any]],
+                   refunds: list[Mapping[str, Any]], *, include_open: bool, fx: FxLookup,
+                   disputes: list[Mapping[str, Any]] = ()) -> list[RevenueEntry]:  # fmt: skip
+    """The revenue rows of one invoice and the credit notes, refunds and lost disputes against it (store rows in,
+    rows out). A refund's or dispute's `amount` is its share of this invoice (`shares` says over how many it is split)."""
+    if not invoice_counts(inv["status"], include_open):
+        return []
+    currency = inv["currency"]
+    doc_ts = inv.get("finalized_at") or inv["created"]
+    settle = decimal_rate(inv.get("settle_rate"))
+    out: list[RevenueEntry] = []
+
+    def rate(day: date, own: Decimal | None = None) -> Decimal | None:
+        if currency == "usd":
+            return Decimal(1)
+        return own or settle or fx(currency, day)
+
+    def emit(ref: str, amount: int, start: int, end: int, rate_day: date, own: Decimal | None = None) -> None:
+        if not amount:
+            return
+        r = rate(rate_day, own)
+        usd = None if r is None else (amount if currency == "usd" else usd_cents(amount, currency, r))
+        if end <= start:
+            out.append(RevenueEntry(ref, day_of(start), amount, currency, usd))
+            return
+        first, weights = day_weights(start, end)
+        minor_parts = allocate(amount, weights)
+        usd_parts = allocate(usd, weights) if usd is not None else [None] * len(weights)
+        for i, (m, u) in enumerate(zip(minor_parts, usd_parts)):
+            if m or u:
+                out.append(RevenueEntry(ref, first + timedelta(days=i), m, currency, u))
+
+    for li in lines:
+        start, end = li.get("period_start"), li.get("period_end")
+        if start is None or end is None or end - start > MAX_SPREAD_S:
+            start = end = doc_ts
+        emit(li["id"], li["amount_minor"], start, end, day_of(doc_ts))
+    issued = [cn for cn in credit_notes if cn["status"] == "issued"]
+    for cn in issued:
+        emit(cn["id"], -cn["amount_minor"], cn["effective_at"], cn["effective_at"], day_of(cn["effective_at"]))
+    total, excl = inv.get("total") or 0, inv.get("total_excluding_tax")
+    for r in refunds:
+        if r["status"] not in COUNTED_REFUND_STATUSES or not total:
+            continue
+        covered = sum(int(json.loads(cn["refunds"]).get(r["id"], 0)) for cn in issued)
+        uncovered = max(r["amount"] - covered, 0)
+        net = uncovered if excl is None else round_half_even_div(uncovered * excl, total)
+        ref = reversal_ref(r["id"], inv["id"], r.get("shares") or 1)
+        emit(ref, -net, r["created"], r["created"], day_of(r["created"]), decimal_rate(r.get("settle_rate")))
+    for d in disputes:  # a lost chargeback reverses the payment on the day it closed; open ones are only at risk
+        if d["status"] != "lost" or not total:
+            continue
+        net = d["amount"] if excl is None else round_half_even_div(d["amount"] * excl, total)
+        closed = d.get("closed_at") or d["created"]
+        emit(reversal_ref(d["id"], inv["id"], d.get("shares") or 1), -net, closed, closed, day_of(closed), decimal_rate(d.get("settle_rate")))
+    return out
+
+
+def total_mismatch(inv: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> str | None:
+    """A warning naming the invoice when its lines do not add up to its total_excluding_tax."""
+    expected = inv.get("total_excluding_tax")
+    got = sum(li["amount_minor"] for li in lines)
+    if expected is None or got == expected:
+        return None
+    from margindash_cli.core.money import minor_exponent
+
+    exp = minor_exponent(inv["currency"])
+    cur = inv["currency"].upper()
+
+    def fmt(v: int) -> str:
+        return f"{Decimal(v).scaleb(-exp):f} {cur}"
+
+    return (f"invoice {inv['id']}: its lines add up to {fmt(got)} but its total_excluding_tax is {fmt(expected)}"
+            " (shipping or an adjustment outside the lines?); the lines were counted")  # fmt: skip
+
+
+# ---- Stripe objects -> store rows ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The options that decide how stored objects become revenue; a change re-maps everything."""
+
+    customer_key: str = "customer_id"
+    segment_key: str = "segment"
+    plan_key: str = "plan"
+    include_open: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Settings | None:
+        if not text:
+            return None
+        try:
+            return cls(**json.loads(text))
+        except (TypeError, ValueError):
+            return None
+
+
+def _meta_value(metadata: Any, key: str) -> str | None:
+    value = (metadata or {}).get(key) if key else None
+    value = str(value).strip() if value is not None else ""
+    return value or None
+
+
+def customer_row(c: Mapping[str, Any], s: Settings) -> dict[str, Any]:
+    """What is kept of a Stripe customer: its id and the values of the configured metadata keys."""
+    md = c.get("metadata") or {}
+    return {
+        "id": c["id"],
+        "app_customer_id": _meta_value(md, s.customer_key),
+        "segment": _meta_value(md, s.segment_key),
+        "plan": _meta_value(md, s.plan_key),
+        "deleted": 1 if c.get("deleted") else 0,
+    }
+
+
+def invoice_row(inv: Mapping[str, Any]) -> dict[str, Any]:
+    st = inv.get("status_transitions") or {}
+    return {
+        "id": inv["id"],
+        "customer": ident(inv.get("customer")) or "",
+        "status": inv.get("status") or "draft",
+        "currency": (inv.get("currency") or "usd").lower(),
+        "created": int(inv.get("created") or 0),
+        "finalized_at": st.get("finalized_at") or (inv.get("effective_at") if inv.get("status") != "draft" else None),
+        "total": int(inv.get("total") or 0),
+        "total_excluding_tax": excluding_tax(inv),
+    }
+
+
+def excluding_tax(doc: Mapping[str, Any]) -> int | None:
+    """A document's total excluding tax: the field, else its total less its taxes (older objects lack the field)."""
+    if doc.get("total_excluding_tax") is not None:
+        return int(doc["total_excluding_tax"])
+    if doc.get("total_taxes") is None or doc.get("total") is None:
+        return None
+    return int(doc["total"]) - sum(int(t.get("amount") or 0) for t in doc["total_taxes"])
+
+
+def line_row(li: Mapping[str, Any], invoice_id: str) -> dict[str, Any]:
+    period = li.get("period") or {}
+    return {
+        "id": li["id"],
+        "invoice": invoice_id,
+        "amount_minor": line_net(li),
+        "period_start": period.get("start"),
+        "period_end": period.get("end"),
+    }
+
+
+def credit_note_row(cn: Mapping[str, Any]) -> dict[str, Any]:
+    refunds: dict[str, int] = {}
+    for r in cn.get("refunds") or []:
+        rid = ident(r.get("refund"))
+        if rid:
+            refunds[rid] = refunds.get(rid, 0) + int(r.get("amount_refunded") or 0)
+    return {
+        "id": cn["id"],
+        "invoice": ident(cn.get("invoice")) or "",
+        "status": cn.get("status") or "issued",
+        "currency": (cn.get("currency") or "usd").lower(),
+        "effective_at": int(cn.get("effective_at") or cn.get("created") or 0),
+        "amount_minor": credit_note_net(cn),
+        "refunds": json.dumps(refunds, sort_keys=True),
+    }
+
+
+def refund_row(r: Mapping[str, Any], invoice_id: str | None) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "invoice": invoice_id,
+        "charge": ident(r.get("charge")),
+        "payment_intent": ident(r.get("payment_intent")),
+        "status": r.get("status") or "succeeded",
+        "currency": (r.get("currency") or "usd").lower(),
+        "created": int(r.get("created") or 0),
+        "amount": int(r.get("amount") or 0),
+        "settle_rate": settle_rate(r.get("balance_transaction"), r.get("currency")),
+    }
+
+
+def dispute_row(d: Mapping[str, Any]) -> dict[str, Any]:
+    bts = [bt for bt in d.get("balance_transactions") or [] if isinstance(bt, Mapping)]
+    return {
+        "id": d["id"],
+        "charge": ident(d.get("charge")),
+        "payment_intent": ident(d.get("payment_intent")),
+        "status": d.get("status") or "needs_response",
+        "currency": (d.get("currency") or "usd").lower(),
+        "created": int(d.get("created") or 0),
+        "amount": int(d.get("amount") or 0),
+        "settle_rate": settle_rate(bts[0], d.get("currency")) if bts else None,
+        "last_movement": max([int(bt.get("created") or 0) for bt in bts], default=0),
+    }
+
+
+def settle_rate(bt: Any, currency: str | None) -> str | None:
+    """USD per unit of `currency` from a balance transaction, when it settled in USD; else None."""
+    if not isinstance(bt, Mapping) or (bt.get("currency") or "").lower() != "usd" or (currency or "").lower() == "usd":
+        return None
+    rate = decimal_rate(bt.get("exchange_rate"))
+    return None if rate is None else format(rate, "f")
+
+
+# ---- a batch of Stripe objects, fetched then written at once -------------------------------------
+
+
+@dataclass
+class Batch:
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lines: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)  # None = keep the stored lines
+    credit_notes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    payments: dict[str, str] = field(default_factory=dict)  # payment intent / charge id -> invoice id
+    disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shares: dict[str, dict[str, int]] = field(default_factory=dict)  # refund/dispute id -> {invoice: amount}; {} = unlinked
+    deleted_invoices: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    unlinked: list[str] = field(default_factory=list)  # refunds and disputes no invoice payment was found for
+
+
+@dataclass
+class StripeSyncResult:
+    listed: dict[str, int]
+    window_since: str | None  # ISO time listing started from (None = everything)
+    requests: int
+    retries: int
+    invoices_counted: int
+    refs_changed: int
+    revenue: dict[str, dict[str, str]]  # currency -> {"amount", "usd", "unconverted"} over all Stripe revenue
+    unmapped_customers: list[str]
+    warnings: list[str]
+    unlinked: list[str] = field(default_factory=list)  # refunds/disputes not booked: no invoice payment matches them
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Collector:
+    """Fetches what a run needs into a Batch, following links (a credit note's invoice, a refund's payment)."""
+
+    def __init__(self, store: Any, api: StripeApi | None, settings: Settings, *, relink: bool = False):
+        self.store = store
+        self.api = api
+        self.settings = settings
+        self.relink = relink  # --full: derive every refund's and dispute's invoices again, never trust a stored link
+        self.batch = Batch()
+        self.listed = {"customers": 0, "invoices": 0, "credit_notes": 0, "refunds": 0, "disputes": 0}
+        self._payment_customers: dict[str, str | None] = {}
+
+    @property
+    def v1(self) -> Any:
+        return self.api.client.v1  # type: ignore[union-attr]
+
+    def take_customer(self, c: Mapping[str, Any]) -> None:
+        self.batch.customers[c["id"]] = customer_row(c, self.settings)
+
+    def take_invoice(self, inv: dict[str, Any]) -> None:
+        """An invoice, its customer (when expanded) and all its lines (paged when the embedded list is cut)."""
+        row = invoice_row(inv)
+        cust = inv.get("customer")
+        if isinstance(cust, Mapping):
+            self.take_customer(cust)
+        elif row["customer"] and self.api and self.store.stripe_customer(row["customer"]) is None and row["customer"] not in self.batch.customers:
+            found = self.api.call("reading a customer", self.v1.customers.retrieve, row["customer"], missing_ok=True)
+            if found is not None:
+                self.take_customer(as_dict(found))
+        embedded = inv.get("lines") or {}
+        lines = list(embedded.get("data") or [])
+        complete = not embedded.get("has_more")
+        if not complete and row["status"] not in ("draft", "void") and self.api:
+            after = lines[-1]["id"] if lines else None
+            params = {"starting_after": after} if after else {}
+            lines.extend(self.api.iterate(f"reading the lines of {inv['id']}", self.v1.invoices.line_items.list, params, inv["id"]))
+            complete = True
+        elif not complete and not self.api:
+            self.batch.warnings.append(f"invoice {inv['id']}: the event carries only part of its lines; they are kept as stored"
+                                       " until sync-stripe reads them")  # fmt: skip
+        old = self.store.stripe_invoice(row["id"])
+        row["settle_rate"] = old["settle_rate"] if old else None
+        self.batch.invoices[row["id"]] = row
+        self.batch.lines[row["id"]] = [line_row(li, row["id"]) for li in lines] if complete else None
+
+    def ensure_invoice(self, invoice_id: str | None) -> None:
+        """Fetch an invoice we have never seen (a credit note or refund points to it)."""
+        if not invoice_id or invoice_id in self.batch.invoices or self.store.stripe_invoice(invoice_id) is not None or not self.api:
+            return
+        inv = self.api.call(f"reading invoice {invoice_id}", self.v1.invoices.retrieve, invoice_id,
+                            params={"expand": ["customer"]}, missing_ok=True)  # fmt: skip
+        if inv is not None:
+            self.take_invoice(as_dict(inv))
+
+    def take_credit_note(self, cn: dict[str, Any]) -> None:
+        row = credit_note_row(cn)
+        self.batch.credit_notes[row["id"]] = row
+        self.ensure_invoice(row["invoice"])
+
+    def take_refund(self, r: dict[str, Any]) -> None:
+        self.take_reversal(refund_row(r, None), "refund")
+
+    def take_dispute(self, d: dict[str, Any], observed_at: int) -> None:
+        row = dispute_row(d)
+        last_movement = row.pop("last_movement")
+        old = self.store.stripe_dispute(row["id"])
+        if row["status"] != "lost":
+            row["closed_at"] = None
+        elif old and old["status"] == "lost" and old["closed_at"]:
+            row["closed_at"] = old["closed_at"]
+        elif old:  # seen open before, lost now: it closed since the last look
+            row["closed_at"] = observed_at
+        else:  # lost when first read: Stripe gives no closing time; its last balance movement is the closest it states
+            row["closed_at"] = max(row["created"], last_movement)
+        self.take_reversal(row, "dispute")
+
+    def take_reversal(self, row: dict[str, Any], kind: str) -> None:
+        """A refund or dispute, booked on the invoices its payment verifiably paid (split by amount paid)."""
+        rid = row["id"]
+        (self.batch.refunds if kind == "refund" else self.batch.disputes)[rid] = row
+        shares = None if self.relink else self.store.stripe_reversal_shares(rid) or None
+        if shares is None or sum(shares.values()) != row["amount"]:
+            shares = self.find_shares(row) or {}
+        self.batch.shares[rid] = shares
+        if kind == "refund":
+            row["invoice"] = min(shares) if shares else None
+        if not shares:
+            self.batch.unlinked.append(rid)
+            amount = f"{Decimal(row['amount']).scaleb(-_exp(row['currency'])):f} {row['currency'].upper()}"
+            payment = row.get("payment_intent") or row.get("charge") or "no payment"
+            why = "no invoice payment matches its payment" if self.api else "no API key to find its invoice; the next sync-stripe links it"
+            self.batch.warnings.append(f"{kind} {rid} ({amount}, {day_of(row['created']).isoformat()}, {payment}): {why}; not counted")
+        for iid in shares:
+            self.ensure_invoice(iid)
+
+    def find_shares(self, row: Mapping[str, Any]) -> dict[str, int] | None:
+        """{invoice: part of the amount} for a refund or dispute: the invoice payments whose `payment` is its
+        payment intent (or, for a charge without one, its charge), split by `amount_paid`. Asked by payment
+        intent first, then among the payments of its customer's paid invoices. Nothing unverified is returned."""
+        if not self.api:
+            return None
+        pi, ch = row.get("payment_intent"), row.get("charge")
+
+        def matches(p: Mapping[str, Any]) -> bool:
+            pay = p.get("payment") or {}
+            if pay.get("type") == "payment_intent":
+                return bool(pi) and ident(pay.get("payment_intent")) == pi
+            if pay.get("type") == "charge":
+                return bool(ch) and ident(pay.get("charge")) == ch
+            return False
+
+        found: dict[str, dict[str, Any]] = {}
+        what = f"finding the invoice of {row['id']}"
+        if pi:
+            params = {"payment": {"type": "payment_intent", "payment_intent": pi}}
+            for p in self.api.iterate(what, self.v1.invoice_payments.list, params):
+                if matches(p):
+                    found[p["id"]] = p
+        if not found:
+            customer = self.payment_customer(pi, ch)
+            until = int(row["created"])  # the invoice was paid before its payment was refunded or disputed
+            invoices = set(self.store.stripe_customer_paid_invoices(customer, created_until=until)) if customer else set()
+            invoices |= {i for i, inv in self.batch.invoices.items()
+                         if customer and inv["customer"] == customer and inv["status"] == "paid" and inv["created"] <= until}  # fmt: skip
+            for iid in sorted(invoices):
+                for p in self.api.iterate(what, self.v1.invoice_payments.list, {"invoice": iid}):
+                    if matches(p):
+                        found[p["id"]] = p
+        paid: dict[str, int] = {}
+        for p in found.values():
+            inv, amount = ident(p.get("invoice")), int(p.get("amount_paid") or 0)
+            if inv and p.get("status") == "paid" and amount > 0:
+                paid[inv] = paid.get(inv, 0) + amount
+        if not paid:
+            return None
+        invoices = sorted(paid)
+        return {i: part for i, part in zip(invoices, allocate(int(row["amount"]), [paid[i] for i in invoices]))}
+
+    def payment_customer(self, pi: str | None, ch: str | None) -> str | None:
+        """The Stripe customer a charge (else a payment intent) belongs to."""
+        key = ch or pi
+        if not key or not self.api:
+            return None
+        if key not in self._payment_customers:
+            if ch:
+                obj = self.api.call(f"reading charge {ch}", self.v1.charges.retrieve, ch, missing_ok=True)
+            else:
+                obj = self.api.call(f"reading payment {pi}", self.v1.payment_intents.retrieve, pi, missing_ok=True)
+            self._payment_customers[key] = ident(as_dict(obj).get("customer")) if obj is not None else None
+        return self._payment_customers[key]
+
+    def settle_rates(self) -> None:
+        """For paid invoices in another currency: the rate Stripe applied when their payments settled in USD."""
+        for row in self.batch.invoices.values():
+            if row["status"] != "paid" or row["currency"] == "usd" or row["settle_rate"] or not self.api:
+                continue
+            weighted, paid = Decimal(0), 0
+            for p in self.api.iterate(f"reading the payments of {row['id']}", self.v1.invoice_payments.list,
+                                      {"invoice": row["id"], "status": "paid"}):  # fmt: skip
+                amount, rate = self.payment_rate(p.get("payment") or {}, row["id"])
+                if rate is None:
+                    weighted = Decimal(-1)  # a payment with no USD settlement: no Stripe rate for the invoice
+                    break
+                weighted += amount * rate
+                paid += amount
+            if paid and weighted >= 0:
+                row["settle_rate"] = format((weighted / paid).normalize(), "f")
+
+    def payment_rate(self, payment: Mapping[str, Any], invoice_id: str) -> tuple[int, Decimal | None]:
+        """(amount charged, USD per unit) of one invoice payment, from its charge's balance transaction."""
+        charge: Mapping[str, Any] | None = None
+        pi = ident(payment.get("payment_intent"))
+        ch = ident(payment.get("charge"))
+        if pi:
+            self.batch.payments[pi] = invoice_id
+            found = self.api.call(f"reading payment {pi}", self.v1.payment_intents.retrieve, pi,  # type: ignore[union-attr]
+                                  params={"expand": ["latest_charge.balance_transaction"]}, missing_ok=True)  # fmt: skip
+            latest = as_dict(found).get("latest_charge") if found is not None else None
+            charge = latest if isinstance(latest, Mapping) else None
+        elif ch:
+            found = self.api.call(f"reading charge {ch}", self.v1.charges.retrieve, ch,  # type: ignore[union-attr]
+                                  params={"expand": ["balance_transaction"]}, missing_ok=True)  # fmt: skip
+            charge = as_dict(found) if found is not None else None
+        if charge is None:
+            return 0, None
+        if charge.get("id"):
+            self.batch.payments[charge["id"]] = invoice_id
+        rate = decimal_rate(settle_rate(charge.get("balance_transaction"), charge.get("currency")))
+        return int(charge.get("amount") or 0), rate
+
+
+# ---- writing: store the objects, rebuild the revenue of every invoice they touch -----------------
+
+
+def _exp(currency: str) -> int:
+    from margindash_cli.core.money import minor_exponent
+
+    return minor_exponent(currency)
+
+
+# How far along its life a Stripe object is: a state is never replaced by an earlier one (webhooks arrive out of
+# order, several in one second; a sync's fetch can be older than a webhook applied while it ran).
+STATE_RANK = {
+    "invoice": {"draft": 0, "open": 1, "uncollectible": 2, "paid": 3, "void": 3, "deleted": 4},
+    "credit_note": {"issued": 0, "void": 1},
+    "refund": {"requires_action": 0, "pending": 0, "succeeded": 1, "failed": 2, "canceled": 2},
+    "dispute": {s: 0 for s in OPEN_DISPUTE_STATUSES} | {"won": 1, "lost": 1, "prevented": 1, "warning_closed": 1},
+    "customer": {0: 0, 1: 1},  # deleted
+}
+
+
+def stored_is_newer(kind: str, old: Mapping[str, Any] | None, new_state: Any, observed_at: int) -> bool:
+    """Whether the stored state of an object is later than `new_state` seen at `observed_at`: further along
+    its life, or as far along and observed later. Unknown states rank with the earliest."""
+    if old is None:
+        return False
+    ranks = STATE_RANK[kind]
+    old_rank = ranks.get(old["deleted"] if kind == "customer" else old["status"], 0)
+    new_rank = ranks.get(new_state, 0)
+    return old_rank > new_rank or (old_rank == new_rank and int(old["observed_at"] or 0) > observed_at)
+
+
+def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, *, rebuild_all: bool = False) -> tuple[int, int]:
+    """Store a batch and rebuild the revenue rows it affects (inside the caller's transaction). An object whose
+    stored state is later than the batch's (`stored_is_newer`: a webhook applied while a sync fetched) is kept.
+    Returns (revenue refs changed, invoices counted among those rebuilt)."""
+    affected: set[str] = set()
+    for c in batch.customers.values():
+        before = store.stripe_app_customer(c["id"])
+        old = store.stripe_customer(c["id"])
+        if stored_is_newer("customer", old, c["deleted"], observed_at):
+            continue
+        if c["deleted"] and old:  # a deleted customer's stub has no metadata: keep what it mapped to, mark it deleted
+            c = {**c, "app_customer_id": old["app_customer_id"], "segment": old["segment"], "plan": old["plan"]}
+        store.upsert_stripe_customer(c, observed_at)
+        after = store.stripe_app_customer(c["id"])
+        store.set_customer_attributes(f"stripe:{c['id']}", after[0], c["segment"], c["plan"])
+        if before != after or old is None:
+            affected.update(store.stripe_invoice_ids(customer=c["id"]))
+    for iid, inv in batch.invoices.items():
+        if stored_is_newer("invoice", store.stripe_invoice(iid), inv["status"], observed_at):
+            continue
+        store.upsert_stripe_invoice(inv, batch.lines.get(iid), observed_at)
+        affected.add(iid)
+    for iid in batch.deleted_invoices:
+        affected.add(iid)
+        store.mark_stripe_invoice_deleted(iid, observed_at)
+    for cn in batch.credit_notes.values():
+        old = store.stripe_credit_note(cn["id"])
+        if stored_is_newer("credit_note", old, cn["status"], observed_at):
+            continue
+        store.upsert_stripe_credit_note(cn, observed_at)
+        affected.update(i for i in (cn["invoice"], old and old["invoice"]) if i)
+    stale_refs: set[str] = set()
+    for kind, rows in (("refund", batch.refunds), ("dispute", batch.disputes)):
+        for r in rows.values():
+            old_shares = store.stripe_reversal_shares(r["id"])
+            old = store.stripe_refund(r["id"]) if kind == "refund" else store.stripe_dispute(r["id"])
+            if stored_is_newer(kind, old, r["status"], observed_at):
+                pass  # keep the later state; its invoice links are still brought up to date below
+            elif kind == "refund":
+                store.upsert_stripe_refund(r, observed_at)
+                affected.update(i for i in (r["invoice"], old and old["invoice"]) if i)
+            else:
+                store.upsert_stripe_dispute(r, observed_at)
+            shares = batch.shares.get(r["id"], old_shares)
+            if shares != old_shares:
+                store.set_stripe_reversal_shares(r["id"], shares)
+                old_refs = {reversal_ref(r["id"], i, len(old_shares)) for i in old_shares}
+                stale_refs |= old_refs - {reversal_ref(r["id"], i, len(shares)) for i in shares}
+            affected.update(old_shares)
+            affected.update(shares)
+    for payment, iid in batch.payments.items():
+        store.set_stripe_payment(payment, iid)
+    if rebuild_all:
+        affected.update(store.stripe_invoice_ids())
+    cleared = store.replace_stripe_revenue(sorted(stale_refs), None, []) if stale_refs else 0
+    changed, counted = rebuild_revenue(store, affected, settings.include_open)
+    return changed + cleared, counted
+
+
+def rebuild_revenue(store: Any, invoice_ids: set[str] | list[str], include_open: bool) -> tuple[int, int]:
+    """Rebuild the revenue rows of these invoices from the stored Stripe objects (inside a transaction)."""
+    cache: dict[tuple[str, date], Decimal | None] = {}
+
+    def fx(currency: str, day: date) -> Decimal | None:
+        key = (currency, day)
+        if key not in cache:
+            cache[key] = decimal_rate(store.fx_rate(currency, day, FX_MAX_AGE_DAYS))
+        return cache[key]
+
+    changed = counted = 0
+    for iid in sorted(invoice_ids):
+        family = store.stripe_invoice_family(iid)
+        if family is None:  # a credit note or refund whose invoice was never read: nothing counts yet
+            continue
+        inv, lines, cns, _ = family
+        refunds, disputes = store.stripe_invoice_reversals(iid)
+        entries = family_revenue(inv, lines, cns, refunds, include_open=include_open, fx=fx, disputes=disputes)
+        counted += invoice_counts(inv["status"], include_open)
+        refs = [x["id"] for x in (*lines, *cns)] + [reversal_ref(x["id"], iid, x["shares"]) for x in (*refunds, *disputes)]
+        app_customer = store.stripe_app_customer(inv["customer"])[0] if inv["customer"] else None
+        changed += store.replace_stripe_revenue(refs, app_customer, entries)
+    return changed, counted
+
+
+def revenue_summary(store: Any) -> dict[str, dict[str, str]]:
+    from margindash_cli.core.money import minor_exponent
+
+    out = {}
+    for currency, amount, usd, unconverted in store.stripe_revenue_totals():
+        out[currency] = {
+            "amount": format(Decimal(amount).scaleb(-minor_exponent(currency)), "f"),
+            "usd": format(Decimal(usd).scaleb(-2), "f"),
+            "unconverted": format(Decimal(unconverted).scaleb(-minor_exponent(currency)), "f"),
+        }
+    return out
+
+
+# ---- sync-stripe ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SyncOptions:
+    since: int | None = None  # unix seconds: list objects created from here (overrides the cursors)
+    full: bool = False  # list everything
+    settings: Settings = field(default_factory=Settings)
+    now: int | None = None  # unix seconds; None = the clock
+
+
+def parse_since(text: str) -> int:
+    """Unix seconds of a YYYY-MM-DD date (UTC midnight) or an ISO 8601 date-time."""
+    try:
+        if len(text) == 10:
+            dt = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=timezone.utc)
+        else:
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise UsageError(f"--since {text!r} is not a date", "use YYYY-MM-DD (UTC) or an ISO 8601 date-time") from None
+    return int(dt.timestamp())
+
+
+def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResult:
+    """Fetch what changed in Stripe since the cursors (minus the look-back), then store it and rebuild the
+    revenue it touches, in one transaction. The first run, and --full, read everything."""
+    now = opts.now or int(time.time())
+    s = opts.settings
+    previous = Settings.from_json(store.get_meta(SETTINGS_META))
+    rebuild_all = opts.full or (previous is not None and previous != s)
+    col = Collector(store, api, s, relink=opts.full)
+    v1 = api.client.v1
+    lookback = {"credit_notes": CREDIT_NOTE_LOOKBACK_S, "refunds": REFUND_LOOKBACK_S}
+
+    def since(obj: str) -> int | None:
+        if opts.since is not None:
+            return opts.since
+        cursor = store.stripe_cursor(obj)
+        return None if opts.full or cursor is None else cursor - lookback.get(obj, LOOKBACK_S)
+
+    windows = {obj: since(obj) for obj in ("invoices", "credit_notes", "refunds", "disputes")}
+
+    def listing(gte: int | None, expand: list[str]) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        if gte is not None:
+            params["created"] = {"gte": gte}
+        if expand:
+            params["expand"] = expand
+        return params
+
+    # Every run lists the customers (one request per 100): a metadata change of a customer with no invoice in the
+    # window is picked up too. Deleted customers are not listed; their stored mapping stays.
+    for c in api.iterate("listing customers", v1.customers.list, {}):
+        col.listed["customers"] += 1
+        col.take_customer(c)
+    gte = windows["invoices"]
+    for inv in api.iterate("listing invoices", v1.invoices.list, listing(gte, ["data.customer"])):
+        col.listed["invoices"] += 1
+        col.take_invoice(inv)
+    if gte is not None:
+        for iid in store.stripe_invoices_to_refetch(created_before=gte, drafts_since=now - DRAFT_REFETCH_S):
+            if iid in col.batch.invoices:
+                continue
+            inv = api.call(f"re-reading invoice {iid}", v1.invoices.retrieve, iid, params={"expand": ["customer"]}, missing_ok=True)
+            if inv is None:
+                col.batch.deleted_invoices.add(iid)
+            else:
+                col.take_invoice(as_dict(inv))
+    for cn in api.iterate("listing credit notes", v1.credit_notes.list, listing(windows["credit_notes"], [])):
+        col.listed["credit_notes"] += 1
+        col.take_credit_note(cn)
+    for r in api.iterate("listing refunds", v1.refunds.list, listing(windows["refunds"], ["data.balance_transaction"])):
+        col.listed["refunds"] += 1
+        col.take_refund(r)
+    for d in api.iterate("listing disputes", v1.disputes.list, listing(windows["disputes"], [])):
+        col.listed["disputes"] += 1
+        col.take_dispute(d, now)
+    refetch_refunds, refetch_disputes = store.stripe_reversals_to_refetch(
+        refund_statuses=NON_FINAL_REFUND_STATUSES, dispute_statuses=OPEN_DISPUTE_STATUSES)  # fmt: skip
+    for rid in refetch_refunds:  # a pending refund may fail or be canceled long after it was created
+        if rid not in col.batch.refunds:
+            found = api.call(f"re-reading refund {rid}", v1.refunds.retrieve, rid, params={"expand": ["balance_transaction"]}, missing_ok=True)
+            if found is not None:
+                col.take_refund(as_dict(found))
+    for did in refetch_disputes:  # an open dispute is won or lost weeks later
+        if did not in col.batch.disputes:
+            found = api.call(f"re-reading dispute {did}", v1.disputes.retrieve, did, missing_ok=True)
+            if found is not None:
+                col.take_dispute(as_dict(found), now)
+    unlinked_refunds, unlinked_disputes = store.stripe_unlinked_reversals()
+    for row in unlinked_refunds:  # try again: the invoice payment may exist now
+        if row["id"] not in col.batch.refunds:
+            col.take_reversal({k: v for k, v in row.items() if k != "observed_at"}, "refund")
+    for row in unlinked_disputes:
+        if row["id"] not in col.batch.disputes:
+            col.take_reversal({k: v for k, v in row.items() if k != "observed_at"}, "dispute")
+    col.settle_rates()
+    batch = col.batch
+    for iid, inv in batch.invoices.items():
+        lines = batch.lines.get(iid)
+        if lines is not None and invoice_counts(inv["status"], s.include_open):
+            warning = total_mismatch(inv, lines)
+            if warning:
+                batch.warnings.append(warning)
+
+    with store.write():
+        changed, counted = write_batch(store, batch, s, now, rebuild_all=rebuild_all)
+        for obj in ("customers", "invoices", "credit_notes", "refunds", "disputes"):
+            store.set_stripe_cursor(obj, now)
+        store.set_meta(SETTINGS_META, s.to_json())
+    window = windows["invoices"]
+    return StripeSyncResult(
+        listed=col.listed,
+        window_since=None if window is None else datetime.fromtimestamp(window, timezone.utc).isoformat().replace("+00:00", "Z"),
+        requests=api.requests,
+        retries=api.retries,
+        invoices_counted=store.stripe_counted_invoices(s.include_open),
+        refs_changed=changed,
+        revenue=revenue_summary(store),
+        unmapped_customers=store.stripe_unmapped_customers(),
+        warnings=batch.warnings,
+        unlinked=sorted(batch.unlinked),
+    )
+
+
+# ---- customers map, fx import ------------------------------------------------------------------
+
+
+def map_customer(store: Any, stripe_customer: str, app_customer_id: str | None) -> int:
+    """Map a Stripe customer to an app customer id (None removes the mapping); rebuilds its revenue.
+    Returns how many revenue refs changed."""
+    if not stripe_customer.startswith("cus_"):
+        raise UsageError(f"{stripe_customer!r} is not a Stripe customer id", "Stripe customer ids start with cus_")
+    if app_customer_id is not None and not app_customer_id.strip():
+        raise UsageError("the app customer id is empty")
+    settings = Settings.from_json(store.get_meta(SETTINGS_META)) or Settings()
+    with store.write():
+        store.set_stripe_customer_map(stripe_customer, app_customer_id)
+        row = store.stripe_customer(stripe_customer)
+        app = store.stripe_app_customer(stripe_customer)[0]
+        store.set_customer_attributes(f"stripe:{stripe_customer}", app, row and row["segment"], row and row["plan"])
+        changed, _ = rebuild_revenue(store, store.stripe_invoice_ids(customer=stripe_customer), settings.include_open)
+    return changed
+
+
+@dataclass
+class FxImportResult:
+    file: str
+    rates: int
+    currencies: list[str]
+    first_day: str
+    last_day: str
+    revenue_rows_converted: int
+    stripe_refs_changed: int
+    unconverted: dict[str, int]  # currency -> minor units still without a rate (all revenue)
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def import_fx(store: Any, text: str, filename: str) -> FxImportResult:
+    """Store rates and convert the revenue that waited for them, Stripe's and imported alike, in one transaction."""
+    from margindash_cli.revenue.fx import parse_fx_csv
+
+    rates = parse_fx_csv(text, filename)
+    currencies = sorted({r.currency for r in rates})
+    settings = Settings.from_json(store.get_meta(SETTINGS_META)) or Settings()
+    source = f"csv:{Path(filename).name}"
+    with store.write():
+        for r in rates:
+            store.set_fx_rate(r.currency, r.day, format(r.usd_per_unit, "f"), source)
+        converted = []
+        for row_id, day, minor, currency in store.unconverted_revenue(currencies):
+            rate = decimal_rate(store.fx_rate(currency, day, FX_MAX_AGE_DAYS))
+            if rate is not None:
+                converted.append((usd_cents(minor, currency, rate), row_id))
+        store.set_revenue_usd(converted)
+        changed, _ = rebuild_revenue(store, store.stripe_invoice_ids(currencies=currencies), settings.include_open)
+    days = sorted(r.day for r in rates)
+    return FxImportResult(filename, len(rates), currencies, days[0].isoformat(), days[-1].isoformat(), len(converted), changed,
+                          store.unconverted_totals())  # fmt: skip
+
+
+# ---- stripe apply-event --------------------------------------------------------------------------
+
+
+@dataclass
+class ApplyEventResult:
+    event: str
+    type: str
+    object: str | None
+    applied: bool
+    reason: str
+    refs_changed: int
+    warnings: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+HANDLED_OBJECTS = ("invoice", "credit_note", "refund", "customer", "dispute")
+
+
+def verify_event(payload: bytes, signature: str, secret: str) -> dict[str, Any]:
+    """The event of a webhook payload whose Stripe-Signature header verifies (HMAC-SHA256, at most 5 minutes old)."""
+    import stripe
+
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("the webhook payload is not UTF-8", "pass the request body exactly as Stripe sent it") from None
+    try:
+        stripe.WebhookSignature.verify_header(text, signature, secret, WEBHOOK_TOLERANCE_S)
+    except stripe.SignatureVerificationError as exc:
+        why = "is older than 5 minutes" if "tolerance" in str(exc).lower() else "does not match the payload"
+        raise InputError(f"the webhook signature {why}; nothing was applied",
+                         "pass the Stripe-Signature header and the raw body of the same request; check STRIPE_WEBHOOK_SECRET") from None  # fmt: skip
+    try:
+        event = json.loads(text)
+    except ValueError:
+        raise InputError("the webhook payload is not JSON; nothing was applied") from None
+    if not isinstance(event, dict) or event.get("object") != "event" or not isinstance((event.get("data") or {}).get("object"), dict):
+        raise InputError("the webhook payload is not a Stripe event; nothing was applied")
+    return event
+
+
+def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, default_settings: Settings) -> ApplyEventResult:
+    """Apply one verified event: store the object it carries (unless a newer state is stored) and rebuild
+    the revenue it touches. Without an API key, what the payload lacks is left for the next sync."""
+    obj = event["data"]["object"]
+    kind = obj.get("object")
+    etype = str(event.get("type") or "")
+    created = int(event.get("created") or 0)
+    result = ApplyEventResult(str(event.get("id")), etype, kind, False, "", 0, [])
+    if kind not in HANDLED_OBJECTS or not obj.get("id"):
+        result.reason = f"not a revenue event ({etype}); nothing to do"
+        return result
+    stored = {"invoice": store.stripe_invoice, "credit_note": store.stripe_credit_note, "refund": store.stripe_refund,
+              "customer": store.stripe_customer, "dispute": store.stripe_dispute}[kind](obj["id"])  # fmt: skip
+    state: Any = obj.get("status") or {"invoice": "draft", "credit_note": "issued", "refund": "succeeded", "dispute": "needs_response"}.get(kind)
+    if kind == "customer":
+        state = 1 if obj.get("deleted") or etype == "customer.deleted" else 0
+    elif etype == "invoice.deleted":
+        state = "deleted"
+    if stored_is_newer(kind, stored, state, created):  # by the object's state first: two events of one second are ordered
+        result.reason = f"{obj['id']} is stored in a newer state than this event's; nothing to do"
+        return result
+    settings = Settings.from_json(store.get_meta(SETTINGS_META)) or default_settings
+    col = Collector(store, api, settings)
+    if kind == "customer":
+        if etype == "customer.deleted":
+            obj = dict(obj, deleted=True)
+        col.take_customer(obj)
+    elif kind == "invoice":
+        if etype == "invoice.deleted":
+            col.batch.deleted_invoices.add(obj["id"])
+        else:
+            col.take_invoice(obj)
+            col.settle_rates()
+    elif kind == "credit_note":
+        col.take_credit_note(obj)
+    elif kind == "dispute":
+        col.take_dispute(obj, created)
+    else:
+        col.take_refund(obj)
+    with store.write():
+        result.refs_changed, _ = write_batch(store, col.batch, settings, created)
+    result.applied = True
+    result.reason = f"{kind} {obj['id']} stored"
+    result.warnings = col.batch.warnings
+    return result
+
+
+def webhook_secret(env: Mapping[str, str]) -> str:
+    secret = (env.get(WEBHOOK_SECRET_ENV) or "").strip()
+    if not secret:
+        raise UsageError(f"no webhook secret: set {WEBHOOK_SECRET_ENV}", "copy the endpoint's signing secret (whsec_...) from the Stripe dashboard")
+    return secret
+
+
+# ---- customers list ------------------------------------------------------------------------------
+
+
+@dataclass
+class CustomersResult:
+    customers: list[dict[str, Any]]  # every Stripe customer: ids, how it maps, segment, plan, revenue, events
+    stripe_without_usage: list[dict[str, Any]]  # Stripe customers with revenue whose app id has no calls
+    usage_without_revenue: list[dict[str, Any]]  # app customers with calls and no revenue of any source
+
+    def to_json(self, unmatched: bool = False) -> dict[str, Any]:
+        if unmatched:
+            return {"stripe_without_usage": self.stripe_without_usage, "usage_without_revenue": self.usage_without_revenue}
+        return {"customers": self.customers}
+
+
+def customers_overview(store: Any) -> CustomersResult:
+    stats = store.customer_revenue_and_usage()
+    empty = {"stripe_usd_cents": 0, "stripe_unconverted_rows": 0, "revenue_rows": 0, "event_revenue_cents": 0, "events": 0}
+    rows = []
+    for c in store.stripe_customer_rows():
+        app, how = store.stripe_app_customer(c["id"])
+        st = stats.get(app, empty)
+        rows.append({
+            "stripe_customer": c["id"], "customer_id": app, "mapped_by": how, "segment": c["segment"], "plan": c["plan"],
+            "deleted": bool(c["deleted"]), "stripe_revenue_usd": format(Decimal(st["stripe_usd_cents"]).scaleb(-2), "f"),
+            "unconverted_revenue_rows": st["stripe_unconverted_rows"], "events": st["events"],
+        })  # fmt: skip
+    without_usage = [r for r in rows if r["events"] == 0 and (stats.get(r["customer_id"], empty)["revenue_rows"])]
+    mapped = {r["customer_id"] for r in rows}
+    without_revenue = [
+        {"customer_id": name, "events": st["events"], "stripe_customer": None if name not in mapped else
+         next(r["stripe_customer"] for r in rows if r["customer_id"] == name)}  # fmt: skip
+        for name, st in sorted(stats.items())
+        if st["events"] and not st["revenue_rows"] and not st["event_revenue_cents"]
+    ]
+    return CustomersResult(rows, without_usage, without_revenue)
