@@ -248,7 +248,7 @@ def test_a_403_names_the_access_the_key_needs(cli, server):
 
 
 def test_a_failure_mid_run_writes_nothing(cli, server, monkeypatch, _isolated_home):
-    monkeypatch.setattr("margindash_cli.revenue.stripe_sync.BACKOFF_S", 0.01)
+    monkeypatch.setattr("margindash_cli.clients.stripe_api.BACKOFF_S", 0.01)
     server.fail("/v1/refunds", 500, times=20)
     result = cli("sync-stripe")
     assert result.exit_code == 1 and "HTTP 500, after 5 attempt(s)" in result.stderr
@@ -418,7 +418,7 @@ def test_imported_revenue_uses_and_waits_for_fx_rates(cli, tmp_path, _isolated_h
 
 
 def test_retries_wait_as_told_and_stop_when_stripe_says_not_to(server):
-    from margindash_cli.revenue.stripe_sync import StripeApi, StripeSyncError, connect
+    from margindash_cli.clients.stripe_api import StripeApi, StripeSyncError, connect
 
     waits: list[float] = []
     api = StripeApi(connect(TEST_KEY, server.base), sleep=waits.append)

@@ -12,18 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from margindash_cli.errors import InputError, UsageError
-from margindash_cli.revenue.fx import parse_fx_csv, usd_cents
-from margindash_cli.revenue.stripe_sync import (
-    credit_note_net,
-    day_weights,
-    decimal_rate,
-    family_revenue,
-    line_net,
-    load_api_key,
-    round_half_even_div,
-    spread_over_days,
-    total_mismatch,
-)
+from margindash_cli.revenue.fx import decimal_rate, parse_fx_csv, usd_cents
+from margindash_cli.clients.stripe_api import load_api_key
+from margindash_cli.core.money import day_weights, round_half_even_div, spread_over_days
+from margindash_cli.revenue.stripe_math import credit_note_net, family_revenue, line_net, total_mismatch
 
 JAN15 = 1768435200  # 2026-01-15T00:00:00Z
 FEB15 = 1771113600  # 2026-02-15T00:00:00Z

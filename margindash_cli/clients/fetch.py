@@ -1,7 +1,8 @@
 """HTTP GET with timeouts, bounded retries with backoff, and ETag revalidation (for `sync-prices`).
 
-Retries: connection errors, timeouts, 429 and 5xx, up to RETRIES more times, waiting BACKOFF_S x 2^n
-(or the server's Retry-After, capped). Any other status fails at once. Nothing here writes anywhere:
+Retries are retry.py's policy with these figures: connection errors, timeouts, 429 and 5xx, up to RETRIES
+more times, waiting BACKOFF_S x 2^n (or the server's Retry-After), capped at MAX_WAIT_S. Any other status
+fails at once. Nothing here writes anywhere:
 the caller decides what to keep.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from margindash_cli.clients.retry import Policy, retryable_status
 from margindash_cli.errors import MarginDashError
 
 RETRIES = 3  # extra attempts after the first
@@ -53,6 +55,7 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
         headers["If-None-Match"] = etag
     from margindash_cli.clients.deadline import Deadline, http_transport
 
+    policy = Policy(retries, backoff, MAX_WAIT_S)
     last = ""
     total_s = TOTAL_DEADLINE_S if deadline is None else min(deadline, TOTAL_DEADLINE_S)
     limit = Deadline(total_s)
@@ -61,7 +64,7 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
         for attempt in range(retries + 1):
             if limit.expired:
                 break
-            wait = backoff * 2**attempt
+            wait = policy.wait_s(attempt)
             try:
                 with client.stream("GET", url, params=params, timeout=max(0.001, min(timeout, limit.remaining()))) as resp:
                     if resp.status_code == 304:
@@ -75,11 +78,9 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
                             chunks.append(chunk)
                         return Fetched(url, 200, b"".join(chunks), resp.headers.get("etag"))
                     last = f"HTTP {resp.status_code}"
-                    if resp.status_code != 429 and resp.status_code < 500:
+                    if not retryable_status(resp.status_code):
                         raise FetchError(f"{url}: {last}", hint, status=resp.status_code, body=resp.read()[:4096])
-                    retry_after = resp.headers.get("retry-after", "")
-                    if retry_after.isascii() and retry_after.isdigit():  # "²" is a digit to isdigit(), not to float()
-                        wait = float(retry_after)
+                    wait = policy.wait_s(attempt, resp.headers.get("retry-after"))
             except httpx.TimeoutException:
                 last = f"timed out after {timeout:g} s"
             except httpx.TransportError as exc:
@@ -87,10 +88,10 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
             if limit.expired:
                 raise FetchError(f"{url}: no complete answer within the total deadline of {total_s:g} s (a stalled"
                                  " or trickling server)", "the catalog was left as it was; try again later")  # fmt: skip
-            if attempt < retries:
-                if min(wait, MAX_WAIT_S) > limit.remaining():
+            if not policy.exhausted(failed=attempt + 1):
+                if wait > limit.remaining():
                     last += f"; the {total_s:g} s deadline would pass before the next attempt"
                     retries = attempt
                     break
-                time.sleep(min(wait, MAX_WAIT_S))
+                time.sleep(wait)
     raise FetchError(f"{url}: {last} (after {retries + 1} attempts)", "the catalog was left as it was; try again later")
