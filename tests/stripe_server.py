@@ -14,7 +14,8 @@ It speaks the wire format stripe-python 16.x uses (see tests/fixtures/stripe/REA
 - nested invoice line lists: an invoice embeds its first `embedded_lines` lines, the rest come from
   GET /v1/invoices/{id}/lines;
 - `expand` of ids to objects (`data.customer`, `data.balance_transaction`, `latest_charge.balance_transaction`);
-- faults on demand: `fail(path_prefix, status=429)`, `fail(..., drop=True)` (connection closed unanswered).
+- faults on demand: `fail(path_prefix, status=429)`, `fail(..., drop=True)` (connection closed unanswered),
+  `fail(..., trickle=0.2)` (a 200 whose body comes one byte every 0.2 s: no read ever times out).
 
 Objects are built from the real API objects in tests/fixtures/stripe/ (deep copies with fields set).
 """
@@ -238,6 +239,7 @@ class Fault:
     status: int = 0
     drop: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    trickle: float = 0.0  # seconds between the bytes of a 200's body
 
 
 @dataclass
@@ -301,10 +303,12 @@ class StripeServer:
         """What Stripe keeps of a deleted customer: a stub without metadata."""
         self.objects[id] = {"id": id, "object": "customer", "deleted": True}
 
-    def fail(self, prefix: str, status: int = 0, *, drop: bool = False, times: int = 1, headers: dict[str, str] | None = None) -> None:
-        """The next `times` requests whose path starts with `prefix` fail with `status` (or a dropped connection)."""
+    def fail(self, prefix: str, status: int = 0, *, drop: bool = False, times: int = 1, headers: dict[str, str] | None = None,
+             trickle: float = 0.0) -> None:  # fmt: skip
+        """The next `times` requests whose path starts with `prefix` fail with `status` (or a dropped connection, or
+        their real answer trickled a byte every `trickle` seconds)."""
         for _ in range(times):
-            self.faults.append(Fault(prefix, status, drop, headers or {}))
+            self.faults.append(Fault(prefix, status, drop, headers or {}, trickle))
 
     def paths(self, prefix: str = "/v1/") -> list[str]:
         return [r.path for r in self.requests if r.path.startswith(prefix)]
@@ -338,7 +342,7 @@ class StripeServer:
             h.close_connection = True
             h.connection.shutdown(2)
             return
-        if fault:
+        if fault and not fault.trickle:
             kind = {401: "invalid_request_error", 429: "invalid_request_error"}.get(fault.status, "api_error")
             code = {429: "rate_limit"}.get(fault.status)
             return self._send(h, fault.status, {"error": {"type": kind, "code": code, "message": f"injected {fault.status}"}}, fault.headers)
@@ -351,9 +355,10 @@ class StripeServer:
         except KeyError as exc:
             status, body = 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
                                            "message": f"No such object: '{exc.args[0]}'"}}  # fmt: skip
-        self._send(h, status, body)
+        self._send(h, status, body, trickle=fault.trickle if fault else 0.0)
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None, *,
+              trickle: float = 0.0) -> None:  # fmt: skip
         data = json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
@@ -362,7 +367,18 @@ class StripeServer:
             h.send_header(k, v)
         h.send_header("Content-Length", str(len(data)))
         h.end_headers()
-        h.wfile.write(data)
+        if not trickle:
+            h.wfile.write(data)
+            return
+        h.wfile.flush()
+        for i in range(len(data)):  # until the client gives up and the pipe breaks
+            time.sleep(trickle)
+            try:
+                h.wfile.write(data[i : i + 1])
+                h.wfile.flush()
+            except OSError:
+                h.close_connection = True
+                return
 
     def _route(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
         parts = path.strip("/").split("/")

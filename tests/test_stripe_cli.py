@@ -247,6 +247,28 @@ def test_a_403_names_the_access_the_key_needs(cli, server):
     assert result.exit_code == 1 and "HTTP 403" in result.stderr and "invoice payments" in result.stderr
 
 
+@pytest.mark.slow
+def test_a_trickling_server_ends_in_an_error_not_a_hang(cli, server, monkeypatch, _isolated_home):
+    """#22: a byte every 0.2 s resets every per-read timeout; the request's total deadline ends it."""
+    monkeypatch.setenv("MARGINDASH_STRIPE_DEADLINE_S", "1.5")
+    server.fail("/v1/invoices", trickle=0.2)
+    result = cli("sync-stripe")
+    assert result.exit_code == 1  # catch_exceptions=False: a traceback would fail the test itself
+    assert "error:" in result.stderr and "hint:" in result.stderr and "Traceback" not in result.stderr
+    assert "no complete answer within the 1.5 s deadline while listing invoices" in result.stderr
+    assert "MARGINDASH_STRIPE_DEADLINE_S" in result.stderr
+    assert store_rows(_isolated_home, "SELECT count(*) FROM revenue")[0][0] == 0
+    assert store_rows(_isolated_home, "SELECT count(*) FROM stripe_cursors")[0][0] == 0
+    server.faults.clear()
+    assert sync(cli)["revenue"]["usd"]["amount"] == "186.00"  # the next run does it all
+
+
+def test_a_bad_deadline_setting_is_a_usage_error(cli, server, monkeypatch):
+    monkeypatch.setenv("MARGINDASH_STRIPE_DEADLINE_S", "soon")
+    result = cli("sync-stripe")
+    assert result.exit_code != 0 and "MARGINDASH_STRIPE_DEADLINE_S" in result.stderr and "Traceback" not in result.stderr
+
+
 def test_a_failure_mid_run_writes_nothing(cli, server, monkeypatch, _isolated_home):
     monkeypatch.setattr("margindash_cli.clients.stripe_api.BACKOFF_S", 0.01)
     server.fail("/v1/refunds", 500, times=20)

@@ -4,13 +4,18 @@
 it with retry.py's policy (429s back off and retry up to RATE_LIMIT_RETRIES times, 5xx and dropped
 connections up to RETRIES times, waits from BACKOFF_S doubling or the server's Retry-After, capped at
 MAX_WAIT_S), pages list endpoints, and turns every failure into a StripeSyncError of our own words.
-`verify_event` checks a webhook's signature. The API key and the webhook secret stay here: never printed,
+Every request has a total deadline of DEADLINE_S (120 s; `MARGINDASH_STRIPE_DEADLINE_S` sets another number
+of seconds): the per-read TIMEOUT_S never ends a server that trickles a byte at a time (#22), so the requests
+go through an httpx client on deadline.py's transport, which shuts the connection down when the deadline
+passes. That request then fails at once (no retry: a server that slow is not answering) with an error that
+says so, and the run writes nothing. `verify_event` checks a webhook's signature. The API key and the webhook secret stay here: never printed,
 logged or stored; error messages are built from status codes and scrubbed of both anyway.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +26,9 @@ from margindash_cli.clients.retry import Policy
 from margindash_cli.errors import InputError, MarginDashError, UsageError
 
 PAGE_LIMIT = 100  # objects per list request (Stripe's maximum)
-TIMEOUT_S = 30  # per request
+TIMEOUT_S = 30  # per read, connect and write of a request
+DEADLINE_S = 120.0  # one request, answer included, however slowly its bytes come (#22)
+DEADLINE_ENV = "MARGINDASH_STRIPE_DEADLINE_S"  # another DEADLINE_S, in seconds
 RETRIES = 4  # extra attempts after a 5xx or a connection error
 RATE_LIMIT_RETRIES = 8  # extra attempts after a 429 (the SDK itself never retries one)
 BACKOFF_S = 0.5  # first wait; doubles per attempt
@@ -75,8 +82,23 @@ def api_base(env: Mapping[str, str]) -> str | None:
     return base
 
 
-def connect(api_key: str, base: str | None) -> Any:
-    """A StripeClient with telemetry off and no SDK retries (StripeApi retries, 429s included)."""
+def request_deadline_s(env: Mapping[str, str]) -> float:
+    """DEADLINE_S, or the seconds MARGINDASH_STRIPE_DEADLINE_S gives."""
+    text = (env.get(DEADLINE_ENV) or "").strip()
+    if not text:
+        return DEADLINE_S
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise UsageError(f"{DEADLINE_ENV} must be a number of seconds above 0, not {text!r}", f"unset it for the default of {DEADLINE_S:g} s")
+    return seconds
+
+
+def connect(api_key: str, base: str | None, *, deadline_s: float | None = None) -> Any:
+    """A StripeClient with telemetry off and no SDK retries (StripeApi retries, 429s included), whose every
+    request ends within `deadline_s` (default: `request_deadline_s` of the environment)."""
     import stripe
 
     stripe.enable_telemetry = False
@@ -84,8 +106,62 @@ def connect(api_key: str, base: str | None) -> Any:
         api_key,
         base_addresses={"api": base} if base else None,
         max_network_retries=0,
-        http_client=stripe.RequestsClient(timeout=TIMEOUT_S),
+        http_client=_deadline_client_class()(timeout=TIMEOUT_S, deadline_s=request_deadline_s(os.environ) if deadline_s is None else deadline_s),
     )
+
+
+_DEADLINE_CLIENT: Any = None
+
+
+def _deadline_client_class() -> Any:
+    """stripe.HTTPXClient with each request on its own httpx client over deadline.py's transport (defined on
+    first use: `stripe` and `httpx` are imported only by the commands that talk to Stripe)."""
+    global _DEADLINE_CLIENT
+    if _DEADLINE_CLIENT is not None:
+        return _DEADLINE_CLIENT
+    import ssl
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    import httpx
+    import stripe
+
+    from margindash_cli.clients.deadline import Deadline, http_transport
+
+    class DeadlineHTTPXClient(stripe.HTTPXClient):
+        name = "httpx+deadline"
+
+        def __init__(self, *, timeout: float, deadline_s: float):
+            super().__init__(timeout=timeout)
+            self.deadline_s = deadline_s
+            self._ssl = ssl.create_default_context(cafile=stripe.ca_bundle_path) if self._verify_ssl_certs else False
+
+        def request(self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None) -> tuple[bytes, int, Mapping[str, str]]:
+            args, kwargs = self._get_request_args_kwargs(method, url, headers, post_data)
+            limit = Deadline(self.deadline_s)
+            try:
+                with limit, httpx.Client(transport=http_transport(limit, verify=self._ssl, proxy=_env_proxy(url))) as client:
+                    response = client.request(*args, **kwargs)  # reads the whole body
+                    return response.content, response.status_code, response.headers
+            except Exception as exc:
+                if limit.expired:
+                    err = stripe.APIConnectionError(f"no complete answer within {self.deadline_s:g} s", should_retry=False)
+                    err.deadline_s = self.deadline_s  # type: ignore[attr-defined]
+                    raise err from None
+                self._handle_request_error(exc)
+
+        def request_stream(self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None) -> Any:
+            raise NotImplementedError("margindash reads no streamed Stripe response")
+
+    def _env_proxy(url: str) -> str | None:
+        """The proxy HTTPS_PROXY/HTTP_PROXY name for `url`, unless NO_PROXY exempts its host (what the SDK's
+        requests client did; httpx ignores them when given a transport)."""
+        parts = urlsplit(url)
+        proxy = urllib.request.getproxies().get(parts.scheme)
+        return None if not proxy or urllib.request.proxy_bypass(parts.hostname or "") else proxy
+
+    _DEADLINE_CLIENT = DeadlineHTTPXClient
+    return _DEADLINE_CLIENT
 
 
 def as_dict(obj: Any) -> dict[str, Any]:
@@ -136,6 +212,11 @@ class StripeApi:
                 raise StripeSyncError(self.scrub(f"Stripe refused a request while {what} (HTTP {exc.http_status}, {code}{_req(exc)})"),
                                       "nothing was written; report this with the request id") from None  # fmt: skip
             except (stripe.RateLimitError, stripe.APIError, stripe.APIConnectionError, stripe.StripeError) as exc:
+                deadline_s = getattr(exc, "deadline_s", None)
+                if deadline_s is not None:  # DeadlineHTTPXClient: a server that slow is not answering; no retry
+                    raise StripeSyncError(f"Stripe sent no complete answer within the {deadline_s:g} s deadline while {what} (a stalled"
+                                          f" or trickling server or proxy), after {attempt + 1} attempt(s); nothing was written",
+                                          f"try again later; if Stripe is this slow from here, set {DEADLINE_ENV} to more seconds") from None  # fmt: skip
                 status = getattr(exc, "http_status", None)
                 headers = getattr(exc, "headers", None) or {}
                 if isinstance(exc, stripe.RateLimitError) or status == 429:
