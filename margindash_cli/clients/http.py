@@ -1,9 +1,9 @@
 """GET one page of a provider's cost API as exact JSON: decimals stay decimals, nothing goes through a float.
 
 Each page is one fetch.fetch: retry.py's policy with fetch.py's figures (429, 5xx and dropped connections,
-backoff doubling from BACKOFF_S or the server's Retry-After, capped at MAX_WAIT_S), within DEADLINE_S. A 401 or 403 is an error that
-names the provider and the key's environment variable, never the key; the response body is not shown for them
-(OpenAI's 401 quotes a masked key). Nothing here writes anywhere.
+backoff doubling from BACKOFF_S or the server's Retry-After, capped at MAX_WAIT_S), within DEADLINE_S. A 401
+or 403 is an error that names the provider and the key's environment variable, never the key; the response body
+is not shown for them (OpenAI's 401 quotes a masked key). Nothing here writes anywhere.
 """
 
 from __future__ import annotations

@@ -8,8 +8,9 @@ Every request has a total deadline of DEADLINE_S (120 s; `MARGINDASH_STRIPE_DEAD
 of seconds): the per-read TIMEOUT_S never ends a server that trickles a byte at a time (#22), so the requests
 go through an httpx client on deadline.py's transport, which shuts the connection down when the deadline
 passes. That request then fails at once (no retry: a server that slow is not answering) with an error that
-says so, and the run writes nothing. `verify_event` checks a webhook's signature. The API key and the webhook secret stay here: never printed,
-logged or stored; error messages are built from status codes and scrubbed of both anyway.
+says so, and the run writes nothing. `verify_event` checks a webhook's signature. The API key and the
+webhook secret stay here: never printed, logged or stored; error messages are built from status codes and
+scrubbed of both anyway.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def request_deadline_s(env: Mapping[str, str]) -> float:
     except ValueError:
         seconds = 0.0
     if not 0 < seconds < float("inf"):
-        raise UsageError(f"{DEADLINE_ENV} must be a number of seconds above 0, not {text!r}", f"unset it for the default of {DEADLINE_S:g} s")
+        raise UsageError(f"{DEADLINE_ENV} must be a number of seconds above 0, not {text!r}",
+                         f"unset it for the default of {DEADLINE_S:g} s")  # fmt: skip
     return seconds
 
 
