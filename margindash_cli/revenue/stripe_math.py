@@ -305,12 +305,6 @@ def settle_rate(bt: Any, currency: str | None) -> str | None:
 # ---- object states, dates --------------------------------------------------------------------------
 
 
-def _exp(currency: str) -> int:
-    from margindash_cli.core.money import minor_exponent
-
-    return minor_exponent(currency)
-
-
 # How far along its life a Stripe object is: a state is never replaced by an earlier one (webhooks arrive out of
 # order, several in one second; a sync's fetch can be older than a webhook applied while it ran).
 STATE_RANK = {

@@ -26,14 +26,13 @@ from typing import Any
 
 from margindash_cli.clients.stripe_api import KEY_ENV, StripeApi, StripeSyncError, api_base, as_dict, connect, load_api_key  # noqa: F401 (the commands import them from here)
 from margindash_cli.clients.stripe_api import verify_event, webhook_secret  # noqa: F401 (the commands import them from here)
-from margindash_cli.core.money import allocate, day_of
+from margindash_cli.core.money import allocate, day_of, minor_exponent
 from margindash_cli.errors import UsageError
 from margindash_cli.revenue.fx import FX_MAX_AGE_DAYS, decimal_rate, usd_cents
 from margindash_cli.revenue.stripe_math import (  # noqa: F401 (parse_since: the commands import it from here)
     NON_FINAL_REFUND_STATUSES,
     OPEN_DISPUTE_STATUSES,
     Settings,
-    _exp,
     credit_note_row,
     customer_row,
     dispute_row,
@@ -181,7 +180,7 @@ class Collector:
             row["invoice"] = min(shares) if shares else None
         if not shares:
             self.batch.unlinked.append(rid)
-            amount = f"{Decimal(row['amount']).scaleb(-_exp(row['currency'])):f} {row['currency'].upper()}"
+            amount = f"{Decimal(row['amount']).scaleb(-minor_exponent(row['currency'])):f} {row['currency'].upper()}"
             payment = row.get("payment_intent") or row.get("charge") or "no payment"
             why = "no invoice payment matches its payment" if self.api else "no API key to find its invoice; the next sync-stripe links it"
             self.batch.warnings.append(f"{kind} {rid} ({amount}, {day_of(row['created']).isoformat()}, {payment}): {why}; not counted")
@@ -373,8 +372,6 @@ def rebuild_revenue(store: Any, invoice_ids: set[str] | list[str], include_open:
 
 
 def revenue_summary(store: Any) -> dict[str, dict[str, str]]:
-    from margindash_cli.core.money import minor_exponent
-
     out = {}
     for currency, amount, usd, unconverted in store.stripe_revenue_totals():
         out[currency] = {
