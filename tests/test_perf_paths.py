@@ -143,7 +143,7 @@ def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(t
         lo, hi = rng.choice(days), rng.choice(days)
         if lo is not None and hi is not None and lo > hi:
             lo, hi = hi, lo
-        got = {r[0]: [r[2], r[3], r[4], r[5], r[6]]
+        got = {r.customer: [r.events, r.input_tokens, r.output_tokens, r.cost_pico, r.unpriced_events]
                for r in store.events.usage_facts([], start_ms=lo, end_ms=hi, tz=timezone.utc, per_day=False)}  # fmt: skip
         assert got == from_events(lo, hi), (seed, lo, hi)
     store.close()

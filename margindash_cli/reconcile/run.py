@@ -444,13 +444,14 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
     start_day, end_day = _day_bounds(start_ms, end_ms)
     cells = Cells(store, start_day, end_day)
     results = compute.reconcile_cells(cells.logged, cells.billed, price_fn(store))
-    n, ng = len(query_groups), len(groups)
+    ng = len(groups)
     facts: list[tuple[Any, ...]] = []
     cost_facts: list[Any] = []
     day_numbers: dict[date, int] = {}
     for row in rows:
-        values, day = row[1 : 1 + n], row[1 + n]
-        ev, inp, out, cost, unpriced, rev = row[2 + n :]
+        values, day = row.groups, row.day
+        ev, inp, out, cost = row.events, row.input_tokens, row.output_tokens, row.cost_pico
+        unpriced, rev = row.unpriced_events, row.event_revenue_cents
         # a plain tuple equals (and hashes like) the CellKey it spells: no NamedTuple per row
         day_n = day_numbers.get(day)
         if day_n is None:

@@ -355,9 +355,8 @@ def suggest_feature(store: Store) -> str | None:
     from datetime import timezone as tz
 
     cost: dict[str, int] = defaultdict(int)
-    for _customer, feature, _day, _events, _inp, _out, pico, _unpriced, _rev in store.events.usage_facts(
-        ["feature"], start_ms=None, end_ms=None, tz=tz.utc
-    ):
+    for row in store.events.usage_facts(["feature"], start_ms=None, end_ms=None, tz=tz.utc):
+        (feature,) = row.groups
         if feature:
-            cost[feature] += pico
+            cost[feature] += row.cost_pico
     return min(cost, key=lambda f: (-cost[f], f)) if cost else None

@@ -14,13 +14,12 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from margindash_cli.store.rows import BudgetSpend
+from margindash_cli.store.rows import AlertRow, BudgetRow, BudgetSpend, CostShareRow
 from margindash_cli.store.sql import _case_in, _merge_ranges, _now_iso, _window_plan, Repository
 
 
 class Budgets(Repository):
     """Budgets, their spend and their alerts."""
-
 
     # -- writing --
 
@@ -90,11 +89,11 @@ class Budgets(Repository):
 
     # -- reading --
 
-    def budget_rows(self) -> list[tuple[str, str, str, str, str, str, str, str, str]]:
+    def budget_rows(self) -> list[BudgetRow]:
         """(name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails JSON) of every budget, by name."""
-        return self.conn.execute(
+        return [BudgetRow._make(r) for r in self.conn.execute(
             "SELECT name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails FROM budgets ORDER BY name"
-        ).fetchall()
+        )]
 
     def budget_spend(self, windows: list[tuple[int, int]], customers: Iterable[str]) -> dict[tuple[int, int], BudgetSpend]:
         """Priced cost (picodollars), unpriced calls and calls of each window [start_ms, end_ms): in all, per
@@ -179,7 +178,7 @@ class Budgets(Repository):
             yield (*row[:lead], row[lead] * 1_000_000 + row[lead + 1], *row[lead + 2 :])
 
     def budget_breakdown(self, start_ms: int, end_ms: int, by: str, *, customer: str | None = None,
-                         feature: str | None = None) -> list[tuple[str | None, int]]:  # fmt: skip
+                         feature: str | None = None) -> list[CostShareRow]:  # fmt: skip
         """Priced cost per customer (by='customer') or feature (by='feature') in [start_ms, end_ms), within one
         customer or feature when given: [(name or None, cost picodollars)], biggest first."""
         column = {"customer": "x.customer", "feature": "x.feature"}[by]
@@ -207,14 +206,14 @@ class Budgets(Repository):
                 totals[ident] = totals.get(ident, 0) + sign * (micro * 1_000_000 + rest)
         table, key_col = ("customers", "customer_id") if by == "customer" else ("features", "name")
         names = self.store._names_by_id(table, key_col, totals)
-        return sorted(((names.get(i), cost) for i, cost in totals.items() if cost), key=lambda r: (-r[1], r[0] or ""))
+        return sorted((CostShareRow(names.get(i), cost) for i, cost in totals.items() if cost), key=lambda r: (-r[1], r[0] or ""))
 
-    def alert_rows(self) -> list[tuple[str, str, int, str, str, int, int | None, int, str | None]]:
+    def alert_rows(self) -> list[AlertRow]:
         """(budget, level, period_start, channel, state, claimed_at, sent_at, attempts, last_error) of every alert."""
-        return self.conn.execute(
+        return [AlertRow._make(r) for r in self.conn.execute(
             "SELECT budget, level, period_start, channel, state, claimed_at, sent_at, attempts, last_error FROM budget_alerts"
             " ORDER BY budget, period_start, level, channel"
-        ).fetchall()
+        )]
 
     def scope_ids_with_calls(self, scope: str) -> list[str]:
         """The customer ids (scope "customer") or features (scope "feature") that have at least one stored call,

@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-from margindash_cli.store.rows import BilledCostRow, BilledUsageRow, CostSyncRow, LoggedCellRow
+from margindash_cli.store.rows import BilledCostRow, BilledUsageRow, CostSyncRow, LoggedCellRow, ProviderDayRow, VendorDayRow
 from margindash_cli.store.schema import DAY_MS
 from margindash_cli.store.sql import _time_range, Repository
 
 
 class Costs(Repository):
     """Billed costs and usage per provider and day, and the logged cells reconcile compares them with."""
-
 
     # -- writing --
 
@@ -122,20 +121,20 @@ class Costs(Repository):
                + (" WHERE " + " AND ".join(where) if where else ""))  # fmt: skip
         return [BilledUsageRow(*r) for r in self.conn.execute(sql, args)]
 
-    def billed_days(self, start_day: int | None, end_day: int | None) -> set[tuple[str, int]]:
+    def billed_days(self, start_day: int | None, end_day: int | None) -> set[ProviderDayRow]:
         """The (provider, UTC day)s some sync or import knows the bill of."""
         where, args = [], []
         _time_range(where, args, "day", start_day, end_day)
         sql = "SELECT DISTINCT provider, day FROM billed_days" + (" WHERE " + " AND ".join(where) if where else "")
-        return {(p, d) for p, d in self.conn.execute(sql, args)}
+        return {ProviderDayRow(p, d) for p, d in self.conn.execute(sql, args)}
 
-    def logged_vendor_days(self, start_day: int | None, end_day: int | None) -> list[tuple[int, str]]:
+    def logged_vendor_days(self, start_day: int | None, end_day: int | None) -> list[VendorDayRow]:
         """(UTC day, vendor) of every day and vendor with logged calls in [start_day, end_day)."""
         where, args = [], []
         _time_range(where, args, "x.day", start_day, end_day)
         sql = ("SELECT DISTINCT x.day, m.vendor FROM rollup_daily x JOIN models m ON m.id = x.model"
                + (" WHERE " + " AND ".join(where) if where else ""))  # fmt: skip
-        return self.conn.execute(sql, args).fetchall()
+        return [VendorDayRow._make(r) for r in self.conn.execute(sql, args)]
 
     def logged_cells(self, start_day: int | None, end_day: int | None) -> list[LoggedCellRow]:
         """Our logged calls per (UTC day, vendor, model) from the daily rollups, with the tokens of the unpriced

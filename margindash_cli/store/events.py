@@ -17,13 +17,13 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
+from margindash_cli.store.rows import DaySpan, UnpricedModelRow, UsageFactRow, UsageVectorRow
 from margindash_cli.store.schema import _W_CACHED, _W_COST, _W_CURRENCY, _W_CUSTOMER, _W_CW, _W_FEATURE, _W_IN, _W_MODEL, _W_OUT, _W_PRICE_ID, _W_REASON, _W_REVENUE, _W_SEGMENT, _W_TS, BLOCK_BITS, CUSTOMER_ROLLUP_FROM_STAGING, DAY_MS, DEDUPE_STAGING, EPOCH_DATE, EVENT_COLUMN_LIST, EVENT_COLUMNS, INSERT_STAGING, MAX_ID_RANGES, R_CACHED, R_COST, R_CW, R_EVENTS, R_IN, R_OUT, R_REASON, R_REV, R_UNPRICED, ROLLUP_FROM_STAGING, UPSERT_CUSTOMER_ROLLUP, UPSERT_ROLLUP, WIDE_COLUMNS, event_key
 from margindash_cli.store.sql import _month_start, _time_range, _usage_rank, Repository
 
 
 class Events(Repository):
     """Calls, their keys, rollups and zone map; the facts reports, simulate and export read."""
-
 
     # -- writing --
 
@@ -260,9 +260,8 @@ class Events(Repository):
         return [dict(zip(names, row)) for row in cur]
 
     def usage_facts(self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo,
-                    customer: str | None = None, per_day: bool = True) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-        """Usage summed per (customer, *groups, local day): rows of
-        (customer_id, group values..., local date, events, input, output, cost, unpriced, revenue cents).
+                    customer: str | None = None, per_day: bool = True) -> Iterator[UsageFactRow]:  # fmt: skip
+        """Usage summed per (customer, groups, local day): a `UsageFactRow` each, `groups` the values of `groups`.
 
         With `per_day=False` the rows span the whole range (one per customer and groups, date 1970-01-01):
         far fewer rows for a report with no time grouping, which never looks at the day.
@@ -345,6 +344,7 @@ class Events(Repository):
         customer_names = self.store._names_by_id("customers", "customer_id", {r[0] for r in rows})
         named.insert(0, (0, customer_names.get))
         day_cache: dict[int, date] = {}
+        make = UsageFactRow._make
         for row in rows:
             t = row[n]
             day = day_cache.get(t)
@@ -354,17 +354,17 @@ class Events(Repository):
             values = list(row[:n])
             for i, name_of in named:
                 values[i] = name_of(values[i])
-            yield (*values, day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev)
+            yield make((values[0], tuple(values[1:]), day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev))
 
-    def unpriced_models(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[tuple[str, str, int, int, int]]:
-        """(vendor, model, calls, input tokens, output tokens) of stored calls that have no price."""
+    def unpriced_models(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[UnpricedModelRow]:
+        """The models of stored calls that have no price, the most calls first."""
         where, args = self.ts_filter("e", start_ms, end_ms)
         where.append("e.cost IS NULL")
         sql = (
             "SELECT m.vendor, m.model, count(*), sum(e.input_tokens), sum(e.output_tokens) FROM events e"
             " JOIN models m ON m.id = e.model WHERE " + " AND ".join(where) + " GROUP BY e.model ORDER BY 3 DESC"
         )
-        return self.conn.execute(sql, args).fetchall()
+        return [UnpricedModelRow._make(r) for r in self.conn.execute(sql, args)]
 
     def model_names(self) -> dict[int, tuple[str, str]]:
         return {mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")}
@@ -385,7 +385,7 @@ class Events(Repository):
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
 
     def usage_vectors(self, *, start_ms: int | None, end_ms: int | None, feature: str | None = None
-                      ) -> list[tuple[Any, ...]]:  # fmt: skip
+                      ) -> list[UsageVectorRow]:  # fmt: skip
         """Calls grouped by identical per-call vector, for re-pricing each distinct vector once: rows of
         (feature, vendor, model, service_tier, input, output, cached, cache_write, cache_write_1h, reasoning,
         units, calls, billed cost picodollars, unpriced calls, extra cost picodollars, first ts, last ts).
@@ -416,8 +416,8 @@ class Events(Repository):
         out = []
         for r in self.conn.execute(sql, args):
             vendor, model = models[r[1]]
-            out.append((features.get(r[0]), vendor, model, *r[2:11], r[11] * 1_000_000 + r[12], r[13],
-                        r[14] * 1_000_000 + r[15], r[16], r[17]))  # fmt: skip
+            out.append(UsageVectorRow(features.get(r[0]), vendor, model, *r[2:11], r[11] * 1_000_000 + r[12], r[13],
+                                      r[14] * 1_000_000 + r[15], r[16], r[17]))  # fmt: skip
         return out
 
     def export_rows(self, table: str, *, start_ms: int | None, end_ms: int | None, chunk_rows: int
@@ -494,17 +494,15 @@ class Events(Repository):
         return int(value) if value else 1
 
     def cell_facts(self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo,
-                   customer: str | None = None) -> Iterator[tuple[Any, ...]]:  # fmt: skip
-        """Usage at the finest cell (groups: reports.CELL_DIMS, feature/vendor/model/segment/plan, then any tags) as tuples
-        in `reports.UsageFact`'s shape: (customer id, (group values...), local day, events, input, output, cost,
-        unpriced, revenue cents). Without tags, in UTC and on day boundaries these are the rows of `rollup_daily` as
+                   customer: str | None = None) -> Iterator[UsageFactRow]:  # fmt: skip
+        """Usage at the finest cell (groups: reports.CELL_DIMS, feature/vendor/model/segment/plan, then any tags) as
+        `UsageFactRow`s, `reports.UsageFact`'s shape: (customer id, (group values...), local day, events, input, output,
+        cost, unpriced, revenue cents). Without tags, in UTC and on day boundaries these are the rows of `rollup_daily` as
         they are, read with no GROUP BY and named in Python (several times faster than grouping them again in SQL);
         otherwise `usage_facts` serves them."""
         day_aligned = (start_ms is None or start_ms % DAY_MS == 0) and (end_ms is None or end_ms % DAY_MS == 0)
         if list(groups) != ["feature", "vendor", "model", "segment", "plan"] or tz is not timezone.utc or not day_aligned:
-            n = len(groups)
-            for row in self.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer):
-                yield (row[0], tuple(row[1 : 1 + n]), *row[1 + n :])
+            yield from self.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer)
             return
         where: list[str] = []
         args: list[Any] = []
@@ -522,14 +520,15 @@ class Events(Repository):
         plans = dict(self.conn.execute("SELECT customer, plan FROM customer_attributes WHERE plan IS NOT NULL"))
         customers = self.store._names_by_id("customers", "customer_id", {r[1] for r in rows})
         days: dict[int, date] = {}
+        make = UsageFactRow._make
         for day, cust, feature, model, segment, ev, inp, out, cost, unpriced, rev in rows:
             d = days.get(day)
             if d is None:
                 d = days[day] = EPOCH_DATE + timedelta(days=day)
             vendor, model_name = models[model]
             seg = segments.get(segment) if segment else attributes.get(cust)  # a call's own segment wins
-            yield (customers.get(cust), (features.get(feature), vendor, model_name, seg, plans.get(cust)), d, ev, inp, out, cost,
-                   unpriced, rev)  # fmt: skip
+            yield make((customers.get(cust), (features.get(feature), vendor, model_name, seg, plans.get(cust)), d, ev, inp, out,
+                        cost, unpriced, rev))  # fmt: skip
 
     def customer_attribute(self, name: str) -> dict[str, str]:
         """customer id -> its `segment` or `plan` from Stripe metadata (customer_attributes), for revenue with no calls."""
@@ -544,7 +543,7 @@ class Events(Repository):
         row = self.conn.execute("SELECT id FROM events WHERE response_id = ? LIMIT 1", (response_id,)).fetchone()
         return row[0] if row else None
 
-    def data_span_days(self, *, start_ms: int | None = None, end_ms: int | None = None) -> tuple[int | None, int | None]:
+    def data_span_days(self, *, start_ms: int | None = None, end_ms: int | None = None) -> DaySpan:
         """The first and last UTC day numbers (days since 1970-01-01) with a call or revenue in [start_ms, end_ms),
         or (None, None) when there is neither."""
         lo = None if start_ms is None else start_ms // DAY_MS
@@ -554,7 +553,7 @@ class Events(Repository):
                f" UNION ALL SELECT max(day) FROM rollup_customer_daily{where}"
                f" UNION ALL SELECT min(day) FROM revenue{where} UNION ALL SELECT max(day) FROM revenue{where})")
         first, last = self.conn.execute(sql, [lo, hi] * 4).fetchone()
-        return first, last
+        return DaySpan(first, last)
 
     def reported_cost_rows(self, *, start_ms: int | None, end_ms: int | None, after_id: int | None, limit: int
                            ) -> list[tuple[Any, ...]]:  # fmt: skip

@@ -13,10 +13,6 @@ from margindash_cli.store.sql import Repository
 class Health(Repository):
     """Read-only checks of a store's health."""
 
-
-    # -- writing --
-
-
     # -- reading --
 
     def integrity_problems(self, *, full: bool = False) -> list[str]:

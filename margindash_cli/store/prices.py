@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from margindash_cli.store.rows import AliasRow, PriceRow
 from margindash_cli.store.sql import _now_iso, Repository
 
 
 class Prices(Repository):
     """Price versions and model aliases."""
-
 
     # -- writing --
 
@@ -36,13 +36,13 @@ class Prices(Repository):
 
     # -- reading --
 
-    def price_rows(self) -> list[tuple[int, str, str, int, str, str]]:
+    def price_rows(self) -> list[PriceRow]:
         """(id, provider, model, effective_from ms, source, data JSON) of every price version."""
-        return self.conn.execute("SELECT id, provider, model, effective_from, source, data FROM prices").fetchall()
+        return [PriceRow._make(r) for r in self.conn.execute("SELECT id, provider, model, effective_from, source, data FROM prices")]
 
-    def alias_rows(self) -> list[tuple[str, str, str, str]]:
+    def alias_rows(self) -> list[AliasRow]:
         """(name, vendor or '', provider, model) of every alias."""
-        return self.conn.execute("SELECT name, vendor, provider, model FROM price_aliases").fetchall()
+        return [AliasRow._make(r) for r in self.conn.execute("SELECT name, vendor, provider, model FROM price_aliases")]
 
     def has_price(self, provider: str, model: str, effective_from: int, source: str, data: str) -> bool:
         return self.conn.execute(

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any
 
+from margindash_cli.store.rows import FocusRevenueRow, RevenueDayRow, RevenueFacts, RevenueSourceRow, UnconvertedDayRow, UnconvertedRevenueRow
 from margindash_cli.store.schema import DAY_MS, EPOCH_DATE
 from margindash_cli.store.sql import _revenue_where, _time_range, Repository
 
 
 class Revenue(Repository):
     """Revenue rows, FX rates and their conversion to USD."""
-
 
     # -- writing --
 
@@ -70,12 +69,12 @@ class Revenue(Repository):
     # -- reading --
 
     def revenue_facts(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
-                      ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
+                      ) -> RevenueFacts:  # fmt: skip
         """Revenue per (customer, UTC day) in US cents, and what could not be converted, per currency."""
         return self._revenue_day_facts("r.day", start_ms, end_ms, customer)
 
     def _revenue_day_facts(self, day_sql: str, start_ms: int | None, end_ms: int | None, customer: str | None
-                           ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
+                           ) -> RevenueFacts:  # fmt: skip
         """Revenue per (customer, day) in US cents, where `day_sql` (over `revenue r`) is the day a row counts on,
         and what could not be converted, per currency."""
         where, args = _revenue_where("b", start_ms, end_ms, customer)
@@ -91,8 +90,8 @@ class Revenue(Repository):
             if missing:
                 unconverted[currency] = unconverted.get(currency, 0) + amount
             elif usd:
-                facts.append((cust, date(1970, 1, 1) + timedelta(days=day), usd))
-        return facts, unconverted
+                facts.append(RevenueDayRow(cust, date(1970, 1, 1) + timedelta(days=day), usd))
+        return RevenueFacts(facts, unconverted)
 
     def fx_rate(self, currency: str, day: date | int, max_age_days: int) -> str | None:
         """USD per unit of `currency` on a UTC day (a date or day number): that day's rate, else the latest up to
@@ -104,14 +103,14 @@ class Revenue(Repository):
         ).fetchone()
         return row[0] if row else None
 
-    def unconverted_revenue(self, currencies: list[str]) -> list[tuple[int, int, int, str]]:
+    def unconverted_revenue(self, currencies: list[str]) -> list[UnconvertedRevenueRow]:
         """(row id, day number, amount minor, currency) of non-Stripe revenue rows without USD in these currencies.
         (Stripe rows are rebuilt per invoice instead, so a line is converted once, not day by day.)"""
-        return self.conn.execute(
+        return [UnconvertedRevenueRow._make(r) for r in self.conn.execute(
             f"SELECT id, day, amount_minor, currency FROM revenue WHERE usd_cents IS NULL AND source != 'stripe'"
             f" AND currency IN ({','.join('?' * len(currencies))}) ORDER BY id",
             currencies,
-        ).fetchall()
+        )]
 
     def unconverted_totals(self) -> dict[str, int]:
         """Minor units of all revenue still without USD, per currency."""
@@ -120,7 +119,7 @@ class Revenue(Repository):
         ).fetchall())  # fmt: skip
 
     def unconverted_revenue_days(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
-                                 ) -> list[tuple[str | None, date, int]]:  # fmt: skip
+                                 ) -> list[UnconvertedDayRow]:  # fmt: skip
         """(customer id, UTC day, revenue rows) of revenue with no USD amount yet (no fx rate), as `revenue_facts`
         selects days: the report flags the rows that revenue would reach."""
         where, args = ["r.usd_cents IS NULL"], []
@@ -135,10 +134,10 @@ class Revenue(Repository):
             args.append(customer)
         sql = ("SELECT c.customer_id, r.day, count(*) FROM revenue r LEFT JOIN customers c ON c.id = r.customer WHERE "
                + " AND ".join(where) + " GROUP BY r.customer, r.day")  # fmt: skip
-        return [(cust, EPOCH_DATE + timedelta(days=day), n) for cust, day, n in self.conn.execute(sql, args)]
+        return [UnconvertedDayRow(cust, EPOCH_DATE + timedelta(days=day), n) for cust, day, n in self.conn.execute(sql, args)]
 
     def revenue_facts_billed(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
-                             ) -> tuple[list[tuple[str | None, date, int]], dict[str, int]]:  # fmt: skip
+                             ) -> RevenueFacts:  # fmt: skip
         """`revenue_facts` on the billed basis: a Stripe invoice line counts whole on its invoice's finalization day
         (UTC), an imported row on its first day (its date or period_start); credit notes, refunds and disputes
         count on their own day in both bases. Same shapes as `revenue_facts`."""
@@ -149,13 +148,13 @@ class Revenue(Repository):
         )
         return self._revenue_day_facts(billed_day, start_ms, end_ms, customer)
 
-    def revenue_source_rows(self, source: str) -> list[tuple[str | None, int, int, str, str]]:
+    def revenue_source_rows(self, source: str) -> list[RevenueSourceRow]:
         """(customer id, day number, amount minor, currency, ref) of every revenue row of a source, sorted."""
-        return sorted(self.conn.execute(
+        return [RevenueSourceRow._make(r) for r in sorted(self.conn.execute(
             "SELECT c.customer_id, r.day, r.amount_minor, r.currency, r.ref FROM revenue r LEFT JOIN customers c ON c.id = r.customer"
-            " WHERE r.source = ?", (source,)).fetchall(), key=repr)  # fmt: skip
+            " WHERE r.source = ?", (source,)).fetchall(), key=repr)]  # fmt: skip
 
-    def focus_revenue_rows(self, start_day: int | None, end_day: int | None) -> list[tuple[Any, ...]]:
+    def focus_revenue_rows(self, start_day: int | None, end_day: int | None) -> list[FocusRevenueRow]:
         """(UTC day, customer id, amount minor, currency, USD cents or None, source, ref) of every revenue row in
         [start_day, end_day), and one ('events', ref None) per customer-day of the revenue the calls carried."""
         where, args = [], []
@@ -168,4 +167,4 @@ class Revenue(Repository):
             "SELECT x.day, c.customer_id, sum(x.revenue_usd_cents), 'usd', sum(x.revenue_usd_cents), 'events', NULL"
             " FROM rollup_daily x LEFT JOIN customers c ON c.id = x.customer" + cond
             + " GROUP BY x.day, x.customer HAVING sum(x.revenue_usd_cents) != 0", args).fetchall()  # fmt: skip
-        return rows
+        return [FocusRevenueRow._make(r) for r in rows]

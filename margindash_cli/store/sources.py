@@ -10,13 +10,12 @@ Invariants:
 from __future__ import annotations
 
 
-from margindash_cli.store.rows import SourceCheckpoint
+from margindash_cli.store.rows import SourceCheckpoint, SourceRow
 from margindash_cli.store.sql import _now_iso, Repository
 
 
 class Sources(Repository):
     """Ingest checkpoints of the files read."""
-
 
     # -- writing --
 
@@ -62,9 +61,10 @@ class Sources(Repository):
         ).fetchall()
         return [SourceCheckpoint(*r) for r in rows]
 
-    def source_rows(self) -> list[tuple[str, str | None, int, int, str | None]]:
+    def source_rows(self) -> list[SourceRow]:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
-        return self.conn.execute("SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at").fetchall()
+        return [SourceRow._make(r) for r in self.conn.execute(
+            "SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at")]
 
     def resume_candidates(self, path: str, identity: str | None) -> list[SourceCheckpoint]:
         """Every checkpoint a file at `path` with this identity might continue: this path's first, then other paths'

@@ -12,12 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from margindash_cli.store.schema import EPOCH_DATE
+from margindash_cli.store.rows import AppCustomer, DisputeAtRiskRow, StripeRevenueTotalRow
 from margindash_cli.store.sql import _now_iso, Repository
 
 
 class Stripe(Repository):
     """Stripe customers, invoices, credit notes, refunds, disputes and the revenue rebuilt from them."""
-
 
     # -- writing --
 
@@ -144,15 +144,15 @@ class Stripe(Repository):
     def stripe_customer(self, customer: str) -> dict[str, Any] | None:
         return self._stripe_row("stripe_customers", customer)
 
-    def stripe_app_customer(self, customer: str) -> tuple[str, str]:
+    def stripe_app_customer(self, customer: str) -> AppCustomer:
         """(app customer id, how it was found) of a Stripe customer: `customers map`, else its metadata, else its own id."""
         row = self.conn.execute("SELECT app_customer_id FROM stripe_customer_map WHERE stripe_customer = ?", (customer,)).fetchone()
         if row:
-            return row[0], "map"
+            return AppCustomer(row[0], "map")
         row = self.conn.execute("SELECT app_customer_id FROM stripe_customers WHERE id = ?", (customer,)).fetchone()
         if row and row[0]:
-            return row[0], "metadata"
-        return customer, "stripe id"
+            return AppCustomer(row[0], "metadata")
+        return AppCustomer(customer, "stripe id")
 
     def stripe_invoice(self, invoice: str) -> dict[str, Any] | None:
         return self._stripe_row("stripe_invoices", invoice)
@@ -209,13 +209,13 @@ class Stripe(Repository):
         sql = f"SELECT count(*) FROM stripe_invoices WHERE status IN ({','.join('?' * len(statuses))})"
         return self.conn.execute(sql, statuses).fetchone()[0]
 
-    def stripe_revenue_totals(self) -> list[tuple[str, int, int, int]]:
+    def stripe_revenue_totals(self) -> list[StripeRevenueTotalRow]:
         """(currency, amount minor, converted USD cents, unconverted minor) of all Stripe revenue, per currency."""
-        return self.conn.execute(
+        return [StripeRevenueTotalRow._make(r) for r in self.conn.execute(
             "SELECT currency, sum(amount_minor), coalesce(sum(usd_cents), 0),"
             " coalesce(sum(CASE WHEN usd_cents IS NULL THEN amount_minor END), 0)"
             " FROM revenue WHERE source = 'stripe' GROUP BY currency ORDER BY currency"
-        ).fetchall()
+        )]
 
     def stripe_unmapped_customers(self) -> list[str]:
         """Stripe customers with revenue whose app id is their own Stripe id (no metadata key, no map)."""
@@ -305,7 +305,7 @@ class Stripe(Repository):
             "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' AND created <= ? ORDER BY created DESC, id",
             (customer, created_until))]  # fmt: skip
 
-    def stripe_disputes_at_risk(self) -> list[tuple[str | None, str, int, int]]:
+    def stripe_disputes_at_risk(self) -> list[DisputeAtRiskRow]:
         """(app customer id, currency, minor units, count) of open disputes booked on invoices: revenue at risk."""
         out: dict[tuple[str | None, str], list[int]] = {}
         for inv_customer, currency, amount in self.conn.execute(
@@ -315,4 +315,4 @@ class Stripe(Repository):
             acc = out.setdefault((app, currency), [0, 0])
             acc[0] += amount
             acc[1] += 1
-        return [(c, cur, a, n) for (c, cur), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]
+        return [DisputeAtRiskRow(c, cur, a, n) for (c, cur), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]

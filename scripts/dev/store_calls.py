@@ -61,7 +61,7 @@ _CLASS = re.compile(r"(?<![\w.])Store\.(" + "|".join(sorted(FAMILY, key=len, rev
 _CLASS_ATTR = re.compile(r"(setattr|getattr|hasattr)\(Store, \"(" + "|".join(sorted(FAMILY, key=len, reverse=True)) + r")\"")
 
 
-_IMPORT = re.compile(r"^([ \t]*)from margindash_cli\.store\.db import ([\w, ]+?)[ \t]*$", re.M)
+_IMPORT = re.compile(r"^([ \t]*)from margindash_cli\.store\.db import (?:\(([^)]*)\)|([\w, ]+?))[ \t]*$", re.M)
 
 
 def homes(package: Path = Path(__file__).resolve().parents[2] / "margindash_cli" / "store") -> dict[str, str]:
@@ -80,7 +80,9 @@ def homes(package: Path = Path(__file__).resolve().parents[2] / "margindash_cli"
 def rewrite_imports(text: str, where: dict[str, str]) -> str:
     """`from margindash_cli.store.db import DAY_MS, Store` -> one import per module each name now lives in."""
     def split(m: re.Match[str]) -> str:
-        indent, names = m.group(1), [n.strip() for n in m.group(2).split(",") if n.strip()]
+        listed = m.group(2) if m.group(2) is not None else m.group(3)
+        indent = m.group(1)
+        names = [n.split("#")[0].strip() for n in re.split(r"[,\n]", listed) if n.split("#")[0].strip()]
         if any(" as " in n for n in names):
             return m.group(0)
         by: dict[str, list[str]] = {}
