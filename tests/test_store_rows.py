@@ -32,12 +32,9 @@ CONTAINERS = {list, set, frozenset, collections.abc.Iterator, collections.abc.It
 ALLOWED = {
     # positional tuples that callers unpack or index
     "events.event_rows", "events.reported_cost_rows", "events.export_rows",  # events_wide rows, read by WIDE_COLUMNS index
-    "events.model_names", "health.rollup_mismatches",
+    "events.model_names",
     # SQL-building helpers (WHERE fragments with their arguments, id ranges), not rows
     "events.ts_filter", "events.ts_ranges_filter", "events.id_ranges",
-    # pairs / quadruples of lists of Stripe objects (each a dict by column name)
-    "stripe.stripe_invoice_family", "stripe.stripe_invoice_reversals", "stripe.stripe_unlinked_reversals",
-    "stripe.stripe_all_reversals", "stripe.stripe_reversals_to_refetch",
     # mappings: a row as a dict by column name, or id/name -> value; not positional, but not rows.py types either
     "events.list_events", "events.dimension_names", "events.customer_attribute", "prices.price_version_labels",
     "revenue.unconverted_totals", "budgets.budget_spend", "stripe.stripe_customer", "stripe.stripe_invoice",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from margindash_cli.store.rows import RollupMismatches
 from margindash_cli.store.sql import Repository
 
 
@@ -22,7 +23,7 @@ class Health(Repository):
         rows = [r[0] for r in self.conn.execute(f"PRAGMA {pragma}(20)")]
         return [] if rows == ["ok"] else [line for r in rows for line in str(r).splitlines()][:20]
 
-    def rollup_mismatches(self, limit: int = 5) -> tuple[int, list[tuple[Any, ...]]]:
+    def rollup_mismatches(self, limit: int = 5) -> RollupMismatches:
         """How many (UTC day, customer, feature, model, segment) cells of `rollup_daily` differ from the sum of
         their events (either side missing counts too), and up to `limit` of them as (day, customer, feature,
         model, segment) ids."""
@@ -50,7 +51,7 @@ class Health(Repository):
         cells.update((d, c, -1, -1, -1) for d, c in from_daily.keys() | per_customer.keys()
                      if from_daily.get((d, c)) != per_customer.get((d, c)))  # fmt: skip
         cells.update((m, c, -2, -2, -2) for m, c in self._monthly_mismatches())  # m010 (#20): (month's first day, customer)
-        return len(cells), sorted(cells)[:limit]
+        return RollupMismatches(len(cells), sorted(cells)[:limit])
 
     def applied_migrations(self) -> list[str]:
         """Names of the schema migrations this store has had, in order."""

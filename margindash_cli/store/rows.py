@@ -260,6 +260,36 @@ class UsageVectorRow(NamedTuple):
     first_ts: int
     last_ts: int
 
+class InvoiceFamily(NamedTuple):
+    """A Stripe invoice with what hangs off it, each a store row as a dict by column name."""
+
+    invoice: dict[str, Any]
+    lines: list[dict[str, Any]]
+    credit_notes: list[dict[str, Any]]
+    refunds: list[dict[str, Any]]
+
+
+class Reversals(NamedTuple):
+    """Stripe refunds and disputes, each a store row as a dict by column name."""
+
+    refunds: list[dict[str, Any]]
+    disputes: list[dict[str, Any]]
+
+
+class ReversalIds(NamedTuple):
+    """Ids of Stripe refunds and disputes."""
+
+    refunds: list[str]
+    disputes: list[str]
+
+
+class RollupMismatches(NamedTuple):
+    """How many rollup cells differ from their events, and the first of them as (day, customer, feature, model,
+    segment) ids (-1s: a per-customer rollup cell, -2s: a monthly one)."""
+
+    count: int
+    cells: list[tuple[int, int, int, int, int]]
+
 
 class BilledCostRow(NamedTuple):
     """One line of a provider's bill: money of one provider, UTC day and line (see `billed_costs` in migrations)."""

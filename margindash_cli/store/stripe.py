@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from margindash_cli.store.schema import EPOCH_DATE
-from margindash_cli.store.rows import AppCustomer, DisputeAtRiskRow, StripeRevenueTotalRow
+from margindash_cli.store.rows import AppCustomer, DisputeAtRiskRow, InvoiceFamily, ReversalIds, Reversals, StripeRevenueTotalRow
 from margindash_cli.store.sql import _now_iso, Repository
 
 
@@ -168,7 +168,7 @@ class Stripe(Repository):
         return row[0] if row else None
 
     def stripe_invoice_family(self, invoice: str
-                              ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]] | None:  # fmt: skip
+                              ) -> InvoiceFamily | None:  # fmt: skip
         """An invoice with its lines, credit notes and refunds (store rows as dicts), or None if it is not stored."""
         inv = self.stripe_invoice(invoice)
         if inv is None:
@@ -179,7 +179,7 @@ class Stripe(Repository):
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r)) for r in cur]
 
-        return (
+        return InvoiceFamily(
             inv,
             rows("SELECT * FROM stripe_invoice_lines WHERE invoice = ? ORDER BY id"),
             rows("SELECT * FROM stripe_credit_notes WHERE invoice = ? ORDER BY id"),
@@ -270,34 +270,35 @@ class Stripe(Repository):
         """{invoice: amount} of a refund or dispute: the part of it booked on each invoice ({} = not linked)."""
         return dict(self.conn.execute("SELECT invoice, amount FROM stripe_reversal_shares WHERE reversal = ?", (reversal,)).fetchall())
 
-    def stripe_invoice_reversals(self, invoice: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def stripe_invoice_reversals(self, invoice: str) -> Reversals:
         """(refunds, disputes) booked on an invoice: their store rows with `amount` set to the invoice's share and
         `shares` to how many invoices the reversal is split over."""
         def q(table: str) -> list[dict[str, Any]]:
             return self.store._dict_rows(
                 f"SELECT t.*, s.amount AS amount, (SELECT count(*) FROM stripe_reversal_shares x WHERE x.reversal = t.id) AS shares"
                 f" FROM {table} t JOIN stripe_reversal_shares s ON s.reversal = t.id WHERE s.invoice = ? ORDER BY t.id", (invoice,))  # fmt: skip
-        return q("stripe_refunds"), q("stripe_disputes")
+        return Reversals(q("stripe_refunds"), q("stripe_disputes"))
 
     def stripe_dispute(self, dispute: str) -> dict[str, Any] | None:
         return self._stripe_row("stripe_disputes", dispute)
 
     def stripe_reversals_to_refetch(self, *, refund_statuses: tuple[str, ...], dispute_statuses: tuple[str, ...]
-                                    ) -> tuple[list[str], list[str]]:  # fmt: skip
+                                    ) -> ReversalIds:  # fmt: skip
         """(refund ids, dispute ids) whose stored status is not final, whatever their age."""
         def q(table: str, statuses: tuple[str, ...]) -> list[str]:
             return [r[0] for r in self.conn.execute(
                 f"SELECT id FROM {table} WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id", statuses)]  # fmt: skip
-        return q("stripe_refunds", refund_statuses), q("stripe_disputes", dispute_statuses)
+        return ReversalIds(q("stripe_refunds", refund_statuses), q("stripe_disputes", dispute_statuses))
 
-    def stripe_unlinked_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def stripe_unlinked_reversals(self) -> Reversals:
         """(refunds, disputes) stored without any invoice share: each run tries to link them again."""
         def q(table: str) -> list[dict[str, Any]]:
             return self.store._dict_rows(f"SELECT * FROM {table} WHERE id NOT IN (SELECT reversal FROM stripe_reversal_shares) ORDER BY id")
-        return q("stripe_refunds"), q("stripe_disputes")
+        return Reversals(q("stripe_refunds"), q("stripe_disputes"))
 
-    def stripe_all_reversals(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return self.store._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"), self.store._dict_rows("SELECT * FROM stripe_disputes ORDER BY id")
+    def stripe_all_reversals(self) -> Reversals:
+        return Reversals(self.store._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"),
+                         self.store._dict_rows("SELECT * FROM stripe_disputes ORDER BY id"))
 
     def stripe_customer_paid_invoices(self, customer: str, *, created_until: int) -> list[str]:
         """Paid invoices of a Stripe customer created up to a time (a payment is reversed after it is made)."""
