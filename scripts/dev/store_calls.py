@@ -5,8 +5,8 @@
 Idempotent: a call already reached through its family (`store.events.list_events`) is never touched again, so
 the script can be re-run on any tree, e.g. after merging branches that still call the old flat `Store` methods.
 Imports of names that left db.py (`from margindash_cli.store.db import DAY_MS, Store`) are split over the
-modules they now live in (schema.py, rows.py, ...). Only receivers named like a store (RECEIVERS: `store`, `self.store`, `s`, ...) are rewritten, and only for the
-method names in FAMILY; `Store.<method>` (monkeypatching the class) becomes `<Class>.<method>` for the repository
+modules they now live in (schema.py, rows.py, ...). Only receivers named like a store (RECEIVERS: `store`,
+`self.store`, `x[0].store`, `s`) are rewritten, and only for the method names in FAMILY; `Store.<method>` (monkeypatching the class) becomes `<Class>.<method>` for the repository
 class, with the import the caller needs added by hand (the script prints those lines). Prints each changed file;
 `--check` changes nothing and exits 1 when something would change.
 """
@@ -55,12 +55,10 @@ FAMILY = {method: family for family, methods in FAMILIES.items() for method in m
 # The names a `Store` goes by in this code base (the last part of the receiver: `self.store.x` has receiver `store`).
 RECEIVERS = ("store", "_store", "s")
 
-_CALL = re.compile(r"(?<![\w.])((?:[A-Za-z_]\w*\.)*(?:" + "|".join(RECEIVERS) + r"))\.(" + "|".join(
+_CALL = re.compile(r"(?<!\w)(" + "|".join(RECEIVERS) + r")\.(" + "|".join(
     sorted(FAMILY, key=len, reverse=True)) + r")\b")
 _CLASS = re.compile(r"(?<![\w.])Store\.(" + "|".join(sorted(FAMILY, key=len, reverse=True)) + r")\b")
 _CLASS_ATTR = re.compile(r"(setattr|getattr|hasattr)\(Store, \"(" + "|".join(sorted(FAMILY, key=len, reverse=True)) + r")\"")
-
-
 _IMPORT = re.compile(r"^([ \t]*)from margindash_cli\.store\.db import (?:\(([^)]*)\)|([\w, ]+?))[ \t]*$", re.M)
 
 
