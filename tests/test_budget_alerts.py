@@ -254,7 +254,7 @@ def test_a_refused_connection_is_reported_retried_next_run_and_blocks_nothing(cl
     assert [a["status"] for b in data["budgets"] for a in b["alerts"]] == ["sent", "sent"]
     assert len(box.messages) == 2
     with Store.open(Path(os.environ["MARGINDASH_HOME"]) / "margindash.db") as store:
-        rows = store.alert_rows()
+        rows = store.budgets.alert_rows()
     assert [(r[0], r[1], r[3], r[4], r[7]) for r in rows] == [
         ("acme-monthly", "warning", "email", "sent", 2), ("org-monthly", "critical", "email", "sent", 2)]
 
@@ -267,9 +267,9 @@ def test_a_crashed_runs_claim_is_sent_later_and_a_live_one_is_left_alone(cli, st
     now_ms = time.time_ns() // 1_000_000
     with Store.open(Path(os.environ["MARGINDASH_HOME"]) / "margindash.db") as store:
         # A run that is sending org-monthly's alert right now, and one that crashed 11 minutes ago sending acme's.
-        assert store.claim_alert("org-monthly", "critical", period_start, "email", blocking_levels=list(LEVELS[2:]),
+        assert store.budgets.claim_alert("org-monthly", "critical", period_start, "email", blocking_levels=list(LEVELS[2:]),
                                  now_ms=now_ms, stale_ms=CLAIM_STALE_MS) == "claimed"
-        assert store.claim_alert("acme-monthly", "warning", period_start, "email", blocking_levels=list(LEVELS[1:]),
+        assert store.budgets.claim_alert("acme-monthly", "warning", period_start, "email", blocking_levels=list(LEVELS[1:]),
                                  now_ms=now_ms - 11 * 60_000, stale_ms=CLAIM_STALE_MS) == "claimed"
     box = Mailbox()
     with smtp_server(box) as port:

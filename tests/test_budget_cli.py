@@ -299,7 +299,9 @@ def test_window_plans_cover_each_instant_exactly_once_and_read_at_most_half_a_da
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from margindash_cli.store.db import DAY_MS, _window_plan
+    from margindash_cli.store.schema import DAY_MS
+
+    from margindash_cli.store.sql import _window_plan
 
     base = 1_790_812_800_000  # 2026-10-01T00:00:00Z
 

@@ -275,7 +275,7 @@ def test_concurrent_appends_from_processes_and_threads_are_whole_lines_and_inges
     from margindash_cli.store.db import Store
 
     with Store.open(tmp_path / "home" / "margindash.db") as store:
-        assert store.count_events() == expected
+        assert store.events.count_events() == expected
 
 
 @pytest.mark.parametrize("content", [

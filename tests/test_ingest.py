@@ -65,7 +65,7 @@ def test_canonical_events_are_stored_with_their_token_vector(store, tmp_path):
     write_lines(log, [ev(1, cached_input_tokens=64, reasoning_tokens=4, cache_write_tokens=10, cache_write_1h_tokens=3)])
     r = run_ingest(store, [log], tmp_path)
     assert (r.lines_read, r.events_stored, r.duplicates, r.rejected) == (1, 1, 0, 0)
-    row = store.list_events()[0]
+    row = store.events.list_events()[0]
     assert (row["input_tokens"], row["cached_input_tokens"], row["cache_write_tokens"], row["cache_write_1h_tokens"],
             row["output_tokens"], row["reasoning_tokens"]) == (101, 64, 10, 3, 10, 4)  # fmt: skip
     assert row["customer_id"] == "acme" and row["event_type"] == "chat" and row["model_name"] == "gpt-4o-mini"
@@ -202,7 +202,7 @@ def test_map_reads_app_field_names(store, tmp_path):
     line.update(user={"id": "u-42"}, route="/summarize")
     write_lines(log, [line])
     run_ingest(store, [log], tmp_path, maps=[("customer_id", "user.id"), ("event_type", "route")])
-    row = store.list_events()[0]
+    row = store.events.list_events()[0]
     assert (row["customer_id"], row["event_type"]) == ("u-42", "/summarize")
 
 
@@ -211,12 +211,12 @@ def test_aliases_and_camel_case(store, tmp_path):
     write_lines(log, [{"timestamp": 1790848801, "customerId": "c1", "feature": "chat", "provider": "anthropic",
                        "model": "claude-x", "inputTokens": 5, "outputTokens": 2, "requestId": "r1"}])  # fmt: skip
     run_ingest(store, [log], tmp_path)
-    row = store.list_events()[0]
+    row = store.events.list_events()[0]
     assert (row["customer_id"], row["event_type"], row["vendor"], row["input_tokens"], row["ts"]) == (
         "c1", "chat", "anthropic", 5, 1790848801000)  # fmt: skip
     # requestId is the call's request id: its key finds the call (the store keeps the id's hash, not its text)
-    assert [r["id"] for r in store.list_events(request_id="r1")] == [row["id"]]
-    assert store.list_events(request_id="R1") == []
+    assert [r["id"] for r in store.events.list_events(request_id="r1")] == [row["id"]]
+    assert store.events.list_events(request_id="R1") == []
 
 
 @pytest.mark.parametrize(

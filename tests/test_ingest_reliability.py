@@ -15,6 +15,7 @@ import pytest
 
 from margindash_cli.ingest import pipeline
 from margindash_cli.store.db import Store
+from margindash_cli.store.sources import Sources
 
 from invariants import check_store
 
@@ -61,14 +62,14 @@ def test_a_file_rotated_while_its_checkpoint_is_looked_up_loses_no_call(cli, tmp
             log.write_text("".join(call(f"new-{i:04d}") for i in range(80)))
 
     for name in ("find_source", "resume_candidates"):  # whichever the code under test calls between opens
-        if hasattr(Store, name):
-            original = getattr(Store, name)
+        if hasattr(Sources, name):
+            original = getattr(Sources, name)
 
             def hooked(self, *a, _original=original, **k):
                 rotate()
                 return _original(self, *a, **k)
 
-            monkeypatch.setattr(Store, name, hooked)
+            monkeypatch.setattr(Sources, name, hooked)
     run(cli, log)
     monkeypatch.undo()
     monkeypatch.setenv("MARGINDASH_HOME", str(_isolated_home))
@@ -213,7 +214,7 @@ def test_a_file_is_read_only_up_to_its_size_when_the_run_started(_isolated_home,
     monkeypatch.setattr(pipeline, "_blocks", real_blocks)
     with Store.open(_isolated_home / "m.db") as store:
         again = pipeline.ingest_paths(store, [str(log)], quarantine_path=tmp_path / "q.jsonl")
-        assert again.events_stored == len(appended) and store.count_events() == 2000 + len(appended)
+        assert again.events_stored == len(appended) and store.events.count_events() == 2000 + len(appended)
 
 
 # ---- 11. a very long line ----

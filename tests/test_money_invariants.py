@@ -22,7 +22,8 @@ from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.pricing.catalog_store import ensure_catalog
 from margindash_cli.pricing.pricer import load_pricer
 from margindash_cli.pricing.reprice import reprice
-from margindash_cli.store.db import Store, event_key
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import event_key
 
 MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5"), ("google", "gemini-2.5-pro"),
           ("custom", "in-house-llm")]  # the last has no price  # fmt: skip

@@ -222,9 +222,9 @@ def test_ctrl_c_during_a_read_says_interrupted_and_during_ingest_what_stays(cli,
     def interrupt(*a, **k):
         raise KeyboardInterrupt
 
-    from margindash_cli.store.db import Store
+    from margindash_cli.store.events import Events
 
-    monkeypatch.setattr(Store, "list_events", interrupt)
+    monkeypatch.setattr(Events, "list_events", interrupt)
     r = cli("--db", db, "events")
     assert r.exit_code == 130 and r.stderr == "interrupted\n"
     from margindash_cli.ingest import pipeline

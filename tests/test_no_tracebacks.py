@@ -12,6 +12,7 @@ from margindash_cli.pricing import reprice as repricing
 from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.pricing.pricer import LazyPricer
 from margindash_cli.store.db import Store
+from margindash_cli.store.events import Events
 
 
 def line(rid: str, model: str) -> str:
@@ -27,7 +28,7 @@ def test_reprice_while_an_ingest_adds_a_model(tmp_path, _isolated_home, monkeypa
     with Store.open(db) as store:
         ingest_paths(store, [str(first)], quarantine_path=tmp_path / "q.jsonl", pricer=LazyPricer(store, "auto"))
     with Store.open(db) as store:
-        original = Store.event_rows
+        original = Events.event_rows
 
         def rows_after_a_concurrent_ingest(self, **kw):
             if not getattr(self, "_raced", False):
@@ -36,7 +37,7 @@ def test_reprice_while_an_ingest_adds_a_model(tmp_path, _isolated_home, monkeypa
                     ingest_paths(other, [str(later)], quarantine_path=tmp_path / "q.jsonl")
             return original(self, **kw)
 
-        monkeypatch.setattr(Store, "event_rows", rows_after_a_concurrent_ingest)
+        monkeypatch.setattr(Events, "event_rows", rows_after_a_concurrent_ingest)
         result = repricing.reprice(store, LazyPricer(store, "auto"))
     assert result.events_seen == 2 and result.newly_priced == 1
 

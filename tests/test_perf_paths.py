@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from margindash_cli.store.db import DEDUPE_STAGING, Store, event_key
+from margindash_cli.store.db import Store
+
+from margindash_cli.store.schema import DEDUPE_STAGING, event_key
 
 T0 = 1_790_000_000_000
 
@@ -28,10 +30,10 @@ def test_the_dedupe_statement_looks_keys_up_and_never_scans_event_keys(tmp_path,
     statements: list[str] = []
     store.conn.set_trace_callback(statements.append)
     with store.write():
-        assert store.insert_new_events(_rows(store, range(3000))) == 3000
+        assert store.events.insert_new_events(_rows(store, range(3000))) == 3000
     # a batch half old, half new, with a repeat inside it: only the new keys are stored, once
     with store.write():
-        assert store.insert_new_events(_rows(store, [*range(2000, 4000), 3999])) == 1000
+        assert store.events.insert_new_events(_rows(store, [*range(2000, 4000), 3999])) == 1000
     store.conn.set_trace_callback(None)
     assert sum(s.strip() == DEDUPE_STAGING for s in statements) == 2  # the statement the test plans is the one run
     assert store.conn.execute("SELECT count(*), count(DISTINCT key) FROM event_keys").fetchone() == (4000, 4000)
@@ -98,7 +100,7 @@ def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(t
 
     from invariants import rollup_mismatches
 
-    from margindash_cli.store.db import DAY_MS, WIDE_COLUMNS
+    from margindash_cli.store.schema import DAY_MS, WIDE_COLUMNS
 
     seed = int(os.environ.get("MARGINDASH_TEST_SEED", "20"))
     rng = random.Random(seed)
@@ -111,13 +113,13 @@ def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(t
         rows.append((event_key(f"m:{k}"), t0 + rng.randrange(0, 80 * DAY_MS), customer, 0, model, 0, rng.randrange(1, 500),
                      rng.randrange(0, 50), 0, 0, 0, rng.choice([None, rng.randrange(10**9)]), None, None, k, None))  # fmt: skip
     with store.write():
-        store.insert_new_events(rows)
+        store.events.insert_new_events(rows)
     c2 = store.dim_id("customers", "c2")
     aug = [t for t in (t0 + d * DAY_MS for d in range(80)) if (date(1970, 1, 1) + timedelta(days=t // DAY_MS)).month == 8]
     gone = store.conn.execute(f"SELECT {', '.join(WIDE_COLUMNS)} FROM events_wide WHERE customer = ? AND ts >= ? AND ts < ?",
                               (c2, aug[0], aug[-1] + DAY_MS)).fetchall()  # fmt: skip
     with store.write():  # every call of c2 in August leaves the rollups: its month must leave too
-        store.add_to_rollups(gone, sign=-1)
+        store.events.add_to_rollups(gone, sign=-1)
         store.conn.execute(f"DELETE FROM events WHERE id IN ({', '.join(str(r[0]) for r in gone)})")
     assert gone and rollup_mismatches(store.conn) == []
     assert store.conn.execute("SELECT count(*) FROM rollup_customer_monthly WHERE customer = ? AND month = ?",
@@ -141,7 +143,7 @@ def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(t
         lo, hi = rng.choice(days), rng.choice(days)
         if lo is not None and hi is not None and lo > hi:
             lo, hi = hi, lo
-        got = {r[0]: [r[2], r[3], r[4], r[5], r[6]]
-               for r in store.usage_facts([], start_ms=lo, end_ms=hi, tz=timezone.utc, per_day=False)}  # fmt: skip
+        got = {r.customer: [r.events, r.input_tokens, r.output_tokens, r.cost_pico, r.unpriced_events]
+               for r in store.events.usage_facts([], start_ms=lo, end_ms=hi, tz=timezone.utc, per_day=False)}  # fmt: skip
         assert got == from_events(lo, hi), (seed, lo, hi)
     store.close()

@@ -48,7 +48,7 @@ def test_a_re_import_of_the_same_path_replaces_it_and_says_what(cli, tmp_path, _
 def legacy_import(home, rows):
     """What an older margindash stored: the source keyed by the file's base name."""
     with Store.open(home / "margindash.db") as store:
-        store.replace_revenue("csv:revenue.csv", [(c, d, m, "usd", m, ref) for c, d, m, ref in rows])
+        store.revenue.replace_revenue("csv:revenue.csv", [(c, d, m, "usd", m, ref) for c, d, m, ref in rows])
 
 
 def test_an_import_keyed_by_name_by_an_older_version_is_replaced_only_when_it_is_the_same_file(cli, tmp_path, _isolated_home):

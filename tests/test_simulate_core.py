@@ -173,11 +173,11 @@ def test_store_groups_identical_call_vectors(tmp_path):
                 return 7, None
 
         ingest_paths(store, [str(log)], quarantine_path=tmp_path / "q.jsonl", pricer=Free())
-        rows = sorted(store.usage_vectors(start_ms=None, end_ms=None), key=lambda r: (r[3] or "", r[5]))
+        rows = sorted(store.events.usage_vectors(start_ms=None, end_ms=None), key=lambda r: (r[3] or "", r[5]))
         assert [(r[0], r[2], r[3], r[4], r[5], r[11], r[12]) for r in rows] == [
             ("chat", "gpt-4o", None, 100, 10, 2, 14), ("chat", "gpt-4o", None, 100, 11, 1, 7),
             ("chat", "gpt-4o", "batch", 100, 10, 1, 7)]  # fmt: skip
-        assert store.usage_vectors(start_ms=None, end_ms=None, feature="nope") == []
+        assert store.events.usage_vectors(start_ms=None, end_ms=None, feature="nope") == []
 
 
 # ---- the shipped benchmark table -----------------------------------------------------------------------

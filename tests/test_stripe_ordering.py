@@ -67,4 +67,4 @@ def test_sync_stripe_does_not_overwrite_a_webhook_applied_while_it_fetched(cli, 
         assert result.exit_code == 0, result.stderr
     assert revenue(_isolated_home) == {"il_race": 4200}
     with Store.open(_isolated_home / "margindash.db") as store:
-        assert store.stripe_invoice("in_race")["status"] == "paid"
+        assert store.stripe.stripe_invoice("in_race")["status"] == "paid"

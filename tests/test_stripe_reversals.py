@@ -289,7 +289,7 @@ def test_m007_keeps_the_refund_links_of_a_store_at_m004_as_shares(tmp_path):
     db.conn.commit()
     db.conn.close()
     with Store.open(path) as store:
-        assert "m007_stripe_reversals" in store.applied_migrations()  # later migrations (m008+) follow it
-        assert store.stripe_reversal_shares("re_old") == {"in_old": 700}
-        assert store.stripe_reversal_shares("re_none") == {}
-        assert [r["id"] for r in store.stripe_unlinked_reversals()[0]] == ["re_none"]
+        assert "m007_stripe_reversals" in store.health.applied_migrations()  # later migrations (m008+) follow it
+        assert store.stripe.stripe_reversal_shares("re_old") == {"in_old": 700}
+        assert store.stripe.stripe_reversal_shares("re_none") == {}
+        assert [r["id"] for r in store.stripe.stripe_unlinked_reversals()[0]] == ["re_none"]

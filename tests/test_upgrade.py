@@ -92,7 +92,7 @@ def test_an_old_store_migrates_and_reads_back_its_numbers(cli, old_store, monkey
     assert len(old) == 300 and sum(rid is not None for rid, _ in old.values()) == 240
     with Store.open(old_store) as store:  # opening migrates
         assert MIGRATIONS.pending(Database(store.conn)) == []
-        applied = store.applied_migrations()
+        applied = store.health.applied_migrations()
         assert applied[:3] == V0_1 and len(applied) == len(MIGRATIONS.pending(Database(memory=True)))
         assert rollup_mismatches(store.conn) == []  # the per-customer rollup m004 built too
         assert key_problems(store.conn) == []  # one key per event, and the zone map covers every event
@@ -100,13 +100,13 @@ def test_an_old_store_migrates_and_reads_back_its_numbers(cli, old_store, monkey
         assert migrated_events(store.conn) == {k: fields for k, (_, fields) in old.items()}
         # a call is still found by its request id, though the id's text is gone
         with_id = [(rid, fields[0]) for rid, fields in old.values() if rid is not None]
-        assert [(rid, [r["id"] for r in store.list_events(request_id=rid)]) for rid, _ in with_id] == [(rid, [i]) for rid, i in with_id]
+        assert [(rid, [r["id"] for r in store.events.list_events(request_id=rid)]) for rid, _ in with_id] == [(rid, [i]) for rid, i in with_id]
         columns = {r[1] for r in store.conn.execute("PRAGMA table_info(events)")}
         assert "key" not in columns and "extra" in columns
         # m005 stores request ids as text again: the calls m004 migrated have none (their text was not kept)
         assert {"request_id", "response_id"} <= columns
         assert store.conn.execute("SELECT count(*) FROM events WHERE request_id IS NOT NULL OR response_id IS NOT NULL").fetchone() == (0,)
-        assert store.request_id_text_from() == 301  # the first call stored after m005
+        assert store.events.request_id_text_from() == 301  # the first call stored after m005
 
     result = cli("--db", old_store, "report", "--json", "--by", "customer")
     assert result.exit_code == 0, result.stderr
@@ -180,7 +180,7 @@ def test_m004_keeps_every_rare_field_of_an_old_event(tmp_path):
     m003_store(path, RARE)
     old = old_events(path)
     with Store.open(path) as store:
-        assert "m004_compact_events" in store.applied_migrations()  # later migrations (m005+) follow it
+        assert "m004_compact_events" in store.health.applied_migrations()  # later migrations (m005+) follow it
         assert migrated_events(store.conn) == {k: fields for k, (_, fields) in old.items()}
         extra = dict(store.conn.execute("SELECT id, extra FROM events"))
         assert extra[3] is None  # a call with none of the rare fields stores none
@@ -202,14 +202,14 @@ def test_a_store_knows_its_newest_migration_without_sqlite_utils(tmp_path):
     import subprocess
     import sys
 
-    from margindash_cli.store import db as store_module
+    from margindash_cli.store import schema as store_module
     from margindash_cli.store.migrations import MIGRATIONS
 
     assert store_module.MIGRATION_NAMES == tuple(m.name for m in MIGRATIONS._migrations)
     assert store_module.LATEST_MIGRATION == store_module.MIGRATION_NAMES[-1]
     db = tmp_path / "s.db"
     code = ("import sys; from margindash_cli.store.db import Store; s = Store.open(sys.argv[1]); "
-            "print('sqlite_utils' in sys.modules, s.applied_migrations()[-1] if 'sqlite_utils' in sys.modules else '')")  # fmt: skip
+            "print('sqlite_utils' in sys.modules, s.health.applied_migrations()[-1] if 'sqlite_utils' in sys.modules else '')")  # fmt: skip
     first = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True).stdout.split()
     assert first == ["True", store_module.LATEST_MIGRATION]  # a new store: migrated
     again = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True).stdout.split()
@@ -236,7 +236,7 @@ def test_m006_adds_audio_and_image_tokens_to_events_wide_as_zero_for_old_calls(t
     db.conn.commit()
     db.conn.close()
     with Store.open(path) as store:
-        assert "m006_media_tokens" in store.applied_migrations()  # (later migrations may follow it)
+        assert "m006_media_tokens" in store.health.applied_migrations()  # (later migrations may follow it)
         rows = store.conn.execute("SELECT id, other_column, input_audio_tokens, output_audio_tokens, output_image_tokens,"
                                   " service_tier FROM events_wide ORDER BY id").fetchall()  # fmt: skip
         assert rows == [(1, "x", 0, 0, 0, None), (2, "x", 0, 0, 0, "batch")]

@@ -7,7 +7,9 @@ import random
 
 import pytest
 
-from margindash_cli.store.db import Store, event_key
+from margindash_cli.store.db import Store
+
+from margindash_cli.store.schema import event_key
 
 DAY = 86_400_000
 T0 = 1_790_000_000_000
@@ -33,7 +35,7 @@ def store(tmp_path_factory):
             rows.append((event_key(f"r:{n}"), ts, customer, 0, store.model_id("openai", "gpt-4o"), 0, 10, 1, 0, 0, 0,
                          None, None, None, n, None))  # fmt: skip
         with store.write():
-            store.insert_new_events(rows)
+            store.events.insert_new_events(rows)
     yield store
     store.close()
 
@@ -49,11 +51,11 @@ def test_time_ranges_through_the_zone_map_find_what_a_scan_finds(store):
         a, z = sorted(rng.randrange(lo - DAY, hi + DAY) for _ in range(2))
         a = None if rng.random() < 0.1 else a
         z = None if rng.random() < 0.1 else z
-        where, args = store.ts_filter("x", a, z)
+        where, args = store.events.ts_filter("x", a, z)
         plain = " AND ".join([f"x.ts >= {a}"] * (a is not None) + [f"x.ts < {z}"] * (z is not None)) or "1"
         assert _scan(store, " AND ".join(where) or "1", args) == _scan(store, plain, [])
     ranges = [(T0, T0 + DAY), (T0 + 5 * DAY, T0 + 5 * DAY + 3_600_000), (T0 - 3 * DAY, T0 - 2 * DAY)]
-    where, args = store.ts_ranges_filter("x", ranges)
+    where, args = store.events.ts_ranges_filter("x", ranges)
     assert where[0].startswith("(x.id BETWEEN")  # blocks narrowed, not the whole table
     plain = " OR ".join(f"(x.ts >= {a} AND x.ts < {z})" for a, z in ranges)
     assert _scan(store, " AND ".join(where), args) == _scan(store, plain, [])
@@ -62,12 +64,12 @@ def test_time_ranges_through_the_zone_map_find_what_a_scan_finds(store):
 @pytest.mark.parametrize("limit", [1, 50, 4_500, 30_000])
 @pytest.mark.parametrize("customer", [None, "c3"])
 def test_the_newest_calls_are_the_newest_calls(store, limit, customer):
-    got = [(e["ts"], e["id"]) for e in store.list_events(customer=customer, limit=limit)]
+    got = [(e["ts"], e["id"]) for e in store.events.list_events(customer=customer, limit=limit)]
     cond = "" if customer is None else " JOIN customers c ON c.id = e.customer WHERE c.customer_id = 'c3'"
     want = store.conn.execute(f"SELECT e.ts, e.id FROM events e{cond} ORDER BY e.ts DESC, e.id DESC LIMIT ?", (limit,)).fetchall()
     assert got == want and len(got) == min(limit, len(want))
     since = T0 + 3 * DAY
-    got = [(e["ts"], e["id"]) for e in store.list_events(customer=customer, start_ms=since, limit=limit)]
+    got = [(e["ts"], e["id"]) for e in store.events.list_events(customer=customer, start_ms=since, limit=limit)]
     want = store.conn.execute(f"SELECT e.ts, e.id FROM events e{cond} {'AND' if customer else 'WHERE'} e.ts >= ?"
                               " ORDER BY e.ts DESC, e.id DESC LIMIT ?", (since, limit)).fetchall()  # fmt: skip
     assert got == want

@@ -87,7 +87,7 @@ class CheckResult:
 
 def save_budget(store: Store, budget: Budget) -> bool:
     """Create or replace a budget; True when it is new."""
-    return store.save_budget(budget.name, budget.scope, budget.scope_id, format(budget.limit_usd, "f"), budget.period,
+    return store.budgets.save_budget(budget.name, budget.scope, budget.scope_id, format(budget.limit_usd, "f"), budget.period,
                              budget.tz, format(budget.warn_pct, "f"), format(budget.critical_pct, "f"),
                              orjson.dumps(list(budget.emails)).decode())  # fmt: skip
 
@@ -95,12 +95,12 @@ def save_budget(store: Store, budget: Budget) -> bool:
 def load_budgets(store: Store) -> list[Budget]:
     return [
         Budget(name, scope, scope_id, Decimal(limit), period, tz, Decimal(warn), Decimal(critical), tuple(orjson.loads(emails)))
-        for name, scope, scope_id, limit, period, tz, warn, critical, emails in store.budget_rows()
+        for name, scope, scope_id, limit, period, tz, warn, critical, emails in store.budgets.budget_rows()
     ]
 
 
 def remove_budget(store: Store, name: str) -> None:
-    if not store.delete_budget(name):
+    if not store.budgets.delete_budget(name):
         raise MarginDashError(f"no budget named {name!r}", "margindash budget list shows the budgets")
 
 
@@ -114,7 +114,7 @@ def evaluate_all(store: Store, now: datetime) -> list[BudgetStatus]:
         return []
     periods: dict[str, Period] = {b.name: core.current_period(b.period, b.tz, now) for b in budgets}
     windows = sorted({(p.start_ms, p.end_ms) for p in periods.values()})
-    facts = store.budget_spend(windows, customers={b.scope_id for b in budgets if b.scope == "customer"})
+    facts = store.budgets.budget_spend(windows, customers={b.scope_id for b in budgets if b.scope == "customer"})
     now_ms = core.epoch_ms(now)
     out = []
     for b in budgets:
@@ -131,7 +131,7 @@ def evaluate_all(store: Store, now: datetime) -> list[BudgetStatus]:
 def top_contributors(store: Store, s: BudgetStatus) -> list[tuple[str | None, int]]:
     """The customers (or, for a customer budget, the features) with the most spend in the budget's period."""
     b = s.budget
-    rows = store.budget_breakdown(
+    rows = store.budgets.budget_breakdown(
         s.period.start_ms, s.period.end_ms, core.contributors_kind(b),
         customer=b.scope_id if b.scope == "customer" else None,
         feature=b.scope_id if b.scope == "feature" else None,
@@ -210,7 +210,7 @@ class _Sender:
     def deliver(self, channel: str, send: Any) -> AlertOutcome:
         s = self.status
         key = (s.budget.name, s.level, s.period.start_ms, channel)
-        claim = self.store.claim_alert(*key, blocking_levels=core.alert_levels_at_or_above(s.level), now_ms=_clock_ms(),
+        claim = self.store.budgets.claim_alert(*key, blocking_levels=core.alert_levels_at_or_above(s.level), now_ms=_clock_ms(),
                                        stale_ms=CLAIM_STALE_MS)  # fmt: skip
         if claim != "claimed":
             return AlertOutcome(s.budget.name, s.level, channel, "already_sent" if claim == "sent" else "in_progress")
@@ -222,7 +222,7 @@ class _Sender:
             error = f"unexpected {type(exc).__name__}"
         else:
             error = None
-        self.store.finish_alert(*key, error=error, now_ms=_clock_ms())
+        self.store.budgets.finish_alert(*key, error=error, now_ms=_clock_ms())
         if error is not None:
             return AlertOutcome(s.budget.name, s.level, channel, "failed", error)
         note = f"refused by the server: {', '.join(refused)}" if refused else None
@@ -301,7 +301,7 @@ def scope_warning(store: Store, budget: Budget) -> str | None:
     """Why a budget would stay at $0: its customer or feature has no stored call (with the closest known ids)."""
     if budget.scope == "org":
         return None
-    known = store.scope_ids_with_calls(budget.scope)
+    known = store.budgets.scope_ids_with_calls(budget.scope)
     if budget.scope_id in known:
         return None
     import difflib

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from margindash_cli.core.money import usd_to_pico
-from margindash_cli.store.db import BilledCostRow, BilledUsageRow
+from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 from margindash_cli.clients.http import Pages, Shape, iter_pages
 
 PROVIDER = "anthropic"

@@ -92,7 +92,7 @@ def _span(store: Store, rng: Any, tz: Any) -> tuple[date | None, date | None]:
     """The range's first and last local day; where the range is open, the first/last day with data."""
     first, last = local_days(rng, tz)
     if first is None or last is None:
-        lo, hi = store.data_span_days(start_ms=rng.start_ms, end_ms=rng.end_ms)
+        lo, hi = store.events.data_span_days(start_ms=rng.start_ms, end_ms=rng.end_ms)
         if first is None and lo is not None:
             first = EPOCH_DAY + timedelta(days=lo)
         if last is None and hi is not None:
@@ -193,7 +193,7 @@ def _provenance(store: Store, q: DashboardQuery, main: Any, first: date | None, 
         "tz": q.report.tz,
         "price_catalog": {"shipped_version": catalog, "last_sync_prices": synced,
                           "age_days": _age_days(synced or catalog, now)},  # fmt: skip
-        "last_sync_stripe": store.last_stripe_sync(),
+        "last_sync_stripe": store.stripe.last_stripe_sync(),
         "margindash_version": __version__,
         "command": q.command or command_line(),
         "store": str(store.path),

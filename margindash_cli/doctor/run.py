@@ -92,7 +92,7 @@ def _guard(name: str, fn: Callable[[], Check]) -> Check:
 
 
 def _integrity(store: Store, full: bool) -> Check:
-    problems = store.integrity_problems(full=full)
+    problems = store.health.integrity_problems(full=full)
     what = "integrity_check" if full else "quick_check"
     if problems:
         return Check("integrity", "fail", f"{what} found damage: the file is corrupt; restore it from a backup",
@@ -101,10 +101,10 @@ def _integrity(store: Store, full: bool) -> Check:
 
 
 def _rollups(store: Store) -> Check:
-    count, cells = store.rollup_mismatches()
+    count, cells = store.health.rollup_mismatches()
     if not count:
         return Check("rollups", "ok", "the daily rollups equal the events")
-    names = store.dimension_names()
+    names = store.events.dimension_names()
     details = []
     for d, c, f, m, s in cells:
         cell = {"day": (date(1970, 1, 1) + timedelta(days=d)).isoformat(), "customer": names["customer"].get(c)}
@@ -120,7 +120,7 @@ def _rollups(store: Store) -> Check:
 
 
 def _unpriced(store: Store) -> Check:
-    rows = store.unpriced_models()
+    rows = store.events.unpriced_models()
     if not rows:
         return Check("unpriced", "ok", "every stored call has a price")
     calls = sum(r[2] for r in rows)
@@ -148,7 +148,7 @@ def _prices(store: Store, now: datetime, max_age_days: int) -> Check:
 
 
 def _stripe(store: Store, now: datetime, max_age_hours: int) -> Check:
-    last = store.last_stripe_sync()
+    last = store.stripe.last_stripe_sync()
     if last is None:
         return Check("stripe", "info", "sync-stripe has never run on this store")
     when = _parse_time(last)
@@ -166,7 +166,7 @@ def _costs(store: Store, now: datetime) -> Check:
     from margindash_cli.reconcile.compute import DEFAULT_TOLERANCE_PCT, day_iso
     from margindash_cli.reconcile.run import over_tolerance_days
 
-    syncs = store.cost_sync_rows()
+    syncs = store.costs.cost_sync_rows()
     if not syncs:
         return Check("costs", "info", "no bill synced yet (margindash sync-costs, or margindash costs import FILE)")
     details: list[dict[str, Any]] = []
@@ -194,7 +194,7 @@ def _costs(store: Store, now: datetime) -> Check:
 def _alerts(store: Store, now: datetime) -> Check:
     now_ms = int(now.timestamp() * 1000)
     stuck = []
-    for budget, level, _start, channel, state, claimed_at, _sent, attempts, error in store.alert_rows():
+    for budget, level, _start, channel, state, claimed_at, _sent, attempts, error in store.budgets.alert_rows():
         if state == "failed" or (state == "pending" and claimed_at < now_ms - ALERT_STALE_MS):
             stuck.append({"budget": budget, "level": level, "channel": channel, "state": state, "attempts": attempts,
                           "error": error})  # fmt: skip
@@ -205,7 +205,7 @@ def _alerts(store: Store, now: datetime) -> Check:
 
 def _checkpoints(store: Store) -> Check:
     details = []
-    for path, identity, offset, line, updated_at in store.source_rows():
+    for path, identity, offset, line, updated_at in store.sources.source_rows():
         if path == "-":
             continue
         entry: dict[str, Any] = {"path": path, "offset": offset, "line": line, "updated_at": updated_at}
@@ -230,7 +230,7 @@ def _checkpoints(store: Store) -> Check:
 
 
 def _schema(store: Store) -> Check:
-    names = store.applied_migrations()
+    names = store.health.applied_migrations()
     return Check("schema", "ok", f"schema {names[-1] if names else '(none)'} ({len(names)} migration(s))",
                  [{"migration": n} for n in names])  # fmt: skip
 

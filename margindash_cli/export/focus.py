@@ -22,7 +22,8 @@ from datetime import date, timedelta, timezone
 from typing import Any
 
 from margindash_cli.reports import compute as reports
-from margindash_cli.store.db import DAY_MS, EPOCH_DATE, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import DAY_MS, EPOCH_DATE
 
 INT, TEXT, JSON, TIMESTAMP, DAY, USD, BOOL = "int", "text", "json", "timestamp", "day", "usd", "bool"
 FOCUS_VERSION = "1.2"
@@ -127,12 +128,12 @@ def chunks(store: Store, table: str, *, start_ms: int | None, end_ms: int | None
 
 def _cost_chunks(store: Store, start_ms: int | None, end_ms: int | None, dims: dict[str, dict[int, Any]],
                  chunk_rows: int) -> Iterator[Chunk]:  # fmt: skip
-    names, raw_chunks = store.export_rows("events", start_ms=start_ms, end_ms=end_ms, chunk_rows=chunk_rows)
+    names, raw_chunks = store.events.export_rows("events", start_ms=start_ms, end_ms=end_ms, chunk_rows=chunk_rows)
     ix = {n: i for i, n in enumerate(names)}
-    versions = store.price_version_labels()
+    versions = store.prices.price_version_labels()
     models, customers, features = dims["model"], dims["customer"], dims["feature"]
     segments, sources = dims["segment"], dims["source"]
-    for rows in raw_chunks:  # a chunk never spans two months (Store.export_rows)
+    for rows in raw_chunks:  # a chunk never spans two months (Events.export_rows)
         c = {n: [r[i] for r in rows] for n, i in ix.items()}
         ts = c["ts"]
         days = [t // DAY_MS for t in ts]
@@ -203,7 +204,7 @@ def _day_bounds(start_ms: int | None, end_ms: int | None) -> tuple[int | None, i
 
 def _revenue_rows(store: Store, start_ms: int | None, end_ms: int | None) -> list[tuple[Any, ...]]:
     lo, hi = _day_bounds(start_ms, end_ms)
-    rows = store.focus_revenue_rows(lo, hi)
+    rows = store.revenue.focus_revenue_rows(lo, hi)
     return sorted(rows, key=lambda r: (r[0], r[1] is not None, r[1] or "", r[5], r[6] or ""))
 
 
@@ -213,7 +214,7 @@ def _allocation_rows(store: Store, start_ms: int | None, end_ms: int | None) -> 
     dims = list(reports.CELL_DIMS)
     s_ms, e_ms = (None if lo is None else lo * DAY_MS), (None if hi is None else hi * DAY_MS)
     cells: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]] = {}
-    for customer, groups, day, events, inp, out, cost, unpriced, rev in store.cell_facts(
+    for customer, groups, day, events, inp, out, cost, unpriced, rev in store.events.cell_facts(
             dims, start_ms=s_ms, end_ms=e_ms, tz=timezone.utc):  # fmt: skip
         k = (customer, day, groups)
         v = cells.get(k)
@@ -223,9 +224,9 @@ def _allocation_rows(store: Store, start_ms: int | None, end_ms: int | None) -> 
             for i, x in enumerate((events, inp, out, cost, unpriced, rev)):
                 v[i] += x
     weights = {k: v[0] for k, v in cells.items()}  # --allocate events, the report's default
-    facts, _unconverted = store.revenue_facts(start_ms=s_ms, end_ms=e_ms)
+    facts, _unconverted = store.revenue.revenue_facts(start_ms=s_ms, end_ms=e_ms)
     revenue = [reports.RevenueFact(c, d, cents) for c, d, cents in facts]
-    attributes = {d: store.customer_attribute(d) for d in ("segment", "plan")}
+    attributes = {d: store.events.customer_attribute(d) for d in ("segment", "plan")}
     seg_i, plan_i = dims.index("segment"), dims.index("plan")
 
     def no_usage(customer: str | None) -> tuple[str | None, ...]:  # as reports.build_report labels it

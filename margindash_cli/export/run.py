@@ -41,7 +41,8 @@ from margindash_cli import __version__
 from margindash_cli.errors import MarginDashError, UsageError
 from margindash_cli.core.textsafe import csv_formula_safe
 from margindash_cli.core.money import usd_text
-from margindash_cli.store.db import DAY_MS, EPOCH_DATE, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import DAY_MS, EPOCH_DATE
 
 SCHEMA_VERSION = 2  # of the exported columns and the manifest; bumped when either changes incompatibly
 FORMATS = ("parquet", "csv")
@@ -356,7 +357,7 @@ class _ParquetPart:
 
 def _columns_of(table: str, names: list[str], rows: list[tuple[Any, ...]], dims: dict[str, dict[int, Any]]
                 ) -> list[list[Any]]:  # fmt: skip
-    """The export columns (COLUMNS order) of store rows: `Store.export_rows` column names, dimension ids named."""
+    """The export columns (COLUMNS order) of store rows: `Events.export_rows` column names, dimension ids named."""
     raw = dict(zip(names, (list(c) for c in zip(*rows))))
     models = [dims["model"][i] for i in raw["model"]]
     raw["vendor"] = [m[0] for m in models]
@@ -428,8 +429,8 @@ class _Partitions:
 
 def _export_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
                   dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
-    """Stream one table into month partitions under `staging`; chunks arrive month by month (see `Store.export_rows`)."""
-    names, chunks = store.export_rows(table, start_ms=start_ms, end_ms=end_ms, chunk_rows=CHUNK_ROWS)
+    """Stream one table into month partitions under `staging`; chunks arrive month by month (see `Events.export_rows`)."""
+    names, chunks = store.events.export_rows(table, start_ms=start_ms, end_ms=end_ms, chunk_rows=CHUNK_ROWS)
     time_i = names.index("ts" if table == "events" else "day")
     unit = DAY_MS if table == "events" else 1  # time column units per day
     month_end = None  # in the time column's units: where the open partition stops
@@ -670,7 +671,7 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
         raise MarginDashError(f"cannot create {outdir}: {exc.strerror}", "pass a folder you can write to") from None
     try:
         with store.read_snapshot():
-            dims = store.dimension_names()
+            dims = store.events.dimension_names()
             for table in tables_of(schema):
                 if schema == "focus":
                     result.written.extend(_export_focus_table(store, table, fmt, staging, start_ms, end_ms, dims))

@@ -35,7 +35,8 @@ import orjson
 
 from margindash_cli.errors import InputError, LineRejected, MarginDashError
 from margindash_cli.core.money import usd_to_pico
-from margindash_cli.store.db import EVENT_COLUMNS, Store, event_key
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import EVENT_COLUMNS, event_key
 from margindash_cli.ingest import canonical
 from margindash_cli.ingest.formats import claude_code
 from margindash_cli.ingest.canonical import NormalizedEvent
@@ -382,7 +383,7 @@ class _FileIngest:
         inode for another path). A same first line alone (a shared header, a blank line) proves nothing."""
         assert self.fd is not None
         own_row = False
-        for cp in self.store.resume_candidates(self.key_path, self.identity):
+        for cp in self.store.sources.resume_candidates(self.key_path, self.identity):
             own_row = own_row or cp.path == self.key_path
             if st.st_size < cp.offset:
                 continue
@@ -479,7 +480,7 @@ class _FileIngest:
             self.result.error = f"not a readable gzip file ({exc})"
             return
         self.identity = _identity(first) if first else None
-        cp = self.store.find_source(self.key_path, self.identity)
+        cp = self.store.sources.find_source(self.key_path, self.identity)
         if cp is not None and cp.path == self.key_path and cp.identity == self.identity \
                 and cp.size == st.st_size and cp.mtime_ns == st.st_mtime_ns:  # fmt: skip
             self.result.skipped = True
@@ -670,9 +671,9 @@ class _FileIngest:
         store = self.store
         with store.write():
             if self.source_id is None:
-                self.source_id = store.source_id(self.key_path, self.identity)
+                self.source_id = store.sources.source_id(self.key_path, self.identity)
                 if self.restart:
-                    store.restart_checkpoint(self.source_id)
+                    store.sources.restart_checkpoint(self.source_id)
             dim, model_id, source = store.dim_id, store.model_id, self.source_id
             rows = [
                 (key, ts, dim("customers", customer), dim("features", feature), model_id(vendor, model), dim("segments", segment),
@@ -683,7 +684,7 @@ class _FileIngest:
             total, grown = len(rows), 0
             if growable:
                 grow = [r for r in rows if r[0] in growable]
-                fresh, grown = store.grow_events(grow)
+                fresh, grown = store.events.grow_events(grow)
                 rows = [r for r in rows if r[0] not in growable] + fresh
             overflowed = 0
             if one_by_one:
@@ -691,7 +692,7 @@ class _FileIngest:
                 for row in rows:
                     store.conn.execute("SAVEPOINT one_row")
                     try:
-                        stored += store.insert_new_events([row])
+                        stored += store.events.insert_new_events([row])
                     except sqlite3.OperationalError as exc:
                         if "integer overflow" not in str(exc):
                             raise
@@ -704,12 +705,12 @@ class _FileIngest:
                     store.conn.execute("RELEASE one_row")
                 self.quarantine.flush()  # on disk before the batch commits
             else:
-                stored = store.insert_new_events(rows)
+                stored = store.events.insert_new_events(rows)
             self.result.events_stored += stored
             self.result.updated += grown
             self.result.duplicates += total - stored - grown - overflowed
             if self.path != "-" and save_checkpoint:
-                store.save_checkpoint(
+                store.sources.save_checkpoint(
                     self.source_id,
                     dev=stat.st_dev if stat else None,
                     ino=stat.st_ino if stat else None,

@@ -37,7 +37,7 @@ def ensure_catalog(store: Store) -> None:
     with store.write():
         if store.get_meta(CATALOG_META_KEY) == digest:  # another process merged it meanwhile
             return
-        if store.price_rows():
+        if store.prices.price_rows():
             # A store that already prices calls (a newer or older margindash): merged by the rules of
             # `sync-prices`, so a changed price applies from now on and stored calls keep theirs.
             from margindash_cli.pricing.sync import merge_shipped
@@ -47,8 +47,8 @@ def ensure_catalog(store: Store) -> None:
             for version in catalog.all_versions():
                 record_version(store, version)
             for (vendor, name), (provider, model) in catalog.aliases.items():
-                if store.alias_source(name, vendor) in (None, "catalog"):
-                    store.set_alias(name, vendor, provider, model, "catalog")
+                if store.prices.alias_source(name, vendor) in (None, "catalog"):
+                    store.prices.set_alias(name, vendor, provider, model, "catalog")
         store.set_meta(CATALOG_META_KEY, digest)
 
 
@@ -73,21 +73,21 @@ def version_data(version: PriceVersion) -> str:
 
 
 def holds_version(store: Store, version: PriceVersion) -> bool:
-    return store.has_price(version.provider, version.model, effective_ms(version), version.source, version_data(version))
+    return store.prices.has_price(version.provider, version.model, effective_ms(version), version.source, version_data(version))
 
 
 def record_version(store: Store, version: PriceVersion) -> bool:
     """Add a version unless the store holds the same one already. Returns True when added."""
     data = version_data(version)
     eff = effective_ms(version)
-    if store.has_price(version.provider, version.model, eff, version.source, data):
+    if store.prices.has_price(version.provider, version.model, eff, version.source, data):
         return False
-    store.add_price(version.provider, version.model, eff, version.source, data)
+    store.prices.add_price(version.provider, version.model, eff, version.source, data)
     return True
 
 
 def _versions(store: Store) -> list[tuple[int, PriceVersion]]:
-    return [(pid, PriceVersion.from_dict(orjson.loads(data))) for pid, _p, _m, _e, _s, data in store.price_rows()]
+    return [(pid, PriceVersion.from_dict(orjson.loads(data))) for pid, _p, _m, _e, _s, data in store.prices.price_rows()]
 
 
 def current_prices(store: Store, *, provider: str | None = None, search: str | None = None) -> list[PriceVersion]:
@@ -194,12 +194,12 @@ def set_user_alias(store: Store, name: str, target: str, vendor: str | None) -> 
     provider, model = _split_key(target)
     assert provider is not None
     ensure_catalog(store)
-    if not any(p == provider and m == model for _pid, p, m, _e, _s, _d in store.price_rows()):
+    if not any(p == provider and m == model for _pid, p, m, _e, _s, _d in store.prices.price_rows()):
         # The resolver ignores an alias to a key with no price: refuse it rather than record a dead alias.
         raise UsageError(f"no price for {provider}/{model}", "pick a PROVIDER/MODEL from `margindash prices list`, "
                          "or set one with `margindash prices set`")  # fmt: skip
     with store.write():
-        store.set_alias(name, (vendor or "").lower() or None, provider, model, USER_SOURCE)
+        store.prices.set_alias(name, (vendor or "").lower() or None, provider, model, USER_SOURCE)
     return {"name": name, "provider": provider, "model": model, "repriced": _price_unpriced(store)}
 
 

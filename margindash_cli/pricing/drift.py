@@ -18,7 +18,8 @@ from typing import Any
 
 from margindash_cli.core.money import usd_text, usd_to_pico
 from margindash_cli.pricing.reprice import stored_event
-from margindash_cli.store.db import WIDE_COLUMNS, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import WIDE_COLUMNS
 from margindash_cli.pricing.pricer import load_pricer
 
 DEFAULT_THRESHOLD_PCT = Decimal("1")
@@ -43,11 +44,11 @@ def drift(store: Store, *, start_ms: int | None = None, end_ms: int | None = Non
     """Per (vendor, model) with reported costs: calls, computed and reported totals and their difference;
     `drifting` lists the models past the threshold, biggest absolute difference first."""
     pricer = load_pricer(store, "computed")
-    names = store.model_names()
+    names = store.events.model_names()
     models: dict[tuple[str, str], _Model] = {}
     after = None
     while True:
-        rows = store.reported_cost_rows(start_ms=start_ms, end_ms=end_ms, after_id=after, limit=CHUNK)
+        rows = store.events.reported_cost_rows(start_ms=start_ms, end_ms=end_ms, after_id=after, limit=CHUNK)
         if not rows:
             break
         after = rows[-1][0]

@@ -7,7 +7,8 @@ from typing import Any
 from margindash_cli.errors import MarginDashError
 from margindash_cli.core.money import usd_text
 from margindash_cli.pricing.reprice import stored_event
-from margindash_cli.store.db import WIDE_COLUMNS, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import WIDE_COLUMNS
 from margindash_cli.pricing.cost import CLASSES, effective_rates
 from margindash_cli.pricing.pricer import load_pricer
 
@@ -31,7 +32,7 @@ def class_tokens(t: dict[str, Any]) -> dict[str, int]:
 
 
 def explain_call(store: Store, request_id: str) -> dict[str, Any]:
-    rows = store.list_events(request_id=request_id, limit=2)
+    rows = store.events.list_events(request_id=request_id, limit=2)
     if not rows:
         raise MarginDashError(f"no stored call has request id {request_id!r}",
                               "list calls and their request ids with `margindash events` (or `--json`)")

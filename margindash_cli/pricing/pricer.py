@@ -189,8 +189,8 @@ def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
     from margindash_cli.pricing.catalog_store import ensure_catalog
 
     ensure_catalog(store)
-    prices = [(provider, model, (pid, eff, source, data)) for pid, provider, model, eff, source, data in store.price_rows()]
-    aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.alias_rows()}
+    prices = [(provider, model, (pid, eff, source, data)) for pid, provider, model, eff, source, data in store.prices.price_rows()]
+    aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()}
     return Pricer(prices, aliases, cost_source)
 
 

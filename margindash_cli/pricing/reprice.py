@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 
 from margindash_cli.errors import MarginDashError
 from margindash_cli.ingest.pipeline import MAX_CALL_PICO
-from margindash_cli.store.db import WIDE_COLUMNS, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import WIDE_COLUMNS
 
 CHUNK = 20_000  # events re-priced per transaction
 CHUNK_ENV = "MARGINDASH_BATCH_LINES"  # overrides CHUNK, as it overrides ingest's batch: tests force many transactions
@@ -70,11 +71,11 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
             only_unpriced: bool = False, dry_run: bool = False) -> RepriceResult:  # fmt: skip
     """Re-price stored events in [start_ms, end_ms) with `pricer`; write the changes unless `dry_run`."""
     result = RepriceResult(dry_run=dry_run)
-    models = store.model_names()
+    models = store.events.model_names()
     after_id: int | None = None
     chunk = _chunk()
     while True:
-        rows = store.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_id=after_id, limit=chunk)
+        rows = store.events.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_id=after_id, limit=chunk)
         if not rows:
             break
         after_id = rows[-1][0]
@@ -82,7 +83,7 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
         for row in rows:
             result.events_seen += 1
             if row[_MODEL] not in models:  # a model an ingest added after this run read the names
-                models = store.model_names()
+                models = store.events.model_names()
             vendor, model = models[row[_MODEL]]
             cost, price_id = pricer.price(stored_event(row, vendor, model))
             if cost is not None and not -MAX_CALL_PICO <= cost <= MAX_CALL_PICO:  # would not fit the store's integers
@@ -100,7 +101,7 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
             old_rows.append(row)
             new_rows.append(tuple(new))
         if new_rows and not dry_run:
-            store.replace_event_costs(old_rows, new_rows)
+            store.events.replace_event_costs(old_rows, new_rows)
     return result
 
 

@@ -237,12 +237,12 @@ class _PriceBook:
         self.timelines: dict[tuple[str, str], list[tuple[int, PriceVersion]]] = {}
         keys = set()
         # Ordered by start, then by when recorded: the order the pricer reads them in.
-        for _pid, provider, model, eff, source, data in sorted(store.price_rows(), key=lambda r: (r[3], r[0])):
+        for _pid, provider, model, eff, source, data in sorted(store.prices.price_rows(), key=lambda r: (r[3], r[0])):
             keys.add((provider, model))
             if source != USER_SOURCE:  # a user's own prices are theirs: a sync never compares with them
                 self.timelines.setdefault((provider, model), []).append((eff, PriceVersion.from_dict(orjson.loads(data))))
         self.user_only = keys - self.timelines.keys()
-        aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.alias_rows()}
+        aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()}
         # How names resolved before this sync: what the calls already stored were priced with.
         self.resolver = Resolver(keys, aliases)
 
@@ -279,7 +279,7 @@ class _PriceBook:
         held = _in_force(held_timeline, self.now_ms)
         current = _current(incoming, self.now_ms)
         if res.how == "alias":
-            alias_source = self.store.alias_source(key[1], key[0]) or self.store.alias_source(key[1], None)
+            alias_source = self.store.prices.alias_source(key[1], key[0]) or self.store.prices.alias_source(key[1], None)
             if alias_source == USER_SOURCE or _rank(current.source, key[0]) < _rank(held.source, key[0]):
                 return []
         if _same_price(current, held):
@@ -289,12 +289,12 @@ class _PriceBook:
 
     def set_alias(self, vendor: str | None, name: str, target: tuple[str, str]) -> None:
         """A source's alias, unless the user set that name, or it would re-price calls already priced otherwise."""
-        if self.store.alias_source(name, vendor) not in (None, "catalog"):
+        if self.store.prices.alias_source(name, vendor) not in (None, "catalog"):
             return
         res = self.resolver.resolve(vendor, name)
         if res is not None and (res.provider, res.model) != tuple(target):
             return
-        self.store.set_alias(name, vendor, target[0], target[1], "catalog")
+        self.store.prices.set_alias(name, vendor, target[0], target[1], "catalog")
 
 
 def _current(incoming: list[PriceVersion], now_ms: int) -> PriceVersion:

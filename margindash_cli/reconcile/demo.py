@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fractions import Fraction
 
-from margindash_cli.store.db import BilledCostRow, BilledUsageRow, LoggedCellRow
+from margindash_cli.store.rows import BilledCostRow, BilledUsageRow, LoggedCellRow
 from margindash_cli.reconcile.compute import PriceFn, _round
 
 SNAPSHOTS = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18", "o3-mini": "o3-mini-2025-01-31"}

@@ -34,7 +34,7 @@ from typing import Any
 
 from margindash_cli.errors import InputError, UsageError
 from margindash_cli.core.money import usd_to_pico
-from margindash_cli.store.db import BilledCostRow, BilledUsageRow
+from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 
 EPOCH = date(1970, 1, 1)
 CUR_REQUIRED = ("identity_line_item_id", "identity_time_interval", "line_item_line_item_type", "line_item_usage_start_date",

@@ -21,7 +21,9 @@ from typing import Any
 
 from margindash_cli.errors import InputError, UsageError
 from margindash_cli.core.money import fixed_usd, usd_text
-from margindash_cli.store.db import DAY_MS, BilledCostRow, BilledUsageRow, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
+from margindash_cli.store.schema import DAY_MS
 from margindash_cli.reconcile import compute
 from margindash_cli.reconcile.compute import BILL_CLASSES, BilledSide, CellKey, LoggedSide, model_key, provider_of_vendor
 
@@ -140,7 +142,7 @@ class SyncCostsResult:
 def sync_window(store: Store, provider: str, *, since_day: int | None, full: bool, today: int) -> tuple[int, int]:
     """[start, end) UTC days to read. The end is today, excluded: today's bill is still filling in (the APIs lag
     by hours), so reconciling it would show a gap that is only lag; it is read on the next day's run."""
-    state = store.cost_sync_state(provider)
+    state = store.costs.cost_sync_state(provider)
     end = today
     if since_day is not None:
         start = since_day
@@ -174,8 +176,8 @@ def sync_costs(store: Store, access: list[ProviderAccess], *, since_day: int | N
     out = []
     with store.write():
         for name, start, end, costs, usage, requests in fetched:
-            changed = store.replace_billed_days(name, [(name, d) for d in range(start, end)], costs, usage, synced_at=synced_at)
-            store.save_cost_sync(name, start, end, synced_at)
+            changed = store.costs.replace_billed_days(name, [(name, d) for d in range(start, end)], costs, usage, synced_at=synced_at)
+            store.costs.save_cost_sync(name, start, end, synced_at)
             out.append(ProviderSync(name, start, end, len(costs), len(usage), requests, sum(r.amount_pico for r in costs),
                                     [d for _, d in changed]))  # fmt: skip
     return SyncCostsResult(out, synced_at)
@@ -209,10 +211,10 @@ def import_costs(store: Store, path: Path, *, fmt: str = "auto", now: datetime |
     parsed = files.read_bill_file(path, fmt)
     synced_at = _now_iso(now)
     with store.write():
-        changed = store.upsert_billed(parsed.format, parsed.costs, parsed.usage, synced_at=synced_at)
+        changed = store.costs.upsert_billed(parsed.format, parsed.costs, parsed.usage, synced_at=synced_at)
         days = sorted({r.day for r in parsed.costs})
         if days:
-            store.save_cost_sync(f"{parsed.format}:{path.name}", days[0], days[-1] + 1, synced_at)
+            store.costs.save_cost_sync(f"{parsed.format}:{path.name}", days[0], days[-1] + 1, synced_at)
     return ImportCostsResult(str(path), parsed.format, len(parsed.costs), len(parsed.usage),
                              sum(r.amount_pico for r in parsed.costs), changed, parsed.skipped, parsed.warnings)  # fmt: skip
 
@@ -221,12 +223,12 @@ def load_demo_bill(store: Store, now: datetime | None = None) -> None:
     """Store the demo's synthetic bill (reconcile/demo.py) as source `demo`, in one transaction."""
     from margindash_cli.reconcile.demo import demo_bill
 
-    costs, usage, days = demo_bill(store.logged_cells(None, None), price_fn(store))
+    costs, usage, days = demo_bill(store.costs.logged_cells(None, None), price_fn(store))
     synced_at = _now_iso(now)
     with store.write():
-        store.replace_billed_days("demo", days, costs, usage, synced_at=synced_at)
+        store.costs.replace_billed_days("demo", days, costs, usage, synced_at=synced_at)
         if days:
-            store.save_cost_sync("demo", min(d for _, d in days), max(d for _, d in days) + 1, synced_at)
+            store.costs.save_cost_sync("demo", min(d for _, d in days), max(d for _, d in days) + 1, synced_at)
 
 
 # ---- reconcile ----------------------------------------------------------------------------------------------------
@@ -243,15 +245,15 @@ class Cells:
         self.billed: dict[CellKey, BilledSide] = {}
         self.projects: dict[CellKey, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
         self.names: dict[str, str] = {}  # model key -> the name shown (the bill's, else the log's)
-        self.billed_days = {(p, d) for p, d in store.billed_days(start_day, end_day) if provider in (None, p)}
-        for r in store.billed_cost_rows(start_day, end_day, provider):
+        self.billed_days = {(p, d) for p, d in store.costs.billed_days(start_day, end_day) if provider in (None, p)}
+        for r in store.costs.billed_cost_rows(start_day, end_day, provider):
             self._add_cost(r)
         usage_seen: set[CellKey] = set()
-        for u in store.billed_usage_rows(start_day, end_day, provider):
+        for u in store.costs.billed_usage_rows(start_day, end_day, provider):
             self._add_usage(u, usage_seen)
         self.logged: dict[CellKey, LoggedSide] = {}
         self.provisional: dict[str, set[int]] = defaultdict(set)
-        for c in store.logged_cells(start_day, end_day):
+        for c in store.costs.logged_cells(start_day, end_day):
             prov = provider_of_vendor(c.vendor)
             if provider not in (None, prov):
                 continue
@@ -398,12 +400,12 @@ def over_tolerance_days(store: Store, since_day: int | None = None, tolerance_pc
 def provisional_days(store: Store, start_ms: int | None, end_ms: int | None) -> dict[str, list[str]] | None:
     """Provider -> UTC days in [start_ms, end_ms) with logged calls and no known bill, for the computed reports'
     `provisional_costs`; None when no bill was ever synced or imported (one cheap query of cost_syncs)."""
-    if not store.cost_sync_rows():
+    if not store.costs.cost_sync_rows():
         return None
     start_day, end_day = _day_bounds(start_ms, end_ms)
-    billed = store.billed_days(start_day, end_day)
+    billed = store.costs.billed_days(start_day, end_day)
     out: dict[str, set[int]] = defaultdict(set)
-    for day, vendor in store.logged_vendor_days(start_day, end_day):
+    for day, vendor in store.costs.logged_vendor_days(start_day, end_day):
         provider = provider_of_vendor(vendor)
         if (provider, day) not in billed:
             out[provider].add(day)
@@ -438,17 +440,18 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
     query_groups = groups + extra
     vi, mi = query_groups.index("vendor"), query_groups.index("model")
     # every customer's facts: a cell's price difference is spread over all who made its calls, then filtered
-    rows = list(store.usage_facts(query_groups, start_ms=start_ms, end_ms=end_ms, tz=timezone.utc, per_day=True))
+    rows = list(store.events.usage_facts(query_groups, start_ms=start_ms, end_ms=end_ms, tz=timezone.utc, per_day=True))
     start_day, end_day = _day_bounds(start_ms, end_ms)
     cells = Cells(store, start_day, end_day)
     results = compute.reconcile_cells(cells.logged, cells.billed, price_fn(store))
-    n, ng = len(query_groups), len(groups)
+    ng = len(groups)
     facts: list[tuple[Any, ...]] = []
     cost_facts: list[Any] = []
     day_numbers: dict[date, int] = {}
     for row in rows:
-        values, day = row[1 : 1 + n], row[1 + n]
-        ev, inp, out, cost, unpriced, rev = row[2 + n :]
+        values, day = row.groups, row.day
+        ev, inp, out, cost = row.events, row.input_tokens, row.output_tokens, row.cost_pico
+        unpriced, rev = row.unpriced_events, row.event_revenue_cents
         # a plain tuple equals (and hashes like) the CellKey it spells: no NamedTuple per row
         day_n = day_numbers.get(day)
         if day_n is None:

@@ -14,7 +14,8 @@ from margindash_cli.reports import compute as reports
 from margindash_cli.errors import UsageError
 from margindash_cli.core.money import fixed_cents, fixed_usd
 from margindash_cli.core.periods import TimeRange, resolve_range, zone
-from margindash_cli.store.db import DAY_MS, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import DAY_MS
 
 SCHEMA_VERSION = 1  # of the JSON envelope every report prints
 VALUE_DIMS = ("customer", "feature", "model", "vendor", "segment", "plan")  # plan: the customer's (Stripe metadata)
@@ -123,14 +124,14 @@ def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
     from margindash_cli.core.money import minor_exponent
 
     return [{"customer": c, "currency": cur, "amount": format(Decimal(amount).scaleb(-minor_exponent(cur)), "f"), "disputes": n}
-            for c, cur, amount, n in store.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
+            for c, cur, amount, n in store.stripe.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
 
 
 def _attributes(store: Store, fact_dims: list[str]) -> dict[str, dict[str, str]] | None:
     """Customers' segments and plans (Stripe metadata), when the facts carry them: their (no usage) revenue keeps them."""
     if not fact_dims:
         return None
-    return {d: store.customer_attribute(d) for d in ("segment", "plan") if d in fact_dims}
+    return {d: store.events.customer_attribute(d) for d in ("segment", "plan") if d in fact_dims}
 
 
 def _check_allocation(q: ReportQuery) -> None:
@@ -147,12 +148,11 @@ def _usage(store: Store, dims: list[str], tz: tzinfo, customer: str | None, *, s
     """Usage facts carrying `dims` (customer and time dims are implicit) in [start_ms, end_ms).
     `per_day=False` when nothing downstream looks at the day: one fact per group for the whole range."""
     groups = [d for d in dims if d != "customer" and d not in reports.TIME_DIMS]
-    if per_day and groups:  # the finest cell: rows already in UsageFact's shape, as plain tuples (hundreds of thousands)
-        return list(store.cell_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer))  # type: ignore[arg-type]
-    return [
-        reports.UsageFact(row[0], tuple(row[1 : 1 + len(groups)]), *row[1 + len(groups) :])
-        for row in store.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer, per_day=per_day)
-    ]
+    # The store's UsageFactRow has UsageFact's fields, by name and in order: used as it is (hundreds of thousands)
+    if per_day and groups:  # the finest cell
+        return list(store.events.cell_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer))  # type: ignore[arg-type]
+    return list(store.events.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer,  # type: ignore[arg-type]
+                                         per_day=per_day))  # fmt: skip
 
 
 REVENUE_BASES = ("recognized", "billed")
@@ -168,11 +168,11 @@ def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None, bas
     first, last = local_days(rng, tz)
     start = None if first is None else (first - EPOCH_DAY).days * DAY_MS
     end = None if last is None else (last - EPOCH_DAY).days * DAY_MS + DAY_MS
-    facts = store.revenue_facts_billed if basis == "billed" else store.revenue_facts
+    facts = store.revenue.revenue_facts_billed if basis == "billed" else store.revenue.revenue_facts
     rows, unconverted = facts(start_ms=start, end_ms=end, customer=customer)
     out = [reports.RevenueFact(c, d, cents) for c, d, cents in rows]
     if unconverted and basis == "recognized":  # which customer-days miss revenue: their rows are flagged, as unpriced calls are
-        out += [reports.RevenueFact(c, d, 0, n) for c, d, n in store.unconverted_revenue_days(start_ms=start, end_ms=end,
+        out += [reports.RevenueFact(c, d, 0, n) for c, d, n in store.revenue.unconverted_revenue_days(start_ms=start, end_ms=end,
                                                                                              customer=customer)]  # fmt: skip
     return out, unconverted
 
@@ -181,7 +181,7 @@ def _unpriced(store: Store, rng: TimeRange, usage: list[reports.UsageFact]) -> l
     """Models with unpriced calls in the range; not looked up when the facts show none (the common case)."""
     if not any(f[7] for f in usage):  # UsageFact.unpriced_events (the facts may be plain tuples of its shape)
         return []
-    return [f"{vendor}/{model}" for vendor, model, *_ in store.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)]
+    return [f"{vendor}/{model}" for vendor, model, *_ in store.events.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)]
 
 
 def local_days(rng: TimeRange, tz: tzinfo) -> tuple[date | None, date | None]:

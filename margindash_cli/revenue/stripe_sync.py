@@ -117,7 +117,7 @@ class Collector:
         cust = inv.get("customer")
         if isinstance(cust, Mapping):
             self.take_customer(cust)
-        elif row["customer"] and self.api and self.store.stripe_customer(row["customer"]) is None and row["customer"] not in self.batch.customers:
+        elif row["customer"] and self.api and self.store.stripe.stripe_customer(row["customer"]) is None and row["customer"] not in self.batch.customers:
             found = self.api.call("reading a customer", self.v1.customers.retrieve, row["customer"], missing_ok=True)
             if found is not None:
                 self.take_customer(as_dict(found))
@@ -132,14 +132,14 @@ class Collector:
         elif not complete and not self.api:
             self.batch.warnings.append(f"invoice {inv['id']}: the event carries only part of its lines; they are kept as stored"
                                        " until sync-stripe reads them")  # fmt: skip
-        old = self.store.stripe_invoice(row["id"])
+        old = self.store.stripe.stripe_invoice(row["id"])
         row["settle_rate"] = old["settle_rate"] if old else None
         self.batch.invoices[row["id"]] = row
         self.batch.lines[row["id"]] = [line_row(li, row["id"]) for li in lines] if complete else None
 
     def ensure_invoice(self, invoice_id: str | None) -> None:
         """Fetch an invoice we have never seen (a credit note or refund points to it)."""
-        if not invoice_id or invoice_id in self.batch.invoices or self.store.stripe_invoice(invoice_id) is not None or not self.api:
+        if not invoice_id or invoice_id in self.batch.invoices or self.store.stripe.stripe_invoice(invoice_id) is not None or not self.api:
             return
         inv = self.api.call(f"reading invoice {invoice_id}", self.v1.invoices.retrieve, invoice_id,
                             params={"expand": ["customer"]}, missing_ok=True)  # fmt: skip
@@ -157,7 +157,7 @@ class Collector:
     def take_dispute(self, d: dict[str, Any], observed_at: int) -> None:
         row = dispute_row(d)
         last_movement = row.pop("last_movement")
-        old = self.store.stripe_dispute(row["id"])
+        old = self.store.stripe.stripe_dispute(row["id"])
         if row["status"] != "lost":
             row["closed_at"] = None
         elif old and old["status"] == "lost" and old["closed_at"]:
@@ -172,7 +172,7 @@ class Collector:
         """A refund or dispute, booked on the invoices its payment verifiably paid (split by amount paid)."""
         rid = row["id"]
         (self.batch.refunds if kind == "refund" else self.batch.disputes)[rid] = row
-        shares = None if self.relink else self.store.stripe_reversal_shares(rid) or None
+        shares = None if self.relink else self.store.stripe.stripe_reversal_shares(rid) or None
         if shares is None or sum(shares.values()) != row["amount"]:
             shares = self.find_shares(row) or {}
         self.batch.shares[rid] = shares
@@ -213,7 +213,7 @@ class Collector:
         if not found:
             customer = self.payment_customer(pi, ch)
             until = int(row["created"])  # the invoice was paid before its payment was refunded or disputed
-            invoices = set(self.store.stripe_customer_paid_invoices(customer, created_until=until)) if customer else set()
+            invoices = set(self.store.stripe.stripe_customer_paid_invoices(customer, created_until=until)) if customer else set()
             invoices |= {i for i, inv in self.batch.invoices.items()
                          if customer and inv["customer"] == customer and inv["status"] == "paid" and inv["created"] <= until}  # fmt: skip
             for iid in sorted(invoices):
@@ -293,55 +293,55 @@ def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, 
     Returns (revenue refs changed, invoices counted among those rebuilt)."""
     affected: set[str] = set()
     for c in batch.customers.values():
-        before = store.stripe_app_customer(c["id"])
-        old = store.stripe_customer(c["id"])
+        before = store.stripe.stripe_app_customer(c["id"])
+        old = store.stripe.stripe_customer(c["id"])
         if stored_is_newer("customer", old, c["deleted"], observed_at):
             continue
         if c["deleted"] and old:  # a deleted customer's stub has no metadata: keep what it mapped to, mark it deleted
             c = {**c, "app_customer_id": old["app_customer_id"], "segment": old["segment"], "plan": old["plan"]}
-        store.upsert_stripe_customer(c, observed_at)
-        after = store.stripe_app_customer(c["id"])
-        store.set_customer_attributes(f"stripe:{c['id']}", after[0], c["segment"], c["plan"])
+        store.stripe.upsert_stripe_customer(c, observed_at)
+        after = store.stripe.stripe_app_customer(c["id"])
+        store.stripe.set_customer_attributes(f"stripe:{c['id']}", after[0], c["segment"], c["plan"])
         if before != after or old is None:
-            affected.update(store.stripe_invoice_ids(customer=c["id"]))
+            affected.update(store.stripe.stripe_invoice_ids(customer=c["id"]))
     for iid, inv in batch.invoices.items():
-        if stored_is_newer("invoice", store.stripe_invoice(iid), inv["status"], observed_at):
+        if stored_is_newer("invoice", store.stripe.stripe_invoice(iid), inv["status"], observed_at):
             continue
-        store.upsert_stripe_invoice(inv, batch.lines.get(iid), observed_at)
+        store.stripe.upsert_stripe_invoice(inv, batch.lines.get(iid), observed_at)
         affected.add(iid)
     for iid in batch.deleted_invoices:
         affected.add(iid)
-        store.mark_stripe_invoice_deleted(iid, observed_at)
+        store.stripe.mark_stripe_invoice_deleted(iid, observed_at)
     for cn in batch.credit_notes.values():
-        old = store.stripe_credit_note(cn["id"])
+        old = store.stripe.stripe_credit_note(cn["id"])
         if stored_is_newer("credit_note", old, cn["status"], observed_at):
             continue
-        store.upsert_stripe_credit_note(cn, observed_at)
+        store.stripe.upsert_stripe_credit_note(cn, observed_at)
         affected.update(i for i in (cn["invoice"], old and old["invoice"]) if i)
     stale_refs: set[str] = set()
     for kind, rows in (("refund", batch.refunds), ("dispute", batch.disputes)):
         for r in rows.values():
-            old_shares = store.stripe_reversal_shares(r["id"])
-            old = store.stripe_refund(r["id"]) if kind == "refund" else store.stripe_dispute(r["id"])
+            old_shares = store.stripe.stripe_reversal_shares(r["id"])
+            old = store.stripe.stripe_refund(r["id"]) if kind == "refund" else store.stripe.stripe_dispute(r["id"])
             if stored_is_newer(kind, old, r["status"], observed_at):
                 pass  # keep the later state; its invoice links are still brought up to date below
             elif kind == "refund":
-                store.upsert_stripe_refund(r, observed_at)
+                store.stripe.upsert_stripe_refund(r, observed_at)
                 affected.update(i for i in (r["invoice"], old and old["invoice"]) if i)
             else:
-                store.upsert_stripe_dispute(r, observed_at)
+                store.stripe.upsert_stripe_dispute(r, observed_at)
             shares = batch.shares.get(r["id"], old_shares)
             if shares != old_shares:
-                store.set_stripe_reversal_shares(r["id"], shares)
+                store.stripe.set_stripe_reversal_shares(r["id"], shares)
                 old_refs = {reversal_ref(r["id"], i, len(old_shares)) for i in old_shares}
                 stale_refs |= old_refs - {reversal_ref(r["id"], i, len(shares)) for i in shares}
             affected.update(old_shares)
             affected.update(shares)
     for payment, iid in batch.payments.items():
-        store.set_stripe_payment(payment, iid)
+        store.stripe.set_stripe_payment(payment, iid)
     if rebuild_all:
-        affected.update(store.stripe_invoice_ids())
-    cleared = store.replace_stripe_revenue(sorted(stale_refs), None, []) if stale_refs else 0
+        affected.update(store.stripe.stripe_invoice_ids())
+    cleared = store.stripe.replace_stripe_revenue(sorted(stale_refs), None, []) if stale_refs else 0
     changed, counted = rebuild_revenue(store, affected, settings.include_open)
     return changed + cleared, counted
 
@@ -353,27 +353,27 @@ def rebuild_revenue(store: Any, invoice_ids: set[str] | list[str], include_open:
     def fx(currency: str, day: date) -> Decimal | None:
         key = (currency, day)
         if key not in cache:
-            cache[key] = decimal_rate(store.fx_rate(currency, day, FX_MAX_AGE_DAYS))
+            cache[key] = decimal_rate(store.revenue.fx_rate(currency, day, FX_MAX_AGE_DAYS))
         return cache[key]
 
     changed = counted = 0
     for iid in sorted(invoice_ids):
-        family = store.stripe_invoice_family(iid)
+        family = store.stripe.stripe_invoice_family(iid)
         if family is None:  # a credit note or refund whose invoice was never read: nothing counts yet
             continue
         inv, lines, cns, _ = family
-        refunds, disputes = store.stripe_invoice_reversals(iid)
+        refunds, disputes = store.stripe.stripe_invoice_reversals(iid)
         entries = family_revenue(inv, lines, cns, refunds, include_open=include_open, fx=fx, disputes=disputes)
         counted += invoice_counts(inv["status"], include_open)
         refs = [x["id"] for x in (*lines, *cns)] + [reversal_ref(x["id"], iid, x["shares"]) for x in (*refunds, *disputes)]
-        app_customer = store.stripe_app_customer(inv["customer"])[0] if inv["customer"] else None
-        changed += store.replace_stripe_revenue(refs, app_customer, entries)
+        app_customer = store.stripe.stripe_app_customer(inv["customer"])[0] if inv["customer"] else None
+        changed += store.stripe.replace_stripe_revenue(refs, app_customer, entries)
     return changed, counted
 
 
 def revenue_summary(store: Any) -> dict[str, dict[str, str]]:
     out = {}
-    for currency, amount, usd, unconverted in store.stripe_revenue_totals():
+    for currency, amount, usd, unconverted in store.stripe.stripe_revenue_totals():
         out[currency] = {
             "amount": format(Decimal(amount).scaleb(-minor_exponent(currency)), "f"),
             "usd": format(Decimal(usd).scaleb(-2), "f"),
@@ -408,7 +408,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
     def since(obj: str) -> int | None:
         if opts.since is not None:
             return opts.since
-        cursor = store.stripe_cursor(obj)
+        cursor = store.stripe.stripe_cursor(obj)
         return None if opts.full or cursor is None else cursor - lookback.get(obj, LOOKBACK_S)
 
     windows = {obj: since(obj) for obj in ("invoices", "credit_notes", "refunds", "disputes")}
@@ -431,7 +431,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
         col.listed["invoices"] += 1
         col.take_invoice(inv)
     if gte is not None:
-        for iid in store.stripe_invoices_to_refetch(created_before=gte, drafts_since=now - DRAFT_REFETCH_S):
+        for iid in store.stripe.stripe_invoices_to_refetch(created_before=gte, drafts_since=now - DRAFT_REFETCH_S):
             if iid in col.batch.invoices:
                 continue
             inv = api.call(f"re-reading invoice {iid}", v1.invoices.retrieve, iid, params={"expand": ["customer"]}, missing_ok=True)
@@ -448,7 +448,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
     for d in api.iterate("listing disputes", v1.disputes.list, listing(windows["disputes"], [])):
         col.listed["disputes"] += 1
         col.take_dispute(d, now)
-    refetch_refunds, refetch_disputes = store.stripe_reversals_to_refetch(
+    refetch_refunds, refetch_disputes = store.stripe.stripe_reversals_to_refetch(
         refund_statuses=NON_FINAL_REFUND_STATUSES, dispute_statuses=OPEN_DISPUTE_STATUSES)  # fmt: skip
     for rid in refetch_refunds:  # a pending refund may fail or be canceled long after it was created
         if rid not in col.batch.refunds:
@@ -460,7 +460,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
             found = api.call(f"re-reading dispute {did}", v1.disputes.retrieve, did, missing_ok=True)
             if found is not None:
                 col.take_dispute(as_dict(found), now)
-    unlinked_refunds, unlinked_disputes = store.stripe_unlinked_reversals()
+    unlinked_refunds, unlinked_disputes = store.stripe.stripe_unlinked_reversals()
     for row in unlinked_refunds:  # try again: the invoice payment may exist now
         if row["id"] not in col.batch.refunds:
             col.take_reversal({k: v for k, v in row.items() if k != "observed_at"}, "refund")
@@ -479,7 +479,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
     with store.write():
         changed, counted = write_batch(store, batch, s, now, rebuild_all=rebuild_all)
         for obj in ("customers", "invoices", "credit_notes", "refunds", "disputes"):
-            store.set_stripe_cursor(obj, now)
+            store.stripe.set_stripe_cursor(obj, now)
         store.set_meta(SETTINGS_META, s.to_json())
     window = windows["invoices"]
     return StripeSyncResult(
@@ -487,10 +487,10 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
         window_since=None if window is None else datetime.fromtimestamp(window, timezone.utc).isoformat().replace("+00:00", "Z"),
         requests=api.requests,
         retries=api.retries,
-        invoices_counted=store.stripe_counted_invoices(s.include_open),
+        invoices_counted=store.stripe.stripe_counted_invoices(s.include_open),
         refs_changed=changed,
         revenue=revenue_summary(store),
-        unmapped_customers=store.stripe_unmapped_customers(),
+        unmapped_customers=store.stripe.stripe_unmapped_customers(),
         warnings=batch.warnings,
         unlinked=sorted(batch.unlinked),
     )
@@ -508,11 +508,11 @@ def map_customer(store: Any, stripe_customer: str, app_customer_id: str | None) 
         raise UsageError("the app customer id is empty")
     settings = Settings.from_json(store.get_meta(SETTINGS_META)) or Settings()
     with store.write():
-        store.set_stripe_customer_map(stripe_customer, app_customer_id)
-        row = store.stripe_customer(stripe_customer)
-        app = store.stripe_app_customer(stripe_customer)[0]
-        store.set_customer_attributes(f"stripe:{stripe_customer}", app, row and row["segment"], row and row["plan"])
-        changed, _ = rebuild_revenue(store, store.stripe_invoice_ids(customer=stripe_customer), settings.include_open)
+        store.stripe.set_stripe_customer_map(stripe_customer, app_customer_id)
+        row = store.stripe.stripe_customer(stripe_customer)
+        app = store.stripe.stripe_app_customer(stripe_customer)[0]
+        store.stripe.set_customer_attributes(f"stripe:{stripe_customer}", app, row and row["segment"], row and row["plan"])
+        changed, _ = rebuild_revenue(store, store.stripe.stripe_invoice_ids(customer=stripe_customer), settings.include_open)
     return changed
 
 
@@ -541,17 +541,17 @@ def import_fx(store: Any, text: str, filename: str) -> FxImportResult:
     source = f"csv:{Path(filename).name}"
     with store.write():
         for r in rates:
-            store.set_fx_rate(r.currency, r.day, format(r.usd_per_unit, "f"), source)
+            store.revenue.set_fx_rate(r.currency, r.day, format(r.usd_per_unit, "f"), source)
         converted = []
-        for row_id, day, minor, currency in store.unconverted_revenue(currencies):
-            rate = decimal_rate(store.fx_rate(currency, day, FX_MAX_AGE_DAYS))
+        for row_id, day, minor, currency in store.revenue.unconverted_revenue(currencies):
+            rate = decimal_rate(store.revenue.fx_rate(currency, day, FX_MAX_AGE_DAYS))
             if rate is not None:
                 converted.append((usd_cents(minor, currency, rate), row_id))
-        store.set_revenue_usd(converted)
-        changed, _ = rebuild_revenue(store, store.stripe_invoice_ids(currencies=currencies), settings.include_open)
+        store.revenue.set_revenue_usd(converted)
+        changed, _ = rebuild_revenue(store, store.stripe.stripe_invoice_ids(currencies=currencies), settings.include_open)
     days = sorted(r.day for r in rates)
     return FxImportResult(filename, len(rates), currencies, days[0].isoformat(), days[-1].isoformat(), len(converted), changed,
-                          store.unconverted_totals())  # fmt: skip
+                          store.revenue.unconverted_totals())  # fmt: skip
 
 
 # ---- stripe apply-event --------------------------------------------------------------------------
@@ -586,8 +586,8 @@ def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, def
     if kind not in HANDLED_OBJECTS or not obj.get("id"):
         result.reason = f"not a revenue event ({etype}); nothing to do"
         return result
-    stored = {"invoice": store.stripe_invoice, "credit_note": store.stripe_credit_note, "refund": store.stripe_refund,
-              "customer": store.stripe_customer, "dispute": store.stripe_dispute}[kind](obj["id"])  # fmt: skip
+    stored = {"invoice": store.stripe.stripe_invoice, "credit_note": store.stripe.stripe_credit_note, "refund": store.stripe.stripe_refund,
+              "customer": store.stripe.stripe_customer, "dispute": store.stripe.stripe_dispute}[kind](obj["id"])  # fmt: skip
     state: Any = obj.get("status") or {"invoice": "draft", "credit_note": "issued", "refund": "succeeded", "dispute": "needs_response"}.get(kind)
     if kind == "customer":
         state = 1 if obj.get("deleted") or etype == "customer.deleted" else 0
@@ -639,11 +639,11 @@ class CustomersResult:
 
 
 def customers_overview(store: Any) -> CustomersResult:
-    stats = store.customer_revenue_and_usage()
+    stats = store.stripe.customer_revenue_and_usage()
     empty = {"stripe_usd_cents": 0, "stripe_unconverted_rows": 0, "revenue_rows": 0, "event_revenue_cents": 0, "events": 0}
     rows = []
-    for c in store.stripe_customer_rows():
-        app, how = store.stripe_app_customer(c["id"])
+    for c in store.stripe.stripe_customer_rows():
+        app, how = store.stripe.stripe_app_customer(c["id"])
         st = stats.get(app, empty)
         rows.append({
             "stripe_customer": c["id"], "customer_id": app, "mapped_by": how, "segment": c["segment"], "plan": c["plan"],

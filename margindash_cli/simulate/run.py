@@ -29,7 +29,8 @@ from margindash_cli.pricing.benchmarks import BENCHMARK_IDS, BENCHMARK_LABELS, B
 from margindash_cli.pricing.mix import Mix, VectorRow
 from margindash_cli.pricing.model import PriceVersion
 from margindash_cli.pricing.pricer import Pricer, load_pricer
-from margindash_cli.store.db import DAY_MS, Store
+from margindash_cli.store.db import Store
+from margindash_cli.store.schema import DAY_MS
 
 SCHEMA_VERSION = 1  # of the JSON `simulate --json` prints
 DEFAULT_BENCHMARK = "gpqa_diamond"  # the benchmark with scores for the most priced models
@@ -89,7 +90,7 @@ def run_simulation(store: Store, q: SimulateQuery) -> SimulateEnvelope:
     now = q.now or datetime.now(timezone.utc)
     now_ms = int(now.timestamp() * 1000)
     rng = resolve_range(q.since, q.until, q.period, None, now)
-    rows = store.usage_vectors(start_ms=rng.start_ms, end_ms=rng.end_ms, feature=q.event_type)
+    rows = store.events.usage_vectors(start_ms=rng.start_ms, end_ms=rng.end_ms, feature=q.event_type)
     if not rows and q.event_type is not None:
         raise MarginDashError(f"no calls of feature {q.event_type!r} in {rng.label}",
                               "list the features with: margindash report --by feature")  # fmt: skip
@@ -354,9 +355,8 @@ def suggest_feature(store: Store) -> str | None:
     from datetime import timezone as tz
 
     cost: dict[str, int] = defaultdict(int)
-    for _customer, feature, _day, _events, _inp, _out, pico, _unpriced, _rev in store.usage_facts(
-        ["feature"], start_ms=None, end_ms=None, tz=tz.utc
-    ):
+    for row in store.events.usage_facts(["feature"], start_ms=None, end_ms=None, tz=tz.utc):
+        (feature,) = row.groups
         if feature:
-            cost[feature] += pico
+            cost[feature] += row.cost_pico
     return min(cost, key=lambda f: (-cost[f], f)) if cost else None

@@ -54,7 +54,7 @@ def demo(
     with Store.open(path) as store:
         result = ingest_paths(store, [str(log)], quarantine_path=home / "demo.quarantine.jsonl", pricer=load_pricer(store))
         days = parse_revenue_csv(revenue_csv.read_text(), str(revenue_csv))
-        store.replace_revenue(f"csv:{revenue_csv.name}", [
+        store.revenue.replace_revenue(f"csv:{revenue_csv.name}", [
             (d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor, d.ref) for d in days
         ])  # fmt: skip
         env = run_report(store, ReportQuery(dims=["customer"]))

@@ -116,9 +116,9 @@ def events(
         return
     rng = resolve_range(since, until, None, None)
     with open_store(ctx, create=False) as store:
-        rows = store.list_events(customer=customer, event_type=event_type, model=model, request_id=request_id,
+        rows = store.events.list_events(customer=customer, event_type=event_type, model=model, request_id=request_id,
                                  start_ms=rng.start_ms, end_ms=rng.end_ms, limit=limit or None)  # fmt: skip
-        text_from = store.request_id_text_from()
+        text_from = store.events.request_id_text_from()
     records = [event_record(r) for r in rows]
     if as_json:
         print_json(records)

@@ -148,7 +148,7 @@ def unpriced(
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
-        rows = store.unpriced_models()
+        rows = store.events.unpriced_models()
     records = [{"vendor": v, "model": m, "events": n, "input_tokens": i, "output_tokens": o} for v, m, n, i, o in rows]
     if as_json:
         render.print_json(records)

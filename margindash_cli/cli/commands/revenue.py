@@ -49,8 +49,8 @@ def import_csv(
         return {c: format(Decimal(v).scaleb(-minor_exponent(c)), "f") for c, v in sorted(acc.items())}
 
     with open_store(ctx) as store:
-        rows = revenue_rows(days, lambda cur, day: store.fx_rate(cur, day, FX_MAX_AGE_DAYS))
-        n, replaced, legacy, legacy_replaced = store.import_revenue_file(f"csv:{path}", rows, f"csv:{file.name}",
+        rows = revenue_rows(days, lambda cur, day: store.revenue.fx_rate(cur, day, FX_MAX_AGE_DAYS))
+        n, replaced, legacy, legacy_replaced = store.revenue.import_revenue_file(f"csv:{path}", rows, f"csv:{file.name}",
                                                                         replace_legacy=replace_by_name)  # fmt: skip
     summary = {
         "file": str(file),
