@@ -1,15 +1,72 @@
-"""What every command shares: opening the store named by the global --db option."""
+"""What every command shares: the options declared once (`Annotated` types), the clock, and opening the
+store named by the global --db option."""
 
 from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from margindash_cli.paths import store_path
-from margindash_cli.store.db import Store
+
+if TYPE_CHECKING:
+    from margindash_cli.store.db import Store
+
+
+NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
+
+# Options every report command shares.
+Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
+Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
+Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
+Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
+Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
+ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
+# Options of the commands that group usage by feature or model.
+Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
+Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
+Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
+Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
+Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
+RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: spread over each invoice line's service period "
+                                           "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.")]
+
+
+def now() -> datetime | None:
+    """The clock, or MARGINDASH_NOW when set (naive = UTC)."""
+    from datetime import timezone
+
+    from margindash_cli.errors import UsageError
+
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return None
+    try:
+        now = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{NOW_ENV}={text!r} is not an ISO 8601 date-time", f"unset {NOW_ENV}, or use e.g. 2026-10-15T12:00:00Z") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def band_pct(band: str) -> Any:
+    """--band as a Decimal number of percent, 0 or more."""
+    from decimal import Decimal, InvalidOperation
+
+    from margindash_cli.errors import UsageError
+
+    try:
+        value = Decimal(band)
+    except InvalidOperation:
+        raise UsageError(f"--band {band!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"--band {band!r} must be a number of percent, 0 or more")
+    return value
 
 
 def db_path(ctx: typer.Context) -> Path:
@@ -28,6 +85,8 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
 
         raise StoreError(f"cannot create a store at {path}: the folder {path.parent} does not exist",
                          "check the path for a typo, or create the folder first")  # fmt: skip
+    from margindash_cli.store.db import Store  # lazy: start-up
+
     store = Store.open(path, create=create)
     return _NewStore(store) if new else store
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from margindash_cli.cli.commands.report import _now
+from margindash_cli.cli import options
 
 app = typer.Typer(help="Spend limits per organisation, feature or customer: alerts, a blocklist, CI exit codes.", no_args_is_help=True)
 
@@ -63,7 +63,7 @@ def list_budgets(
     from margindash_cli.cli.render import kit as render
     from margindash_cli.cli.options import open_store
 
-    now = _now() or _clock()
+    now = options.now() or _clock()
     with open_store(ctx, create=False) as store:
         statuses = budgeting.evaluate_all(store, now)
     render.emit_budget_list(statuses, now, as_json)
@@ -118,7 +118,7 @@ def check(
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"unknown --fail-on {fail_on!r}", f"use one of {', '.join(FAIL_ON)}")
-    now = _now() or _clock()
+    now = options.now() or _clock()
     with open_store(ctx, create=False) as store:
         result = budgeting.run_check(store, now, fail_on=fail_on, webhook_url=webhook or None, blocklist_path=blocklist,
                                      blocklist_ttl=blocklist_ttl)  # fmt: skip

@@ -41,12 +41,12 @@ def sync_costs(
     from margindash_cli.revenue.stripe_sync import parse_since
     from margindash_cli.cli.options import open_store
 
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.options import now
 
     access = providers_to_sync(os.environ, provider, {"openai": openai_key_file, "anthropic": anthropic_key_file})
     since_day = parse_since(since) // 86_400 if since else None
     with open_store(ctx) as store:
-        result = run_sync(store, access, since_day=since_day, full=full, now=_now())
+        result = run_sync(store, access, since_day=since_day, full=full, now=now())
     if as_json:
         render.print_json(result.to_json())
         return
@@ -78,10 +78,10 @@ def costs_import(
     from margindash_cli.reconcile.run import import_costs
     from margindash_cli.cli.options import open_store
 
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.options import now
 
     with open_store(ctx) as store:
-        result = import_costs(store, file, fmt=fmt, now=_now())
+        result = import_costs(store, file, fmt=fmt, now=now())
     for w in result.warnings:
         render.warn(w)
     if as_json:
@@ -119,7 +119,7 @@ def reconcile(
     from margindash_cli.errors import UsageError
     from margindash_cli.core.periods import resolve_range
     from margindash_cli.reconcile.run import reconcile as run_reconcile
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.options import now
     from margindash_cli.cli.options import open_store
 
     try:
@@ -128,7 +128,7 @@ def reconcile(
         raise UsageError(f"--tolerance {tolerance!r} is not a number") from None
     if not tol.is_finite() or tol < 0:
         raise UsageError(f"--tolerance {tolerance!r} must be a percentage, 0 or more")
-    rng = resolve_range(since, until, period, "UTC", _now())
+    rng = resolve_range(since, until, period, "UTC", now())
     with open_store(ctx, create=False) as store:
         result = run_reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, provider=provider, by=by, tolerance_pct=tol,
                                range_label=rng.label)  # fmt: skip

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 import typer
 
-from margindash_cli.cli.commands.report import Allocate, Band, Customer, Feature, Model, Period, Since, Tz, Until
+from margindash_cli.cli.options import Allocate, Band, Customer, Feature, Model, Period, Since, Tz, Until
 
 
 def register(app: typer.Typer) -> None:
@@ -42,10 +42,10 @@ def dashboard(
     """
     from margindash_cli.dashboard.run import DashboardQuery
     from margindash_cli.reports.run import ReportQuery
-    from margindash_cli.cli.commands.report import _band, _now
+    from margindash_cli.cli.options import band_pct, now
 
     report = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, customer=customer,
-                         feature=feature, model=model, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
+                         feature=feature, model=model, top=top, allocate=allocate, band_pct=band_pct(band), now=now())  # fmt: skip
     query = DashboardQuery(report, full=True, simulate_days=simulate_days)
     write_html(ctx, query, output)
 

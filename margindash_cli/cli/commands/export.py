@@ -46,10 +46,10 @@ def export(
         typer.echo(engine_script(sql.lower(), outdir), nl=False)
         return
     from margindash_cli.cli.options import open_store
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.options import now
 
     with open_store(ctx, create=False) as store:
-        result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=_now(),
+        result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=now(),
                                schema=schema.lower(), changed_since=changed_since)
     if as_json:
         render.print_json(result.as_json())

@@ -46,7 +46,7 @@ def simulate(
     from margindash_cli.errors import UsageError
     from margindash_cli.simulate.run import SimulateQuery, envelope_json, run_simulation
     from margindash_cli.cli.options import open_store
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.options import now
 
     def number(option: str, text: str) -> Decimal:
         try:
@@ -58,7 +58,7 @@ def simulate(
     query = SimulateQuery(event_type=event_type, since=since, until=until, period=period, candidates=names,
                           benchmark=benchmark.lower().replace("-", "_"), tier=tier,
                           min_score=None if min_score is None else number("--min-score", min_score),
-                          output_ratio=number("--output-ratio", output_ratio), top=top, now=_now())  # fmt: skip
+                          output_ratio=number("--output-ratio", output_ratio), top=top, now=now())  # fmt: skip
     with open_store(ctx, create=False) as store:
         env = run_simulation(store, query)
     if as_json:
