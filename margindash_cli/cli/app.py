@@ -14,11 +14,13 @@ from margindash_cli import __version__
 from margindash_cli.cli.commands import budget as budget_commands
 from margindash_cli.cli.commands import dashboard as dashboard_commands
 from margindash_cli.cli.commands import costs as costs_commands
+from margindash_cli.cli.commands import customers as customers_commands
 from margindash_cli.cli.commands import db as db_commands
 from margindash_cli.cli.commands import demo as demo_commands
 from margindash_cli.cli.commands import doctor as doctor_commands
 from margindash_cli.cli.commands import events as events_commands
 from margindash_cli.cli.commands import export as export_commands
+from margindash_cli.cli.commands import fx as fx_commands
 from margindash_cli.cli.commands import ingest as ingest_commands
 from margindash_cli.cli.commands import prices as prices_commands
 from margindash_cli.cli.commands import report as report_commands
@@ -147,5 +149,7 @@ dashboard_commands.register(app)
 app.add_typer(revenue_commands.app, name="revenue")
 simulate_commands.register(app)
 stripe_commands.register(app)
+app.add_typer(customers_commands.app, name="customers")
+app.add_typer(fx_commands.app, name="fx")
 app.add_typer(budget_commands.app, name="budget")
 costs_commands.register(app)

@@ -7,7 +7,7 @@ options are declared once in cli/options.py and shared by all four.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Any, Optional
 
 import typer
 
