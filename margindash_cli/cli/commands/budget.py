@@ -35,7 +35,8 @@ def set_budget(
     Example: margindash budget set acme-monthly --scope customer:acme --limit-usd 500 --period month --email ops@example.com
     """
     from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
     from margindash_cli.budgets.compute import make_budget
     from margindash_cli.cli.options import open_store
 
@@ -43,9 +44,9 @@ def set_budget(
     with open_store(ctx) as store:
         created = budgeting.save_budget(store, budget)
         warnings = [w for w in (budgeting.scope_warning(store, budget), budgeting.email_warning(budget)) if w]
-    render.emit_budget_saved(budget, created, as_json)
+    budget_view.emit_budget_saved(budget, created, as_json)
     for w in warnings:  # saved all the same (the calls may come later), but never without a word
-        render.warn(w)
+        kit.warn(w)
 
 
 @app.command("list")
@@ -60,13 +61,13 @@ def list_budgets(
     Example: margindash budget list
     """
     from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
     from margindash_cli.cli.options import open_store
 
     now = options.now() or _clock()
     with open_store(ctx, create=False) as store:
         statuses = budgeting.evaluate_all(store, now)
-    render.emit_budget_list(statuses, now, as_json)
+    budget_view.emit_budget_list(statuses, now, as_json)
 
 
 @app.command("rm")
@@ -111,7 +112,8 @@ def check(
     import sys
 
     from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
     from margindash_cli.budgets.compute import FAIL_ON
     from margindash_cli.errors import UsageError
     from margindash_cli.cli.options import open_store
@@ -123,9 +125,9 @@ def check(
         result = budgeting.run_check(store, now, fail_on=fail_on, webhook_url=webhook or None, blocklist_path=blocklist,
                                      blocklist_ttl=blocklist_ttl)  # fmt: skip
         idle = [w for w in (budgeting.scope_warning(store, s.budget) for s in result.statuses) if w]
-    render.emit_budget_check(result, as_json)
+    budget_view.emit_budget_check(result, as_json)
     for w in idle:
-        render.warn(w)
+        kit.warn(w)
     print(budgeting.summary_line(result), file=sys.stderr)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

@@ -35,7 +35,7 @@ def sync_costs(
 
     Example: margindash sync-costs && margindash reconcile --period last-month
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.reconcile.run import providers_to_sync
     from margindash_cli.reconcile.run import sync_costs as run_sync
     from margindash_cli.revenue.stripe_sync import parse_since
@@ -48,13 +48,13 @@ def sync_costs(
     with open_store(ctx) as store:
         result = run_sync(store, access, since_day=since_day, full=full, now=now())
     if as_json:
-        render.print_json(result.to_json())
+        kit.print_json(result.to_json())
         return
-    out = render.stdout_console()
+    out = kit.stdout_console()
     for p in result.providers:
         changed = f"{len(p.days_changed)} day(s) changed" if p.days_changed else "nothing changed"
         out.print(f"{p.provider}: {p.end_day - p.first_day} day(s) from {p.to_json()['since']}, {p.cost_lines} cost line(s),"
-                  f" {p.usage_rows} usage row(s), billed {render.display_money(_usd(p.billed_pico))}; {changed}"
+                  f" {p.usage_rows} usage row(s), billed {kit.display_money(_usd(p.billed_pico))}; {changed}"
                   f" ({p.requests} requests).", markup=False)  # fmt: skip
     out.print("Next: margindash reconcile --period 30d", markup=False)
 
@@ -74,7 +74,7 @@ def costs_import(
 
     Example: margindash costs import cur-2026-07.csv.gz
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.reconcile.run import import_costs
     from margindash_cli.cli.options import open_store
 
@@ -83,13 +83,13 @@ def costs_import(
     with open_store(ctx) as store:
         result = import_costs(store, file, fmt=fmt, now=now())
     for w in result.warnings:
-        render.warn(w)
+        kit.warn(w)
     if as_json:
-        render.print_json(result.to_json())
+        kit.print_json(result.to_json())
         return
     changed = f"{len(result.days_changed)} provider day(s) changed" if result.days_changed else "nothing changed"
-    render.stdout_console().print(
-        f"{file} ({result.format}): {result.lines} cost line(s), billed {render.display_money(_usd(result.billed_pico))};"
+    kit.stdout_console().print(
+        f"{file} ({result.format}): {result.lines} cost line(s), billed {kit.display_money(_usd(result.billed_pico))};"
         f" {changed}; {result.skipped} row(s) skipped (not AI services).", markup=False)  # fmt: skip
 
 
@@ -115,7 +115,7 @@ def reconcile(
     """
     from decimal import Decimal, InvalidOperation
 
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.errors import UsageError
     from margindash_cli.core.periods import resolve_range
     from margindash_cli.reconcile.run import reconcile as run_reconcile
@@ -133,7 +133,7 @@ def reconcile(
         result = run_reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, provider=provider, by=by, tolerance_pct=tol,
                                range_label=rng.label)  # fmt: skip
     if as_json:
-        render.print_json(result.to_json())
+        kit.print_json(result.to_json())
     else:
         _print_reconcile(result)
     raise typer.Exit(result.exit_code)
@@ -146,10 +146,10 @@ def _usd(pico: int) -> Any:
 
 
 def _print_reconcile(result: Any) -> None:
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.reconcile.compute import PARTS
 
-    console = render.stdout_console()
+    console = kit.stdout_console()
     if not result.rows:
         console.print(f"No bill synced for {result.range_label or 'this range'}.", markup=False)
         console.print("hint: margindash sync-costs (OpenAI, Anthropic) or margindash costs import FILE (AWS CUR, FOCUS)", markup=False)
@@ -166,9 +166,9 @@ def _print_reconcile(result: Any) -> None:
         pct = r.gap_pct()
         cov = r.coverage_pct()
         rate = r.effective_rate_pct()
-        return [*lead_values, render.display_money(_usd(r.computed)), render.display_money(_usd(r.billed)),
-                render.display_money(_usd(r.gap)), "-" if pct is None else f"{pct:.1f}%", "-" if cov is None else f"{cov:.1f}%",
-                "-" if rate is None else f"{rate:.1f}%", *(render.display_money(_usd(r.parts[p])) for p in PARTS)]  # fmt: skip
+        return [*lead_values, kit.display_money(_usd(r.computed)), kit.display_money(_usd(r.billed)),
+                kit.display_money(_usd(r.gap)), "-" if pct is None else f"{pct:.1f}%", "-" if cov is None else f"{cov:.1f}%",
+                "-" if rate is None else f"{rate:.1f}%", *(kit.display_money(_usd(r.parts[p])) for p in PARTS)]  # fmt: skip
 
     body = []
     for r in result.rows:
@@ -176,7 +176,7 @@ def _print_reconcile(result: Any) -> None:
                   "model": [r.provider, r.model or "-"], "project": [r.provider, r.project or "(default)", r.model or "-"]}[result.by]  # fmt: skip
         body.append(cells(r, values))
     footer = cells(result.totals, ["total"] + [""] * (len(lead) - 1))
-    render.print_fitted(console, f"Computed vs billed · {result.range_label} (UTC days)", cols, body, footer=footer,
+    kit.print_fitted(console, f"Computed vs billed · {result.range_label} (UTC days)", cols, body, footer=footer,
                         drop=("coverage", "rate vs ours", "unpriced", "remaining"))  # fmt: skip
     console.print("rate vs ours: the bill's amount for the tokens we logged, as a percent of our price (90% = a 10% discount).",
                   markup=False)  # fmt: skip

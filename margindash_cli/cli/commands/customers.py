@@ -20,7 +20,7 @@ def map_customer(
 
     Example: margindash customers map cus_QXg1o8vcGmoR32 acme
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.errors import UsageError
     from margindash_cli.revenue.stripe_sync import map_customer as run_map
     from margindash_cli.cli.options import open_store
@@ -30,7 +30,7 @@ def map_customer(
     with open_store(ctx) as store:
         changed = run_map(store, stripe_customer, customer_id)
     what = f"mapped to {customer_id}" if customer_id else "mapping removed"
-    render.stdout_console().print(f"{stripe_customer}: {what}; revenue refs moved: {changed}.", markup=False)
+    kit.stdout_console().print(f"{stripe_customer}: {what}; revenue refs moved: {changed}.", markup=False)
 
 
 @app.command("list")
@@ -43,13 +43,14 @@ def list_customers(
 
     Example: margindash customers list --unmatched
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import customers as customers_view  # lazy: start-up
     from margindash_cli.revenue.stripe_sync import customers_overview
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx, create=False) as store:
         result = customers_overview(store)
     if as_json:
-        render.print_json(result.to_json(unmatched))
+        kit.print_json(result.to_json(unmatched))
         return
-    render.print_customers(result, unmatched)
+    customers_view.print_customers(result, unmatched)

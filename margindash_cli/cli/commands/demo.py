@@ -24,7 +24,8 @@ def demo(
     import orjson
 
     from margindash_cli.demo import synthetic as demo_data
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
     from margindash_cli.dashboard import page as dashboard_page
     from margindash_cli.dashboard import run as dashboard_run
     from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery
@@ -66,21 +67,21 @@ def demo(
         html_path = home / "demo-report.html"
         html_path.write_text(dashboard_page.render(dashboard_run.build(store, DashboardQuery(
             ReportQuery(dims=["customer"], top=DEFAULT_TOP), full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
-    render.stderr_console().print(
+    kit.stderr_console().print(
         f"demo store: {path} ({result.events_stored:,} calls, {len(demo_data.CUSTOMERS)} customers, "
         f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",
         markup=False,
     )
-    render.emit_report(env, "table")
-    out = render.stdout_console()
+    report_view.emit_report(env, "table")
+    out = kit.stdout_console()
     out.print(f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False)
     if feature:  # the costliest feature: what it would cost on other models
         out.print(f"Then: margindash --db {path} simulate --event-type {feature}", markup=False)
     t = rec.totals
-    out.print(f"Bill: computed {render.display_money(pico_to_usd(t.computed))} vs billed {render.display_money(pico_to_usd(t.billed))}"
-              f" (OpenAI, Anthropic): untracked {render.display_money(pico_to_usd(t.parts['untracked_usage']))}, price difference"
-              f" {render.display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
-              f" {render.display_money(pico_to_usd(t.parts['unlogged_charges']))}.", markup=False)  # fmt: skip
+    out.print(f"Bill: computed {kit.display_money(pico_to_usd(t.computed))} vs billed {kit.display_money(pico_to_usd(t.billed))}"
+              f" (OpenAI, Anthropic): untracked {kit.display_money(pico_to_usd(t.parts['untracked_usage']))}, price difference"
+              f" {kit.display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
+              f" {kit.display_money(pico_to_usd(t.parts['unlogged_charges']))}.", markup=False)  # fmt: skip
     out.print(f"And: margindash --db {path} reconcile --by month; margindash --db {path} report --cost-basis reconciled", markup=False)
     out.print(f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
               markup=False, soft_wrap=True)  # fmt: skip

@@ -25,7 +25,8 @@ def doctor(
     """
     from datetime import datetime, timezone
 
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import doctor as doctor_view  # lazy: start-up
     from margindash_cli.doctor.run import run_checks
     from margindash_cli.cli.options import open_store
 
@@ -33,7 +34,7 @@ def doctor(
         result = run_checks(store, now=datetime.now(timezone.utc), full=full, price_max_age_days=price_max_age_days,
                             stripe_max_age_hours=stripe_max_age_hours)  # fmt: skip
     if as_json:
-        render.print_json(result.to_json())
+        kit.print_json(result.to_json())
     else:
-        render.print_doctor(result)
+        doctor_view.print_doctor(result)
     raise typer.Exit(result.exit_code)

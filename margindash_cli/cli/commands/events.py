@@ -104,7 +104,7 @@ def events(
     from margindash_cli.cli.options import open_store
 
     if explain is not None:
-        from margindash_cli.cli.render import kit as render
+        from margindash_cli.cli.render import events as events_view  # lazy: start-up
         from margindash_cli.pricing.explain import explain_call
 
         with open_store(ctx, create=False) as store:
@@ -112,7 +112,7 @@ def events(
         if as_json:
             print_json(info)
         else:
-            render.print_explain(info)
+            events_view.print_explain(info)
         return
     rng = resolve_range(since, until, None, None)
     with open_store(ctx, create=False) as store:

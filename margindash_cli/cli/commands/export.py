@@ -37,7 +37,8 @@ def export(
 
     Example: margindash export ./wh --schema focus && margindash export ./wh --sql duckdb | duckdb
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import export as export_view  # lazy: start-up
     from margindash_cli.export.run import export_store
 
     if sql is not None:
@@ -52,6 +53,6 @@ def export(
         result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=now(),
                                schema=schema.lower(), changed_since=changed_since)
     if as_json:
-        render.print_json(result.as_json())
+        kit.print_json(result.as_json())
         return
-    render.print_export(result)
+    export_view.print_export(result)

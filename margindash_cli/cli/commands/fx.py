@@ -23,7 +23,8 @@ def fx_import(
 
     Example: margindash fx import ecb-rates-2026.csv
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import fx as fx_view  # lazy: start-up
     from margindash_cli.errors import InputError
     from margindash_cli.revenue.stripe_sync import import_fx
     from margindash_cli.cli.options import open_store
@@ -35,6 +36,6 @@ def fx_import(
     with open_store(ctx) as store:
         result = import_fx(store, text, str(file))
     if as_json:
-        render.print_json(result.to_json())
+        kit.print_json(result.to_json())
         return
-    render.print_fx_import(result)
+    fx_view.print_fx_import(result)

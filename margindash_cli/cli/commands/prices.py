@@ -26,16 +26,17 @@ def list_prices(
 
     Example: margindash prices list --provider anthropic --search sonnet
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.pricing import catalog_store
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
         rows = catalog_store.current_prices(store, provider=provider, search=search)
     if as_json:
-        render.print_json([catalog_store.price_json(p) for p in rows])
+        kit.print_json([catalog_store.price_json(p) for p in rows])
         return
-    render.print_price_list(rows)
+    prices_view.print_price_list(rows)
 
 
 @app.command("show")
@@ -48,16 +49,17 @@ def show(
 
     Example: margindash prices show us.anthropic.claude-sonnet-4-20250514-v1:0
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.pricing import catalog_store
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
         info = catalog_store.show_model(store, model)
     if as_json:
-        render.print_json(info)
+        kit.print_json(info)
         return
-    render.print_price_show(info)
+    prices_view.print_price_show(info)
 
 
 @app.command("set")
@@ -86,7 +88,7 @@ def set_price(
 
     Example: margindash prices set openai/gpt-4o --input 2.00 --output 8.00 --effective-from 2026-11-01
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.pricing import catalog_store
     from margindash_cli.cli.options import open_store
 
@@ -99,9 +101,9 @@ def set_price(
             per_request=per_request,
         )  # fmt: skip
     if as_json:
-        render.print_json(result)
+        kit.print_json(result)
         return
-    render.stdout_console().print(
+    kit.stdout_console().print(
         f"Set {result['provider']}/{result['model']} (from {result['effective_from'] or 'the beginning'}); "
         f"{result['repriced']['events_changed']:,} unpriced call(s) now priced.",
         markup=False,
@@ -121,13 +123,13 @@ def alias(
 
     Example: margindash prices alias prod-gpt4o azure/gpt-4o
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.pricing import catalog_store
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
         result = catalog_store.set_user_alias(store, name, target, vendor)
-    render.stdout_console().print(
+    kit.stdout_console().print(
         f"{name} -> {result['provider']}/{result['model']}; {result['repriced']['events_changed']:,} unpriced call(s) now priced.",
         markup=False,
     )
@@ -144,16 +146,17 @@ def unpriced(
 
     Example: margindash prices unpriced
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
         rows = store.unpriced_models()
     records = [{"vendor": v, "model": m, "events": n, "input_tokens": i, "output_tokens": o} for v, m, n, i, o in rows]
     if as_json:
-        render.print_json(records)
+        kit.print_json(records)
         return
-    render.print_unpriced(records)
+    prices_view.print_unpriced(records)
 
 
 @app.command("diff")
@@ -162,14 +165,15 @@ def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -
 
     Example: margindash prices diff
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.pricing.catalog_store import load_disagreements
 
     rows = load_disagreements()
     if as_json:
-        render.print_json(rows)
+        kit.print_json(rows)
         return
-    render.print_disagreements(rows)
+    prices_view.print_disagreements(rows)
 
 
 @app.command("drift")
@@ -190,7 +194,8 @@ def drift(
     """
     from decimal import Decimal, InvalidOperation
 
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.errors import UsageError
     from margindash_cli.core.periods import resolve_range
     from margindash_cli.pricing.drift import drift as run
@@ -206,9 +211,9 @@ def drift(
     with open_store(ctx, create=False) as store:
         result = run(store, start_ms=rng.start_ms, end_ms=rng.end_ms, threshold_pct=pct)
     if as_json:
-        render.print_json(result)
+        kit.print_json(result)
         return
-    render.print_drift(result, show_all=show_all)
+    prices_view.print_drift(result, show_all=show_all)
 
 
 def sync_prices(
@@ -224,16 +229,17 @@ def sync_prices(
 
     Example: margindash sync-prices
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.pricing.sync import sync
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
         result = sync(store, sources or ["litellm", "genai-prices"])
     if as_json:
-        render.print_json(result)
+        kit.print_json(result)
         return
-    render.print_sync(result)
+    prices_view.print_sync(result)
 
 
 def reprice(
@@ -248,7 +254,8 @@ def reprice(
 
     Example: margindash reprice --since 2026-10-01 --dry-run
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.errors import UsageError
     from margindash_cli.core.periods import resolve_range
     from margindash_cli.pricing.pricer import COST_SOURCES, load_pricer
@@ -260,8 +267,8 @@ def reprice(
     rng = resolve_range(since, until, None, None)
     with open_store(ctx, create=False) as store:
         result = run(store, load_pricer(store, cost_source), start_ms=rng.start_ms, end_ms=rng.end_ms, dry_run=dry_run)
-    payload = render.reprice_json(result)
+    payload = prices_view.reprice_json(result)
     if as_json:
-        render.print_json(payload)
+        kit.print_json(payload)
         return
-    render.print_reprice(payload)
+    prices_view.print_reprice(payload)

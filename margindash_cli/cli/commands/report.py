@@ -88,13 +88,13 @@ def report(
     if chart and (output != "table" or len(dims) != 1 or dims[0] not in ("day", "week", "month")):
         raise UsageError("--chart draws one --by day, week or month as a table-format chart",
                          "e.g. margindash report --by week --chart")  # fmt: skip
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
     env = _run(ctx, run_report, query)
     if chart:
-        render.emit_time_chart(env)
+        report_view.emit_time_chart(env)
         return
-    render.emit_report(env, output, totals=totals)
+    report_view.emit_report(env, output, totals=totals)
 
 
 @app.command("trend")
@@ -123,9 +123,9 @@ def trend(
     output = _output(fmt, as_json)
     query = ReportQuery(dims=[by], since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
                         model=model, allocate=allocate, granularity=granularity, now=now())  # fmt: skip
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
-    render.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
+    report_view.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
 
 
 @app.command("cohorts")
@@ -150,9 +150,9 @@ def cohorts(
 
     output = _output(fmt, as_json)
     query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, granularity=by, now=now())
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
-    render.emit_cohorts(_run(ctx, run_cohorts, query), output)
+    report_view.emit_cohorts(_run(ctx, run_cohorts, query), output)
 
 
 @app.command("concentration")
@@ -174,9 +174,9 @@ def concentration(
 
     output = _output(fmt, as_json)
     query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=band_pct(band), now=now())
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
-    render.emit_concentration(_run(ctx, run_concentration, query), output)
+    report_view.emit_concentration(_run(ctx, run_concentration, query), output)
 
 
 def _output(fmt: str, as_json: bool) -> str:

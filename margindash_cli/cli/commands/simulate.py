@@ -42,7 +42,8 @@ def simulate(
     """
     from decimal import Decimal, InvalidOperation
 
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import simulate as simulate_view  # lazy: start-up
     from margindash_cli.errors import UsageError
     from margindash_cli.simulate.run import SimulateQuery, envelope_json, run_simulation
     from margindash_cli.cli.options import open_store
@@ -62,6 +63,6 @@ def simulate(
     with open_store(ctx, create=False) as store:
         env = run_simulation(store, query)
     if as_json:
-        render.print_json(envelope_json(env))
+        kit.print_json(envelope_json(env))
         return
-    render.print_simulation(env)
+    simulate_view.print_simulation(env)

@@ -48,7 +48,8 @@ def sync_stripe(
 
     Example: margindash sync-stripe --json
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import stripe as stripe_view  # lazy: start-up
     from margindash_cli.revenue.stripe_sync import Settings, StripeApi, SyncOptions, api_base, connect, load_api_key, parse_since
     from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync
     from margindash_cli.cli.options import open_store
@@ -61,11 +62,11 @@ def sync_stripe(
     with open_store(ctx) as store:
         result = run_sync(store, api, opts)
     for w in result.warnings:
-        render.warn(w)
+        kit.warn(w)
     if as_json:
-        render.print_json(result.to_json())
+        kit.print_json(result.to_json())
         return
-    render.print_stripe_sync(result)
+    stripe_view.print_stripe_sync(result)
 
 
 @stripe_app.command("apply-event")
@@ -85,7 +86,7 @@ def apply_event(
 
     Example: margindash stripe apply-event body.json --signature "$STRIPE_SIGNATURE_HEADER"
     """
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.errors import InputError
     from margindash_cli.revenue.stripe_sync import KEY_ENV, Settings, StripeApi, api_base, connect, load_api_key, verify_event, webhook_secret
     from margindash_cli.revenue.stripe_sync import apply_event as run_apply
@@ -105,9 +106,9 @@ def apply_event(
     with open_store(ctx) as store:
         result = run_apply(store, event, api, default_settings=defaults)
     for w in result.warnings:
-        render.warn(w)
+        kit.warn(w)
     if as_json:
-        render.print_json(result.to_json())
+        kit.print_json(result.to_json())
         return
-    render.stdout_console().print(f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.",
+    kit.stdout_console().print(f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.",
                                   markup=False)  # fmt: skip
