@@ -44,7 +44,7 @@ def set_budget(
     with open_store(ctx) as store:
         created = budgeting.save_budget(store, budget)
         warnings = [w for w in (budgeting.scope_warning(store, budget), budgeting.email_warning(budget)) if w]
-    budget_view.emit_budget_saved(budget, created, as_json)
+    budget_view.emit_budget_saved(budgeting.SavedBudget(budget, created), as_json)
     for w in warnings:  # saved all the same (the calls may come later), but never without a word
         kit.warn(w)
 
@@ -67,7 +67,7 @@ def list_budgets(
     now = options.now() or _clock()
     with open_store(ctx, create=False) as store:
         statuses = budgeting.evaluate_all(store, now)
-    budget_view.emit_budget_list(statuses, now, as_json)
+    budget_view.emit_budget_list(budgeting.BudgetList(statuses, now), as_json)
 
 
 @app.command("rm")

@@ -48,7 +48,7 @@ def sync_costs(
     with open_store(ctx) as store:
         result = run_sync(store, access, since_day=since_day, full=full, now=now())
     if as_json:
-        kit.print_json(result.to_json())
+        kit.emit_json(result)
         return
     out = kit.stdout_console()
     for p in result.providers:
@@ -85,7 +85,7 @@ def costs_import(
     for w in result.warnings:
         kit.warn(w)
     if as_json:
-        kit.print_json(result.to_json())
+        kit.emit_json(result)
         return
     changed = f"{len(result.days_changed)} provider day(s) changed" if result.days_changed else "nothing changed"
     kit.stdout_console().print(
@@ -133,7 +133,7 @@ def reconcile(
         result = run_reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, provider=provider, by=by, tolerance_pct=tol,
                                range_label=rng.label)  # fmt: skip
     if as_json:
-        kit.print_json(result.to_json())
+        kit.emit_json(result)
     else:
         _print_reconcile(result)
     raise typer.Exit(result.exit_code)

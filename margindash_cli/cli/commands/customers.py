@@ -51,6 +51,6 @@ def list_customers(
     with open_store(ctx, create=False) as store:
         result = customers_overview(store)
     if as_json:
-        kit.print_json(result.to_json(unmatched))
+        kit.emit_json(result.to_json(unmatched))
         return
     customers_view.print_customers(result, unmatched)

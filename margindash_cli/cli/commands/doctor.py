@@ -34,7 +34,7 @@ def doctor(
         result = run_checks(store, now=datetime.now(timezone.utc), full=full, price_max_age_days=price_max_age_days,
                             stripe_max_age_hours=stripe_max_age_hours)  # fmt: skip
     if as_json:
-        kit.print_json(result.to_json())
+        kit.emit_json(result)
     else:
         doctor_view.print_doctor(result)
     raise typer.Exit(result.exit_code)

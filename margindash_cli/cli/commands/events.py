@@ -100,7 +100,7 @@ def events(
     Example: margindash events --customer acme --since 2026-10-01 --json
     """
     from margindash_cli.core.periods import resolve_range
-    from margindash_cli.cli.render.kit import print_json, stdout_console
+    from margindash_cli.cli.render.kit import emit_json, stdout_console
     from margindash_cli.cli.options import open_store
 
     if explain is not None:
@@ -110,7 +110,7 @@ def events(
         with open_store(ctx, create=False) as store:
             info = explain_call(store, explain)
         if as_json:
-            print_json(info)
+            emit_json(info)
         else:
             events_view.print_explain(info)
         return
@@ -121,7 +121,7 @@ def events(
         text_from = store.request_id_text_from()
     records = [event_record(r) for r in rows]
     if as_json:
-        print_json(records)
+        emit_json(records)
         return
     if not records:
         stdout_console().print("No events match." if request_id is None else f"No stored call has request id {request_id!r}.",

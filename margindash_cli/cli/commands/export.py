@@ -53,6 +53,6 @@ def export(
         result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=now(),
                                schema=schema.lower(), changed_since=changed_since)
     if as_json:
-        kit.print_json(result.as_json())
+        kit.emit_json(result)
         return
     export_view.print_export(result)

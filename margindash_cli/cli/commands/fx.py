@@ -36,6 +36,6 @@ def fx_import(
     with open_store(ctx) as store:
         result = import_fx(store, text, str(file))
     if as_json:
-        kit.print_json(result.to_json())
+        kit.emit_json(result)
         return
     fx_view.print_fx_import(result)

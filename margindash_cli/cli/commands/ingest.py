@@ -39,7 +39,7 @@ def ingest(
     from margindash_cli.ingest.canonical import parse_maps
     from margindash_cli.ingest.pipeline import NOT_JSONL_NOTE, ingest_paths
     from margindash_cli.paths import default_quarantine_path
-    from margindash_cli.cli.render.kit import print_fitted, print_json, stderr_console, stdout_console
+    from margindash_cli.cli.render.kit import print_fitted, emit_json, stderr_console, stdout_console
 
     from margindash_cli.pricing.pricer import COST_SOURCES, LazyPricer
 
@@ -94,7 +94,7 @@ def ingest(
         "errors": result.errors,
     }
     if as_json:
-        print_json(summary)
+        emit_json(summary)
     else:
         rows = [[f.path, f"{f.lines_read:,}", f"{f.events_stored:,}", f"{f.duplicates:,}", f"{f.rejected:,}",
                  f"{f.not_calls:,}", _table_note(f)

@@ -34,7 +34,7 @@ def list_prices(
     with open_store(ctx) as store:
         rows = catalog_store.current_prices(store, provider=provider, search=search)
     if as_json:
-        kit.print_json([catalog_store.price_json(p) for p in rows])
+        kit.emit_json([catalog_store.price_json(p) for p in rows])
         return
     prices_view.print_price_list(rows)
 
@@ -57,7 +57,7 @@ def show(
     with open_store(ctx) as store:
         info = catalog_store.show_model(store, model)
     if as_json:
-        kit.print_json(info)
+        kit.emit_json(info)
         return
     prices_view.print_price_show(info)
 
@@ -101,7 +101,7 @@ def set_price(
             per_request=per_request,
         )  # fmt: skip
     if as_json:
-        kit.print_json(result)
+        kit.emit_json(result)
         return
     kit.stdout_console().print(
         f"Set {result['provider']}/{result['model']} (from {result['effective_from'] or 'the beginning'}); "
@@ -154,7 +154,7 @@ def unpriced(
         rows = store.unpriced_models()
     records = [{"vendor": v, "model": m, "events": n, "input_tokens": i, "output_tokens": o} for v, m, n, i, o in rows]
     if as_json:
-        kit.print_json(records)
+        kit.emit_json(records)
         return
     prices_view.print_unpriced(records)
 
@@ -171,7 +171,7 @@ def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -
 
     rows = load_disagreements()
     if as_json:
-        kit.print_json(rows)
+        kit.emit_json(rows)
         return
     prices_view.print_disagreements(rows)
 
@@ -211,7 +211,7 @@ def drift(
     with open_store(ctx, create=False) as store:
         result = run(store, start_ms=rng.start_ms, end_ms=rng.end_ms, threshold_pct=pct)
     if as_json:
-        kit.print_json(result)
+        kit.emit_json(result)
         return
     prices_view.print_drift(result, show_all=show_all)
 
@@ -237,7 +237,7 @@ def sync_prices(
     with open_store(ctx) as store:
         result = sync(store, sources or ["litellm", "genai-prices"])
     if as_json:
-        kit.print_json(result)
+        kit.emit_json(result)
         return
     prices_view.print_sync(result)
 
@@ -269,6 +269,6 @@ def reprice(
         result = run(store, load_pricer(store, cost_source), start_ms=rng.start_ms, end_ms=rng.end_ms, dry_run=dry_run)
     payload = prices_view.reprice_json(result)
     if as_json:
-        kit.print_json(payload)
+        kit.emit_json(payload)
         return
     prices_view.print_reprice(payload)

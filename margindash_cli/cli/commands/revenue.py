@@ -31,7 +31,7 @@ def import_csv(
     from margindash_cli.errors import InputError
     from margindash_cli.revenue.fx import FX_MAX_AGE_DAYS
     from margindash_cli.core.money import minor_exponent
-    from margindash_cli.cli.render.kit import print_json, stdout_console, warn
+    from margindash_cli.cli.render.kit import emit_json, stdout_console, warn
     from margindash_cli.revenue.csv_import import parse_revenue_csv, revenue_rows
     from margindash_cli.cli.options import open_store
 
@@ -72,7 +72,7 @@ def import_csv(
     for w in summary["warnings"]:
         warn(w)
     if as_json:
-        print_json(summary)
+        emit_json(summary)
         return
     parts = ", ".join(f"{amount} {cur.upper()}" for cur, amount in summary["totals"].items()) or "nothing"
     text_out = f"Imported {parts} for {summary['customers']} customer(s) from {file.name} ({n} day rows)."

@@ -45,7 +45,7 @@ def simulate(
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import simulate as simulate_view  # lazy: start-up
     from margindash_cli.errors import UsageError
-    from margindash_cli.simulate.run import SimulateQuery, envelope_json, run_simulation
+    from margindash_cli.simulate.run import SimulateQuery, run_simulation
     from margindash_cli.cli.options import open_store
     from margindash_cli.cli.options import now
 
@@ -63,6 +63,6 @@ def simulate(
     with open_store(ctx, create=False) as store:
         env = run_simulation(store, query)
     if as_json:
-        kit.print_json(envelope_json(env))
+        kit.emit_json(env)
         return
     simulate_view.print_simulation(env)

@@ -64,7 +64,7 @@ def sync_stripe(
     for w in result.warnings:
         kit.warn(w)
     if as_json:
-        kit.print_json(result.to_json())
+        kit.emit_json(result)
         return
     stripe_view.print_stripe_sync(result)
 
@@ -108,7 +108,7 @@ def apply_event(
     for w in result.warnings:
         kit.warn(w)
     if as_json:
-        kit.print_json(result.to_json())
+        kit.emit_json(result)
         return
     kit.stdout_console().print(f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.",
                                   markup=False)  # fmt: skip

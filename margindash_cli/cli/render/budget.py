@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from margindash_cli.cli.render.kit import print_fitted, print_json, stdout_console
+from margindash_cli.cli.render.kit import print_fitted, emit_json, stdout_console
 from margindash_cli.core.money import display_usd
 from margindash_cli.core.textsafe import safe_lines
+
+if TYPE_CHECKING:
+    from margindash_cli.budgets.compute import BudgetStatus
+    from margindash_cli.budgets.run import BudgetList, CheckResult, SavedBudget
 
 
 LEVEL_STYLES = {"ok": "green", "warning": "yellow", "critical": "red", "exceeded": "bold red"}  # budget level colours
 
 
-def emit_budget_saved(budget: Any, created: bool, as_json: bool) -> None:
-    from margindash_cli.budgets.compute import budget_json
-
+def emit_budget_saved(saved: SavedBudget, as_json: bool) -> None:
     if as_json:
-        print_json({**budget_json(budget), "created": created})
+        emit_json(saved)
         return
-    b = budget
+    b, created = saved.budget, saved.created
     to = f"; alerts to {', '.join(b.emails)}" if b.emails else ""
     print(safe_lines(f"{'Created' if created else 'Updated'} budget {b.name}: {b.scope_text}, {display_usd(b.limit_usd)} per {b.period} "
           f"({b.tz}), warning at {b.warn_pct}%, critical at {b.critical_pct}%{to}."))
 
 
-def _budget_rows(statuses: list[Any], alerts: dict[str, str] | None = None) -> list[list[Any]]:
+def _budget_rows(statuses: list[BudgetStatus], alerts: dict[str, str] | None = None) -> list[list[Any]]:
     from rich.text import Text
 
     from margindash_cli.budgets.compute import pct_text
@@ -58,12 +60,11 @@ def _print_budget_table(console: Any, title: str, columns: list[tuple[str, str]]
     print_fitted(console, title, columns, rows, drop=BUDGET_OPTIONAL_COLUMNS, every="--json", what="field", fold=False)
 
 
-def emit_budget_list(statuses: list[Any], now: Any, as_json: bool) -> None:
-    from margindash_cli.budgets.run import list_json
-
+def emit_budget_list(listing: BudgetList, as_json: bool) -> None:
     if as_json:
-        print_json(list_json(statuses, now))
+        emit_json(listing)
         return
+    statuses = listing.statuses
     if not statuses:
         print("no budgets yet; add one: margindash budget set NAME --scope org --limit-usd 1000 --period month", file=sys.stderr)
         return
@@ -72,14 +73,13 @@ def emit_budget_list(statuses: list[Any], now: Any, as_json: bool) -> None:
     _budget_notes(console, statuses)
 
 
-def _budget_notes(console: Any, statuses: list[Any]) -> None:
+def _budget_notes(console: Any, statuses: list[BudgetStatus]) -> None:
     unpriced = sum(s.spend.unpriced_events for s in statuses)
     if unpriced:
         console.print("unpriced calls may hide spend: they are not in the figures. hint: margindash prices unpriced", markup=False)
 
 
-def emit_budget_check(result: Any, as_json: bool) -> None:
-    from margindash_cli.budgets.run import check_json
+def emit_budget_check(result: CheckResult, as_json: bool) -> None:
 
     for a in result.alerts:
         if a.note:
@@ -87,7 +87,7 @@ def emit_budget_check(result: Any, as_json: bool) -> None:
     for message in result.errors:
         print(f"error: {safe_lines(message)}", file=sys.stderr)
     if as_json:
-        print_json(check_json(result))
+        emit_json(result)
         return
     if not result.statuses:
         print("no budgets to check; add one: margindash budget set NAME --scope org --limit-usd 1000 --period month", file=sys.stderr)

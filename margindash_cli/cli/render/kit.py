@@ -28,8 +28,10 @@ def dumps_json(payload: Any) -> str:
     return orjson.dumps(payload, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
 
 
-def print_json(payload: Any) -> None:
-    sys.stdout.write(dumps_json(payload) + "\n")
+def emit_json(result: Any) -> None:
+    """The one --json path of every command: a result's `to_json()` (its one spelling), or a JSON value as it is."""
+    to_json = getattr(result, "to_json", None)
+    sys.stdout.write(dumps_json(to_json() if callable(to_json) else result) + "\n")
 
 
 def _console_class() -> Any:

@@ -7,7 +7,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from margindash_cli.cli.render.kit import (display_money, names_text, print_fitted, print_json, red_if_negative, spark_caption,
+from margindash_cli.cli.render.kit import (display_money, names_text, print_fitted, emit_json, red_if_negative, spark_caption,
                                            spark_scale, sparkline, stdout_console, text_cell, warn, write_csv, write_markdown)
 from margindash_cli.core.money import display_usd, fixed_cents, fixed_usd, pct_text, table_usd
 from margindash_cli.core.textsafe import csv_text, safe
@@ -64,11 +64,10 @@ def report_records(env: Any, output: str, *, totals: bool = True) -> list[dict[s
 def emit_report(env: Any, output: str, *, totals: bool = False) -> None:
     """Print a report in `output` format; what its figures leave out goes to stderr in every format.
     CSV leaves the totals row out unless `totals` (summing a column never counts it twice)."""
-    from margindash_cli.reports.run import envelope_json
 
     r = env.result
     if output == "json":
-        print_json(envelope_json(env))
+        emit_json(env)
     elif output == "csv":
         write_csv(report_records(env, "csv", totals=totals), [*r.dims, *REPORT_COLUMNS])
     elif output == "markdown":
@@ -209,12 +208,11 @@ def emit_time_chart(env: Any) -> None:
 
 
 def emit_trend(env: Any, output: str, *, totals: bool = False) -> None:
-    from margindash_cli.reports.run import trend_json
 
     r = env.result
     headers = [r.dim, *TREND_CSV_COLUMNS]
     if output == "json":
-        print_json(trend_json(env))
+        emit_json(env)
     elif output == "csv":
         write_csv(trend_records(env, "csv", totals=totals), headers)
     elif output == "markdown":
@@ -300,11 +298,10 @@ def cohort_records(env: Any) -> list[dict[str, Any]]:
 
 
 def emit_cohorts(env: Any, output: str) -> None:
-    from margindash_cli.reports.run import cohorts_json
 
     r = env.result
     if output == "json":
-        print_json(cohorts_json(env))
+        emit_json(env)
     elif output == "csv":
         write_csv(cohort_records(env), list(COHORT_CSV_COLUMNS))
     elif output == "markdown":
@@ -371,11 +368,10 @@ def concentration_records(env: Any) -> list[dict[str, Any]]:
 
 
 def emit_concentration(env: Any, output: str) -> None:
-    from margindash_cli.reports.run import concentration_json
 
     r = env.result
     if output == "json":
-        print_json(concentration_json(env))
+        emit_json(env)
     elif output == "csv":
         write_csv([{**rec, "customer": csv_text(rec["customer"])} for rec in concentration_records(env)], list(CONCENTRATION_CSV_COLUMNS))
     elif output == "markdown":
