@@ -1,11 +1,14 @@
-"""`margindash events --explain`: how one call was priced."""
+"""`margindash events`: the table of stored calls, and `--explain`: how one call was priced."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from margindash_cli.cli.render.kit import stdout_console, table
-from margindash_cli.core.money import column_decimals, column_usd
+from margindash_cli.cli.render.kit import print_fitted, stdout_console, table
+from margindash_cli.core.money import column_decimals, column_usd, usd_to_pico
+
+if TYPE_CHECKING:
+    from margindash_cli.events.run import EventList
 
 
 def print_explain(info: dict[str, Any]) -> None:
@@ -49,3 +52,60 @@ def print_explain(info: dict[str, Any]) -> None:
     console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
     if info["stale"]:
         console.print(f"stored cost {info['stored_cost_usd']} differs from today's pricing: run `margindash reprice`", markup=False)
+
+
+STDIN_LABEL = "stdin"  # how a call read from `ingest -` is shown (the store keeps its path as '-')
+
+
+def source_labels(paths: list[str]) -> dict[str, str]:
+    """Each path as its shortest tail of folders that no other path of the list shares: `chat.jsonl` alone,
+    `a/chat.jsonl` and `b/chat.jsonl` when two folders hold a chat.jsonl (the JSON output has the whole path)."""
+    parts = {p: p.replace(chr(92), "/").split("/") for p in set(paths)}
+    out = {}
+    for p, segs in parts.items():
+        if p == "-":
+            out[p] = STDIN_LABEL
+            continue
+        n = 1
+        while n < len(segs) and any(q != p and qs[-n:] == segs[-n:] for q, qs in parts.items()):
+            n += 1
+        out[p] = "/".join(segs[-n:])
+    return out
+
+
+def _where(source: dict[str, Any] | None, labels: dict[str, str]) -> str:
+    """file:line of a call, the file by the shortest path that tells it from the others listed."""
+    if source is None:
+        return "-"
+    return f"{labels.get(source['file'], source['file'])}:{source['line']}"
+
+
+def _request_cell(r: dict[str, Any], row_id: int, text_from: int) -> str:
+    if r["request_id"] is not None:
+        return r["request_id"] + (f" ({r['response_id']})" if r["response_id"] else "")
+    return "(not kept)" if row_id < text_from else "-"
+
+
+def print_events(result: EventList, request_id: str | None) -> None:
+    """The calls as a table, newest first; the file of each by the shortest path that tells it from the others."""
+    records = result.records
+    if not records:
+        stdout_console().print("No events match." if request_id is None else f"No stored call has request id {request_id!r}.",
+                               markup=False)  # fmt: skip
+        return
+    picos = [None if r["cost_usd"] is None else usd_to_pico(r["cost_usd"]) for r in records]
+    decimals = column_decimals(picos)  # one precision for the column: sub-cent costs aligned, never $0.00
+    labels = source_labels([r["source"]["file"] for r in records if r["source"]])
+    cols = [("time (UTC)", "left"), ("customer", "left"), ("feature", "left"), ("model", "left"), ("in", "right"),
+            ("cached", "right"), ("out", "right"), ("cost", "right"), ("request id", "left"), ("source", "left")]  # fmt: skip
+    body = [
+        [r["timestamp"][:19].replace("T", " "), r["customer_id"] or "(unattributed)", r["event_type"] or "-", r["model"],
+         f"{r['input_tokens']:,}", f"{r['cached_input_tokens']:,}", f"{r['output_tokens']:,}",
+         column_usd(p, decimals) if p is not None else "unpriced", _request_cell(r, row_id, result.text_from), _where(r["source"], labels)]
+        for r, p, row_id in zip(records, picos, result.ids)
+    ]  # fmt: skip
+    console = stdout_console()
+    print_fitted(console, f"{len(records)} event(s)", cols, body, drop=("cached", "in", "out", "feature", "source"), every="--json")
+    if any(row_id < result.text_from and r["request_id"] is None for r, row_id in zip(records, result.ids)):
+        console.print("(not kept): stored before request ids were kept as text (migration m005); `--request-id ID`"
+                      " still finds such a call by its id.", markup=False)  # fmt: skip
