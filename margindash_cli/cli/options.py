@@ -28,6 +28,11 @@ Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown."
 ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
 Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
+# --json of the commands with one output besides the table.
+JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+JsonResultOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+UtcSince = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, UTC).")]  # commands on UTC days
 # Options of the commands that group usage by feature or model.
 Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
 Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]

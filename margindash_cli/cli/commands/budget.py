@@ -12,6 +12,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import JsonOption, JsonResultOption
+
 from margindash_cli.cli import options
 
 app = typer.Typer(help="Spend limits per organisation, feature or customer: alerts, a blocklist, CI exit codes.", no_args_is_help=True)
@@ -52,7 +54,7 @@ def set_budget(
 @app.command("list")
 def list_budgets(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Show every budget with its spend so far, % used, level and projection to the period's end.
 
@@ -95,7 +97,7 @@ def check(
                                           help="Also POST each alert as JSON (Slack-compatible `text`) to this URL (env MARGINDASH_WEBHOOK_URL)."),
     blocklist: Optional[Path] = typer.Option(None, "--blocklist", help="Write the customers and features over budget to this JSON file (atomically), for the guard."),
     blocklist_ttl: int = typer.Option(60, "--blocklist-ttl", min=1, help="Seconds a reader may cache the blocklist (written into the file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Evaluate every budget, send each alert once, write the blocklist, and exit non-zero on a breach (for cron and CI).
 

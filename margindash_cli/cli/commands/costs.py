@@ -8,6 +8,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import JsonSummaryOption, Period
+
 costs_app = typer.Typer(help="Billed costs from files: AWS CUR 2.0 and FOCUS 1.x exports.", no_args_is_help=True)
 
 
@@ -25,7 +27,7 @@ def sync_costs(
     openai_key_file: Optional[Path] = typer.Option(None, "--openai-key-file", dir_okay=False, help="Read the OpenAI admin key from FILE (mode 600) instead of OPENAI_ADMIN_KEY."),
     anthropic_key_file: Optional[Path] = typer.Option(None, "--anthropic-key-file", dir_okay=False,
                                                       help="Read the Anthropic admin key from FILE (mode 600) instead of ANTHROPIC_ADMIN_KEY."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Pull daily billed costs and usage from the OpenAI and Anthropic admin APIs into the store (safe to cron).
 
@@ -57,7 +59,7 @@ def costs_import(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An AWS CUR 2.0 export (.csv, .csv.gz, .parquet) or a FOCUS 1.x CSV."),
     fmt: str = typer.Option("auto", "--format", help="auto|cur|focus (auto: from the file's columns)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Import billed costs from a cloud's billing export; re-importing the same file changes nothing.
 
@@ -86,7 +88,7 @@ def reconcile(
     ctx: typer.Context,
     since: Optional[str] = typer.Option(None, "--since", help="From this UTC date (YYYY-MM-DD)."),
     until: Optional[str] = typer.Option(None, "--until", help="Up to and including this UTC date."),
-    period: Optional[str] = typer.Option(None, "--period", help="today|7d|30d|mtd|last-month|YYYY-MM."),
+    period: Period = None,
     provider: Optional[str] = typer.Option(None, "--provider", help="Only this provider (openai, anthropic, aws, gcp, azure...)."),
     by: str = typer.Option("day", "--by", help="day|month|model|project: rows per provider and day (or month) and model, per model, or per project."),
     tolerance: str = typer.Option("2", "--tolerance", help="Exit 3 when a provider's day (or month) is off its bill by more than PCT percent."),

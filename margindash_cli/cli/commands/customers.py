@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import JsonOption
+
 app = typer.Typer(help="How Stripe customers map to your app's customer ids.", no_args_is_help=True)
 
 
@@ -37,7 +39,7 @@ def map_customer(
 def list_customers(
     ctx: typer.Context,
     unmatched: bool = typer.Option(False, "--unmatched", help="Only Stripe customers with revenue and no usage, and usage customers with no revenue."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List Stripe customers with the app customer id each maps to, how, and its revenue and usage.
 

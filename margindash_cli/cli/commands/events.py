@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import Until, UtcSince
+
 
 def register(app: typer.Typer) -> None:
     app.command("events")(events)
@@ -16,8 +18,8 @@ def events(
     customer: Optional[str] = typer.Option(None, "--customer", help="Only this customer id."),
     event_type: Optional[str] = typer.Option(None, "--event-type", "--feature", help="Only this feature."),
     model: Optional[str] = typer.Option(None, "--model", help="Only this model id."),
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
+    since: UtcSince = None,
+    until: Until = None,
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many events, newest first (0 = all)."),
     explain: Optional[str] = typer.Option(None, "--explain", help="Show how the call with this request id was priced."),
     request_id: Optional[str] = typer.Option(None, "--request-id", help="Only the call with this request id (or provider response id)."),

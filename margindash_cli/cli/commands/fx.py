@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from margindash_cli.cli.options import JsonSummaryOption
+
 app = typer.Typer(help="Exchange rates to USD for revenue in other currencies.", no_args_is_help=True)
 
 
@@ -13,7 +15,7 @@ app = typer.Typer(help="Exchange rates to USD for revenue in other currencies.",
 def fx_import(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with date, currency, and usd_per_unit or units_per_usd."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Import exchange rates to USD; revenue that had no rate for its date is converted at once.
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from margindash_cli.cli.options import db_path, open_store
+from margindash_cli.cli.options import JsonSummaryOption, db_path, open_store
 
 FORMATS = ["auto", "events", "openai", "openai-batch", "anthropic", "gemini", "bedrock", "litellm", "langfuse", "claude-code"]
 
@@ -25,7 +25,7 @@ def ingest(
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected (without it: when no line of a file could be stored)."),
     cost_source: str = typer.Option("auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own (auto: ours when we have a price)."),
     follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Read symlinks (and symlinked folders) that lead out of a folder being walked."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Read usage logs into the store; only new lines are read on a re-run, and nothing is counted twice.
 

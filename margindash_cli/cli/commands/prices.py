@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import JsonOption, JsonResultOption, Until, UtcSince
+
 app = typer.Typer(help="The price catalog: list, show, set, alias, unpriced models, source disagreements.", no_args_is_help=True)
 
 
@@ -20,7 +22,7 @@ def list_prices(
     ctx: typer.Context,
     provider: Optional[str] = typer.Option(None, "--provider", help="Only this provider (openai, anthropic, google, bedrock...)."),
     search: Optional[str] = typer.Option(None, "--search", help="Only models whose id contains TEXT."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List the current price of every model (USD per million tokens).
 
@@ -43,7 +45,7 @@ def list_prices(
 def show(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="A model id as your logs have it, or PROVIDER/MODEL."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Show how a model id resolves, every price version it has had, with their sources, and its benchmark scores.
 
@@ -79,7 +81,7 @@ def set_price(
     per_unit: Optional[list[str]] = typer.Option(None, "--per-unit", help="UNIT=USD for a unit in the events' `units`, e.g. images=0.04 (repeatable)."),
     context_window: Optional[int] = typer.Option(None, "--context-window", help="Largest prompt the model takes, in tokens."),
     effective_from: Optional[str] = typer.Option(None, "--effective-from", help="Date (YYYY-MM-DD, UTC) the price starts; default: it applies to all calls."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Set your own price for a model (negotiated, fine-tuned, self-hosted, non-LLM); it wins over synced prices.
 
@@ -138,7 +140,7 @@ def alias(
 @app.command("unpriced")
 def unpriced(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List models seen in your calls that have no price, with their call and token counts.
 
@@ -160,7 +162,7 @@ def unpriced(
 
 
 @app.command("diff")
-def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def diff(as_json: JsonOption = False) -> None:
     """List models whose price differs by more than 1% between the shipped sources (genai-prices wins).
 
     Example: margindash prices diff
@@ -179,11 +181,11 @@ def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -
 @app.command("drift")
 def drift(
     ctx: typer.Context,
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
+    since: UtcSince = None,
+    until: Until = None,
     threshold: str = typer.Option("1", "--threshold", help="Percent of the reported cost past which a model is listed as drifting."),
     show_all: bool = typer.Option(False, "--all", help="Also list the models whose costs agree."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Models whose computed cost differs from the cost their logs reported (OpenRouter, xAI, LiteLLM...) by more than 1%.
 
@@ -219,7 +221,7 @@ def drift(
 def sync_prices(
     ctx: typer.Context,
     sources: Optional[list[str]] = typer.Option(None, "--source", help="litellm|genai-prices|openrouter, a URL or a FILE (repeatable; default: litellm and genai-prices)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Fetch public price lists and record changed prices as new versions from now on (history never moves).
 
@@ -244,11 +246,11 @@ def sync_prices(
 
 def reprice(
     ctx: typer.Context,
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
+    since: UtcSince = None,
+    until: Until = None,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
     cost_source: str = typer.Option("auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Recompute stored costs with the current catalog, after a price was added or corrected.
 

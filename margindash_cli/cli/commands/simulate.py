@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import Period, Until, UtcSince
+
 
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
@@ -14,9 +16,9 @@ def register(app: typer.Typer) -> None:
 def simulate(
     ctx: typer.Context,
     event_type: Optional[str] = typer.Option(None, "--event-type", "--feature", help="Only this feature (event type); default: every feature."),
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
-    period: Optional[str] = typer.Option(None, "--period", help="today|7d|30d|mtd|last-month|YYYY-MM."),
+    since: UtcSince = None,
+    until: Until = None,
+    period: Period = None,
     candidates: Optional[list[str]] = typer.Option(None, "--candidates", help="MODEL,MODEL (PROVIDER/MODEL or an id as logged; repeatable). Default: every model with a current price and a benchmark score."),
     benchmark: str = typer.Option("gpqa_diamond", "--benchmark", help="mmlu_pro|gpqa_diamond: the score that ranks, tiers and floors."),
     tier: Optional[str] = typer.Option(None, "--tier", help="frontier|mid|budget: only candidates in this tier."),

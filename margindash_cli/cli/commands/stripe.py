@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import JsonSummaryOption
+
 stripe_app = typer.Typer(help="Stripe webhooks: apply an event you received.", no_args_is_help=True)
 
 KeyFile = typer.Option(None, "--api-key-file", dir_okay=False, help="Read the Stripe key from FILE (mode 600) instead of STRIPE_API_KEY.")
@@ -30,7 +32,7 @@ def sync_stripe(
                                     help="Customer metadata key holding the segment reports group by."),
     plan_key: str = typer.Option("plan", "--plan-key", envvar="MARGINDASH_STRIPE_PLAN_KEY", help="Customer metadata key holding the plan."),
     api_key_file: Optional[Path] = KeyFile,
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Sync revenue per customer from Stripe, exactly and incrementally (safe to run from cron).
 
