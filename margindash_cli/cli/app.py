@@ -36,7 +36,7 @@ class _Root(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from margindash_cli.cli.helptext import apply
+        from margindash_cli.cli.helptext import apply  # lazy: start-up
 
         apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
 
@@ -59,7 +59,7 @@ class _Root(TyperGroup):
         except OSError as exc:
             # A write that the disk refused (stdout redirected to a full disk, an -o file): a known failure, no
             # traceback. Read errors of inputs and store failures are handled where they happen.
-            import errno
+            import errno  # lazy: start-up
 
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
                 raise
@@ -72,14 +72,14 @@ class _Root(TyperGroup):
         except sqlite3.DatabaseError as exc:
             # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
             # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
-            from margindash_cli.paths import store_path
+            from margindash_cli.paths import store_path  # lazy: start-up
 
             print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
             if "integer overflow" in str(exc):
                 print("hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
                       " segment; the step that failed wrote nothing", file=sys.stderr)  # fmt: skip
             else:
-                from margindash_cli.store.db import sqlite_hint
+                from margindash_cli.store.db import sqlite_hint  # lazy: start-up
 
                 print(f"hint: {sqlite_hint(exc)}", file=sys.stderr)
             raise typer.Exit(1) from None
@@ -98,7 +98,7 @@ def _interrupted_message(ctx: click.Context) -> str:
 
 
 def _quiet_stdout() -> None:
-    import os
+    import os  # lazy: start-up
 
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -45,9 +45,9 @@ RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: 
 
 def now() -> datetime | None:
     """The clock, or MARGINDASH_NOW when set (naive = UTC)."""
-    from datetime import timezone
+    from datetime import timezone  # lazy: start-up
 
-    from margindash_cli.errors import UsageError
+    from margindash_cli.errors import UsageError  # lazy: start-up
 
     text = os.environ.get(NOW_ENV)
     if not text:
@@ -61,9 +61,9 @@ def now() -> datetime | None:
 
 def band_pct(band: str) -> Any:
     """--band as a Decimal number of percent, 0 or more."""
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal, InvalidOperation  # lazy: start-up
 
-    from margindash_cli.errors import UsageError
+    from margindash_cli.errors import UsageError  # lazy: start-up
 
     try:
         value = Decimal(band)
@@ -86,7 +86,7 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
     path = db_path(ctx)
     new = create and str(path) != ":memory:" and not os.path.lexists(path)
     if new and not path.parent.is_dir() and ((ctx.find_root().obj or {}).get("db") or os.environ.get("MARGINDASH_DB")):
-        from margindash_cli.errors import StoreError
+        from margindash_cli.errors import StoreError  # lazy: start-up
 
         raise StoreError(f"cannot create a store at {path}: the folder {path.parent} does not exist",
                          "check the path for a typo, or create the folder first")  # fmt: skip

@@ -36,11 +36,11 @@ def set_budget(
 
     Example: margindash budget set acme-monthly --scope customer:acme --limit-usd 500 --period month --email ops@example.com
     """
-    from margindash_cli.budgets import run as budgeting
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
-    from margindash_cli.budgets.compute import make_budget
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.budgets.compute import make_budget  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     budget = make_budget(name, scope=scope, limit_usd=limit_usd, period=period, tz=tz, warn=warn, critical=critical, emails=emails or [])
     with open_store(ctx) as store:
@@ -62,9 +62,9 @@ def list_budgets(
 
     Example: margindash budget list
     """
-    from margindash_cli.budgets import run as budgeting
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
     from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     now = options.now() or _clock()
     with open_store(ctx, create=False) as store:
@@ -81,8 +81,8 @@ def remove(
 
     Example: margindash budget rm acme-monthly
     """
-    from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
         budgeting.remove_budget(store, name)
@@ -111,14 +111,14 @@ def check(
 
     Example: margindash budget check --fail-on critical --blocklist /srv/app/blocklist.json
     """
-    import sys
+    import sys  # lazy: start-up
 
-    from margindash_cli.budgets import run as budgeting
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
-    from margindash_cli.budgets.compute import FAIL_ON
-    from margindash_cli.errors import UsageError
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.budgets.compute import FAIL_ON  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"unknown --fail-on {fail_on!r}", f"use one of {', '.join(FAIL_ON)}")
@@ -136,6 +136,6 @@ def check(
 
 
 def _clock():  # noqa: ANN202
-    from datetime import datetime, timezone
+    from datetime import datetime, timezone  # lazy: start-up
 
     return datetime.now(timezone.utc)

@@ -39,10 +39,10 @@ def sync_costs(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import costs as costs_view  # lazy: start-up
-    from margindash_cli.reconcile.run import providers_to_sync
-    from margindash_cli.reconcile.run import sync_costs as run_sync
-    from margindash_cli.revenue.stripe_sync import parse_since
-    from margindash_cli.cli.options import now, open_store
+    from margindash_cli.reconcile.run import providers_to_sync  # lazy: start-up
+    from margindash_cli.reconcile.run import sync_costs as run_sync  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import parse_since  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store  # lazy: start-up
 
     access = providers_to_sync(os.environ, provider, {"openai": openai_key_file, "anthropic": anthropic_key_file})
     since_day = parse_since(since) // 86_400 if since else None
@@ -71,8 +71,8 @@ def costs_import(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import costs as costs_view  # lazy: start-up
-    from margindash_cli.reconcile.run import import_costs
-    from margindash_cli.cli.options import now, open_store
+    from margindash_cli.reconcile.run import import_costs  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = import_costs(store, file, fmt=fmt, now=now())
@@ -104,14 +104,14 @@ def reconcile(
 
     Example: margindash reconcile --period last-month --tolerance 1
     """
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal, InvalidOperation  # lazy: start-up
 
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import costs as costs_view  # lazy: start-up
-    from margindash_cli.errors import UsageError
-    from margindash_cli.core.periods import resolve_range
-    from margindash_cli.reconcile.run import reconcile as run_reconcile
-    from margindash_cli.cli.options import now, open_store
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.reconcile.run import reconcile as run_reconcile  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store  # lazy: start-up
 
     try:
         tol = Decimal(tolerance)

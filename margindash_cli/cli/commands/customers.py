@@ -23,9 +23,9 @@ def map_customer(
     Example: margindash customers map cus_QXg1o8vcGmoR32 acme
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.errors import UsageError
-    from margindash_cli.revenue.stripe_sync import map_customer as run_map
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import map_customer as run_map  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     if remove == (customer_id is not None):
         raise UsageError("give either CUSTOMER_ID or --remove", "example: margindash customers map cus_123 acme")
@@ -47,8 +47,8 @@ def list_customers(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import customers as customers_view  # lazy: start-up
-    from margindash_cli.revenue.stripe_sync import customers_overview
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.revenue.stripe_sync import customers_overview  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
         result = customers_overview(store)

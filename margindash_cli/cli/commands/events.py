@@ -29,7 +29,7 @@ def events(
 
     Example: margindash events --customer acme --since 2026-10-01 --json
     """
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import events as events_view  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
 

@@ -39,15 +39,15 @@ def export(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import export as export_view  # lazy: start-up
-    from margindash_cli.export.run import export_store
+    from margindash_cli.export.run import export_store  # lazy: start-up
 
     if sql is not None:
-        from margindash_cli.export.sql import engine_script
+        from margindash_cli.export.sql import engine_script  # lazy: start-up
 
         typer.echo(engine_script(sql.lower(), outdir), nl=False)
         return
-    from margindash_cli.cli.options import open_store
-    from margindash_cli.cli.options import now
+    from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.options import now  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
         result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=now(),

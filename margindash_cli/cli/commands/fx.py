@@ -27,9 +27,9 @@ def fx_import(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import fx as fx_view  # lazy: start-up
-    from margindash_cli.errors import InputError
-    from margindash_cli.revenue.stripe_sync import import_fx
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.errors import InputError  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import import_fx  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     try:
         text = file.read_text(encoding="utf-8")

@@ -31,16 +31,16 @@ def ingest(
 
     Example: margindash ingest /var/log/app/ai-usage.jsonl --map customer_id=user.id
     """
-    import os
-    from pathlib import Path
+    import os  # lazy: start-up
+    from pathlib import Path  # lazy: start-up
 
-    from margindash_cli.errors import InputError, UsageError
-    from margindash_cli.ingest.canonical import parse_maps
-    from margindash_cli.ingest.pipeline import ingest_paths
-    from margindash_cli.paths import default_quarantine_path
+    from margindash_cli.errors import InputError, UsageError  # lazy: start-up
+    from margindash_cli.ingest.canonical import parse_maps  # lazy: start-up
+    from margindash_cli.ingest.pipeline import ingest_paths  # lazy: start-up
+    from margindash_cli.paths import default_quarantine_path  # lazy: start-up
     from margindash_cli.cli.render import ingest as ingest_view  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.pricing.pricer import COST_SOURCES, LazyPricer
+    from margindash_cli.pricing.pricer import COST_SOURCES, LazyPricer  # lazy: start-up
 
     if cost_source not in COST_SOURCES:
         raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")

@@ -30,8 +30,8 @@ def list_prices(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         rows = catalog_store.current_prices(store, provider=provider, search=search)
@@ -53,8 +53,8 @@ def show(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         info = catalog_store.show_model(store, model)
@@ -91,8 +91,8 @@ def set_price(
     Example: margindash prices set openai/gpt-4o --input 2.00 --output 8.00 --effective-from 2026-11-01
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = catalog_store.set_user_price(
@@ -126,8 +126,8 @@ def alias(
     Example: margindash prices alias prod-gpt4o azure/gpt-4o
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = catalog_store.set_user_alias(store, name, target, vendor)
@@ -150,7 +150,7 @@ def unpriced(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         rows = store.unpriced_models()
@@ -169,7 +169,7 @@ def diff(as_json: JsonOption = False) -> None:
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.pricing.catalog_store import load_disagreements
+    from margindash_cli.pricing.catalog_store import load_disagreements  # lazy: start-up
 
     rows = load_disagreements()
     if as_json:
@@ -194,14 +194,14 @@ def drift(
 
     Example: margindash prices drift --since 2026-11-01
     """
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal, InvalidOperation  # lazy: start-up
 
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.errors import UsageError
-    from margindash_cli.core.periods import resolve_range
-    from margindash_cli.pricing.drift import drift as run
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.pricing.drift import drift as run  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     try:
         pct = Decimal(threshold)
@@ -233,8 +233,8 @@ def sync_prices(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.pricing.sync import sync
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.pricing.sync import sync  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = sync(store, sources or ["litellm", "genai-prices"])
@@ -258,11 +258,11 @@ def reprice(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.errors import UsageError
-    from margindash_cli.core.periods import resolve_range
-    from margindash_cli.pricing.pricer import COST_SOURCES, load_pricer
-    from margindash_cli.pricing.reprice import reprice as run
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.pricing.pricer import COST_SOURCES, load_pricer  # lazy: start-up
+    from margindash_cli.pricing.reprice import reprice as run  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     if cost_source not in COST_SOURCES:
         raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")

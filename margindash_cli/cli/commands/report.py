@@ -61,8 +61,8 @@ def report(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from margindash_cli.errors import UsageError
-    from margindash_cli.reports.run import ReportQuery, run_report
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.reports.run import ReportQuery, run_report  # lazy: start-up
 
     dims = list(by or ["customer"])
     if breakdown:
@@ -74,10 +74,10 @@ def report(
                         model=model, sort=sort, top=top, allocate=allocate, band_pct=band_pct(band), now=now(),
                         revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     if output == "html":
-        from dataclasses import replace
+        from dataclasses import replace  # lazy: start-up
 
-        from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery
-        from margindash_cli.cli.commands.dashboard import write_html
+        from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery  # lazy: start-up
+        from margindash_cli.cli.commands.dashboard import write_html  # lazy: start-up
 
         if out is None:
             raise UsageError("--format html writes a file", "add -o margins.html (or -o - for stdout)")
@@ -118,7 +118,7 @@ def trend(
 
     Example: margindash report trend --by feature --period 30d
     """
-    from margindash_cli.reports.run import ReportQuery, run_trend
+    from margindash_cli.reports.run import ReportQuery, run_trend  # lazy: start-up
 
     output = _output(fmt, as_json)
     query = ReportQuery(dims=[by], since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
@@ -146,7 +146,7 @@ def cohorts(
 
     Example: margindash report cohorts --since 2026-01-01
     """
-    from margindash_cli.reports.run import ReportQuery, run_cohorts
+    from margindash_cli.reports.run import ReportQuery, run_cohorts  # lazy: start-up
 
     output = _output(fmt, as_json)
     query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, granularity=by, now=now())
@@ -170,7 +170,7 @@ def concentration(
 
     Example: margindash report concentration --period last-month
     """
-    from margindash_cli.reports.run import ReportQuery, run_concentration
+    from margindash_cli.reports.run import ReportQuery, run_concentration  # lazy: start-up
 
     output = _output(fmt, as_json)
     query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=band_pct(band), now=now())
@@ -180,7 +180,7 @@ def concentration(
 
 
 def _output(fmt: str, as_json: bool) -> str:
-    from margindash_cli.errors import UsageError
+    from margindash_cli.errors import UsageError  # lazy: start-up
 
     output = "json" if as_json else fmt
     if output not in FORMATS:
@@ -189,7 +189,7 @@ def _output(fmt: str, as_json: bool) -> str:
 
 
 def _run(ctx: typer.Context, run: Any, query: Any) -> Any:
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
         return run(store, query)

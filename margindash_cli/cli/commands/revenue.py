@@ -28,7 +28,7 @@ def import_csv(
 
     Example: margindash revenue import invoices-2026-10.csv
     """
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import revenue as revenue_view  # lazy: start-up
     from margindash_cli.revenue.run import import_revenue, read_revenue_csv  # lazy: start-up

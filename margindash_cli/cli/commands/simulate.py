@@ -42,14 +42,14 @@ def simulate(
 
     Example: margindash simulate --event-type summarize --period 30d --benchmark mmlu_pro
     """
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal, InvalidOperation  # lazy: start-up
 
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import simulate as simulate_view  # lazy: start-up
-    from margindash_cli.errors import UsageError
-    from margindash_cli.simulate.run import SimulateQuery, run_simulation
-    from margindash_cli.cli.options import open_store
-    from margindash_cli.cli.options import now
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.simulate.run import SimulateQuery, run_simulation  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.options import now  # lazy: start-up
 
     def number(option: str, text: str) -> Decimal:
         try:

@@ -52,9 +52,9 @@ def sync_stripe(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import stripe as stripe_view  # lazy: start-up
-    from margindash_cli.revenue.stripe_sync import Settings, StripeApi, SyncOptions, api_base, connect, load_api_key, parse_since
-    from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.revenue.stripe_sync import Settings, StripeApi, SyncOptions, api_base, connect, load_api_key, parse_since  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     key = load_api_key(os.environ, api_key_file)
     settings = Settings(customer_key=customer_key.strip(), segment_key=segment_key.strip(), plan_key=plan_key.strip(),
@@ -89,10 +89,10 @@ def apply_event(
     Example: margindash stripe apply-event body.json --signature "$STRIPE_SIGNATURE_HEADER"
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.errors import InputError
-    from margindash_cli.revenue.stripe_sync import KEY_ENV, Settings, StripeApi, api_base, connect, load_api_key, verify_event, webhook_secret
-    from margindash_cli.revenue.stripe_sync import apply_event as run_apply
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.errors import InputError  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import KEY_ENV, Settings, StripeApi, api_base, connect, load_api_key, verify_event, webhook_secret  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import apply_event as run_apply  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     secret = webhook_secret(os.environ)
     try:

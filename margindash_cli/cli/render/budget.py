@@ -28,9 +28,9 @@ def emit_budget_saved(saved: SavedBudget, as_json: bool) -> None:
 
 
 def _budget_rows(statuses: list[BudgetStatus], alerts: dict[str, str] | None = None) -> list[list[Any]]:
-    from rich.text import Text
+    from rich.text import Text  # lazy: start-up
 
-    from margindash_cli.budgets.compute import pct_text
+    from margindash_cli.budgets.compute import pct_text  # lazy: start-up
 
     rows = []
     for s in statuses:

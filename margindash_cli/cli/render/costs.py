@@ -33,13 +33,13 @@ def print_costs_import(file: Path, result: ImportCostsResult) -> None:
 
 
 def _usd(pico: int) -> Decimal:
-    from margindash_cli.core.money import pico_to_usd
+    from margindash_cli.core.money import pico_to_usd  # lazy: start-up
 
     return pico_to_usd(pico)
 
 
 def print_reconcile(result: ReconcileResult) -> None:
-    from margindash_cli.reconcile.compute import PARTS
+    from margindash_cli.reconcile.compute import PARTS  # lazy: start-up
 
     console = stdout_console()
     if not result.rows:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def print_demo(demo: DemoResult) -> None:
-    from margindash_cli.demo import synthetic as demo_data
+    from margindash_cli.demo import synthetic as demo_data  # lazy: start-up
 
     path, html_path = demo.path, demo.html_path
     stderr_console().print(

@@ -40,7 +40,7 @@ def print_explain(info: dict[str, Any]) -> None:
             "output": tokens["output_tokens"] - tokens["reasoning_tokens"],
             "reasoning": tokens["reasoning_tokens"],
         }
-        from margindash_cli.core.money import usd_to_pico
+        from margindash_cli.core.money import usd_to_pico  # lazy: start-up
 
         media = ("input_audio", "output_audio", "output_image", "cache_read_audio")  # shown only when the call has such tokens
         classes = [(cls, c) for cls, c in info["classes"].items() if cls not in media or c.get("tokens")]

@@ -86,7 +86,7 @@ class Progress:
 
 def progress(paths: list[str]) -> Progress | None:
     """A progress bar on stderr, only for a person at a terminal and only for inputs worth waiting on."""
-    import os
+    import os  # lazy: start-up
 
     if not (sys.stderr.isatty() and sys.stdout.isatty()):
         return None

@@ -35,7 +35,7 @@ def emit_json(result: Any) -> None:
 
 
 def _console_class() -> Any:
-    from rich.console import Console
+    from rich.console import Console  # lazy: start-up
 
     class SafeConsole(Console):
         """A console that never reads markup and shows control characters escaped, whatever it is handed
@@ -62,7 +62,7 @@ def warn(message: str) -> None:
 
 def text_cell(value: Any) -> Any:
     """A table cell (or title) that is text only: a log value is never read as markup nor sent as control."""
-    from rich.text import Text
+    from rich.text import Text  # lazy: start-up
 
     if value is None or isinstance(value, Text):
         return value
@@ -74,7 +74,7 @@ def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[Any
     """A Rich table; columns are (header, justify). Cells are already formatted text (or Rich Text); every
     string (title, caption, header, cell, footer) goes in as plain text (`text_cell`). With `fold=False` no
     cell wraps (a budget table: one line per budget)."""
-    from rich.table import Table
+    from rich.table import Table  # lazy: start-up
 
     t = Table(title=text_cell(title), caption=text_cell(caption), show_footer=footer is not None, header_style="bold")
     for i, (header, justify) in enumerate(columns):
@@ -93,7 +93,7 @@ def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]]
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
     it does (a caption says which, and that `every` has every `what`), rather than squeezing every column into
     illegible slivers. The one fit-to-terminal routine of every table."""
-    from rich.measure import Measurement
+    from rich.measure import Measurement  # lazy: start-up
 
     keep = list(range(len(columns)))
     hidden: list[str] = []
@@ -113,7 +113,7 @@ def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]]
 
 def write_csv(records: list[dict[str, Any]], fieldnames: list[str]) -> None:
     """CSV rows; the caller has made every text cell safe (`textsafe.csv_text`) and left numbers as they are."""
-    import csv
+    import csv  # lazy: start-up
 
     writer = csv.DictWriter(sys.stdout, fieldnames=fieldnames, lineterminator="\n")
     writer.writeheader()
@@ -135,13 +135,13 @@ def write_markdown(records: list[dict[str, Any]], headers: list[str], numeric: s
 
 def display_money(amount: Any) -> str:
     """A Decimal USD amount for a table (see money.table_usd): cents, `<$0.01` under a cent."""
-    from margindash_cli.core.money import usd_to_pico
+    from margindash_cli.core.money import usd_to_pico  # lazy: start-up
 
     return table_usd(usd_to_pico(amount))
 
 
 def red_if_negative(text: str, value: Any) -> Any:
-    from rich.text import Text
+    from rich.text import Text  # lazy: start-up
 
     return Text(text, style="red") if value is not None and value < 0 else text
 

@@ -138,7 +138,7 @@ def print_sync(result: dict[str, Any]) -> None:
 
 
 def reprice_json(r: Any) -> dict[str, Any]:
-    from margindash_cli.core.money import usd_text
+    from margindash_cli.core.money import usd_text  # lazy: start-up
 
     return {
         "dry_run": r.dry_run,

@@ -97,7 +97,7 @@ def revenue_cell(m: Any) -> str:
 def margin_cell(m: Any) -> Any:
     """A margin for a table: '-' when the cost is unknown, red when negative, `+?` when some calls are unpriced
     or some revenue is unconverted."""
-    from rich.text import Text
+    from rich.text import Text  # lazy: start-up
 
     if m.fully_unpriced:
         return "-"
@@ -186,7 +186,7 @@ def trend_records(env: Any, output: str, *, totals: bool = True) -> list[dict[st
 
 def emit_time_chart(env: Any) -> None:
     """`report --by day|week|month --chart`: revenue and cost bars, then margin % around a zero line, as plain text."""
-    from margindash_cli.cli.render import textchart
+    from margindash_cli.cli.render import textchart  # lazy: start-up
 
     dim = env.result.dims[0]
     points = [
@@ -224,7 +224,7 @@ def emit_trend(env: Any, output: str, *, totals: bool = False) -> None:
 
 def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Markdown is for people: JSON's exact money strings as '$1,646.25', percentages as '-10.0%'."""
-    from margindash_cli.core.money import usd_to_pico
+    from margindash_cli.core.money import usd_to_pico  # lazy: start-up
 
     out = []
     for rec in records:
@@ -285,7 +285,7 @@ COHORT_CSV_COLUMNS = ("cohort", "customers", "index", "period", "active_customer
 
 
 def cohort_records(env: Any) -> list[dict[str, Any]]:
-    from margindash_cli.reports.run import cohorts_json
+    from margindash_cli.reports.run import cohorts_json  # lazy: start-up
 
     data = cohorts_json(env)
     out = []
@@ -357,7 +357,7 @@ CONCENTRATION_CSV_COLUMNS = ("rank", "customer", "top_pct", "events", "cost_usd"
 
 def concentration_records(env: Any) -> list[dict[str, Any]]:
     """Every customer ranked by cost, with the smallest tier it belongs to (blank when in none)."""
-    from margindash_cli.reports.run import concentration_json
+    from margindash_cli.reports.run import concentration_json  # lazy: start-up
 
     data = concentration_json(env)
     tier_of: dict[str, int] = {}

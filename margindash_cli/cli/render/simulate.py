@@ -21,9 +21,9 @@ def _score_cell(value: Any, delta: Any = None) -> str:
 def print_simulation(env: Any) -> None:
     """The simulate table (current state of each feature, then its best candidates), then the
     recommendations, what was not ranked, and the assumptions the numbers rest on."""
-    from margindash_cli.pricing.benchmarks import BENCHMARK_LABELS
-    from margindash_cli.simulate.compute import CANNOT_PRICE, NO_DATA, RANKED, TIER_LABELS
-    from margindash_cli.simulate.run import assumptions
+    from margindash_cli.pricing.benchmarks import BENCHMARK_LABELS  # lazy: start-up
+    from margindash_cli.simulate.compute import CANNOT_PRICE, NO_DATA, RANKED, TIER_LABELS  # lazy: start-up
+    from margindash_cli.simulate.run import assumptions  # lazy: start-up
 
     r = env.result
     console = stdout_console()
@@ -118,6 +118,6 @@ def print_simulation(env: Any) -> None:
 
 
 def _tier(score: Any, benchmark: str) -> str:
-    from margindash_cli.simulate.compute import tier_of
+    from margindash_cli.simulate.compute import tier_of  # lazy: start-up
 
     return tier_of(score, benchmark)
