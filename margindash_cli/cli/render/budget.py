@@ -5,11 +5,13 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from margindash_cli.cli.render.kit import print_fitted, emit_json, stdout_console
+from margindash_cli.cli.render.kit import emit_json, print_fitted, stdout_console
 from margindash_cli.core.money import display_usd
 from margindash_cli.core.textsafe import safe_lines
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from margindash_cli.budgets.compute import BudgetStatus
     from margindash_cli.budgets.run import BudgetList, CheckResult, SavedBudget
 
@@ -55,7 +57,7 @@ BUDGET_COLUMNS = [("budget", "left"), ("scope", "left"), ("period", "left"), ("s
 BUDGET_OPTIONAL_COLUMNS = ("projected", "period", "scope", "alerts")  # left out in this order on a narrow terminal
 
 
-def _print_budget_table(console: Any, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
+def _print_budget_table(console: Console, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
     """A budget table whose cells never wrap: optional columns are left out (and named) until it fits."""
     print_fitted(console, title, columns, rows, drop=BUDGET_OPTIONAL_COLUMNS, every="--json", what="field", fold=False)
 
@@ -73,7 +75,7 @@ def emit_budget_list(listing: BudgetList, as_json: bool) -> None:
     _budget_notes(console, statuses)
 
 
-def _budget_notes(console: Any, statuses: list[BudgetStatus]) -> None:
+def _budget_notes(console: Console, statuses: list[BudgetStatus]) -> None:
     unpriced = sum(s.spend.unpriced_events for s in statuses)
     if unpriced:
         console.print("unpriced calls may hide spend: they are not in the figures. hint: margindash prices unpriced", markup=False)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from margindash_cli.cli.render.kit import display_money, print_fitted, stdout_console
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from margindash_cli.reconcile.compute import ReconcileResult, ReconcileRow
     from margindash_cli.reconcile.run import ImportCostsResult, SyncCostsResult
 
@@ -79,7 +81,7 @@ def print_reconcile(result: ReconcileResult) -> None:
     _print_provisional(console, result)
 
 
-def _print_provisional(console: Any, result: ReconcileResult) -> None:
+def _print_provisional(console: Console, result: ReconcileResult) -> None:
     for provider, days in result.provisional_days.items():
         span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
         console.print(f"provisional: {provider} has logged calls on {len(days)} day(s) ({span}) with no bill synced; not reconciled.",

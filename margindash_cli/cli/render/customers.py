@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from margindash_cli.cli.render.kit import print_fitted, stdout_console, table
 from margindash_cli.core.money import display_usd
 
+if TYPE_CHECKING:
+    from margindash_cli.revenue.stripe_sync import CustomersResult
 
-def print_customers(result: Any, unmatched: bool) -> None:
+
+def print_customers(result: CustomersResult, unmatched: bool) -> None:
     """`customers list` (CustomersResult): every Stripe customer, or only the unmatched ones."""
     console = stdout_console()
     if not unmatched:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from margindash_cli.cli.render.kit import stdout_console, table
 
+if TYPE_CHECKING:
+    from margindash_cli.doctor.run import DoctorResult
 
-def print_doctor(result: Any) -> None:
+
+def print_doctor(result: DoctorResult) -> None:
     """One line per check, then the details of those that are not ok; the verdict last."""
     console = stdout_console()
     marks = {"ok": "ok", "info": "info", "warn": "WARN", "fail": "FAIL"}

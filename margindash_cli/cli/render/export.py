@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from margindash_cli.cli.render.kit import stdout_console, table
 from margindash_cli.core.money import display_usd
 
+if TYPE_CHECKING:
+    from margindash_cli.export.run import ExportResult
 
-def print_export(result: Any) -> None:
+
+def print_export(result: ExportResult) -> None:
     console = stdout_console()
     if not result.written and not result.removed:
         console.print(f"No events in the range: nothing written to {result.outdir}.", markup=False)

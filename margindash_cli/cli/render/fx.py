@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from margindash_cli.cli.render.kit import stdout_console
 
+if TYPE_CHECKING:
+    from margindash_cli.revenue.stripe_sync import FxImportResult
 
-def print_fx_import(result: Any) -> None:
+
+def print_fx_import(result: FxImportResult) -> None:
     console = stdout_console()
     console.print(f"Imported {result.rates} rate(s) for {', '.join(c.upper() for c in result.currencies)} from {result.first_day}"
                   f" to {result.last_day}; converted {result.revenue_rows_converted} imported revenue row(s) and"

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from margindash_cli.core.money import table_usd
 from margindash_cli.core.textsafe import md_text, safe, safe_lines
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+Scale = tuple[Decimal, Decimal]  # the (low, high) of a table's sparklines
 
 
 def _default(obj: Any) -> Any:
@@ -34,25 +41,25 @@ def emit_json(result: Any) -> None:
     sys.stdout.write(dumps_json(to_json() if callable(to_json) else result) + "\n")
 
 
-def _console_class() -> Any:
+def _console_class() -> type[Console]:
     from rich.console import Console  # lazy: start-up
 
     class SafeConsole(Console):
         """A console that never reads markup and shows control characters escaped, whatever it is handed
         (defence in depth: cells and interpolated log values are made safe where they are built)."""
 
-        def render_str(self, text: str, **kwargs: Any) -> Any:
+        def render_str(self, text: str, **kwargs: Any) -> Text:
             kwargs["markup"] = False
             return super().render_str(safe_lines(text), **kwargs)
 
     return SafeConsole
 
 
-def stdout_console() -> Any:
+def stdout_console() -> Console:
     return _console_class()(highlight=False, soft_wrap=False, markup=False)
 
 
-def stderr_console() -> Any:
+def stderr_console() -> Console:
     return _console_class()(stderr=True, highlight=False, markup=False)
 
 
@@ -60,7 +67,7 @@ def warn(message: str) -> None:
     print(f"warning: {safe_lines(message)}", file=sys.stderr)
 
 
-def text_cell(value: Any) -> Any:
+def text_cell(value: object) -> Text | None:
     """A table cell (or title) that is text only: a log value is never read as markup nor sent as control."""
     from rich.text import Text  # lazy: start-up
 
@@ -70,7 +77,7 @@ def text_cell(value: Any) -> Any:
 
 
 def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *, footer: list[str] | None = None,
-          caption: str | None = None, fold: bool = True) -> Any:  # fmt: skip
+          caption: str | None = None, fold: bool = True) -> Table:  # fmt: skip
     """A Rich table; columns are (header, justify). Cells are already formatted text (or Rich Text); every
     string (title, caption, header, cell, footer) goes in as plain text (`text_cell`). With `fold=False` no
     cell wraps (a budget table: one line per budget)."""
@@ -87,7 +94,7 @@ def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[Any
     return t
 
 
-def print_fitted(console: Any, title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *,
+def print_fitted(console: Console, title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *,
                  footer: list[str] | None = None, caption: str | None = None, drop: tuple[str, ...] = (),
                  every: str = "--format csv", what: str = "column", fold: bool = True) -> None:  # fmt: skip
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
@@ -133,14 +140,14 @@ def write_markdown(records: list[dict[str, Any]], headers: list[str], numeric: s
         sys.stdout.write(f"\n{md_text(note)}\n")
 
 
-def display_money(amount: Any) -> str:
+def display_money(amount: Decimal) -> str:
     """A Decimal USD amount for a table (see money.table_usd): cents, `<$0.01` under a cent."""
     from margindash_cli.core.money import usd_to_pico  # lazy: start-up
 
     return table_usd(usd_to_pico(amount))
 
 
-def red_if_negative(text: str, value: Any) -> Any:
+def red_if_negative(text: str, value: Decimal | int | None) -> str | Text:
     from rich.text import Text  # lazy: start-up
 
     return Text(text, style="red") if value is not None and value < 0 else text
@@ -149,7 +156,7 @@ def red_if_negative(text: str, value: Any) -> Any:
 SPARK = "▁▂▃▄▅▆▇█"  # sparkline levels, lowest to highest
 
 
-def spark_scale(series: list[list[Any]]) -> tuple[Any, Any] | None:
+def spark_scale(series: list[list[Decimal | None]]) -> Scale | None:
     """The one (low, high) scale of every sparkline of a table: the min and max of all their values."""
     present = [v for values in series for v in values if v is not None]
     if not present:
@@ -157,14 +164,14 @@ def spark_scale(series: list[list[Any]]) -> tuple[Any, Any] | None:
     return min(present), max(present)
 
 
-def spark_level(value: Any, scale: tuple[Any, Any]) -> int:
+def spark_level(value: Decimal, scale: Scale) -> int:
     lo, hi = scale
     if hi == lo:
         return len(SPARK) // 2
     return int((value - lo) * (len(SPARK) - 1) / (hi - lo) + Decimal("0.5"))
 
 
-def sparkline(values: list[Any], scale: tuple[Any, Any] | None = None) -> str:
+def sparkline(values: list[Decimal | None], scale: Scale | None = None) -> str:
     """The shape of a series on `scale` (default: its own min to max); `·` where a value is missing.
 
     A table passes one scale for all its rows (`spark_scale`), so 99.8% -> 99.6% draws flat next to
@@ -173,7 +180,7 @@ def sparkline(values: list[Any], scale: tuple[Any, Any] | None = None) -> str:
     return "".join("·" if v is None else SPARK[spark_level(v, scale)] for v in values)
 
 
-def spark_caption(scale: tuple[Any, Any] | None) -> str:
+def spark_caption(scale: Scale | None) -> str:
     """'sparkline scale: -42.4% (▁) to 99.8% (█), 0% = ▂' (the zero line, when the scale spans it)."""
     if scale is None:
         return "sparkline: no period has revenue"

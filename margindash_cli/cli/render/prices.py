@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from margindash_cli.cli.render.kit import print_fitted, stdout_console, table
 
+if TYPE_CHECKING:
+    from decimal import Decimal
 
-def _rate(value: Any) -> str:
+    from rich.console import Console
+
+    from margindash_cli.pricing.model import PriceVersion
+    from margindash_cli.pricing.reprice import RepriceResult
+
+
+def _rate(value: Decimal | None) -> str:
     return "-" if value is None else format(value, "f")
 
 
-def print_price_list(versions: list[Any]) -> None:
+def print_price_list(versions: list[PriceVersion]) -> None:
     console = stdout_console()
     if not versions:
         console.print("No prices match.", markup=False)
@@ -63,7 +71,7 @@ def print_price_show(info: dict[str, Any]) -> None:
     _print_benchmarks(console, info.get("benchmarks"))
 
 
-def _print_benchmarks(console: Any, bench: dict[str, Any] | None) -> None:
+def _print_benchmarks(console: Console, bench: dict[str, Any] | None) -> None:
     """The model's benchmark scores under its prices: score, who evaluated it, source, what was not taken."""
     if not bench:
         console.print("benchmarks: no benchmark data for this model", markup=False)
@@ -137,7 +145,7 @@ def print_sync(result: dict[str, Any]) -> None:
     console.print(f"{result['versions_added']:,} new price version(s); {result['newly_priced_events']:,} unpriced call(s) now priced.", markup=False)
 
 
-def reprice_json(r: Any) -> dict[str, Any]:
+def reprice_json(r: RepriceResult) -> dict[str, Any]:
     from margindash_cli.core.money import usd_text  # lazy: start-up
 
     return {

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import sys
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from margindash_cli.cli.render.kit import (display_money, names_text, print_fitted, emit_json, red_if_negative, spark_caption,
-                                           spark_scale, sparkline, stdout_console, text_cell, warn, write_csv, write_markdown)
+from margindash_cli.cli.render.kit import (display_money, emit_json, names_text, print_fitted, red_if_negative,
+                                           spark_caption, spark_scale, sparkline, stdout_console, text_cell, warn,
+                                           write_csv, write_markdown)
 from margindash_cli.core.money import display_usd, fixed_cents, fixed_usd, pct_text, table_usd
 from margindash_cli.core.textsafe import csv_text, safe
+
+if TYPE_CHECKING:
+    from datetime import date
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from margindash_cli.reports.compute import Measures, TrendRow
+    from margindash_cli.reports.run import CohortEnvelope, ConcentrationEnvelope, ReportEnvelope, TrendEnvelope
 
 
 REPORT_COLUMNS = ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct",
@@ -22,7 +32,7 @@ ALLOCATION_NOTE = ("revenue: a customer's revenue of a day is spread over its ca
 PARTLY_UNPRICED = " +?"  # after a figure that leaves out unpriced calls or unconverted revenue
 
 
-def measure_cells(m: Any, output: str) -> dict[str, str]:
+def measure_cells(m: Measures, output: str) -> dict[str, str]:
     """The measure columns of a row as CSV (exact, fixed scale: cost/margin 12 decimals, revenue 2, margin % 2)
     or Markdown (for people: '$1,646.25', '-10.0%'). Unknown cost (every call unpriced): empty in CSV,
     'unpriced' in Markdown; partly unpriced: `+?` in Markdown, and `unpriced_events` in both."""
@@ -43,11 +53,11 @@ def measure_cells(m: Any, output: str) -> dict[str, str]:
     }  # fmt: skip
 
 
-def _plain(cell: Any) -> str:
+def _plain(cell: str | Text) -> str:
     return cell if isinstance(cell, str) else cell.plain
 
 
-def report_records(env: Any, output: str, *, totals: bool = True) -> list[dict[str, str]]:
+def report_records(env: ReportEnvelope, output: str, *, totals: bool = True) -> list[dict[str, str]]:
     """Flat rows (group columns then measures) for CSV or Markdown; the totals row last when `totals`."""
     r = env.result
     group = csv_text if output == "csv" else str  # Markdown cells are escaped by write_markdown
@@ -61,7 +71,7 @@ def report_records(env: Any, output: str, *, totals: bool = True) -> list[dict[s
     return out
 
 
-def emit_report(env: Any, output: str, *, totals: bool = False) -> None:
+def emit_report(env: ReportEnvelope, output: str, *, totals: bool = False) -> None:
     """Print a report in `output` format; what its figures leave out goes to stderr in every format.
     CSV leaves the totals row out unless `totals` (summing a column never counts it twice)."""
 
@@ -78,23 +88,23 @@ def emit_report(env: Any, output: str, *, totals: bool = False) -> None:
     _print_notes(env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)" if output in ("table", "markdown") else "")
 
 
-def _pct(value: Any) -> str:
+def _pct(value: Decimal | None) -> str:
     return pct_text(value)
 
 
-def cost_cell(m: Any) -> str:
+def cost_cell(m: Measures) -> str:
     """A cost for a table: 'unpriced' when every call is, '$1.20 +?' when some are, '<$0.01' under a cent."""
     if m.fully_unpriced:
         return "unpriced"
     return table_usd(m.cost_pico) + (PARTLY_UNPRICED if m.partly_unpriced else "")
 
 
-def revenue_cell(m: Any) -> str:
+def revenue_cell(m: Measures) -> str:
     """Revenue for a table: `+?` when some of it is in another currency with no rate yet (not in the figure)."""
     return table_usd(m.revenue_cents * 10**10) + (PARTLY_UNPRICED if m.unconverted_revenue else "")
 
 
-def margin_cell(m: Any) -> Any:
+def margin_cell(m: Measures) -> str | Text:
     """A margin for a table: '-' when the cost is unknown, red when negative, `+?` when some calls are unpriced
     or some revenue is unconverted."""
     from rich.text import Text  # lazy: start-up
@@ -105,12 +115,12 @@ def margin_cell(m: Any) -> Any:
     return Text(text, style="red") if m.margin_pico < 0 else text
 
 
-def pct_cell(m: Any) -> str:
+def pct_cell(m: Measures) -> str:
     pct = m.margin_pct
     return pct_text(pct) + (PARTLY_UNPRICED if pct is not None and (m.partly_unpriced or m.unconverted_revenue) else "")
 
 
-def print_report_table(env: Any) -> None:
+def print_report_table(env: ReportEnvelope) -> None:
     r = env.result
     console = stdout_console()
     if not r.rows:
@@ -132,12 +142,12 @@ def print_report_table(env: Any) -> None:
                  drop=("input tok", "output tok", "events", "class"))  # fmt: skip
 
 
-def _print_empty(console: Any, env: Any) -> None:
+def _print_empty(console: Console, env: ReportEnvelope) -> None:
     console.print(f"No usage or revenue in {env.range.label} ({env.range.tz}).", markup=False)
     console.print("hint: widen the period, or check `margindash events`", markup=False)
 
 
-def _print_notes(env: Any, unpriced_events: int, unpriced_models: list[str], marks: str = "") -> None:
+def _print_notes(env: ReportEnvelope, unpriced_events: int, unpriced_models: list[str], marks: str = "") -> None:
     """What a report's figures leave out, each with the command that fixes it: to stderr, in every format,
     so a CSV or JSON file never hides it and stdout stays the payload."""
     if unpriced_events:
@@ -169,7 +179,7 @@ TREND_CSV_COLUMNS = ("period", "partial", "events", "input_tokens", "output_toke
                      "margin_pct", "unpriced_events", "unconverted_revenue_days")  # fmt: skip
 
 
-def trend_records(env: Any, output: str, *, totals: bool = True) -> list[dict[str, Any]]:
+def trend_records(env: TrendEnvelope, output: str, *, totals: bool = True) -> list[dict[str, Any]]:
     """One row per (group, period), then (with `totals`) the totals per period: the long form of CSV and Markdown."""
     r = env.result
     dim = r.dim
@@ -184,7 +194,7 @@ def trend_records(env: Any, output: str, *, totals: bool = True) -> list[dict[st
     return out
 
 
-def emit_time_chart(env: Any) -> None:
+def emit_time_chart(env: ReportEnvelope) -> None:
     """`report --by day|week|month --chart`: revenue and cost bars, then margin % around a zero line, as plain text."""
     from margindash_cli.cli.render import textchart  # lazy: start-up
 
@@ -207,7 +217,7 @@ def emit_time_chart(env: Any) -> None:
     sys.stdout.write("\n".join(line.rstrip() for line in out) + "\n")
 
 
-def emit_trend(env: Any, output: str, *, totals: bool = False) -> None:
+def emit_trend(env: TrendEnvelope, output: str, *, totals: bool = False) -> None:
 
     r = env.result
     headers = [r.dim, *TREND_CSV_COLUMNS]
@@ -240,7 +250,7 @@ def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _first_last(row: Any, periods: list[Any]) -> tuple[str, str, Any]:
+def _first_last(row: TrendRow, periods: list[date]) -> tuple[str, str, str | Text]:
     c = row.change
     if c is None:
         return "-", "-", "-"
@@ -250,7 +260,7 @@ def _first_last(row: Any, periods: list[Any]) -> tuple[str, str, Any]:
     return _pct(first), _pct(last), red_if_negative(pts, c.margin_pct_points)
 
 
-def print_trend_table(env: Any) -> None:
+def print_trend_table(env: TrendEnvelope) -> None:
     r = env.result
     console = stdout_console()
     if not r.rows:
@@ -260,7 +270,7 @@ def print_trend_table(env: Any) -> None:
             (f"margin % per {r.granularity}", "left")]  # fmt: skip
     scale = spark_scale([[p.margin_pct for p in row.points] for row in [*r.rows, r.totals]])
 
-    def cells(row: Any) -> list[Any]:
+    def cells(row: TrendRow) -> list[Any]:
         m = row.total
         first, last, change = _first_last(row, r.periods)
         return [cost_cell(m), revenue_cell(m), margin_cell(m), pct_cell(m), first, last, change,
@@ -284,7 +294,7 @@ COHORT_CSV_COLUMNS = ("cohort", "customers", "index", "period", "active_customer
                       "cost_usd", "revenue_usd", "margin_usd", "margin_pct")  # fmt: skip
 
 
-def cohort_records(env: Any) -> list[dict[str, Any]]:
+def cohort_records(env: CohortEnvelope) -> list[dict[str, Any]]:
     from margindash_cli.reports.run import cohorts_json  # lazy: start-up
 
     data = cohorts_json(env)
@@ -297,7 +307,7 @@ def cohort_records(env: Any) -> list[dict[str, Any]]:
     return out
 
 
-def emit_cohorts(env: Any, output: str) -> None:
+def emit_cohorts(env: CohortEnvelope, output: str) -> None:
 
     r = env.result
     if output == "json":
@@ -311,11 +321,11 @@ def emit_cohorts(env: Any, output: str) -> None:
     _print_notes(env, r.unpriced_events, r.unpriced_models)
 
 
-def _cohort_label(start: Any, granularity: str) -> str:
+def _cohort_label(start: date, granularity: str) -> str:
     return start.strftime("%Y-%m") if granularity == "month" else start.isoformat()
 
 
-def print_cohorts_table(env: Any) -> None:
+def print_cohorts_table(env: CohortEnvelope) -> None:
     r = env.result
     console = stdout_console()
     if not r.cohorts:
@@ -355,7 +365,7 @@ CONCENTRATION_CSV_COLUMNS = ("rank", "customer", "top_pct", "events", "cost_usd"
                              "revenue_usd", "margin_usd", "margin_pct", "class")  # fmt: skip
 
 
-def concentration_records(env: Any) -> list[dict[str, Any]]:
+def concentration_records(env: ConcentrationEnvelope) -> list[dict[str, Any]]:
     """Every customer ranked by cost, with the smallest tier it belongs to (blank when in none)."""
     from margindash_cli.reports.run import concentration_json  # lazy: start-up
 
@@ -367,7 +377,7 @@ def concentration_records(env: Any) -> list[dict[str, Any]]:
     return [{**{k: c[k] for k in CONCENTRATION_CSV_COLUMNS if k in c}, "top_pct": tier_of.get(c["customer"])} for c in data["customers"]]
 
 
-def emit_concentration(env: Any, output: str) -> None:
+def emit_concentration(env: ConcentrationEnvelope, output: str) -> None:
 
     r = env.result
     if output == "json":
@@ -382,14 +392,14 @@ def emit_concentration(env: Any, output: str) -> None:
     _print_notes(env, r.unpriced_events, r.unpriced_models)
 
 
-def print_concentration_table(env: Any) -> None:
+def print_concentration_table(env: ConcentrationEnvelope) -> None:
     r = env.result
     console = stdout_console()
     if not r.customers and not r.unattributed.events:
         _print_empty(console, env)
         return
 
-    def line(label: str, count: str, m: Any, share: Any, losing: str) -> list[Any]:
+    def line(label: str, count: str, m: Measures, share: Decimal | None, losing: str) -> list[Any]:
         return [label, count, display_money(m.cost_usd), _share(share), display_money(m.revenue_usd),
                 red_if_negative(display_money(m.margin_usd), m.margin_usd), _pct(m.margin_pct), losing]  # fmt: skip
 
@@ -415,5 +425,5 @@ def print_concentration_table(env: Any) -> None:
                  ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("class", "left")]  # fmt: skip
         print_fitted(console, f"Top {widest.top_pct}% of customers by cost", cols2, rows, drop=("cumulative", "revenue", "class"))
 
-def _share(value: Any) -> str:
+def _share(value: Decimal | None) -> str:
     return "-" if value is None else f"{value:.1f}%"

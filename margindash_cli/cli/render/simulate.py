@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from margindash_cli.cli.render.kit import names_text, print_fitted, red_if_negative, stdout_console
 from margindash_cli.core.money import display_usd
 
+if TYPE_CHECKING:
+    from margindash_cli.simulate.run import SimulateEnvelope
 
-def _score_cell(value: Any, delta: Any = None) -> str:
+
+def _score_cell(value: Decimal | int | None, delta: Decimal | None = None) -> str:
     if value is None:
         return "-"
     text = format(value.normalize(), "f") if isinstance(value, Decimal) else str(value)
@@ -18,7 +21,7 @@ def _score_cell(value: Any, delta: Any = None) -> str:
     return text
 
 
-def print_simulation(env: Any) -> None:
+def print_simulation(env: SimulateEnvelope) -> None:
     """The simulate table (current state of each feature, then its best candidates), then the
     recommendations, what was not ranked, and the assumptions the numbers rest on."""
     from margindash_cli.pricing.benchmarks import BENCHMARK_LABELS  # lazy: start-up
@@ -117,7 +120,7 @@ def print_simulation(env: Any) -> None:
         console.print(f"- {line}", markup=False)
 
 
-def _tier(score: Any, benchmark: str) -> str:
+def _tier(score: Decimal, benchmark: str) -> str:
     from margindash_cli.simulate.compute import tier_of  # lazy: start-up
 
     return tier_of(score, benchmark)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from margindash_cli.cli.render.kit import stdout_console
+
+if TYPE_CHECKING:
+    from margindash_cli.revenue.stripe_sync import StripeSyncResult
 
 
 def _revenue_parts(revenue: dict[str, dict[str, str]]) -> str:
@@ -24,7 +27,7 @@ def _revenue_parts(revenue: dict[str, dict[str, str]]) -> str:
     return ", ".join(parts) or "none"
 
 
-def print_stripe_sync(result: Any) -> None:
+def print_stripe_sync(result: StripeSyncResult) -> None:
     """The summary of a sync-stripe run (StripeSyncResult)."""
     console = stdout_console()
     n = result.listed
