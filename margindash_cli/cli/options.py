@@ -59,19 +59,24 @@ def now() -> datetime | None:
     return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
 
 
-def band_pct(band: str) -> Any:
-    """--band as a Decimal number of percent, 0 or more."""
+def percent(text: str, option: str, what: str = "a number of percent") -> Any:
+    """A percent option (--band, --tolerance) as a Decimal, 0 or more."""
     from decimal import Decimal, InvalidOperation  # lazy: start-up
 
     from margindash_cli.errors import UsageError  # lazy: start-up
 
     try:
-        value = Decimal(band)
+        value = Decimal(text)
     except InvalidOperation:
-        raise UsageError(f"--band {band!r} is not a number") from None
+        raise UsageError(f"{option} {text!r} is not a number") from None
     if not value.is_finite() or value < 0:
-        raise UsageError(f"--band {band!r} must be a number of percent, 0 or more")
+        raise UsageError(f"{option} {text!r} must be {what}, 0 or more")
     return value
+
+
+def band_pct(band: str) -> Any:
+    """--band as a Decimal number of percent, 0 or more."""
+    return percent(band, "--band")
 
 
 def db_path(ctx: typer.Context) -> Path:

@@ -104,21 +104,13 @@ def reconcile(
 
     Example: margindash reconcile --period last-month --tolerance 1
     """
-    from decimal import Decimal, InvalidOperation  # lazy: start-up
-
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import costs as costs_view  # lazy: start-up
-    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.core.periods import resolve_range  # lazy: start-up
     from margindash_cli.reconcile.run import reconcile as run_reconcile  # lazy: start-up
-    from margindash_cli.cli.options import now, open_store  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store, percent  # lazy: start-up
 
-    try:
-        tol = Decimal(tolerance)
-    except InvalidOperation:
-        raise UsageError(f"--tolerance {tolerance!r} is not a number") from None
-    if not tol.is_finite() or tol < 0:
-        raise UsageError(f"--tolerance {tolerance!r} must be a percentage, 0 or more")
+    tol = percent(tolerance, "--tolerance", "a percentage")
     rng = resolve_range(since, until, period, "UTC", now())
     with open_store(ctx, create=False) as store:
         result = run_reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, provider=provider, by=by, tolerance_pct=tol,
