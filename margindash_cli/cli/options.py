@@ -59,6 +59,13 @@ def now() -> datetime | None:
     return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
 
 
+def clock() -> datetime:
+    """now(), else the real clock (UTC): for a command that needs a moment, not "the core's default"."""
+    from datetime import timezone  # lazy: start-up
+
+    return now() or datetime.now(timezone.utc)
+
+
 def percent(text: str, option: str, what: str = "a number of percent") -> Any:
     """A percent option (--band, --tolerance) as a Decimal, 0 or more."""
     from decimal import Decimal, InvalidOperation  # lazy: start-up

@@ -66,7 +66,7 @@ def list_budgets(
     from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
 
-    now = options.now() or _clock()
+    now = options.clock()
     with open_store(ctx, create=False) as store:
         statuses = budgeting.evaluate_all(store, now)
     budget_view.emit_budget_list(budgeting.BudgetList(statuses, now), as_json)
@@ -122,7 +122,7 @@ def check(
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"unknown --fail-on {fail_on!r}", f"use one of {', '.join(FAIL_ON)}")
-    now = options.now() or _clock()
+    now = options.clock()
     with open_store(ctx, create=False) as store:
         result = budgeting.run_check(store, now, fail_on=fail_on, webhook_url=webhook or None, blocklist_path=blocklist,
                                      blocklist_ttl=blocklist_ttl)  # fmt: skip
@@ -133,9 +133,3 @@ def check(
     print(budgeting.summary_line(result), file=sys.stderr)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
-
-
-def _clock():  # noqa: ANN202
-    from datetime import datetime, timezone  # lazy: start-up
-
-    return datetime.now(timezone.utc)
