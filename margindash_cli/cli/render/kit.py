@@ -1,4 +1,6 @@
-"""Output: JSON, CSV and Markdown emitters and Rich tables. Reads result models only; never the store.
+"""What every command's output shares: the one --json path (`emit_json`), the safe consoles, `table` and the one
+fit-to-terminal routine (`print_fitted`), the CSV and Markdown writers, money cells and sparklines. Reads result
+models only; never the store. The tables of each command are in render/<command>.py.
 
 Only the payload goes to stdout; progress, warnings and hints go to stderr so output pipes cleanly.
 Money arrives here as exact values and is rounded once, for display.
