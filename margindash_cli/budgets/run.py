@@ -58,6 +58,28 @@ ALERT_FAILED_EXIT = 6  # `budget check`: an alert could not be delivered (and no
 
 
 @dataclass
+class SavedBudget:
+    """`budget set`: the budget as stored, and whether it is new."""
+
+    budget: Budget
+    created: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {**core.budget_json(self.budget), "created": self.created}
+
+
+@dataclass
+class BudgetList:
+    """`budget list`: every budget's status at `now`."""
+
+    statuses: list[BudgetStatus]
+    now: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        return list_json(self.statuses, self.now)
+
+
+@dataclass
 class CheckResult:
     generated_at_ms: int
     fail_on: str
@@ -68,6 +90,9 @@ class CheckResult:
     blocked: int = 0
 
     blocklist_failed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return check_json(self)
 
     @property
     def exit_code(self) -> int:

@@ -14,11 +14,13 @@ from margindash_cli import __version__
 from margindash_cli.cli.commands import budget as budget_commands
 from margindash_cli.cli.commands import dashboard as dashboard_commands
 from margindash_cli.cli.commands import costs as costs_commands
+from margindash_cli.cli.commands import customers as customers_commands
 from margindash_cli.cli.commands import db as db_commands
 from margindash_cli.cli.commands import demo as demo_commands
 from margindash_cli.cli.commands import doctor as doctor_commands
 from margindash_cli.cli.commands import events as events_commands
 from margindash_cli.cli.commands import export as export_commands
+from margindash_cli.cli.commands import fx as fx_commands
 from margindash_cli.cli.commands import ingest as ingest_commands
 from margindash_cli.cli.commands import prices as prices_commands
 from margindash_cli.cli.commands import report as report_commands
@@ -34,7 +36,7 @@ class _Root(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from margindash_cli.cli.helptext import apply
+        from margindash_cli.cli.helptext import apply  # lazy: start-up
 
         apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
 
@@ -57,7 +59,7 @@ class _Root(TyperGroup):
         except OSError as exc:
             # A write that the disk refused (stdout redirected to a full disk, an -o file): a known failure, no
             # traceback. Read errors of inputs and store failures are handled where they happen.
-            import errno
+            import errno  # lazy: start-up
 
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
                 raise
@@ -70,14 +72,14 @@ class _Root(TyperGroup):
         except sqlite3.DatabaseError as exc:
             # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
             # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
-            from margindash_cli.paths import store_path
+            from margindash_cli.paths import store_path  # lazy: start-up
 
             print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
             if "integer overflow" in str(exc):
                 print("hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
                       " segment; the step that failed wrote nothing", file=sys.stderr)  # fmt: skip
             else:
-                from margindash_cli.store.db import sqlite_hint
+                from margindash_cli.store.db import sqlite_hint  # lazy: start-up
 
                 print(f"hint: {sqlite_hint(exc)}", file=sys.stderr)
             raise typer.Exit(1) from None
@@ -96,7 +98,7 @@ def _interrupted_message(ctx: click.Context) -> str:
 
 
 def _quiet_stdout() -> None:
-    import os
+    import os  # lazy: start-up
 
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -147,5 +149,7 @@ dashboard_commands.register(app)
 app.add_typer(revenue_commands.app, name="revenue")
 simulate_commands.register(app)
 stripe_commands.register(app)
+app.add_typer(customers_commands.app, name="customers")
+app.add_typer(fx_commands.app, name="fx")
 app.add_typer(budget_commands.app, name="budget")
 costs_commands.register(app)

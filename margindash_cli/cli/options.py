@@ -1,15 +1,89 @@
-"""What every command shares: opening the store named by the global --db option."""
+"""What every command shares: the options declared once (`Annotated` types), the clock, and opening the
+store named by the global --db option."""
 
 from __future__ import annotations
 
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
 from margindash_cli.paths import store_path
-from margindash_cli.store.db import Store
+
+if TYPE_CHECKING:
+    from margindash_cli.store.db import Store
+
+
+NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
+
+# Options every report command shares.
+Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
+Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
+Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
+Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
+Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
+ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
+Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
+# --json of the commands with one output besides the table.
+JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
+JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
+JsonResultOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+UtcSince = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, UTC).")]  # commands on UTC days
+# Options of the commands that group usage by feature or model.
+Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
+Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
+Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
+Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
+Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
+RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: spread over each invoice line's service period "
+                                           "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.")]
+
+
+def now() -> datetime | None:
+    """The clock, or MARGINDASH_NOW when set (naive = UTC)."""
+    from datetime import timezone  # lazy: start-up
+
+    from margindash_cli.errors import UsageError  # lazy: start-up
+
+    text = os.environ.get(NOW_ENV)
+    if not text:
+        return None
+    try:
+        now = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"{NOW_ENV}={text!r} is not an ISO 8601 date-time", f"unset {NOW_ENV}, or use e.g. 2026-10-15T12:00:00Z") from None
+    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+
+
+def clock() -> datetime:
+    """now(), else the real clock (UTC): for a command that needs a moment, not "the core's default"."""
+    from datetime import timezone  # lazy: start-up
+
+    return now() or datetime.now(timezone.utc)
+
+
+def percent(text: str, option: str, what: str = "a number of percent") -> Any:
+    """A percent option (--band, --tolerance) as a Decimal, 0 or more."""
+    from decimal import Decimal, InvalidOperation  # lazy: start-up
+
+    from margindash_cli.errors import UsageError  # lazy: start-up
+
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise UsageError(f"{option} {text!r} is not a number") from None
+    if not value.is_finite() or value < 0:
+        raise UsageError(f"{option} {text!r} must be {what}, 0 or more")
+    return value
+
+
+def band_pct(band: str) -> Any:
+    """--band as a Decimal number of percent, 0 or more."""
+    return percent(band, "--band")
 
 
 def db_path(ctx: typer.Context) -> Path:
@@ -24,10 +98,12 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
     path = db_path(ctx)
     new = create and str(path) != ":memory:" and not os.path.lexists(path)
     if new and not path.parent.is_dir() and ((ctx.find_root().obj or {}).get("db") or os.environ.get("MARGINDASH_DB")):
-        from margindash_cli.errors import StoreError
+        from margindash_cli.errors import StoreError  # lazy: start-up
 
         raise StoreError(f"cannot create a store at {path}: the folder {path.parent} does not exist",
                          "check the path for a typo, or create the folder first")  # fmt: skip
+    from margindash_cli.store.db import Store  # lazy: start-up
+
     store = Store.open(path, create=create)
     return _NewStore(store) if new else store
 

@@ -153,13 +153,13 @@ class PartitionRow:
     changed_at: str | None = None  # generated_at of the run that last changed the file's content (UTC ISO 8601)
     changed: bool = True  # this run changed the file (False: same content as before, the file was left alone)
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         d = asdict(self)
         d["cost_usd"] = usd_exact(d.pop("cost_pico"))
         return d
 
     def manifest_json(self) -> dict[str, Any]:
-        d = self.as_json()
+        d = self.to_json()
         del d["changed"]  # of one run, not of the partition
         return d
 
@@ -184,7 +184,7 @@ class ExportResult:
         parts = [p for p in self.written if p.table == table]
         return _sum_parts(parts)
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": SCHEMA_VERSION,
             "generated_at": self.generated_at,
@@ -194,10 +194,10 @@ class ExportResult:
             "since": self.since,
             "until": self.until,
             "totals": {t: self.totals(t) for t in tables_of(self.schema)},
-            "written": [p.as_json() for p in self.written],
+            "written": [p.to_json() for p in self.written],
             "removed": self.removed,
             "manifest": self.manifest,
-            **({"changed_since": self.changed_since, "changed": [p.as_json() for p in self.changed]}
+            **({"changed_since": self.changed_since, "changed": [p.to_json() for p in self.changed]}
                if self.changed_since is not None else {}),
         }
 

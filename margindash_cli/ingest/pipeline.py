@@ -115,6 +115,40 @@ class IngestResult:
     def errors(self) -> list[str]:
         return [f"{f.path}: {f.error}" for f in self.files if f.error]
 
+    @property
+    def nothing_stored(self) -> list[FileResult]:
+        """The files with lines of which none could be stored: an error, not a quiet 0."""
+        return [f for f in self.files if f.rejected and not (f.events_stored or f.duplicates or f.updated)]
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary of `ingest --json`: totals, then each file."""
+        return {
+            "lines_read": self.lines_read,
+            "events_stored": self.events_stored,
+            "duplicates_skipped": self.duplicates,
+            "events_updated": self.total("updated"),
+            "rejected": self.rejected,
+            "skipped": self.total("not_calls"),
+            "quarantine": self.quarantine_path if self.rejected else None,
+            "files": [
+                {
+                    "path": f.path,
+                    "lines_read": f.lines_read,
+                    "events_stored": f.events_stored,
+                    "duplicates_skipped": f.duplicates,
+                    "events_updated": f.updated,
+                    "rejected": f.rejected,
+                    "skipped": f.not_calls,
+                    "unchanged": f.skipped and not f.note,
+                    "partial_line_bytes": f.partial_line_bytes,
+                    "error": f.error,
+                    "note": f.note,
+                }
+                for f in self.files
+            ],
+            "errors": self.errors,
+        }
+
 
 def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follow_symlinks: bool = False,
                  notes: list[FileResult] | None = None, no_follow: set[str] | None = None) -> list[str]:  # fmt: skip

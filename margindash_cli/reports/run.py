@@ -58,6 +58,9 @@ class ReportEnvelope:
     cost_basis: Any = None  # reconcile.run.CostBasis of a `--cost-basis reconciled` report; None = computed
     provisional_costs: dict[str, list[str]] | None = None  # provider -> UTC days with calls and no bill (once any bill is known)
 
+    def to_json(self) -> dict[str, Any]:
+        return envelope_json(self)
+
     @property
     def span(self) -> str:
         return f"{self.range.label} ({self.range.tz})"
@@ -195,18 +198,27 @@ def local_days(rng: TimeRange, tz: tzinfo) -> tuple[date | None, date | None]:
 
 
 class TrendEnvelope(ReportEnvelope):
+    def to_json(self) -> dict[str, Any]:
+        return trend_json(self)
+
     @property
     def title(self) -> str:
         return f"Margin trend by {self.result.dim}, per {self.result.granularity} · {self.span}"
 
 
 class CohortEnvelope(ReportEnvelope):
+    def to_json(self) -> dict[str, Any]:
+        return cohorts_json(self)
+
     @property
     def title(self) -> str:
         return f"Cohorts by {self.result.granularity} of first call · {self.span}"
 
 
 class ConcentrationEnvelope(ReportEnvelope):
+    def to_json(self) -> dict[str, Any]:
+        return concentration_json(self)
+
     @property
     def title(self) -> str:
         return f"Cost concentration by customer · {self.span}"

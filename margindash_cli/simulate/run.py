@@ -65,6 +65,9 @@ class SimulateEnvelope:
     generated_at: datetime
     result: simulate.SimulateResult
 
+    def to_json(self) -> dict[str, Any]:
+        return envelope_json(self)
+
     @property
     def title(self) -> str:
         label = BENCHMARK_LABELS[self.result.benchmark]

@@ -12,7 +12,9 @@ from typing import Optional
 
 import typer
 
-from margindash_cli.cli.commands.report import _now
+from margindash_cli.cli.options import JsonOption, JsonResultOption
+
+from margindash_cli.cli import options
 
 app = typer.Typer(help="Spend limits per organisation, feature or customer: alerts, a blocklist, CI exit codes.", no_args_is_help=True)
 
@@ -34,24 +36,25 @@ def set_budget(
 
     Example: margindash budget set acme-monthly --scope customer:acme --limit-usd 500 --period month --email ops@example.com
     """
-    from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.budgets.compute import make_budget
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
+    from margindash_cli.budgets.compute import make_budget  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     budget = make_budget(name, scope=scope, limit_usd=limit_usd, period=period, tz=tz, warn=warn, critical=critical, emails=emails or [])
     with open_store(ctx) as store:
         created = budgeting.save_budget(store, budget)
         warnings = [w for w in (budgeting.scope_warning(store, budget), budgeting.email_warning(budget)) if w]
-    render.emit_budget_saved(budget, created, as_json)
+    budget_view.emit_budget_saved(budgeting.SavedBudget(budget, created), as_json)
     for w in warnings:  # saved all the same (the calls may come later), but never without a word
-        render.warn(w)
+        kit.warn(w)
 
 
 @app.command("list")
 def list_budgets(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Show every budget with its spend so far, % used, level and projection to the period's end.
 
@@ -59,14 +62,14 @@ def list_budgets(
 
     Example: margindash budget list
     """
-    from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
-    now = _now() or _clock()
+    now = options.clock()
     with open_store(ctx, create=False) as store:
         statuses = budgeting.evaluate_all(store, now)
-    render.emit_budget_list(statuses, now, as_json)
+    budget_view.emit_budget_list(budgeting.BudgetList(statuses, now), as_json)
 
 
 @app.command("rm")
@@ -78,8 +81,8 @@ def remove(
 
     Example: margindash budget rm acme-monthly
     """
-    from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
         budgeting.remove_budget(store, name)
@@ -94,7 +97,7 @@ def check(
                                           help="Also POST each alert as JSON (Slack-compatible `text`) to this URL (env MARGINDASH_WEBHOOK_URL)."),
     blocklist: Optional[Path] = typer.Option(None, "--blocklist", help="Write the customers and features over budget to this JSON file (atomically), for the guard."),
     blocklist_ttl: int = typer.Option(60, "--blocklist-ttl", min=1, help="Seconds a reader may cache the blocklist (written into the file)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Evaluate every budget, send each alert once, write the blocklist, and exit non-zero on a breach (for cron and CI).
 
@@ -108,30 +111,25 @@ def check(
 
     Example: margindash budget check --fail-on critical --blocklist /srv/app/blocklist.json
     """
-    import sys
+    import sys  # lazy: start-up
 
-    from margindash_cli.budgets import run as budgeting
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.budgets.compute import FAIL_ON
-    from margindash_cli.errors import UsageError
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.budgets import run as budgeting  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
+    from margindash_cli.budgets.compute import FAIL_ON  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"unknown --fail-on {fail_on!r}", f"use one of {', '.join(FAIL_ON)}")
-    now = _now() or _clock()
+    now = options.clock()
     with open_store(ctx, create=False) as store:
         result = budgeting.run_check(store, now, fail_on=fail_on, webhook_url=webhook or None, blocklist_path=blocklist,
                                      blocklist_ttl=blocklist_ttl)  # fmt: skip
         idle = [w for w in (budgeting.scope_warning(store, s.budget) for s in result.statuses) if w]
-    render.emit_budget_check(result, as_json)
+    budget_view.emit_budget_check(result, as_json)
     for w in idle:
-        render.warn(w)
+        kit.warn(w)
     print(budgeting.summary_line(result), file=sys.stderr)
     if result.exit_code:
         raise typer.Exit(result.exit_code)
-
-
-def _clock():  # noqa: ANN202
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc)

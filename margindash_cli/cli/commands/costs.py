@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
+
+from margindash_cli.cli.options import JsonSummaryOption, Period
 
 costs_app = typer.Typer(help="Billed costs from files: AWS CUR 2.0 and FOCUS 1.x exports.", no_args_is_help=True)
 
@@ -25,7 +27,7 @@ def sync_costs(
     openai_key_file: Optional[Path] = typer.Option(None, "--openai-key-file", dir_okay=False, help="Read the OpenAI admin key from FILE (mode 600) instead of OPENAI_ADMIN_KEY."),
     anthropic_key_file: Optional[Path] = typer.Option(None, "--anthropic-key-file", dir_okay=False,
                                                       help="Read the Anthropic admin key from FILE (mode 600) instead of ANTHROPIC_ADMIN_KEY."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Pull daily billed costs and usage from the OpenAI and Anthropic admin APIs into the store (safe to cron).
 
@@ -35,28 +37,21 @@ def sync_costs(
 
     Example: margindash sync-costs && margindash reconcile --period last-month
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.reconcile.run import providers_to_sync
-    from margindash_cli.reconcile.run import sync_costs as run_sync
-    from margindash_cli.revenue.stripe_sync import parse_since
-    from margindash_cli.cli.options import open_store
-
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import costs as costs_view  # lazy: start-up
+    from margindash_cli.reconcile.run import providers_to_sync  # lazy: start-up
+    from margindash_cli.reconcile.run import sync_costs as run_sync  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import parse_since  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store  # lazy: start-up
 
     access = providers_to_sync(os.environ, provider, {"openai": openai_key_file, "anthropic": anthropic_key_file})
     since_day = parse_since(since) // 86_400 if since else None
     with open_store(ctx) as store:
-        result = run_sync(store, access, since_day=since_day, full=full, now=_now())
+        result = run_sync(store, access, since_day=since_day, full=full, now=now())
     if as_json:
-        render.print_json(result.to_json())
+        kit.emit_json(result)
         return
-    out = render.stdout_console()
-    for p in result.providers:
-        changed = f"{len(p.days_changed)} day(s) changed" if p.days_changed else "nothing changed"
-        out.print(f"{p.provider}: {p.end_day - p.first_day} day(s) from {p.to_json()['since']}, {p.cost_lines} cost line(s),"
-                  f" {p.usage_rows} usage row(s), billed {render.display_money(_usd(p.billed_pico))}; {changed}"
-                  f" ({p.requests} requests).", markup=False)  # fmt: skip
-    out.print("Next: margindash reconcile --period 30d", markup=False)
+    costs_view.print_sync_costs(result)
 
 
 @costs_app.command("import")
@@ -64,7 +59,7 @@ def costs_import(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, help="An AWS CUR 2.0 export (.csv, .csv.gz, .parquet) or a FOCUS 1.x CSV."),
     fmt: str = typer.Option("auto", "--format", help="auto|cur|focus (auto: from the file's columns)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Import billed costs from a cloud's billing export; re-importing the same file changes nothing.
 
@@ -74,30 +69,26 @@ def costs_import(
 
     Example: margindash costs import cur-2026-07.csv.gz
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.reconcile.run import import_costs
-    from margindash_cli.cli.options import open_store
-
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import costs as costs_view  # lazy: start-up
+    from margindash_cli.reconcile.run import import_costs  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store  # lazy: start-up
 
     with open_store(ctx) as store:
-        result = import_costs(store, file, fmt=fmt, now=_now())
+        result = import_costs(store, file, fmt=fmt, now=now())
     for w in result.warnings:
-        render.warn(w)
+        kit.warn(w)
     if as_json:
-        render.print_json(result.to_json())
+        kit.emit_json(result)
         return
-    changed = f"{len(result.days_changed)} provider day(s) changed" if result.days_changed else "nothing changed"
-    render.stdout_console().print(
-        f"{file} ({result.format}): {result.lines} cost line(s), billed {render.display_money(_usd(result.billed_pico))};"
-        f" {changed}; {result.skipped} row(s) skipped (not AI services).", markup=False)  # fmt: skip
+    costs_view.print_costs_import(file, result)
 
 
 def reconcile(
     ctx: typer.Context,
     since: Optional[str] = typer.Option(None, "--since", help="From this UTC date (YYYY-MM-DD)."),
     until: Optional[str] = typer.Option(None, "--until", help="Up to and including this UTC date."),
-    period: Optional[str] = typer.Option(None, "--period", help="today|7d|30d|mtd|last-month|YYYY-MM."),
+    period: Period = None,
     provider: Optional[str] = typer.Option(None, "--provider", help="Only this provider (openai, anthropic, aws, gcp, azure...)."),
     by: str = typer.Option("day", "--by", help="day|month|model|project: rows per provider and day (or month) and model, per model, or per project."),
     tolerance: str = typer.Option("2", "--tolerance", help="Exit 3 when a provider's day (or month) is off its bill by more than PCT percent."),
@@ -113,82 +104,19 @@ def reconcile(
 
     Example: margindash reconcile --period last-month --tolerance 1
     """
-    from decimal import Decimal, InvalidOperation
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import costs as costs_view  # lazy: start-up
+    from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.reconcile.run import reconcile as run_reconcile  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store, percent  # lazy: start-up
 
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.errors import UsageError
-    from margindash_cli.core.periods import resolve_range
-    from margindash_cli.reconcile.run import reconcile as run_reconcile
-    from margindash_cli.cli.commands.report import _now
-    from margindash_cli.cli.options import open_store
-
-    try:
-        tol = Decimal(tolerance)
-    except InvalidOperation:
-        raise UsageError(f"--tolerance {tolerance!r} is not a number") from None
-    if not tol.is_finite() or tol < 0:
-        raise UsageError(f"--tolerance {tolerance!r} must be a percentage, 0 or more")
-    rng = resolve_range(since, until, period, "UTC", _now())
+    tol = percent(tolerance, "--tolerance", "a percentage")
+    rng = resolve_range(since, until, period, "UTC", now())
     with open_store(ctx, create=False) as store:
         result = run_reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, provider=provider, by=by, tolerance_pct=tol,
                                range_label=rng.label)  # fmt: skip
     if as_json:
-        render.print_json(result.to_json())
+        kit.emit_json(result)
     else:
-        _print_reconcile(result)
+        costs_view.print_reconcile(result)
     raise typer.Exit(result.exit_code)
-
-
-def _usd(pico: int) -> Any:
-    from margindash_cli.core.money import pico_to_usd
-
-    return pico_to_usd(pico)
-
-
-def _print_reconcile(result: Any) -> None:
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.reconcile.compute import PARTS
-
-    console = render.stdout_console()
-    if not result.rows:
-        console.print(f"No bill synced for {result.range_label or 'this range'}.", markup=False)
-        console.print("hint: margindash sync-costs (OpenAI, Anthropic) or margindash costs import FILE (AWS CUR, FOCUS)", markup=False)
-        _print_provisional(console, result)
-        return
-    lead = {"day": [("provider", "left"), ("day", "left"), ("model", "left")], "month": [("provider", "left"), ("month", "left"), ("model", "left")],
-            "model": [("provider", "left"), ("model", "left")], "project": [("provider", "left"), ("project", "left"), ("model", "left")]}[result.by]  # fmt: skip
-    heads = {"unpriced_calls": "unpriced", "untracked_usage": "untracked", "price_difference": "price diff",
-             "unlogged_charges": "no-log charges", "remaining": "remaining"}  # fmt: skip
-    cols = [*lead, ("computed", "right"), ("billed", "right"), ("gap", "right"), ("gap %", "right"), ("coverage", "right"),
-            ("rate vs ours", "right"), *((heads[p], "right") for p in PARTS)]  # fmt: skip
-
-    def cells(r: Any, lead_values: list[str]) -> list[str]:
-        pct = r.gap_pct()
-        cov = r.coverage_pct()
-        rate = r.effective_rate_pct()
-        return [*lead_values, render.display_money(_usd(r.computed)), render.display_money(_usd(r.billed)),
-                render.display_money(_usd(r.gap)), "-" if pct is None else f"{pct:.1f}%", "-" if cov is None else f"{cov:.1f}%",
-                "-" if rate is None else f"{rate:.1f}%", *(render.display_money(_usd(r.parts[p])) for p in PARTS)]  # fmt: skip
-
-    body = []
-    for r in result.rows:
-        values = {"day": [r.provider, r.period, r.model or "-"], "month": [r.provider, r.period, r.model or "-"],
-                  "model": [r.provider, r.model or "-"], "project": [r.provider, r.project or "(default)", r.model or "-"]}[result.by]  # fmt: skip
-        body.append(cells(r, values))
-    footer = cells(result.totals, ["total"] + [""] * (len(lead) - 1))
-    render.print_fitted(console, f"Computed vs billed · {result.range_label} (UTC days)", cols, body, footer=footer,
-                        drop=("coverage", "rate vs ours", "unpriced", "remaining"))  # fmt: skip
-    console.print("rate vs ours: the bill's amount for the tokens we logged, as a percent of our price (90% = a 10% discount).",
-                  markup=False)  # fmt: skip
-    if result.over_tolerance:
-        shown = ", ".join(f"{r.provider} {r.period} ({'-' if r.gap_pct() is None else f'{r.gap_pct():.1f}%'})" for r in result.over_tolerance[:5])
-        more = f" and {len(result.over_tolerance) - 5} more" if len(result.over_tolerance) > 5 else ""
-        console.print(f"over the {result.tolerance_pct}% tolerance: {shown}{more} (exit 3)", markup=False)
-    _print_provisional(console, result)
-
-
-def _print_provisional(console: Any, result: Any) -> None:
-    for provider, days in result.provisional_days.items():
-        span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
-        console.print(f"provisional: {provider} has logged calls on {len(days)} day(s) ({span}) with no bill synced; not reconciled.",
-                      markup=False)  # fmt: skip

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 import typer
 
-from margindash_cli.cli.commands.report import Allocate, Band, Customer, Feature, Model, Period, Since, Tz, Until
+from margindash_cli.cli.options import Allocate, Band, Customer, Feature, Model, Period, Since, Tz, Until
 
 
 def register(app: typer.Typer) -> None:
@@ -40,21 +40,21 @@ def dashboard(
 
     Example: margindash dashboard -o margins.html --period last-month
     """
-    from margindash_cli.dashboard.run import DashboardQuery
-    from margindash_cli.reports.run import ReportQuery
-    from margindash_cli.cli.commands.report import _band, _now
+    from margindash_cli.dashboard.run import DashboardQuery  # lazy: start-up
+    from margindash_cli.reports.run import ReportQuery  # lazy: start-up
+    from margindash_cli.cli.options import band_pct, now  # lazy: start-up
 
     report = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, customer=customer,
-                         feature=feature, model=model, top=top, allocate=allocate, band_pct=_band(band), now=_now())  # fmt: skip
+                         feature=feature, model=model, top=top, allocate=allocate, band_pct=band_pct(band), now=now())  # fmt: skip
     query = DashboardQuery(report, full=True, simulate_days=simulate_days)
     write_html(ctx, query, output)
 
 
 def write_html(ctx: typer.Context, query: object, output: str) -> None:
     """Build the page and write it: to stdout for `-`, else atomically to the file (a failed run leaves none)."""
-    from margindash_cli.dashboard import page, run
-    from margindash_cli.errors import UsageError
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.dashboard import page, run  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     target = None if output == "-" else Path(output)
     if target is not None:

@@ -23,17 +23,18 @@ def doctor(
 
     Example: margindash doctor --json
     """
-    from datetime import datetime, timezone
+    from datetime import datetime, timezone  # lazy: start-up
 
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.doctor.run import run_checks
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import doctor as doctor_view  # lazy: start-up
+    from margindash_cli.doctor.run import run_checks  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
         result = run_checks(store, now=datetime.now(timezone.utc), full=full, price_max_age_days=price_max_age_days,
                             stripe_max_age_hours=stripe_max_age_hours)  # fmt: skip
     if as_json:
-        render.print_json(result.to_json())
+        kit.emit_json(result)
     else:
-        render.print_doctor(result)
+        doctor_view.print_doctor(result)
     raise typer.Exit(result.exit_code)

@@ -37,21 +37,22 @@ def export(
 
     Example: margindash export ./wh --schema focus && margindash export ./wh --sql duckdb | duckdb
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.export.run import export_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import export as export_view  # lazy: start-up
+    from margindash_cli.export.run import export_store  # lazy: start-up
 
     if sql is not None:
-        from margindash_cli.export.sql import engine_script
+        from margindash_cli.export.sql import engine_script  # lazy: start-up
 
         typer.echo(engine_script(sql.lower(), outdir), nl=False)
         return
-    from margindash_cli.cli.options import open_store
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.options import now  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
-        result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=_now(),
+        result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=now(),
                                schema=schema.lower(), changed_since=changed_since)
     if as_json:
-        render.print_json(result.as_json())
+        kit.emit_json(result)
         return
-    render.print_export(result)
+    export_view.print_export(result)

@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import JsonOption, JsonResultOption, Until, UtcSince
+
 app = typer.Typer(help="The price catalog: list, show, set, alias, unpriced models, source disagreements.", no_args_is_help=True)
 
 
@@ -20,44 +22,46 @@ def list_prices(
     ctx: typer.Context,
     provider: Optional[str] = typer.Option(None, "--provider", help="Only this provider (openai, anthropic, google, bedrock...)."),
     search: Optional[str] = typer.Option(None, "--search", help="Only models whose id contains TEXT."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List the current price of every model (USD per million tokens).
 
     Example: margindash prices list --provider anthropic --search sonnet
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         rows = catalog_store.current_prices(store, provider=provider, search=search)
     if as_json:
-        render.print_json([catalog_store.price_json(p) for p in rows])
+        kit.emit_json([catalog_store.price_json(p) for p in rows])
         return
-    render.print_price_list(rows)
+    prices_view.print_price_list(rows)
 
 
 @app.command("show")
 def show(
     ctx: typer.Context,
     model: str = typer.Argument(..., help="A model id as your logs have it, or PROVIDER/MODEL."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Show how a model id resolves, every price version it has had, with their sources, and its benchmark scores.
 
     Example: margindash prices show us.anthropic.claude-sonnet-4-20250514-v1:0
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         info = catalog_store.show_model(store, model)
     if as_json:
-        render.print_json(info)
+        kit.emit_json(info)
         return
-    render.print_price_show(info)
+    prices_view.print_price_show(info)
 
 
 @app.command("set")
@@ -77,7 +81,7 @@ def set_price(
     per_unit: Optional[list[str]] = typer.Option(None, "--per-unit", help="UNIT=USD for a unit in the events' `units`, e.g. images=0.04 (repeatable)."),
     context_window: Optional[int] = typer.Option(None, "--context-window", help="Largest prompt the model takes, in tokens."),
     effective_from: Optional[str] = typer.Option(None, "--effective-from", help="Date (YYYY-MM-DD, UTC) the price starts; default: it applies to all calls."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Set your own price for a model (negotiated, fine-tuned, self-hosted, non-LLM); it wins over synced prices.
 
@@ -86,9 +90,9 @@ def set_price(
 
     Example: margindash prices set openai/gpt-4o --input 2.00 --output 8.00 --effective-from 2026-11-01
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = catalog_store.set_user_price(
@@ -99,9 +103,9 @@ def set_price(
             per_request=per_request,
         )  # fmt: skip
     if as_json:
-        render.print_json(result)
+        kit.emit_json(result)
         return
-    render.stdout_console().print(
+    kit.stdout_console().print(
         f"Set {result['provider']}/{result['model']} (from {result['effective_from'] or 'the beginning'}); "
         f"{result['repriced']['events_changed']:,} unpriced call(s) now priced.",
         markup=False,
@@ -121,13 +125,13 @@ def alias(
 
     Example: margindash prices alias prod-gpt4o azure/gpt-4o
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = catalog_store.set_user_alias(store, name, target, vendor)
-    render.stdout_console().print(
+    kit.stdout_console().print(
         f"{name} -> {result['provider']}/{result['model']}; {result['repriced']['events_changed']:,} unpriced call(s) now priced.",
         markup=False,
     )
@@ -136,7 +140,7 @@ def alias(
 @app.command("unpriced")
 def unpriced(
     ctx: typer.Context,
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """List models seen in your calls that have no price, with their call and token counts.
 
@@ -144,42 +148,44 @@ def unpriced(
 
     Example: margindash prices unpriced
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         rows = store.events.unpriced_models()
     records = [{"vendor": v, "model": m, "events": n, "input_tokens": i, "output_tokens": o} for v, m, n, i, o in rows]
     if as_json:
-        render.print_json(records)
+        kit.emit_json(records)
         return
-    render.print_unpriced(records)
+    prices_view.print_unpriced(records)
 
 
 @app.command("diff")
-def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def diff(as_json: JsonOption = False) -> None:
     """List models whose price differs by more than 1% between the shipped sources (genai-prices wins).
 
     Example: margindash prices diff
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing.catalog_store import load_disagreements
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.pricing.catalog_store import load_disagreements  # lazy: start-up
 
     rows = load_disagreements()
     if as_json:
-        render.print_json(rows)
+        kit.emit_json(rows)
         return
-    render.print_disagreements(rows)
+    prices_view.print_disagreements(rows)
 
 
 @app.command("drift")
 def drift(
     ctx: typer.Context,
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
+    since: UtcSince = None,
+    until: Until = None,
     threshold: str = typer.Option("1", "--threshold", help="Percent of the reported cost past which a model is listed as drifting."),
     show_all: bool = typer.Option(False, "--all", help="Also list the models whose costs agree."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
+    as_json: JsonOption = False,
 ) -> None:
     """Models whose computed cost differs from the cost their logs reported (OpenRouter, xAI, LiteLLM...) by more than 1%.
 
@@ -188,13 +194,14 @@ def drift(
 
     Example: margindash prices drift --since 2026-11-01
     """
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal, InvalidOperation  # lazy: start-up
 
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.errors import UsageError
-    from margindash_cli.core.periods import resolve_range
-    from margindash_cli.pricing.drift import drift as run
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.pricing.drift import drift as run  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     try:
         pct = Decimal(threshold)
@@ -206,15 +213,15 @@ def drift(
     with open_store(ctx, create=False) as store:
         result = run(store, start_ms=rng.start_ms, end_ms=rng.end_ms, threshold_pct=pct)
     if as_json:
-        render.print_json(result)
+        kit.emit_json(result)
         return
-    render.print_drift(result, show_all=show_all)
+    prices_view.print_drift(result, show_all=show_all)
 
 
 def sync_prices(
     ctx: typer.Context,
     sources: Optional[list[str]] = typer.Option(None, "--source", help="litellm|genai-prices|openrouter, a URL or a FILE (repeatable; default: litellm and genai-prices)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Fetch public price lists and record changed prices as new versions from now on (history never moves).
 
@@ -224,44 +231,46 @@ def sync_prices(
 
     Example: margindash sync-prices
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing.sync import sync
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.pricing.sync import sync  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = sync(store, sources or ["litellm", "genai-prices"])
     if as_json:
-        render.print_json(result)
+        kit.emit_json(result)
         return
-    render.print_sync(result)
+    prices_view.print_sync(result)
 
 
 def reprice(
     ctx: typer.Context,
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
+    since: UtcSince = None,
+    until: Until = None,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
     cost_source: str = typer.Option("auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own."),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    as_json: JsonResultOption = False,
 ) -> None:
     """Recompute stored costs with the current catalog, after a price was added or corrected.
 
     Example: margindash reprice --since 2026-10-01 --dry-run
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.errors import UsageError
-    from margindash_cli.core.periods import resolve_range
-    from margindash_cli.pricing.pricer import COST_SOURCES, load_pricer
-    from margindash_cli.pricing.reprice import reprice as run
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.pricing.pricer import COST_SOURCES, load_pricer  # lazy: start-up
+    from margindash_cli.pricing.reprice import reprice as run  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     if cost_source not in COST_SOURCES:
         raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")
     rng = resolve_range(since, until, None, None)
     with open_store(ctx, create=False) as store:
         result = run(store, load_pricer(store, cost_source), start_ms=rng.start_ms, end_ms=rng.end_ms, dry_run=dry_run)
-    payload = render.reprice_json(result)
+    payload = prices_view.reprice_json(result)
     if as_json:
-        render.print_json(payload)
+        kit.emit_json(payload)
         return
-    render.print_reprice(payload)
+    prices_view.print_reprice(payload)

@@ -2,37 +2,20 @@
 
 Subcommands: `trend` (margin over time per group), `cohorts` (margin by month since each customer's
 first call) and `concentration` (the top 10%/20% of customers' share of cost). The period and output
-options are defined once below and shared by all four.
+options are declared once in cli/options.py and shared by all four.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Optional
+from typing import Any, Optional
 
 import typer
 
+from margindash_cli.cli.options import (Allocate, AsJson, Band, Customer, Feature, Format, Model, Period, ReportFormat,
+                                        RevenueBasis, Since, Totals, Tz, Until, band_pct, now)
+
 DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
 FORMATS = ("table", "json", "csv", "markdown", "html")
-NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
-
-# Options every report command shares.
-Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
-Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
-Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
-Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
-Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
-ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
-# Options of the commands that group usage by feature or model.
-Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
-Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
-Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
-Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
-Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
-RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: spread over each invoice line's service period "
-                                           "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.")]
 
 app = typer.Typer(
     help="Revenue, cost and margin by customer, feature, model, segment, tag or time.",
@@ -78,8 +61,8 @@ def report(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from margindash_cli.errors import UsageError
-    from margindash_cli.reports.run import ReportQuery, run_report
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.reports.run import ReportQuery, run_report  # lazy: start-up
 
     dims = list(by or ["customer"])
     if breakdown:
@@ -88,13 +71,13 @@ def report(
         dims.append(breakdown)
     output = _output(fmt, as_json)
     query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, sort=sort, top=top, allocate=allocate, band_pct=_band(band), now=_now(),
+                        model=model, sort=sort, top=top, allocate=allocate, band_pct=band_pct(band), now=now(),
                         revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
     if output == "html":
-        from dataclasses import replace
+        from dataclasses import replace  # lazy: start-up
 
-        from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery
-        from margindash_cli.cli.commands.dashboard import write_html
+        from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery  # lazy: start-up
+        from margindash_cli.cli.commands.dashboard import write_html  # lazy: start-up
 
         if out is None:
             raise UsageError("--format html writes a file", "add -o margins.html (or -o - for stdout)")
@@ -105,13 +88,13 @@ def report(
     if chart and (output != "table" or len(dims) != 1 or dims[0] not in ("day", "week", "month")):
         raise UsageError("--chart draws one --by day, week or month as a table-format chart",
                          "e.g. margindash report --by week --chart")  # fmt: skip
-    from margindash_cli.cli.render import kit as render
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
     env = _run(ctx, run_report, query)
     if chart:
-        render.emit_time_chart(env)
+        report_view.emit_time_chart(env)
         return
-    render.emit_report(env, output, totals=totals)
+    report_view.emit_report(env, output, totals=totals)
 
 
 @app.command("trend")
@@ -135,14 +118,14 @@ def trend(
 
     Example: margindash report trend --by feature --period 30d
     """
-    from margindash_cli.reports.run import ReportQuery, run_trend
+    from margindash_cli.reports.run import ReportQuery, run_trend  # lazy: start-up
 
     output = _output(fmt, as_json)
     query = ReportQuery(dims=[by], since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, allocate=allocate, granularity=granularity, now=_now())  # fmt: skip
-    from margindash_cli.cli.render import kit as render
+                        model=model, allocate=allocate, granularity=granularity, now=now())  # fmt: skip
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
-    render.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
+    report_view.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
 
 
 @app.command("cohorts")
@@ -163,13 +146,13 @@ def cohorts(
 
     Example: margindash report cohorts --since 2026-01-01
     """
-    from margindash_cli.reports.run import ReportQuery, run_cohorts
+    from margindash_cli.reports.run import ReportQuery, run_cohorts  # lazy: start-up
 
     output = _output(fmt, as_json)
-    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, granularity=by, now=_now())
-    from margindash_cli.cli.render import kit as render
+    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, granularity=by, now=now())
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
-    render.emit_cohorts(_run(ctx, run_cohorts, query), output)
+    report_view.emit_cohorts(_run(ctx, run_cohorts, query), output)
 
 
 @app.command("concentration")
@@ -187,17 +170,17 @@ def concentration(
 
     Example: margindash report concentration --period last-month
     """
-    from margindash_cli.reports.run import ReportQuery, run_concentration
+    from margindash_cli.reports.run import ReportQuery, run_concentration  # lazy: start-up
 
     output = _output(fmt, as_json)
-    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=_band(band), now=_now())
-    from margindash_cli.cli.render import kit as render
+    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=band_pct(band), now=now())
+    from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
-    render.emit_concentration(_run(ctx, run_concentration, query), output)
+    report_view.emit_concentration(_run(ctx, run_concentration, query), output)
 
 
 def _output(fmt: str, as_json: bool) -> str:
-    from margindash_cli.errors import UsageError
+    from margindash_cli.errors import UsageError  # lazy: start-up
 
     output = "json" if as_json else fmt
     if output not in FORMATS:
@@ -205,39 +188,8 @@ def _output(fmt: str, as_json: bool) -> str:
     return output
 
 
-def _band(band: str) -> Any:
-    from decimal import Decimal, InvalidOperation
-
-    from margindash_cli.errors import UsageError
-
-    try:
-        value = Decimal(band)
-    except InvalidOperation:
-        raise UsageError(f"--band {band!r} is not a number") from None
-    if not value.is_finite() or value < 0:
-        raise UsageError(f"--band {band!r} must be a number of percent, 0 or more")
-    return value
-
-
-def _now() -> datetime | None:
-    """The clock, or MARGINDASH_NOW when set (naive = UTC)."""
-    import os
-    from datetime import timezone
-
-    from margindash_cli.errors import UsageError
-
-    text = os.environ.get(NOW_ENV)
-    if not text:
-        return None
-    try:
-        now = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{NOW_ENV}={text!r} is not an ISO 8601 date-time", f"unset {NOW_ENV}, or use e.g. 2026-10-15T12:00:00Z") from None
-    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-
-
 def _run(ctx: typer.Context, run: Any, query: Any) -> Any:
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
         return run(store, query)

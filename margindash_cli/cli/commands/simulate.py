@@ -6,6 +6,8 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import Period, Until, UtcSince
+
 
 def register(app: typer.Typer) -> None:
     app.command("simulate")(simulate)
@@ -14,9 +16,9 @@ def register(app: typer.Typer) -> None:
 def simulate(
     ctx: typer.Context,
     event_type: Optional[str] = typer.Option(None, "--event-type", "--feature", help="Only this feature (event type); default: every feature."),
-    since: Optional[str] = typer.Option(None, "--since", help="From this date (YYYY-MM-DD, UTC)."),
-    until: Optional[str] = typer.Option(None, "--until", help="Up to and including this date."),
-    period: Optional[str] = typer.Option(None, "--period", help="today|7d|30d|mtd|last-month|YYYY-MM."),
+    since: UtcSince = None,
+    until: Until = None,
+    period: Period = None,
     candidates: Optional[list[str]] = typer.Option(None, "--candidates", help="MODEL,MODEL (PROVIDER/MODEL or an id as logged; repeatable). Default: every model with a current price and a benchmark score."),
     benchmark: str = typer.Option("gpqa_diamond", "--benchmark", help="mmlu_pro|gpqa_diamond: the score that ranks, tiers and floors."),
     tier: Optional[str] = typer.Option(None, "--tier", help="frontier|mid|budget: only candidates in this tier."),
@@ -40,13 +42,14 @@ def simulate(
 
     Example: margindash simulate --event-type summarize --period 30d --benchmark mmlu_pro
     """
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal, InvalidOperation  # lazy: start-up
 
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.errors import UsageError
-    from margindash_cli.simulate.run import SimulateQuery, envelope_json, run_simulation
-    from margindash_cli.cli.options import open_store
-    from margindash_cli.cli.commands.report import _now
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import simulate as simulate_view  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
+    from margindash_cli.simulate.run import SimulateQuery, run_simulation  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.options import now  # lazy: start-up
 
     def number(option: str, text: str) -> Decimal:
         try:
@@ -58,10 +61,10 @@ def simulate(
     query = SimulateQuery(event_type=event_type, since=since, until=until, period=period, candidates=names,
                           benchmark=benchmark.lower().replace("-", "_"), tier=tier,
                           min_score=None if min_score is None else number("--min-score", min_score),
-                          output_ratio=number("--output-ratio", output_ratio), top=top, now=_now())  # fmt: skip
+                          output_ratio=number("--output-ratio", output_ratio), top=top, now=now())  # fmt: skip
     with open_store(ctx, create=False) as store:
         env = run_simulation(store, query)
     if as_json:
-        render.print_json(envelope_json(env))
+        kit.emit_json(env)
         return
-    render.print_simulation(env)
+    simulate_view.print_simulation(env)

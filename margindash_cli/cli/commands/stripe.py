@@ -1,4 +1,4 @@
-"""`margindash sync-stripe`, `stripe apply-event`, `customers map|list` and `fx import`: revenue from Stripe."""
+"""`margindash sync-stripe` and `stripe apply-event`: revenue from Stripe."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli.options import JsonSummaryOption
+
 stripe_app = typer.Typer(help="Stripe webhooks: apply an event you received.", no_args_is_help=True)
-customers_app = typer.Typer(help="How Stripe customers map to your app's customer ids.", no_args_is_help=True)
-fx_app = typer.Typer(help="Exchange rates to USD for revenue in other currencies.", no_args_is_help=True)
 
 KeyFile = typer.Option(None, "--api-key-file", dir_okay=False, help="Read the Stripe key from FILE (mode 600) instead of STRIPE_API_KEY.")
 
@@ -19,8 +19,6 @@ KeyFile = typer.Option(None, "--api-key-file", dir_okay=False, help="Read the St
 def register(root: typer.Typer) -> None:
     root.command("sync-stripe")(sync_stripe)
     root.add_typer(stripe_app, name="stripe")
-    root.add_typer(customers_app, name="customers")
-    root.add_typer(fx_app, name="fx")
 
 
 def sync_stripe(
@@ -34,7 +32,7 @@ def sync_stripe(
                                     help="Customer metadata key holding the segment reports group by."),
     plan_key: str = typer.Option("plan", "--plan-key", envvar="MARGINDASH_STRIPE_PLAN_KEY", help="Customer metadata key holding the plan."),
     api_key_file: Optional[Path] = KeyFile,
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    as_json: JsonSummaryOption = False,
 ) -> None:
     """Sync revenue per customer from Stripe, exactly and incrementally (safe to run from cron).
 
@@ -52,10 +50,11 @@ def sync_stripe(
 
     Example: margindash sync-stripe --json
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.revenue.stripe_sync import Settings, StripeApi, SyncOptions, api_base, connect, load_api_key, parse_since
-    from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.render import stripe as stripe_view  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import Settings, StripeApi, SyncOptions, api_base, connect, load_api_key, parse_since  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     key = load_api_key(os.environ, api_key_file)
     settings = Settings(customer_key=customer_key.strip(), segment_key=segment_key.strip(), plan_key=plan_key.strip(),
@@ -65,11 +64,11 @@ def sync_stripe(
     with open_store(ctx) as store:
         result = run_sync(store, api, opts)
     for w in result.warnings:
-        render.warn(w)
+        kit.warn(w)
     if as_json:
-        render.print_json(result.to_json())
+        kit.emit_json(result)
         return
-    render.print_stripe_sync(result)
+    stripe_view.print_stripe_sync(result)
 
 
 @stripe_app.command("apply-event")
@@ -89,11 +88,11 @@ def apply_event(
 
     Example: margindash stripe apply-event body.json --signature "$STRIPE_SIGNATURE_HEADER"
     """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.errors import InputError
-    from margindash_cli.revenue.stripe_sync import KEY_ENV, Settings, StripeApi, api_base, connect, load_api_key, verify_event, webhook_secret
-    from margindash_cli.revenue.stripe_sync import apply_event as run_apply
-    from margindash_cli.cli.options import open_store
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.errors import InputError  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import KEY_ENV, Settings, StripeApi, api_base, connect, load_api_key, verify_event, webhook_secret  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import apply_event as run_apply  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     secret = webhook_secret(os.environ)
     try:
@@ -109,86 +108,9 @@ def apply_event(
     with open_store(ctx) as store:
         result = run_apply(store, event, api, default_settings=defaults)
     for w in result.warnings:
-        render.warn(w)
+        kit.warn(w)
     if as_json:
-        render.print_json(result.to_json())
+        kit.emit_json(result)
         return
-    render.stdout_console().print(f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.",
+    kit.stdout_console().print(f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.",
                                   markup=False)  # fmt: skip
-
-
-@customers_app.command("map")
-def map_customer(
-    ctx: typer.Context,
-    stripe_customer: str = typer.Argument(..., help="The Stripe customer id (cus_...)."),
-    customer_id: Optional[str] = typer.Argument(None, help="Your app's customer id for it."),
-    remove: bool = typer.Option(False, "--remove", help="Remove the mapping (metadata, else the Stripe id, applies again)."),
-) -> None:
-    """Map a Stripe customer to your app's customer id; it wins over metadata, and its revenue moves at once.
-
-    Example: margindash customers map cus_QXg1o8vcGmoR32 acme
-    """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.errors import UsageError
-    from margindash_cli.revenue.stripe_sync import map_customer as run_map
-    from margindash_cli.cli.options import open_store
-
-    if remove == (customer_id is not None):
-        raise UsageError("give either CUSTOMER_ID or --remove", "example: margindash customers map cus_123 acme")
-    with open_store(ctx) as store:
-        changed = run_map(store, stripe_customer, customer_id)
-    what = f"mapped to {customer_id}" if customer_id else "mapping removed"
-    render.stdout_console().print(f"{stripe_customer}: {what}; revenue refs moved: {changed}.", markup=False)
-
-
-@customers_app.command("list")
-def list_customers(
-    ctx: typer.Context,
-    unmatched: bool = typer.Option(False, "--unmatched", help="Only Stripe customers with revenue and no usage, and usage customers with no revenue."),
-    as_json: bool = typer.Option(False, "--json", help="Print as JSON."),
-) -> None:
-    """List Stripe customers with the app customer id each maps to, how, and its revenue and usage.
-
-    Example: margindash customers list --unmatched
-    """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.revenue.stripe_sync import customers_overview
-    from margindash_cli.cli.options import open_store
-
-    with open_store(ctx, create=False) as store:
-        result = customers_overview(store)
-    if as_json:
-        render.print_json(result.to_json(unmatched))
-        return
-    render.print_customers(result, unmatched)
-
-
-@fx_app.command("import")
-def fx_import(
-    ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with date, currency, and usd_per_unit or units_per_usd."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-) -> None:
-    """Import exchange rates to USD; revenue that had no rate for its date is converted at once.
-
-    Stripe revenue uses the rate Stripe applied at settlement when there is one; these rates fill in
-    for the rest (open invoices, other settlement currencies) and for imported revenue. A date without a
-    rate takes the latest one up to 7 days before it.
-
-    Example: margindash fx import ecb-rates-2026.csv
-    """
-    from margindash_cli.cli.render import kit as render
-    from margindash_cli.errors import InputError
-    from margindash_cli.revenue.stripe_sync import import_fx
-    from margindash_cli.cli.options import open_store
-
-    try:
-        text = file.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{file}: not UTF-8 text", "export the CSV as UTF-8") from None
-    with open_store(ctx) as store:
-        result = import_fx(store, text, str(file))
-    if as_json:
-        render.print_json(result.to_json())
-        return
-    render.print_fx_import(result)

@@ -1,0 +1,69 @@
+"""`margindash demo`: build the demo store (data dir demo/demo.db) from the synthetic data, rebuilt on every run.
+
+Writes the usage log and revenue CSV it is built from next to it, ingests them, loads a synthetic bill (#18)
+and writes the HTML report; returns what the command shows. The user's own store is never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DemoResult:
+    path: Path  # the demo store
+    html_path: Path  # the HTML report written from it
+    events: int  # calls stored
+    report: Any  # reports.run.ReportEnvelope by customer
+    feature: str | None  # the costliest feature (simulate's suggestion), if any
+    reconciliation: Any  # reconcile.run's result by month
+
+
+def build_demo(seed: int) -> DemoResult:
+    import csv
+
+    import orjson
+
+    from margindash_cli.dashboard import page as dashboard_page
+    from margindash_cli.dashboard import run as dashboard_run
+    from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery
+    from margindash_cli.demo import synthetic as demo_data
+    from margindash_cli.ingest.pipeline import ingest_paths
+    from margindash_cli.paths import data_dir
+    from margindash_cli.pricing.pricer import load_pricer
+    from margindash_cli.reconcile.run import load_demo_bill, reconcile
+    from margindash_cli.reports.run import ReportQuery, run_report
+    from margindash_cli.revenue.csv_import import parse_revenue_csv
+    from margindash_cli.simulate.run import suggest_feature
+    from margindash_cli.store.db import Store
+
+    home = data_dir() / "demo"
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "demo.db"
+    for suffix in ("", "-wal", "-shm", ".lock"):
+        (home / (path.name + suffix)).unlink(missing_ok=True)
+    log, revenue_csv = home / "demo-usage.jsonl", home / "demo-revenue.csv"
+    with open(log, "wb") as fh:
+        for ev in demo_data.demo_events(seed):
+            fh.write(orjson.dumps(ev) + b"\n")
+    with open(revenue_csv, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["customer_id", "amount", "currency", "period_start", "period_end"])
+        writer.writeheader()
+        for row in demo_data.demo_revenue():
+            writer.writerow({**row, "amount": f"{row['amount'] / 100:.2f}"})
+    with Store.open(path) as store:
+        result = ingest_paths(store, [str(log)], quarantine_path=home / "demo.quarantine.jsonl", pricer=load_pricer(store))
+        days = parse_revenue_csv(revenue_csv.read_text(), str(revenue_csv))
+        store.revenue.replace_revenue(f"csv:{revenue_csv.name}", [
+            (d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor, d.ref) for d in days
+        ])  # fmt: skip
+        env = run_report(store, ReportQuery(dims=["customer"]))
+        feature = suggest_feature(store)
+        load_demo_bill(store)  # #18: a synthetic bill, so the demo shows reconciliation too
+        rec = reconcile(store, start_ms=None, end_ms=None, by="month")
+        html_path = home / "demo-report.html"
+        html_path.write_text(dashboard_page.render(dashboard_run.build(store, DashboardQuery(
+            ReportQuery(dims=["customer"], top=DEFAULT_TOP), full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
+    return DemoResult(path=path, html_path=html_path, events=result.events_stored, report=env, feature=feature, reconciliation=rec)
