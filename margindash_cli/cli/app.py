@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 from typing import Any
 
@@ -69,7 +68,9 @@ class _Root(TyperGroup):
                 print("hint: the disk (or your quota) is full; free space and run the command again", file=sys.stderr)
             _quiet_stdout()
             raise typer.Exit(1) from None
-        except sqlite3.DatabaseError as exc:
+        except Exception as exc:
+            if not _is_store_failure(exc):
+                raise
             # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
             # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
             from margindash_cli.paths import store_path  # lazy: start-up
@@ -83,6 +84,13 @@ class _Root(TyperGroup):
 
                 print(f"hint: {sqlite_hint(exc)}", file=sys.stderr)
             raise typer.Exit(1) from None
+
+
+def _is_store_failure(exc: Exception) -> bool:
+    """A store damaged past its header or a failing disk (SQLite's DatabaseError), met by any command."""
+    from margindash_cli.store.db import DatabaseError  # lazy: start-up
+
+    return isinstance(exc, DatabaseError)
 
 
 WRITE_COMMANDS = {"ingest", "sync-prices", "sync-stripe", "sync-costs", "demo", "prices", "revenue", "budget", "costs",

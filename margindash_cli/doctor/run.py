@@ -23,14 +23,13 @@ others still run.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from margindash_cli.errors import MarginDashError
-from margindash_cli.store.db import Store
+from margindash_cli.store.db import DatabaseError, Store
 
 LEVELS = ("ok", "info", "warn", "fail")  # in order of severity
 EXIT_CODES = {"ok": 0, "info": 0, "warn": 3, "fail": 1}  # exit code of the worst level reached
@@ -87,7 +86,7 @@ def run_checks(store: Store, *, now: datetime, full: bool = False, price_max_age
 def _guard(name: str, fn: Callable[[], Check]) -> Check:
     try:
         return fn()
-    except (sqlite3.DatabaseError, MarginDashError) as exc:  # a damaged page met by this check's query
+    except (DatabaseError, MarginDashError) as exc:  # a damaged page met by this check's query
         return Check(name, "fail", f"could not be checked: {exc}")
 
 

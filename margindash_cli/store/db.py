@@ -226,6 +226,11 @@ class Store:
         return [dict(zip(names, r)) for r in cur]
 
 
+# SQLite's failures under the store's names, so a caller catches them without importing sqlite3 (only store/ does)
+DatabaseError = sqlite3.DatabaseError
+OperationalError = sqlite3.OperationalError
+
+
 def sqlite_hint(exc: BaseException) -> str:
     """What a SQLite error means for the user, and what to do (#22: a read-only store, a full disk and a too-big value
     were all reported as "the file may be damaged")."""
