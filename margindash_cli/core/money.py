@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
 PICO_PER_USD = 10**12  # picodollars in one US dollar
+MAX_CALL_PICO = 9 * 10**18  # $9,000,000: the most one call may cost; 64-bit picodollars end at ~$9.22M
 CENT = Decimal("0.01")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from margindash_cli.core.money import usd_text, usd_to_pico
 from margindash_cli.pricing.reprice import stored_event
 from margindash_cli.store.db import WIDE_COLUMNS, Store
-from margindash_cli.pricing.pricer import load_pricer
+from margindash_cli.pricing.run import load_pricer
 
 DEFAULT_THRESHOLD_PCT = Decimal("1")
 _MODEL = WIDE_COLUMNS.index("model")

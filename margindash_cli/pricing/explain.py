@@ -9,7 +9,7 @@ from margindash_cli.core.money import usd_text
 from margindash_cli.pricing.reprice import stored_event
 from margindash_cli.store.db import WIDE_COLUMNS, Store
 from margindash_cli.pricing.cost import CLASSES, effective_rates
-from margindash_cli.pricing.pricer import load_pricer
+from margindash_cli.pricing.run import load_pricer
 
 
 def class_tokens(t: dict[str, Any]) -> dict[str, int]:

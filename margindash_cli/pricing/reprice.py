@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from margindash_cli.errors import MarginDashError
-from margindash_cli.ingest.pipeline import MAX_CALL_PICO
+from margindash_cli.core.money import MAX_CALL_PICO
 from margindash_cli.store.db import WIDE_COLUMNS, Store
 
 CHUNK = 20_000  # events re-priced per transaction

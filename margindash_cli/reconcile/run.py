@@ -329,7 +329,7 @@ def price_fn(store: Store) -> compute.PriceFn:
     """Our catalog's price of a token vector of a (vendor, model) on a UTC day, per class at 1,000 tokens (so no
     long-context tier applies); None when the catalog has no price for a class that has tokens."""
     from margindash_cli.pricing.cost import cost_of
-    from margindash_cli.pricing.pricer import load_pricer
+    from margindash_cli.pricing.run import load_pricer
 
     pricer = None
     rates: dict[tuple[str, str, int, str | None], dict[str, Fraction | None] | None] = {}

@@ -28,7 +28,8 @@ from margindash_cli.core.periods import TimeRange, resolve_range
 from margindash_cli.pricing.benchmarks import BENCHMARK_IDS, BENCHMARK_LABELS, BenchmarkTable, load_benchmarks
 from margindash_cli.pricing.mix import Mix, VectorRow
 from margindash_cli.pricing.model import PriceVersion
-from margindash_cli.pricing.pricer import Pricer, load_pricer
+from margindash_cli.pricing.pricer import Pricer
+from margindash_cli.pricing.run import load_pricer
 from margindash_cli.store.db import DAY_MS, Store
 
 SCHEMA_VERSION = 1  # of the JSON `simulate --json` prints

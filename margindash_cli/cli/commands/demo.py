@@ -31,7 +31,7 @@ def demo(
     from margindash_cli.ingest.pipeline import ingest_paths
     from margindash_cli.core.money import pico_to_usd
     from margindash_cli.paths import data_dir
-    from margindash_cli.pricing.pricer import load_pricer
+    from margindash_cli.pricing.run import load_pricer
     from margindash_cli.reports.run import ReportQuery, run_report
     from margindash_cli.revenue.csv_import import parse_revenue_csv
     from margindash_cli.simulate.run import suggest_feature

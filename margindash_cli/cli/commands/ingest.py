@@ -41,7 +41,8 @@ def ingest(
     from margindash_cli.paths import default_quarantine_path
     from margindash_cli.cli.render.kit import print_fitted, print_json, stderr_console, stdout_console
 
-    from margindash_cli.pricing.pricer import COST_SOURCES, LazyPricer
+    from margindash_cli.pricing.pricer import COST_SOURCES
+    from margindash_cli.pricing.run import LazyPricer
 
     if cost_source not in COST_SOURCES:
         raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")

@@ -27,13 +27,13 @@ def list_prices(
     Example: margindash prices list --provider anthropic --search sonnet
     """
     from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
+    from margindash_cli.pricing import run as pricing_run
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
-        rows = catalog_store.current_prices(store, provider=provider, search=search)
+        rows = pricing_run.current_prices(store, provider=provider, search=search)
     if as_json:
-        render.print_json([catalog_store.price_json(p) for p in rows])
+        render.print_json([pricing_run.price_json(p) for p in rows])
         return
     render.print_price_list(rows)
 
@@ -49,11 +49,11 @@ def show(
     Example: margindash prices show us.anthropic.claude-sonnet-4-20250514-v1:0
     """
     from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
+    from margindash_cli.pricing import run as pricing_run
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
-        info = catalog_store.show_model(store, model)
+        info = pricing_run.show_model(store, model)
     if as_json:
         render.print_json(info)
         return
@@ -87,11 +87,11 @@ def set_price(
     Example: margindash prices set openai/gpt-4o --input 2.00 --output 8.00 --effective-from 2026-11-01
     """
     from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
+    from margindash_cli.pricing import run as pricing_run
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
-        result = catalog_store.set_user_price(
+        result = pricing_run.set_user_price(
             store, key, effective_from=effective_from, context_window=context_window, per_unit=per_unit or [],
             rates={"input": input_, "output": output, "cache_read": cache_read, "cache_write_5m": cache_write,
                    "cache_write_1h": cache_write_1h, "reasoning": reasoning, "input_audio": input_audio,
@@ -122,11 +122,11 @@ def alias(
     Example: margindash prices alias prod-gpt4o azure/gpt-4o
     """
     from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing import catalog_store
+    from margindash_cli.pricing import run as pricing_run
     from margindash_cli.cli.options import open_store
 
     with open_store(ctx) as store:
-        result = catalog_store.set_user_alias(store, name, target, vendor)
+        result = pricing_run.set_user_alias(store, name, target, vendor)
     render.stdout_console().print(
         f"{name} -> {result['provider']}/{result['model']}; {result['repriced']['events_changed']:,} unpriced call(s) now priced.",
         markup=False,
@@ -163,7 +163,7 @@ def diff(as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -
     Example: margindash prices diff
     """
     from margindash_cli.cli.render import kit as render
-    from margindash_cli.pricing.catalog_store import load_disagreements
+    from margindash_cli.pricing.run import load_disagreements
 
     rows = load_disagreements()
     if as_json:
@@ -251,7 +251,8 @@ def reprice(
     from margindash_cli.cli.render import kit as render
     from margindash_cli.errors import UsageError
     from margindash_cli.core.periods import resolve_range
-    from margindash_cli.pricing.pricer import COST_SOURCES, load_pricer
+    from margindash_cli.pricing.pricer import COST_SOURCES
+    from margindash_cli.pricing.run import load_pricer
     from margindash_cli.pricing.reprice import reprice as run
     from margindash_cli.cli.options import open_store
 
