@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 PICO_PER_USD = 10**12  # picodollars in one US dollar
 MAX_CALL_PICO = 9 * 10**18  # $9,000,000: the most one call may cost; 64-bit picodollars end at ~$9.22M
@@ -127,7 +128,6 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
 
 
 DAY_S = 86_400
-EPOCH = date(1970, 1, 1)
 
 
 def day_of(ts: int) -> date:

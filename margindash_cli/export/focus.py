@@ -22,7 +22,8 @@ from datetime import date, timedelta, timezone
 from typing import Any
 
 from margindash_cli.reports import compute as reports
-from margindash_cli.store.db import DAY_MS, EPOCH_DATE, Store
+from margindash_cli.core.periods import DAY_MS, EPOCH_DATE
+from margindash_cli.store.db import Store
 
 INT, TEXT, JSON, TIMESTAMP, DAY, USD, BOOL = "int", "text", "json", "timestamp", "day", "usd", "bool"
 FOCUS_VERSION = "1.2"

@@ -41,7 +41,8 @@ from margindash_cli import __version__
 from margindash_cli.errors import MarginDashError, UsageError
 from margindash_cli.core.textsafe import csv_formula_safe
 from margindash_cli.core.money import usd_text
-from margindash_cli.store.db import DAY_MS, EPOCH_DATE, Store
+from margindash_cli.core.periods import DAY_MS, EPOCH_DATE
+from margindash_cli.store.db import Store
 
 SCHEMA_VERSION = 2  # of the exported columns and the manifest; bumped when either changes incompatibly
 FORMATS = ("parquet", "csv")

@@ -26,13 +26,13 @@ from typing import Any, NamedTuple
 from margindash_cli.errors import LineRejected
 from margindash_cli.ingest import registry
 from margindash_cli.ingest.formats.base import CANONICAL_FIELDS, MEDIA_FIELDS, TOKEN_FIELDS
+from margindash_cli.core.periods import EPOCH
 
 MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
 MAX_CALL_USD = 9 * 10**6  # a cost a log states for one call, at most: 64-bit picodollars end at ~$9.22M
 MAX_DECIMALS = 30  # decimal places of an amount; costs are kept to the picodollar (12)
 MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_MS = timedelta(milliseconds=1)
 SERVICE_TIERS = {  # spellings seen in logs -> the tier we price
     "default": "default",

@@ -24,11 +24,12 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from margindash_cli.core.periods import EPOCH
+
 RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning",
                "input_audio", "output_audio", "output_image", "cache_read_audio")  # fmt: skip
 SERVICE_TIERS = ("batch", "flex", "priority")  # service tiers that can carry their own rates
 USER_SOURCE = "user"  # the source name of prices a user set by hand; they win over every other source
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _dec(value: Any) -> Decimal:

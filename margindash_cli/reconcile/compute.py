@@ -23,20 +23,20 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from margindash_cli.core.money import pico_to_usd, usd_text
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 CLASSES = ("input", "cache_read", "cache_write", "output")
 PARTS = ("unpriced_calls", "untracked_usage", "price_difference", "unlogged_charges", "remaining")
 GROUPINGS = ("day", "month", "model", "project")
 DEFAULT_TOLERANCE_PCT = Decimal(2)
 UNTRACKED = "(untracked)"  # the report row of billed spend no logged call explains
-EPOCH = date(1970, 1, 1)
 # the vendor a log names -> who bills it (a call through Bedrock is on the AWS bill)
 VENDOR_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "bedrock": "aws", "aws": "aws", "amazon": "aws",
                     "google": "gcp", "vertex_ai": "gcp", "vertex": "gcp", "gemini": "gcp", "azure": "azure",

@@ -21,13 +21,14 @@ from typing import Any
 
 from margindash_cli.errors import InputError, UsageError
 from margindash_cli.core.money import fixed_usd, usd_text
-from margindash_cli.store.db import DAY_MS, BilledCostRow, BilledUsageRow, Store
+from margindash_cli.core.periods import DAY_MS
+from margindash_cli.store.db import BilledCostRow, BilledUsageRow, Store
 from margindash_cli.reconcile import compute
 from margindash_cli.reconcile.compute import BILL_CLASSES, BilledSide, CellKey, LoggedSide, model_key, provider_of_vendor
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 LOOKBACK_DAYS = 7  # providers revise recent days: every run re-reads the last week before its last synced day
 DEFAULT_FIRST_DAYS = 90  # the first sync reads this many days back
-EPOCH = date(1970, 1, 1)
 PROVIDERS = ("openai", "anthropic")
 # the catalog's vendor name for a provider that bills (pricing untracked tokens at our rate)
 PRICING_VENDORS = {"aws": "bedrock", "gcp": "google", "azure": "azure"}

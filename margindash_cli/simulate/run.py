@@ -30,7 +30,8 @@ from margindash_cli.pricing.mix import Mix, VectorRow
 from margindash_cli.pricing.model import PriceVersion
 from margindash_cli.pricing.pricer import Pricer
 from margindash_cli.pricing.run import load_pricer
-from margindash_cli.store.db import DAY_MS, Store
+from margindash_cli.core.periods import DAY_MS
+from margindash_cli.store.db import Store
 
 SCHEMA_VERSION = 1  # of the JSON `simulate --json` prints
 DEFAULT_BENCHMARK = "gpqa_diamond"  # the benchmark with scores for the most priced models
