@@ -1,6 +1,6 @@
 """Turn one parsed log line into validated usage events.
 
-Invariants (the same as `models.UsageEvent`):
+Invariants (the same as core/call.py's `Call`):
 - `input_tokens` counts all prompt tokens; `cached_input_tokens` and `cache_write_tokens` are parts
   of it, and `cache_write_1h_tokens` is a part of `cache_write_tokens`.
 - `output_tokens` counts all generated tokens; `reasoning_tokens` is a part of it.
@@ -87,7 +87,11 @@ APP_FIELDS = (
 
 
 class NormalizedEvent(NamedTuple):
-    """One validated call, ready for the store. `dedupe_id` is None when the line has no id."""
+    """One validated call, ready for the store. `dedupe_id` is None when the line has no id.
+
+    The fields of core/call.py's `Call` (documented there), four of them renamed (`CALL_RENAMES`), plus
+    `reported_cost` and `response_id`, which formats read from a provider's response (tests/test_call_record.py).
+    """
 
     ts_ms: int
     customer_id: str | None
@@ -115,6 +119,12 @@ class NormalizedEvent(NamedTuple):
     output_image_tokens: int = 0
     cached_audio_tokens: int = 0
     response_id: str | None = None  # the provider's response id (dedupe_id is the request id when there is one)
+
+
+# `Call` field -> its NormalizedEvent name: the timestamp parsed to UTC epoch ms, the id ingest deduplicates on,
+# revenue in minor units, the extra cost as exact decimal text.
+CALL_RENAMES = {"timestamp": "ts_ms", "request_id": "dedupe_id", "revenue_amount_in_cents": "revenue_minor",
+                "cost_usd": "extra_cost"}  # fmt: skip
 
 
 def get_path(obj: Any, path: str) -> Any:

@@ -1,6 +1,6 @@
 """The exact cost of one call, in integer picodollars (1e-12 USD). Never float.
 
-Input is the canonical token vector (see `models.UsageEvent`): `input_tokens` counts ALL prompt
+Input is the canonical token vector (see core/call.py's `Call`): `input_tokens` counts ALL prompt
 tokens and `cached_input_tokens` (cache reads) and `cache_write_tokens` are parts of it;
 `cache_write_1h_tokens` is the part of the writes with a one-hour lifetime; `output_tokens` counts
 ALL output and `reasoning_tokens` is part of it. If a part exceeds its whole (a malformed log), the

@@ -24,7 +24,7 @@ _MODEL = WIDE_COLUMNS.index("model")
 
 
 class StoredEvent(NamedTuple):
-    """The fields of a stored event that pricing reads (the same names as NormalizedEvent)."""
+    """The fields of a stored event that pricing reads (the same names as NormalizedEvent; core/call.py documents them)."""
 
     vendor: str
     model: str
