@@ -34,7 +34,7 @@ class TimeRange:
 def zone(name: str | None) -> tzinfo:
     if not name or name.upper() == "UTC":
         return timezone.utc
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # lazy: start-up
 
     shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
     try:

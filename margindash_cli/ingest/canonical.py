@@ -147,8 +147,6 @@ def get_path(obj: Any, path: str) -> Any:
 
 def parse_maps(specs: list[str] | None) -> list[tuple[str, str]]:
     """Parse `--map FIELD=PATH` options. Raises ValueError naming the bad spec."""
-    from margindash_cli.ingest.formats.base import CANONICAL_FIELDS
-
     out = []
     for spec in specs or []:
         field, sep, path = spec.partition("=")

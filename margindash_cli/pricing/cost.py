@@ -51,6 +51,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from margindash_cli.core.money import usd_text
 from margindash_cli.pricing.model import PriceVersion, Tier
 from margindash_cli.pricing.resolve import normalize_model
 
@@ -343,6 +344,4 @@ def _build_rates(price: PriceVersion, tier_index: int, service: str) -> _IntRate
 
 def format_usd(pico: int) -> str:
     """The exact USD amount of a picodollar integer as a plain decimal string: 138000000000 -> '0.138'."""
-    from margindash_cli.core.money import usd_text
-
     return usd_text(pico) or "0"

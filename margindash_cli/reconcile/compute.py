@@ -29,6 +29,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from margindash_cli.core.money import allocate_largest_remainder as allocate
 from margindash_cli.core.money import pico_to_usd, usd_text
 from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
@@ -482,23 +483,6 @@ def split_by_project(r: CellResult, shares: Mapping[str | None, int]) -> list[tu
                                      None if r.tokens_billed is None else cols["tb"][i], cols["bl"][i], cols["ol"][i],
                                      cols["calls"][i], cols["unp"][i])))  # fmt: skip
     return out
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split an integer exactly by non-negative weights (largest remainder, ties to the first); parts sum to `total`.
-    With no weight at all, everything goes to the first part."""
-    wsum = sum(weights)
-    if not weights:
-        return []
-    if wsum == 0:
-        return [total] + [0] * (len(weights) - 1)
-    sign = -1 if total < 0 else 1
-    t = abs(total)
-    parts = [t * w // wsum for w in weights]
-    order = sorted(range(len(weights)), key=lambda i: (-(t * weights[i] % wsum), i))
-    for i in order[: t - sum(parts)]:
-        parts[i] += 1
-    return [sign * p for p in parts]
 
 
 # ---- reconciled margins ------------------------------------------------------------------------------------------
