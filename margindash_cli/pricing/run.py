@@ -1,8 +1,14 @@
-"""The price catalog inside a store: seeding from the shipped catalog, user prices and aliases, listings.
+"""Pricing's store side: the catalog inside a store (seeding, user prices and aliases, listings) and `load_pricer`.
+
+- `load_pricer` / `LazyPricer`: a `Pricer` (pricer.py, pure) over the store's versions and aliases. Loading
+  seeds the shipped catalog on first use (`ensure_catalog`); inside a caller's write transaction the seeding
+  joins it, otherwise it is one write of its own.
+- `PriceBook` records a price list into the store by the rules of merge.py (pure); sync.py and
+  `merge_shipped` use it.
 
 - The shipped catalog (margindash_cli/pricing/data/catalog.json) is copied into the store's `prices` table the first
   time a store is used. When another margindash ships another catalog, it is merged by the rules of
-  `sync-prices` (pricing/sync.py): a changed price is a new version from the merge on, a version the
+  `sync-prices` (pricing/merge.py): a changed price is a new version from the merge on, a version the
   store holds already is not news, so history already there never moves.
 - User prices (`prices set`) are versions with source "user"; they win over every synced or shipped
   version in force at the same time (see `pricer`).
