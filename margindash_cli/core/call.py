@@ -37,7 +37,8 @@ def _f(doc: str, default: Any = MISSING) -> Any:
 class Call:
     """One billable AI call, as an app logs it (one JSON object per line)."""
 
-    timestamp: str | int | float = _f("When the call happened: ISO 8601 with zone (no zone = UTC), or epoch seconds/milliseconds.")
+    timestamp: str | int | float = _f(
+        "When the call happened: ISO 8601 with zone (no zone = UTC), or epoch seconds/milliseconds.")
     customer_id: str | None = _f("Your customer's id. Missing = unattributed (shown as its own row).", None)
     event_type: str | None = _f("The product feature (alias: feature), e.g. summarize, chat.", None)
     vendor: str | None = _f("Who served the call (alias: provider): openai, anthropic, google, bedrock, azure...", None)
@@ -51,7 +52,8 @@ class Call:
     input_audio_tokens: int = _f("Audio prompt tokens (part of input_tokens, not cached), billed at the audio input rate.", 0)
     output_audio_tokens: int = _f("Generated audio tokens (part of output_tokens), billed at the audio output rate.", 0)
     output_image_tokens: int = _f("Generated image tokens (part of output_tokens), billed at the image output rate.", 0)
-    cached_audio_tokens: int = _f("Audio prompt tokens read from cache (part of cached_input_tokens), billed at the cached-audio rate.", 0)
+    cached_audio_tokens: int = _f(
+        "Audio prompt tokens read from cache (part of cached_input_tokens), billed at the cached-audio rate.", 0)
     request_id: str | None = _f("Unique id of the call; re-ingesting the same id never double counts.", None)
     revenue_amount_in_cents: int | None = _f("Revenue this call earned, in minor units of currency.", None)
     currency: str | None = _f("ISO 4217 code of the revenue (default usd).", None)

@@ -28,7 +28,8 @@ _JSON_TYPES: dict[str, dict[str, Any]] = {
     "revenue_amount_in_cents": {"anyOf": [{"type": "integer"}, _NULL]},
     "currency": _OPT_STR,
     "cost_usd": {"anyOf": [{"type": "number"}, _STR, _NULL]},
-    "units": {"anyOf": [{"additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "number"}, _STR]}, "type": "object"}, _NULL]},
+    "units": {"anyOf": [{"additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "number"}, _STR]},
+                         "type": "object"}, _NULL]},  # fmt: skip
     "service_tier": {"anyOf": [{"enum": ["default", "batch", "flex", "priority"], "type": "string"}, _NULL]},
     "segment": _OPT_STR,
     "tags": {"anyOf": [{"additionalProperties": {"anyOf": [_STR, {"type": "integer"}, {"type": "boolean"}, _NULL]},
