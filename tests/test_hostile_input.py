@@ -26,8 +26,8 @@ from margindash_cli.errors import LineRejected
 from margindash_cli.ingest import canonical
 from margindash_cli.ingest.canonical import MAX_TS_MS, MIN_TS_MS, NormalizedEvent
 from margindash_cli.ingest.pipeline import MAX_CALL_PICO, ingest_paths
-from margindash_cli.pricing.catalog_store import ensure_catalog
-from margindash_cli.pricing.pricer import load_pricer
+from margindash_cli.pricing.run import ensure_catalog
+from margindash_cli.pricing.run import load_pricer
 from margindash_cli.store.db import Store
 
 FIXTURES = Path(__file__).parent / "fixtures"

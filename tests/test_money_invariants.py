@@ -19,8 +19,8 @@ from invariants import events as stored_events
 from invariants import rollup_mismatches
 
 from margindash_cli.ingest.pipeline import ingest_paths
-from margindash_cli.pricing.catalog_store import ensure_catalog
-from margindash_cli.pricing.pricer import load_pricer
+from margindash_cli.pricing.run import ensure_catalog
+from margindash_cli.pricing.run import load_pricer
 from margindash_cli.pricing.reprice import reprice
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import event_key

@@ -10,7 +10,7 @@ import pytest
 
 from margindash_cli.pricing import reprice as repricing
 from margindash_cli.ingest.pipeline import ingest_paths
-from margindash_cli.pricing.pricer import LazyPricer
+from margindash_cli.pricing.run import LazyPricer
 from margindash_cli.store.db import Store
 from margindash_cli.store.events import Events
 

@@ -366,7 +366,8 @@ def test_prices_diff_lists_where_the_shipped_sources_disagree_and_who_won(cli):
 def test_a_newer_shipped_catalog_changes_prices_from_then_on_and_an_older_one_changes_nothing(cli, ingest, monkeypatch):
     import dataclasses
 
-    from margindash_cli.pricing import catalog, catalog_store
+    from margindash_cli.pricing import catalog
+    from margindash_cli.pricing import run as catalog_store
     from margindash_cli.pricing.model import Rates
 
     shipped = catalog.load_shipped_catalog()

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from margindash_cli.errors import UsageError
 from margindash_cli.core.money import PICO_PER_USD, display_usd, pico_to_usd
 from margindash_cli.core.periods import zone
+from margindash_cli.core.periods import EPOCH
 
 LEVELS = ("ok", "warning", "critical", "exceeded")  # lowest first
 EXIT_CODES = {"ok": 0, "warning": 3, "critical": 4, "exceeded": 5}  # `budget check` exit code per highest level
@@ -32,7 +33,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}$")  # budget names: sa
 MAX_LIMIT_USD = Decimal(10) ** 12  # a limit above a trillion dollars is a typo
 TOP_N = 5  # contributors named in an alert
 BLOCKLIST_VERSION = 1  # of the blocklist file the guard reads
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)

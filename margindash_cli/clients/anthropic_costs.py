@@ -17,6 +17,7 @@ from typing import Any
 from margindash_cli.core.money import usd_to_pico
 from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 from margindash_cli.clients.http import Pages, Shape, iter_pages
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 PROVIDER = "anthropic"
 KEY_ENV = "ANTHROPIC_ADMIN_KEY"
@@ -27,7 +28,6 @@ MAX_LIMIT = 31  # buckets per page at 1d, both reports
 TOKEN_TYPES = {"uncached_input_tokens": "input", "output_tokens": "output", "cache_read_input_tokens": "cache_read",
                "cache_creation.ephemeral_5m_input_tokens": "cache_write_5m",
                "cache_creation.ephemeral_1h_input_tokens": "cache_write_1h"}  # fmt: skip
-EPOCH = date(1970, 1, 1)
 
 
 def headers(key: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Any
 from margindash_cli.core.money import usd_to_pico
 from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 from margindash_cli.clients.http import Pages, Shape, iter_pages
+from margindash_cli.core.periods import EPOCH_DATE
 
 PROVIDER = "openai"
 KEY_ENV = "OPENAI_ADMIN_KEY"
@@ -116,4 +117,4 @@ def _bucket_day(shape: Shape, bucket: Any, where: str) -> int:
 def _iso(day: int) -> str:
     from datetime import date, timedelta
 
-    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+    return (EPOCH_DATE + timedelta(days=day)).isoformat()

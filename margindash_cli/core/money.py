@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, DecimalException, InvalidOperation
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 PICO_PER_USD = 10**12  # picodollars in one US dollar
+MAX_CALL_PICO = 9 * 10**18  # $9,000,000: the most one call may cost; 64-bit picodollars end at ~$9.22M
 CENT = Decimal("0.01")
 
 
@@ -63,10 +65,6 @@ def minor_exponent(currency: str) -> int:
 
 def to_minor(amount: str, currency: str) -> int:
     """Integer minor units of a decimal amount; raises ValueError if it has more decimals than the currency."""
-    from decimal import InvalidOperation
-
-    from decimal import DecimalException
-
     shown = repr(amount if len(amount) <= 40 else amount[:40] + "...")
     try:
         value = Decimal(amount.strip())
@@ -125,8 +123,24 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     return parts
 
 
+def allocate_largest_remainder(total: int, weights: Sequence[int]) -> list[int]:
+    """Split an integer exactly by non-negative weights (largest remainder, ties to the first); parts sum to `total`.
+    With no weight at all, everything goes to the first part. Reconcile splits billed amounts with it."""
+    wsum = sum(weights)
+    if not weights:
+        return []
+    if wsum == 0:
+        return [total] + [0] * (len(weights) - 1)
+    sign = -1 if total < 0 else 1
+    t = abs(total)
+    parts = [t * w // wsum for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: (-(t * weights[i] % wsum), i))
+    for i in order[: t - sum(parts)]:
+        parts[i] += 1
+    return [sign * p for p in parts]
+
+
 DAY_S = 86_400
-EPOCH = date(1970, 1, 1)
 
 
 def day_of(ts: int) -> date:

@@ -13,6 +13,11 @@ from margindash_cli.errors import UsageError
 
 PERIODS = ("today", "7d", "30d", "mtd", "last-month")  # plus YYYY-MM
 
+# The one epoch of every time number: store timestamps are UTC epoch ms, store days count from EPOCH_DATE.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH_DATE = EPOCH.date()  # day 0 of the store's day numbers
+DAY_MS = 86_400_000  # milliseconds in one UTC day
+
 
 @dataclass(frozen=True)
 class TimeRange:
@@ -29,7 +34,7 @@ class TimeRange:
 def zone(name: str | None) -> tzinfo:
     if not name or name.upper() == "UTC":
         return timezone.utc
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # lazy: start-up
 
     shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
     try:
@@ -39,8 +44,6 @@ def zone(name: str | None) -> tzinfo:
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones, not a zone
         raise UsageError(f"unknown time zone {shown}", "use an IANA name such as Europe/Paris or Asia/Tokyo") from None
 
-
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _ms(dt: datetime) -> int:

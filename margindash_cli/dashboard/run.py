@@ -29,13 +29,13 @@ from margindash_cli.reports.run import (
 )
 from margindash_cli.core.periods import resolve_range, zone
 from margindash_cli.store.db import Store
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH_DAY
 
 SCHEMA_VERSION = 1  # of the data the page embeds
 DEFAULT_TOP = 50  # rows of the main table before one "(other)" row, unless --top says otherwise
 SECTION_TOP = 20  # rows of the feature and model tables in the dashboard
 SIMULATE_DAYS = 7  # the dashboard simulates swaps on the range's last 7 days (a run rate; 11 s on 10M calls, not 190)
 CONCENTRATION_NAMES = 10  # customers named per concentration tier, and ranked customers kept, in the page
-EPOCH_DAY = date(1970, 1, 1)
 
 
 @dataclass

@@ -32,7 +32,7 @@ def build_demo(seed: int) -> DemoResult:
     from margindash_cli.demo import synthetic as demo_data
     from margindash_cli.ingest.pipeline import ingest_paths
     from margindash_cli.paths import data_dir
-    from margindash_cli.pricing.pricer import load_pricer
+    from margindash_cli.pricing.run import load_pricer
     from margindash_cli.reconcile.run import load_demo_bill, reconcile
     from margindash_cli.reports.run import ReportQuery, run_report
     from margindash_cli.revenue.csv_import import parse_revenue_csv

@@ -30,6 +30,7 @@ from typing import Any
 
 from margindash_cli.errors import MarginDashError
 from margindash_cli.store.db import DatabaseError, Store
+from margindash_cli.core.periods import EPOCH_DATE
 
 LEVELS = ("ok", "info", "warn", "fail")  # in order of severity
 EXIT_CODES = {"ok": 0, "info": 0, "warn": 3, "fail": 1}  # exit code of the worst level reached
@@ -106,7 +107,7 @@ def _rollups(store: Store) -> Check:
     names = store.events.dimension_names()
     details = []
     for d, c, f, m, s in cells:
-        cell = {"day": (date(1970, 1, 1) + timedelta(days=d)).isoformat(), "customer": names["customer"].get(c)}
+        cell = {"day": (EPOCH_DATE + timedelta(days=d)).isoformat(), "customer": names["customer"].get(c)}
         if m == -1:  # a cell of the per-customer rollup (customer x day), against the five-dimension one
             cell["rollup"] = "rollup_customer_daily"
         elif m == -2:  # a month of the per-customer monthly rollup (m010), against its days
@@ -175,7 +176,7 @@ def _costs(store: Store, now: datetime) -> Check:
         when = _parse_time(s.synced_at)
         if s.source in ("openai", "anthropic") and when is not None and now - when > timedelta(hours=COSTS_MAX_AGE_HOURS):
             stale.append(s.source)
-    today = (now.astimezone(timezone.utc).date() - date(1970, 1, 1)).days
+    today = (now.astimezone(timezone.utc).date() - EPOCH_DATE).days
     recent = over_tolerance_days(store, today - COSTS_RECENT_DAYS)
     for r in recent[:20]:
         pct = r.gap_pct()

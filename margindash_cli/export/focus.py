@@ -23,7 +23,7 @@ from typing import Any
 
 from margindash_cli.reports import compute as reports
 from margindash_cli.store.db import Store
-from margindash_cli.store.schema import DAY_MS, EPOCH_DATE
+from margindash_cli.core.periods import DAY_MS, EPOCH_DATE
 
 INT, TEXT, JSON, TIMESTAMP, DAY, USD, BOOL = "int", "text", "json", "timestamp", "day", "usd", "bool"
 FOCUS_VERSION = "1.2"

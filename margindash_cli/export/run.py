@@ -42,7 +42,7 @@ from margindash_cli.errors import MarginDashError, UsageError
 from margindash_cli.core.textsafe import csv_formula_safe
 from margindash_cli.core.money import usd_text
 from margindash_cli.store.db import Store
-from margindash_cli.store.schema import DAY_MS, EPOCH_DATE
+from margindash_cli.core.periods import DAY_MS, EPOCH_DATE
 
 SCHEMA_VERSION = 2  # of the exported columns and the manifest; bumped when either changes incompatibly
 FORMATS = ("parquet", "csv")

@@ -1,6 +1,6 @@
 """Turn one parsed log line into validated usage events.
 
-Invariants (the same as `models.UsageEvent`):
+Invariants (the same as core/call.py's `Call`):
 - `input_tokens` counts all prompt tokens; `cached_input_tokens` and `cache_write_tokens` are parts
   of it, and `cache_write_1h_tokens` is a part of `cache_write_tokens`.
 - `output_tokens` counts all generated tokens; `reasoning_tokens` is a part of it.
@@ -26,13 +26,13 @@ from typing import Any, NamedTuple
 from margindash_cli.errors import LineRejected
 from margindash_cli.ingest import registry
 from margindash_cli.ingest.formats.base import CANONICAL_FIELDS, MEDIA_FIELDS, TOKEN_FIELDS
+from margindash_cli.core.periods import EPOCH
 
 MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
 MAX_CALL_USD = 9 * 10**6  # a cost a log states for one call, at most: 64-bit picodollars end at ~$9.22M
 MAX_DECIMALS = 30  # decimal places of an amount; costs are kept to the picodollar (12)
 MIN_TS_MS = 946_684_800_000  # 2000-01-01T00:00:00Z
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01T00:00:00Z
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 ONE_MS = timedelta(milliseconds=1)
 SERVICE_TIERS = {  # spellings seen in logs -> the tier we price
     "default": "default",
@@ -87,7 +87,11 @@ APP_FIELDS = (
 
 
 class NormalizedEvent(NamedTuple):
-    """One validated call, ready for the store. `dedupe_id` is None when the line has no id."""
+    """One validated call, ready for the store. `dedupe_id` is None when the line has no id.
+
+    The fields of core/call.py's `Call` (documented there), four of them renamed (`CALL_RENAMES`), plus
+    `reported_cost` and `response_id`, which formats read from a provider's response (tests/test_call_record.py).
+    """
 
     ts_ms: int
     customer_id: str | None
@@ -117,6 +121,12 @@ class NormalizedEvent(NamedTuple):
     response_id: str | None = None  # the provider's response id (dedupe_id is the request id when there is one)
 
 
+# `Call` field -> its NormalizedEvent name: the timestamp parsed to UTC epoch ms, the id ingest deduplicates on,
+# revenue in minor units, the extra cost as exact decimal text.
+CALL_RENAMES = {"timestamp": "ts_ms", "request_id": "dedupe_id", "revenue_amount_in_cents": "revenue_minor",
+                "cost_usd": "extra_cost"}  # fmt: skip
+
+
 def get_path(obj: Any, path: str) -> Any:
     """Follow a dotted path (`user.id`) through nested objects; None when any step is missing.
 
@@ -137,8 +147,6 @@ def get_path(obj: Any, path: str) -> Any:
 
 def parse_maps(specs: list[str] | None) -> list[tuple[str, str]]:
     """Parse `--map FIELD=PATH` options. Raises ValueError naming the bad spec."""
-    from margindash_cli.ingest.formats.base import CANONICAL_FIELDS
-
     out = []
     for spec in specs or []:
         field, sep, path = spec.partition("=")

@@ -34,7 +34,7 @@ from typing import IO, Any, Protocol, runtime_checkable
 import orjson
 
 from margindash_cli.errors import InputError, LineRejected, MarginDashError
-from margindash_cli.core.money import usd_to_pico
+from margindash_cli.core.money import MAX_CALL_PICO, usd_to_pico  # noqa: F401 (MAX_CALL_PICO re-exported)
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import EVENT_COLUMNS, event_key
 from margindash_cli.ingest import canonical
@@ -44,7 +44,6 @@ from margindash_cli.ingest.canonical import NormalizedEvent
 BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
 BATCH_LINES_ENV = "MARGINDASH_BATCH_LINES"  # overrides BATCH_LINES: tests force many small transactions with it
 READ_BLOCK = 1 << 20  # bytes read at a time
-MAX_CALL_PICO = 9 * 10**18  # $9,000,000: the most one call may cost; 64-bit picodollars end at ~$9.22M
 BOM = b"\xef\xbb\xbf"
 READER_PROCESS_MIN_BYTES = 16 << 20  # a plain file with at least this much new is read by a forked reader process
 READER_PROCESS_ENV = "MARGINDASH_READER_PROCESS"  # 0: never (read in-process); 1: always (tests)

@@ -23,6 +23,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from margindash_cli.pricing.catalog import CATALOG_PACKAGE
 from margindash_cli.pricing.resolve import Resolver
 
 BENCHMARKS_FILE = "benchmarks.csv"
@@ -114,7 +115,5 @@ def parse_benchmarks(text: str) -> list[BenchmarkScore]:
 @lru_cache(maxsize=1)
 def load_benchmarks() -> BenchmarkTable:
     """The shipped benchmark table (read once per process)."""
-    from margindash_cli.pricing.catalog import CATALOG_PACKAGE
-
     text = resources.files(CATALOG_PACKAGE).joinpath(BENCHMARKS_FILE).read_text()
     return BenchmarkTable(parse_benchmarks(text))

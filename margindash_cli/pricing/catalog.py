@@ -148,7 +148,7 @@ def dump_catalog(catalog: Catalog) -> str:
 
 def load_catalog_bytes(data: bytes) -> Catalog:
     try:
-        import orjson
+        import orjson  # lazy: start-up
 
         parsed = orjson.loads(data)
     except ImportError:  # pragma: no cover - orjson is a dependency; stay usable without it

@@ -1,6 +1,6 @@
 """The exact cost of one call, in integer picodollars (1e-12 USD). Never float.
 
-Input is the canonical token vector (see `models.UsageEvent`): `input_tokens` counts ALL prompt
+Input is the canonical token vector (see core/call.py's `Call`): `input_tokens` counts ALL prompt
 tokens and `cached_input_tokens` (cache reads) and `cache_write_tokens` are parts of it;
 `cache_write_1h_tokens` is the part of the writes with a one-hour lifetime; `output_tokens` counts
 ALL output and `reasoning_tokens` is part of it. If a part exceeds its whole (a malformed log), the
@@ -51,6 +51,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
 from typing import Any, NamedTuple
 
+from margindash_cli.core.money import usd_text
 from margindash_cli.pricing.model import PriceVersion, Tier
 from margindash_cli.pricing.resolve import normalize_model
 
@@ -343,6 +344,4 @@ def _build_rates(price: PriceVersion, tier_index: int, service: str) -> _IntRate
 
 def format_usd(pico: int) -> str:
     """The exact USD amount of a picodollar integer as a plain decimal string: 138000000000 -> '0.138'."""
-    from margindash_cli.core.money import usd_text
-
     return usd_text(pico) or "0"

@@ -20,7 +20,7 @@ from margindash_cli.core.money import usd_text, usd_to_pico
 from margindash_cli.pricing.reprice import stored_event
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import WIDE_COLUMNS
-from margindash_cli.pricing.pricer import load_pricer
+from margindash_cli.pricing.run import load_pricer
 
 DEFAULT_THRESHOLD_PCT = Decimal("1")
 _MODEL = WIDE_COLUMNS.index("model")

@@ -10,7 +10,7 @@ from margindash_cli.pricing.reprice import stored_event
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import WIDE_COLUMNS
 from margindash_cli.pricing.cost import CLASSES, effective_rates
-from margindash_cli.pricing.pricer import load_pricer
+from margindash_cli.pricing.run import load_pricer
 
 
 def class_tokens(t: dict[str, Any]) -> dict[str, int]:

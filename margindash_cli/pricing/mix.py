@@ -36,7 +36,7 @@ N_CLASSES = 6  # uncached input, cache read, 5-minute write, 1-hour write, plain
 
 
 class VectorRow(NamedTuple):
-    """One distinct per-call token vector (canonical fields, see `models.UsageEvent`) and its call count."""
+    """One distinct per-call token vector (canonical fields, see core/call.py's `Call`) and its call count."""
 
     input_tokens: int
     output_tokens: int

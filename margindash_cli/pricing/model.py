@@ -24,10 +24,12 @@ from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
+from margindash_cli.core.periods import EPOCH
+
 RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning",
                "input_audio", "output_audio", "output_image", "cache_read_audio")  # fmt: skip
 SERVICE_TIERS = ("batch", "flex", "priority")  # service tiers that can carry their own rates
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+USER_SOURCE = "user"  # the source name of prices a user set by hand; they win over every other source
 
 
 def _dec(value: Any) -> Decimal:
@@ -259,3 +261,15 @@ def _parse_utc(text: str) -> datetime:
 def _epoch_ms(dt: datetime) -> int:
     delta = dt - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def effective_ms(version: PriceVersion) -> int:
+    """A version's start in epoch ms; 0 = since the beginning."""
+    return version.effective_from_ms or 0
+
+
+def version_data(version: PriceVersion) -> str:
+    """A version as the store keeps it: its JSON, keys sorted, so equal versions are equal text."""
+    import orjson  # lazy: start-up
+
+    return orjson.dumps(version.to_dict(), option=orjson.OPT_SORT_KEYS).decode()

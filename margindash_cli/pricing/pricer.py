@@ -17,19 +17,19 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from margindash_cli.ingest.canonical import NormalizedEvent
 from margindash_cli.core.money import usd_to_pico
-from margindash_cli.store.db import Store
 from margindash_cli.pricing.cost import CostBreakdown, cost_of
-from margindash_cli.pricing.model import PriceVersion
+from margindash_cli.pricing.model import USER_SOURCE, PriceVersion
 from margindash_cli.pricing.resolve import Resolution, Resolver
 
+if TYPE_CHECKING:
+    from margindash_cli.ingest.canonical import NormalizedEvent
+
 COST_SOURCES = ("auto", "computed", "reported")
-USER_SOURCE = "user"  # the source name of prices a user set by hand; they win over every other source
 
 
 @dataclass(frozen=True)
@@ -164,34 +164,6 @@ def _units(units: Any) -> dict[str, Any] | None:
     if isinstance(units, str):
         return orjson.loads(units)
     return units
-
-
-class LazyPricer:
-    """A Pricer loaded on the first call that needs one: a cron re-run with nothing new never loads prices."""
-
-    def __init__(self, store: Store, cost_source: str = "auto"):
-        self._store = store
-        self._cost_source = cost_source
-        self._pricer: Pricer | None = None
-
-    def load(self) -> None:
-        if self._pricer is None:
-            self._pricer = load_pricer(self._store, self._cost_source)
-
-    def price(self, ev: NormalizedEvent) -> tuple[int | None, int | None]:
-        if self._pricer is None:
-            self.load()
-        return self._pricer.price(ev)  # type: ignore[union-attr]
-
-
-def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
-    """A Pricer over every price version and alias in the store (seeding the shipped catalog on first use)."""
-    from margindash_cli.pricing.catalog_store import ensure_catalog
-
-    ensure_catalog(store)
-    prices = [(provider, model, (pid, eff, source, data)) for pid, provider, model, eff, source, data in store.prices.price_rows()]
-    aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()}
-    return Pricer(prices, aliases, cost_source)
 
 
 def _stored(raw: Any) -> StoredPrice:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from margindash_cli.errors import MarginDashError
-from margindash_cli.ingest.pipeline import MAX_CALL_PICO
+from margindash_cli.core.money import MAX_CALL_PICO
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import WIDE_COLUMNS
 
@@ -25,7 +25,7 @@ _MODEL = WIDE_COLUMNS.index("model")
 
 
 class StoredEvent(NamedTuple):
-    """The fields of a stored event that pricing reads (the same names as NormalizedEvent)."""
+    """The fields of a stored event that pricing reads (the same names as NormalizedEvent; core/call.py documents them)."""
 
     vendor: str
     model: str

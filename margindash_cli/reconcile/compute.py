@@ -23,20 +23,21 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from margindash_cli.core.money import allocate_largest_remainder as allocate
 from margindash_cli.core.money import pico_to_usd, usd_text
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 CLASSES = ("input", "cache_read", "cache_write", "output")
 PARTS = ("unpriced_calls", "untracked_usage", "price_difference", "unlogged_charges", "remaining")
 GROUPINGS = ("day", "month", "model", "project")
 DEFAULT_TOLERANCE_PCT = Decimal(2)
 UNTRACKED = "(untracked)"  # the report row of billed spend no logged call explains
-EPOCH = date(1970, 1, 1)
 # the vendor a log names -> who bills it (a call through Bedrock is on the AWS bill)
 VENDOR_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "bedrock": "aws", "aws": "aws", "amazon": "aws",
                     "google": "gcp", "vertex_ai": "gcp", "vertex": "gcp", "gemini": "gcp", "azure": "azure",
@@ -482,23 +483,6 @@ def split_by_project(r: CellResult, shares: Mapping[str | None, int]) -> list[tu
                                      None if r.tokens_billed is None else cols["tb"][i], cols["bl"][i], cols["ol"][i],
                                      cols["calls"][i], cols["unp"][i])))  # fmt: skip
     return out
-
-
-def allocate(total: int, weights: Sequence[int]) -> list[int]:
-    """Split an integer exactly by non-negative weights (largest remainder, ties to the first); parts sum to `total`.
-    With no weight at all, everything goes to the first part."""
-    wsum = sum(weights)
-    if not weights:
-        return []
-    if wsum == 0:
-        return [total] + [0] * (len(weights) - 1)
-    sign = -1 if total < 0 else 1
-    t = abs(total)
-    parts = [t * w // wsum for w in weights]
-    order = sorted(range(len(weights)), key=lambda i: (-(t * weights[i] % wsum), i))
-    for i in order[: t - sum(parts)]:
-        parts[i] += 1
-    return [sign * p for p in parts]
 
 
 # ---- reconciled margins ------------------------------------------------------------------------------------------

@@ -34,9 +34,9 @@ from typing import Any
 
 from margindash_cli.errors import InputError, UsageError
 from margindash_cli.core.money import usd_to_pico
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 
-EPOCH = date(1970, 1, 1)
 CUR_REQUIRED = ("identity_line_item_id", "identity_time_interval", "line_item_line_item_type", "line_item_usage_start_date",
                 "line_item_product_code", "line_item_usage_type", "line_item_usage_amount", "line_item_unblended_cost",
                 "line_item_currency_code")  # fmt: skip

@@ -21,15 +21,15 @@ from typing import Any
 
 from margindash_cli.errors import InputError, UsageError
 from margindash_cli.core.money import fixed_usd, usd_text
+from margindash_cli.core.periods import DAY_MS
 from margindash_cli.store.db import Store
 from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
-from margindash_cli.store.schema import DAY_MS
 from margindash_cli.reconcile import compute
 from margindash_cli.reconcile.compute import BILL_CLASSES, BilledSide, CellKey, LoggedSide, model_key, provider_of_vendor
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 LOOKBACK_DAYS = 7  # providers revise recent days: every run re-reads the last week before its last synced day
 DEFAULT_FIRST_DAYS = 90  # the first sync reads this many days back
-EPOCH = date(1970, 1, 1)
 PROVIDERS = ("openai", "anthropic")
 # the catalog's vendor name for a provider that bills (pricing untracked tokens at our rate)
 PRICING_VENDORS = {"aws": "bedrock", "gcp": "google", "azure": "azure"}
@@ -331,7 +331,7 @@ def price_fn(store: Store) -> compute.PriceFn:
     """Our catalog's price of a token vector of a (vendor, model) on a UTC day, per class at 1,000 tokens (so no
     long-context tier applies); None when the catalog has no price for a class that has tokens."""
     from margindash_cli.pricing.cost import cost_of
-    from margindash_cli.pricing.pricer import load_pricer
+    from margindash_cli.pricing.run import load_pricer
 
     pricer = None
     rates: dict[tuple[str, str, int, str | None], dict[str, Fraction | None] | None] = {}

@@ -14,12 +14,12 @@ from margindash_cli.reports import compute as reports
 from margindash_cli.errors import UsageError
 from margindash_cli.core.money import fixed_cents, fixed_usd
 from margindash_cli.core.periods import TimeRange, resolve_range, zone
+from margindash_cli.core.periods import DAY_MS
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH_DAY
 from margindash_cli.store.db import Store
-from margindash_cli.store.schema import DAY_MS
 
 SCHEMA_VERSION = 1  # of the JSON envelope every report prints
 VALUE_DIMS = ("customer", "feature", "model", "vendor", "segment", "plan")  # plan: the customer's (Stripe metadata)
-EPOCH_DAY = date(1970, 1, 1)  # day 0 of the store's day numbers
 
 
 @dataclass

@@ -28,9 +28,10 @@ from margindash_cli.core.periods import TimeRange, resolve_range
 from margindash_cli.pricing.benchmarks import BENCHMARK_IDS, BENCHMARK_LABELS, BenchmarkTable, load_benchmarks
 from margindash_cli.pricing.mix import Mix, VectorRow
 from margindash_cli.pricing.model import PriceVersion
-from margindash_cli.pricing.pricer import Pricer, load_pricer
+from margindash_cli.pricing.pricer import Pricer
+from margindash_cli.pricing.run import load_pricer
+from margindash_cli.core.periods import DAY_MS
 from margindash_cli.store.db import Store
-from margindash_cli.store.schema import DAY_MS
 
 SCHEMA_VERSION = 1  # of the JSON `simulate --json` prints
 DEFAULT_BENCHMARK = "gpqa_diamond"  # the benchmark with scores for the most priced models

@@ -90,7 +90,7 @@ class Revenue(Repository):
             if missing:
                 unconverted[currency] = unconverted.get(currency, 0) + amount
             elif usd:
-                facts.append(RevenueDayRow(cust, date(1970, 1, 1) + timedelta(days=day), usd))
+                facts.append(RevenueDayRow(cust, EPOCH_DATE + timedelta(days=day), usd))
         return RevenueFacts(facts, unconverted)
 
     def fx_rate(self, currency: str, day: date | int, max_age_days: int) -> str | None:

@@ -6,8 +6,8 @@ The migrations (migrations.py) define the tables; these constants must agree wit
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 
+from margindash_cli.core.periods import DAY_MS, EPOCH_DATE  # noqa: F401 (the one epoch, re-exported for store readers)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m005_request_ids",
@@ -15,8 +15,6 @@ MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_
                    "m010_customer_monthly")  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
-DAY_MS = 86_400_000
-EPOCH_DATE = date(1970, 1, 1)  # day 0 of the store's day numbers
 DIMENSIONS = ("customers", "features", "segments")  # name-keyed dimension tables
 # The columns ingest writes to `events` (its id is assigned on insert). The rare fields go in `extra`, a JSON
 # object of EXTRA_FIELDS that is NULL for the common call that has none of them.

@@ -69,6 +69,8 @@ def homes(package: Path = Path(__file__).resolve().parents[2] / "margindash_cli"
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 found.setdefault(node.name, path.stem)
+            elif isinstance(node, ast.ImportFrom) and path.stem == "schema" and node.module == "margindash_cli.core.periods":
+                found.update((a.asname or a.name, "schema") for a in node.names if (a.asname or a.name) not in found)
             elif isinstance(node, ast.Assign):
                 for target in node.targets:
                     found.update((n.id, path.stem) for n in ast.walk(target) if isinstance(n, ast.Name) and n.id not in found)

@@ -40,7 +40,8 @@ def ingest(
     from margindash_cli.paths import default_quarantine_path  # lazy: start-up
     from margindash_cli.cli.render import ingest as ingest_view  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.pricing.pricer import COST_SOURCES, LazyPricer  # lazy: start-up
+    from margindash_cli.pricing.pricer import COST_SOURCES  # lazy: start-up
+    from margindash_cli.pricing.run import LazyPricer  # lazy: start-up
 
     if cost_source not in COST_SOURCES:
         raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")

@@ -30,13 +30,13 @@ def list_prices(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.pricing import run as pricing_run  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
-        rows = catalog_store.current_prices(store, provider=provider, search=search)
+        rows = pricing_run.current_prices(store, provider=provider, search=search)
     if as_json:
-        kit.emit_json([catalog_store.price_json(p) for p in rows])
+        kit.emit_json([pricing_run.price_json(p) for p in rows])
         return
     prices_view.print_price_list(rows)
 
@@ -53,11 +53,11 @@ def show(
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.pricing import run as pricing_run  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
-        info = catalog_store.show_model(store, model)
+        info = pricing_run.show_model(store, model)
     if as_json:
         kit.emit_json(info)
         return
@@ -91,11 +91,11 @@ def set_price(
     Example: margindash prices set openai/gpt-4o --input 2.00 --output 8.00 --effective-from 2026-11-01
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.pricing import run as pricing_run  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
-        result = catalog_store.set_user_price(
+        result = pricing_run.set_user_price(
             store, key, effective_from=effective_from, context_window=context_window, per_unit=per_unit or [],
             rates={"input": input_, "output": output, "cache_read": cache_read, "cache_write_5m": cache_write,
                    "cache_write_1h": cache_write_1h, "reasoning": reasoning, "input_audio": input_audio,
@@ -126,11 +126,11 @@ def alias(
     Example: margindash prices alias prod-gpt4o azure/gpt-4o
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.pricing import catalog_store  # lazy: start-up
+    from margindash_cli.pricing import run as pricing_run  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
-        result = catalog_store.set_user_alias(store, name, target, vendor)
+        result = pricing_run.set_user_alias(store, name, target, vendor)
     kit.stdout_console().print(
         f"{name} -> {result['provider']}/{result['model']}; {result['repriced']['events_changed']:,} unpriced call(s) now priced.",
         markup=False,
@@ -169,7 +169,7 @@ def diff(as_json: JsonOption = False) -> None:
     """
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.pricing.catalog_store import load_disagreements  # lazy: start-up
+    from margindash_cli.pricing.run import load_disagreements  # lazy: start-up
 
     rows = load_disagreements()
     if as_json:
@@ -260,7 +260,8 @@ def reprice(
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.core.periods import resolve_range  # lazy: start-up
-    from margindash_cli.pricing.pricer import COST_SOURCES, load_pricer  # lazy: start-up
+    from margindash_cli.pricing.pricer import COST_SOURCES  # lazy: start-up
+    from margindash_cli.pricing.run import load_pricer  # lazy: start-up
     from margindash_cli.pricing.reprice import reprice as run  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
 

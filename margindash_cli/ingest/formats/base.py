@@ -1,7 +1,8 @@
 """The one small interface every log format implements, and the canonical field names they produce.
 
 A *format* turns one parsed JSON line into zero or more *partial events*: plain dicts keyed by
-CANONICAL_FIELDS (plus `response_id`), raw values, with the canonical token invariant already applied:
+CANONICAL_FIELDS (the fields of core/call.py's `Call`, plus `response_id`), raw values, with the
+canonical token invariant (stated in full in core/call.py) already applied:
 
 - `input_tokens` counts ALL prompt tokens: uncached + cache reads + cache writes.
 - `cached_input_tokens` (cache reads) and `cache_write_tokens` are parts of `input_tokens`.
@@ -21,32 +22,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-# Fields of the canonical usage event, in the order `margindash schema event` documents them.
-CANONICAL_FIELDS = (
-    "timestamp",
-    "customer_id",
-    "event_type",
-    "vendor",
-    "model",
-    "input_tokens",
-    "output_tokens",
-    "cached_input_tokens",
-    "cache_write_tokens",
-    "cache_write_1h_tokens",
-    "reasoning_tokens",
-    "input_audio_tokens",
-    "output_audio_tokens",
-    "output_image_tokens",
-    "cached_audio_tokens",
-    "request_id",
-    "revenue_amount_in_cents",
-    "currency",
-    "cost_usd",
-    "units",
-    "service_tier",
-    "segment",
-    "tags",
-)
+from margindash_cli.core.call import CALL_FIELDS
+
+# Fields of the canonical usage event (core/call.py's `Call`), in the order `margindash schema event` documents them.
+CANONICAL_FIELDS = CALL_FIELDS
 
 # Token fields of the canonical vector.
 TOKEN_FIELDS = (

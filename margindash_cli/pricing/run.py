@@ -1,8 +1,14 @@
-"""The price catalog inside a store: seeding from the shipped catalog, user prices and aliases, listings.
+"""Pricing's store side: the catalog inside a store (seeding, user prices and aliases, listings) and `load_pricer`.
+
+- `load_pricer` / `LazyPricer`: a `Pricer` (pricer.py, pure) over the store's versions and aliases. Loading
+  seeds the shipped catalog on first use (`ensure_catalog`); inside a caller's write transaction the seeding
+  joins it, otherwise it is one write of its own.
+- `PriceBook` records a price list into the store by the rules of merge.py (pure); sync.py and
+  `merge_shipped` use it.
 
 - The shipped catalog (margindash_cli/pricing/data/catalog.json) is copied into the store's `prices` table the first
   time a store is used. When another margindash ships another catalog, it is merged by the rules of
-  `sync-prices` (pricing/sync.py): a changed price is a new version from the merge on, a version the
+  `sync-prices` (pricing/merge.py): a changed price is a new version from the merge on, a version the
   store holds already is not news, so history already there never moves.
 - User prices (`prices set`) are versions with source "user"; they win over every synced or shipped
   version in force at the same time (see `pricer`).
@@ -11,16 +17,26 @@
 
 from __future__ import annotations
 
+import hashlib
+from contextlib import nullcontext
+from dataclasses import replace
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
+from importlib import resources
 from typing import Any
 
 import orjson
 
 from margindash_cli.errors import UsageError
 from margindash_cli.store.db import Store
-from margindash_cli.pricing.model import PriceVersion, Rates
-from margindash_cli.pricing.pricer import USER_SOURCE, load_pricer
+from margindash_cli.pricing import merge
+from margindash_cli.pricing.benchmarks import load_benchmarks
+from margindash_cli.pricing import catalog as pricing_catalog
+from margindash_cli.pricing.catalog import CATALOG_FILE, CATALOG_PACKAGE, CatalogError
+from margindash_cli.pricing.model import USER_SOURCE, PriceVersion, Rates, effective_ms, version_data
+from margindash_cli.pricing.pricer import Pricer
+from margindash_cli.pricing.resolve import Resolver
+from margindash_cli.pricing.reprice import reprice
 
 CATALOG_META_KEY = "catalog_digest"  # meta key: hash of the shipped catalog last merged into this store
 DISAGREEMENTS_FILE = "price_disagreements.json"  # shipped next to catalog.json by scripts/build_catalog.py
@@ -28,20 +44,18 @@ DISAGREEMENTS_FILE = "price_disagreements.json"  # shipped next to catalog.json 
 
 def ensure_catalog(store: Store) -> None:
     """Merge the shipped catalog into the store when the store has not seen this catalog version."""
-    from margindash_cli.pricing.catalog import load_shipped_catalog
-
     digest = shipped_catalog_digest()
     if store.get_meta(CATALOG_META_KEY) == digest:
         return  # the usual case: a cheap check, no parsing of the catalog
-    catalog = load_shipped_catalog()
-    with store.write():
+    catalog = pricing_catalog.load_shipped_catalog()
+    # Inside a caller's write transaction (a fresh store priced mid-write), the seeding joins it: SQLite
+    # cannot open a transaction within a transaction. Otherwise it is a write of its own.
+    with nullcontext() if store.conn.in_transaction else store.write():
         if store.get_meta(CATALOG_META_KEY) == digest:  # another process merged it meanwhile
             return
         if store.prices.price_rows():
             # A store that already prices calls (a newer or older margindash): merged by the rules of
             # `sync-prices`, so a changed price applies from now on and stored calls keep theirs.
-            from margindash_cli.pricing.sync import merge_shipped
-
             merge_shipped(store, catalog, datetime.now(timezone.utc))
         else:
             for version in catalog.all_versions():
@@ -54,22 +68,9 @@ def ensure_catalog(store: Store) -> None:
 
 def shipped_catalog_digest() -> str:
     """A hash of the shipped catalog file: a new margindash with new prices has a new digest."""
-    import hashlib
-    from importlib import resources
-
-    from margindash_cli.pricing.catalog import CATALOG_FILE, CATALOG_PACKAGE
 
     data = resources.files(CATALOG_PACKAGE).joinpath(CATALOG_FILE).read_bytes()
     return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
-def effective_ms(version: PriceVersion) -> int:
-    return version.effective_from_ms or 0
-
-
-def version_data(version: PriceVersion) -> str:
-    """A version as the store keeps it: its JSON, keys sorted, so equal versions are equal text."""
-    return orjson.dumps(version.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
 
 
 def holds_version(store: Store, version: PriceVersion) -> bool:
@@ -132,8 +133,6 @@ def show_model(store: Store, name: str) -> dict[str, Any]:
 
 def _benchmarks(provider: str, model: str, aliases: Any) -> dict[str, Any] | None:
     """The model's benchmark scores (margindash_cli/pricing/data/benchmarks.csv), each with its source; None = none."""
-    from margindash_cli.pricing.benchmarks import load_benchmarks
-
     found = load_benchmarks().find(provider, model, aliases)
     if found is None:
         return None
@@ -205,9 +204,6 @@ def set_user_alias(store: Store, name: str, target: str, vendor: str | None) -> 
 
 def load_disagreements() -> list[dict[str, Any]]:
     """The shipped list of models whose price differs between the sources (margindash_cli/pricing/data/price_disagreements.json)."""
-    from importlib import resources
-
-    from margindash_cli.pricing.catalog import CATALOG_PACKAGE, CatalogError
 
     try:
         data = resources.files(CATALOG_PACKAGE).joinpath(DISAGREEMENTS_FILE).read_bytes()
@@ -218,8 +214,117 @@ def load_disagreements() -> list[dict[str, Any]]:
 
 
 def _price_unpriced(store: Store) -> dict[str, Any]:
-    from margindash_cli.pricing.reprice import reprice
-
     r = reprice(store, load_pricer(store), only_unpriced=True)
     return {"events_changed": r.events_changed, "new_total_pico": r.new_total_pico}
 
+
+def merge_shipped(store: Store, catalog: Any, now: datetime) -> int:
+    """Merge a shipped catalog into a store that already holds prices (inside a write transaction), by
+    the rules of a sync. A model whose every shipped version the store holds already is skipped: an
+    older margindash's catalog is not news. Returns how many versions were added."""
+    book = PriceBook(store, now)
+    added = 0
+    for key, versions in catalog.versions.items():
+        incoming = sorted(versions, key=effective_ms)
+        if all(holds_version(store, v) for v in incoming):
+            continue
+        for v in book.to_record(key, incoming):
+            added += book.record(v)
+    for (vendor, name), target in catalog.aliases.items():
+        book.set_alias(vendor, name, target)
+    return added
+
+
+class PriceBook:
+    """The store's synced and shipped versions per (provider, model), kept up to date while a sync records."""
+
+    def __init__(self, store: Store, now: datetime):
+        self.store, self.now = store, now
+        self.now_ms = effective_ms(merge.from_now(PriceVersion("", ""), now))
+        self.timelines: dict[tuple[str, str], list[tuple[int, PriceVersion]]] = {}
+        keys = set()
+        # Ordered by start, then by when recorded: the order the pricer reads them in.
+        for _pid, provider, model, eff, source, data in sorted(store.prices.price_rows(), key=lambda r: (r[3], r[0])):
+            keys.add((provider, model))
+            if source != USER_SOURCE:  # a user's own prices are theirs: a sync never compares with them
+                self.timelines.setdefault((provider, model), []).append((eff, PriceVersion.from_dict(orjson.loads(data))))
+        self.user_only = keys - self.timelines.keys()
+        aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()}
+        # How names resolved before this sync: what the calls already stored were priced with.
+        self.resolver = Resolver(keys, aliases)
+
+    def record(self, v: PriceVersion) -> bool:
+        if not record_version(self.store, v):
+            return False
+        timeline = self.timelines.setdefault((v.provider, v.model), [])
+        timeline.append((effective_ms(v), v))
+        timeline.sort(key=lambda e: e[0])  # stable: on a tie the later-recorded stays last
+        return True
+
+    def to_record(self, key: tuple[str, str], incoming: list[PriceVersion]) -> list[PriceVersion]:
+        """What to record of one source's versions of one model, so that no stored call changes price.
+
+        - A model priced under its own key: see `_changes`.
+        - A name already priced through another key (an alias, a normalized id, the maker's price): if
+          the source's price differs, the versions that priced it so far are copied to its own key and the
+          source's price follows from now; if not, nothing. A user's alias or a better-ranked source's
+          alias stands. A name only the user prices is left to the user.
+        - A name nothing prices: every version at its own start (its price applies to all its calls).
+        """
+        timeline = self.timelines.get(key)
+        if timeline:
+            return merge.changes(timeline, incoming, self.now, self.now_ms)
+        if key in self.user_only:
+            return []
+        res = self.resolver.resolve(*key)
+        held_key = None if res is None else (res.provider, res.model)
+        if held_key is None or held_key == key:
+            return list(incoming)
+        if held_key not in self.timelines:  # priced by a user's own price only
+            return []
+        held_timeline = self.timelines[held_key]
+        held = merge.in_force(held_timeline, self.now_ms)
+        current = merge.current(incoming, self.now_ms)
+        if res.how == "alias":
+            alias_source = self.store.prices.alias_source(key[1], key[0]) or self.store.prices.alias_source(key[1], None)
+            if alias_source == USER_SOURCE or merge.rank(current.source, key[0]) < merge.rank(held.source, key[0]):
+                return []
+        if merge.same_price(current, held):
+            return []
+        copies = [replace(v, provider=key[0], model=key[1]) for _, v in held_timeline]
+        return copies + [merge.from_now(current, self.now, held)]
+
+    def set_alias(self, vendor: str | None, name: str, target: tuple[str, str]) -> None:
+        """A source's alias, unless the user set that name, or it would re-price calls already priced otherwise."""
+        if self.store.prices.alias_source(name, vendor) not in (None, "catalog"):
+            return
+        res = self.resolver.resolve(vendor, name)
+        if res is not None and (res.provider, res.model) != tuple(target):
+            return
+        self.store.prices.set_alias(name, vendor, target[0], target[1], "catalog")
+
+
+class LazyPricer:
+    """A Pricer loaded on the first call that needs one: a cron re-run with nothing new never loads prices."""
+
+    def __init__(self, store: Store, cost_source: str = "auto"):
+        self._store = store
+        self._cost_source = cost_source
+        self._pricer: Pricer | None = None
+
+    def load(self) -> None:
+        if self._pricer is None:
+            self._pricer = load_pricer(self._store, self._cost_source)
+
+    def price(self, ev: NormalizedEvent) -> tuple[int | None, int | None]:
+        if self._pricer is None:
+            self.load()
+        return self._pricer.price(ev)  # type: ignore[union-attr]
+
+
+def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
+    """A Pricer over every price version and alias in the store (seeding the shipped catalog on first use)."""
+    ensure_catalog(store)
+    prices = [(provider, model, (pid, eff, source, data)) for pid, provider, model, eff, source, data in store.prices.price_rows()]
+    aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()}
+    return Pricer(prices, aliases, cost_source)
