@@ -14,7 +14,7 @@ def data_dir() -> Path:
     home = os.environ.get("MARGINDASH_HOME")
     if home:
         return Path(home).expanduser()
-    import platformdirs  # imported here: only needed when no home is set
+    import platformdirs  # imported here: only needed when no home is set  # lazy: start-up
 
     return Path(platformdirs.user_data_dir("margindash", appauthor=False))
 

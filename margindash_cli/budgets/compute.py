@@ -315,7 +315,7 @@ def contributors_kind(b: Budget) -> str:
 
 def alert_message(s: BudgetStatus, top: list[tuple[str | None, int]], alert_key: str) -> AlertMessage:
     """The email (and webhook) text of an alert: budget, spend, limit, %, period, top contributors, next command."""
-    import hashlib
+    import hashlib  # lazy: start-up
 
     b, p = s.budget, s.period
     spend, limit = display_usd(s.spend.cost_pico, pico=True), display_usd(b.limit_usd)

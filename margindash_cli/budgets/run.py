@@ -329,7 +329,7 @@ def scope_warning(store: Store, budget: Budget) -> str | None:
     known = store.budgets.scope_ids_with_calls(budget.scope)
     if budget.scope_id in known:
         return None
-    import difflib
+    import difflib  # lazy: start-up
 
     what = "customer" if budget.scope == "customer" else "feature"
     text = f"budget {budget.name}: no stored call has {what} {budget.scope_id!r}; its spend stays $0 until one does"
@@ -345,7 +345,7 @@ def email_warning(budget: Budget) -> str | None:
     """Why this budget's alert emails cannot be sent: no (or a bad) MARGINDASH_SMTP_URL."""
     if not budget.emails:
         return None
-    from margindash_cli.clients.alerts import SMTP_URL_ENV, AlertError, SmtpConfig
+    from margindash_cli.clients.alerts import SMTP_URL_ENV, AlertError, SmtpConfig  # lazy: start-up
 
     try:
         config = SmtpConfig.from_env()

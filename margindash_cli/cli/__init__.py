@@ -1,4 +1,10 @@
-"""The shell: the only package that imports Typer, Click or Rich. `margindash = "margindash_cli.cli:app"`."""
+"""The shell: the only package that imports Typer, Click or Rich. `margindash = "margindash_cli.cli:app"`.
+
+app.py      - the root: global options, command wiring, the one error handler (error:/hint: lines, exit codes).
+options.py  - every shared option once (Annotated types), the clock, `open_store`.
+helptext.py - help that reads like a CLI's: metavars a user can type, examples kept whole.
+commands/   - one module per command word; render/ - what each command prints.
+"""
 
 from margindash_cli.cli.app import app
 

@@ -88,7 +88,7 @@ def send_email(config: SmtpConfig, recipients: list[str], subject: str, text: st
 
     Raises AlertError (redacted) when nobody got it, or when the send passed SEND_DEADLINE_S in all.
     """
-    from margindash_cli.clients.deadline import Deadline
+    from margindash_cli.clients.deadline import Deadline  # lazy: start-up
 
     with Deadline(SEND_DEADLINE_S) as deadline:
         try:
@@ -101,10 +101,10 @@ def send_email(config: SmtpConfig, recipients: list[str], subject: str, text: st
 
 def _send_email(config: SmtpConfig, recipients: list[str], subject: str, text: str, message_id: str, deadline: Any
                 ) -> list[str]:  # fmt: skip
-    import smtplib
-    import ssl
-    from email.message import EmailMessage
-    from email.utils import formatdate
+    import smtplib  # lazy: start-up
+    import ssl  # lazy: start-up
+    from email.message import EmailMessage  # lazy: start-up
+    from email.utils import formatdate  # lazy: start-up
 
     msg = EmailMessage()
     msg["From"] = config.sender
@@ -117,7 +117,7 @@ def _send_email(config: SmtpConfig, recipients: list[str], subject: str, text: s
     where = f"email via {config.display}"
     secrets = [config.password, quote(config.password or "", safe="")]
     try:
-        from margindash_cli.clients.deadline import deadline_smtp
+        from margindash_cli.clients.deadline import deadline_smtp  # lazy: start-up
 
         context = ssl.create_default_context()
         if config.scheme == "smtps":
@@ -176,10 +176,10 @@ def check_webhook_url(url: str) -> None:
 
 def post_webhook(url: str, payload: dict[str, Any]) -> None:
     """POST the payload as JSON; anything but a 2xx answer is an AlertError (redacted)."""
-    import httpx
-    import orjson
+    import httpx  # lazy: start-up
+    import orjson  # lazy: start-up
 
-    from margindash_cli.clients.deadline import Deadline, http_transport
+    from margindash_cli.clients.deadline import Deadline, http_transport  # lazy: start-up
 
     where = f"webhook to {webhook_host(url)}"
     with Deadline(SEND_DEADLINE_S) as deadline:

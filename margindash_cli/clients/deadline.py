@@ -87,8 +87,8 @@ def _shutdown(s: socket.socket) -> None:
 
 def http_transport(deadline: Deadline, **kwargs: Any) -> Any:
     """An httpx transport whose every connection `deadline` watches, and whose connect timeouts it clamps."""
-    import httpcore
-    import httpx
+    import httpcore  # lazy: start-up
+    import httpx  # lazy: start-up
 
     class DeadlineBackend(httpcore.SyncBackend):
         def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,

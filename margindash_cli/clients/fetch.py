@@ -44,7 +44,7 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
     are at call time, so a test (or a caller) can shorten every wait by setting them. `headers` are added to
     the request (sync-costs: the admin key), `params` form its query string, and `deadline` (seconds) bounds
     the whole call, retries and waits included."""
-    import httpx
+    import httpx  # lazy: start-up
 
     timeout = TIMEOUT_S if timeout is None else timeout
     retries = RETRIES if retries is None else retries
@@ -53,7 +53,7 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
     headers = {"User-Agent": "margindash (+sync-prices)", "Accept": "application/json"}
     if etag:
         headers["If-None-Match"] = etag
-    from margindash_cli.clients.deadline import Deadline, http_transport
+    from margindash_cli.clients.deadline import Deadline, http_transport  # lazy: start-up
 
     policy = Policy(retries, backoff, MAX_WAIT_S)
     last = ""

@@ -115,6 +115,6 @@ def _bucket_day(shape: Shape, bucket: Any, where: str) -> int:
 
 
 def _iso(day: int) -> str:
-    from datetime import date, timedelta
+    from datetime import date, timedelta  # lazy: start-up
 
     return (EPOCH_DATE + timedelta(days=day)).isoformat()

@@ -101,7 +101,7 @@ def request_deadline_s(env: Mapping[str, str]) -> float:
 def connect(api_key: str, base: str | None, *, deadline_s: float | None = None) -> Any:
     """A StripeClient with telemetry off and no SDK retries (StripeApi retries, 429s included), whose every
     request ends within `deadline_s` (default: `request_deadline_s` of the environment)."""
-    import stripe
+    import stripe  # lazy: start-up
 
     stripe.enable_telemetry = False
     return stripe.StripeClient(
@@ -121,14 +121,14 @@ def _deadline_client_class() -> Any:
     global _DEADLINE_CLIENT
     if _DEADLINE_CLIENT is not None:
         return _DEADLINE_CLIENT
-    import ssl
-    import urllib.request
-    from urllib.parse import urlsplit
+    import ssl  # lazy: start-up
+    import urllib.request  # lazy: start-up
+    from urllib.parse import urlsplit  # lazy: start-up
 
-    import httpx
-    import stripe
+    import httpx  # lazy: start-up
+    import stripe  # lazy: start-up
 
-    from margindash_cli.clients.deadline import Deadline, http_transport
+    from margindash_cli.clients.deadline import Deadline, http_transport  # lazy: start-up
 
     class DeadlineHTTPXClient(stripe.HTTPXClient):
         name = "httpx+deadline"
@@ -192,7 +192,7 @@ class StripeApi:
         return text
 
     def call(self, what: str, fn: Callable[..., Any], *args: Any, missing_ok: bool = False, **kwargs: Any) -> Any:
-        import stripe
+        import stripe  # lazy: start-up
 
         policy = Policy(RETRIES, BACKOFF_S, MAX_WAIT_S, rate_limit_retries=RATE_LIMIT_RETRIES)  # as set at call time
         attempt = rate_limited = failed = 0
@@ -262,7 +262,7 @@ def _req(exc: Any) -> str:
 
 def verify_event(payload: bytes, signature: str, secret: str) -> dict[str, Any]:
     """The event of a webhook payload whose Stripe-Signature header verifies (HMAC-SHA256, at most 5 minutes old)."""
-    import stripe
+    import stripe  # lazy: start-up
 
     try:
         text = payload.decode("utf-8")

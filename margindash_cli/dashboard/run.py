@@ -134,7 +134,7 @@ def _timeline(store: Store, q: DashboardQuery, first: date | None, last: date | 
 
 def _budgets(store: Store, now: datetime) -> dict[str, Any]:
     """`budget list --json`: each budget's current period (budgets run on their own calendar, not the page's range)."""
-    from margindash_cli.budgets.run import evaluate_all, list_json
+    from margindash_cli.budgets.run import evaluate_all, list_json  # lazy: start-up
 
     return list_json(evaluate_all(store, now), now)
 
@@ -159,7 +159,7 @@ def _simulate(store: Store, q: DashboardQuery, now: datetime, last: date | None)
     """`simulate --json` over the range's last `simulate_days` days (its monthly saving is a run rate, and
     re-pricing every call of a long range on every candidate takes minutes on a big store); its `error` when
     it cannot run (no calls, no benchmark data)."""
-    from margindash_cli.simulate.run import SimulateQuery, envelope_json as sim_json, run_simulation
+    from margindash_cli.simulate.run import SimulateQuery, envelope_json as sim_json, run_simulation  # lazy: start-up
 
     if q.simulate_days <= 0:
         return {"error": "left out (--simulate-days 0)", "hint": None}
@@ -175,7 +175,7 @@ def _simulate(store: Store, q: DashboardQuery, now: datetime, last: date | None)
 
 def _reconcile(store: Store, q: DashboardQuery, now: datetime) -> dict[str, Any]:
     """`reconcile --by month --json` over the page's range (bills are UTC days, so the range is taken in UTC)."""
-    from margindash_cli.reconcile.run import reconcile
+    from margindash_cli.reconcile.run import reconcile  # lazy: start-up
 
     rng = resolve_range(q.report.since, q.report.until, q.report.period, "UTC", now)
     return reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, by="month", range_label=rng.label).to_json()
@@ -183,7 +183,7 @@ def _reconcile(store: Store, q: DashboardQuery, now: datetime) -> dict[str, Any]
 
 def _provenance(store: Store, q: DashboardQuery, main: Any, first: date | None, last: date | None,
                 now: datetime) -> dict[str, Any]:  # fmt: skip
-    from margindash_cli.pricing.catalog import load_shipped_catalog
+    from margindash_cli.pricing.catalog import load_shipped_catalog  # lazy: start-up
 
     catalog = load_shipped_catalog().version
     synced = store.get_meta("last_price_sync")
@@ -201,7 +201,7 @@ def _provenance(store: Store, q: DashboardQuery, main: Any, first: date | None, 
 
 
 def _age_days(text: str | None, now: datetime) -> int | None:
-    from margindash_cli.doctor.run import _parse_time
+    from margindash_cli.doctor.run import _parse_time  # lazy: start-up
 
     when = _parse_time(text)
     return None if when is None else (now - when).days

@@ -22,22 +22,22 @@ class DemoResult:
 
 
 def build_demo(seed: int) -> DemoResult:
-    import csv
+    import csv  # lazy: start-up
 
-    import orjson
+    import orjson  # lazy: start-up
 
-    from margindash_cli.dashboard import page as dashboard_page
-    from margindash_cli.dashboard import run as dashboard_run
-    from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery
-    from margindash_cli.demo import synthetic as demo_data
-    from margindash_cli.ingest.pipeline import ingest_paths
-    from margindash_cli.paths import data_dir
-    from margindash_cli.pricing.run import load_pricer
-    from margindash_cli.reconcile.run import load_demo_bill, reconcile
-    from margindash_cli.reports.run import ReportQuery, run_report
-    from margindash_cli.revenue.csv_import import parse_revenue_csv
-    from margindash_cli.simulate.run import suggest_feature
-    from margindash_cli.store.db import Store
+    from margindash_cli.dashboard import page as dashboard_page  # lazy: start-up
+    from margindash_cli.dashboard import run as dashboard_run  # lazy: start-up
+    from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery  # lazy: start-up
+    from margindash_cli.demo import synthetic as demo_data  # lazy: start-up
+    from margindash_cli.ingest.pipeline import ingest_paths  # lazy: start-up
+    from margindash_cli.paths import data_dir  # lazy: start-up
+    from margindash_cli.pricing.run import load_pricer  # lazy: start-up
+    from margindash_cli.reconcile.run import load_demo_bill, reconcile  # lazy: start-up
+    from margindash_cli.reports.run import ReportQuery, run_report  # lazy: start-up
+    from margindash_cli.revenue.csv_import import parse_revenue_csv  # lazy: start-up
+    from margindash_cli.simulate.run import suggest_feature  # lazy: start-up
+    from margindash_cli.store.db import Store  # lazy: start-up
 
     home = data_dir() / "demo"
     home.mkdir(parents=True, exist_ok=True)

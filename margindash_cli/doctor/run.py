@@ -130,7 +130,7 @@ def _unpriced(store: Store) -> Check:
 
 
 def _prices(store: Store, now: datetime, max_age_days: int) -> Check:
-    from margindash_cli.pricing.catalog import load_shipped_catalog
+    from margindash_cli.pricing.catalog import load_shipped_catalog  # lazy: start-up
 
     synced = store.get_meta("last_price_sync")
     shipped = load_shipped_catalog().version
@@ -163,8 +163,8 @@ def _stripe(store: Store, now: datetime, max_age_hours: int) -> Check:
 
 def _costs(store: Store, now: datetime) -> Check:
     """#18: the billed side: when each source last synced, and recent provider days off their bill."""
-    from margindash_cli.reconcile.compute import DEFAULT_TOLERANCE_PCT, day_iso
-    from margindash_cli.reconcile.run import over_tolerance_days
+    from margindash_cli.reconcile.compute import DEFAULT_TOLERANCE_PCT, day_iso  # lazy: start-up
+    from margindash_cli.reconcile.run import over_tolerance_days  # lazy: start-up
 
     syncs = store.costs.cost_sync_rows()
     if not syncs:

@@ -21,7 +21,7 @@ class EventsQuery:
     end_ms: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        from margindash_cli.core.periods import resolve_range
+        from margindash_cli.core.periods import resolve_range  # lazy: start-up
 
         rng = resolve_range(self.since, self.until, None, None)  # a bad date fails here, before the store is opened
         self.start_ms, self.end_ms = rng.start_ms, rng.end_ms
@@ -45,12 +45,12 @@ def list_events(store: Store, q: EventsQuery) -> EventList:
 
 def event_record(row: dict[str, Any]) -> dict[str, Any]:
     """A stored event in the canonical field names, cost as an exact decimal string (null = unpriced)."""
-    import orjson
+    import orjson  # lazy: start-up
 
-    from margindash_cli.core.money import usd_text
+    from margindash_cli.core.money import usd_text  # lazy: start-up
 
     ts = row["ts"]
-    from datetime import datetime, timezone
+    from datetime import datetime, timezone  # lazy: start-up
 
     when = datetime.fromtimestamp(ts // 1000, tz=timezone.utc).replace(microsecond=(ts % 1000) * 1000)
     return {

@@ -119,13 +119,13 @@ SCHEMAS = ("margindash", "focus")  # --schema: the store's own columns (default)
 
 
 def tables_of(schema: str) -> tuple[str, ...]:
-    from margindash_cli.export import focus
+    from margindash_cli.export import focus  # lazy: start-up
 
     return focus.TABLES if schema == "focus" else TABLES
 
 
 def columns_of(schema: str, table: str) -> tuple[tuple[str, str, str | None, str], ...]:
-    from margindash_cli.export import focus
+    from margindash_cli.export import focus  # lazy: start-up
 
     return focus.COLUMNS[table] if schema == "focus" else COLUMNS[table]
 # Export column -> the store's name for it, where they differ (cost columns hold integer picodollars there).
@@ -250,8 +250,8 @@ def _month_of_day(day: int) -> date:
 
 def _import_pyarrow() -> tuple[Any, Any]:
     try:
-        import pyarrow
-        import pyarrow.parquet
+        import pyarrow  # lazy: start-up
+        import pyarrow.parquet  # lazy: start-up
     except ImportError:
         raise MarginDashError("--format parquet needs pyarrow, which is not installed", PARQUET_HINT) from None
     return pyarrow, pyarrow.parquet
@@ -460,7 +460,7 @@ def _sha256(path: Path) -> str:
 def _export_focus_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
                         dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
     """Stream one FOCUS table (`warehouse.focus.chunks`, month by month) into month partitions under `staging`."""
-    from margindash_cli.export import focus
+    from margindash_cli.export import focus  # lazy: start-up
 
     with _Partitions(table, fmt, staging) as out:
         for month, cols, acct in focus.chunks(store, table, start_ms=start_ms, end_ms=end_ms, dims=dims, chunk_rows=CHUNK_ROWS):

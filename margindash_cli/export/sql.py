@@ -52,7 +52,7 @@ def engine_script(engine: str, outdir: Path) -> str:
         raise UsageError(f"unknown --sql engine {engine!r}", f"use one of {', '.join(ENGINES)}")
     manifest = outdir / "_manifest.json"
     if manifest.exists():
-        import orjson
+        import orjson  # lazy: start-up
 
         m = orjson.loads(manifest.read_bytes())
         if m.get("schema") != "focus" or m.get("format") != "parquet":

@@ -21,7 +21,6 @@ import gzip
 import hashlib
 import os
 import pickle
-import sqlite3
 import stat as stat_module
 import sys
 import zlib
@@ -35,7 +34,7 @@ import orjson
 
 from margindash_cli.errors import InputError, LineRejected, MarginDashError
 from margindash_cli.core.money import MAX_CALL_PICO, usd_to_pico  # noqa: F401 (MAX_CALL_PICO re-exported)
-from margindash_cli.store.db import Store
+from margindash_cli.store.db import OperationalError, Store
 from margindash_cli.store.schema import EVENT_COLUMNS, event_key
 from margindash_cli.ingest import canonical
 from margindash_cli.ingest.formats import claude_code
@@ -693,7 +692,7 @@ class _FileIngest:
         growable = set(growable)
         try:
             self._store_rows(named_rows, offset, line, stat, save_checkpoint, growable, one_by_one=False)
-        except sqlite3.OperationalError as exc:
+        except OperationalError as exc:
             if "integer overflow" not in str(exc):
                 raise
             self.source_id = None  # it may have been created by the transaction just rolled back
@@ -726,7 +725,7 @@ class _FileIngest:
                     store.conn.execute("SAVEPOINT one_row")
                     try:
                         stored += store.events.insert_new_events([row])
-                    except sqlite3.OperationalError as exc:
+                    except OperationalError as exc:
                         if "integer overflow" not in str(exc):
                             raise
                         store.conn.execute("ROLLBACK TO one_row")

@@ -57,7 +57,7 @@ class ProviderAccess:
 def load_key(provider: str, env: Mapping[str, str], key_file: Path | None) -> str | None:
     """The admin key of a provider: from a file only its owner can read, else its environment variable; None when
     neither is given."""
-    from margindash_cli.clients import anthropic_costs, openai_costs
+    from margindash_cli.clients import anthropic_costs, openai_costs  # lazy: start-up
 
     env_name = openai_costs.KEY_ENV if provider == "openai" else anthropic_costs.KEY_ENV
     if key_file is not None:
@@ -81,7 +81,7 @@ def load_key(provider: str, env: Mapping[str, str], key_file: Path | None) -> st
 
 
 def api_base(provider: str, env: Mapping[str, str]) -> str:
-    from margindash_cli.clients import anthropic_costs, openai_costs
+    from margindash_cli.clients import anthropic_costs, openai_costs  # lazy: start-up
 
     mod = openai_costs if provider == "openai" else anthropic_costs
     base = (env.get(mod.BASE_ENV) or "").strip().rstrip("/")
@@ -160,7 +160,7 @@ def sync_window(store: Store, provider: str, *, since_day: int | None, full: boo
 def sync_costs(store: Store, access: list[ProviderAccess], *, since_day: int | None = None, full: bool = False,
                now: datetime | None = None) -> SyncCostsResult:  # fmt: skip
     """Fetch every provider's costs and usage of its window, then replace those days in one transaction."""
-    from margindash_cli.clients import anthropic_costs, openai_costs
+    from margindash_cli.clients import anthropic_costs, openai_costs  # lazy: start-up
 
     today = today_day(now)
     fetched = []
@@ -206,7 +206,7 @@ class ImportCostsResult:
 
 def import_costs(store: Store, path: Path, *, fmt: str = "auto", now: datetime | None = None) -> ImportCostsResult:
     """Read a CUR 2.0 or FOCUS file whole (a bad row fails the file, naming it), then upsert it in one transaction."""
-    from margindash_cli.reconcile import files
+    from margindash_cli.reconcile import files  # lazy: start-up
 
     parsed = files.read_bill_file(path, fmt)
     synced_at = _now_iso(now)
@@ -221,7 +221,7 @@ def import_costs(store: Store, path: Path, *, fmt: str = "auto", now: datetime |
 
 def load_demo_bill(store: Store, now: datetime | None = None) -> None:
     """Store the demo's synthetic bill (reconcile/demo.py) as source `demo`, in one transaction."""
-    from margindash_cli.reconcile.demo import demo_bill
+    from margindash_cli.reconcile.demo import demo_bill  # lazy: start-up
 
     costs, usage, days = demo_bill(store.costs.logged_cells(None, None), price_fn(store))
     synced_at = _now_iso(now)
@@ -330,8 +330,8 @@ def _token_quantity(quantity: str | None, unit: str | None) -> int | None:
 def price_fn(store: Store) -> compute.PriceFn:
     """Our catalog's price of a token vector of a (vendor, model) on a UTC day, per class at 1,000 tokens (so no
     long-context tier applies); None when the catalog has no price for a class that has tokens."""
-    from margindash_cli.pricing.cost import cost_of
-    from margindash_cli.pricing.run import load_pricer
+    from margindash_cli.pricing.cost import cost_of  # lazy: start-up
+    from margindash_cli.pricing.run import load_pricer  # lazy: start-up
 
     pricer = None
     rates: dict[tuple[str, str, int, str | None], dict[str, Fraction | None] | None] = {}
@@ -433,7 +433,7 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
 
     Bills are per UTC day, so this reads UTC days; a customer filter keeps that customer's facts and no
     `(untracked)` row (untracked spend belongs to no customer)."""
-    from margindash_cli.reports.compute import UsageFact
+    from margindash_cli.reports.compute import UsageFact  # lazy: start-up
 
     groups = [d for d in dims if d != "customer" and d not in time_dims]
     extra = [g for g in ("vendor", "model") if g not in groups]

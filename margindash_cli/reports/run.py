@@ -116,7 +116,7 @@ def _reconciled_usage(store: Store, q: ReportQuery, dims: list[str], tz: tzinfo,
         raise UsageError(f"unknown --cost-basis {q.cost_basis!r}", "use computed or reconciled")
     if tz is not timezone.utc:
         raise UsageError("--cost-basis reconciled works on UTC days, as the bills do", "drop --tz (or use --tz UTC)")
-    from margindash_cli.reconcile.run import reconciled_usage
+    from margindash_cli.reconcile.run import reconciled_usage  # lazy: start-up
 
     return reconciled_usage(store, dims, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day,
                             time_dims=reports.TIME_DIMS)  # fmt: skip
@@ -124,7 +124,7 @@ def _reconciled_usage(store: Store, q: ReportQuery, dims: list[str], tz: tzinfo,
 
 def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
     """Open Stripe disputes per customer and currency, as they stand now (any range): shown, not subtracted."""
-    from margindash_cli.core.money import minor_exponent
+    from margindash_cli.core.money import minor_exponent  # lazy: start-up
 
     return [{"customer": c, "currency": cur, "amount": format(Decimal(amount).scaleb(-minor_exponent(cur)), "f"), "disputes": n}
             for c, cur, amount, n in store.stripe.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
@@ -330,7 +330,7 @@ def _tail_json(env: Any, unpriced_events: int, unpriced_models: list[str]) -> di
 def provisional_costs(store: Store, rng: TimeRange) -> dict[str, list[str]] | None:
     """Provider -> the UTC days of the range with logged calls and no bill synced or imported, whose cost is ours
     alone (provisional); None when no bill was ever synced (then every cost is computed and none is flagged)."""
-    from margindash_cli.reconcile.run import provisional_days
+    from margindash_cli.reconcile.run import provisional_days  # lazy: start-up
 
     return provisional_days(store, rng.start_ms, rng.end_ms)
 

@@ -28,7 +28,7 @@ class RevenueImport:
 
 
 def _totals_of(pairs: Iterable[tuple[str, int]]) -> dict[str, str]:
-    from margindash_cli.core.money import minor_exponent
+    from margindash_cli.core.money import minor_exponent  # lazy: start-up
 
     acc: dict[str, int] = {}
     for cur, minor in pairs:
@@ -38,8 +38,8 @@ def _totals_of(pairs: Iterable[tuple[str, int]]) -> dict[str, str]:
 
 def read_revenue_csv(file: Path) -> list[Any]:
     """The file's revenue days (csv_import.parse_revenue_csv); a file that is not UTF-8 is an InputError."""
-    from margindash_cli.errors import InputError
-    from margindash_cli.revenue.csv_import import parse_revenue_csv
+    from margindash_cli.errors import InputError  # lazy: start-up
+    from margindash_cli.revenue.csv_import import parse_revenue_csv  # lazy: start-up
 
     try:
         text = file.read_text(encoding="utf-8")
@@ -49,8 +49,8 @@ def read_revenue_csv(file: Path) -> list[Any]:
 
 
 def import_revenue(store: Store, file: Path, days: list[Any], *, replace_by_name: bool = False) -> RevenueImport:
-    from margindash_cli.revenue.csv_import import revenue_rows
-    from margindash_cli.revenue.fx import FX_MAX_AGE_DAYS
+    from margindash_cli.revenue.csv_import import revenue_rows  # lazy: start-up
+    from margindash_cli.revenue.fx import FX_MAX_AGE_DAYS  # lazy: start-up
 
     path = file.resolve()
     rows = revenue_rows(days, lambda cur, day: store.revenue.fx_rate(cur, day, FX_MAX_AGE_DAYS))

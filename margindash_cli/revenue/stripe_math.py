@@ -159,7 +159,7 @@ def total_mismatch(inv: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> st
     got = sum(li["amount_minor"] for li in lines)
     if expected is None or got == expected:
         return None
-    from margindash_cli.core.money import minor_exponent
+    from margindash_cli.core.money import minor_exponent  # lazy: start-up
 
     exp = minor_exponent(inv["currency"])
     cur = inv["currency"].upper()

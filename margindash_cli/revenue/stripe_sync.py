@@ -533,7 +533,7 @@ class FxImportResult:
 
 def import_fx(store: Any, text: str, filename: str) -> FxImportResult:
     """Store rates and convert the revenue that waited for them, Stripe's and imported alike, in one transaction."""
-    from margindash_cli.revenue.fx import parse_fx_csv
+    from margindash_cli.revenue.fx import parse_fx_csv  # lazy: start-up
 
     rates = parse_fx_csv(text, filename)
     currencies = sorted({r.currency for r in rates})

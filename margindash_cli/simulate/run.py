@@ -356,7 +356,7 @@ def assumptions(env: SimulateEnvelope) -> list[str]:
 
 def suggest_feature(store: Store) -> str | None:
     """The feature worth simulating first: the one that cost the most (None when there is none)."""
-    from datetime import timezone as tz
+    from datetime import timezone as tz  # lazy: start-up
 
     cost: dict[str, int] = defaultdict(int)
     for row in store.events.usage_facts(["feature"], start_ms=None, end_ms=None, tz=tz.utc):

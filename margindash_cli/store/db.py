@@ -96,9 +96,9 @@ class Store:
     def _migrate(self) -> None:
         if self._schema_is_current():
             return  # the common case, without importing sqlite-utils (~45 ms of every command's start)
-        from sqlite_utils import Database
+        from sqlite_utils import Database  # lazy: start-up
 
-        from margindash_cli.store.migrations import MIGRATIONS
+        from margindash_cli.store.migrations import MIGRATIONS  # lazy: start-up
 
         db = Database(self.conn)
         if not MIGRATIONS.pending(db):
@@ -262,9 +262,9 @@ def _refuse_foreign_schema(conn: sqlite3.Connection, path: Path) -> None:
     a newer margindash (whose schema this version does not know)."""
     if _applied_migration_names(conn) == set(MIGRATION_NAMES):
         return  # a current store (the common case), known without importing sqlite-utils
-    from sqlite_utils import Database
+    from sqlite_utils import Database  # lazy: start-up
 
-    from margindash_cli.store.migrations import MIGRATIONS
+    from margindash_cli.store.migrations import MIGRATIONS  # lazy: start-up
 
     applied = {m.name for m in MIGRATIONS.applied(Database(conn))}
     newer = applied - {m.name for m in MIGRATIONS.pending(Database(memory=True))}

@@ -381,7 +381,7 @@ def m006_media_tokens(db: Database) -> None:
     the other rare fields (no table rebuild; a stored call has none of them, so it reads as zero), and `events_wide`
     shows them under their own names. The view is extended from its stored definition, so columns another migration
     added to it stay; a view that already has them is left alone."""
-    import re
+    import re  # lazy: start-up
 
     row = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'events_wide'").fetchone()
     if row is None:

@@ -1,6 +1,7 @@
-"""One module per word the user types: `margindash report` is report.py, `sync-stripe` is stripe.py.
+"""One module per word the user types; each parses options (cli/options.py), calls a feature's run.py and hands
+the result to cli/render/. No logic lives here.
 
-Each module declares its Typer commands and wires them: parse the options (cli/options.py), call the feature
-package's run.py, hand the result to cli/render/<command>.py (or kit.emit_json for --json). No logic lives here.
-customers.py is `customers map|list`, fx.py is `fx import`, db.py is `db path`, schema.py is `schema event`.
+ingest.py, events.py, report.py (report, trend, cohorts, concentration), dashboard.py, simulate.py, budget.py,
+prices.py (prices ..., sync-prices, reprice), revenue.py, stripe.py (sync-stripe, stripe apply-event), customers.py,
+fx.py, costs.py (sync-costs, costs import, reconcile), export.py, demo.py, doctor.py, db.py, schema.py.
 """

@@ -1,0 +1,1 @@
+"""The shipped price catalog and benchmark scores (read with importlib.resources; see ATTRIBUTION.md)."""
