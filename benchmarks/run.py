@@ -47,8 +47,11 @@ def generate(n: int, shape: str, seed: int, days: int = 90) -> Path:
         print(f"generating {path.name} ...", file=sys.stderr)
         tmp = path.with_suffix(".tmp")
         with open(tmp, "w") as fh:
-            subprocess.run([sys.executable, str(GEN), str(n), "--shape", shape, "--seed", str(seed), "--days", str(days)],
-                           stdout=fh, check=True)  # fmt: skip
+            subprocess.run(
+                [sys.executable, str(GEN), str(n), "--shape", shape, "--seed", str(seed), "--days", str(days)],
+                stdout=fh,
+                check=True,
+            )
         tmp.rename(path)
     return path
 
@@ -66,7 +69,7 @@ def duckdb_reference(path: Path) -> float:
 
     Run in a child so this process stays small: a forked child starts with its parent's peak RSS."""
     code = (
-        "import duckdb; duckdb.connect().execute(\"SELECT customer_id, count(*), sum(input_tokens) FROM "
+        'import duckdb; duckdb.connect().execute("SELECT customer_id, count(*), sum(input_tokens) FROM '
         f"read_json('{path}', format='newline_delimited') GROUP BY 1\").fetchall()"
     )
     wall, _, code_ = run([sys.executable, "-c", code])
@@ -81,8 +84,11 @@ def main() -> None:
     ap.add_argument("--store-events", type=int, default=10_000_000, help="events in the store for the report rows")
     ap.add_argument("--budgets", type=int, default=100)
     ap.add_argument("--store", type=Path, help="a copy of this store is the big store (instead of building one)")
-    ap.add_argument("--only", default="ingest,cron,report,reconcile,budget,help",
-                    help="the groups of rows to run, comma-separated (default: all)")
+    ap.add_argument(
+        "--only",
+        default="ingest,cron,report,reconcile,budget,help",
+        help="the groups of rows to run, comma-separated (default: all)",
+    )
     args = ap.parse_args()
     only = set(args.only.split(","))
 
@@ -91,8 +97,12 @@ def main() -> None:
     # As installed (pip compiles modules at install time), not compiled from source by every process: a sandbox
     # that sets PYTHONDONTWRITEBYTECODE would add ~0.1 s of compiling to every row.
     env.pop("PYTHONDONTWRITEBYTECODE", None)
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "margindash_cli")], env=env,
-                   stdout=subprocess.DEVNULL, check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(HERE.parent / "margindash_cli")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        check=True,
+    )
     rows: list[tuple[str, str, str, str, str]] = []
 
     def row(what: str, target: str, wall: float, rss: float, extra: str = "") -> None:
@@ -112,14 +122,19 @@ def main() -> None:
     if "budget" in only:
         budget_row(md, env, big, args, row, rows)
     if "help" in only:
-        for label, cmd in (("margindash --help (cold)", ["--help"]), ("margindash report --help (cold)", ["report", "--help"])):
+        for label, cmd in (
+            ("margindash --help (cold)", ["--help"]),
+            ("margindash report --help (cold)", ["report", "--help"]),
+        ):
             wall, rss, _ = run(md + cmd, env=env)
             row(label, "<= 0.3 s", wall, rss)
     big_size = sum(Path(str(big) + s).stat().st_size for s in ("", "-wal") if Path(str(big) + s).exists())
     rows.append(("store size", "-", f"{big_size / big_n:.0f} B/event ({big_n:,})", "", "request id text kept (m005)"))
 
-    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
-          f"{__import__('sqlite3').sqlite_version}\n")  # fmt: skip
+    print(
+        f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
+        f"{__import__('sqlite3').sqlite_version}\n"
+    )
     widths = [max(len(r[i]) for r in rows + [("what", "target", "measured", "peak RSS", "notes")]) for i in range(5)]
     for r in [("what", "target", "measured", "peak RSS", "notes")] + rows:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
@@ -133,7 +148,13 @@ def ingest_rows(md, env, n, row, rows) -> None:
 
     db = fresh_db("ingest.db")
     wall, rss, _ = run(md + ["--db", str(db), "ingest", str(events), "--json"], env=env)
-    row(f"ingest {n:,} canonical events (fresh store)", "<= 8 s and <= 10x DuckDB (1M)", wall, rss, f"{n / wall:,.0f} ev/s, {wall / ref:.1f}x DuckDB")
+    row(
+        f"ingest {n:,} canonical events (fresh store)",
+        "<= 8 s and <= 10x DuckDB (1M)",
+        wall,
+        rss,
+        f"{n / wall:,.0f} ev/s, {wall / ref:.1f}x DuckDB",
+    )
     size = sum(Path(str(db) + s).stat().st_size for s in ("", "-wal") if Path(str(db) + s).exists())
     wall2, rss2, _ = run(md + ["--db", str(db), "ingest", str(events), "--json"], env=env)
     row("re-run ingest on the same unchanged file", "<= 0.3 s", wall2, rss2)
@@ -151,8 +172,16 @@ def big_store(md, env, args) -> tuple[int, Path]:
     big = fresh_db("big.db")
     if args.store:
         shutil.copyfile(args.store, big)
-        subprocess.run([sys.executable, "-c", "import sys; from margindash_cli.store.db import Store; Store.open(sys.argv[1])",
-                        str(big)], env=env, check=True)  # fmt: skip  (migrated once, not inside a timed row)
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import sys; from margindash_cli.store.db import Store; Store.open(sys.argv[1])",
+                str(big),
+            ],
+            env=env,
+            check=True,
+        )  # migrated once, not inside a timed row
         import sqlite3
 
         return sqlite3.connect(big).execute("SELECT count(*) FROM event_keys").fetchone()[0], big
@@ -175,33 +204,60 @@ def cron_row(md, env, big: Path, big_n: int, row) -> None:
     cron = fresh_db("cron.db")
     shutil.copyfile(big, cron)
     wall, rss, _ = run(md + ["--db", str(cron), "ingest", str(new), "--json"], env=env)
-    row(f"cron: ingest 20,000 new lines into a {big_n:,}-call store", "<= 0.5 s, flat", wall, rss,
-        f"{wall / ref:.1f}x the same lines into a fresh store ({ref:.2f} s)")
+    row(
+        f"cron: ingest 20,000 new lines into a {big_n:,}-call store",
+        "<= 0.5 s, flat",
+        wall,
+        rss,
+        f"{wall / ref:.1f}x the same lines into a fresh store ({ref:.2f} s)",
+    )
     fresh_db("cron.db")
 
 
 def report_reference(big: Path) -> float:
     """The floor of a report: a bare Python process summing the customer rollup of the same store with sqlite3."""
-    code = ("import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('SELECT customer, sum(events), sum(cost_micro)"
-            " FROM rollup_customer_daily GROUP BY 1').fetchall()")  # fmt: skip
+    code = (
+        "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('SELECT customer, sum(events), sum(cost_micro)"
+        " FROM rollup_customer_daily GROUP BY 1').fetchall()"
+    )
     return run([sys.executable, "-c", code, str(big)])[0]
 
 
 def report_rows(big: Path, big_n: int, env, md, row) -> None:
     ref = report_reference(big)
     wall, rss, _ = run(md + ["--db", str(big), "report", "--by", "customer", "--json"], env=env)
-    row(f"report --by customer ({big_n:,} events)", "<= 0.3 s", wall, rss, f"{wall / ref:.1f}x a bare sqlite3 sum ({ref:.2f} s)")
-    wall, rss, _ = run(md + ["--db", str(big), "report", "--by", "customer", "--by", "model", "--period", "30d", "--json"],
-                       env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})  # fmt: skip
+    row(
+        f"report --by customer ({big_n:,} events)",
+        "<= 0.3 s",
+        wall,
+        rss,
+        f"{wall / ref:.1f}x a bare sqlite3 sum ({ref:.2f} s)",
+    )
+    wall, rss, _ = run(
+        md + ["--db", str(big), "report", "--by", "customer", "--by", "model", "--period", "30d", "--json"],
+        env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"},
+    )
     row("report --by customer --by model --period 30d", "<= 1 s", wall, rss, f"{wall / ref:.1f}x a bare sqlite3 sum")
 
 
 def reconcile_row(md, env, big: Path, row) -> None:
     # #18: a synthetic bill for the store's OpenAI and Anthropic calls (the demo's: untracked spend, a discount), then
     # reconcile 30 days of it
-    subprocess.run([sys.executable, "-c", "import sys; from margindash_cli.store.db import Store; from margindash_cli.reconcile.run"
-                    " import load_demo_bill; load_demo_bill(Store.open(sys.argv[1]))", str(big)], env=env, check=True)  # fmt: skip
-    wall, rss, _ = run(md + ["--db", str(big), "reconcile", "--period", "30d", "--json"], env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from margindash_cli.store.db import Store; from margindash_cli.reconcile.run"
+            " import load_demo_bill; load_demo_bill(Store.open(sys.argv[1]))",
+            str(big),
+        ],
+        env=env,
+        check=True,
+    )
+    wall, rss, _ = run(
+        md + ["--db", str(big), "reconcile", "--period", "30d", "--json"],
+        env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"},
+    )
     row("reconcile --period 30d", "<= 1 s", wall, rss)
 
 
@@ -209,7 +265,15 @@ def budget_row(md, env, big: Path, args, row, rows) -> None:
     budget_cmd = md + ["--db", str(big), "budget"]
     if run(budget_cmd + ["--help"], env=env)[2] == 0:
         for i in range(args.budgets):
-            scope = "org" if i == 0 else (f"customer:cus_{i:05d}" if i % 2 else f"feature:{['chat', 'summarize', 'translate', 'search', 'classify'][i % 5]}")
+            scope = (
+                "org"
+                if i == 0
+                else (
+                    f"customer:cus_{i:05d}"
+                    if i % 2
+                    else f"feature:{['chat', 'summarize', 'translate', 'search', 'classify'][i % 5]}"
+                )
+            )
             run(budget_cmd + ["set", f"b{i}", "--scope", scope, "--limit-usd", "100", "--period", "month"], env=env)
         wall, rss, _ = run(budget_cmd + ["check", "--json"], env={**env, "MARGINDASH_NOW": "2026-10-29T00:00:00Z"})
         row(f"budget check with {args.budgets} budgets", "<= 1 s", wall, rss)

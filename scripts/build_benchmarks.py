@@ -56,7 +56,11 @@ ATTRIBUTION_START = "<!-- benchmarks:start (written by scripts/build_benchmarks.
 ATTRIBUTION_END = "<!-- benchmarks:end -->"
 EVALUATOR_RANK = {"benchmark-authors": 0, "openai-simple-evals": 1, "vendor-reported": 2}
 # Primary sources that are the MMLU-Pro authors' own evaluations, when LLM Stats relays them.
-MMLU_PRO_AUTHOR_SOURCES = ("huggingface.co/spaces/TIGER-Lab/MMLU-Pro", "arxiv.org/pdf/2406.01574", "arxiv.org/abs/2406.01574")
+MMLU_PRO_AUTHOR_SOURCES = (
+    "huggingface.co/spaces/TIGER-Lab/MMLU-Pro",
+    "arxiv.org/pdf/2406.01574",
+    "arxiv.org/abs/2406.01574",
+)
 
 # Each source: how its rows are recognised, its licence file, and how to credit it.
 SOURCES = {
@@ -64,7 +68,7 @@ SOURCES = {
         "match": "github.com/leonardogrig/llm-leaderboard@",
         "title": "LLM Stats community data (llm-stats.com)",
         "repository": "leonardogrig/llm-leaderboard (https://github.com/leonardogrig/llm-leaderboard), a fork of"
-                      " JonathanChavezTamales/llm-leaderboard, the data behind llm-stats.com",
+        " JonathanChavezTamales/llm-leaderboard, the data behind llm-stats.com",
         "commit": "872b75f63b8d853c46ed17856424029a0c47b1d2",
         "files": "data/organizations/<org>/models/<id>/benchmarks.json (benchmark ids `mmlu-pro`, `gpqa`)",
         "licence": "CC-BY-4.0",
@@ -135,24 +139,53 @@ MAPPING: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
     ("llm-stats", "o4-mini"): (("openai", "o4-mini", C),),
     ("simple-evals", "o4-mini"): (("openai", "o4-mini", C),),
     # ---- Anthropic -----------------------------------------------------------------------------
-    ("llm-stats", "claude-3-5-haiku-20241022"): (("anthropic", "claude-3-5-haiku-20241022", C), ("anthropic", "claude-3-5-haiku-latest", L)),
+    ("llm-stats", "claude-3-5-haiku-20241022"): (
+        ("anthropic", "claude-3-5-haiku-20241022", C),
+        ("anthropic", "claude-3-5-haiku-latest", L),
+    ),
     ("llm-stats", "claude-3-5-sonnet-20240620"): (("anthropic", "claude-3-5-sonnet-20240620", C),),
     ("simple-evals", "Claude 3.5 Sonnet"): (("anthropic", "claude-3-5-sonnet-20240620", C),),  # README of mid-2024
     ("mmlu-pro", "Claude-3.5-Sonnet"): (("anthropic", "claude-3-5-sonnet-20240620", C),),  # June 2024
     ("llm-stats", "claude-3-5-sonnet-20241022"): (("anthropic", "claude-3-5-sonnet-20241022", C),),
-    ("llm-stats", "claude-3-7-sonnet-20250219"): (("anthropic", "claude-3-7-sonnet-latest", C),),  # the catalog's key for 20250219
-    ("llm-stats", "claude-3-haiku-20240307"): (("anthropic", "claude-3-haiku-20240307", C), ("anthropic", "claude-3-haiku", L)),
-    ("llm-stats", "claude-3-opus-20240229"): (("anthropic", "claude-3-opus-20240229", C), ("anthropic", "claude-3-opus-latest", L)),
-    ("simple-evals", "Claude 3 Opus"): (("anthropic", "claude-3-opus-20240229", C), ("anthropic", "claude-3-opus-latest", L)),
-    ("mmlu-pro", "Claude-3-Opus"): (("anthropic", "claude-3-opus-20240229", C), ("anthropic", "claude-3-opus-latest", L)),
-    ("llm-stats", "claude-3-sonnet-20240229"): (("anthropic", "claude-3-sonnet-20240229", C), ("anthropic", "claude-3-sonnet", L)),
-    ("mmlu-pro", "Claude-3-Sonnet"): (("anthropic", "claude-3-sonnet-20240229", C), ("anthropic", "claude-3-sonnet", L)),
+    ("llm-stats", "claude-3-7-sonnet-20250219"): (
+        ("anthropic", "claude-3-7-sonnet-latest", C),
+    ),  # the catalog's key for 20250219
+    ("llm-stats", "claude-3-haiku-20240307"): (
+        ("anthropic", "claude-3-haiku-20240307", C),
+        ("anthropic", "claude-3-haiku", L),
+    ),
+    ("llm-stats", "claude-3-opus-20240229"): (
+        ("anthropic", "claude-3-opus-20240229", C),
+        ("anthropic", "claude-3-opus-latest", L),
+    ),
+    ("simple-evals", "Claude 3 Opus"): (
+        ("anthropic", "claude-3-opus-20240229", C),
+        ("anthropic", "claude-3-opus-latest", L),
+    ),
+    ("mmlu-pro", "Claude-3-Opus"): (
+        ("anthropic", "claude-3-opus-20240229", C),
+        ("anthropic", "claude-3-opus-latest", L),
+    ),
+    ("llm-stats", "claude-3-sonnet-20240229"): (
+        ("anthropic", "claude-3-sonnet-20240229", C),
+        ("anthropic", "claude-3-sonnet", L),
+    ),
+    ("mmlu-pro", "Claude-3-Sonnet"): (
+        ("anthropic", "claude-3-sonnet-20240229", C),
+        ("anthropic", "claude-3-sonnet", L),
+    ),
     # LLM Stats spells Haiku 4.5's snapshot 20251015; Anthropic's id is claude-haiku-4-5-20251001.
-    ("llm-stats", "claude-haiku-4-5-20251015"): (("anthropic", "claude-haiku-4-5", C), ("anthropic", "claude-haiku-4-5-20251001", L)),
+    ("llm-stats", "claude-haiku-4-5-20251015"): (
+        ("anthropic", "claude-haiku-4-5", C),
+        ("anthropic", "claude-haiku-4-5-20251001", L),
+    ),
     ("llm-stats", "claude-opus-4-1-20250805"): (("anthropic", "claude-opus-4-1", C),),
     ("llm-stats", "claude-opus-4-20250514"): (("anthropic", "claude-opus-4-0", C),),
     ("llm-stats", "claude-sonnet-4-20250514"): (("anthropic", "claude-sonnet-4-0", C),),
-    ("llm-stats", "claude-sonnet-4-5-20250929"): (("anthropic", "claude-sonnet-4-5", C), ("anthropic", "claude-sonnet-4-5-20250929", L)),
+    ("llm-stats", "claude-sonnet-4-5-20250929"): (
+        ("anthropic", "claude-sonnet-4-5", C),
+        ("anthropic", "claude-sonnet-4-5-20250929", L),
+    ),
     # ---- Google --------------------------------------------------------------------------------
     # Gemini 1.5: the MMLU-Pro authors and simple-evals (mid-2024) evaluated the -001 releases; LLM Stats'
     # numbers (MMLU-Pro 75.8 / 67.3) are Google's for the -002 releases of September 2024, which the
@@ -189,7 +222,10 @@ MAPPING: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {
     # ---- Open-weights models on one well-known host each (the host's price is what you would pay) ----
     ("llm-stats", "gpt-oss-120b"): (("groq", "openai/gpt-oss-120b", C),),
     ("llm-stats", "gpt-oss-20b"): (("groq", "openai/gpt-oss-20b", C),),
-    ("llm-stats", "llama-3.3-70b-instruct"): (("groq", "llama-3.3-70b-versatile", C), ("bedrock", "meta.llama3-3-70b-instruct-v1:0", C)),
+    ("llm-stats", "llama-3.3-70b-instruct"): (
+        ("groq", "llama-3.3-70b-versatile", C),
+        ("bedrock", "meta.llama3-3-70b-instruct-v1:0", C),
+    ),
     ("llm-stats", "llama-4-maverick"): (("groq", "meta-llama/llama-4-maverick-17b-128e-instruct", C),),
     ("llm-stats", "llama-4-scout"): (("groq", "meta-llama/llama-4-scout-17b-16e-instruct", C),),
     ("llm-stats", "llama-3.1-405b-instruct"): (("bedrock", "meta.llama3-1-405b-instruct-v1:0", C),),
@@ -224,8 +260,22 @@ RETIRED = {
     ("google", "gemini-1.5-flash-002"): "retired 2025-09-24",
 }
 
-FIELDS = ["provider", "model", "benchmark", "score", "evaluated_model", "evaluator", "method", "source", "source_ref",
-          "primary_source", "licence", "candidate", "note", "alternatives"]  # fmt: skip
+FIELDS = [
+    "provider",
+    "model",
+    "benchmark",
+    "score",
+    "evaluated_model",
+    "evaluator",
+    "method",
+    "source",
+    "source_ref",
+    "primary_source",
+    "licence",
+    "candidate",
+    "note",
+    "alternatives",
+]
 
 
 @dataclass
@@ -268,11 +318,24 @@ def read_scores(path: Path) -> tuple[list[Score], list[str]]:
                 continue
             source = source_of(row)
             if "example.com" in row["primary_source"]:
-                dropped.append(f"line {i}: {row['model']} {row['benchmark']} (its only provenance is a placeholder address)")
+                dropped.append(
+                    f"line {i}: {row['model']} {row['benchmark']} (its only provenance is a placeholder address)"
+                )
                 continue
             ref = row["source"].removeprefix("github.com/")
-            scores.append(Score(source, row["model"], benchmark, Decimal(row["score"]), evaluator_of(source, row, benchmark),
-                                row["metric"], ref, row["primary_source"], i))  # fmt: skip
+            scores.append(
+                Score(
+                    source,
+                    row["model"],
+                    benchmark,
+                    Decimal(row["score"]),
+                    evaluator_of(source, row, benchmark),
+                    row["metric"],
+                    ref,
+                    row["primary_source"],
+                    i,
+                )
+            )
     return scores, dropped
 
 
@@ -303,8 +366,12 @@ def build_rows(scores: list[Score], catalog_keys: set[tuple[str, str]]) -> tuple
         role = roles[(provider, model)]
         note = RETIRED.get((provider, model), "")
         if role == L:
-            primary = next(f"{p}/{m}" for keys in MAPPING.values() for p, m, r in keys if r == C
-                           and any((p2, m2) == (provider, model) for p2, m2, _ in keys))  # fmt: skip
+            primary = next(
+                f"{p}/{m}"
+                for keys in MAPPING.values()
+                for p, m, r in keys
+                if r == C and any((p2, m2) == (provider, model) for p2, m2, _ in keys)
+            )
             note = f"another id of {primary}"
         alternatives = "; ".join(
             f"{o.score} {o.evaluator} ({SOURCES[o.source]['title'] if o.source != 'llm-stats' else 'LLM Stats'}"
@@ -312,13 +379,24 @@ def build_rows(scores: list[Score], catalog_keys: set[tuple[str, str]]) -> tuple
             for o in others
             if o.score != best.score
         )
-        rows.append({
-            "provider": provider, "model": model, "benchmark": benchmark, "score": format(best.score, "f"),
-            "evaluated_model": best.name, "evaluator": best.evaluator, "method": best.method,
-            "source": SOURCES[best.source]["title"], "source_ref": best.source_ref, "primary_source": best.primary_source,
-            "licence": SOURCES[best.source]["licence"], "candidate": "yes" if role == C and not note else "no",
-            "note": note, "alternatives": alternatives,
-        })  # fmt: skip
+        rows.append(
+            {
+                "provider": provider,
+                "model": model,
+                "benchmark": benchmark,
+                "score": format(best.score, "f"),
+                "evaluated_model": best.name,
+                "evaluator": best.evaluator,
+                "method": best.method,
+                "source": SOURCES[best.source]["title"],
+                "source_ref": best.source_ref,
+                "primary_source": best.primary_source,
+                "licence": SOURCES[best.source]["licence"],
+                "candidate": "yes" if role == C and not note else "no",
+                "note": note,
+                "alternatives": alternatives,
+            }
+        )
     return rows, sorted(unmapped)
 
 
@@ -383,15 +461,20 @@ def build(source: Path, out: Path) -> tuple[list[dict[str, str]], list[str], lis
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder holding benchmark_scores.csv and the licences")
-    parser.add_argument("out", type=Path, help="output folder, normally margindash_cli/pricing/data/ (must hold catalog.json)")
+    parser.add_argument(
+        "out", type=Path, help="output folder, normally margindash_cli/pricing/data/ (must hold catalog.json)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="list the unmapped and dropped rows")
     args = parser.parse_args(argv)
     rows, unmapped, dropped = build(args.source, args.out)
     models = {(r["provider"], r["model"]) for r in rows}
     disagreements = sum(bool(r["alternatives"]) for r in rows)
-    print(f"benchmarks.csv: {len(rows)} scores of {len(models)} catalog keys "
-          f"({sum(r['candidate'] == 'yes' for r in rows)} candidate rows); {disagreements} with other sources' values kept; "
-          f"{len(unmapped)} source models unmapped; {len(dropped)} rows dropped", file=sys.stderr)  # fmt: skip
+    print(
+        f"benchmarks.csv: {len(rows)} scores of {len(models)} catalog keys "
+        f"({sum(r['candidate'] == 'yes' for r in rows)} candidate rows); {disagreements} with other sources' values kept; "
+        f"{len(unmapped)} source models unmapped; {len(dropped)} rows dropped",
+        file=sys.stderr,
+    )
     if args.verbose:
         for line in unmapped:
             print(f"unmapped: {line}", file=sys.stderr)

@@ -58,7 +58,7 @@ import shutil
 import sys
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -78,23 +78,51 @@ from margindash_cli.pricing.sources import (  # noqa: E402
 )
 
 # Catalog providers kept: the model makers and the clouds/gateways most apps call.
-KEEP_PROVIDERS = frozenset({
-    "openai", "anthropic", "google", "bedrock", "azure", "mistral", "deepseek", "xai", "groq",
-    "together", "fireworks", "cohere", "openrouter", "perplexity", "cerebras", "moonshot",
-})  # fmt: skip
+KEEP_PROVIDERS = frozenset(
+    {
+        "openai",
+        "anthropic",
+        "google",
+        "bedrock",
+        "azure",
+        "mistral",
+        "deepseek",
+        "xai",
+        "groq",
+        "together",
+        "fireworks",
+        "cohere",
+        "openrouter",
+        "perplexity",
+        "cerebras",
+        "moonshot",
+    }
+)
 DISAGREEMENT_THRESHOLD = Decimal("0.01")  # more than 1% apart on input or output = a disagreement
 GENAI_FILE = "genai-prices/v2/data.json"
 LITELLM_FILE = "litellm/model_prices_and_context_window_backup.json"
 LITELLM_OLD_FILE = "litellm/model_prices_and_context_window_backup.v1.55.0.json"
 OPENROUTER_FILE = "openrouter/models_sample.json"
 SOURCES = {  # source name -> (folder, files used, licence, what we take)
-    "genai-prices": ("genai-prices", [GENAI_FILE], "MIT",
-                     "token prices with their history (start dates), long-context tiers, `equals` aliases"),
-    "litellm": ("litellm", [LITELLM_FILE, LITELLM_OLD_FILE], "MIT (everything outside enterprise/)",
-                "token prices, batch/flex/priority rates, long-context tiers, per-unit prices, context windows"),
-    "openrouter": ("openrouter", [OPENROUTER_FILE], "none supplied (a sample of a public API response)",
-                   "OpenRouter's own prices for the sampled models"),
-}  # fmt: skip
+    "genai-prices": (
+        "genai-prices",
+        [GENAI_FILE],
+        "MIT",
+        "token prices with their history (start dates), long-context tiers, `equals` aliases",
+    ),
+    "litellm": (
+        "litellm",
+        [LITELLM_FILE, LITELLM_OLD_FILE],
+        "MIT (everything outside enterprise/)",
+        "token prices, batch/flex/priority rates, long-context tiers, per-unit prices, context windows",
+    ),
+    "openrouter": (
+        "openrouter",
+        [OPENROUTER_FILE],
+        "none supplied (a sample of a public API response)",
+        "OpenRouter's own prices for the sampled models",
+    ),
+}
 
 Key = tuple[str, str]
 
@@ -157,15 +185,18 @@ def rule_matches(rule: Any, name: str, *, strict: bool = True) -> str | None:
         return f"equals {value!r}"
     value = rule.get("starts_with")
     if isinstance(value, str) and text.startswith(value):
-        rest = text[len(value):]
+        rest = text[len(value) :]
         if not strict or _NOISE_AFTER.match(("-" + rest) if value.endswith("-") and rest else rest):
             return f"starts_with {value!r}"
     value = rule.get("ends_with")
     if isinstance(value, str) and text.endswith(value) and (not strict or len(text) == len(value)):
         return f"ends_with {value!r}"
     value = rule.get("contains")
-    if (isinstance(value, str) and (i := text.find(value)) >= 0
-            and (not strict or (i == 0 and _NOISE_AFTER.match(text[len(value):])))):  # fmt: skip
+    if (
+        isinstance(value, str)
+        and (i := text.find(value)) >= 0
+        and (not strict or (i == 0 and _NOISE_AFTER.match(text[len(value) :])))
+    ):
         return f"contains {value!r}"
     value = rule.get("regex")  # genai-prices' regexes are anchored shapes of one model's ids
     if isinstance(value, str) and re.search(value, name):
@@ -201,7 +232,7 @@ class Rules:
                     continue
                 model = mid
                 if provider == "bedrock" and mid.startswith(BEDROCK_REGIONAL_PREFIX):
-                    model = mid[len(BEDROCK_REGIONAL_PREFIX):]
+                    model = mid[len(BEDROCK_REGIONAL_PREFIX) :]
                     if model in listed:
                         continue
                 rules.append((model, m.get("match") if m.get("match") is not None else {"equals": mid}))
@@ -301,8 +332,9 @@ def _adds(lit: PriceVersion, cur: PriceVersion) -> bool:
 
 def _fill(lit: PriceVersion, maker: PriceVersion) -> PriceVersion:
     """A host's LiteLLM entry with the rates, tiers and units it lacks taken from its maker's agreeing price."""
-    base = Rates(**{f: getattr(lit.base, f) if getattr(lit.base, f) is not None else getattr(maker.base, f)
-                    for f in RATE_FIELDS})  # fmt: skip
+    base = Rates(
+        **{f: getattr(lit.base, f) if getattr(lit.base, f) is not None else getattr(maker.base, f) for f in RATE_FIELDS}
+    )
     return replace(lit, base=base, tiers=lit.tiers or maker.tiers, units={**maker.units, **lit.units})
 
 
@@ -320,10 +352,18 @@ def _complete(g: list[PriceVersion], lit: PriceVersion | None, key: Key, today_m
     return out
 
 
-def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | None = None,
-          openrouter: ParseResult | None = None, *, today: datetime, keep: frozenset[str] = KEEP_PROVIDERS,
-          rules: Rules | None = None, overrides: list[dict[str, Any]] | None = None,
-          documented: tuple[tuple[str, str, str], ...] = ()) -> tuple[dict[Key, list[PriceVersion]], dict[Key, Key], list[dict]]:  # fmt: skip
+def merge(
+    genai: ParseResult,
+    litellm: ParseResult,
+    litellm_old: ParseResult | None = None,
+    openrouter: ParseResult | None = None,
+    *,
+    today: datetime,
+    keep: frozenset[str] = KEEP_PROVIDERS,
+    rules: Rules | None = None,
+    overrides: list[dict[str, Any]] | None = None,
+    documented: tuple[tuple[str, str, str], ...] = (),
+) -> tuple[dict[Key, list[PriceVersion]], dict[Key, Key], list[dict]]:
     """(versions by key, aliases (provider, alias) -> (provider, model), decisions).
 
     `decisions` lists every place where the sources disagree, or where a hand-reviewed override
@@ -338,7 +378,11 @@ def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | N
     L = {(v.provider, v.model): v for v in litellm.versions if v.provider in keep}
     OLD = {}
     if litellm_old is not None:
-        OLD = {(v.provider, v.model): v for v in litellm_old.versions if v.provider in keep and (v.provider, v.model) not in L}
+        OLD = {
+            (v.provider, v.model): v
+            for v in litellm_old.versions
+            if v.provider in keep and (v.provider, v.model) not in L
+        }
 
     def target_of(key: Key, strict: bool = True) -> tuple[Key, str] | None:
         """The genai-prices model whose rule reaches `key`, and the clause; None when none does."""
@@ -381,12 +425,19 @@ def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | N
         if lit is not None and not agrees(key, lit):
             i = _current_index(g, today_ms)
             sib = sibling(key, key)
-            decisions.append({
-                "provider": key[0], "model": key[1], "kind": "price", "fields": _compare(g[i].base, lit.base),
-                "winner": "genai-prices", "genai-prices": _rates_text(g[i].base), "litellm": _rates_text(lit.base),
-                "why": "both list this id; genai-prices is checked against the provider's page and keeps price history"
-                       + (f"; completed from LiteLLM's agreeing {sib.model}" if sib else ""),
-            })  # fmt: skip
+            decisions.append(
+                {
+                    "provider": key[0],
+                    "model": key[1],
+                    "kind": "price",
+                    "fields": _compare(g[i].base, lit.base),
+                    "winner": "genai-prices",
+                    "genai-prices": _rates_text(g[i].base),
+                    "litellm": _rates_text(lit.base),
+                    "why": "both list this id; genai-prices is checked against the provider's page and keeps price history"
+                    + (f"; completed from LiteLLM's agreeing {sib.model}" if sib else ""),
+                }
+            )
             catalog[key] = _complete(g, sib, key, today_ms) if sib else [replace(v, **_meta(v, lit)) for v in g]
         else:
             catalog[key] = _complete(g, lit if lit is not None else sibling(key, key), key, today_ms)
@@ -407,7 +458,9 @@ def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | N
         old = key not in L
         if not fields:
             if how.startswith("equals") and not fallback and not _adds(lit, cur):
-                aliases[key] = gkey  # genai-prices names it as this model and it adds nothing: the model's whole history
+                aliases[key] = (
+                    gkey  # genai-prices names it as this model and it adds nothing: the model's whole history
+                )
             elif fallback:  # a hosted copy at its maker's price: the host's own entry, its gaps filled by the maker's
                 catalog[key] = [_fill(lit, cur)]
             else:
@@ -420,14 +473,24 @@ def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | N
             sib = sibling(gkey, key)
             catalog[key] = _complete(g, sib, key, today_ms) if sib else [replace(v, **_meta(v, lit)) for v in g]
             winner = "genai-prices"
-            why = (("LiteLLM's entry is from an old snapshot; " if old else "")
-                   + "genai-prices' rule reaches this id and is checked against the provider's page"
-                   + (f"; completed from LiteLLM's agreeing {sib.model}" if sib else ""))  # fmt: skip
-        decisions.append({
-            "provider": key[0], "model": key[1], "kind": "rule", "fields": fields, "winner": winner,
-            "match": how, "genai-prices": _rates_text(G[gkey][_current_index(G[gkey], today_ms)].base),
-            "litellm": _rates_text(lit.base), "why": why,
-        })  # fmt: skip
+            why = (
+                ("LiteLLM's entry is from an old snapshot; " if old else "")
+                + "genai-prices' rule reaches this id and is checked against the provider's page"
+                + (f"; completed from LiteLLM's agreeing {sib.model}" if sib else "")
+            )
+        decisions.append(
+            {
+                "provider": key[0],
+                "model": key[1],
+                "kind": "rule",
+                "fields": fields,
+                "winner": winner,
+                "match": how,
+                "genai-prices": _rates_text(G[gkey][_current_index(G[gkey], today_ms)].base),
+                "litellm": _rates_text(lit.base),
+                "why": why,
+            }
+        )
 
     # genai-prices `equals` names that no list prices under their own name: aliases of the model whose
     # rule reaches them first (normally the model that lists them).
@@ -462,11 +525,18 @@ def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | N
                 old = catalog[key][_current_index(catalog[key], today_ms)]
                 fields = _compare(old.base, v.base)
                 if fields:
-                    decisions.append({
-                        "provider": key[0], "model": key[1], "kind": "price", "fields": fields, "winner": "openrouter",
-                        old.source: _rates_text(old.base), "openrouter": _rates_text(v.base),
-                        "why": "OpenRouter's own list is the price it charges",
-                    })  # fmt: skip
+                    decisions.append(
+                        {
+                            "provider": key[0],
+                            "model": key[1],
+                            "kind": "price",
+                            "fields": fields,
+                            "winner": "openrouter",
+                            old.source: _rates_text(old.base),
+                            "openrouter": _rates_text(v.base),
+                            "why": "OpenRouter's own list is the price it charges",
+                        }
+                    )
             catalog[key] = [v]
             aliases.pop(key, None)
         for provider, alias, model in openrouter.aliases:
@@ -484,34 +554,61 @@ def merge(genai: ParseResult, litellm: ParseResult, litellm_old: ParseResult | N
         if o.get("drop_versions_from"):
             if key not in catalog:
                 raise SystemExit(f"override of {key[0]}/{key[1]}: no such model in the catalog")
-            cut = int(datetime.fromisoformat(o["drop_versions_from"]).replace(tzinfo=timezone.utc).timestamp() * 1000)
+            cut = int(datetime.fromisoformat(o["drop_versions_from"]).replace(tzinfo=UTC).timestamp() * 1000)
             kept = [v for v in catalog[key] if v.effective_from_ms is None or v.effective_from_ms < cut]
             if not kept or len(kept) == len(catalog[key]):
-                raise SystemExit(f"override of {key[0]}/{key[1]}: drop_versions_from {o['drop_versions_from']} drops none or all")
+                raise SystemExit(
+                    f"override of {key[0]}/{key[1]}: drop_versions_from {o['drop_versions_from']} drops none or all"
+                )
             dropped = catalog[key][len(kept)]
             catalog[key] = kept
-            decisions.append({
-                "provider": key[0], "model": key[1], "kind": "override", "fields": ["input", "output"], "winner": "override",
-                "override": _rates_text(kept[-1].base), **quotes, dropped.source: _rates_text(dropped.base),
-                "why": o["basis"],
-            })  # fmt: skip
+            decisions.append(
+                {
+                    "provider": key[0],
+                    "model": key[1],
+                    "kind": "override",
+                    "fields": ["input", "output"],
+                    "winner": "override",
+                    "override": _rates_text(kept[-1].base),
+                    **quotes,
+                    dropped.source: _rates_text(dropped.base),
+                    "why": o["basis"],
+                }
+            )
             continue
         versions = []
         for d in o["versions"]:
-            v = PriceVersion.from_dict({**d, "provider": key[0], "model": key[1], "source": d.get("source", "override")})
+            v = PriceVersion.from_dict(
+                {**d, "provider": key[0], "model": key[1], "source": d.get("source", "override")}
+            )
             if meta is not None:
-                v = replace(v, context_window=v.context_window or meta.context_window, max_output=v.max_output or meta.max_output)
+                v = replace(
+                    v,
+                    context_window=v.context_window or meta.context_window,
+                    max_output=v.max_output or meta.max_output,
+                )
             versions.append(v)
         versions.sort(key=lambda v: (v.effective_from_ms is not None, v.effective_from_ms or 0))
         aliases.pop(key, None)
         catalog[key] = versions
         was = before[_current_index(before, today_ms)] if before else None
-        decisions.append({
-            "provider": key[0], "model": key[1], "kind": "override", "fields": ["input", "output"], "winner": "override",
-            "override": _rates_text(versions[_current_index(versions, today_ms)].base),
-            **({was.source: _rates_text(was.base)} if was is not None and was.source in ("genai-prices", "litellm") else {}),
-            **quotes, "why": o["basis"],
-        })  # fmt: skip
+        decisions.append(
+            {
+                "provider": key[0],
+                "model": key[1],
+                "kind": "override",
+                "fields": ["input", "output"],
+                "winner": "override",
+                "override": _rates_text(versions[_current_index(versions, today_ms)].base),
+                **(
+                    {was.source: _rates_text(was.base)}
+                    if was is not None and was.source in ("genai-prices", "litellm")
+                    else {}
+                ),
+                **quotes,
+                "why": o["basis"],
+            }
+        )
     return catalog, aliases, decisions
 
 
@@ -561,14 +658,20 @@ def attribution_md(sources: list[dict], version: str, stats: dict[str, int]) -> 
     lines += [
         "## What the catalog holds",
         "",
-        (f"- {stats['models']} models ({stats['versions']} price versions) from {stats['providers']} providers:"
-         f" {', '.join(sorted(KEEP_PROVIDERS))}."),
-        (f"- {stats['aliases']} aliases: genai-prices' `equals` names and {len(CURATED_ALIASES) + len(DOCUMENTED_IDS)}"
-         " documented ids curated in scripts/build_catalog.py. genai-prices' match rules (patterns included) are"
-         " evaluated at build time against LiteLLM's keys: the catalog holds exact names only."),
+        (
+            f"- {stats['models']} models ({stats['versions']} price versions) from {stats['providers']} providers:"
+            f" {', '.join(sorted(KEEP_PROVIDERS))}."
+        ),
+        (
+            f"- {stats['aliases']} aliases: genai-prices' `equals` names and {len(CURATED_ALIASES) + len(DOCUMENTED_IDS)}"
+            " documented ids curated in scripts/build_catalog.py. genai-prices' match rules (patterns included) are"
+            " evaluated at build time against LiteLLM's keys: the catalog holds exact names only."
+        ),
         f"- {stats['overrides']} prices reviewed by hand in `overrides.json`, each with its basis (provider page and date).",
-        (f"- {stats['disagreements']} decisions (disagreements between sources, overrides), each with its winner and why,"
-         " in `price_disagreements.json`."),
+        (
+            f"- {stats['disagreements']} decisions (disagreements between sources, overrides), each with its winner and why,"
+            " in `price_disagreements.json`."
+        ),
         "- How each list is read (float handling, skipped modes and constraints): margindash_cli/pricing/sources.py;",
         "  how they are merged: scripts/build_catalog.py.",
         "",
@@ -576,9 +679,15 @@ def attribution_md(sources: list[dict], version: str, stats: dict[str, int]) -> 
     return "\n".join(lines)
 
 
-def build(source: Path, out: Path, version: str, *, with_openrouter: bool = False,
-          overrides_path: Path | None = OVERRIDES_FILE) -> dict[str, Any]:  # fmt: skip
-    today = datetime.fromisoformat(version).replace(tzinfo=timezone.utc)
+def build(
+    source: Path,
+    out: Path,
+    version: str,
+    *,
+    with_openrouter: bool = False,
+    overrides_path: Path | None = OVERRIDES_FILE,
+) -> dict[str, Any]:
+    today = datetime.fromisoformat(version).replace(tzinfo=UTC)
     genai_obj = json.loads((source / GENAI_FILE).read_text())
     genai = read_genai_prices(genai_obj)
     litellm = read_litellm(json.loads((source / LITELLM_FILE).read_text()))
@@ -586,8 +695,14 @@ def build(source: Path, out: Path, version: str, *, with_openrouter: bool = Fals
     openrouter = read_openrouter(json.loads((source / OPENROUTER_FILE).read_text())) if with_openrouter else None
     previous = _read_previous(out / "catalog.json")
     versions, aliases, disagreements = merge(
-        genai, litellm, litellm_old, openrouter, today=today, rules=Rules(genai_obj, KEEP_PROVIDERS),
-        overrides=read_overrides(overrides_path), documented=DOCUMENTED_IDS,
+        genai,
+        litellm,
+        litellm_old,
+        openrouter,
+        today=today,
+        rules=Rules(genai_obj, KEEP_PROVIDERS),
+        overrides=read_overrides(overrides_path),
+        documented=DOCUMENTED_IDS,
     )
 
     used = ["genai-prices", "litellm"] + (["openrouter"] if with_openrouter else [])
@@ -618,7 +733,7 @@ def build(source: Path, out: Path, version: str, *, with_openrouter: bool = Fals
     report = {"version": version, "threshold": str(DISAGREEMENT_THRESHOLD), "disagreements": disagreements}
     with (out / "price_disagreements.json").open("w") as f:
         f.write(
-            '{"version":%s,"threshold":%s,"disagreements":[\n' % (json.dumps(version), json.dumps(report["threshold"]))
+            '{"version":%s,"threshold":%s,"disagreements":[\n' % (json.dumps(version), json.dumps(report["threshold"]))  # noqa: UP031
         )
         f.write(",\n".join(json.dumps(d, separators=(",", ":")) for d in disagreements))
         f.write("\n]}\n")
@@ -634,7 +749,7 @@ def build(source: Path, out: Path, version: str, *, with_openrouter: bool = Fals
     attribution = out / "ATTRIBUTION.md"
     # Keep the benchmark section that scripts/build_benchmarks.py writes into the same file.
     old = attribution.read_text() if attribution.exists() else ""
-    kept = old[old.find("<!-- benchmarks:start"):] if "<!-- benchmarks:start" in old else ""
+    kept = old[old.find("<!-- benchmarks:start") :] if "<!-- benchmarks:start" in old else ""
     attribution.write_text(attribution_md(sources, version, stats) + ("\n" + kept if kept else ""))
     return stats
 
@@ -652,8 +767,11 @@ def _price_text(catalog: Catalog, key: Key, today_ms: int) -> str | None:
         return None
     v = price_at(catalog.versions[target], today_ms) or catalog.versions[target][0]
     text = f"{v.base.input if v.base.input is not None else '-'}/{v.base.output if v.base.output is not None else '-'}"
-    media = [f"{f} {getattr(v.base, f)}" for f in ("input_audio", "output_audio", "output_image", "cache_read_audio")
-             if getattr(v.base, f) is not None]  # fmt: skip
+    media = [
+        f"{f} {getattr(v.base, f)}"
+        for f in ("input_audio", "output_audio", "output_image", "cache_read_audio")
+        if getattr(v.base, f) is not None
+    ]
     if media:
         text += f" ({', '.join(media)})"
     if v.tiers:
@@ -687,8 +805,12 @@ def changes(previous: Catalog | None, catalog: Catalog, decisions: list[dict], t
                 reason = "new in the sources"
             elif old.split(" (")[0] == new.split(" (")[0] and any(f in new for f in ("_audio ", "output_image ")):
                 reason = "audio/image token rates are now read from the sources"
-            elif (key in previous.versions and key in catalog.versions and previous.versions[key][-1].source == "litellm"
-                  and catalog.versions[key][-1].source == "genai-prices"):
+            elif (
+                key in previous.versions
+                and key in catalog.versions
+                and previous.versions[key][-1].source == "litellm"
+                and catalog.versions[key][-1].source == "genai-prices"
+            ):
                 reason = "a genai-prices rule reaches it at the same price today: its versions, tiers and history"
             else:
                 reason = "the sources changed, or an agreeing entry now completes it"
@@ -700,22 +822,33 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder holding litellm/, genai-prices/, openrouter/")
     parser.add_argument("out", type=Path, help="output folder, normally margindash_cli/pricing/data/")
-    parser.add_argument("--version", default=datetime.now(timezone.utc).date().isoformat(),
-                        help="build date (YYYY-MM-DD); also the 'today' that decides which price is current")  # fmt: skip
+    parser.add_argument(
+        "--version",
+        default=datetime.now(UTC).date().isoformat(),
+        help="build date (YYYY-MM-DD); also the 'today' that decides which price is current",
+    )
     parser.add_argument(
         "--with-openrouter-sample", action="store_true", help="also merge openrouter/models_sample.json"
     )
-    parser.add_argument("--overrides", type=Path, default=OVERRIDES_FILE,
-                        help="reviewed price overrides (default: margindash_cli/pricing/data/overrides.json)")  # fmt: skip
+    parser.add_argument(
+        "--overrides",
+        type=Path,
+        default=OVERRIDES_FILE,
+        help="reviewed price overrides (default: margindash_cli/pricing/data/overrides.json)",
+    )
     args = parser.parse_args(argv)
-    stats = build(args.source, args.out, args.version, with_openrouter=args.with_openrouter_sample,
-                  overrides_path=args.overrides)  # fmt: skip
+    stats = build(
+        args.source, args.out, args.version, with_openrouter=args.with_openrouter_sample, overrides_path=args.overrides
+    )
     for line in stats["changes"]:
         print(line)
     print(f"{len(stats['changes'])} price(s) in force on {args.version} changed", file=sys.stderr)
     size = (args.out / "catalog.json").stat().st_size
-    print(f"catalog.json: {stats['models']} models, {stats['versions']} versions, {stats['aliases']} aliases, "
-          f"{stats['disagreements']} disagreements, {size:,} bytes", file=sys.stderr)  # fmt: skip
+    print(
+        f"catalog.json: {stats['models']} models, {stats['versions']} versions, {stats['aliases']} aliases, "
+        f"{stats['disagreements']} disagreements, {size:,} bytes",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -28,7 +28,7 @@ import json
 import os
 import sys
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # LiteLLM must not fetch its map from the internet
 
-from margindash_cli.ingest.canonical import normalize  # noqa: E402
 from margindash_cli.core.money import usd_text  # noqa: E402
+from margindash_cli.ingest.canonical import normalize  # noqa: E402
 from margindash_cli.pricing.catalog import load_shipped_catalog  # noqa: E402
 from margindash_cli.pricing.pricer import Pricer, StoredPrice  # noqa: E402
 from margindash_cli.pricing.resolve import canonical_vendor  # noqa: E402
@@ -80,12 +80,16 @@ def price_genai(ev: Any) -> Decimal | None:
         "output_image_tokens": ev.output_image_tokens,
         "cache_audio_read_tokens": ev.cached_audio_tokens,
     }
-    when = datetime.fromtimestamp(ev.ts_ms / 1000, tz=timezone.utc)
+    when = datetime.fromtimestamp(ev.ts_ms / 1000, tz=UTC)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = calc_price(Usage(**{k: v for k, v in usage.items() if v}), ev.model,
-                                provider_id=GENAI_PROVIDERS.get(vendor, vendor), genai_request_timestamp=when)  # fmt: skip
+            result = calc_price(
+                Usage(**{k: v for k, v in usage.items() if v}),
+                ev.model,
+                provider_id=GENAI_PROVIDERS.get(vendor, vendor),
+                genai_request_timestamp=when,
+            )
     except Exception:  # noqa: BLE001 - an unknown model or provider is "no price"
         return None
     return Decimal(result.total_price)
@@ -111,15 +115,21 @@ def price_litellm(ev: Any) -> Decimal | None:
         completion_tokens=ev.output_tokens,
         total_tokens=ev.input_tokens + ev.output_tokens,
         prompt_tokens_details=PromptTokensDetailsWrapper(
-            cached_tokens=ev.cached_input_tokens, audio_tokens=(ev.input_audio_tokens + ev.cached_audio_tokens) or None,
+            cached_tokens=ev.cached_input_tokens,
+            audio_tokens=(ev.input_audio_tokens + ev.cached_audio_tokens) or None,
             cache_creation_tokens=ev.cache_write_tokens or None,
             cache_creation_token_details=CacheCreationTokenDetails(
                 ephemeral_5m_input_tokens=ev.cache_write_tokens - ev.cache_write_1h_tokens,
-                ephemeral_1h_input_tokens=ev.cache_write_1h_tokens) if ev.cache_write_tokens else None,
-        ),  # fmt: skip
-        completion_tokens_details=CompletionTokensDetailsWrapper(reasoning_tokens=ev.reasoning_tokens or None,
-                                                                 audio_tokens=ev.output_audio_tokens or None,
-                                                                 image_tokens=ev.output_image_tokens or None),  # fmt: skip
+                ephemeral_1h_input_tokens=ev.cache_write_1h_tokens,
+            )
+            if ev.cache_write_tokens
+            else None,
+        ),
+        completion_tokens_details=CompletionTokensDetailsWrapper(
+            reasoning_tokens=ev.reasoning_tokens or None,
+            audio_tokens=ev.output_audio_tokens or None,
+            image_tokens=ev.output_image_tokens or None,
+        ),
         cache_read_input_tokens=ev.cached_input_tokens,
         cache_creation_input_tokens=ev.cache_write_tokens,
     )
@@ -127,10 +137,15 @@ def price_litellm(ev: Any) -> Decimal | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             prompt, completion = litellm.cost_per_token(
-                model=ev.model, custom_llm_provider=provider, prompt_tokens=ev.input_tokens,
-                completion_tokens=ev.output_tokens, cache_read_input_tokens=ev.cached_input_tokens,
-                cache_creation_input_tokens=ev.cache_write_tokens, usage_object=usage, service_tier=ev.service_tier,
-            )  # fmt: skip
+                model=ev.model,
+                custom_llm_provider=provider,
+                prompt_tokens=ev.input_tokens,
+                completion_tokens=ev.output_tokens,
+                cache_read_input_tokens=ev.cached_input_tokens,
+                cache_creation_input_tokens=ev.cache_write_tokens,
+                usage_object=usage,
+                service_tier=ev.service_tier,
+            )
     except Exception:  # noqa: BLE001 - LiteLLM raises for a model it does not know
         return None
     return Decimal(repr(prompt)) + Decimal(repr(completion))
@@ -155,11 +170,19 @@ def run(corpus: Path) -> list[dict[str, Any]]:
         case = json.loads(line)
         [ev] = normalize(case["event"])
         want = None if case["expected_cost_usd"] is None else Decimal(case["expected_cost_usd"])
-        got = {"margindash": price_margindash(pricer, ev), "genai-prices": price_genai(ev), "litellm": price_litellm(ev)}
-        rows.append({
-            "id": case["id"], "expected": want, **{f"{k}_cost": v for k, v in got.items()},
-            **{k: verdict(v, want, FLOAT_TOLERANCE if k == "litellm" else Decimal(0)) for k, v in got.items()},
-        })  # fmt: skip
+        got = {
+            "margindash": price_margindash(pricer, ev),
+            "genai-prices": price_genai(ev),
+            "litellm": price_litellm(ev),
+        }
+        rows.append(
+            {
+                "id": case["id"],
+                "expected": want,
+                **{f"{k}_cost": v for k, v in got.items()},
+                **{k: verdict(v, want, FLOAT_TOLERANCE if k == "litellm" else Decimal(0)) for k, v in got.items()},
+            }
+        )
     return rows
 
 
@@ -170,8 +193,16 @@ def summary(rows: list[dict[str, Any]]) -> list[tuple[str, int, int, int, int, i
     out = []
     for tool in TOOLS:
         v = [r[tool] for r in rows]
-        out.append((tool, v.count("agree"), v.count("wrong"), v.count("unpriced"), v.count("silent $0"),
-                    v.count("priced an unpriced model")))  # fmt: skip
+        out.append(
+            (
+                tool,
+                v.count("agree"),
+                v.count("wrong"),
+                v.count("unpriced"),
+                v.count("silent $0"),
+                v.count("priced an unpriced model"),
+            )
+        )
     return out
 
 
@@ -182,7 +213,9 @@ def _money(d: Decimal | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=CORPUS)
-    parser.add_argument("--markdown", action="store_true", help="print the agreement table as Markdown (for the README)")
+    parser.add_argument(
+        "--markdown", action="store_true", help="print the agreement table as Markdown (for the README)"
+    )
     parser.add_argument("--cases", action="store_true", help="also print every case with each tool's cost")
     args = parser.parse_args(argv)
     try:
@@ -198,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     versions = f"genai-prices {version('genai-prices')}, litellm {version('litellm')}"
     if args.cases:
         for r in rows:
-            print(f"{r['id']:<58} want {_money(r['expected']):>10} | "
-                  + " | ".join(f"{t} {_money(r[t + '_cost'])} ({r[t]})" for t in TOOLS))  # fmt: skip
+            print(
+                f"{r['id']:<58} want {_money(r['expected']):>10} | "
+                + " | ".join(f"{t} {_money(r[t + '_cost'])} ({r[t]})" for t in TOOLS)
+            )
         print()
     if args.markdown:
         print(f"{n} judged cases ({versions}):")

@@ -26,9 +26,20 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "margindash_cli", "demo"], env=env, check=True, capture_output=True)
         page = Path(home) / "demo" / "demo-report.html"
         OUT.parent.mkdir(exist_ok=True)
-        subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                        "--window-size=1280,1500", f"--screenshot={OUT}", page.as_uri()],
-                       check=True, capture_output=True)  # fmt: skip
+        subprocess.run(
+            [
+                chromium,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+                "--window-size=1280,1500",
+                f"--screenshot={OUT}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+        )
     print(f"wrote {OUT}")
     return 0
 

@@ -19,10 +19,9 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from margindash_cli.errors import UsageError
 from margindash_cli.core.money import PICO_PER_USD, display_usd, pico_to_usd
-from margindash_cli.core.periods import zone
-from margindash_cli.core.periods import EPOCH
+from margindash_cli.core.periods import EPOCH, zone
+from margindash_cli.errors import UsageError
 
 LEVELS = ("ok", "warning", "critical", "exceeded")  # lowest first
 EXIT_CODES = {"ok": 0, "warning": 3, "critical": 4, "exceeded": 5}  # `budget check` exit code per highest level
@@ -124,15 +123,30 @@ def parse_scope(text: str) -> tuple[str, str]:
     raise UsageError(f"unknown --scope {text!r}", "use org, feature:NAME (an event_type) or customer:ID")
 
 
-def make_budget(name: str, *, scope: str, limit_usd: str, period: str, tz: str = "UTC", warn: str = "75",
-                critical: str = "90", emails: list[str] | tuple[str, ...] = ()) -> Budget:  # fmt: skip
+def make_budget(
+    name: str,
+    *,
+    scope: str,
+    limit_usd: str,
+    period: str,
+    tz: str = "UTC",
+    warn: str = "75",
+    critical: str = "90",
+    emails: list[str] | tuple[str, ...] = (),
+) -> Budget:
     """A validated budget from command-line text; raises UsageError naming the bad value."""
     if not NAME_RE.match(name):
-        raise UsageError(f"budget name {name!r} is not allowed", "use letters, digits and . _ - : @ (up to 64), starting with a letter or digit")
+        raise UsageError(
+            f"budget name {name!r} is not allowed",
+            "use letters, digits and . _ - : @ (up to 64), starting with a letter or digit",
+        )
     kind, ident = parse_scope(scope)
     limit = _decimal(limit_usd, "--limit-usd")
     if limit <= 0:
-        raise UsageError(f"--limit-usd {limit_usd} must be more than 0", "a limit is a positive amount of US dollars, e.g. 500 or 12.50")
+        raise UsageError(
+            f"--limit-usd {limit_usd} must be more than 0",
+            "a limit is a positive amount of US dollars, e.g. 500 or 12.50",
+        )
     if limit > MAX_LIMIT_USD:
         raise UsageError(f"--limit-usd {limit_usd} is implausibly large")
     if limit != limit.quantize(Decimal(1).scaleb(-12)):
@@ -145,7 +159,10 @@ def make_budget(name: str, *, scope: str, limit_usd: str, period: str, tz: str =
         if not 0 < value <= 100:
             raise UsageError(f"{opt} {value} must be a percentage above 0 and at most 100")
     if warn_pct > critical_pct:
-        raise UsageError(f"--warn {warn_pct} is above --critical {critical_pct}", "the warning threshold must be at or below the critical one")
+        raise UsageError(
+            f"--warn {warn_pct} is above --critical {critical_pct}",
+            "the warning threshold must be at or below the critical one",
+        )
     clean_emails = []
     for raw in emails:
         for addr in raw.split(","):
@@ -156,7 +173,17 @@ def make_budget(name: str, *, scope: str, limit_usd: str, period: str, tz: str =
                 raise UsageError(f"--email {addr!r} is not an email address")
             if addr not in clean_emails:
                 clean_emails.append(addr)
-    return Budget(name, kind, ident, limit, period, "UTC" if tz.upper() == "UTC" else tz, warn_pct, critical_pct, tuple(clean_emails))
+    return Budget(
+        name,
+        kind,
+        ident,
+        limit,
+        period,
+        "UTC" if tz.upper() == "UTC" else tz,
+        warn_pct,
+        critical_pct,
+        tuple(clean_emails),
+    )
 
 
 def _decimal(text: str, option: str) -> Decimal:
@@ -282,8 +309,16 @@ def status_json(s: BudgetStatus) -> dict[str, Any]:
 
 
 def budget_json(b: Budget) -> dict[str, Any]:
-    return {"name": b.name, "scope": b.scope_text, "limit_usd": format(b.limit_usd, "f"), "period": b.period, "tz": b.tz,
-            "warn_pct": pct_json(b.warn_pct, ""), "critical_pct": pct_json(b.critical_pct, ""), "emails": list(b.emails)}  # fmt: skip
+    return {
+        "name": b.name,
+        "scope": b.scope_text,
+        "limit_usd": format(b.limit_usd, "f"),
+        "period": b.period,
+        "tz": b.tz,
+        "warn_pct": pct_json(b.warn_pct, ""),
+        "critical_pct": pct_json(b.critical_pct, ""),
+        "emails": list(b.emails),
+    }
 
 
 def more_command(s: BudgetStatus) -> str:
@@ -319,7 +354,9 @@ def alert_message(s: BudgetStatus, top: list[tuple[str | None, int]], alert_key:
 
     b, p = s.budget, s.period
     spend, limit = display_usd(s.spend.cost_pico, pico=True), display_usd(b.limit_usd)
-    subject = f"[margindash] {s.level.upper()}: budget {b.name} at {pct_text(s.pct_used)} ({spend} of {limit}, {p.label})"
+    subject = (
+        f"[margindash] {s.level.upper()}: budget {b.name} at {pct_text(s.pct_used)} ({spend} of {limit}, {p.label})"
+    )
     kind = contributors_kind(b)
     lines = [
         f"Budget {b.name} ({b.scope_text}, per {b.period}) is at level {s.level}.",
@@ -329,15 +366,24 @@ def alert_message(s: BudgetStatus, top: list[tuple[str | None, int]], alert_key:
         f"Levels:  warning at {b.warn_pct}%, critical at {b.critical_pct}%, exceeded at 100%",
     ]
     if s.projected_pico is not None:
-        lines.append(f"Projected at the current burn rate: {display_usd(s.projected_pico, pico=True)} ({pct_text(s.projected_pct)}) by the end of the period")
+        lines.append(
+            f"Projected at the current burn rate: {display_usd(s.projected_pico, pico=True)} ({pct_text(s.projected_pct)}) by the end of the period"
+        )
     if s.spend.unpriced_events:
-        lines.append(f"Risk: {s.spend.unpriced_events:,} call(s) in scope have no price and are not in the spend; the real spend may be higher.")
+        lines.append(
+            f"Risk: {s.spend.unpriced_events:,} call(s) in scope have no price and are not in the spend; the real spend may be higher."
+        )
     if top:
         lines += ["", f"Top {kind}s behind it:"]
         for name, pico in top:
-            lines.append(f"  {name if name is not None else '(unattributed)' if kind == 'customer' else '(none)'}: {display_usd(pico, pico=True)}")
+            lines.append(
+                f"  {name if name is not None else '(unattributed)' if kind == 'customer' else '(none)'}: {display_usd(pico, pico=True)}"
+            )
     if s.blocks:
-        lines += ["", f"Calls for {b.scope_text} are now on the blocklist until {iso_utc(p.end_ms)} (when --blocklist is used)."]
+        lines += [
+            "",
+            f"Calls for {b.scope_text} are now on the blocklist until {iso_utc(p.end_ms)} (when --blocklist is used).",
+        ]
     lines += ["", "See more:", f"  {more_command(s)}", "", "-- margindash budget check"]
     digest = hashlib.blake2b(alert_key.encode(), digest_size=12).hexdigest()
     return AlertMessage(subject, "\n".join(lines) + "\n", f"<alert-{digest}@margindash>")
@@ -356,11 +402,24 @@ def webhook_payload(s: BudgetStatus, message: AlertMessage) -> dict[str, Any]:
 def blocklist_payload(statuses: list[BudgetStatus], generated_at_ms: int, ttl_seconds: int) -> dict[str, Any]:
     """The blocklist file: customers and features over a budget, each until its period ends."""
     blocked = sorted(
-        ({"scope": s.budget.scope, "id": s.budget.scope_id, "budget": s.budget.name, "period_end": iso_utc(s.period.end_ms)}
-         for s in statuses if s.blocks),
+        (
+            {
+                "scope": s.budget.scope,
+                "id": s.budget.scope_id,
+                "budget": s.budget.name,
+                "period_end": iso_utc(s.period.end_ms),
+            }
+            for s in statuses
+            if s.blocks
+        ),
         key=lambda e: (e["scope"], e["id"], e["budget"]),
-    )  # fmt: skip
-    return {"version": BLOCKLIST_VERSION, "generated_at": iso_utc(generated_at_ms), "ttl_seconds": ttl_seconds, "blocked": blocked}
+    )
+    return {
+        "version": BLOCKLIST_VERSION,
+        "generated_at": iso_utc(generated_at_ms),
+        "ttl_seconds": ttl_seconds,
+        "blocked": blocked,
+    }
 
 
 @dataclass

@@ -43,7 +43,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 __all__ = ["BudgetExceeded", "Guard"]
@@ -69,9 +69,15 @@ class BudgetExceeded(Exception):
 class Guard:
     """Checks calls against the blocklist file and appends usage events to the spool file."""
 
-    def __init__(self, blocklist: str | os.PathLike[str] | None = None, spool: str | os.PathLike[str] | None = None,
-                 ttl_seconds: float = 30, *, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time):  # fmt: skip
+    def __init__(
+        self,
+        blocklist: str | os.PathLike[str] | None = None,
+        spool: str | os.PathLike[str] | None = None,
+        ttl_seconds: float = 30,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ):
         if ttl_seconds < 0:
             raise ValueError("ttl_seconds must be 0 or more")
         self.blocklist = None if blocklist is None else os.fspath(blocklist)
@@ -81,9 +87,13 @@ class Guard:
         self._wall_clock = wall_clock
         self._lock = threading.Lock()
         self._next_read: float | None = None
-        self._blocked: dict[tuple[str, str], list[tuple[float, str, str]]] = {}  # (scope, id) -> [(period end, budget, end text)]
+        self._blocked: dict[
+            tuple[str, str], list[tuple[float, str, str]]
+        ] = {}  # (scope, id) -> [(period end, budget, end text)]
         self._warned = False
-        self._usage: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(f"margindash_usage_{id(self)}", default=())
+        self._usage: contextvars.ContextVar[tuple[dict[str, Any], ...]] = contextvars.ContextVar(
+            f"margindash_usage_{id(self)}", default=()
+        )
 
     # ---- blocking ------------------------------------------------------------------------------
 
@@ -102,8 +112,14 @@ class Guard:
                 if end > now:
                     raise BudgetExceeded(key[0], str(key[1]), budget, end_text)
 
-    def guarded_call(self, fn: Callable[..., T], *args: Any, customer_id: str | None = None, event_type: str | None = None,
-                     **kwargs: Any) -> T:  # fmt: skip
+    def guarded_call(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        customer_id: str | None = None,
+        event_type: str | None = None,
+        **kwargs: Any,
+    ) -> T:
         """Call fn(*args, **kwargs) and return its result, unless the customer or feature is blocked: then
         raise BudgetExceeded without calling it."""
         self.check(customer_id=customer_id, event_type=event_type)
@@ -121,8 +137,11 @@ class Guard:
                 blocked, file_ttl = _read_blocklist(self.blocklist or "")
             except Exception as exc:  # noqa: BLE001 - whatever the file holds, the app's call goes on (fails open)
                 if not self._warned:
-                    LOG.warning("margindash guard: blocklist %s is unreadable (%s); failing open, calls are not blocked",
-                                self.blocklist, _reason(exc))  # fmt: skip
+                    LOG.warning(
+                        "margindash guard: blocklist %s is unreadable (%s); failing open, calls are not blocked",
+                        self.blocklist,
+                        _reason(exc),
+                    )
                     self._warned = True
                 blocked = {}
             else:
@@ -135,24 +154,45 @@ class Guard:
 
     # ---- usage ---------------------------------------------------------------------------------
 
-    def add_usage(self, *, model: str, input_tokens: int = 0, output_tokens: int = 0, vendor: str | None = None,
-                  cached_input_tokens: int = 0, cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0,
-                  reasoning_tokens: int = 0, service_tier: str | None = None, cost_usd: str | None = None,
-                  units: dict[str, Any] | None = None, timestamp: datetime | None = None) -> None:  # fmt: skip
+    def add_usage(
+        self,
+        *,
+        model: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        vendor: str | None = None,
+        cached_input_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        cache_write_1h_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        service_tier: str | None = None,
+        cost_usd: str | None = None,
+        units: dict[str, Any] | None = None,
+        timestamp: datetime | None = None,
+    ) -> None:
         """Remember one LLM call's usage (tokens as the canonical event counts them) until the next track()."""
         if not isinstance(model, str) or not model:
             raise ValueError("model is required")
-        for name, value in (("input_tokens", input_tokens), ("output_tokens", output_tokens), ("cached_input_tokens", cached_input_tokens),
-                            ("cache_write_tokens", cache_write_tokens), ("cache_write_1h_tokens", cache_write_1h_tokens),
-                            ("reasoning_tokens", reasoning_tokens)):  # fmt: skip
+        for name, value in (
+            ("input_tokens", input_tokens),
+            ("output_tokens", output_tokens),
+            ("cached_input_tokens", cached_input_tokens),
+            ("cache_write_tokens", cache_write_tokens),
+            ("cache_write_1h_tokens", cache_write_1h_tokens),
+            ("reasoning_tokens", reasoning_tokens),
+        ):
             if type(value) is not int or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        usage: dict[str, Any] = {"timestamp": _iso(timestamp or datetime.now(timezone.utc)), "model": model}
+        usage: dict[str, Any] = {"timestamp": _iso(timestamp or datetime.now(UTC)), "model": model}
         if vendor:
             usage["vendor"] = vendor
         usage.update(input_tokens=input_tokens, output_tokens=output_tokens)
-        for name, value in (("cached_input_tokens", cached_input_tokens), ("cache_write_tokens", cache_write_tokens),
-                            ("cache_write_1h_tokens", cache_write_1h_tokens), ("reasoning_tokens", reasoning_tokens)):  # fmt: skip
+        for name, value in (
+            ("cached_input_tokens", cached_input_tokens),
+            ("cache_write_tokens", cache_write_tokens),
+            ("cache_write_1h_tokens", cache_write_1h_tokens),
+            ("reasoning_tokens", reasoning_tokens),
+        ):
             if value:
                 usage[name] = value
         if service_tier:
@@ -163,8 +203,16 @@ class Guard:
             usage["units"] = dict(units)
         self._usage.set((*self._usage.get(), usage))
 
-    def track(self, *, customer_id: str | None, event_type: str | None, revenue_amount_in_cents: int | None = None,
-              request_id: str | None = None, segment: str | None = None, tags: dict[str, Any] | None = None) -> list[str]:  # fmt: skip
+    def track(
+        self,
+        *,
+        customer_id: str | None,
+        event_type: str | None,
+        revenue_amount_in_cents: int | None = None,
+        request_id: str | None = None,
+        segment: str | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> list[str]:
         """Append the usage added since the last track() to the spool, as one canonical event per call, for this
         customer and feature. Revenue goes on the first event only. Returns the request ids written.
 
@@ -188,7 +236,9 @@ class Guard:
                 event["segment"] = segment
             if tags:
                 event["tags"] = tags
-            lines.append(json.dumps({k: v for k, v in event.items() if v is not None}, separators=(",", ":"), ensure_ascii=False))
+            lines.append(
+                json.dumps({k: v for k, v in event.items() if v is not None}, separators=(",", ":"), ensure_ascii=False)
+            )
             ids.append(rid)
         append_lines(self.spool, lines)
         self._usage.set(())
@@ -232,13 +282,19 @@ def _read_blocklist(path: str) -> tuple[dict[tuple[str, str], list[tuple[float, 
     if len(raw) > MAX_BLOCKLIST_BYTES:
         raise ValueError(f"more than {MAX_BLOCKLIST_BYTES:,} bytes")
     data = json.loads(raw)  # its nesting is bounded by the recursion limit: RecursionError fails open like the rest
-    if not isinstance(data, dict) or data.get("version") != BLOCKLIST_VERSION or not isinstance(data.get("blocked"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("version") != BLOCKLIST_VERSION
+        or not isinstance(data.get("blocked"), list)
+    ):
         raise ValueError(f"not a version {BLOCKLIST_VERSION} margindash blocklist")
     out: dict[tuple[str, str], list[tuple[float, str, str]]] = {}
     for entry in data["blocked"]:
         if not isinstance(entry, dict):
             raise ValueError("a blocked entry is not an object")
-        fields = [entry.get(name, "") if name == "budget" else entry[name] for name in ("scope", "id", "period_end", "budget")]
+        fields = [
+            entry.get(name, "") if name == "budget" else entry[name] for name in ("scope", "id", "period_end", "budget")
+        ]
         if any(not isinstance(v, (str, int)) or isinstance(v, bool) or len(str(v)) > 512 for v in fields):
             raise ValueError("a blocked entry's scope, id, budget or period_end is not a short string")
         scope, id_, end_text, budget = (str(v) for v in fields)
@@ -268,5 +324,5 @@ def _reason(exc: BaseException) -> str:
 
 def _iso(dt: datetime) -> str:
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

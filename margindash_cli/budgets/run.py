@@ -34,8 +34,8 @@ from typing import Any
 import orjson
 
 from margindash_cli.budgets import compute as core
-from margindash_cli.clients.alerts import AlertError, SmtpConfig, check_webhook_url, post_webhook, send_email
 from margindash_cli.budgets.compute import Budget, BudgetStatus, Period, Spend
+from margindash_cli.clients.alerts import AlertError, SmtpConfig, check_webhook_url, post_webhook, send_email
 from margindash_cli.errors import MarginDashError
 from margindash_cli.store.db import Store
 
@@ -112,14 +112,32 @@ class CheckResult:
 
 def save_budget(store: Store, budget: Budget) -> bool:
     """Create or replace a budget; True when it is new."""
-    return store.budgets.save_budget(budget.name, budget.scope, budget.scope_id, format(budget.limit_usd, "f"), budget.period,
-                             budget.tz, format(budget.warn_pct, "f"), format(budget.critical_pct, "f"),
-                             orjson.dumps(list(budget.emails)).decode())  # fmt: skip
+    return store.budgets.save_budget(
+        budget.name,
+        budget.scope,
+        budget.scope_id,
+        format(budget.limit_usd, "f"),
+        budget.period,
+        budget.tz,
+        format(budget.warn_pct, "f"),
+        format(budget.critical_pct, "f"),
+        orjson.dumps(list(budget.emails)).decode(),
+    )
 
 
 def load_budgets(store: Store) -> list[Budget]:
     return [
-        Budget(name, scope, scope_id, Decimal(limit), period, tz, Decimal(warn), Decimal(critical), tuple(orjson.loads(emails)))
+        Budget(
+            name,
+            scope,
+            scope_id,
+            Decimal(limit),
+            period,
+            tz,
+            Decimal(warn),
+            Decimal(critical),
+            tuple(orjson.loads(emails)),
+        )
         for name, scope, scope_id, limit, period, tz, warn, critical, emails in store.budgets.budget_rows()
     ]
 
@@ -148,7 +166,9 @@ def evaluate_all(store: Store, now: datetime) -> list[BudgetStatus]:
         if b.scope == "org":
             cost, unpriced, events = spend.total
         else:
-            cost, unpriced, events = (spend.customers if b.scope == "customer" else spend.features).get(b.scope_id, (0, 0, 0))
+            cost, unpriced, events = (spend.customers if b.scope == "customer" else spend.features).get(
+                b.scope_id, (0, 0, 0)
+            )
         out.append(core.evaluate(b, p, Spend(cost, unpriced, events), now_ms))
     return out
 
@@ -157,19 +177,28 @@ def top_contributors(store: Store, s: BudgetStatus) -> list[tuple[str | None, in
     """The customers (or, for a customer budget, the features) with the most spend in the budget's period."""
     b = s.budget
     rows = store.budgets.budget_breakdown(
-        s.period.start_ms, s.period.end_ms, core.contributors_kind(b),
+        s.period.start_ms,
+        s.period.end_ms,
+        core.contributors_kind(b),
         customer=b.scope_id if b.scope == "customer" else None,
         feature=b.scope_id if b.scope == "feature" else None,
-    )  # fmt: skip
+    )
     return rows[: core.TOP_N]
 
 
 # ---- check ---------------------------------------------------------------------------------------
 
 
-def run_check(store: Store, now: datetime, *, fail_on: str, webhook_url: str | None = None,
-              blocklist_path: Path | None = None, blocklist_ttl: int = DEFAULT_BLOCKLIST_TTL,
-              env: dict[str, str] | None = None) -> CheckResult:  # fmt: skip
+def run_check(
+    store: Store,
+    now: datetime,
+    *,
+    fail_on: str,
+    webhook_url: str | None = None,
+    blocklist_path: Path | None = None,
+    blocklist_ttl: int = DEFAULT_BLOCKLIST_TTL,
+    env: dict[str, str] | None = None,
+) -> CheckResult:
     """Evaluate every budget, write the blocklist, and send each alert that has not gone out yet."""
     if webhook_url is not None:
         check_webhook_url(webhook_url)
@@ -204,11 +233,18 @@ def run_check(store: Store, now: datetime, *, fail_on: str, webhook_url: str | N
                 outcome = AlertOutcome(s.budget.name, s.level, "email", "failed", smtp_error)
             else:
                 config = smtp
-                outcome = sender.deliver("email", lambda m: send_email(config, list(s.budget.emails), m.subject, m.text, m.message_id))
+                outcome = sender.deliver(
+                    "email",
+                    lambda m, config=config, s=s: send_email(
+                        config, list(s.budget.emails), m.subject, m.text, m.message_id
+                    ),
+                )
             _record(result, outcome)
         if webhook_url is not None:
             url = webhook_url
-            _record(result, sender.deliver("webhook", lambda m: post_webhook(url, core.webhook_payload(s, m))))
+            _record(
+                result, sender.deliver("webhook", lambda m, url=url, s=s: post_webhook(url, core.webhook_payload(s, m)))
+            )
     return result
 
 
@@ -235,8 +271,9 @@ class _Sender:
     def deliver(self, channel: str, send: Any) -> AlertOutcome:
         s = self.status
         key = (s.budget.name, s.level, s.period.start_ms, channel)
-        claim = self.store.budgets.claim_alert(*key, blocking_levels=core.alert_levels_at_or_above(s.level), now_ms=_clock_ms(),
-                                       stale_ms=CLAIM_STALE_MS)  # fmt: skip
+        claim = self.store.budgets.claim_alert(
+            *key, blocking_levels=core.alert_levels_at_or_above(s.level), now_ms=_clock_ms(), stale_ms=CLAIM_STALE_MS
+        )
         if claim != "claimed":
             return AlertOutcome(s.budget.name, s.level, channel, "already_sent" if claim == "sent" else "in_progress")
         try:
@@ -280,14 +317,20 @@ def write_blocklist(path: Path, payload: dict[str, Any]) -> None:
 
 
 def list_json(statuses: list[BudgetStatus], now: datetime) -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "generated_at": core.iso_utc(core.epoch_ms(now)), "currency": "USD",
-            "budgets": [core.status_json(s) for s in statuses]}  # fmt: skip
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": core.iso_utc(core.epoch_ms(now)),
+        "currency": "USD",
+        "budgets": [core.status_json(s) for s in statuses],
+    }
 
 
 def check_json(result: CheckResult) -> dict[str, Any]:
     alerts: dict[str, list[dict[str, Any]]] = {}
     for a in result.alerts:
-        alerts.setdefault(a.budget, []).append({"channel": a.channel, "level": a.level, "status": a.status, "error": a.error, "note": a.note})
+        alerts.setdefault(a.budget, []).append(
+            {"channel": a.channel, "level": a.level, "status": a.status, "error": a.error, "note": a.note}
+        )
     counts = core.LevelCounts.of(result.statuses).counts
     return {
         "schema_version": SCHEMA_VERSION,
@@ -298,7 +341,9 @@ def check_json(result: CheckResult) -> dict[str, Any]:
         "highest_level": core.highest_level(result.statuses),
         "levels": counts,
         "budgets": [{**core.status_json(s), "alerts": alerts.get(s.budget.name, [])} for s in result.statuses],
-        "blocklist": None if result.blocklist_path is None else {"path": result.blocklist_path, "blocked": result.blocked},
+        "blocklist": None
+        if result.blocklist_path is None
+        else {"path": result.blocklist_path, "blocked": result.blocked},
         "errors": result.errors,
     }
 
@@ -307,7 +352,9 @@ def summary_line(result: CheckResult) -> str:
     """One line for CI logs: levels, alerts, blocklist and the exit code."""
     counts = core.LevelCounts.of(result.statuses).counts
     n = len(result.statuses)
-    parts = [f"budget check: {n} budget{'s' if n != 1 else ''}: " + ", ".join(f"{counts[lv]} {lv}" for lv in core.LEVELS)]
+    parts = [
+        f"budget check: {n} budget{'s' if n != 1 else ''}: " + ", ".join(f"{counts[lv]} {lv}" for lv in core.LEVELS)
+    ]
     sent = sum(a.status == "sent" for a in result.alerts)
     failed = sum(a.status == "failed" for a in result.alerts)
     if result.alerts:
@@ -316,7 +363,6 @@ def summary_line(result: CheckResult) -> str:
         parts.append(f"{result.blocked} blocked")
     parts.append(f"exit {result.exit_code}")
     return "; ".join(parts)
-
 
 
 # ---- scopes that can never see spend (#17) ---------------------------------------------------------
@@ -352,6 +398,8 @@ def email_warning(budget: Budget) -> str | None:
     except AlertError as exc:
         return f"budget {budget.name}: its alert emails cannot be sent: {exc.message}"
     if config is None:
-        return (f"budget {budget.name}: its alert emails cannot be sent: {SMTP_URL_ENV} is not set"
-                f" (set it where `budget check` runs; a failed alert makes it exit {ALERT_FAILED_EXIT})")  # fmt: skip
+        return (
+            f"budget {budget.name}: its alert emails cannot be sent: {SMTP_URL_ENV} is not set"
+            f" (set it where `budget check` runs; a failed alert makes it exit {ALERT_FAILED_EXIT})"
+        )
     return None

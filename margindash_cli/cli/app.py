@@ -11,9 +11,9 @@ from typer.core import TyperGroup
 
 from margindash_cli import __version__
 from margindash_cli.cli.commands import budget as budget_commands
-from margindash_cli.cli.commands import dashboard as dashboard_commands
 from margindash_cli.cli.commands import costs as costs_commands
 from margindash_cli.cli.commands import customers as customers_commands
+from margindash_cli.cli.commands import dashboard as dashboard_commands
 from margindash_cli.cli.commands import db as db_commands
 from margindash_cli.cli.commands import demo as demo_commands
 from margindash_cli.cli.commands import doctor as doctor_commands
@@ -77,8 +77,11 @@ class _Root(TyperGroup):
 
             print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
             if "integer overflow" in str(exc):
-                print("hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
-                      " segment; the step that failed wrote nothing", file=sys.stderr)  # fmt: skip
+                print(
+                    "hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
+                    " segment; the step that failed wrote nothing",
+                    file=sys.stderr,
+                )
             else:
                 from margindash_cli.store.db import sqlite_hint  # lazy: start-up
 
@@ -93,8 +96,21 @@ def _is_store_failure(exc: Exception) -> bool:
     return isinstance(exc, DatabaseError)
 
 
-WRITE_COMMANDS = {"ingest", "sync-prices", "sync-stripe", "sync-costs", "demo", "prices", "revenue", "budget", "costs",
-                  "db", "stripe", "customers", "fx"}  # fmt: skip  # (sub)command groups that may write the store
+WRITE_COMMANDS = {
+    "ingest",
+    "sync-prices",
+    "sync-stripe",
+    "sync-costs",
+    "demo",
+    "prices",
+    "revenue",
+    "budget",
+    "costs",
+    "db",
+    "stripe",
+    "customers",
+    "fx",
+}  # (sub)command groups that may write the store
 
 
 def _interrupted_message(ctx: click.Context) -> str:
@@ -137,8 +153,15 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    db: str = typer.Option(None, "--db", envvar="MARGINDASH_DB", help="Store file (default: $MARGINDASH_HOME/margindash.db, else the user data dir)."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    db: str = typer.Option(
+        None,
+        "--db",
+        envvar="MARGINDASH_DB",
+        help="Store file (default: $MARGINDASH_HOME/margindash.db, else the user data dir).",
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """Revenue, cost and margin of your AI product per customer, feature and model, from local usage logs."""
     ctx.obj = {"db": db}

@@ -13,16 +13,38 @@ from __future__ import annotations
 import re
 from typing import Any
 
-
 # The common options, by long name: what a value of each looks like.
 METAVARS = {
-    "--since": "DATE", "--until": "DATE", "--as-of": "DATE", "--date": "DATE", "--day": "DATE",
-    "--tz": "ZONE", "--timezone": "ZONE", "--by": "FIELD", "--top": "N", "--limit": "N", "--workers": "N",
-    "--period": "PERIOD", "--db": "FILE", "--quarantine": "FILE", "--blocklist": "FILE", "--output": "USD",
-    "--input": "USD", "-o": "FILE", "--out": "FILE", "--map": "FIELD=PATH", "--email": "ADDRESS",
-    "--webhook": "URL", "--url": "URL", "--limit-usd": "USD", "--warn": "PCT", "--critical": "PCT",
-    "--band": "PCT", "--tag": "NAME", "--sort": "KEY",
-}  # fmt: skip
+    "--since": "DATE",
+    "--until": "DATE",
+    "--as-of": "DATE",
+    "--date": "DATE",
+    "--day": "DATE",
+    "--tz": "ZONE",
+    "--timezone": "ZONE",
+    "--by": "FIELD",
+    "--top": "N",
+    "--limit": "N",
+    "--workers": "N",
+    "--period": "PERIOD",
+    "--db": "FILE",
+    "--quarantine": "FILE",
+    "--blocklist": "FILE",
+    "--output": "USD",
+    "--input": "USD",
+    "-o": "FILE",
+    "--out": "FILE",
+    "--map": "FIELD=PATH",
+    "--email": "ADDRESS",
+    "--webhook": "URL",
+    "--url": "URL",
+    "--limit-usd": "USD",
+    "--warn": "PCT",
+    "--critical": "PCT",
+    "--band": "PCT",
+    "--tag": "NAME",
+    "--sort": "KEY",
+}
 MAX_CHOICES_METAVAR = 40  # longer choice lists stay in the help text, with a name as the metavar
 _CHOICES = re.compile(r"^([A-Za-z0-9_.-]+(?:\|[A-Za-z0-9_.-]+)+)(?::|\.?$)")  # "a|b|c: what it does" or "a|b|c."
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
@@ -27,25 +27,43 @@ Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g.
 Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
 ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-Totals = Annotated[bool, typer.Option("--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once.")]
+Totals = Annotated[
+    bool,
+    typer.Option(
+        "--totals", help="CSV: add the totals row (first cell '(total)'); left out by default so a column sums once."
+    ),
+]
 # --json of the commands with one output besides the table.
 JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
 JsonResultOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
-UtcSince = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, UTC).")]  # commands on UTC days
+UtcSince = Annotated[
+    Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, UTC).")
+]  # commands on UTC days
 # Options of the commands that group usage by feature or model.
 Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
-Feature = Annotated[Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")]
-Model = Annotated[Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")]
-Allocate = Annotated[str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")]
+Feature = Annotated[
+    Optional[str], typer.Option("--feature", help="Only this feature (its share of each customer's revenue).")
+]
+Model = Annotated[
+    Optional[str], typer.Option("--model", help="Only this model (its share of each customer's revenue).")
+]
+Allocate = Annotated[
+    str, typer.Option("--allocate", help="Spread a customer's revenue over its features/models by events|tokens|cost.")
+]
 Band = Annotated[str, typer.Option("--band", help="Margin % band for break-even: within +-BAND is break-even.")]
-RevenueBasis = Annotated[str, typer.Option("--revenue-basis", help="recognized: spread over each invoice line's service period "
-                                           "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.")]
+RevenueBasis = Annotated[
+    str,
+    typer.Option(
+        "--revenue-basis",
+        help="recognized: spread over each invoice line's service period "
+        "(default); billed: whole on the invoice's finalization day, as in your Stripe balance.",
+    ),
+]
 
 
 def now() -> datetime | None:
     """The clock, or MARGINDASH_NOW when set (naive = UTC)."""
-    from datetime import timezone  # lazy: start-up
 
     from margindash_cli.errors import UsageError  # lazy: start-up
 
@@ -55,15 +73,16 @@ def now() -> datetime | None:
     try:
         now = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"{NOW_ENV}={text!r} is not an ISO 8601 date-time", f"unset {NOW_ENV}, or use e.g. 2026-10-15T12:00:00Z") from None
-    return now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+        raise UsageError(
+            f"{NOW_ENV}={text!r} is not an ISO 8601 date-time", f"unset {NOW_ENV}, or use e.g. 2026-10-15T12:00:00Z"
+        ) from None
+    return now if now.tzinfo else now.replace(tzinfo=UTC)
 
 
 def clock() -> datetime:
     """now(), else the real clock (UTC): for a command that needs a moment, not "the core's default"."""
-    from datetime import timezone  # lazy: start-up
 
-    return now() or datetime.now(timezone.utc)
+    return now() or datetime.now(UTC)
 
 
 def percent(text: str, option: str, what: str = "a number of percent") -> Any:
@@ -100,8 +119,10 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
     if new and not path.parent.is_dir() and ((ctx.find_root().obj or {}).get("db") or os.environ.get("MARGINDASH_DB")):
         from margindash_cli.errors import StoreError  # lazy: start-up
 
-        raise StoreError(f"cannot create a store at {path}: the folder {path.parent} does not exist",
-                         "check the path for a typo, or create the folder first")  # fmt: skip
+        raise StoreError(
+            f"cannot create a store at {path}: the folder {path.parent} does not exist",
+            "check the path for a typo, or create the folder first",
+        )
     from margindash_cli.store.db import Store  # lazy: start-up
 
     store = Store.open(path, create=create)
@@ -135,9 +156,24 @@ class _NewStore:
 
 def _holds_nothing(store: Store) -> bool:
     # The shipped price catalog (prices, price_aliases) is loaded into every new store: not the user's data.
-    checks = [f"SELECT 1 FROM {t} LIMIT 1" for t in ("events", "sources", "budgets", "revenue", "stripe_invoices",
-                                                       "stripe_customers", "billed_costs", "fx_rates", "customer_attributes")]  # fmt: skip
-    checks += ["SELECT 1 FROM prices WHERE source = 'user' LIMIT 1", "SELECT 1 FROM price_aliases WHERE source = 'user' LIMIT 1"]
+    checks = [
+        f"SELECT 1 FROM {t} LIMIT 1"
+        for t in (
+            "events",
+            "sources",
+            "budgets",
+            "revenue",
+            "stripe_invoices",
+            "stripe_customers",
+            "billed_costs",
+            "fx_rates",
+            "customer_attributes",
+        )
+    ]
+    checks += [
+        "SELECT 1 FROM prices WHERE source = 'user' LIMIT 1",
+        "SELECT 1 FROM price_aliases WHERE source = 'user' LIMIT 1",
+    ]
     try:
         for sql in checks:
             if store.conn.execute(sql).fetchone():

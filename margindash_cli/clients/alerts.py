@@ -58,15 +58,22 @@ class SmtpConfig:
             parts = urlsplit(url)
             port = parts.port
         except ValueError:
-            raise AlertError(f"{SMTP_URL_ENV} is not a valid URL", "use smtp://user:pass@host:587 or smtps://user:pass@host:465") from None
+            raise AlertError(
+                f"{SMTP_URL_ENV} is not a valid URL", "use smtp://user:pass@host:587 or smtps://user:pass@host:465"
+            ) from None
         scheme = parts.scheme.lower()
         if scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise AlertError(f"{SMTP_URL_ENV} must be smtp://... or smtps://... with a host", "e.g. smtp://user:pass@smtp.example.com:587")
+            raise AlertError(
+                f"{SMTP_URL_ENV} must be smtp://... or smtps://... with a host",
+                "e.g. smtp://user:pass@smtp.example.com:587",
+            )
         user = unquote(parts.username) if parts.username else None
         password = unquote(parts.password) if parts.password is not None else None
         sender = env.get(ALERT_FROM_ENV, "").strip() or (user if user and "@" in user else "")
         if not sender:
-            raise AlertError(f"{ALERT_FROM_ENV} is not set", "set it to the address alerts come from, e.g. margindash@example.com")
+            raise AlertError(
+                f"{ALERT_FROM_ENV} is not set", "set it to the address alerts come from, e.g. margindash@example.com"
+            )
         return cls(scheme, parts.hostname, port or (465 if scheme == "smtps" else 587), user, password, sender)
 
 
@@ -79,8 +86,11 @@ def redact(text: str, secrets: list[str | None]) -> str:
 
 
 def _past_deadline(where: str) -> AlertError:
-    return AlertError(f"{where}: no complete answer within the total deadline of {SEND_DEADLINE_S:g} s (a stalled or"
-                      " trickling server); the connection was closed", "the alert is retried on the next run")  # fmt: skip
+    return AlertError(
+        f"{where}: no complete answer within the total deadline of {SEND_DEADLINE_S:g} s (a stalled or"
+        " trickling server); the connection was closed",
+        "the alert is retried on the next run",
+    )
 
 
 def send_email(config: SmtpConfig, recipients: list[str], subject: str, text: str, message_id: str) -> list[str]:
@@ -99,8 +109,9 @@ def send_email(config: SmtpConfig, recipients: list[str], subject: str, text: st
             raise
 
 
-def _send_email(config: SmtpConfig, recipients: list[str], subject: str, text: str, message_id: str, deadline: Any
-                ) -> list[str]:  # fmt: skip
+def _send_email(
+    config: SmtpConfig, recipients: list[str], subject: str, text: str, message_id: str, deadline: Any
+) -> list[str]:
     import smtplib  # lazy: start-up
     import ssl  # lazy: start-up
     from email.message import EmailMessage  # lazy: start-up
@@ -133,19 +144,25 @@ def _send_email(config: SmtpConfig, recipients: list[str], subject: str, text: s
                     client.starttls(context=context)
                     client.ehlo()
                 elif config.password is not None:
-                    raise AlertError(f"{where}: the server does not offer STARTTLS; the password was not sent in clear",
-                                     "use smtps:// (implicit TLS), or a server that supports STARTTLS")  # fmt: skip
+                    raise AlertError(
+                        f"{where}: the server does not offer STARTTLS; the password was not sent in clear",
+                        "use smtps:// (implicit TLS), or a server that supports STARTTLS",
+                    )
             if config.user is not None:
                 client.login(config.user, config.password or "")
             refused = client.send_message(msg, from_addr=config.sender, to_addrs=recipients)
     except AlertError:
         raise
     except smtplib.SMTPAuthenticationError as exc:
-        raise AlertError(f"{where}: authentication failed ({exc.smtp_code})", "check the user and password in MARGINDASH_SMTP_URL") from None
+        raise AlertError(
+            f"{where}: authentication failed ({exc.smtp_code})", "check the user and password in MARGINDASH_SMTP_URL"
+        ) from None
     except smtplib.SMTPRecipientsRefused as exc:
         raise AlertError(f"{where}: every recipient was refused ({', '.join(sorted(exc.recipients))})") from None
     except smtplib.SMTPResponseException as exc:
-        message = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        message = (
+            exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        )
         raise AlertError(redact(f"{where}: the server answered {exc.smtp_code} {message}", secrets)) from None
     except smtplib.SMTPException as exc:
         raise AlertError(redact(f"{where}: {type(exc).__name__}: {exc}", secrets)) from None
@@ -153,7 +170,10 @@ def _send_email(config: SmtpConfig, recipients: list[str], subject: str, text: s
         raise AlertError(redact(f"{where}: TLS failed ({exc.reason or type(exc).__name__})", secrets)) from None
     except OSError as exc:
         reason = exc.strerror or ("timed out" if isinstance(exc, TimeoutError) else type(exc).__name__)
-        raise AlertError(redact(f"{where}: cannot connect ({reason})", secrets), "is the mail server up? the alert is retried on the next run") from None
+        raise AlertError(
+            redact(f"{where}: cannot connect ({reason})", secrets),
+            "is the mail server up? the alert is retried on the next run",
+        ) from None
     return sorted(refused)
 
 
@@ -184,7 +204,9 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
     where = f"webhook to {webhook_host(url)}"
     with Deadline(SEND_DEADLINE_S) as deadline:
         try:
-            with httpx.Client(transport=http_transport(deadline), timeout=SEND_TIMEOUT_S, follow_redirects=False) as client:
+            with httpx.Client(
+                transport=http_transport(deadline), timeout=SEND_TIMEOUT_S, follow_redirects=False
+            ) as client:
                 response = client.post(url, content=orjson.dumps(payload), headers={"Content-Type": "application/json"})
         except httpx.TimeoutException:
             raise (_past_deadline(where) if deadline.expired else AlertError(f"{where}: timed out")) from None
@@ -192,6 +214,8 @@ def post_webhook(url: str, payload: dict[str, Any]) -> None:
             if deadline.expired:
                 raise _past_deadline(where) from None
             path = urlsplit(url).path
-            raise AlertError(redact(f"{where}: {exc or type(exc).__name__}", [url, path if len(path) > 1 else None])) from None
+            raise AlertError(
+                redact(f"{where}: {exc or type(exc).__name__}", [url, path if len(path) > 1 else None])
+            ) from None
     if not 200 <= response.status_code < 300:
         raise AlertError(f"{where}: HTTP {response.status_code}")

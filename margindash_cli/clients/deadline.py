@@ -13,8 +13,8 @@ Standard library only at import time; httpcore is imported by `http_transport`, 
 from __future__ import annotations
 
 import math
-import socket
 import smtplib
+import socket
 import threading
 import time
 from typing import Any
@@ -91,8 +91,14 @@ def http_transport(deadline: Deadline, **kwargs: Any) -> Any:
     import httpx  # lazy: start-up
 
     class DeadlineBackend(httpcore.SyncBackend):
-        def connect_tcp(self, host: str, port: int, timeout: float | None = None, local_address: str | None = None,
-                        socket_options: Any = None) -> httpcore.NetworkStream:  # fmt: skip
+        def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> httpcore.NetworkStream:
             stream = super().connect_tcp(host, port, deadline.clamp(timeout), local_address, socket_options)
             sock = stream.get_extra_info("socket")
             if sock is not None:

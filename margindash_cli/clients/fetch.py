@@ -37,9 +37,18 @@ class Fetched:
     etag: str | None
 
 
-def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, retries: int | None = None,
-          backoff: float | None = None, headers: dict[str, str] | None = None, params: list[tuple[str, str]] | None = None,
-          deadline: float | None = None, hint: str = "check the address (--source or its env variable)") -> Fetched:  # fmt: skip
+def fetch(
+    url: str,
+    *,
+    etag: str | None = None,
+    timeout: float | None = None,
+    retries: int | None = None,
+    backoff: float | None = None,
+    headers: dict[str, str] | None = None,
+    params: list[tuple[str, str]] | None = None,
+    deadline: float | None = None,
+    hint: str = "check the address (--source or its env variable)",
+) -> Fetched:
     """GET `url` (revalidating with `etag` when given). Unset options take the module constants as they
     are at call time, so a test (or a caller) can shorten every wait by setting them. `headers` are added to
     the request (sync-costs: the admin key), `params` form its query string, and `deadline` (seconds) bounds
@@ -59,14 +68,23 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
     last = ""
     total_s = TOTAL_DEADLINE_S if deadline is None else min(deadline, TOTAL_DEADLINE_S)
     limit = Deadline(total_s)
-    with limit, httpx.Client(transport=http_transport(limit), timeout=timeout, follow_redirects=True,
-                             headers={**headers, **(extra or {})}) as client:  # fmt: skip
+    with (
+        limit,
+        httpx.Client(
+            transport=http_transport(limit),
+            timeout=timeout,
+            follow_redirects=True,
+            headers={**headers, **(extra or {})},
+        ) as client,
+    ):
         for attempt in range(retries + 1):
             if limit.expired:
                 break
             wait = policy.wait_s(attempt)
             try:
-                with client.stream("GET", url, params=params, timeout=max(0.001, min(timeout, limit.remaining()))) as resp:
+                with client.stream(
+                    "GET", url, params=params, timeout=max(0.001, min(timeout, limit.remaining()))
+                ) as resp:
                     if resp.status_code == 304:
                         return Fetched(url, 304, None, etag)
                     if resp.status_code == 200:
@@ -86,8 +104,11 @@ def fetch(url: str, *, etag: str | None = None, timeout: float | None = None, re
             except httpx.TransportError as exc:
                 last = f"connection failed ({type(exc).__name__})"
             if limit.expired:
-                raise FetchError(f"{url}: no complete answer within the total deadline of {total_s:g} s (a stalled"
-                                 " or trickling server)", "the catalog was left as it was; try again later")  # fmt: skip
+                raise FetchError(
+                    f"{url}: no complete answer within the total deadline of {total_s:g} s (a stalled"
+                    " or trickling server)",
+                    "the catalog was left as it was; try again later",
+                )
             if not policy.exhausted(failed=attempt + 1):
                 if wait > limit.remaining():
                     last += f"; the {total_s:g} s deadline would pass before the next attempt"

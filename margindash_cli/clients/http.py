@@ -22,11 +22,18 @@ class ProviderError(MarginDashError):
     """A provider refused or failed a request, or answered something that is not its documented shape."""
 
 
-def get_page(provider: str, key_env: str, url: str, params: list[tuple[str, str]], headers: dict[str, str]) -> dict[str, Any]:
+def get_page(
+    provider: str, key_env: str, url: str, params: list[tuple[str, str]], headers: dict[str, str]
+) -> dict[str, Any]:
     """The decoded JSON object of one GET, numbers with a fraction as Decimal (exact), or a ProviderError."""
     try:
-        got = fetch_module.fetch(url, headers=headers, params=params, deadline=DEADLINE_S,
-                                 hint=f"check {key_env} and the {provider} API address")  # fmt: skip
+        got = fetch_module.fetch(
+            url,
+            headers=headers,
+            params=params,
+            deadline=DEADLINE_S,
+            hint=f"check {key_env} and the {provider} API address",
+        )
     except fetch_module.FetchError as exc:
         if exc.status in (401, 403):
             raise ProviderError(
@@ -34,15 +41,21 @@ def get_page(provider: str, key_env: str, url: str, params: list[tuple[str, str]
                 f"set {key_env} to an admin key of your organization (an Owner makes one); nothing was written",
             ) from None
         if exc.status is not None:
-            raise ProviderError(f"{provider} answered HTTP {exc.status} at {url}: {_error_message(exc.body)}",
-                                "nothing was written; check the options (--since) and try again") from None  # fmt: skip
+            raise ProviderError(
+                f"{provider} answered HTTP {exc.status} at {url}: {_error_message(exc.body)}",
+                "nothing was written; check the options (--since) and try again",
+            ) from None
         raise ProviderError(f"{provider}: {exc.message}", "nothing was written; try again later") from None
     try:
         data = json.loads(got.body or b"", parse_float=Decimal)
     except ValueError as exc:
-        raise ProviderError(f"{provider} answered {url} with something that is not JSON ({exc})", "nothing was written") from None
+        raise ProviderError(
+            f"{provider} answered {url} with something that is not JSON ({exc})", "nothing was written"
+        ) from None
     if not isinstance(data, dict):
-        raise ProviderError(f"{provider} answered {url} with a JSON {type(data).__name__}, not an object", "nothing was written")
+        raise ProviderError(
+            f"{provider} answered {url} with a JSON {type(data).__name__}, not an object", "nothing was written"
+        )
     return data
 
 
@@ -58,8 +71,7 @@ def _error_message(body: bytes) -> str:
     return body[:200].decode("utf-8", "replace") or "(empty body)"
 
 
-def iter_pages(provider: str, key_env: str, url: str, params: list[tuple[str, str]], headers: dict[str, str]
-               ) -> Any:  # fmt: skip
+def iter_pages(provider: str, key_env: str, url: str, params: list[tuple[str, str]], headers: dict[str, str]) -> Any:
     """Every page of a cursor-paged list: the original parameters again with `page=<next_page>` until `has_more`
     is false. A cursor that repeats, or `has_more` without a cursor, is an error (never an endless loop)."""
     seen: set[str] = set()
@@ -72,8 +84,10 @@ def iter_pages(provider: str, key_env: str, url: str, params: list[tuple[str, st
             return
         cursor = page.get("next_page")
         if more is not True or not isinstance(cursor, str) or not cursor:
-            raise ProviderError(f"{provider} answered {url} with has_more={more!r} and next_page={cursor!r}",
-                                "nothing was written; this is not the documented page shape")  # fmt: skip
+            raise ProviderError(
+                f"{provider} answered {url} with has_more={more!r} and next_page={cursor!r}",
+                "nothing was written; this is not the documented page shape",
+            )
         if cursor in seen:
             raise ProviderError(f"{provider} answered {url} with the cursor {cursor!r} twice", "nothing was written")
         seen.add(cursor)
@@ -87,8 +101,10 @@ class Shape:
         self.endpoint = endpoint
 
     def fail(self, where: str, message: str) -> ProviderError:
-        return ProviderError(f"{self.provider} {self.endpoint}: {where}: {message}",
-                             "nothing was written; the API answered a shape margindash does not know")  # fmt: skip
+        return ProviderError(
+            f"{self.provider} {self.endpoint}: {where}: {message}",
+            "nothing was written; the API answered a shape margindash does not know",
+        )
 
     def list(self, obj: Any, key: str, where: str) -> list[Any]:
         value = obj.get(key) if isinstance(obj, dict) else None

@@ -14,10 +14,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from margindash_cli.core.money import usd_to_pico
-from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 from margindash_cli.clients.http import Pages, Shape, iter_pages
+from margindash_cli.core.money import usd_to_pico
 from margindash_cli.core.periods import EPOCH_DATE
+from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 
 PROVIDER = "openai"
 KEY_ENV = "OPENAI_ADMIN_KEY"
@@ -27,8 +27,15 @@ COSTS_MAX_LIMIT = 180  # buckets per page, /costs at 1d
 USAGE_MAX_LIMIT = 31  # buckets per page, /usage/* at 1d
 DAY_S = 86_400
 # the words after the model in a line item -> our token class
-TOKEN_CLASSES = {"input": "input", "cached input": "cache_read", "cache read": "cache_read", "output": "output",
-                 "cache write": "cache_write_5m", "cached write": "cache_write_5m", "input cache write": "cache_write_5m"}  # fmt: skip
+TOKEN_CLASSES = {
+    "input": "input",
+    "cached input": "cache_read",
+    "cache read": "cache_read",
+    "output": "output",
+    "cache write": "cache_write_5m",
+    "cached write": "cache_write_5m",
+    "input cache write": "cache_write_5m",
+}
 
 
 def headers(key: str) -> dict[str, str]:
@@ -47,7 +54,13 @@ def parse_line_item(label: str) -> tuple[str | None, str | None, str | None, str
     head = parts[0]
     if not head or " " in head:
         low = label.lower()
-        kind = "web_search" if "web search" in low else "code_execution" if "code interpreter" in low or "code execution" in low else "other"
+        kind = (
+            "web_search"
+            if "web search" in low
+            else "code_execution"
+            if "code interpreter" in low or "code execution" in low
+            else "other"
+        )
         return None, None, tier, kind
     words = [p.lower() for p in parts[1:]]
     token_class = next((TOKEN_CLASSES[w] for w in words if w in TOKEN_CLASSES), None)
@@ -57,9 +70,14 @@ def parse_line_item(label: str) -> tuple[str | None, str | None, str | None, str
 def read_costs(base: str, key: str, start_day: int, end_day: int) -> tuple[list[BilledCostRow], int]:
     """The billed cost lines of [start_day, end_day) and the number of requests made."""
     shape = Shape(PROVIDER, "/v1/organization/costs")
-    params = [("start_time", str(start_day * DAY_S)), ("end_time", str(end_day * DAY_S)), ("bucket_width", "1d"),
-              ("limit", str(max(1, min(COSTS_MAX_LIMIT, end_day - start_day)))), ("group_by[]", "line_item"),
-              ("group_by[]", "project_id")]  # fmt: skip
+    params = [
+        ("start_time", str(start_day * DAY_S)),
+        ("end_time", str(end_day * DAY_S)),
+        ("bucket_width", "1d"),
+        ("limit", str(max(1, min(COSTS_MAX_LIMIT, end_day - start_day)))),
+        ("group_by[]", "line_item"),
+        ("group_by[]", "project_id"),
+    ]
     rows: list[BilledCostRow] = []
     pages = Pages(iter_pages(PROVIDER, KEY_ENV, base + "/v1/organization/costs", params, headers(key)))
     for day, i, at, result in pages.results(shape, _bucket_day, _iso):
@@ -74,19 +92,38 @@ def read_costs(base: str, key: str, start_day: int, end_day: int) -> tuple[list[
         qty = result.get("quantity")
         if qty is not None and (isinstance(qty, bool) or not isinstance(qty, (int, Decimal))):
             raise shape.fail(at, f"`quantity` is {qty!r}, not a number")
-        rows.append(BilledCostRow(PROVIDER, day, model, token_class, kind, label or "(no line item)",
-                                  shape.text(result, "project_id", at), tier, usd_to_pico(Decimal(value)),
-                                  None if qty is None else format(Decimal(qty), "f"),
-                                  shape.text(result, "quantity_unit", at), f"{day}|c{i}"))  # fmt: skip
+        rows.append(
+            BilledCostRow(
+                PROVIDER,
+                day,
+                model,
+                token_class,
+                kind,
+                label or "(no line item)",
+                shape.text(result, "project_id", at),
+                tier,
+                usd_to_pico(Decimal(value)),
+                None if qty is None else format(Decimal(qty), "f"),
+                shape.text(result, "quantity_unit", at),
+                f"{day}|c{i}",
+            )
+        )
     return rows, pages.count
 
 
 def read_usage(base: str, key: str, start_day: int, end_day: int) -> tuple[list[BilledUsageRow], int]:
     """Tokens billed per model, batch, service tier and project in [start_day, end_day)."""
     shape = Shape(PROVIDER, "/v1/organization/usage/completions")
-    params = [("start_time", str(start_day * DAY_S)), ("end_time", str(end_day * DAY_S)), ("bucket_width", "1d"),
-              ("limit", str(max(1, min(USAGE_MAX_LIMIT, end_day - start_day)))), ("group_by[]", "model"),
-              ("group_by[]", "batch"), ("group_by[]", "service_tier"), ("group_by[]", "project_id")]  # fmt: skip
+    params = [
+        ("start_time", str(start_day * DAY_S)),
+        ("end_time", str(end_day * DAY_S)),
+        ("bucket_width", "1d"),
+        ("limit", str(max(1, min(USAGE_MAX_LIMIT, end_day - start_day)))),
+        ("group_by[]", "model"),
+        ("group_by[]", "batch"),
+        ("group_by[]", "service_tier"),
+        ("group_by[]", "project_id"),
+    ]
     rows: list[BilledUsageRow] = []
     pages = Pages(iter_pages(PROVIDER, KEY_ENV, base + "/v1/organization/usage/completions", params, headers(key)))
     for day, i, at, result in pages.results(shape, _bucket_day, _iso):
@@ -94,15 +131,32 @@ def read_usage(base: str, key: str, start_day: int, end_day: int) -> tuple[list[
         cached = shape.count(result, "input_cached_tokens", at, required=False)
         write = shape.count(result, "input_cache_write_tokens", at, required=False)
         uncached = result.get("input_uncached_tokens")
-        uncached = shape.count(result, "input_uncached_tokens", at) if uncached is not None else max(0, prompt - cached - write)
+        uncached = (
+            shape.count(result, "input_uncached_tokens", at)
+            if uncached is not None
+            else max(0, prompt - cached - write)
+        )
         batch = result.get("batch")
         if batch is not None and not isinstance(batch, bool):
             raise shape.fail(at, f"`batch` is {batch!r}, not true, false or null")
         requests_n = result.get("num_model_requests")
-        rows.append(BilledUsageRow(PROVIDER, day, shape.text(result, "model", at) or "", shape.text(result, "project_id", at),
-                                   shape.text(result, "service_tier", at), None if batch is None else int(batch),
-                                   uncached, cached, write, 0, shape.count(result, "output_tokens", at),
-                                   requests_n if type(requests_n) is int else None, f"{day}|u{i}"))  # fmt: skip
+        rows.append(
+            BilledUsageRow(
+                PROVIDER,
+                day,
+                shape.text(result, "model", at) or "",
+                shape.text(result, "project_id", at),
+                shape.text(result, "service_tier", at),
+                None if batch is None else int(batch),
+                uncached,
+                cached,
+                write,
+                0,
+                shape.count(result, "output_tokens", at),
+                requests_n if type(requests_n) is int else None,
+                f"{day}|u{i}",
+            )
+        )
     return rows, pages.count
 
 
@@ -115,6 +169,6 @@ def _bucket_day(shape: Shape, bucket: Any, where: str) -> int:
 
 
 def _iso(day: int) -> str:
-    from datetime import date, timedelta  # lazy: start-up
+    from datetime import timedelta  # lazy: start-up
 
     return (EPOCH_DATE + timedelta(days=day)).isoformat()

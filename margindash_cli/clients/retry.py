@@ -26,7 +26,9 @@ def retry_after_s(value: object) -> float | None:
 
 @dataclass(frozen=True)
 class Policy:
-    retries: int  # extra attempts after a 5xx, a timeout or a dropped connection (and a 429 when rate_limit_retries is None)
+    retries: (
+        int  # extra attempts after a 5xx, a timeout or a dropped connection (and a 429 when rate_limit_retries is None)
+    )
     backoff_s: float  # first wait; doubles per retry
     max_wait_s: float  # cap on one wait, a server's Retry-After included
     rate_limit_retries: int | None = None  # extra attempts after a 429, when they have a budget of their own

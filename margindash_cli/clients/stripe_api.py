@@ -70,7 +70,9 @@ def load_api_key(env: Mapping[str, str], key_file: Path | None) -> str:
             raise UsageError("no Stripe API key", KEY_HINT)
     if not key or any(c.isspace() for c in key) or not key.startswith(("sk_", "rk_")):
         what = "a publishable key (pk_...)" if key.startswith("pk_") else "not a Stripe secret or restricted key"
-        raise UsageError(f"{origin} holds {what}", "use a restricted key (rk_...) with read access, or a secret key (sk_...)")
+        raise UsageError(
+            f"{origin} holds {what}", "use a restricted key (rk_...) with read access, or a secret key (sk_...)"
+        )
     return key
 
 
@@ -93,8 +95,10 @@ def request_deadline_s(env: Mapping[str, str]) -> float:
     except ValueError:
         seconds = 0.0
     if not 0 < seconds < float("inf"):
-        raise UsageError(f"{DEADLINE_ENV} must be a number of seconds above 0, not {text!r}",
-                         f"unset it for the default of {DEADLINE_S:g} s")  # fmt: skip
+        raise UsageError(
+            f"{DEADLINE_ENV} must be a number of seconds above 0, not {text!r}",
+            f"unset it for the default of {DEADLINE_S:g} s",
+        )
     return seconds
 
 
@@ -108,7 +112,9 @@ def connect(api_key: str, base: str | None, *, deadline_s: float | None = None) 
         api_key,
         base_addresses={"api": base} if base else None,
         max_network_retries=0,
-        http_client=_deadline_client_class()(timeout=TIMEOUT_S, deadline_s=request_deadline_s(os.environ) if deadline_s is None else deadline_s),
+        http_client=_deadline_client_class()(
+            timeout=TIMEOUT_S, deadline_s=request_deadline_s(os.environ) if deadline_s is None else deadline_s
+        ),
     )
 
 
@@ -138,16 +144,23 @@ def _deadline_client_class() -> Any:
             self.deadline_s = deadline_s
             self._ssl = ssl.create_default_context(cafile=stripe.ca_bundle_path) if self._verify_ssl_certs else False
 
-        def request(self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None) -> tuple[bytes, int, Mapping[str, str]]:
+        def request(
+            self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+        ) -> tuple[bytes, int, Mapping[str, str]]:
             args, kwargs = self._get_request_args_kwargs(method, url, headers, post_data)
             limit = Deadline(self.deadline_s)
             try:
-                with limit, httpx.Client(transport=http_transport(limit, verify=self._ssl, proxy=_env_proxy(url))) as client:
+                with (
+                    limit,
+                    httpx.Client(transport=http_transport(limit, verify=self._ssl, proxy=_env_proxy(url))) as client,
+                ):
                     response = client.request(*args, **kwargs)  # reads the whole body
                     return response.content, response.status_code, response.headers
             except Exception as exc:
                 if limit.expired:
-                    err = stripe.APIConnectionError(f"no complete answer within {self.deadline_s:g} s", should_retry=False)
+                    err = stripe.APIConnectionError(
+                        f"no complete answer within {self.deadline_s:g} s", should_retry=False
+                    )
                     err.deadline_s = self.deadline_s  # type: ignore[attr-defined]
                     raise err from None
                 self._handle_request_error(exc)
@@ -201,7 +214,9 @@ class StripeApi:
             try:
                 return fn(*args, **kwargs)
             except stripe.AuthenticationError as exc:
-                raise StripeSyncError(f"Stripe rejected the API key while {what} (HTTP 401{_req(exc)}); nothing was written", KEY_HINT) from None
+                raise StripeSyncError(
+                    f"Stripe rejected the API key while {what} (HTTP 401{_req(exc)}); nothing was written", KEY_HINT
+                ) from None
             except stripe.PermissionError as exc:
                 raise StripeSyncError(
                     f"the API key may not read what {what} needs (HTTP 403{_req(exc)}); nothing was written",
@@ -211,23 +226,34 @@ class StripeApi:
                 if missing_ok and exc.http_status == 404:
                     return None
                 code = getattr(exc, "code", None) or "invalid_request"
-                raise StripeSyncError(self.scrub(f"Stripe refused a request while {what} (HTTP {exc.http_status}, {code}{_req(exc)})"),
-                                      "nothing was written; report this with the request id") from None  # fmt: skip
+                raise StripeSyncError(
+                    self.scrub(f"Stripe refused a request while {what} (HTTP {exc.http_status}, {code}{_req(exc)})"),
+                    "nothing was written; report this with the request id",
+                ) from None
             except (stripe.RateLimitError, stripe.APIError, stripe.APIConnectionError, stripe.StripeError) as exc:
                 deadline_s = getattr(exc, "deadline_s", None)
                 if deadline_s is not None:  # DeadlineHTTPXClient: a server that slow is not answering; no retry
-                    raise StripeSyncError(f"Stripe sent no complete answer within the {deadline_s:g} s deadline while {what} (a stalled"
-                                          f" or trickling server or proxy), after {attempt + 1} attempt(s); nothing was written",
-                                          f"try again later; if Stripe is this slow from here, set {DEADLINE_ENV} to more seconds") from None  # fmt: skip
+                    raise StripeSyncError(
+                        f"Stripe sent no complete answer within the {deadline_s:g} s deadline while {what} (a stalled"
+                        f" or trickling server or proxy), after {attempt + 1} attempt(s); nothing was written",
+                        f"try again later; if Stripe is this slow from here, set {DEADLINE_ENV} to more seconds",
+                    ) from None
                 status = getattr(exc, "http_status", None)
                 headers = getattr(exc, "headers", None) or {}
                 if isinstance(exc, stripe.RateLimitError) or status == 429:
                     rate_limited += 1
                     give_up = policy.exhausted(failed=failed, rate_limited=rate_limited)
                     why = "rate limited (HTTP 429)"
-                elif isinstance(exc, stripe.APIConnectionError) or (status or 0) >= 500 or (isinstance(exc, stripe.APIError) and status is None):
+                elif (
+                    isinstance(exc, stripe.APIConnectionError)
+                    or (status or 0) >= 500
+                    or (isinstance(exc, stripe.APIError) and status is None)
+                ):
                     failed += 1
-                    give_up = policy.exhausted(failed=failed, rate_limited=rate_limited) or str(headers.get("stripe-should-retry", "")).lower() == "false"
+                    give_up = (
+                        policy.exhausted(failed=failed, rate_limited=rate_limited)
+                        or str(headers.get("stripe-should-retry", "")).lower() == "false"
+                    )
                     why = "the connection failed" if isinstance(exc, stripe.APIConnectionError) else f"HTTP {status}"
                 else:
                     give_up = True
@@ -242,7 +268,9 @@ class StripeApi:
                 self.retries += 1
                 self.sleep(wait)
 
-    def iterate(self, what: str, list_fn: Callable[..., Any], params: dict[str, Any], *args: Any) -> Iterator[dict[str, Any]]:
+    def iterate(
+        self, what: str, list_fn: Callable[..., Any], params: dict[str, Any], *args: Any
+    ) -> Iterator[dict[str, Any]]:
         """Every object of a list endpoint, page by page (`starting_after`), each page retried on its own."""
         after: str | None = None
         while True:
@@ -267,18 +295,26 @@ def verify_event(payload: bytes, signature: str, secret: str) -> dict[str, Any]:
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError("the webhook payload is not UTF-8", "pass the request body exactly as Stripe sent it") from None
+        raise InputError(
+            "the webhook payload is not UTF-8", "pass the request body exactly as Stripe sent it"
+        ) from None
     try:
         stripe.WebhookSignature.verify_header(text, signature, secret, WEBHOOK_TOLERANCE_S)
     except stripe.SignatureVerificationError as exc:
         why = "is older than 5 minutes" if "tolerance" in str(exc).lower() else "does not match the payload"
-        raise InputError(f"the webhook signature {why}; nothing was applied",
-                         "pass the Stripe-Signature header and the raw body of the same request; check STRIPE_WEBHOOK_SECRET") from None  # fmt: skip
+        raise InputError(
+            f"the webhook signature {why}; nothing was applied",
+            "pass the Stripe-Signature header and the raw body of the same request; check STRIPE_WEBHOOK_SECRET",
+        ) from None
     try:
         event = json.loads(text)
     except ValueError:
         raise InputError("the webhook payload is not JSON; nothing was applied") from None
-    if not isinstance(event, dict) or event.get("object") != "event" or not isinstance((event.get("data") or {}).get("object"), dict):
+    if (
+        not isinstance(event, dict)
+        or event.get("object") != "event"
+        or not isinstance((event.get("data") or {}).get("object"), dict)
+    ):
         raise InputError("the webhook payload is not a Stripe event; nothing was applied")
     return event
 
@@ -286,6 +322,8 @@ def verify_event(payload: bytes, signature: str, secret: str) -> dict[str, Any]:
 def webhook_secret(env: Mapping[str, str]) -> str:
     secret = (env.get(WEBHOOK_SECRET_ENV) or "").strip()
     if not secret:
-        raise UsageError(f"no webhook secret: set {WEBHOOK_SECRET_ENV}", "copy the endpoint's signing secret (whsec_...) from the Stripe dashboard")
+        raise UsageError(
+            f"no webhook secret: set {WEBHOOK_SECRET_ENV}",
+            "copy the endpoint's signing secret (whsec_...) from the Stripe dashboard",
+        )
     return secret
-

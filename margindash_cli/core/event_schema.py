@@ -28,12 +28,23 @@ _JSON_TYPES: dict[str, dict[str, Any]] = {
     "revenue_amount_in_cents": {"anyOf": [{"type": "integer"}, _NULL]},
     "currency": _OPT_STR,
     "cost_usd": {"anyOf": [{"type": "number"}, _STR, _NULL]},
-    "units": {"anyOf": [{"additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "number"}, _STR]},
-                         "type": "object"}, _NULL]},  # fmt: skip
+    "units": {
+        "anyOf": [
+            {"additionalProperties": {"anyOf": [{"type": "integer"}, {"type": "number"}, _STR]}, "type": "object"},
+            _NULL,
+        ]
+    },
     "service_tier": {"anyOf": [{"enum": ["default", "batch", "flex", "priority"], "type": "string"}, _NULL]},
     "segment": _OPT_STR,
-    "tags": {"anyOf": [{"additionalProperties": {"anyOf": [_STR, {"type": "integer"}, {"type": "boolean"}, _NULL]},
-                        "type": "object"}, _NULL]},  # fmt: skip
+    "tags": {
+        "anyOf": [
+            {
+                "additionalProperties": {"anyOf": [_STR, {"type": "integer"}, {"type": "boolean"}, _NULL]},
+                "type": "object",
+            },
+            _NULL,
+        ]
+    },
 }
 
 
@@ -58,16 +69,18 @@ def _property(name: str) -> dict[str, Any]:
 
 def event_json_schema() -> dict[str, Any]:
     """The JSON Schema of `Call`, with camelCase spellings noted."""
-    schema = _sorted({
-        "additionalProperties": True,
-        "description": (Call.__doc__ or "").strip()
-        + " Field names may also be written in camelCase (customerId, inputTokens, ...);"
-        " `feature` and `provider` are accepted for event_type and vendor. Unknown fields are ignored and never stored.",
-        "properties": {name: _property(name) for name in CALL_FIELDS},
-        "required": list(REQUIRED_FIELDS),
-        "title": "margindash usage event",
-        "type": "object",
-    })
+    schema = _sorted(
+        {
+            "additionalProperties": True,
+            "description": (Call.__doc__ or "").strip()
+            + " Field names may also be written in camelCase (customerId, inputTokens, ...);"
+            " `feature` and `provider` are accepted for event_type and vendor. Unknown fields are ignored and never stored.",
+            "properties": {name: _property(name) for name in CALL_FIELDS},
+            "required": list(REQUIRED_FIELDS),
+            "title": "margindash usage event",
+            "type": "object",
+        }
+    )
     schema["properties"] = {name: schema["properties"][name] for name in CALL_FIELDS}  # field order, not sorted
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema

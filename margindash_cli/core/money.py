@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, DecimalException, InvalidOperation
+
 from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 PICO_PER_USD = 10**12  # picodollars in one US dollar
@@ -46,9 +47,7 @@ def display_usd(amount: Decimal | int, *, pico: bool = False) -> str:
 
 
 # ISO 4217 currencies that Stripe and most billing systems treat as having no minor unit.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
-)
+ZERO_DECIMAL_CURRENCIES = frozenset("bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split())
 # Currencies with three decimal places.
 THREE_DECIMAL_CURRENCIES = frozenset("bhd jod kwd omr tnd".split())
 

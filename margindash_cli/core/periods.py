@@ -7,14 +7,14 @@ Ranges are half-open [start, end) in UTC epoch milliseconds; None means unbounde
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from margindash_cli.errors import UsageError
 
 PERIODS = ("today", "7d", "30d", "mtd", "last-month")  # plus YYYY-MM
 
 # The one epoch of every time number: store timestamps are UTC epoch ms, store days count from EPOCH_DATE.
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EPOCH_DATE = EPOCH.date()  # day 0 of the store's day numbers
 DAY_MS = 86_400_000  # milliseconds in one UTC day
 
@@ -33,7 +33,7 @@ class TimeRange:
 
 def zone(name: str | None) -> tzinfo:
     if not name or name.upper() == "UTC":
-        return timezone.utc
+        return UTC
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # lazy: start-up
 
     shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
@@ -43,7 +43,6 @@ def zone(name: str | None) -> tzinfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder of zones, not a zone
         raise UsageError(f"unknown time zone {shown}", "use an IANA name such as Europe/Paris or Asia/Tokyo") from None
-
 
 
 def _ms(dt: datetime) -> int:
@@ -66,13 +65,14 @@ def _parse_point(text: str, tz: tzinfo, option: str, *, end: bool) -> int:
     return _ms(dt)
 
 
-def resolve_range(since: str | None, until: str | None, period: str | None, tz_name: str | None,
-                  now: datetime | None = None) -> TimeRange:  # fmt: skip
+def resolve_range(
+    since: str | None, until: str | None, period: str | None, tz_name: str | None, now: datetime | None = None
+) -> TimeRange:
     tz = zone(tz_name)
     tz_label = tz_name or "UTC"
     if period and (since or until):
         raise UsageError("--period cannot be combined with --since/--until", "use one or the other")
-    now = (now or datetime.now(timezone.utc)).astimezone(tz)
+    now = (now or datetime.now(UTC)).astimezone(tz)
     today = now.date()
     if period:
         p = period.lower()
@@ -91,7 +91,9 @@ def resolve_range(since: str | None, until: str | None, period: str | None, tz_n
                 year, month = (int(x) for x in p.split("-"))
                 start = date(year, month, 1)
             except ValueError:
-                raise UsageError(f"unknown --period {period!r}", f"use one of {', '.join(PERIODS)} or YYYY-MM") from None
+                raise UsageError(
+                    f"unknown --period {period!r}", f"use one of {', '.join(PERIODS)} or YYYY-MM"
+                ) from None
             end = date(year + (month == 12), month % 12 + 1, 1)
         s = _ms(datetime.combine(start, time(0), tzinfo=tz))
         e = _ms(datetime.combine(end, time(0), tzinfo=tz))

@@ -11,25 +11,25 @@ from __future__ import annotations
 import shlex
 import sys
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from margindash_cli import __version__
-from margindash_cli.reports import compute as reports
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH_DAY
+from margindash_cli.core.periods import resolve_range, zone
 from margindash_cli.errors import MarginDashError
+from margindash_cli.reports import compute as reports
 from margindash_cli.reports.run import (
     ReportQuery,
-    concentration_json,
     cohorts_json,
+    concentration_json,
     envelope_json,
     local_days,
     run_cohorts,
     run_concentration,
     run_report,
 )
-from margindash_cli.core.periods import resolve_range, zone
 from margindash_cli.store.db import Store
-from margindash_cli.core.periods import EPOCH_DATE as EPOCH_DAY
 
 SCHEMA_VERSION = 1  # of the data the page embeds
 DEFAULT_TOP = 50  # rows of the main table before one "(other)" row, unless --top says otherwise
@@ -48,8 +48,15 @@ class DashboardQuery:
     simulate_days: int = SIMULATE_DAYS  # 0 leaves the model-swap section out
     command: str = ""  # the command line that made the page (provenance)
 
-    def report_query(self, dims: list[str], *, top: int | None = None, since: str | None = None,
-                     until: str | None = None, keep_range: bool = True) -> ReportQuery:  # fmt: skip
+    def report_query(
+        self,
+        dims: list[str],
+        *,
+        top: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        keep_range: bool = True,
+    ) -> ReportQuery:
         """The page's query for another grouping (and, with keep_range=False, another range)."""
         if keep_range:
             return replace(self.report, dims=dims, top=top)
@@ -58,7 +65,7 @@ class DashboardQuery:
 
 def build(store: Store, q: DashboardQuery) -> dict[str, Any]:
     """The page's data: one dict of command envelopes plus the page's own framing (timeline, provenance)."""
-    now = q.report.now or datetime.now(timezone.utc)
+    now = q.report.now or datetime.now(UTC)
     q.report = replace(q.report, now=now)
     r = q.report
     main = run_report(store, r)
@@ -77,7 +84,9 @@ def build(store: Store, q: DashboardQuery) -> dict[str, Any]:
     if q.full:
         data["by_feature"] = envelope_json(run_report(store, q.report_query(["feature"], top=SECTION_TOP)))
         data["by_model"] = envelope_json(run_report(store, q.report_query(["model"], top=SECTION_TOP)))
-        data["concentration"] = trim_concentration(concentration_json(run_concentration(store, q.report_query(["customer"]))))
+        data["concentration"] = trim_concentration(
+            concentration_json(run_concentration(store, q.report_query(["customer"])))
+        )
         cohort_q = q.report_query(["customer"])
         cohort_q.granularity = "month"
         data["cohorts"] = cohorts_json(run_cohorts(store, cohort_q))
@@ -110,8 +119,9 @@ def _headline(store: Store, q: DashboardQuery, main: Any, first: date | None, la
     days = (last - first).days + 1
     p_last = first - timedelta(days=1)
     p_first = first - timedelta(days=days)
-    prev = run_report(store, q.report_query(["customer"], since=p_first.isoformat(), until=p_last.isoformat(),
-                                            keep_range=False))  # fmt: skip
+    prev = run_report(
+        store, q.report_query(["customer"], since=p_first.isoformat(), until=p_last.isoformat(), keep_range=False)
+    )
     out["previous"] = envelope_json(prev)["totals"]
     out["previous_range"] = {"first_day": p_first.isoformat(), "last_day": p_last.isoformat(), "days": days}
     return out
@@ -128,8 +138,13 @@ def _timeline(store: Store, q: DashboardQuery, first: date | None, last: date | 
     for b in reports.buckets_between(first, last, granularity):
         end = reports.next_bucket(b, granularity) - timedelta(days=1)
         periods.append({"period": b.isoformat(), "partial": b < first or end > last})
-    return {"granularity": granularity, "first_day": first.isoformat(), "last_day": last.isoformat(),
-            "periods": periods, "report": env}  # fmt: skip
+    return {
+        "granularity": granularity,
+        "first_day": first.isoformat(),
+        "last_day": last.isoformat(),
+        "periods": periods,
+        "report": env,
+    }
 
 
 def _budgets(store: Store, now: datetime) -> dict[str, Any]:
@@ -147,7 +162,13 @@ def trim_concentration(env: dict[str, Any]) -> dict[str, Any]:
     tiers = []
     for t in env.get("tiers", []):
         names = t.get("customers", [])
-        tiers.append({**t, "customers": names[:CONCENTRATION_NAMES], "customers_omitted": max(0, len(names) - CONCENTRATION_NAMES)})
+        tiers.append(
+            {
+                **t,
+                "customers": names[:CONCENTRATION_NAMES],
+                "customers_omitted": max(0, len(names) - CONCENTRATION_NAMES),
+            }
+        )
     out["tiers"] = tiers
     ranked = env.get("customers", [])
     out["customers"] = ranked[:CONCENTRATION_NAMES]
@@ -159,7 +180,8 @@ def _simulate(store: Store, q: DashboardQuery, now: datetime, last: date | None)
     """`simulate --json` over the range's last `simulate_days` days (its monthly saving is a run rate, and
     re-pricing every call of a long range on every candidate takes minutes on a big store); its `error` when
     it cannot run (no calls, no benchmark data)."""
-    from margindash_cli.simulate.run import SimulateQuery, envelope_json as sim_json, run_simulation  # lazy: start-up
+    from margindash_cli.simulate.run import SimulateQuery, run_simulation  # lazy: start-up
+    from margindash_cli.simulate.run import envelope_json as sim_json  # lazy: start-up
 
     if q.simulate_days <= 0:
         return {"error": "left out (--simulate-days 0)", "hint": None}
@@ -167,7 +189,9 @@ def _simulate(store: Store, q: DashboardQuery, now: datetime, last: date | None)
         return {"error": "no calls in this range", "hint": None}
     since = (last - timedelta(days=q.simulate_days - 1)).isoformat()
     try:
-        env = run_simulation(store, SimulateQuery(event_type=q.report.feature, since=since, until=last.isoformat(), now=now))
+        env = run_simulation(
+            store, SimulateQuery(event_type=q.report.feature, since=since, until=last.isoformat(), now=now)
+        )
     except MarginDashError as exc:
         return {"error": exc.message, "hint": exc.hint}
     return sim_json(env)
@@ -181,18 +205,25 @@ def _reconcile(store: Store, q: DashboardQuery, now: datetime) -> dict[str, Any]
     return reconcile(store, start_ms=rng.start_ms, end_ms=rng.end_ms, by="month", range_label=rng.label).to_json()
 
 
-def _provenance(store: Store, q: DashboardQuery, main: Any, first: date | None, last: date | None,
-                now: datetime) -> dict[str, Any]:  # fmt: skip
+def _provenance(
+    store: Store, q: DashboardQuery, main: Any, first: date | None, last: date | None, now: datetime
+) -> dict[str, Any]:
     from margindash_cli.pricing.catalog import load_shipped_catalog  # lazy: start-up
 
     catalog = load_shipped_catalog().version
     synced = store.get_meta("last_price_sync")
     return {
-        "range": {"label": main.range.label, "first_day": None if first is None else first.isoformat(),
-                  "last_day": None if last is None else last.isoformat()},  # fmt: skip
+        "range": {
+            "label": main.range.label,
+            "first_day": None if first is None else first.isoformat(),
+            "last_day": None if last is None else last.isoformat(),
+        },
         "tz": q.report.tz,
-        "price_catalog": {"shipped_version": catalog, "last_sync_prices": synced,
-                          "age_days": _age_days(synced or catalog, now)},  # fmt: skip
+        "price_catalog": {
+            "shipped_version": catalog,
+            "last_sync_prices": synced,
+            "age_days": _age_days(synced or catalog, now),
+        },
         "last_sync_stripe": store.stripe.last_stripe_sync(),
         "margindash_version": __version__,
         "command": q.command or command_line(),
@@ -211,4 +242,3 @@ def command_line(argv: list[str] | None = None) -> str:
     """The command as the user typed it, with the program named `margindash` (quoted for a shell)."""
     args = list(sys.argv if argv is None else argv)
     return shlex.join(["margindash", *args[1:]])
-

@@ -54,16 +54,32 @@ def build_demo(seed: int) -> DemoResult:
         for row in demo_data.demo_revenue():
             writer.writerow({**row, "amount": f"{row['amount'] / 100:.2f}"})
     with Store.open(path) as store:
-        result = ingest_paths(store, [str(log)], quarantine_path=home / "demo.quarantine.jsonl", pricer=load_pricer(store))
+        result = ingest_paths(
+            store, [str(log)], quarantine_path=home / "demo.quarantine.jsonl", pricer=load_pricer(store)
+        )
         days = parse_revenue_csv(revenue_csv.read_text(), str(revenue_csv))
-        store.revenue.replace_revenue(f"csv:{revenue_csv.name}", [
-            (d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor, d.ref) for d in days
-        ])  # fmt: skip
+        store.revenue.replace_revenue(
+            f"csv:{revenue_csv.name}",
+            [(d.customer_id, d.day, d.amount_minor, d.currency, d.amount_minor, d.ref) for d in days],
+        )
         env = run_report(store, ReportQuery(dims=["customer"]))
         feature = suggest_feature(store)
         load_demo_bill(store)  # #18: a synthetic bill, so the demo shows reconciliation too
         rec = reconcile(store, start_ms=None, end_ms=None, by="month")
         html_path = home / "demo-report.html"
-        html_path.write_text(dashboard_page.render(dashboard_run.build(store, DashboardQuery(
-            ReportQuery(dims=["customer"], top=DEFAULT_TOP), full=True, command=f"margindash --db {path} dashboard -o {html_path}"))), encoding="utf-8")  # fmt: skip
-    return DemoResult(path=path, html_path=html_path, events=result.events_stored, report=env, feature=feature, reconciliation=rec)
+        html_path.write_text(
+            dashboard_page.render(
+                dashboard_run.build(
+                    store,
+                    DashboardQuery(
+                        ReportQuery(dims=["customer"], top=DEFAULT_TOP),
+                        full=True,
+                        command=f"margindash --db {path} dashboard -o {html_path}",
+                    ),
+                )
+            ),
+            encoding="utf-8",
+        )
+    return DemoResult(
+        path=path, html_path=html_path, events=result.events_stored, report=env, feature=feature, reconciliation=rec
+    )

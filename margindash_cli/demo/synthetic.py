@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 DEMO_DAYS = 90  # days of history the demo covers
 DEMO_END = date(2026, 10, 31)  # the demo's last day: fixed, so the demo prints the same numbers everywhere
@@ -77,21 +77,23 @@ def demo_events(seed: int = 7) -> Iterator[dict[str, object]]:
                 cached = (inp // 1024) * 1024 if vendor == "openai" and rng.random() < 0.3 and inp >= 1024 else 0
                 reasoning = int(out * 0.6) if model == "o3-mini" else 0
                 secs = rng.randrange(86_400)
-                ts = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(seconds=secs)
+                ts = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=secs)
                 n += 1
-                day_events.append({
-                    "timestamp": ts.isoformat().replace("+00:00", "Z"),
-                    "request_id": f"demo-{n:07d}",
-                    "customer_id": c.customer_id,
-                    "event_type": feature,
-                    "vendor": vendor,
-                    "model": model,
-                    "input_tokens": inp,
-                    "output_tokens": out,
-                    "cached_input_tokens": cached,
-                    "reasoning_tokens": reasoning,
-                    "segment": c.plan,
-                })  # fmt: skip
+                day_events.append(
+                    {
+                        "timestamp": ts.isoformat().replace("+00:00", "Z"),
+                        "request_id": f"demo-{n:07d}",
+                        "customer_id": c.customer_id,
+                        "event_type": feature,
+                        "vendor": vendor,
+                        "model": model,
+                        "input_tokens": inp,
+                        "output_tokens": out,
+                        "cached_input_tokens": cached,
+                        "reasoning_tokens": reasoning,
+                        "segment": c.plan,
+                    }
+                )
         day_events.sort(key=lambda e: e["timestamp"])
         yield from day_events
 
@@ -104,6 +106,11 @@ def demo_revenue() -> Iterator[dict[str, object]]:
         nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
         for c in CUSTOMERS:
             if c.monthly_fee_cents:
-                yield {"customer_id": c.customer_id, "amount": c.monthly_fee_cents, "currency": "usd",
-                       "period_start": month.isoformat(), "period_end": (nxt - timedelta(days=1)).isoformat()}  # fmt: skip
+                yield {
+                    "customer_id": c.customer_id,
+                    "amount": c.monthly_fee_cents,
+                    "currency": "usd",
+                    "period_start": month.isoformat(),
+                    "period_end": (nxt - timedelta(days=1)).isoformat(),
+                }
         month = nxt

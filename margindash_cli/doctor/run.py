@@ -25,12 +25,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from margindash_cli.core.periods import EPOCH_DATE
 from margindash_cli.errors import MarginDashError
 from margindash_cli.store.db import DatabaseError, Store
-from margindash_cli.core.periods import EPOCH_DATE
 
 LEVELS = ("ok", "info", "warn", "fail")  # in order of severity
 EXIT_CODES = {"ok": 0, "info": 0, "warn": 3, "fail": 1}  # exit code of the worst level reached
@@ -63,12 +63,22 @@ class DoctorResult:
         return EXIT_CODES[self.worst]
 
     def to_json(self) -> dict[str, Any]:
-        return {"store": self.store, "status": self.worst, "exit_code": self.exit_code,
-                "checks": [c.__dict__ for c in self.checks]}  # fmt: skip
+        return {
+            "store": self.store,
+            "status": self.worst,
+            "exit_code": self.exit_code,
+            "checks": [c.__dict__ for c in self.checks],
+        }
 
 
-def run_checks(store: Store, *, now: datetime, full: bool = False, price_max_age_days: int = DEFAULT_PRICE_MAX_AGE_DAYS,
-               stripe_max_age_hours: int = DEFAULT_STRIPE_MAX_AGE_HOURS) -> DoctorResult:  # fmt: skip
+def run_checks(
+    store: Store,
+    *,
+    now: datetime,
+    full: bool = False,
+    price_max_age_days: int = DEFAULT_PRICE_MAX_AGE_DAYS,
+    stripe_max_age_hours: int = DEFAULT_STRIPE_MAX_AGE_HOURS,
+) -> DoctorResult:
     """Run every check against the store."""
     checks = [
         _guard("integrity", lambda: _integrity(store, full)),
@@ -95,8 +105,12 @@ def _integrity(store: Store, full: bool) -> Check:
     problems = store.health.integrity_problems(full=full)
     what = "integrity_check" if full else "quick_check"
     if problems:
-        return Check("integrity", "fail", f"{what} found damage: the file is corrupt; restore it from a backup",
-                     [{"message": m} for m in problems])  # fmt: skip
+        return Check(
+            "integrity",
+            "fail",
+            f"{what} found damage: the file is corrupt; restore it from a backup",
+            [{"message": m} for m in problems],
+        )
     return Check("integrity", "ok", f"{what}: ok")
 
 
@@ -113,8 +127,12 @@ def _rollups(store: Store) -> Check:
         elif m == -2:  # a month of the per-customer monthly rollup (m010), against its days
             cell.update(day=cell["day"][:7], rollup="rollup_customer_monthly")
         else:
-            cell.update(rollup="rollup_daily", feature=names["feature"].get(f), model="/".join(names["model"].get(m, ("?", "?"))),
-                        segment=names["segment"].get(s))  # fmt: skip
+            cell.update(
+                rollup="rollup_daily",
+                feature=names["feature"].get(f),
+                model="/".join(names["model"].get(m, ("?", "?"))),
+                segment=names["segment"].get(s),
+            )
         details.append(cell)
     return Check("rollups", "fail", f"{count} rollup cell(s) differ from their events: reports would be wrong", details)
 
@@ -124,9 +142,16 @@ def _unpriced(store: Store) -> Check:
     if not rows:
         return Check("unpriced", "ok", "every stored call has a price")
     calls = sum(r[2] for r in rows)
-    details = [{"vendor": v, "model": m, "calls": n, "input_tokens": i, "output_tokens": o} for v, m, n, i, o in rows[:20]]
-    return Check("unpriced", "warn", f"{calls:,} call(s) of {len(rows)} model(s) have no price: their cost is unknown"
-                 " (margindash prices set / prices alias, then margindash reprice)", details)  # fmt: skip
+    details = [
+        {"vendor": v, "model": m, "calls": n, "input_tokens": i, "output_tokens": o} for v, m, n, i, o in rows[:20]
+    ]
+    return Check(
+        "unpriced",
+        "warn",
+        f"{calls:,} call(s) of {len(rows)} model(s) have no price: their cost is unknown"
+        " (margindash prices set / prices alias, then margindash reprice)",
+        details,
+    )
 
 
 def _prices(store: Store, now: datetime, max_age_days: int) -> Check:
@@ -143,7 +168,9 @@ def _prices(store: Store, now: datetime, max_age_days: int) -> Check:
     age = now - when
     text = f"prices as of {when.date().isoformat()} ({source}), {age.days} day(s) old"
     if age > timedelta(days=max_age_days):
-        return Check("prices", "warn", f"{text}: older than {max_age_days} days; run margindash sync-prices (cron it daily)")
+        return Check(
+            "prices", "warn", f"{text}: older than {max_age_days} days; run margindash sync-prices (cron it daily)"
+        )
     return Check("prices", "ok", text)
 
 
@@ -174,21 +201,37 @@ def _costs(store: Store, now: datetime) -> Check:
     for s in syncs:
         details.append({"source": s.source, "last_sync": s.synced_at, "through": day_iso(s.last_end_day - 1)})
         when = _parse_time(s.synced_at)
-        if s.source in ("openai", "anthropic") and when is not None and now - when > timedelta(hours=COSTS_MAX_AGE_HOURS):
+        if (
+            s.source in ("openai", "anthropic")
+            and when is not None
+            and now - when > timedelta(hours=COSTS_MAX_AGE_HOURS)
+        ):
             stale.append(s.source)
-    today = (now.astimezone(timezone.utc).date() - EPOCH_DATE).days
+    today = (now.astimezone(UTC).date() - EPOCH_DATE).days
     recent = over_tolerance_days(store, today - COSTS_RECENT_DAYS)
     for r in recent[:20]:
         pct = r.gap_pct()
         details.append({"provider": r.provider, "day": r.period, "gap_pct": None if pct is None else format(pct, "f")})
     last = ", ".join(f"{s.source} {s.synced_at}" for s in syncs)
     if stale:
-        return Check("costs", "warn", f"sync-costs last ran over {COSTS_MAX_AGE_HOURS} hours ago for {', '.join(stale)}; is its cron job"
-                     f" running? (last: {last})", details)  # fmt: skip
+        return Check(
+            "costs",
+            "warn",
+            f"sync-costs last ran over {COSTS_MAX_AGE_HOURS} hours ago for {', '.join(stale)}; is its cron job"
+            f" running? (last: {last})",
+            details,
+        )
     if recent:
-        return Check("costs", "warn", f"{len(recent)} provider day(s) of the last {COSTS_RECENT_DAYS} are off their bill by more than"
-                     f" {DEFAULT_TOLERANCE_PCT}% (margindash reconcile --period 30d shows why); last sync: {last}", details)  # fmt: skip
-    return Check("costs", "ok", f"last sync: {last}; no recent day off its bill by more than {DEFAULT_TOLERANCE_PCT}%", details)
+        return Check(
+            "costs",
+            "warn",
+            f"{len(recent)} provider day(s) of the last {COSTS_RECENT_DAYS} are off their bill by more than"
+            f" {DEFAULT_TOLERANCE_PCT}% (margindash reconcile --period 30d shows why); last sync: {last}",
+            details,
+        )
+    return Check(
+        "costs", "ok", f"last sync: {last}; no recent day off its bill by more than {DEFAULT_TOLERANCE_PCT}%", details
+    )
 
 
 def _alerts(store: Store, now: datetime) -> Check:
@@ -196,10 +239,20 @@ def _alerts(store: Store, now: datetime) -> Check:
     stuck = []
     for budget, level, _start, channel, state, claimed_at, _sent, attempts, error in store.budgets.alert_rows():
         if state == "failed" or (state == "pending" and claimed_at < now_ms - ALERT_STALE_MS):
-            stuck.append({"budget": budget, "level": level, "channel": channel, "state": state, "attempts": attempts,
-                          "error": error})  # fmt: skip
+            stuck.append(
+                {
+                    "budget": budget,
+                    "level": level,
+                    "channel": channel,
+                    "state": state,
+                    "attempts": attempts,
+                    "error": error,
+                }
+            )
     if stuck:
-        return Check("alerts", "warn", f"{len(stuck)} budget alert(s) not delivered yet (the next budget check retries)", stuck)
+        return Check(
+            "alerts", "warn", f"{len(stuck)} budget alert(s) not delivered yet (the next budget check retries)", stuck
+        )
     return Check("alerts", "ok", "every budget alert claimed was delivered")
 
 
@@ -231,8 +284,12 @@ def _checkpoints(store: Store) -> Check:
 
 def _schema(store: Store) -> Check:
     names = store.health.applied_migrations()
-    return Check("schema", "ok", f"schema {names[-1] if names else '(none)'} ({len(names)} migration(s))",
-                 [{"migration": n} for n in names])  # fmt: skip
+    return Check(
+        "schema",
+        "ok",
+        f"schema {names[-1] if names else '(none)'} ({len(names)} migration(s))",
+        [{"migration": n} for n in names],
+    )
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -243,4 +300,4 @@ def _parse_time(text: str | None) -> datetime | None:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

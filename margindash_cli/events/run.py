@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Any
 
 from margindash_cli.store.db import Store
@@ -38,8 +39,15 @@ class EventList:
 
 
 def list_events(store: Store, q: EventsQuery) -> EventList:
-    rows = store.events.list_events(customer=q.customer, event_type=q.event_type, model=q.model, request_id=q.request_id,
-                             start_ms=q.start_ms, end_ms=q.end_ms, limit=q.limit or None)  # fmt: skip
+    rows = store.events.list_events(
+        customer=q.customer,
+        event_type=q.event_type,
+        model=q.model,
+        request_id=q.request_id,
+        start_ms=q.start_ms,
+        end_ms=q.end_ms,
+        limit=q.limit or None,
+    )
     return EventList([event_record(r) for r in rows], [r["id"] for r in rows], store.events.request_id_text_from())
 
 
@@ -50,9 +58,9 @@ def event_record(row: dict[str, Any]) -> dict[str, Any]:
     from margindash_cli.core.money import usd_text  # lazy: start-up
 
     ts = row["ts"]
-    from datetime import datetime, timezone  # lazy: start-up
+    from datetime import datetime  # lazy: start-up
 
-    when = datetime.fromtimestamp(ts // 1000, tz=timezone.utc).replace(microsecond=(ts % 1000) * 1000)
+    when = datetime.fromtimestamp(ts // 1000, tz=UTC).replace(microsecond=(ts % 1000) * 1000)
     return {
         "timestamp": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "request_id": row.get("request_id"),

@@ -18,12 +18,12 @@ Tables (month-partitioned like the default schema: OUTDIR/<table>/month=YYYY-MM/
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta, timezone
+from datetime import UTC, date, timedelta
 from typing import Any
 
+from margindash_cli.core.periods import DAY_MS, EPOCH_DATE
 from margindash_cli.reports import compute as reports
 from margindash_cli.store.db import Store
-from margindash_cli.core.periods import DAY_MS, EPOCH_DATE
 
 INT, TEXT, JSON, TIMESTAMP, DAY, USD, BOOL = "int", "text", "json", "timestamp", "day", "usd", "bool"
 FOCUS_VERSION = "1.2"
@@ -36,7 +36,12 @@ COSTS_COLUMNS = (
     ("BillingPeriodEnd", TIMESTAMP, "UTC", "FOCUS: the next UTC month, first instant (exclusive)"),
     ("ChargeCategory", TEXT, None, "FOCUS: always 'Usage'"),
     ("ChargeDescription", TEXT, None, "FOCUS: '<input> input + <output> output tokens, <model>'"),
-    ("BilledCost", USD, "USD", "FOCUS: the call's cost at the price in force at its timestamp; null = unpriced (x_Unpriced), never 0"),
+    (
+        "BilledCost",
+        USD,
+        "USD",
+        "FOCUS: the call's cost at the price in force at its timestamp; null = unpriced (x_Unpriced), never 0",
+    ),
     ("EffectiveCost", USD, "USD", "FOCUS: equal to BilledCost (margindash knows no commitments or credits per call)"),
     ("ListCost", USD, "USD", "FOCUS: equal to BilledCost (list prices are what margindash prices with)"),
     ("BillingCurrency", TEXT, None, "FOCUS: always 'USD'"),
@@ -63,22 +68,37 @@ COSTS_COLUMNS = (
     ("x_CacheWriteTokens", INT, "tokens", "cache writes, part of x_InputTokens"),
     ("x_ReasoningTokens", INT, "tokens", "part of x_OutputTokens"),
     ("x_ServiceTier", TEXT, None, "default|batch|flex|priority"),
-    ("x_PriceVersion", TEXT, None, "the price version: '<provider>/<model>@<effective from, UTC> (<source>)'; null = unpriced"),
+    (
+        "x_PriceVersion",
+        TEXT,
+        None,
+        "the price version: '<provider>/<model>@<effective from, UTC> (<source>)'; null = unpriced",
+    ),
     ("x_Unpriced", BOOL, None, "true when no price was in force for the call: BilledCost is null"),
     ("x_CostBasis", TEXT, None, "'computed': tokens x the price list in force at the call's timestamp"),
     ("x_ReportedCost", TEXT, "USD", "the cost the provider's or gateway's log stated, exact decimal text as logged"),
     ("x_SourceFile", TEXT, None, "the file the call was read from ('-' = stdin)"),
     ("x_SourceLine", INT, None, "its line in that file"),
-)  # fmt: skip
+)
 REVENUE_COLUMNS = (
     ("x_Day", DAY, "UTC", "the UTC day the revenue counts on (recognized over its service period)"),
     ("x_CustomerId", TEXT, None, "your customer id (Stripe customers mapped to it); null = unattributed"),
     ("x_Amount", INT, "minor units of x_Currency", "the amount in its own currency (cents for USD)"),
     ("x_Currency", TEXT, None, "ISO 4217 code, lower case"),
-    ("x_UsdCents", INT, "US cents", "the amount in US cents; null = no exchange rate yet (reports leave it out and say so)"),
-    ("x_Source", TEXT, None, "'stripe', 'csv:<file>' (revenue import) or 'events' (revenue the calls carried, summed per customer-day)"),
+    (
+        "x_UsdCents",
+        INT,
+        "US cents",
+        "the amount in US cents; null = no exchange rate yet (reports leave it out and say so)",
+    ),
+    (
+        "x_Source",
+        TEXT,
+        None,
+        "'stripe', 'csv:<file>' (revenue import) or 'events' (revenue the calls carried, summed per customer-day)",
+    ),
     ("x_Ref", TEXT, None, "the row it came from: invoice line id, file line; null for 'events'"),
-)  # fmt: skip
+)
 ALLOCATION_COLUMNS = (
     ("x_Day", DAY, "UTC", "the UTC day"),
     ("x_CustomerId", TEXT, None, "null = unattributed"),
@@ -90,8 +110,13 @@ ALLOCATION_COLUMNS = (
     ("x_Events", INT, "calls", "calls in the cell"),
     ("x_Cost", USD, "USD", "cost of the cell's priced calls (equals the sum of BilledCost in `costs`)"),
     ("x_UnpricedEvents", INT, "calls", "calls with no price, not in x_Cost"),
-    ("x_RevenueUsdCents", INT, "US cents", "revenue of the cell: the calls' own plus its exact share of the customer-day's revenue (by events)"),
-)  # fmt: skip
+    (
+        "x_RevenueUsdCents",
+        INT,
+        "US cents",
+        "revenue of the cell: the calls' own plus its exact share of the customer-day's revenue (by events)",
+    ),
+)
 COLUMNS = {"costs": COSTS_COLUMNS, "revenue": REVENUE_COLUMNS, "revenue_allocation": ALLOCATION_COLUMNS}
 TABLES = tuple(COLUMNS)
 
@@ -113,21 +138,31 @@ def _iso(day: int) -> str:
     return (EPOCH_DATE + timedelta(days=day)).isoformat()
 
 
-def chunks(store: Store, table: str, *, start_ms: int | None, end_ms: int | None, dims: dict[str, dict[int, Any]],
-           chunk_rows: int) -> Iterator[Chunk]:  # fmt: skip
+def chunks(
+    store: Store,
+    table: str,
+    *,
+    start_ms: int | None,
+    end_ms: int | None,
+    dims: dict[str, dict[int, Any]],
+    chunk_rows: int,
+) -> Iterator[Chunk]:
     """The rows of one focus table in [start_ms, end_ms) (whole UTC days), a month at a time, months in order."""
     if table == "costs":
         yield from _cost_chunks(store, start_ms, end_ms, dims, chunk_rows)
     elif table == "revenue":
         yield from _by_month(_revenue_rows(store, start_ms, end_ms), REVENUE_COLUMNS, chunk_rows, _revenue_acct)
     elif table == "revenue_allocation":
-        yield from _by_month(_allocation_rows(store, start_ms, end_ms), ALLOCATION_COLUMNS, chunk_rows, _allocation_acct)
+        yield from _by_month(
+            _allocation_rows(store, start_ms, end_ms), ALLOCATION_COLUMNS, chunk_rows, _allocation_acct
+        )
     else:
         raise ValueError(f"unknown table {table!r}")
 
 
-def _cost_chunks(store: Store, start_ms: int | None, end_ms: int | None, dims: dict[str, dict[int, Any]],
-                 chunk_rows: int) -> Iterator[Chunk]:  # fmt: skip
+def _cost_chunks(
+    store: Store, start_ms: int | None, end_ms: int | None, dims: dict[str, dict[int, Any]], chunk_rows: int
+) -> Iterator[Chunk]:
     names, raw_chunks = store.events.export_rows("events", start_ms=start_ms, end_ms=end_ms, chunk_rows=chunk_rows)
     ix = {n: i for i, n in enumerate(names)}
     versions = store.prices.price_version_labels()
@@ -147,29 +182,66 @@ def _cost_chunks(store: Store, start_ms: int | None, end_ms: int | None, dims: d
         n = len(rows)
         consumed = [a + b for a, b in zip(c["input_tokens"], c["output_tokens"])]
         cols = [
-            [d * DAY_MS for d in days], [d * DAY_MS + DAY_MS for d in days], [month_ms] * n, [next_ms] * n,
+            [d * DAY_MS for d in days],
+            [d * DAY_MS + DAY_MS for d in days],
+            [month_ms] * n,
+            [next_ms] * n,
             ["Usage"] * n,
-            [f"{a} input + {b} output tokens, {m}" for a, b, m in zip(c["input_tokens"], c["output_tokens"], model_names)],
-            cost, cost, cost, ["USD"] * n, vendors, vendors, vendors, vendors, [SERVICE_CATEGORY] * n,
-            consumed, ["Tokens"] * n, [f"{v}/{m}" for v, m in vm],
+            [
+                f"{a} input + {b} output tokens, {m}"
+                for a, b, m in zip(c["input_tokens"], c["output_tokens"], model_names)
+            ],
+            cost,
+            cost,
+            cost,
+            ["USD"] * n,
+            vendors,
+            vendors,
+            vendors,
+            vendors,
+            [SERVICE_CATEGORY] * n,
+            consumed,
+            ["Tokens"] * n,
+            [f"{v}/{m}" for v, m in vm],
             [None if p is None or k is None else str(p) for p, k in zip(c["price_id"], cost)],
-            c["tags"], c["id"], ts, days,
-            [customers.get(i) for i in c["customer"]], [features.get(i) for i in c["feature"]], model_names,
-            [segments.get(i) for i in c["segment"]], c["input_tokens"], c["output_tokens"], c["cached_input_tokens"],
-            c["cache_write_tokens"], c["reasoning_tokens"], [t or "default" for t in c["service_tier"]],
+            c["tags"],
+            c["id"],
+            ts,
+            days,
+            [customers.get(i) for i in c["customer"]],
+            [features.get(i) for i in c["feature"]],
+            model_names,
+            [segments.get(i) for i in c["segment"]],
+            c["input_tokens"],
+            c["output_tokens"],
+            c["cached_input_tokens"],
+            c["cache_write_tokens"],
+            c["reasoning_tokens"],
+            [t or "default" for t in c["service_tier"]],
             [None if p is None or k is None else versions.get(p) for p, k in zip(c["price_id"], cost)],
-            [k is None for k in cost], ["computed"] * n, c["reported_cost"],
-            [sources.get(i) for i in c["source"]], c["line"],
-        ]  # fmt: skip
-        acct = {"rows": n, "events": n, "cost_pico": sum(k for k in cost if k is not None),
-                "unpriced_events": cost.count(None), "input_tokens": sum(c["input_tokens"]),
-                "output_tokens": sum(c["output_tokens"]), "revenue_usd_cents": 0,
-                "first_day": _iso(min(days)), "last_day": _iso(max(days))}  # fmt: skip
+            [k is None for k in cost],
+            ["computed"] * n,
+            c["reported_cost"],
+            [sources.get(i) for i in c["source"]],
+            c["line"],
+        ]
+        acct = {
+            "rows": n,
+            "events": n,
+            "cost_pico": sum(k for k in cost if k is not None),
+            "unpriced_events": cost.count(None),
+            "input_tokens": sum(c["input_tokens"]),
+            "output_tokens": sum(c["output_tokens"]),
+            "revenue_usd_cents": 0,
+            "first_day": _iso(min(days)),
+            "last_day": _iso(max(days)),
+        }
         yield month, cols, acct
 
 
-def _by_month(rows: list[tuple[Any, ...]], columns: tuple[tuple[str, str, str | None, str], ...], chunk_rows: int,
-              acct_of: Any) -> Iterator[Chunk]:  # fmt: skip
+def _by_month(
+    rows: list[tuple[Any, ...]], columns: tuple[tuple[str, str, str | None, str], ...], chunk_rows: int, acct_of: Any
+) -> Iterator[Chunk]:
     """Rows sorted by their first value (the day number), cut into chunks that never span two months."""
     i = 0
     while i < len(rows):
@@ -188,14 +260,25 @@ def _by_month(rows: list[tuple[Any, ...]], columns: tuple[tuple[str, str, str | 
 
 
 def _revenue_acct(part: list[tuple[Any, ...]]) -> dict[str, Any]:
-    return {"events": 0, "cost_pico": 0, "unpriced_events": 0, "input_tokens": 0, "output_tokens": 0,
-            "revenue_usd_cents": sum(r[4] or 0 for r in part)}  # fmt: skip
+    return {
+        "events": 0,
+        "cost_pico": 0,
+        "unpriced_events": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "revenue_usd_cents": sum(r[4] or 0 for r in part),
+    }
 
 
 def _allocation_acct(part: list[tuple[Any, ...]]) -> dict[str, Any]:
-    return {"events": sum(r[7] for r in part), "cost_pico": sum(r[8] for r in part),
-            "unpriced_events": sum(r[9] for r in part), "input_tokens": 0, "output_tokens": 0,
-            "revenue_usd_cents": sum(r[10] for r in part)}  # fmt: skip
+    return {
+        "events": sum(r[7] for r in part),
+        "cost_pico": sum(r[8] for r in part),
+        "unpriced_events": sum(r[9] for r in part),
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "revenue_usd_cents": sum(r[10] for r in part),
+    }
 
 
 def _day_bounds(start_ms: int | None, end_ms: int | None) -> tuple[int | None, int | None]:
@@ -215,7 +298,8 @@ def _allocation_rows(store: Store, start_ms: int | None, end_ms: int | None) -> 
     s_ms, e_ms = (None if lo is None else lo * DAY_MS), (None if hi is None else hi * DAY_MS)
     cells: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]] = {}
     for customer, groups, day, events, inp, out, cost, unpriced, rev in store.events.cell_facts(
-            dims, start_ms=s_ms, end_ms=e_ms, tz=timezone.utc):  # fmt: skip
+        dims, start_ms=s_ms, end_ms=e_ms, tz=UTC
+    ):
         k = (customer, day, groups)
         v = cells.get(k)
         if v is None:
@@ -243,7 +327,8 @@ def _allocation_rows(store: Store, start_ms: int | None, end_ms: int | None) -> 
         if not (v[0] or v[3] or v[4] or v[5] or v[6]):
             continue  # an unconverted-revenue flag alone: nothing to sum
         feature, vendor, model, segment, plan = g
-        out_rows.append(((day - epoch).days, customer, feature, vendor, model, segment, plan, v[0], v[3], v[4], v[5] + v[6]))
+        out_rows.append(
+            ((day - epoch).days, customer, feature, vendor, model, segment, plan, v[0], v[3], v[4], v[5] + v[6])
+        )
     out_rows.sort(key=lambda r: (r[0], *((x is not None, x or "") for x in r[1:7])))
     return out_rows
-

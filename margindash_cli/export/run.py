@@ -30,7 +30,7 @@ import shutil
 import tempfile
 from bisect import bisect_left
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
@@ -38,18 +38,20 @@ from typing import Any
 import orjson
 
 from margindash_cli import __version__
-from margindash_cli.errors import MarginDashError, UsageError
-from margindash_cli.core.textsafe import csv_formula_safe
 from margindash_cli.core.money import usd_text
-from margindash_cli.store.db import Store
 from margindash_cli.core.periods import DAY_MS, EPOCH_DATE
+from margindash_cli.core.textsafe import csv_formula_safe
+from margindash_cli.errors import MarginDashError, UsageError
+from margindash_cli.store.db import Store
 
 SCHEMA_VERSION = 2  # of the exported columns and the manifest; bumped when either changes incompatibly
 FORMATS = ("parquet", "csv")
 TABLES = ("events", "rollup_daily")
 MANIFEST = "_manifest.json"
 CHUNK_ROWS = 8_192  # rows fetched from SQLite and converted at a time
-ROW_GROUP_ROWS = 131_072  # Parquet rows per row group (DuckDB's size): large enough for scans, small enough for flat memory
+ROW_GROUP_ROWS = (
+    131_072  # Parquet rows per row group (DuckDB's size): large enough for scans, small enough for flat memory
+)
 PARQUET_COMPRESSION = "zstd"  # read by every warehouse we name; smaller than snappy at similar speed
 USD_DECIMAL = (38, 12)  # precision, scale: 12 decimals hold picodollars exactly; 26 integer digits hold any sum
 PARQUET_HINT = "pip install 'margindash[parquet]' (or use --format csv)"
@@ -68,7 +70,12 @@ KIND_TYPES = {  # kind -> (Parquet type, CSV text)
 
 # (column, kind, unit, meaning). Token columns follow the canonical event: parts never count twice.
 EVENT_COLUMNS = (
-    ("event_id", INT, None, "the call's id in the store (ingest order): unique in the store, stable for its life; merge on it"),
+    (
+        "event_id",
+        INT,
+        None,
+        "the call's id in the store (ingest order): unique in the store, stable for its life; merge on it",
+    ),
     ("timestamp", TIMESTAMP, "UTC", "when the call was made"),
     ("day", DAY, "UTC", "the UTC day of timestamp"),
     ("customer_id", TEXT, None, "your customer id; null = unattributed"),
@@ -89,14 +96,19 @@ EVENT_COLUMNS = (
     ("service_tier", TEXT, None, "default|batch|flex|priority"),
     ("revenue_amount_in_cents", INT, "minor units of currency", "revenue the event carried; null = none"),
     ("currency", TEXT, None, "ISO 4217 code (lower case) of revenue_amount_in_cents"),
-    ("units", JSON, None, "per-unit counts, e.g. {\"images\": 2}; null = none"),
+    ("units", JSON, None, 'per-unit counts, e.g. {"images": 2}; null = none'),
     ("tags", JSON, None, "your tags; null = none"),
     ("cost_usd", USD, "USD", "the call's cost at the price in force at its timestamp; null = unpriced, never 0"),
-    ("extra_cost_usd", USD, "USD", "the event's own non-token charge (its cost_usd field), included in cost_usd when priced"),
+    (
+        "extra_cost_usd",
+        USD,
+        "USD",
+        "the event's own non-token charge (its cost_usd field), included in cost_usd when priced",
+    ),
     ("reported_cost_usd", TEXT, "USD", "the cost the provider's or gateway's log stated, exact decimal text as logged"),
     ("source_file", TEXT, None, "the file the call was read from ('-' = stdin)"),
     ("source_line", INT, None, "its line in that file"),
-)  # fmt: skip
+)
 ROLLUP_COLUMNS = (
     ("day", DAY, "UTC", "the UTC day"),
     ("customer_id", TEXT, None, "null = unattributed"),
@@ -113,7 +125,7 @@ ROLLUP_COLUMNS = (
     ("cost_usd", USD, "USD", "cost of the priced calls (never null; see unpriced_events)"),
     ("unpriced_events", INT, "calls", "calls with no price, not in cost_usd"),
     ("revenue_usd_cents", INT, "US cents", "revenue carried by the calls in USD"),
-)  # fmt: skip
+)
 COLUMNS = {"events": EVENT_COLUMNS, "rollup_daily": ROLLUP_COLUMNS}
 SCHEMAS = ("margindash", "focus")  # --schema: the store's own columns (default), or FOCUS 1.2 with revenue (#21)
 
@@ -128,9 +140,17 @@ def columns_of(schema: str, table: str) -> tuple[tuple[str, str, str | None, str
     from margindash_cli.export import focus  # lazy: start-up
 
     return focus.COLUMNS[table] if schema == "focus" else COLUMNS[table]
+
+
 # Export column -> the store's name for it, where they differ (cost columns hold integer picodollars there).
-STORE_NAMES = {"event_id": "id", "revenue_amount_in_cents": "revenue_minor", "cost_usd": "cost",
-               "extra_cost_usd": "extra_cost", "reported_cost_usd": "reported_cost", "source_line": "line"}  # fmt: skip
+STORE_NAMES = {
+    "event_id": "id",
+    "revenue_amount_in_cents": "revenue_minor",
+    "cost_usd": "cost",
+    "extra_cost_usd": "extra_cost",
+    "reported_cost_usd": "reported_cost",
+    "source_line": "line",
+}
 
 
 @dataclass
@@ -197,8 +217,11 @@ class ExportResult:
             "written": [p.to_json() for p in self.written],
             "removed": self.removed,
             "manifest": self.manifest,
-            **({"changed_since": self.changed_since, "changed": [p.to_json() for p in self.changed]}
-               if self.changed_since is not None else {}),
+            **(
+                {"changed_since": self.changed_since, "changed": [p.to_json() for p in self.changed]}
+                if self.changed_since is not None
+                else {}
+            ),
         }
 
 
@@ -286,8 +309,10 @@ class _CsvPart:
             if guarded:
                 col = [csv_formula_safe(v) for v in col]
             elif kind == TIMESTAMP:  # 2026-10-01T12:00:00.000Z, as `events --json` writes it
-                col = [f"{day(t // DAY_MS)}T{t // 3_600_000 % 24:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}Z"
-                       for t in col]  # fmt: skip
+                col = [
+                    f"{day(t // DAY_MS)}T{t // 3_600_000 % 24:02d}:{t // 60_000 % 60:02d}:{t // 1000 % 60:02d}.{t % 1000:03d}Z"
+                    for t in col
+                ]
             elif kind == DAY:
                 col = [day(v) for v in col]
             elif kind == USD:
@@ -310,12 +335,21 @@ class _ParquetPart:
         self.pa, pq = _import_pyarrow()
         pa = self.pa
         self.usd = pa.decimal128(*USD_DECIMAL)
-        self.types = {INT: pa.int64(), TEXT: pa.string(), JSON: pa.string(), TIMESTAMP: pa.timestamp("ms", tz="UTC"),
-                      DAY: pa.date32(), USD: self.usd, BOOL: pa.bool_()}  # fmt: skip
+        self.types = {
+            INT: pa.int64(),
+            TEXT: pa.string(),
+            JSON: pa.string(),
+            TIMESTAMP: pa.timestamp("ms", tz="UTC"),
+            DAY: pa.date32(),
+            USD: self.usd,
+            BOOL: pa.bool_(),
+        }
         self.kinds = [c[1] for c in columns]
         self.schema = pa.schema(
-            [pa.field(name, self.types[kind], metadata={"unit": unit or "", "description": meaning})
-             for name, kind, unit, meaning in columns]  # fmt: skip
+            [
+                pa.field(name, self.types[kind], metadata={"unit": unit or "", "description": meaning})
+                for name, kind, unit, meaning in columns
+            ]
         )
         self.path = path
         self.writer = pq.ParquetWriter(str(path), self.schema, compression=PARQUET_COMPRESSION)
@@ -342,7 +376,9 @@ class _ParquetPart:
 
     def _flush(self) -> None:
         if self.pending_rows:
-            self.writer.write_table(self.pa.Table.from_batches(self.pending, schema=self.schema), row_group_size=ROW_GROUP_ROWS)
+            self.writer.write_table(
+                self.pa.Table.from_batches(self.pending, schema=self.schema), row_group_size=ROW_GROUP_ROWS
+            )
         self.pending, self.pending_rows = [], 0
 
     def close(self) -> None:
@@ -355,8 +391,9 @@ class _ParquetPart:
 # ---- the run -------------------------------------------------------------------------------------
 
 
-def _columns_of(table: str, names: list[str], rows: list[tuple[Any, ...]], dims: dict[str, dict[int, Any]]
-                ) -> list[list[Any]]:  # fmt: skip
+def _columns_of(
+    table: str, names: list[str], rows: list[tuple[Any, ...]], dims: dict[str, dict[int, Any]]
+) -> list[list[Any]]:
     """The export columns (COLUMNS order) of store rows: `Events.export_rows` column names, dimension ids named."""
     raw = dict(zip(names, (list(c) for c in zip(*rows))))
     models = [dims["model"][i] for i in raw["model"]]
@@ -427,8 +464,15 @@ class _Partitions:
         self.close()
 
 
-def _export_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
-                  dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
+def _export_table(
+    store: Store,
+    table: str,
+    fmt: str,
+    staging: Path,
+    start_ms: int | None,
+    end_ms: int | None,
+    dims: dict[str, dict[int, Any]],
+) -> list[PartitionRow]:
     """Stream one table into month partitions under `staging`; chunks arrive month by month (see `Events.export_rows`)."""
     names, chunks = store.events.export_rows(table, start_ms=start_ms, end_ms=end_ms, chunk_rows=CHUNK_ROWS)
     time_i = names.index("ts" if table == "events" else "day")
@@ -457,19 +501,36 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _export_focus_table(store: Store, table: str, fmt: str, staging: Path, start_ms: int | None, end_ms: int | None,
-                        dims: dict[str, dict[int, Any]]) -> list[PartitionRow]:  # fmt: skip
+def _export_focus_table(
+    store: Store,
+    table: str,
+    fmt: str,
+    staging: Path,
+    start_ms: int | None,
+    end_ms: int | None,
+    dims: dict[str, dict[int, Any]],
+) -> list[PartitionRow]:
     """Stream one FOCUS table (`warehouse.focus.chunks`, month by month) into month partitions under `staging`."""
     from margindash_cli.export import focus  # lazy: start-up
 
     with _Partitions(table, fmt, staging) as out:
-        for month, cols, acct in focus.chunks(store, table, start_ms=start_ms, end_ms=end_ms, dims=dims, chunk_rows=CHUNK_ROWS):
+        for month, cols, acct in focus.chunks(
+            store, table, start_ms=start_ms, end_ms=end_ms, dims=dims, chunk_rows=CHUNK_ROWS
+        ):
             key = f"{month:%Y-%m}"
             if not out.parts or out.parts[-1].month != key:
                 out.open(key, focus.COLUMNS[table])
             out.writer.write(cols)
             p = out.parts[-1]
-            for name in ("rows", "events", "cost_pico", "unpriced_events", "input_tokens", "output_tokens", "revenue_usd_cents"):
+            for name in (
+                "rows",
+                "events",
+                "cost_pico",
+                "unpriced_events",
+                "input_tokens",
+                "output_tokens",
+                "revenue_usd_cents",
+            ):
                 setattr(p, name, getattr(p, name) + acct[name])
             p.first_day = acct["first_day"] if p.first_day is None else min(p.first_day, acct["first_day"])
             p.last_day = acct["last_day"] if p.last_day is None else max(p.last_day, acct["last_day"])
@@ -485,8 +546,10 @@ def _read_manifest(outdir: Path, fmt: str, schema: str = "margindash") -> dict[s
     if not path.exists():
         others = [p.name for p in outdir.iterdir() if not p.name.startswith(".export-")] if outdir.exists() else []
         if others:
-            raise MarginDashError(f"{outdir} is not empty and holds no margindash export ({MANIFEST} is missing)",
-                                  "export into a new or empty folder")  # fmt: skip
+            raise MarginDashError(
+                f"{outdir} is not empty and holds no margindash export ({MANIFEST} is missing)",
+                "export into a new or empty folder",
+            )
         return None
     try:
         manifest = orjson.loads(path.read_bytes())
@@ -495,13 +558,18 @@ def _read_manifest(outdir: Path, fmt: str, schema: str = "margindash") -> dict[s
     if not isinstance(manifest, dict):
         raise MarginDashError(f"{path} is damaged: not a JSON object", "export into a new folder, or delete this one")
     if manifest.get("schema_version") != SCHEMA_VERSION:
-        raise MarginDashError(f"{outdir} holds an export of schema version {manifest.get('schema_version')},"
-                              f" this margindash writes {SCHEMA_VERSION}", "export into a new folder")  # fmt: skip
+        raise MarginDashError(
+            f"{outdir} holds an export of schema version {manifest.get('schema_version')},"
+            f" this margindash writes {SCHEMA_VERSION}",
+            "export into a new folder",
+        )
     if manifest.get("format") != fmt:
         raise MarginDashError(f"{outdir} holds a {manifest.get('format')} export", f"export {fmt} into another folder")
     if manifest.get("schema", "margindash") != schema:
-        raise MarginDashError(f"{outdir} holds an export of --schema {manifest.get('schema', 'margindash')}",
-                              f"export --schema {schema} into another folder")  # fmt: skip
+        raise MarginDashError(
+            f"{outdir} holds an export of --schema {manifest.get('schema', 'margindash')}",
+            f"export --schema {schema} into another folder",
+        )
     return manifest
 
 
@@ -509,14 +577,18 @@ _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 _PARTITION_INTS = ("rows", "events", "unpriced_events", "input_tokens", "output_tokens", "revenue_usd_cents")
 
 
-def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str, schema: str = "margindash"
-                          ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+def _validated_partitions(
+    manifest: dict[str, Any], outdir: Path, fmt: str, schema: str = "margindash"
+) -> dict[str, list[dict[str, Any]]]:
     """The partitions of an earlier run's manifest, each checked: a known table, a real month, exactly the path this
     version writes for them (so a run never removes or replaces a file outside OUTDIR's own partitions), counts
     that are integers and a cost that is a decimal. Refuses a manifest that fails any check."""
+
     def bad(where: str, why: str) -> MarginDashError:
-        return MarginDashError(f"{outdir / MANIFEST} is damaged: {where}: {why}",
-                               "export into a new folder, or delete this one (nothing was written)")  # fmt: skip
+        return MarginDashError(
+            f"{outdir / MANIFEST} is damaged: {where}: {why}",
+            "export into a new folder, or delete this one (nothing was written)",
+        )
 
     tables = manifest.get("tables", {})
     if not isinstance(tables, dict):
@@ -553,8 +625,17 @@ def _validated_partitions(manifest: dict[str, Any], outdir: Path, fmt: str, sche
             changed_at = d.get("changed_at")
             if changed_at is not None and (type(changed_at) is not str or _parse_time(changed_at) is None):
                 raise bad(where + ".changed_at", "not a UTC time")
-            unknown = set(d) - {"table", "month", "path", "cost_usd", "first_day", "last_day", "sha256", "changed_at",
-                                *_PARTITION_INTS}  # fmt: skip
+            unknown = set(d) - {
+                "table",
+                "month",
+                "path",
+                "cost_usd",
+                "first_day",
+                "last_day",
+                "sha256",
+                "changed_at",
+                *_PARTITION_INTS,
+            }
             if unknown:
                 raise bad(where, f"unknown field {sorted(unknown)[0][:40]!r}")
         out[table] = parts
@@ -598,7 +679,7 @@ def _parse_time(text: str) -> datetime | None:
         t = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
         return None
-    return t.replace(tzinfo=timezone.utc) if t.tzinfo is None else t.astimezone(timezone.utc)
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 def _partition_from_json(d: dict[str, Any], generated_at: str | None = None) -> PartitionRow:
@@ -617,8 +698,15 @@ def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]
     for table in tables_of(result.schema):
         mine = sorted((p for p in parts if p.table == table), key=lambda p: p.month)
         tables[table] = {
-            "columns": [{"name": name, "type": KIND_TYPES[kind][0 if result.format == "parquet" else 1], "unit": unit,
-                         "description": meaning} for name, kind, unit, meaning in columns_of(result.schema, table)],  # fmt: skip
+            "columns": [
+                {
+                    "name": name,
+                    "type": KIND_TYPES[kind][0 if result.format == "parquet" else 1],
+                    "unit": unit,
+                    "description": meaning,
+                }
+                for name, kind, unit, meaning in columns_of(result.schema, table)
+            ],
             "totals": _sum_parts(mine),
             "partitions": [p.manifest_json() for p in mine],
         }
@@ -636,9 +724,17 @@ def _manifest(result: ExportResult, parts: list[PartitionRow]) -> dict[str, Any]
     }
 
 
-def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = None, until: str | None = None,
-                 now: datetime | None = None, schema: str = "margindash", changed_since: str | None = None
-                 ) -> ExportResult:  # fmt: skip
+def export_store(
+    store: Store,
+    outdir: Path,
+    *,
+    fmt: str,
+    since: str | None = None,
+    until: str | None = None,
+    now: datetime | None = None,
+    schema: str = "margindash",
+    changed_since: str | None = None,
+) -> ExportResult:
     """Write the store's events and daily rollups in [since, until] (UTC days or months, inclusive) into OUTDIR
     (`schema` focus: the FOCUS 1.2 tables of `warehouse.focus` instead)."""
     if fmt not in FORMATS:
@@ -649,8 +745,10 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
         _import_pyarrow()
     cutoff = None if changed_since is None else _parse_time(changed_since)
     if changed_since is not None and cutoff is None:
-        raise UsageError(f"--changed-since {changed_since!r} is not a time",
-                         "use ISO 8601 UTC, e.g. 2026-10-01T06:00:00Z (a manifest's generated_at)")  # fmt: skip
+        raise UsageError(
+            f"--changed-since {changed_since!r} is not a time",
+            "use ISO 8601 UTC, e.g. 2026-10-01T06:00:00Z (a manifest's generated_at)",
+        )
     start, end = parse_bound(since, "--since", end=False), parse_bound(until, "--until", end=True)
     if start is not None and end is not None and end <= start:
         raise UsageError("--until is before --since")
@@ -659,7 +757,7 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
     end_ms = None if end_day is None else end_day * DAY_MS
     old = _read_manifest(outdir, fmt, schema)
     old_parts = _validated_partitions(old, outdir, fmt, schema) if old else {}
-    generated_at = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    generated_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     result = ExportResult(str(outdir), fmt, since, until, generated_at, schema)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -691,7 +789,8 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
                 if (table, d["month"]) in written:
                     continue
                 (stale if _overlaps(d["month"], start_day, end_day) else kept).append(
-                    _partition_from_json(d, old.get("generated_at") if old else None))
+                    _partition_from_json(d, old.get("generated_at") if old else None)
+                )
         manifest = _manifest(result, kept + result.written)
         (staging / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2) + b"\n")
         # Commit: every file is whole already; renames put them in place, the manifest last.
@@ -708,14 +807,18 @@ def export_store(store: Store, outdir: Path, *, fmt: str, since: str | None = No
             result.removed.append(p.path)
         os.replace(staging / MANIFEST, outdir / MANIFEST)
     except OSError as exc:
-        raise MarginDashError(f"cannot write the export into {outdir}: {exc}",
-                              "check free space and permissions; OUTDIR was left as it was") from None  # fmt: skip
+        raise MarginDashError(
+            f"cannot write the export into {outdir}: {exc}",
+            "check free space and permissions; OUTDIR was left as it was",
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         staging_lock.close()
     result.manifest = str(outdir / MANIFEST)
     if cutoff is not None:
         result.changed_since = changed_since
-        result.changed = sorted((p for p in kept + result.written if p.changed_at and _parse_time(p.changed_at) >= cutoff),
-                                key=lambda p: (p.table, p.month))  # fmt: skip
+        result.changed = sorted(
+            (p for p in kept + result.written if p.changed_at and _parse_time(p.changed_at) >= cutoff),
+            key=lambda p: (p.table, p.month),
+        )
     return result

@@ -35,15 +35,20 @@ def for_engine(sql: str, engine: str) -> str:
 def _views(engine: str, outdir: Path) -> list[str]:
     root = str(outdir.resolve() if engine == "duckdb" else outdir).replace("'", "''")
     if engine == "duckdb":
-        return [f"CREATE OR REPLACE VIEW {t} AS SELECT * FROM read_parquet('{root}/{t}/*/*.parquet', hive_partitioning = true)"
-                for t in TABLES]  # fmt: skip
+        return [
+            f"CREATE OR REPLACE VIEW {t} AS SELECT * FROM read_parquet('{root}/{t}/*/*.parquet', hive_partitioning = true)"
+            for t in TABLES
+        ]
     if engine == "clickhouse":
         # views over the files, for clickhouse-local (`... --sql clickhouse | clickhouse local --multiquery`) or a server
         # whose user_files path holds OUTDIR; to keep the data in MergeTree, CREATE TABLE ... AS SELECT from them
         return [f"CREATE OR REPLACE VIEW {t} AS SELECT * FROM file('{root}/{t}/*/*.parquet', Parquet)" for t in TABLES]
-    return [f"-- bq load --source_format=PARQUET --hive_partitioning_mode=AUTO --hive_partitioning_source_uri_prefix=gs://BUCKET/{t}/ "
-            f"DATASET.{t} 'gs://BUCKET/{t}/*.parquet'   (copy {root}/{t} to gs://BUCKET/{t} first; run the queries with "
-            f"--dataset_id=DATASET)" for t in TABLES]  # fmt: skip
+    return [
+        f"-- bq load --source_format=PARQUET --hive_partitioning_mode=AUTO --hive_partitioning_source_uri_prefix=gs://BUCKET/{t}/ "
+        f"DATASET.{t} 'gs://BUCKET/{t}/*.parquet'   (copy {root}/{t} to gs://BUCKET/{t} first; run the queries with "
+        f"--dataset_id=DATASET)"
+        for t in TABLES
+    ]
 
 
 def engine_script(engine: str, outdir: Path) -> str:
@@ -56,8 +61,10 @@ def engine_script(engine: str, outdir: Path) -> str:
 
         m = orjson.loads(manifest.read_bytes())
         if m.get("schema") != "focus" or m.get("format") != "parquet":
-            raise UsageError(f"{outdir} holds a --schema {m.get('schema', 'margindash')} --format {m.get('format')} export",
-                             f"the SQL reads `margindash export {outdir} --schema focus` (Parquet)")  # fmt: skip
+            raise UsageError(
+                f"{outdir} holds a --schema {m.get('schema', 'margindash')} --format {m.get('format')} export",
+                f"the SQL reads `margindash export {outdir} --schema focus` (Parquet)",
+            )
     parts = [f"-- margindash warehouse SQL for {engine}: the tables of `margindash export {outdir} --schema focus`"]
     parts += [s if s.splitlines()[-1].startswith("--") else s + ";" for s in _views(engine, outdir)]
     for name in QUERIES:

@@ -19,14 +19,14 @@ other field of a log line are never copied (privacy is a promise of the product)
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
+from margindash_cli.core.periods import EPOCH
 from margindash_cli.errors import LineRejected
 from margindash_cli.ingest import registry
 from margindash_cli.ingest.formats.base import CANONICAL_FIELDS, MEDIA_FIELDS, TOKEN_FIELDS
-from margindash_cli.core.periods import EPOCH
 
 MAX_TOKENS = 10**12  # more tokens than any call has ever had: a corrupt or hostile number
 MAX_CALL_USD = 9 * 10**6  # a cost a log states for one call, at most: 64-bit picodollars end at ~$9.22M
@@ -70,20 +70,24 @@ ALIASES = {
 }
 # App-level fields read from the top of a line that wraps a provider response.
 APP_FIELDS = (
-    "timestamp",
-    "customer_id",
-    "event_type",
-    "vendor",
-    "model",
-    "request_id",
-    "revenue_amount_in_cents",
-    "currency",
-    "cost_usd",
-    "units",
-    "service_tier",
-    "segment",
-    "tags",
-) + TOKEN_FIELDS + MEDIA_FIELDS
+    (
+        "timestamp",
+        "customer_id",
+        "event_type",
+        "vendor",
+        "model",
+        "request_id",
+        "revenue_amount_in_cents",
+        "currency",
+        "cost_usd",
+        "units",
+        "service_tier",
+        "segment",
+        "tags",
+    )
+    + TOKEN_FIELDS
+    + MEDIA_FIELDS
+)
 
 
 class NormalizedEvent(NamedTuple):
@@ -123,8 +127,12 @@ class NormalizedEvent(NamedTuple):
 
 # `Call` field -> its NormalizedEvent name: the timestamp parsed to UTC epoch ms, the id ingest deduplicates on,
 # revenue in minor units, the extra cost as exact decimal text.
-CALL_RENAMES = {"timestamp": "ts_ms", "request_id": "dedupe_id", "revenue_amount_in_cents": "revenue_minor",
-                "cost_usd": "extra_cost"}  # fmt: skip
+CALL_RENAMES = {
+    "timestamp": "ts_ms",
+    "request_id": "dedupe_id",
+    "revenue_amount_in_cents": "revenue_minor",
+    "cost_usd": "extra_cost",
+}
 
 
 def get_path(obj: Any, path: str) -> Any:
@@ -250,7 +258,7 @@ def parse_timestamp(value: Any) -> int:
             pass
         else:
             if dt.tzinfo is None:
-                dt = dt.replace(tzinfo=timezone.utc)
+                dt = dt.replace(tzinfo=UTC)
             try:
                 ms = (dt - EPOCH) // ONE_MS
             except OverflowError:
@@ -275,7 +283,7 @@ def parse_timestamp(value: Any) -> int:
         except ValueError:
             raise LineRejected(f"not an ISO 8601 timestamp: {_show(value)}", "timestamp") from None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         try:
             ms = (dt - EPOCH) // ONE_MS  # integer arithmetic: no float rounding of the milliseconds
         except (OverflowError, ValueError):
@@ -324,7 +332,7 @@ def _units(value: Any) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise LineRejected(f"must be an object like {{\"images\": 2}}, got {_show(value)}", "units")
+        raise LineRejected(f'must be an object like {{"images": 2}}, got {_show(value)}', "units")
     out: dict[str, Any] = {}
     for name, count in value.items():
         text = _decimal_text(count, f"units.{name}")
@@ -363,10 +371,17 @@ def _tags(value: Any) -> dict[str, Any] | None:
 
 # The fields of the common call (who, what, when, tokens): `_validate_common` checks such a line in a few
 # microseconds; anything else, and any value it does not accept as is, goes the whole way (`validate`).
-_COMMON_FIELDS = frozenset({"timestamp", "customer_id", "event_type", "vendor", "model", "request_id", "response_id",
-                            "segment", *TOKEN_FIELDS})  # fmt: skip
-_TEXT_LIMITS = (("customer_id", 512), ("event_type", 128), ("vendor", 64), ("segment", 128), ("request_id", 512),
-                ("response_id", 512))  # fmt: skip
+_COMMON_FIELDS = frozenset(
+    {"timestamp", "customer_id", "event_type", "vendor", "model", "request_id", "response_id", "segment", *TOKEN_FIELDS}
+)
+_TEXT_LIMITS = (
+    ("customer_id", 512),
+    ("event_type", 128),
+    ("vendor", 64),
+    ("segment", 128),
+    ("request_id", 512),
+    ("response_id", 512),
+)
 
 
 def _validate_common(p: dict[str, Any]) -> NormalizedEvent | None:
@@ -407,7 +422,7 @@ def _validate_common(p: dict[str, Any]) -> NormalizedEvent | None:
     except ValueError:
         return None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     try:
         ts_ms = (dt - EPOCH) // ONE_MS
     except OverflowError:
@@ -415,9 +430,29 @@ def _validate_common(p: dict[str, Any]) -> NormalizedEvent | None:
     if not MIN_TS_MS <= ts_ms < MAX_TS_MS:
         return None
     customer, event_type, vendor, segment, request_id, response_id = texts
-    return NormalizedEvent(ts_ms, customer, event_type, (vendor or "unknown").lower(), model, inp, out, cached, cw, cw1h,
-                           reasoning, request_id or response_id, None, None, None, None, None, None, segment, None,
-                           response_id=response_id)  # fmt: skip
+    return NormalizedEvent(
+        ts_ms,
+        customer,
+        event_type,
+        (vendor or "unknown").lower(),
+        model,
+        inp,
+        out,
+        cached,
+        cw,
+        cw1h,
+        reasoning,
+        request_id or response_id,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        segment,
+        None,
+        response_id=response_id,
+    )
 
 
 def validate(p: dict[str, Any]) -> NormalizedEvent:
@@ -454,13 +489,20 @@ def validate_fully(p: dict[str, Any]) -> NormalizedEvent:
         v if type(v := get(f)) is int and 0 <= v <= MAX_TOKENS else to_int_tokens(v, f) for f in MEDIA_FIELDS
     )
     if audio_read > cached:
-        raise LineRejected(f"cached_audio_tokens ({audio_read}) exceed cached_input_tokens ({cached})", "cached_audio_tokens")
+        raise LineRejected(
+            f"cached_audio_tokens ({audio_read}) exceed cached_input_tokens ({cached})", "cached_audio_tokens"
+        )
     if audio_in > inp - cached - cw:
-        raise LineRejected(f"input_audio_tokens ({audio_in}) exceed the uncached input tokens ({inp - cached - cw})",
-                           "input_audio_tokens")  # fmt: skip
+        raise LineRejected(
+            f"input_audio_tokens ({audio_in}) exceed the uncached input tokens ({inp - cached - cw})",
+            "input_audio_tokens",
+        )
     if audio_out + image_out + reasoning > out:
-        raise LineRejected(f"output_audio_tokens ({audio_out}) + output_image_tokens ({image_out}) + reasoning_tokens "
-                           f"({reasoning}) exceed output_tokens ({out})", "output_audio_tokens")  # fmt: skip
+        raise LineRejected(
+            f"output_audio_tokens ({audio_out}) + output_image_tokens ({image_out}) + reasoning_tokens "
+            f"({reasoning}) exceed output_tokens ({out})",
+            "output_audio_tokens",
+        )
     units = _units(p.get("units"))
     cost = _decimal_text(p.get("cost_usd"), "cost_usd", MAX_CALL_USD, "9,000,000")
     reported = _decimal_text(p.get("reported_cost_usd"), "cost_usd", MAX_CALL_USD, "9,000,000")

@@ -24,21 +24,21 @@ import pickle
 import stat as stat_module
 import sys
 import zlib
-from fnmatch import fnmatch
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import IO, Any, Protocol, runtime_checkable
 
 import orjson
 
-from margindash_cli.errors import InputError, LineRejected, MarginDashError
 from margindash_cli.core.money import MAX_CALL_PICO, usd_to_pico  # noqa: F401 (MAX_CALL_PICO re-exported)
+from margindash_cli.errors import InputError, LineRejected, MarginDashError
+from margindash_cli.ingest import canonical
+from margindash_cli.ingest.canonical import NormalizedEvent
+from margindash_cli.ingest.formats import claude_code
 from margindash_cli.store.db import OperationalError, Store
 from margindash_cli.store.schema import EVENT_COLUMNS, event_key
-from margindash_cli.ingest import canonical
-from margindash_cli.ingest.formats import claude_code
-from margindash_cli.ingest.canonical import NormalizedEvent
 
 BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
 BATCH_LINES_ENV = "MARGINDASH_BATCH_LINES"  # overrides BATCH_LINES: tests force many small transactions with it
@@ -148,8 +148,14 @@ class IngestResult:
         }
 
 
-def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follow_symlinks: bool = False,
-                 notes: list[FileResult] | None = None, no_follow: set[str] | None = None) -> list[str]:  # fmt: skip
+def expand_paths(
+    paths: list[str],
+    *,
+    own_files: list[Path] | None = None,
+    follow_symlinks: bool = False,
+    notes: list[FileResult] | None = None,
+    no_follow: set[str] | None = None,
+) -> list[str]:
     """Files to read: files as given, directories walked for regular `*.jsonl*` files, '-' for stdin.
 
     A walk never reads `own_files` (the store, its journal and lock, the quarantine: an ingest would read what it
@@ -176,8 +182,9 @@ def expand_paths(paths: list[str], *, own_files: list[Path] | None = None, follo
     return out
 
 
-def _walk(root: str, own: set[str], follow_symlinks: bool, notes: list[FileResult] | None,
-          no_follow: set[str] | None = None) -> list[str]:  # fmt: skip
+def _walk(
+    root: str, own: set[str], follow_symlinks: bool, notes: list[FileResult] | None, no_follow: set[str] | None = None
+) -> list[str]:
     real_root = os.path.realpath(root)
     found: list[str] = []
     seen_dirs: set[tuple[int, int]] = set()
@@ -337,8 +344,17 @@ def ingest_paths(
 
 
 class _FileIngest:
-    def __init__(self, store: Store, path: str, fmt: str, maps: list[tuple[str, str]], quarantine: Quarantine,
-                 require_customer: bool, pricer: Pricer | None, on_progress: Callable[[int], None] | None):  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        path: str,
+        fmt: str,
+        maps: list[tuple[str, str]],
+        quarantine: Quarantine,
+        require_customer: bool,
+        pricer: Pricer | None,
+        on_progress: Callable[[int], None] | None,
+    ):
         self.store = store
         self.path = path
         self.display = path if path == "-" else str(Path(path))
@@ -488,8 +504,11 @@ class _FileIngest:
             rows = self._prepare(batch)
             counts = (self.result.lines_read, self.result.rejected)  # since the last batch: sent with it
             self.result.lines_read = self.result.rejected = 0
-            pickle.dump(("batch", rows, batch.offset, batch.line, stat is not None, *counts, sorted(batch.growable)), out,
-                        protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
+            pickle.dump(
+                ("batch", rows, batch.offset, batch.line, stat is not None, *counts, sorted(batch.growable)),
+                out,
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
             out.flush()
 
         self._flush = send  # type: ignore[method-assign]
@@ -500,8 +519,17 @@ class _FileIngest:
             pickle.dump(("error", exc), out)
             return
         self.quarantine.close()
-        pickle.dump(("done", self.identity, self.result.lines_read, self.result.rejected, self.result.partial_line_bytes,
-                     self.result.not_calls), out)  # fmt: skip
+        pickle.dump(
+            (
+                "done",
+                self.identity,
+                self.result.lines_read,
+                self.result.rejected,
+                self.result.partial_line_bytes,
+                self.result.not_calls,
+            ),
+            out,
+        )
 
     def _read_gzip(self) -> None:
         st = os.stat(self.path)
@@ -513,8 +541,13 @@ class _FileIngest:
             return
         self.identity = _identity(first) if first else None
         cp = self.store.sources.find_source(self.key_path, self.identity)
-        if cp is not None and cp.path == self.key_path and cp.identity == self.identity \
-                and cp.size == st.st_size and cp.mtime_ns == st.st_mtime_ns:  # fmt: skip
+        if (
+            cp is not None
+            and cp.path == self.key_path
+            and cp.identity == self.identity
+            and cp.size == st.st_size
+            and cp.mtime_ns == st.st_mtime_ns
+        ):
             self.result.skipped = True
             return
         with gzip.open(self.path, "rb") as fh:
@@ -526,8 +559,16 @@ class _FileIngest:
                     "the lines before it were kept"
                 )
 
-    def _read_stream(self, fh: IO[bytes], *, start_line: int, final: bool, stat: os.stat_result | None,
-                     start_offset: int = 0, limit: int | None = None) -> None:  # fmt: skip
+    def _read_stream(
+        self,
+        fh: IO[bytes],
+        *,
+        start_line: int,
+        final: bool,
+        stat: os.stat_result | None,
+        start_offset: int = 0,
+        limit: int | None = None,
+    ) -> None:
         """Read lines from `fh` (at `start_offset`, after line `start_line`) up to byte `limit` (a plain file's size
         when the run started: a file that grows faster than it is read, or the quarantine itself, still ends).
         A line longer than MAX_LINE_BYTES is quarantined with its first RAW_KEPT bytes; memory stays flat."""
@@ -549,8 +590,12 @@ class _FileIngest:
                 if raw.strip():
                     self.result.lines_read += 1
                     self.result.rejected += 1
-                    self.quarantine.add(self.display, line_no, raw[:RAW_KEPT], LineRejected(
-                        "more bytes arrived after this line was read and rejected without its newline"))
+                    self.quarantine.add(
+                        self.display,
+                        line_no,
+                        raw[:RAW_KEPT],
+                        LineRejected("more bytes arrived after this line was read and rejected without its newline"),
+                    )
                 batch.offset = offset
                 return
             line_no += 1
@@ -581,7 +626,11 @@ class _FileIngest:
                             pending.append(block)  # past the limit only the first RAW_KEPT bytes are kept
                         continue
                     pending_len += nl
-                    head = b"".join(pending) + block[:nl] if pending_len <= MAX_LINE_BYTES else b"".join(pending)[:RAW_KEPT]
+                    head = (
+                        b"".join(pending) + block[:nl]
+                        if pending_len <= MAX_LINE_BYTES
+                        else b"".join(pending)[:RAW_KEPT]
+                    )
                     pending, length, pending_len = [], pending_len, 0
                     line_done(head, length)
                     pos = nl + 1
@@ -623,9 +672,15 @@ class _FileIngest:
         batch.lines += 1
         self.result.lines_read += 1
         self.result.rejected += 1
-        self.quarantine.add(self.display, line_no, head[:RAW_KEPT], LineRejected(
-            f"the line is {length:,} bytes, longer than the limit of {MAX_LINE_BYTES:,}; raw holds its first {RAW_KEPT:,}"),
-            line_bytes=length)  # fmt: skip
+        self.quarantine.add(
+            self.display,
+            line_no,
+            head[:RAW_KEPT],
+            LineRejected(
+                f"the line is {length:,} bytes, longer than the limit of {MAX_LINE_BYTES:,}; raw holds its first {RAW_KEPT:,}"
+            ),
+            line_bytes=length,
+        )
 
     # ---- one line ----
 
@@ -670,8 +725,14 @@ class _FileIngest:
     # ---- one transaction ----
 
     def _flush(self, batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
-        self._store_batch(self._prepare(batch), batch.offset, batch.line, stat, save_checkpoint=save_checkpoint,
-                          growable=batch.growable)  # fmt: skip
+        self._store_batch(
+            self._prepare(batch),
+            batch.offset,
+            batch.line,
+            stat,
+            save_checkpoint=save_checkpoint,
+            growable=batch.growable,
+        )
 
     def _prepare(self, batch: _Batch) -> list[tuple[Any, ...]]:
         """The batch's calls priced, as rows with names for dimensions (`_row`); the calls whose cost cannot be
@@ -685,8 +746,16 @@ class _FileIngest:
         self.quarantine.flush()
         return [_row(key, ev, line_no, cost) for (key, ev, line_no), cost in zip(batch.events, costs)]
 
-    def _store_batch(self, named_rows: list[tuple[Any, ...]], offset: int, line: int, stat: os.stat_result | None, *,
-                     save_checkpoint: bool = True, growable: Iterable[int] = ()) -> None:  # fmt: skip
+    def _store_batch(
+        self,
+        named_rows: list[tuple[Any, ...]],
+        offset: int,
+        line: int,
+        stat: os.stat_result | None,
+        *,
+        save_checkpoint: bool = True,
+        growable: Iterable[int] = (),
+    ) -> None:
         """Store the rows of one batch and move the checkpoint to (offset, line), in one transaction. A row that
         would push a rollup cell past its 64-bit limit is quarantined alone; the rest of the batch is stored."""
         growable = set(growable)
@@ -698,8 +767,17 @@ class _FileIngest:
             self.source_id = None  # it may have been created by the transaction just rolled back
             self._store_rows(named_rows, offset, line, stat, save_checkpoint, growable, one_by_one=True)
 
-    def _store_rows(self, named_rows: list[tuple[Any, ...]], offset: int, line: int, stat: os.stat_result | None,
-                    save_checkpoint: bool, growable: set[int], *, one_by_one: bool) -> None:  # fmt: skip
+    def _store_rows(
+        self,
+        named_rows: list[tuple[Any, ...]],
+        offset: int,
+        line: int,
+        stat: os.stat_result | None,
+        save_checkpoint: bool,
+        growable: set[int],
+        *,
+        one_by_one: bool,
+    ) -> None:
         store = self.store
         with store.write():
             if self.source_id is None:
@@ -708,11 +786,22 @@ class _FileIngest:
                     store.sources.restart_checkpoint(self.source_id)
             dim, model_id, source = store.dim_id, store.model_id, self.source_id
             rows = [
-                (key, ts, dim("customers", customer), dim("features", feature), model_id(vendor, model), dim("segments", segment),
-                 *tokens_and_cost, source, line_no, extra, request_id, response_id)
-                for key, ts, customer, feature, vendor, model, segment, *tokens_and_cost, line_no, extra, request_id, response_id
-                in named_rows
-            ]  # fmt: skip
+                (
+                    key,
+                    ts,
+                    dim("customers", customer),
+                    dim("features", feature),
+                    model_id(vendor, model),
+                    dim("segments", segment),
+                    *tokens_and_cost,
+                    source,
+                    line_no,
+                    extra,
+                    request_id,
+                    response_id,
+                )
+                for key, ts, customer, feature, vendor, model, segment, *tokens_and_cost, line_no, extra, request_id, response_id in named_rows
+            ]
             total, grown = len(rows), 0
             if growable:
                 grow = [r for r in rows if r[0] in growable]
@@ -731,9 +820,16 @@ class _FileIngest:
                         store.conn.execute("ROLLBACK TO one_row")
                         overflowed += 1
                         self.result.rejected += 1
-                        self.quarantine.add(self.display, row[14], _row_json(row), LineRejected(
-                            "adding this call would take its rollup cell (UTC day, customer, feature, model, segment) past"
-                            " the store's limit of 2^63 picodollars (about $9.2M); the call as parsed is in raw", "cost"))
+                        self.quarantine.add(
+                            self.display,
+                            row[14],
+                            _row_json(row),
+                            LineRejected(
+                                "adding this call would take its rollup cell (UTC day, customer, feature, model, segment) past"
+                                " the store's limit of 2^63 picodollars (about $9.2M); the call as parsed is in raw",
+                                "cost",
+                            ),
+                        )
                     store.conn.execute("RELEASE one_row")
                 self.quarantine.flush()  # on disk before the batch commits
             else:
@@ -753,8 +849,9 @@ class _FileIngest:
                     tail_hash=_tail_hash(self.fd, offset) if self.fd is not None and stat is not None else None,
                 )
 
-    def _reject_implausible_costs(self, batch: _Batch, costs: list[tuple[int | None, int | None]]
-                                  ) -> list[tuple[int | None, int | None]]:  # fmt: skip
+    def _reject_implausible_costs(
+        self, batch: _Batch, costs: list[tuple[int | None, int | None]]
+    ) -> list[tuple[int | None, int | None]]:
         """Quarantine the calls that cost more than MAX_CALL_PICO (a corrupt token count on a priced model): stored,
         such a cost would not fit the store's 64-bit integers, and the batch would fail on every run. The record
         holds the call as parsed (its raw line is no longer at hand). Returns the costs of the calls kept."""
@@ -766,10 +863,15 @@ class _FileIngest:
                 continue
             self.result.rejected += 1
             usd = f"{cost[0] // 10**12:,}"
-            self.quarantine.add(self.display, item[2], orjson.dumps(item[1]._asdict()),
-                                LineRejected(f"the call would cost ${usd}, more than $9,000,000: a corrupt token count?", "cost"))  # fmt: skip
+            self.quarantine.add(
+                self.display,
+                item[2],
+                orjson.dumps(item[1]._asdict()),
+                LineRejected(f"the call would cost ${usd}, more than $9,000,000: a corrupt token count?", "cost"),
+            )
         batch.events[:] = kept
         return kept_costs
+
 
 def _row_json(row: tuple[Any, ...]) -> bytes:
     """A stored-form row (ids for dimensions) as the JSON a quarantine record holds when the raw line is gone."""
@@ -782,16 +884,44 @@ def _row(key: int, ev: NormalizedEvent, line_no: int, priced: tuple[int | None, 
     turns the names into ids and adds the source)."""
     cost, price_id = priced
     response_id = ev.response_id if ev.response_id != ev.dedupe_id else None
-    return (key, ev.ts_ms, ev.customer_id, ev.event_type, ev.vendor, ev.model, ev.segment, ev.input_tokens, ev.output_tokens,
-            ev.cached_input_tokens, ev.cache_write_tokens, ev.reasoning_tokens, cost, price_id, line_no, _extra(ev),
-            ev.dedupe_id, response_id)  # fmt: skip
+    return (
+        key,
+        ev.ts_ms,
+        ev.customer_id,
+        ev.event_type,
+        ev.vendor,
+        ev.model,
+        ev.segment,
+        ev.input_tokens,
+        ev.output_tokens,
+        ev.cached_input_tokens,
+        ev.cache_write_tokens,
+        ev.reasoning_tokens,
+        cost,
+        price_id,
+        line_no,
+        _extra(ev),
+        ev.dedupe_id,
+        response_id,
+    )
 
 
 def _extra(ev: NormalizedEvent) -> str | None:
     """The JSON object of a call's rare fields (store.EXTRA_FIELDS) that are set, or None: most calls have none."""
-    if not (ev.cache_write_1h_tokens or ev.service_tier or ev.revenue_minor is not None or ev.currency or ev.extra_cost is not None
-            or ev.reported_cost is not None or ev.units or ev.tags or ev.input_audio_tokens or ev.output_audio_tokens
-            or ev.output_image_tokens or ev.cached_audio_tokens):  # fmt: skip
+    if not (
+        ev.cache_write_1h_tokens
+        or ev.service_tier
+        or ev.revenue_minor is not None
+        or ev.currency
+        or ev.extra_cost is not None
+        or ev.reported_cost is not None
+        or ev.units
+        or ev.tags
+        or ev.input_audio_tokens
+        or ev.output_audio_tokens
+        or ev.output_image_tokens
+        or ev.cached_audio_tokens
+    ):
         return None
     extra = {
         "cache_write_1h_tokens": ev.cache_write_1h_tokens or None,
@@ -856,8 +986,10 @@ def _one_json_document(fh: IO[bytes], first: bytes, size: int) -> str | None:
     if not isinstance(doc, (dict, list)):
         return None
     kind, jq = ("object", "jq -c .") if isinstance(doc, dict) else ("array", "jq -c '.[]'")
-    return (f"not JSONL: the file is one JSON {kind} over several lines, and JSONL is one object per line;"
-            f" nothing was read (try `{jq} FILE > FILE.jsonl` and ingest that)")  # fmt: skip
+    return (
+        f"not JSONL: the file is one JSON {kind} over several lines, and JSONL is one object per line;"
+        f" nothing was read (try `{jq} FILE > FILE.jsonl` and ingest that)"
+    )
 
 
 def _is_json(raw: bytes) -> bool:

@@ -10,14 +10,16 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from margindash_cli.ingest.formats import anthropic
-from margindash_cli.ingest.formats import bedrock
-from margindash_cli.ingest.formats import claude_code
-from margindash_cli.ingest.formats import gemini
-from margindash_cli.ingest.formats import langfuse
-from margindash_cli.ingest.formats import litellm
-from margindash_cli.ingest.formats import openai
-from margindash_cli.ingest.formats import openai_batch
+from margindash_cli.ingest.formats import (
+    anthropic,
+    bedrock,
+    claude_code,
+    gemini,
+    langfuse,
+    litellm,
+    openai,
+    openai_batch,
+)
 
 # Provider response formats, in detection order: OpenAI before Anthropic, because a Responses API
 # usage block also has `input_tokens` (OpenAI's is recognised by its detail objects or `object`).

@@ -83,8 +83,9 @@ class BenchmarkTable:
         """Catalog keys `simulate` offers by default, sorted."""
         return sorted(k for k, by in self._by_key.items() if any(s.candidate for s in by.values()))
 
-    def find(self, provider: str, model: str, aliases: Mapping[tuple[str | None, str], tuple[str, str]] | None = None
-             ) -> tuple[tuple[str, str], Mapping[str, BenchmarkScore]] | None:  # fmt: skip
+    def find(
+        self, provider: str, model: str, aliases: Mapping[tuple[str | None, str], tuple[str, str]] | None = None
+    ) -> tuple[tuple[str, str], Mapping[str, BenchmarkScore]] | None:
         """The scores of a priced key, else of the same model under the key it resolves to among scored
         keys (e.g. bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0 -> anthropic/claude-sonnet-4-0).
         `aliases` are the price catalog's (so a snapshot id the catalog aliases finds its model)."""
@@ -102,13 +103,24 @@ class BenchmarkTable:
 def parse_benchmarks(text: str) -> list[BenchmarkScore]:
     out = []
     for row in csv.DictReader(io.StringIO(text)):
-        out.append(BenchmarkScore(
-            provider=row["provider"], model=row["model"], benchmark=row["benchmark"], score=Decimal(row["score"]),
-            evaluated_model=row["evaluated_model"], evaluator=row["evaluator"], method=row["method"],
-            source=row["source"], source_ref=row["source_ref"], primary_source=row["primary_source"],
-            licence=row["licence"], candidate=row["candidate"] == "yes", note=row["note"],
-            alternatives=row["alternatives"],
-        ))  # fmt: skip
+        out.append(
+            BenchmarkScore(
+                provider=row["provider"],
+                model=row["model"],
+                benchmark=row["benchmark"],
+                score=Decimal(row["score"]),
+                evaluated_model=row["evaluated_model"],
+                evaluator=row["evaluator"],
+                method=row["method"],
+                source=row["source"],
+                source_ref=row["source_ref"],
+                primary_source=row["primary_source"],
+                licence=row["licence"],
+                candidate=row["candidate"] == "yes",
+                note=row["note"],
+                alternatives=row["alternatives"],
+            )
+        )
     return out
 
 

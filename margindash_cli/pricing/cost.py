@@ -60,8 +60,18 @@ PICO_PER_TOKEN_PER_MTOK = 10**6  # 1 USD/MTok = 10^-6 USD/token = 10^6 picodolla
 HALF = Decimal("0.5")
 CLAUDE_1H_WRITE_MULTIPLIER = 2  # Anthropic: a one-hour cache write costs 2x the input rate
 STANDARD_TIERS = frozenset({None, "", "default", "standard", "auto", "on_demand"})
-CLASSES = ("uncached_input", "cache_read", "cache_write_5m", "cache_write_1h", "output", "reasoning",
-           "input_audio", "output_audio", "output_image", "cache_read_audio")  # fmt: skip
+CLASSES = (
+    "uncached_input",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "output",
+    "reasoning",
+    "input_audio",
+    "output_audio",
+    "output_image",
+    "cache_read_audio",
+)
 
 
 class CostBreakdown(NamedTuple):
@@ -172,17 +182,46 @@ def cost_of(
     tier = tiers[tier_index].threshold if tier_index >= 0 else None
     media = a_ain + a_aout + a_iout + a_aread
     if not units and scale == 1:
-        return CostBreakdown(a_in, a_read, a_w5, a_w1h, a_out, a_reas, 0, a_in + a_read + a_w5 + a_w1h + a_out + a_reas + media,
-                             tier, service, label, (), a_ain, a_aout, a_iout, a_aread)  # fmt: skip
+        return CostBreakdown(
+            a_in,
+            a_read,
+            a_w5,
+            a_w1h,
+            a_out,
+            a_reas,
+            0,
+            a_in + a_read + a_w5 + a_w1h + a_out + a_reas + media,
+            tier,
+            service,
+            label,
+            (),
+            a_ain,
+            a_aout,
+            a_iout,
+            a_aread,
+        )
     unpriced: tuple[str, ...] = ()
     unit_cost: Fraction | int = 0
     if units:
         unit_cost, unpriced = _unit_cost(price, units)
     amounts = (a_in, a_read, a_w5, a_w1h, a_out, a_reas)
     if scale == 1 and type(unit_cost) is int:
-        return CostBreakdown(*amounts, unit_cost, sum(amounts) + media + unit_cost, tier, service, label, unpriced,
-                             a_ain, a_aout, a_iout, a_aread)  # fmt: skip
-    rounded = _apportion([Fraction(a, scale) for a in (*amounts, a_ain, a_aout, a_iout, a_aread)] + [Fraction(unit_cost)])
+        return CostBreakdown(
+            *amounts,
+            unit_cost,
+            sum(amounts) + media + unit_cost,
+            tier,
+            service,
+            label,
+            unpriced,
+            a_ain,
+            a_aout,
+            a_iout,
+            a_aread,
+        )
+    rounded = _apportion(
+        [Fraction(a, scale) for a in (*amounts, a_ain, a_aout, a_iout, a_aread)] + [Fraction(unit_cost)]
+    )
     return CostBreakdown(*rounded[:6], rounded[10], sum(rounded), tier, service, label, unpriced, *rounded[6:10])
 
 
@@ -294,7 +333,12 @@ def _standard(price: PriceVersion, tier: Tier | None) -> tuple[dict[str, Decimal
         else:
             w1h = w5 if w5 is not None else inp
     reasoning = pick("reasoning")
-    audio_in, audio_out, image_out, audio_read = pick("input_audio"), pick("output_audio"), pick("output_image"), pick("cache_read_audio")
+    audio_in, audio_out, image_out, audio_read = (
+        pick("input_audio"),
+        pick("output_audio"),
+        pick("output_image"),
+        pick("cache_read_audio"),
+    )
     rates = {
         "uncached_input": inp,
         "cache_read": read if read is not None else inp,

@@ -18,9 +18,9 @@ from typing import Any
 
 from margindash_cli.core.money import usd_text, usd_to_pico
 from margindash_cli.pricing.reprice import stored_event
+from margindash_cli.pricing.run import load_pricer
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import WIDE_COLUMNS
-from margindash_cli.pricing.run import load_pricer
 
 DEFAULT_THRESHOLD_PCT = Decimal("1")
 _MODEL = WIDE_COLUMNS.index("model")
@@ -39,8 +39,13 @@ class _Model:
     worst: tuple[Decimal, str | None, int | None] | None = field(default=None)  # (relative diff, file, line)
 
 
-def drift(store: Store, *, start_ms: int | None = None, end_ms: int | None = None,
-          threshold_pct: Decimal = DEFAULT_THRESHOLD_PCT) -> dict[str, Any]:  # fmt: skip
+def drift(
+    store: Store,
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    threshold_pct: Decimal = DEFAULT_THRESHOLD_PCT,
+) -> dict[str, Any]:
     """Per (vendor, model) with reported costs: calls, computed and reported totals and their difference;
     `drifting` lists the models past the threshold, biggest absolute difference first."""
     pricer = load_pricer(store, "computed")
@@ -71,15 +76,23 @@ def drift(store: Store, *, start_ms: int | None = None, end_ms: int | None = Non
     for (vendor, model), m in sorted(models.items()):
         diff = m.computed_pico - m.reported_pico
         rel = _relative(m.computed_pico, m.reported_pico)
-        out.append({
-            "vendor": vendor, "model": model, "calls": m.calls, "priced_calls": m.priced_calls,
-            "unpriced_calls": m.unpriced_calls, "computed_usd": usd_text(m.computed_pico),
-            "reported_usd": usd_text(m.reported_pico), "difference_usd": usd_text(diff),
-            "difference_pct": None if not m.reported_pico else _pct(diff, m.reported_pico),
-            "drifting": m.priced_calls > 0 and (rel is None or rel * 100 > threshold_pct) and diff != 0,
-            "worst_call": None if m.worst is None or m.worst[0] == 0 else {"file": m.worst[1], "line": m.worst[2],
-                                                                          "difference_pct": format(_round(m.worst[0] * 100), "f")},
-        })  # fmt: skip
+        out.append(
+            {
+                "vendor": vendor,
+                "model": model,
+                "calls": m.calls,
+                "priced_calls": m.priced_calls,
+                "unpriced_calls": m.unpriced_calls,
+                "computed_usd": usd_text(m.computed_pico),
+                "reported_usd": usd_text(m.reported_pico),
+                "difference_usd": usd_text(diff),
+                "difference_pct": None if not m.reported_pico else _pct(diff, m.reported_pico),
+                "drifting": m.priced_calls > 0 and (rel is None or rel * 100 > threshold_pct) and diff != 0,
+                "worst_call": None
+                if m.worst is None or m.worst[0] == 0
+                else {"file": m.worst[1], "line": m.worst[2], "difference_pct": format(_round(m.worst[0] * 100), "f")},
+            }
+        )
     out.sort(key=lambda r: (not r["drifting"], -abs(Decimal(r["difference_usd"])), r["vendor"], r["model"]))
     return {"threshold_pct": format(threshold_pct, "f"), "models": out, "drifting": sum(r["drifting"] for r in out)}
 

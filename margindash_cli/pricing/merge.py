@@ -9,6 +9,7 @@ Used by `sync-prices` (pricing/sync.py) and by seeding a newer shipped catalog (
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from margindash_cli.pricing.model import RATE_FIELDS, SERVICE_TIERS, PriceVersion, Rates, effective_ms
 
@@ -47,8 +48,9 @@ def current(incoming: list[PriceVersion], now_ms: int) -> PriceVersion:
     return next((v for v in reversed(incoming) if effective_ms(v) <= now_ms), incoming[0])
 
 
-def changes(timeline: list[tuple[int, PriceVersion]], incoming: list[PriceVersion], now: datetime,
-             now_ms: int) -> list[PriceVersion]:  # fmt: skip
+def changes(
+    timeline: list[tuple[int, PriceVersion]], incoming: list[PriceVersion], now: datetime, now_ms: int
+) -> list[PriceVersion]:
     """What to record of one source's versions of a model the store prices under its own key.
 
     - Priced by a better-ranked source: nothing (that source's price stands).
@@ -91,7 +93,9 @@ def same_price(new: PriceVersion, old: PriceVersion) -> bool:
         if [(t.threshold, t.inclusive) for t in new.tiers] != [(t.threshold, t.inclusive) for t in old.tiers]:
             return False
         for a, b in zip(new.tiers, old.tiers):
-            if not _same_rates(a.rates, b.rates) or any(not _same_rates(getattr(a, s), getattr(b, s)) for s in SERVICE_TIERS):
+            if not _same_rates(a.rates, b.rates) or any(
+                not _same_rates(getattr(a, s), getattr(b, s)) for s in SERVICE_TIERS
+            ):
                 return False
     return all(old.units.get(unit) == price for unit, price in new.units.items())
 
@@ -100,5 +104,9 @@ def from_now(v: PriceVersion, now: datetime, held: PriceVersion | None = None) -
     """`v` effective from `now`; a context window or max output it leaves out is kept from `held`."""
     if held is None:
         return replace(v, effective_from=now)
-    return replace(v, effective_from=now, context_window=v.context_window or held.context_window,
-                   max_output=v.max_output or held.max_output)  # fmt: skip
+    return replace(
+        v,
+        effective_from=now,
+        context_window=v.context_window or held.context_window,
+        max_output=v.max_output or held.max_output,
+    )

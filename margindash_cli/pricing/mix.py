@@ -83,8 +83,17 @@ class Mix:
             plain_out = (out if out >= reasoning else reasoning) - reasoning
             prompts.append(prompt)
             sizes.append(prompt + plain_out + reasoning)
-            weighted.append(((prompt - cached - write) * c, cached * c, (write - write_1h) * c, write_1h * c,
-                             plain_out * c, reasoning * c, c))  # fmt: skip
+            weighted.append(
+                (
+                    (prompt - cached - write) * c,
+                    cached * c,
+                    (write - write_1h) * c,
+                    write_1h * c,
+                    plain_out * c,
+                    reasoning * c,
+                    c,
+                )
+            )
         self._prompt, self._size, self._weighted = prompts, sizes, weighted
         plain = [w for i, w in enumerate(weighted) if i not in self._units] if self._units else weighted
         self._totals = tuple(sum(col) for col in zip(*plain)) if plain else (0,) * (N_CLASSES + 1)
@@ -101,10 +110,14 @@ class Mix:
         r = self.rows[i]
         out, reasoning = self._outputs[i]
         kwargs: dict[str, Any] = {
-            "input_tokens": r.input_tokens, "output_tokens": out, "cached_input_tokens": r.cached_input_tokens,
-            "cache_write_tokens": r.cache_write_tokens, "cache_write_1h_tokens": r.cache_write_1h_tokens,
-            "reasoning_tokens": reasoning, "service_tier": self.service_tier,
-        }  # fmt: skip
+            "input_tokens": r.input_tokens,
+            "output_tokens": out,
+            "cached_input_tokens": r.cached_input_tokens,
+            "cache_write_tokens": r.cache_write_tokens,
+            "cache_write_1h_tokens": r.cache_write_1h_tokens,
+            "reasoning_tokens": reasoning,
+            "service_tier": self.service_tier,
+        }
         if i in self._units:
             kwargs["units"] = self._units[i]
         return kwargs
@@ -132,7 +145,9 @@ class Mix:
             cost += sum(s * rate for s, rate in zip(sums, rates) if s)
         calls = sum(sums[N_CLASSES] for sums in buckets.values())
         if slow:  # price every distinct vector with cost_of: per-call rounding, or calls it cannot bill
-            cost, calls, unpriced = self._cost_each(price, (i for i in range(len(self.rows)) if i not in skip and i not in self._unit_set))
+            cost, calls, unpriced = self._cost_each(
+                price, (i for i in range(len(self.rows)) if i not in skip and i not in self._unit_set)
+            )
         for i in self._unit_rows:  # calls with units: always per vector (unit prices, their own rounding)
             if i in skip:
                 continue

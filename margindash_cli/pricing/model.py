@@ -19,15 +19,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 from margindash_cli.core.periods import EPOCH
 
-RATE_FIELDS = ("input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "reasoning",
-               "input_audio", "output_audio", "output_image", "cache_read_audio")  # fmt: skip
+RATE_FIELDS = (
+    "input",
+    "output",
+    "cache_read",
+    "cache_write_5m",
+    "cache_write_1h",
+    "reasoning",
+    "input_audio",
+    "output_audio",
+    "output_image",
+    "cache_read_audio",
+)
 SERVICE_TIERS = ("batch", "flex", "priority")  # service tiers that can carry their own rates
 USER_SOURCE = "user"  # the source name of prices a user set by hand; they win over every other source
 
@@ -112,7 +122,7 @@ class Tier:
 
 
 def _minute_of_day(text: str) -> int:
-    """"16:30" -> 990 (minutes after 00:00 UTC)."""
+    """ "16:30" -> 990 (minutes after 00:00 UTC)."""
     h, _, m = str(text).partition(":")
     minute = int(h) * 60 + int(m or 0)
     if not 0 <= minute < 1440:
@@ -137,8 +147,11 @@ class Window:
         return minute >= self.start or minute < self.end
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": f"{self.start // 60:02d}:{self.start % 60:02d}", "end": f"{self.end // 60:02d}:{self.end % 60:02d}",
-                "rates": self.rates.to_dict()}  # fmt: skip
+        return {
+            "start": f"{self.start // 60:02d}:{self.start % 60:02d}",
+            "end": f"{self.end // 60:02d}:{self.end % 60:02d}",
+            "rates": self.rates.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Window:
@@ -168,8 +181,8 @@ class PriceVersion:
         if eff is not None:
             if eff.tzinfo is None or eff.utcoffset() is None:
                 raise ValueError(f"effective_from must be timezone-aware, got {eff!r}")
-            if eff.tzinfo is not timezone.utc:
-                object.__setattr__(self, "effective_from", eff.astimezone(timezone.utc))
+            if eff.tzinfo is not UTC:
+                object.__setattr__(self, "effective_from", eff.astimezone(UTC))
         tiers = tuple(sorted(self.tiers, key=lambda t: t.threshold))
         if tiers != self.tiers:
             object.__setattr__(self, "tiers", tiers)
@@ -193,11 +206,26 @@ class PriceVersion:
                 cache = self.__dict__.setdefault("_window_versions", {})
                 v = cache.get(i)
                 if v is None:
-                    base = Rates(**{f: getattr(w.rates, f) if getattr(w.rates, f) is not None else getattr(self.base, f)
-                                    for f in RATE_FIELDS})  # fmt: skip
-                    v = cache[i] = PriceVersion(self.provider, self.model, self.effective_from, self.source, base,
-                                                self.tiers, self.batch, self.flex, self.priority, self.units,
-                                                self.context_window, self.max_output)  # fmt: skip
+                    base = Rates(
+                        **{
+                            f: getattr(w.rates, f) if getattr(w.rates, f) is not None else getattr(self.base, f)
+                            for f in RATE_FIELDS
+                        }
+                    )
+                    v = cache[i] = PriceVersion(
+                        self.provider,
+                        self.model,
+                        self.effective_from,
+                        self.source,
+                        base,
+                        self.tiers,
+                        self.batch,
+                        self.flex,
+                        self.priority,
+                        self.units,
+                        self.context_window,
+                        self.max_output,
+                    )
                     object.__setattr__(v, "window", w)
                 return v
         return self
@@ -254,8 +282,8 @@ def _parse_utc(text: str) -> datetime:
     """An ISO 8601 date or datetime as aware UTC; a bare date or zone-less time is read as UTC."""
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.astimezone(timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
 
 
 def _epoch_ms(dt: datetime) -> int:

@@ -77,8 +77,12 @@ class Pricer:
     that prices a handful of models does not parse the whole catalog.
     """
 
-    def __init__(self, prices: list[tuple[str, str, Any]], aliases: dict[tuple[str | None, str], tuple[str, str]],
-                 cost_source: str = "auto"):  # fmt: skip
+    def __init__(
+        self,
+        prices: list[tuple[str, str, Any]],
+        aliases: dict[tuple[str | None, str], tuple[str, str]],
+        cost_source: str = "auto",
+    ):
         self._raw: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for provider, model, sp in prices:
             self._raw[(provider, model)].append(sp)
@@ -113,13 +117,21 @@ class Pricer:
             version = sp.version
             if version.windows:  # a daily window (off-peak) prices the call by its UTC time of day
                 version = version.at_time(ev.ts_ms)
-            b = cost_of(version, input_tokens=ev.input_tokens, output_tokens=ev.output_tokens,
-                        cached_input_tokens=ev.cached_input_tokens, cache_write_tokens=ev.cache_write_tokens,
-                        cache_write_1h_tokens=ev.cache_write_1h_tokens, reasoning_tokens=ev.reasoning_tokens,
-                        input_audio_tokens=ev.input_audio_tokens, output_audio_tokens=ev.output_audio_tokens,
-                        output_image_tokens=ev.output_image_tokens, cached_audio_tokens=ev.cached_audio_tokens,
-                        service_tier=ev.service_tier,
-                        units=_units(ev.units))  # fmt: skip
+            b = cost_of(
+                version,
+                input_tokens=ev.input_tokens,
+                output_tokens=ev.output_tokens,
+                cached_input_tokens=ev.cached_input_tokens,
+                cache_write_tokens=ev.cache_write_tokens,
+                cache_write_1h_tokens=ev.cache_write_1h_tokens,
+                reasoning_tokens=ev.reasoning_tokens,
+                input_audio_tokens=ev.input_audio_tokens,
+                output_audio_tokens=ev.output_audio_tokens,
+                output_image_tokens=ev.output_image_tokens,
+                cached_audio_tokens=ev.cached_audio_tokens,
+                service_tier=ev.service_tier,
+                units=_units(ev.units),
+            )
             return (None, None) if b is None else (b.total, sp.id)
         e = self.explain(ev.vendor, ev.model, ev.ts_ms, ev, with_breakdown=False)
         return e.cost_pico, (e.price.id if e.price and e.basis == "computed" else None)
@@ -149,7 +161,9 @@ class Pricer:
                 units=_units(ev.units),
             )
         # cost_of returns None when the version lacks a rate this call needs: unpriced, never $0.
-        if reported is not None and (self.cost_source == "reported" or (self.cost_source == "auto" and breakdown is None)):
+        if reported is not None and (
+            self.cost_source == "reported" or (self.cost_source == "auto" and breakdown is None)
+        ):
             return Explanation(res, sp, breakdown, reported + extra, "reported")
         if breakdown is not None:
             return Explanation(res, sp, breakdown, breakdown.total + extra, "computed")

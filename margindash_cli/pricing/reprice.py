@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from margindash_cli.errors import MarginDashError
 from margindash_cli.core.money import MAX_CALL_PICO
+from margindash_cli.errors import MarginDashError
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import WIDE_COLUMNS
 
@@ -60,22 +60,44 @@ class RepriceResult:
 def stored_event(row: tuple[Any, ...], vendor: str, model: str) -> StoredEvent:
     r = dict(zip(WIDE_COLUMNS, row))
     return StoredEvent(
-        vendor, model, r["ts"], r["input_tokens"], r["output_tokens"], r["cached_input_tokens"], r["cache_write_tokens"],
-        r["cache_write_1h_tokens"], r["reasoning_tokens"], r["service_tier"], r["units"], r["extra_cost"], r["reported_cost"],
-        r.get("input_audio_tokens") or 0, r.get("output_audio_tokens") or 0, r.get("output_image_tokens") or 0,
+        vendor,
+        model,
+        r["ts"],
+        r["input_tokens"],
+        r["output_tokens"],
+        r["cached_input_tokens"],
+        r["cache_write_tokens"],
+        r["cache_write_1h_tokens"],
+        r["reasoning_tokens"],
+        r["service_tier"],
+        r["units"],
+        r["extra_cost"],
+        r["reported_cost"],
+        r.get("input_audio_tokens") or 0,
+        r.get("output_audio_tokens") or 0,
+        r.get("output_image_tokens") or 0,
         r.get("cached_audio_tokens") or 0,
-    )  # fmt: skip
+    )
 
 
-def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: int | None = None,
-            only_unpriced: bool = False, dry_run: bool = False) -> RepriceResult:  # fmt: skip
+def reprice(
+    store: Store,
+    pricer: Any,
+    *,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    only_unpriced: bool = False,
+    dry_run: bool = False,
+) -> RepriceResult:
     """Re-price stored events in [start_ms, end_ms) with `pricer`; write the changes unless `dry_run`."""
     result = RepriceResult(dry_run=dry_run)
     models = store.events.model_names()
     after_id: int | None = None
     chunk = _chunk()
     while True:
-        rows = store.events.event_rows(start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_id=after_id, limit=chunk)
+        rows = store.events.event_rows(
+            start_ms=start_ms, end_ms=end_ms, only_unpriced=only_unpriced, after_id=after_id, limit=chunk
+        )
         if not rows:
             break
         after_id = rows[-1][0]
@@ -87,8 +109,11 @@ def reprice(store: Store, pricer: Any, *, start_ms: int | None = None, end_ms: i
             vendor, model = models[row[_MODEL]]
             cost, price_id = pricer.price(stored_event(row, vendor, model))
             if cost is not None and not -MAX_CALL_PICO <= cost <= MAX_CALL_PICO:  # would not fit the store's integers
-                raise MarginDashError(f"a call of {vendor}/{model} would cost ${cost // 10**12:,}, more than $9,000,000 for one call;"
-                                      f" nothing more was re-priced", "check the price set for that model (margindash prices show)")  # fmt: skip
+                raise MarginDashError(
+                    f"a call of {vendor}/{model} would cost ${cost // 10**12:,}, more than $9,000,000 for one call;"
+                    f" nothing more was re-priced",
+                    "check the price set for that model (margindash prices show)",
+                )
             if cost == row[_COST] and price_id == row[_PRICE_ID]:
                 continue
             result.events_changed += 1

@@ -20,23 +20,26 @@ from __future__ import annotations
 import hashlib
 from contextlib import nullcontext
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from margindash_cli.errors import UsageError
-from margindash_cli.store.db import Store
+from margindash_cli.pricing import catalog as pricing_catalog
 from margindash_cli.pricing import merge
 from margindash_cli.pricing.benchmarks import load_benchmarks
-from margindash_cli.pricing import catalog as pricing_catalog
 from margindash_cli.pricing.catalog import CATALOG_FILE, CATALOG_PACKAGE, CatalogError
 from margindash_cli.pricing.model import USER_SOURCE, PriceVersion, Rates, effective_ms, version_data
 from margindash_cli.pricing.pricer import Pricer
-from margindash_cli.pricing.resolve import Resolver
 from margindash_cli.pricing.reprice import reprice
+from margindash_cli.pricing.resolve import Resolver
+from margindash_cli.store.db import Store
+
+if TYPE_CHECKING:
+    from margindash_cli.ingest.canonical import NormalizedEvent
 
 CATALOG_META_KEY = "catalog_digest"  # meta key: hash of the shipped catalog last merged into this store
 DISAGREEMENTS_FILE = "price_disagreements.json"  # shipped next to catalog.json by scripts/build_catalog.py
@@ -56,7 +59,7 @@ def ensure_catalog(store: Store) -> None:
         if store.prices.price_rows():
             # A store that already prices calls (a newer or older margindash): merged by the rules of
             # `sync-prices`, so a changed price applies from now on and stored calls keep theirs.
-            merge_shipped(store, catalog, datetime.now(timezone.utc))
+            merge_shipped(store, catalog, datetime.now(UTC))
         else:
             for version in catalog.all_versions():
                 record_version(store, version)
@@ -74,7 +77,9 @@ def shipped_catalog_digest() -> str:
 
 
 def holds_version(store: Store, version: PriceVersion) -> bool:
-    return store.prices.has_price(version.provider, version.model, effective_ms(version), version.source, version_data(version))
+    return store.prices.has_price(
+        version.provider, version.model, effective_ms(version), version.source, version_data(version)
+    )
 
 
 def record_version(store: Store, version: PriceVersion) -> bool:
@@ -88,13 +93,15 @@ def record_version(store: Store, version: PriceVersion) -> bool:
 
 
 def _versions(store: Store) -> list[tuple[int, PriceVersion]]:
-    return [(pid, PriceVersion.from_dict(orjson.loads(data))) for pid, _p, _m, _e, _s, data in store.prices.price_rows()]
+    return [
+        (pid, PriceVersion.from_dict(orjson.loads(data))) for pid, _p, _m, _e, _s, data in store.prices.price_rows()
+    ]
 
 
 def current_prices(store: Store, *, provider: str | None = None, search: str | None = None) -> list[PriceVersion]:
     """The version in force now of every (provider, model), user prices first, sorted by key."""
     ensure_catalog(store)
-    now = effective_ms(PriceVersion("", "", effective_from=datetime.now(timezone.utc)))
+    now = effective_ms(PriceVersion("", "", effective_from=datetime.now(UTC)))
     best: dict[tuple[str, str], tuple[tuple[int, int, int], PriceVersion]] = {}
     for pid, v in _versions(store):
         if provider and v.provider != provider.lower():
@@ -159,8 +166,16 @@ def _decimal(value: str, option: str) -> Decimal:
     return d
 
 
-def set_user_price(store: Store, key: str, *, rates: dict[str, str | None], per_request: str | None, per_unit: list[str],
-                   context_window: int | None, effective_from: str | None) -> dict[str, Any]:  # fmt: skip
+def set_user_price(
+    store: Store,
+    key: str,
+    *,
+    rates: dict[str, str | None],
+    per_request: str | None,
+    per_unit: list[str],
+    context_window: int | None,
+    effective_from: str | None,
+) -> dict[str, Any]:
     """Record a user price version, then price the calls that had no price."""
     provider, model = _split_key(key)
     assert provider is not None
@@ -178,11 +193,18 @@ def set_user_price(store: Store, key: str, *, rates: dict[str, str | None], per_
     eff = None
     if effective_from:
         try:
-            eff = datetime.fromisoformat(effective_from).replace(tzinfo=timezone.utc)
+            eff = datetime.fromisoformat(effective_from).replace(tzinfo=UTC)
         except ValueError:
             raise UsageError(f"--effective-from {effective_from!r} is not a date", "use YYYY-MM-DD") from None
-    version = PriceVersion(provider=provider, model=model, effective_from=eff, source=USER_SOURCE, base=Rates(**parsed),
-                           units=units, context_window=context_window)  # fmt: skip
+    version = PriceVersion(
+        provider=provider,
+        model=model,
+        effective_from=eff,
+        source=USER_SOURCE,
+        base=Rates(**parsed),
+        units=units,
+        context_window=context_window,
+    )
     with store.write():
         record_version(store, version)
     return {**version.to_dict(), "effective_from": effective_from, "repriced": _price_unpriced(store)}
@@ -195,8 +217,10 @@ def set_user_alias(store: Store, name: str, target: str, vendor: str | None) -> 
     ensure_catalog(store)
     if not any(p == provider and m == model for _pid, p, m, _e, _s, _d in store.prices.price_rows()):
         # The resolver ignores an alias to a key with no price: refuse it rather than record a dead alias.
-        raise UsageError(f"no price for {provider}/{model}", "pick a PROVIDER/MODEL from `margindash prices list`, "
-                         "or set one with `margindash prices set`")  # fmt: skip
+        raise UsageError(
+            f"no price for {provider}/{model}",
+            "pick a PROVIDER/MODEL from `margindash prices list`, or set one with `margindash prices set`",
+        )
     with store.write():
         store.prices.set_alias(name, (vendor or "").lower() or None, provider, model, USER_SOURCE)
     return {"name": name, "provider": provider, "model": model, "repriced": _price_unpriced(store)}
@@ -209,8 +233,10 @@ def load_disagreements() -> list[dict[str, Any]]:
         data = resources.files(CATALOG_PACKAGE).joinpath(DISAGREEMENTS_FILE).read_bytes()
         return list(orjson.loads(data)["disagreements"])
     except (FileNotFoundError, ModuleNotFoundError, KeyError, orjson.JSONDecodeError) as exc:
-        raise CatalogError(f"the shipped list of price disagreements is missing or unreadable ({type(exc).__name__})",
-                           "reinstall margindash; maintainers: run scripts/build_catalog.py") from None  # fmt: skip
+        raise CatalogError(
+            f"the shipped list of price disagreements is missing or unreadable ({type(exc).__name__})",
+            "reinstall margindash; maintainers: run scripts/build_catalog.py",
+        ) from None
 
 
 def _price_unpriced(store: Store) -> dict[str, Any]:
@@ -247,9 +273,13 @@ class PriceBook:
         for _pid, provider, model, eff, source, data in sorted(store.prices.price_rows(), key=lambda r: (r[3], r[0])):
             keys.add((provider, model))
             if source != USER_SOURCE:  # a user's own prices are theirs: a sync never compares with them
-                self.timelines.setdefault((provider, model), []).append((eff, PriceVersion.from_dict(orjson.loads(data))))
+                self.timelines.setdefault((provider, model), []).append(
+                    (eff, PriceVersion.from_dict(orjson.loads(data)))
+                )
         self.user_only = keys - self.timelines.keys()
-        aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()}
+        aliases = {
+            (vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()
+        }
         # How names resolved before this sync: what the calls already stored were priced with.
         self.resolver = Resolver(keys, aliases)
 
@@ -286,7 +316,9 @@ class PriceBook:
         held = merge.in_force(held_timeline, self.now_ms)
         current = merge.current(incoming, self.now_ms)
         if res.how == "alias":
-            alias_source = self.store.prices.alias_source(key[1], key[0]) or self.store.prices.alias_source(key[1], None)
+            alias_source = self.store.prices.alias_source(key[1], key[0]) or self.store.prices.alias_source(
+                key[1], None
+            )
             if alias_source == USER_SOURCE or merge.rank(current.source, key[0]) < merge.rank(held.source, key[0]):
                 return []
         if merge.same_price(current, held):
@@ -325,6 +357,9 @@ class LazyPricer:
 def load_pricer(store: Store, cost_source: str = "auto") -> Pricer:
     """A Pricer over every price version and alias in the store (seeding the shipped catalog on first use)."""
     ensure_catalog(store)
-    prices = [(provider, model, (pid, eff, source, data)) for pid, provider, model, eff, source, data in store.prices.price_rows()]
+    prices = [
+        (provider, model, (pid, eff, source, data))
+        for pid, provider, model, eff, source, data in store.prices.price_rows()
+    ]
     aliases = {(vendor or None, name): (provider, model) for name, vendor, provider, model in store.prices.alias_rows()}
     return Pricer(prices, aliases, cost_source)

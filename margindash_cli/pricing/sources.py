@@ -74,7 +74,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
@@ -152,7 +152,9 @@ def _int_or_none(value: Any) -> int | None:
 
 # ---- LiteLLM ---------------------------------------------------------------------------------
 
-LITELLM_MODES = frozenset({"chat", "completion", "responses", "embedding", "moderation", "realtime", "audio_speech", None})
+LITELLM_MODES = frozenset(
+    {"chat", "completion", "responses", "embedding", "moderation", "realtime", "audio_speech", None}
+)
 LITELLM_RATE_FIELDS = {  # LiteLLM field -> Rates field
     "input_cost_per_token": "input",
     "output_cost_per_token": "output",
@@ -173,9 +175,21 @@ LITELLM_UNIT_FIELDS = {  # LiteLLM per-unit field (USD) -> unit name
 }
 # When two LiteLLM providers give the same (provider, model), the earlier one here wins.
 LITELLM_PREFERENCE = (
-    "openai", "anthropic", "gemini", "vertex_ai-language-models", "vertex_ai", "bedrock_converse", "bedrock",
-    "azure", "azure_ai", "xai", "mistral", "deepseek", "cohere_chat", "cohere",
-)  # fmt: skip
+    "openai",
+    "anthropic",
+    "gemini",
+    "vertex_ai-language-models",
+    "vertex_ai",
+    "bedrock_converse",
+    "bedrock",
+    "azure",
+    "azure_ai",
+    "xai",
+    "mistral",
+    "deepseek",
+    "cohere_chat",
+    "cohere",
+)
 _LITELLM_TIER = re.compile(r"^(?P<field>.+?)_above_(?P<k>\d+)k_tokens(?:_(?P<svc>batches|flex|priority))?$")
 _PSEUDO_MODEL = re.compile(r"^(fireworks-ai|together-ai)-")  # LiteLLM's size-bucket fallbacks, not model ids
 
@@ -320,8 +334,9 @@ GENAI_UNIT_FIELDS = {"requests_kcount": "requests", "web_searches_kcount": "web_
 BEDROCK_REGIONAL_PREFIX = "regional."  # genai-prices' synthetic id for in-region and geo profiles
 
 
-def _genai_version(provider: str, model: str, prices: Mapping[str, Any], effective_from: datetime | None,
-                   context_window: int | None) -> PriceVersion:  # fmt: skip
+def _genai_version(
+    provider: str, model: str, prices: Mapping[str, Any], effective_from: datetime | None, context_window: int | None
+) -> PriceVersion:
     base: dict[str, Decimal] = {}
     tiered: dict[int, dict[str, Decimal]] = {}
     for src, dst in GENAI_RATE_FIELDS.items():
@@ -396,7 +411,7 @@ def _genai_price_list(prices: Any) -> tuple[list[tuple[datetime | None, Mapping[
             windows.append(p)
         elif "start_date" in constraint:
             d = date.fromisoformat(str(constraint["start_date"]))
-            dated.append((datetime(d.year, d.month, d.day, tzinfo=timezone.utc), p))
+            dated.append((datetime(d.year, d.month, d.day, tzinfo=UTC), p))
         else:
             dated.append((None, p))
     if windows:
@@ -405,7 +420,7 @@ def _genai_price_list(prices: Any) -> tuple[list[tuple[datetime | None, Mapping[
         candidates = always + windows
         best = max(candidates, key=_base_input)
         dated = [(eff, p) for eff, p in dated if eff is not None] + [(None, best)]
-    dated.sort(key=lambda e: (e[0] is not None, e[0] or datetime.min.replace(tzinfo=timezone.utc)))
+    dated.sort(key=lambda e: (e[0] is not None, e[0] or datetime.min.replace(tzinfo=UTC)))
     return dated, bool(windows)
 
 

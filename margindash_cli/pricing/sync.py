@@ -20,29 +20,33 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from margindash_cli.errors import MarginDashError
 from margindash_cli.clients.fetch import FetchError, fetch
-from margindash_cli.store.db import Store
+from margindash_cli.errors import MarginDashError
 from margindash_cli.pricing.merge import SOURCE_RANK, by_key
 from margindash_cli.pricing.model import PriceVersion
 from margindash_cli.pricing.reprice import reprice
 from margindash_cli.pricing.run import PriceBook, ensure_catalog, load_pricer
+from margindash_cli.store.db import Store
 
 # Named sources: default address and the env variable that overrides it (mirrors, tests).
 SOURCES = {
-    "litellm": ("https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
-                "MARGINDASH_PRICES_URL_LITELLM"),
-    "genai-prices": ("https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main/prices/new_data/v2/data.json",
-                     "MARGINDASH_PRICES_URL_GENAI_PRICES"),
+    "litellm": (
+        "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json",
+        "MARGINDASH_PRICES_URL_LITELLM",
+    ),
+    "genai-prices": (
+        "https://raw.githubusercontent.com/pydantic/genai-prices/refs/heads/main/prices/new_data/v2/data.json",
+        "MARGINDASH_PRICES_URL_GENAI_PRICES",
+    ),
     "openrouter": ("https://openrouter.ai/api/v1/models", "MARGINDASH_PRICES_URL_OPENROUTER"),
-}  # fmt: skip
+}
 MIN_PRICES = 1  # a parsed list with fewer prices than this is refused as empty
 
 
@@ -108,8 +112,10 @@ def _load(source: str, store: Store) -> tuple[str, str, Any, str | None, bool]:
     else:
         path = Path(address)
         if not path.is_file():
-            raise SyncError(f"{source}: not a known source, an http(s) URL or a readable file",
-                            "use litellm, genai-prices, openrouter, a URL or a FILE")  # fmt: skip
+            raise SyncError(
+                f"{source}: not a known source, an http(s) URL or a readable file",
+                "use litellm, genai-prices, openrouter, a URL or a FILE",
+            )
         body, new_etag = path.read_bytes(), None
     try:
         obj = orjson.loads(body)
@@ -126,7 +132,7 @@ def _load(source: str, store: Store) -> tuple[str, str, Any, str | None, bool]:
 
 def sync(store: Store, sources: list[str], *, now: datetime | None = None) -> dict[str, Any]:
     """Fetch, validate and record; all or nothing. Returns a JSON-ready summary."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     loaded = []
     for source in sources:
         kind, address, obj, etag, not_modified = _load(source, store)
@@ -136,8 +142,10 @@ def sync(store: Store, sources: list[str], *, now: datetime | None = None) -> di
         try:
             versions, aliases = parse(kind, obj)
         except (KeyError, TypeError, ValueError, ArithmeticError, AttributeError) as exc:
-            raise SyncError(f"{source}: {address} could not be read as a {kind} list ({type(exc).__name__}: {exc})",
-                            "the catalog was left as it was") from None  # fmt: skip
+            raise SyncError(
+                f"{source}: {address} could not be read as a {kind} list ({type(exc).__name__}: {exc})",
+                "the catalog was left as it was",
+            ) from None
         if len(versions) < MIN_PRICES:
             raise SyncError(f"{source}: {address} holds no prices", "the catalog was left as it was")
         loaded.append((source, kind, address, versions, aliases, etag, False))

@@ -39,12 +39,28 @@ GROUPINGS = ("day", "month", "model", "project")
 DEFAULT_TOLERANCE_PCT = Decimal(2)
 UNTRACKED = "(untracked)"  # the report row of billed spend no logged call explains
 # the vendor a log names -> who bills it (a call through Bedrock is on the AWS bill)
-VENDOR_PROVIDERS = {"openai": "openai", "anthropic": "anthropic", "bedrock": "aws", "aws": "aws", "amazon": "aws",
-                    "google": "gcp", "vertex_ai": "gcp", "vertex": "gcp", "gemini": "gcp", "azure": "azure",
-                    "azure_openai": "azure", "azure_ai": "azure"}  # fmt: skip
+VENDOR_PROVIDERS = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "bedrock": "aws",
+    "aws": "aws",
+    "amazon": "aws",
+    "google": "gcp",
+    "vertex_ai": "gcp",
+    "vertex": "gcp",
+    "gemini": "gcp",
+    "azure": "azure",
+    "azure_openai": "azure",
+    "azure_ai": "azure",
+}
 # a token class of the bill (5m and 1h writes apart) -> the class the comparison uses
-BILL_CLASSES = {"input": "input", "cache_read": "cache_read", "cache_write_5m": "cache_write", "cache_write_1h": "cache_write",
-                "output": "output"}  # fmt: skip
+BILL_CLASSES = {
+    "input": "input",
+    "cache_read": "cache_read",
+    "cache_write_5m": "cache_write",
+    "cache_write_1h": "cache_write",
+    "output": "output",
+}
 _DATE_SUFFIX = re.compile(r"(?:[-@_](?:\d{4}-\d{2}-\d{2}|\d{8}))$")
 _BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
 _REGION_PREFIX = re.compile(r"^(?:us|eu|apac|global|jp|au|ca|us-gov)\.")
@@ -59,7 +75,17 @@ def model_key(name: str | None) -> str | None:
         return None
     key = name.strip().lower()
     key = _REGION_PREFIX.sub("", key)
-    for prefix in ("openai/", "anthropic/", "anthropic.", "amazon.", "google/", "models/", "azure/", "bedrock/", "vertex_ai/"):
+    for prefix in (
+        "openai/",
+        "anthropic/",
+        "anthropic.",
+        "amazon.",
+        "google/",
+        "models/",
+        "azure/",
+        "bedrock/",
+        "vertex_ai/",
+    ):
         if key.startswith(prefix):
             key = key[len(prefix) :]
     key = _BEDROCK_VERSION.sub("", key)
@@ -96,7 +122,9 @@ class LoggedSide:
     vendor: str | None = None
     model: str | None = None  # a model name as logged (for pricing untracked tokens)
 
-    def add(self, calls: int, unpriced_calls: int, cost: int, tokens: Mapping[str, int], unpriced_tokens: Mapping[str, int]) -> None:
+    def add(
+        self, calls: int, unpriced_calls: int, cost: int, tokens: Mapping[str, int], unpriced_tokens: Mapping[str, int]
+    ) -> None:
         self.calls += calls
         self.unpriced_calls += unpriced_calls
         self.cost_pico += cost
@@ -251,9 +279,18 @@ def reconcile_cell(key: CellKey, logged: LoggedSide, billed: BilledSide, price: 
 
     def vector(v: Mapping[str, int]) -> dict[str, int]:
         w = v["cache_write"]
-        w1h = min(w, w * billed.write_1h_tokens // total_billed_tokens["cache_write"]) if total_billed_tokens["cache_write"] else 0
-        return {"input": v["input"], "cache_read": v["cache_read"], "cache_write_5m": w - w1h, "cache_write_1h": w1h,
-                "output": v["output"]}  # fmt: skip
+        w1h = (
+            min(w, w * billed.write_1h_tokens // total_billed_tokens["cache_write"])
+            if total_billed_tokens["cache_write"]
+            else 0
+        )
+        return {
+            "input": v["input"],
+            "cache_read": v["cache_read"],
+            "cache_write_5m": w - w1h,
+            "cache_write_1h": w1h,
+            "output": v["output"],
+        }
 
     def ours(v: Mapping[str, int], tier: str | None = None) -> Fraction | int | None:
         if not any(v.values()):
@@ -294,15 +331,28 @@ def reconcile_cell(key: CellKey, logged: LoggedSide, billed: BilledSide, price: 
     gap = billed.total - computed
     parts["remaining"] = gap - sum(parts.values())
     tokens = billed.tokens
-    return CellResult(key, computed, billed.total, parts, logged.tokens, None if tokens is None else sum(tokens.values()),
-                      _round(bill_covered), _round(ours_covered), logged.calls, logged.unpriced_calls)  # fmt: skip
+    return CellResult(
+        key,
+        computed,
+        billed.total,
+        parts,
+        logged.tokens,
+        None if tokens is None else sum(tokens.values()),
+        _round(bill_covered),
+        _round(ours_covered),
+        logged.calls,
+        logged.unpriced_calls,
+    )
 
 
-def reconcile_cells(logged: Mapping[CellKey, LoggedSide], billed: Mapping[CellKey, BilledSide], price: PriceFn
-                    ) -> dict[CellKey, CellResult]:  # fmt: skip
+def reconcile_cells(
+    logged: Mapping[CellKey, LoggedSide], billed: Mapping[CellKey, BilledSide], price: PriceFn
+) -> dict[CellKey, CellResult]:
     """Every cell with a bill or logged calls on a billed day (the caller keeps only billed days)."""
-    return {k: reconcile_cell(k, logged.get(k) or LoggedSide(), billed.get(k) or BilledSide(), price)
-            for k in sorted(set(logged) | set(billed), key=lambda k: (k.provider, k.day, k.model or ""))}  # fmt: skip
+    return {
+        k: reconcile_cell(k, logged.get(k) or LoggedSide(), billed.get(k) or BilledSide(), price)
+        for k in sorted(set(logged) | set(billed), key=lambda k: (k.provider, k.day, k.model or ""))
+    }
 
 
 # ---- rows, totals, tolerance ------------------------------------------------------------------------------------
@@ -350,13 +400,17 @@ class ReconcileRow:
     def coverage_pct(self) -> Decimal | None:
         if not self.tokens_billed:
             return None
-        return (Decimal(self.tokens_logged) * 100 / Decimal(self.tokens_billed)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+        return (Decimal(self.tokens_logged) * 100 / Decimal(self.tokens_billed)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_EVEN
+        )
 
     def effective_rate_pct(self) -> Decimal | None:
         """The bill's rate on the tokens we logged, as a percent of ours (90 = a 10% discount)."""
         if not self.ours_for_logged:
             return None
-        return (Decimal(self.bill_for_logged) * 100 / Decimal(self.ours_for_logged)).quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+        return (Decimal(self.bill_for_logged) * 100 / Decimal(self.ours_for_logged)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_EVEN
+        )
 
     def over(self, tolerance_pct: Decimal) -> bool:
         if self.gap == 0:
@@ -370,20 +424,22 @@ class ReconcileRow:
             out[by] = self.period
         if by == "project":
             out["project"] = self.project
-        out.update({
-            "model": self.model,
-            "computed_usd": usd_text(self.computed),
-            "billed_usd": usd_text(self.billed),
-            "gap_usd": usd_text(self.gap),
-            "gap_pct": _dec(self.gap_pct()),
-            "tokens_logged": self.tokens_logged,
-            "tokens_billed": self.tokens_billed,
-            "coverage_pct": _dec(self.coverage_pct()),
-            "effective_rate_pct": _dec(self.effective_rate_pct()),
-            "calls": self.calls,
-            "unpriced_calls": self.unpriced_calls,
-            "explained": {p: usd_text(self.parts[p]) for p in PARTS},
-        })  # fmt: skip
+        out.update(
+            {
+                "model": self.model,
+                "computed_usd": usd_text(self.computed),
+                "billed_usd": usd_text(self.billed),
+                "gap_usd": usd_text(self.gap),
+                "gap_pct": _dec(self.gap_pct()),
+                "tokens_logged": self.tokens_logged,
+                "tokens_billed": self.tokens_billed,
+                "coverage_pct": _dec(self.coverage_pct()),
+                "effective_rate_pct": _dec(self.effective_rate_pct()),
+                "calls": self.calls,
+                "unpriced_calls": self.unpriced_calls,
+                "explained": {p: usd_text(self.parts[p]) for p in PARTS},
+            }
+        )
         return out
 
 
@@ -415,19 +471,32 @@ class ReconcileResult:
             "tolerance_pct": format(self.tolerance_pct, "f"),
             "by": self.by,
             "range": self.range_label,
-            "over_tolerance": [{"provider": r.provider, ("month" if self.by == "month" else "day"): r.period,
-                                "gap_usd": usd_text(r.gap), "gap_pct": _dec(r.gap_pct())} for r in self.over_tolerance],
+            "over_tolerance": [
+                {
+                    "provider": r.provider,
+                    ("month" if self.by == "month" else "day"): r.period,
+                    "gap_usd": usd_text(r.gap),
+                    "gap_pct": _dec(r.gap_pct()),
+                }
+                for r in self.over_tolerance
+            ],
             "provisional_days": self.provisional_days,
             "exit_code": self.exit_code,
-        }  # fmt: skip
+        }
 
 
 EXIT_OVER_TOLERANCE = 3  # `reconcile`: some provider's day (or month) is off the bill by more than --tolerance
 
 
-def build_rows(results: Iterable[CellResult], by: str, tolerance_pct: Decimal, *,
-               project_shares: Mapping[CellKey, Mapping[str | None, int]] | None = None,
-               provisional_days: Mapping[str, list[str]] | None = None, range_label: str = "") -> ReconcileResult:  # fmt: skip
+def build_rows(
+    results: Iterable[CellResult],
+    by: str,
+    tolerance_pct: Decimal,
+    *,
+    project_shares: Mapping[CellKey, Mapping[str | None, int]] | None = None,
+    provisional_days: Mapping[str, list[str]] | None = None,
+    range_label: str = "",
+) -> ReconcileResult:
     """Rows per (provider, day, model) (`by` day), (provider, month, model), (provider, model) or (provider,
     project, model) (each cell split over its projects by their share of its bill, `project_shares`), the totals,
     and the (provider, day or month) totals over the tolerance."""
@@ -471,17 +540,38 @@ def split_by_project(r: CellResult, shares: Mapping[str | None, int]) -> list[tu
     def split(v: int) -> list[int]:
         return allocate(v, weights)
 
-    cols = {"computed": split(r.computed), "billed": split(r.billed), "tl": split(r.tokens_logged),
-            "tb": split(r.tokens_billed or 0), "bl": split(r.bill_for_logged), "ol": split(r.ours_for_logged),
-            "calls": split(r.calls), "unp": split(r.unpriced_calls)}  # fmt: skip
+    cols = {
+        "computed": split(r.computed),
+        "billed": split(r.billed),
+        "tl": split(r.tokens_logged),
+        "tb": split(r.tokens_billed or 0),
+        "bl": split(r.bill_for_logged),
+        "ol": split(r.ours_for_logged),
+        "calls": split(r.calls),
+        "unp": split(r.unpriced_calls),
+    }
     parts = {p: split(r.parts[p]) for p in PARTS if p != "remaining"}
     out = []
     for i, name in enumerate(names):
         piece_parts = {p: parts[p][i] for p in parts}
         piece_parts["remaining"] = (cols["billed"][i] - cols["computed"][i]) - sum(piece_parts.values())
-        out.append((name, CellResult(r.key, cols["computed"][i], cols["billed"][i], piece_parts, cols["tl"][i],
-                                     None if r.tokens_billed is None else cols["tb"][i], cols["bl"][i], cols["ol"][i],
-                                     cols["calls"][i], cols["unp"][i])))  # fmt: skip
+        out.append(
+            (
+                name,
+                CellResult(
+                    r.key,
+                    cols["computed"][i],
+                    cols["billed"][i],
+                    piece_parts,
+                    cols["tl"][i],
+                    None if r.tokens_billed is None else cols["tb"][i],
+                    cols["bl"][i],
+                    cols["ol"][i],
+                    cols["calls"][i],
+                    cols["unp"][i],
+                ),
+            )
+        )
     return out
 
 
@@ -496,7 +586,9 @@ class CostFact(NamedTuple):
     unpriced_calls: int
 
 
-def reconciled_costs(facts: Sequence[CostFact], results: Mapping[CellKey, CellResult]) -> tuple[list[int], dict[CellKey, int]]:
+def reconciled_costs(
+    facts: Sequence[CostFact], results: Mapping[CellKey, CellResult]
+) -> tuple[list[int], dict[CellKey, int]]:
     """Each fact's cost on the bill's basis, and per cell the billed amount that goes to the `(untracked)` row.
     (`facts` may be plain (cell, cost, unpriced calls) tuples: they are read by position.)
 

@@ -11,19 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from fractions import Fraction
 
-from margindash_cli.store.rows import BilledCostRow, BilledUsageRow, LoggedCellRow
 from margindash_cli.reconcile.compute import PriceFn, _round
+from margindash_cli.store.rows import BilledCostRow, BilledUsageRow, LoggedCellRow
 
 SNAPSHOTS = {"gpt-4o": "gpt-4o-2024-08-06", "gpt-4o-mini": "gpt-4o-mini-2024-07-18", "o3-mini": "o3-mini-2025-01-31"}
 UNTRACKED_SHARE = {"gpt-4o-mini": Fraction(6, 100)}
 DISCOUNT = {"claude-sonnet-4-20250514": Fraction(8, 100)}
 WEB_SEARCH_USD = Fraction(1, 100)  # per call
 LABELS = {"input": "input", "cache_read": "cached input", "cache_write_5m": "cache write", "output": "output"}
-ANTHROPIC_TYPES = {"input": "uncached_input_tokens", "cache_read": "cache_read_input_tokens",
-                   "cache_write_5m": "cache_creation.ephemeral_5m_input_tokens", "output": "output_tokens"}  # fmt: skip
+ANTHROPIC_TYPES = {
+    "input": "uncached_input_tokens",
+    "cache_read": "cache_read_input_tokens",
+    "cache_write_5m": "cache_creation.ephemeral_5m_input_tokens",
+    "output": "output_tokens",
+}
 
 
-def demo_bill(cells: Iterable[LoggedCellRow], price: PriceFn) -> tuple[list[BilledCostRow], list[BilledUsageRow], set[tuple[str, int]]]:
+def demo_bill(
+    cells: Iterable[LoggedCellRow], price: PriceFn
+) -> tuple[list[BilledCostRow], list[BilledUsageRow], set[tuple[str, int]]]:
     """Billed cost lines, billed usage and the (provider, day)s billed, for the OpenAI and Anthropic calls."""
     costs: list[BilledCostRow] = []
     usage: list[BilledUsageRow] = []
@@ -33,8 +39,12 @@ def demo_bill(cells: Iterable[LoggedCellRow], price: PriceFn) -> tuple[list[Bill
             continue
         days.add((c.vendor, c.day))
         extra = UNTRACKED_SHARE.get(c.model, Fraction(0))
-        logged = {"input": c.input_tokens - c.cached_input_tokens - c.cache_write_tokens, "cache_read": c.cached_input_tokens,
-                  "cache_write_5m": c.cache_write_tokens, "output": c.output_tokens}  # fmt: skip
+        logged = {
+            "input": c.input_tokens - c.cached_input_tokens - c.cache_write_tokens,
+            "cache_read": c.cached_input_tokens,
+            "cache_write_5m": c.cache_write_tokens,
+            "output": c.output_tokens,
+        }
         billed = {k: n + _round(n * extra) for k, n in logged.items()}
         name = SNAPSHOTS.get(c.model, c.model)
         for k, n in billed.items():
@@ -48,12 +58,43 @@ def demo_bill(cells: Iterable[LoggedCellRow], price: PriceFn) -> tuple[list[Bill
                 label, ref = f"{name}, {LABELS[k]}", f"{c.day}|{name}|{k}"
             else:
                 label, ref = f"{name} Usage - {k}", f"{c.day}|{name}|{k}"
-            costs.append(BilledCostRow(c.vendor, c.day, name, k, "tokens", label, "demo", None, amount, str(n), "tokens", ref))
-        usage.append(BilledUsageRow(c.vendor, c.day, name, "demo", None, 0, billed["input"], billed["cache_read"], billed["cache_write_5m"], 0,
-                                    billed["output"], None, f"{c.day}|{name}|usage"))  # fmt: skip
+            costs.append(
+                BilledCostRow(c.vendor, c.day, name, k, "tokens", label, "demo", None, amount, str(n), "tokens", ref)
+            )
+        usage.append(
+            BilledUsageRow(
+                c.vendor,
+                c.day,
+                name,
+                "demo",
+                None,
+                0,
+                billed["input"],
+                billed["cache_read"],
+                billed["cache_write_5m"],
+                0,
+                billed["output"],
+                None,
+                f"{c.day}|{name}|usage",
+            )
+        )
     for provider, day in sorted(days):
         if provider == "openai":
             calls = 20 + day % 13
-            costs.append(BilledCostRow("openai", day, None, None, "web_search", "web search tool calls", "demo", None,
-                                       _round(WEB_SEARCH_USD * calls * 10**12), str(calls), None, f"{day}|web_search"))  # fmt: skip
+            costs.append(
+                BilledCostRow(
+                    "openai",
+                    day,
+                    None,
+                    None,
+                    "web_search",
+                    "web search tool calls",
+                    "demo",
+                    None,
+                    _round(WEB_SEARCH_USD * calls * 10**12),
+                    str(calls),
+                    None,
+                    f"{day}|web_search",
+                )
+            )
     return costs, usage, days

@@ -27,29 +27,59 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from margindash_cli.errors import InputError, UsageError
 from margindash_cli.core.money import usd_to_pico
 from margindash_cli.core.periods import EPOCH_DATE as EPOCH
+from margindash_cli.errors import InputError, UsageError
 from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
 
-CUR_REQUIRED = ("identity_line_item_id", "identity_time_interval", "line_item_line_item_type", "line_item_usage_start_date",
-                "line_item_product_code", "line_item_usage_type", "line_item_usage_amount", "line_item_unblended_cost",
-                "line_item_currency_code")  # fmt: skip
+CUR_REQUIRED = (
+    "identity_line_item_id",
+    "identity_time_interval",
+    "line_item_line_item_type",
+    "line_item_usage_start_date",
+    "line_item_product_code",
+    "line_item_usage_type",
+    "line_item_usage_amount",
+    "line_item_unblended_cost",
+    "line_item_currency_code",
+)
 FOCUS_REQUIRED = ("BillingCurrency", "ChargePeriodStart", "BilledCost", "ChargeCategory", "ProviderName")
-PROVIDER_NAMES = {"google cloud": "gcp", "google": "gcp", "gcp": "gcp", "microsoft": "azure", "azure": "azure",
-                  "microsoft azure": "azure", "aws": "aws", "amazon web services": "aws", "openai": "openai",
-                  "anthropic": "anthropic"}  # fmt: skip
+PROVIDER_NAMES = {
+    "google cloud": "gcp",
+    "google": "gcp",
+    "gcp": "gcp",
+    "microsoft": "azure",
+    "azure": "azure",
+    "microsoft azure": "azure",
+    "aws": "aws",
+    "amazon web services": "aws",
+    "openai": "openai",
+    "anthropic": "anthropic",
+}
 KINDS = {"credit": "credit", "tax": "tax"}
 # the column families of a CUR 2.0 export (any other column is reported: a renamed or foreign column)
-CUR_PREFIXES = ("identity_", "bill_", "line_item_", "product", "pricing_", "reservation_", "savings_plan_", "discount_",
-                "split_line_item_", "resource_tags", "cost_category", "capacity_reservation_")  # fmt: skip
+CUR_PREFIXES = (
+    "identity_",
+    "bill_",
+    "line_item_",
+    "product",
+    "pricing_",
+    "reservation_",
+    "savings_plan_",
+    "discount_",
+    "split_line_item_",
+    "resource_tags",
+    "cost_category",
+    "capacity_reservation_",
+)
 # FOCUS 1.0-1.2 columns (provider extensions start with x_)
-FOCUS_COLUMNS = frozenset("""AvailabilityZone BilledCost BillingAccountId BillingAccountName BillingAccountType BillingCurrency
+FOCUS_COLUMNS = frozenset(
+    """AvailabilityZone BilledCost BillingAccountId BillingAccountName BillingAccountType BillingCurrency
     BillingPeriodEnd BillingPeriodStart CapacityReservationId CapacityReservationStatus ChargeCategory ChargeClass
     ChargeDescription ChargeFrequency ChargePeriodEnd ChargePeriodStart CommitmentDiscountCategory CommitmentDiscountId
     CommitmentDiscountName CommitmentDiscountQuantity CommitmentDiscountStatus CommitmentDiscountType CommitmentDiscountUnit
@@ -57,7 +87,8 @@ FOCUS_COLUMNS = frozenset("""AvailabilityZone BilledCost BillingAccountId Billin
     ListUnitPrice PricingCategory PricingCurrency PricingCurrencyContractedUnitPrice PricingCurrencyEffectiveCost
     PricingCurrencyListUnitPrice PricingQuantity PricingUnit ProviderName PublisherName RegionId RegionName ResourceId
     ResourceName ResourceType ServiceCategory ServiceName ServiceSubcategory SkuId SkuMeter SkuPriceDetails SkuPriceId
-    SubAccountId SubAccountName SubAccountType Tags""".split())
+    SubAccountId SubAccountName SubAccountType Tags""".split()
+)
 
 
 @dataclass
@@ -79,18 +110,28 @@ def read_bill_file(path: Path, fmt: str = "auto") -> ParsedBill:
         elif "BilledCost" in columns or "ChargePeriodStart" in columns:
             fmt = "focus"
         else:
-            raise InputError(f"{path}: neither an AWS CUR 2.0 export nor a FOCUS file (its columns: {', '.join(list(columns)[:6])}...)",
-                             "pass --format cur or --format focus, or export CUR 2.0 / FOCUS 1.x")  # fmt: skip
+            raise InputError(
+                f"{path}: neither an AWS CUR 2.0 export nor a FOCUS file (its columns: {', '.join(list(columns)[:6])}...)",
+                "pass --format cur or --format focus, or export CUR 2.0 / FOCUS 1.x",
+            )
     required = CUR_REQUIRED if fmt == "cur" else FOCUS_REQUIRED
     missing = [c for c in required if c not in columns]
     if missing:
-        raise InputError(f"{path}: not a {'CUR 2.0' if fmt == 'cur' else 'FOCUS 1.x'} file: missing column(s) {', '.join(missing)}",
-                         "export with the standard column names (CUR 2.0 snake case, FOCUS 1.x)")  # fmt: skip
+        raise InputError(
+            f"{path}: not a {'CUR 2.0' if fmt == 'cur' else 'FOCUS 1.x'} file: missing column(s) {', '.join(missing)}",
+            "export with the standard column names (CUR 2.0 snake case, FOCUS 1.x)",
+        )
     parsed = _parse_cur(path, rows) if fmt == "cur" else _parse_focus(path, rows)
-    unknown = [c for c in columns if not (c.startswith(CUR_PREFIXES) if fmt == "cur" else c in FOCUS_COLUMNS or c.startswith("x_"))]
+    unknown = [
+        c
+        for c in columns
+        if not (c.startswith(CUR_PREFIXES) if fmt == "cur" else c in FOCUS_COLUMNS or c.startswith("x_"))
+    ]
     if unknown:
         shown = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-        parsed.warnings.append(f"{path}: column(s) not in the {'CUR 2.0' if fmt == 'cur' else 'FOCUS 1.x'} schema were ignored: {shown}")
+        parsed.warnings.append(
+            f"{path}: column(s) not in the {'CUR 2.0' if fmt == 'cur' else 'FOCUS 1.x'} schema were ignored: {shown}"
+        )
     return parsed
 
 
@@ -101,7 +142,9 @@ def _read_rows(path: Path) -> tuple[list[tuple[int, dict[str, Any]]], list[str]]
         try:
             import pyarrow.parquet as pq  # lazy: start-up (an optional dependency)
         except ImportError:
-            raise InputError(f"{path}: reading Parquet needs pyarrow", "pip install 'margindash[parquet]', or export CSV") from None
+            raise InputError(
+                f"{path}: reading Parquet needs pyarrow", "pip install 'margindash[parquet]', or export CSV"
+            ) from None
         try:
             table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises its own error types
@@ -133,7 +176,7 @@ def _parquet_value(v: Any) -> Any:
     if isinstance(v, list) and all(isinstance(x, tuple) and len(x) == 2 for x in v):  # a Parquet map
         return json.dumps(dict(v))
     if isinstance(v, datetime):
-        return (v if v.tzinfo else v.replace(tzinfo=timezone.utc)).isoformat()
+        return (v if v.tzinfo else v.replace(tzinfo=UTC)).isoformat()
     return "" if v is None else str(v) if not isinstance(v, str) else v
 
 
@@ -146,9 +189,13 @@ def _decimal(path: Path, line: int, column: str, value: Any, *, required: bool =
     try:
         d = Decimal(text)
     except InvalidOperation:
-        raise InputError(f"{path}, line {line}, column {column}: {text!r} is not a number", "nothing was imported") from None
+        raise InputError(
+            f"{path}, line {line}, column {column}: {text!r} is not a number", "nothing was imported"
+        ) from None
     if not d.is_finite():
-        raise InputError(f"{path}, line {line}, column {column}: {text!r} is not a finite number", "nothing was imported")
+        raise InputError(
+            f"{path}, line {line}, column {column}: {text!r} is not a finite number", "nothing was imported"
+        )
     return d
 
 
@@ -157,17 +204,21 @@ def _day(path: Path, line: int, column: str, value: Any) -> int:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise InputError(f"{path}, line {line}, column {column}: {text!r} is not a date-time", "nothing was imported") from None
+        raise InputError(
+            f"{path}, line {line}, column {column}: {text!r} is not a date-time", "nothing was imported"
+        ) from None
     if dt.tzinfo is not None:
-        dt = dt.astimezone(timezone.utc)
+        dt = dt.astimezone(UTC)
     return (dt.date() - EPOCH).days
 
 
 def _usd(path: Path, line: int, column: str, value: Any) -> None:
     cur = ("" if value is None else str(value)).strip().upper()
     if cur != "USD":
-        raise InputError(f"{path}, line {line}, column {column}: billed in {cur or '(empty)'}, not USD",
-                         "margindash reconciles USD bills only; nothing was imported")  # fmt: skip
+        raise InputError(
+            f"{path}, line {line}, column {column}: billed in {cur or '(empty)'}, not USD",
+            "margindash reconciles USD bills only; nothing was imported",
+        )
 
 
 def _json_map(value: Any) -> dict[str, Any]:
@@ -214,26 +265,58 @@ def _parse_cur(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> ParsedBill
         name = str(product.get("product_name") or "")
         family = str(r.get("product_product_family") or "")
         code = str(r.get("line_item_product_code") or "")
-        if not (family == "Amazon Bedrock" or code == "AmazonBedrock" or "Bedrock Edition" in name or "Amazon Bedrock" in name):
+        if not (
+            family == "Amazon Bedrock"
+            or code == "AmazonBedrock"
+            or "Bedrock Edition" in name
+            or "Amazon Bedrock" in name
+        ):
             skipped += 1
             continue
         _usd(path, line, "line_item_currency_code", r.get("line_item_currency_code"))
-        column = "line_item_net_unblended_cost" if net and r.get("line_item_net_unblended_cost") not in (None, "") else "line_item_unblended_cost"
+        column = (
+            "line_item_net_unblended_cost"
+            if net and r.get("line_item_net_unblended_cost") not in (None, "")
+            else "line_item_unblended_cost"
+        )
         cost = _decimal(path, line, column, r.get(column))
         assert cost is not None
         day = _day(path, line, "line_item_usage_start_date", r.get("line_item_usage_start_date"))
         item_type = str(r.get("line_item_line_item_type") or "")
         usage_type = str(r.get("line_item_usage_type") or "")
-        token_class = _class_of(usage_type) or _class_of(str(product.get("inference_type") or "")) if item_type in ("Usage", "DiscountedUsage") else None
+        token_class = (
+            _class_of(usage_type) or _class_of(str(product.get("inference_type") or ""))
+            if item_type in ("Usage", "DiscountedUsage")
+            else None
+        )
         kind = "tokens" if token_class else KINDS.get(item_type.lower(), "other")
-        model = (str(product.get("model") or "") or re.sub(r"\s*\(Amazon Bedrock Edition\)$", "", name)) if kind == "tokens" else None
+        model = (
+            (str(product.get("model") or "") or re.sub(r"\s*\(Amazon Bedrock Edition\)$", "", name))
+            if kind == "tokens"
+            else None
+        )
         amount = _decimal(path, line, "line_item_usage_amount", r.get("line_item_usage_amount"), required=False)
-        qty, unit = _unit_of(cost, amount) if kind == "tokens" else (None if amount is None else format(amount, "f"), None)
+        qty, unit = (
+            _unit_of(cost, amount) if kind == "tokens" else (None if amount is None else format(amount, "f"), None)
+        )
         tier = "batch" if "batch" in usage_type.lower() else None
         label = str(r.get("line_item_line_item_description") or usage_type or item_type)
-        out.append(BilledCostRow("aws", day, model or None, token_class, kind, label, str(r.get("line_item_usage_account_id") or "") or None,
-                                 tier, usd_to_pico(cost), qty, unit,
-                                 f"{r.get('identity_line_item_id')}|{r.get('identity_time_interval')}"))  # fmt: skip
+        out.append(
+            BilledCostRow(
+                "aws",
+                day,
+                model or None,
+                token_class,
+                kind,
+                label,
+                str(r.get("line_item_usage_account_id") or "") or None,
+                tier,
+                usd_to_pico(cost),
+                qty,
+                unit,
+                f"{r.get('identity_line_item_id')}|{r.get('identity_time_interval')}",
+            )
+        )
     return ParsedBill("cur", out, skipped=skipped)
 
 
@@ -253,16 +336,33 @@ def _parse_focus(path: Path, rows: list[tuple[int, dict[str, Any]]]) -> ParsedBi
         assert cost is not None
         day = _day(path, line, "ChargePeriodStart", r.get("ChargePeriodStart"))
         provider_name = str(r.get("ProviderName") or "").strip()
-        provider = PROVIDER_NAMES.get(provider_name.lower(), re.sub(r"[^a-z0-9]+", "-", provider_name.lower()).strip("-") or "unknown")
+        provider = PROVIDER_NAMES.get(
+            provider_name.lower(), re.sub(r"[^a-z0-9]+", "-", provider_name.lower()).strip("-") or "unknown"
+        )
         charge = str(r.get("ChargeCategory") or "")
         description = str(r.get("ChargeDescription") or r.get("SkuId") or charge)
         token_class = _class_of(description) if charge == "Usage" else None
         kind = "tokens" if charge == "Usage" and (token_class or model) else KINDS.get(charge.lower(), "other")
         qty = _decimal(path, line, "ConsumedQuantity", r.get("ConsumedQuantity"), required=False)
         unit = str(r.get("ConsumedUnit") or "").strip() or None
-        digest = hashlib.blake2b(json.dumps([r.get(k) for k in sorted(r)], default=str).encode(), digest_size=12).hexdigest()
+        digest = hashlib.blake2b(
+            json.dumps([r.get(k) for k in sorted(r)], default=str).encode(), digest_size=12
+        ).hexdigest()
         seen[digest] = seen.get(digest, 0) + 1
-        out.append(BilledCostRow(provider, day, model if kind == "tokens" else None, token_class, kind, description,
-                                 str(r.get("SubAccountId") or "") or None, None, usd_to_pico(cost),
-                                 None if qty is None else format(qty, "f"), unit, f"{digest}|{seen[digest]}"))  # fmt: skip
+        out.append(
+            BilledCostRow(
+                provider,
+                day,
+                model if kind == "tokens" else None,
+                token_class,
+                kind,
+                description,
+                str(r.get("SubAccountId") or "") or None,
+                None,
+                usd_to_pico(cost),
+                None if qty is None else format(qty, "f"),
+                unit,
+                f"{digest}|{seen[digest]}",
+            )
+        )
     return ParsedBill("focus", out, skipped=skipped)

@@ -13,20 +13,27 @@ import stat
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from margindash_cli.errors import InputError, UsageError
 from margindash_cli.core.money import fixed_usd, usd_text
 from margindash_cli.core.periods import DAY_MS
+from margindash_cli.core.periods import EPOCH_DATE as EPOCH
+from margindash_cli.errors import InputError, UsageError
+from margindash_cli.reconcile import compute
+from margindash_cli.reconcile.compute import (
+    BILL_CLASSES,
+    BilledSide,
+    CellKey,
+    LoggedSide,
+    model_key,
+    provider_of_vendor,
+)
 from margindash_cli.store.db import Store
 from margindash_cli.store.rows import BilledCostRow, BilledUsageRow
-from margindash_cli.reconcile import compute
-from margindash_cli.reconcile.compute import BILL_CLASSES, BilledSide, CellKey, LoggedSide, model_key, provider_of_vendor
-from margindash_cli.core.periods import EPOCH_DATE as EPOCH
 
 LOOKBACK_DAYS = 7  # providers revise recent days: every run re-reads the last week before its last synced day
 DEFAULT_FIRST_DAYS = 90  # the first sync reads this many days back
@@ -36,12 +43,12 @@ PRICING_VENDORS = {"aws": "bedrock", "gcp": "google", "azure": "azure"}
 
 
 def today_day(now: datetime | None = None) -> int:
-    now = now or datetime.now(timezone.utc)
-    return (now.astimezone(timezone.utc).date() - EPOCH).days
+    now = now or datetime.now(UTC)
+    return (now.astimezone(UTC).date() - EPOCH).days
 
 
 def _now_iso(now: datetime | None) -> str:
-    return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # ---- sync-costs ---------------------------------------------------------------------------------------------------
@@ -66,8 +73,10 @@ def load_key(provider: str, env: Mapping[str, str], key_file: Path | None) -> st
         except OSError as exc:
             raise InputError(f"cannot read the key file {key_file}: {exc.strerror}") from None
         if st.st_mode & 0o077:
-            raise InputError(f"refusing the key file {key_file}: group or others may access it (mode {stat.S_IMODE(st.st_mode):04o})",
-                             f"chmod 600 {key_file}")  # fmt: skip
+            raise InputError(
+                f"refusing the key file {key_file}: group or others may access it (mode {stat.S_IMODE(st.st_mode):04o})",
+                f"chmod 600 {key_file}",
+            )
         key = key_file.read_text(encoding="utf-8", errors="replace").strip()
         origin = f"the key file {key_file}"
     else:
@@ -76,7 +85,9 @@ def load_key(provider: str, env: Mapping[str, str], key_file: Path | None) -> st
         if not key:
             return None
     if not key or any(c.isspace() for c in key):
-        raise UsageError(f"{origin} does not hold an API key (empty, or with spaces inside)", f"put the admin key alone in {origin}")
+        raise UsageError(
+            f"{origin} does not hold an API key (empty, or with spaces inside)", f"put the admin key alone in {origin}"
+        )
     return key
 
 
@@ -92,11 +103,15 @@ def api_base(provider: str, env: Mapping[str, str]) -> str:
     return base
 
 
-def providers_to_sync(env: Mapping[str, str], asked: list[str] | None, key_files: Mapping[str, Path | None]) -> list[ProviderAccess]:
+def providers_to_sync(
+    env: Mapping[str, str], asked: list[str] | None, key_files: Mapping[str, Path | None]
+) -> list[ProviderAccess]:
     """The providers a run syncs: those asked for (each must have a key), else every one with a key."""
     for p in asked or []:
         if p not in PROVIDERS:
-            raise UsageError(f"unknown --provider {p!r}", "use openai or anthropic (other clouds: margindash costs import FILE)")
+            raise UsageError(
+                f"unknown --provider {p!r}", "use openai or anthropic (other clouds: margindash costs import FILE)"
+            )
     out = []
     for p in asked or PROVIDERS:
         key = load_key(p, env, key_files.get(p))
@@ -106,8 +121,10 @@ def providers_to_sync(env: Mapping[str, str], asked: list[str] | None, key_files
             continue
         out.append(ProviderAccess(p, key, api_base(p, env)))
     if not out:
-        raise UsageError("no admin key: set OPENAI_ADMIN_KEY and/or ANTHROPIC_ADMIN_KEY (or pass --openai-key-file / --anthropic-key-file)",
-                         "an organization Owner creates admin keys; a normal API key cannot read costs")  # fmt: skip
+        raise UsageError(
+            "no admin key: set OPENAI_ADMIN_KEY and/or ANTHROPIC_ADMIN_KEY (or pass --openai-key-file / --anthropic-key-file)",
+            "an organization Owner creates admin keys; a normal API key cannot read costs",
+        )
     return out
 
 
@@ -123,10 +140,17 @@ class ProviderSync:
     days_changed: list[int]
 
     def to_json(self) -> dict[str, Any]:
-        return {"provider": self.provider, "since": compute.day_iso(self.first_day), "until": compute.day_iso(self.end_day - 1),
-                "days": self.end_day - self.first_day, "cost_lines": self.cost_lines, "usage_rows": self.usage_rows,
-                "requests": self.requests, "billed_usd": usd_text(self.billed_pico),
-                "days_changed": [compute.day_iso(d) for d in self.days_changed]}  # fmt: skip
+        return {
+            "provider": self.provider,
+            "since": compute.day_iso(self.first_day),
+            "until": compute.day_iso(self.end_day - 1),
+            "days": self.end_day - self.first_day,
+            "cost_lines": self.cost_lines,
+            "usage_rows": self.usage_rows,
+            "requests": self.requests,
+            "billed_usd": usd_text(self.billed_pico),
+            "days_changed": [compute.day_iso(d) for d in self.days_changed],
+        }
 
 
 @dataclass
@@ -136,7 +160,11 @@ class SyncCostsResult:
     warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"synced_at": self.synced_at, "providers": [p.to_json() for p in self.providers], "warnings": self.warnings}
+        return {
+            "synced_at": self.synced_at,
+            "providers": [p.to_json() for p in self.providers],
+            "warnings": self.warnings,
+        }
 
 
 def sync_window(store: Store, provider: str, *, since_day: int | None, full: bool, today: int) -> tuple[int, int]:
@@ -157,8 +185,14 @@ def sync_window(store: Store, provider: str, *, since_day: int | None, full: boo
     return start, end
 
 
-def sync_costs(store: Store, access: list[ProviderAccess], *, since_day: int | None = None, full: bool = False,
-               now: datetime | None = None) -> SyncCostsResult:  # fmt: skip
+def sync_costs(
+    store: Store,
+    access: list[ProviderAccess],
+    *,
+    since_day: int | None = None,
+    full: bool = False,
+    now: datetime | None = None,
+) -> SyncCostsResult:
     """Fetch every provider's costs and usage of its window, then replace those days in one transaction."""
     from margindash_cli.clients import anthropic_costs, openai_costs  # lazy: start-up
 
@@ -176,10 +210,22 @@ def sync_costs(store: Store, access: list[ProviderAccess], *, since_day: int | N
     out = []
     with store.write():
         for name, start, end, costs, usage, requests in fetched:
-            changed = store.costs.replace_billed_days(name, [(name, d) for d in range(start, end)], costs, usage, synced_at=synced_at)
+            changed = store.costs.replace_billed_days(
+                name, [(name, d) for d in range(start, end)], costs, usage, synced_at=synced_at
+            )
             store.costs.save_cost_sync(name, start, end, synced_at)
-            out.append(ProviderSync(name, start, end, len(costs), len(usage), requests, sum(r.amount_pico for r in costs),
-                                    [d for _, d in changed]))  # fmt: skip
+            out.append(
+                ProviderSync(
+                    name,
+                    start,
+                    end,
+                    len(costs),
+                    len(usage),
+                    requests,
+                    sum(r.amount_pico for r in costs),
+                    [d for _, d in changed],
+                )
+            )
     return SyncCostsResult(out, synced_at)
 
 
@@ -198,10 +244,16 @@ class ImportCostsResult:
     warnings: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "format": self.format, "cost_lines": self.lines, "usage_rows": self.usage_rows,
-                "billed_usd": usd_text(self.billed_pico), "skipped_rows": self.skipped,
-                "days_changed": [{"provider": p, "day": compute.day_iso(d)} for p, d in self.days_changed],
-                "warnings": self.warnings}  # fmt: skip
+        return {
+            "file": self.file,
+            "format": self.format,
+            "cost_lines": self.lines,
+            "usage_rows": self.usage_rows,
+            "billed_usd": usd_text(self.billed_pico),
+            "skipped_rows": self.skipped,
+            "days_changed": [{"provider": p, "day": compute.day_iso(d)} for p, d in self.days_changed],
+            "warnings": self.warnings,
+        }
 
 
 def import_costs(store: Store, path: Path, *, fmt: str = "auto", now: datetime | None = None) -> ImportCostsResult:
@@ -215,8 +267,16 @@ def import_costs(store: Store, path: Path, *, fmt: str = "auto", now: datetime |
         days = sorted({r.day for r in parsed.costs})
         if days:
             store.costs.save_cost_sync(f"{parsed.format}:{path.name}", days[0], days[-1] + 1, synced_at)
-    return ImportCostsResult(str(path), parsed.format, len(parsed.costs), len(parsed.usage),
-                             sum(r.amount_pico for r in parsed.costs), changed, parsed.skipped, parsed.warnings)  # fmt: skip
+    return ImportCostsResult(
+        str(path),
+        parsed.format,
+        len(parsed.costs),
+        len(parsed.usage),
+        sum(r.amount_pico for r in parsed.costs),
+        changed,
+        parsed.skipped,
+        parsed.warnings,
+    )
 
 
 def load_demo_bill(store: Store, now: datetime | None = None) -> None:
@@ -264,9 +324,18 @@ class Cells:
             side = self.logged.get(key)
             if side is None:
                 side = self.logged[key] = LoggedSide(vendor=c.vendor, model=c.model)
-            side.add(c.calls, c.unpriced_calls, c.cost_pico, _logged_classes(c.input_tokens, c.cached_input_tokens,
-                     c.cache_write_tokens, c.output_tokens), _logged_classes(c.unpriced_input_tokens, c.unpriced_cached_input_tokens,
-                     c.unpriced_cache_write_tokens, c.unpriced_output_tokens))  # fmt: skip
+            side.add(
+                c.calls,
+                c.unpriced_calls,
+                c.cost_pico,
+                _logged_classes(c.input_tokens, c.cached_input_tokens, c.cache_write_tokens, c.output_tokens),
+                _logged_classes(
+                    c.unpriced_input_tokens,
+                    c.unpriced_cached_input_tokens,
+                    c.unpriced_cache_write_tokens,
+                    c.unpriced_output_tokens,
+                ),
+            )
             if key.model:
                 self.names.setdefault(key.model, c.model)
 
@@ -303,8 +372,12 @@ class Cells:
             seen.add(key)
             side.write_1h_tokens = 0
         tier = compute.tier_name(u.service_tier, u.batch)
-        for cls, n in (("input", u.input_tokens), ("cache_read", u.cache_read_tokens),
-                       ("cache_write", u.cache_write_5m_tokens + u.cache_write_1h_tokens), ("output", u.output_tokens)):  # fmt: skip
+        for cls, n in (
+            ("input", u.input_tokens),
+            ("cache_read", u.cache_read_tokens),
+            ("cache_write", u.cache_write_5m_tokens + u.cache_write_1h_tokens),
+            ("output", u.output_tokens),
+        ):
             side.add_tokens(tier, cls, n, usage=True)
         side.write_1h_tokens += u.cache_write_1h_tokens
 
@@ -319,8 +392,14 @@ def _token_quantity(quantity: str | None, unit: str | None) -> int | None:
     if quantity is None or not unit:
         return None
     u = unit.strip().lower().replace(" ", "_")
-    scale = {"tokens": 1, "token": 1, "1000_tokens": 1000, "1k_tokens": 1000, "1m_tokens": 1_000_000,
-             "1000000_tokens": 1_000_000}.get(u)  # fmt: skip
+    scale = {
+        "tokens": 1,
+        "token": 1,
+        "1000_tokens": 1000,
+        "1k_tokens": 1000,
+        "1m_tokens": 1_000_000,
+        "1000000_tokens": 1_000_000,
+    }.get(u)
     if scale is None:
         return None
     n = Decimal(quantity) * scale
@@ -335,10 +414,13 @@ def price_fn(store: Store) -> compute.PriceFn:
 
     pricer = None
     rates: dict[tuple[str, str, int, str | None], dict[str, Fraction | None] | None] = {}
-    probes = {"input": {"input_tokens": 1000}, "cache_read": {"input_tokens": 1000, "cached_input_tokens": 1000},
-              "cache_write_5m": {"input_tokens": 1000, "cache_write_tokens": 1000},
-              "cache_write_1h": {"input_tokens": 1000, "cache_write_tokens": 1000, "cache_write_1h_tokens": 1000},
-              "output": {"output_tokens": 1000}}  # fmt: skip
+    probes = {
+        "input": {"input_tokens": 1000},
+        "cache_read": {"input_tokens": 1000, "cached_input_tokens": 1000},
+        "cache_write_5m": {"input_tokens": 1000, "cache_write_tokens": 1000},
+        "cache_write_1h": {"input_tokens": 1000, "cache_write_tokens": 1000, "cache_write_1h_tokens": 1000},
+        "output": {"output_tokens": 1000},
+    }
 
     def price(vendor: str, model: str, day: int, v: Mapping[str, int], tier: str | None = None) -> Fraction | None:
         nonlocal pricer
@@ -371,24 +453,39 @@ def price_fn(store: Store) -> compute.PriceFn:
     return price
 
 
-def reconcile(store: Store, *, start_ms: int | None, end_ms: int | None, provider: str | None = None, by: str = "day",
-              tolerance_pct: Decimal = compute.DEFAULT_TOLERANCE_PCT, range_label: str = "") -> compute.ReconcileResult:  # fmt: skip
+def reconcile(
+    store: Store,
+    *,
+    start_ms: int | None,
+    end_ms: int | None,
+    provider: str | None = None,
+    by: str = "day",
+    tolerance_pct: Decimal = compute.DEFAULT_TOLERANCE_PCT,
+    range_label: str = "",
+) -> compute.ReconcileResult:
     if by not in compute.GROUPINGS:
         raise UsageError(f"unknown --by {by!r}", f"use one of {', '.join(compute.GROUPINGS)}")
     start_day, end_day = _day_bounds(start_ms, end_ms)
     cells = Cells(store, start_day, end_day, provider)
     results = compute.reconcile_cells(cells.logged, cells.billed, price_fn(store))
     provisional = {p: [compute.day_iso(d) for d in sorted(days)] for p, days in sorted(cells.provisional.items())}
-    result = compute.build_rows(results.values(), by, tolerance_pct, project_shares=cells.projects,
-                                provisional_days=provisional, range_label=range_label)  # fmt: skip
+    result = compute.build_rows(
+        results.values(),
+        by,
+        tolerance_pct,
+        project_shares=cells.projects,
+        provisional_days=provisional,
+        range_label=range_label,
+    )
     for row in result.rows:
         if row.model:
             row.model = cells.names.get(row.model, row.model)
     return result
 
 
-def over_tolerance_days(store: Store, since_day: int | None = None, tolerance_pct: Decimal = compute.DEFAULT_TOLERANCE_PCT
-                        ) -> list[compute.ReconcileRow]:  # fmt: skip
+def over_tolerance_days(
+    store: Store, since_day: int | None = None, tolerance_pct: Decimal = compute.DEFAULT_TOLERANCE_PCT
+) -> list[compute.ReconcileRow]:
     """The (provider, day)s from `since_day` on whose gap is over the tolerance (for `doctor`)."""
     start = None if since_day is None else since_day * DAY_MS
     return reconcile(store, start_ms=start, end_ms=None, tolerance_pct=tolerance_pct).over_tolerance
@@ -422,12 +519,24 @@ class CostBasis:
     untracked_usd: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"basis": self.basis, "reconciled_days": self.reconciled_days, "provisional_days": self.provisional_days,
-                "untracked_usd": self.untracked_usd}  # fmt: skip
+        return {
+            "basis": self.basis,
+            "reconciled_days": self.reconciled_days,
+            "provisional_days": self.provisional_days,
+            "untracked_usd": self.untracked_usd,
+        }
 
 
-def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, start_ms: int | None, end_ms: int | None,
-                     per_day: bool, time_dims: tuple[str, ...]) -> tuple[list[Any], CostBasis]:  # fmt: skip
+def reconciled_usage(
+    store: Store,
+    dims: list[str],
+    customer: str | None,
+    *,
+    start_ms: int | None,
+    end_ms: int | None,
+    per_day: bool,
+    time_dims: tuple[str, ...],
+) -> tuple[list[Any], CostBasis]:
     """The report's usage facts with costs on the bill's basis, plus `(untracked)` facts (every group reads
     `(untracked)`, so they make one row per time bucket) for billed spend no logged call explains.
 
@@ -440,7 +549,7 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
     query_groups = groups + extra
     vi, mi = query_groups.index("vendor"), query_groups.index("model")
     # every customer's facts: a cell's price difference is spread over all who made its calls, then filtered
-    rows = list(store.events.usage_facts(query_groups, start_ms=start_ms, end_ms=end_ms, tz=timezone.utc, per_day=True))
+    rows = list(store.events.usage_facts(query_groups, start_ms=start_ms, end_ms=end_ms, tz=UTC, per_day=True))
     start_day, end_day = _day_bounds(start_ms, end_ms)
     cells = Cells(store, start_day, end_day)
     results = compute.reconcile_cells(cells.logged, cells.billed, price_fn(store))
@@ -486,7 +595,9 @@ def reconciled_usage(store: Store, dims: list[str], customer: str | None, *, sta
             if not amount:
                 continue
             total_untracked += amount
-            g = tuple(compute.UNTRACKED for _ in groups)  # one row, whatever the grouping: it belongs to no customer or feature
+            g = tuple(
+                compute.UNTRACKED for _ in groups
+            )  # one row, whatever the grouping: it belongs to no customer or feature
             day = EPOCH + timedelta(days=cell.day) if per_day else collapsed_day
             out_facts.append(UsageFact(compute.UNTRACKED, g, day, 0, 0, 0, amount, 0, 0))
     reconciled: dict[str, int] = defaultdict(int)

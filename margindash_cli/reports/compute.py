@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, NamedTuple
 
 from margindash_cli.core.money import PICO_PER_USD, allocate, pico_to_usd  # allocate: re-exported (reports.allocate)
 
@@ -175,10 +175,14 @@ def _order(values: tuple[str | None, ...]) -> tuple[tuple[bool, str], ...]:
 _REV, _UNCONVERTED = 6, 7  # a cell's allocated revenue and unconverted flags, after its six usage sums (Measures order)
 
 
-def _allocate_cells(cells: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]],
-                    weights: dict[tuple[str | None, date, tuple[str | None, ...]], int],
-                    revenue: Iterable[RevenueFact], n_groups: int, base_len: int,
-                    no_usage: Callable[[str | None], tuple[str | None, ...]] | None = None) -> None:  # fmt: skip
+def _allocate_cells(
+    cells: dict[tuple[str | None, date, tuple[str | None, ...]], list[int]],
+    weights: dict[tuple[str | None, date, tuple[str | None, ...]], int],
+    revenue: Iterable[RevenueFact],
+    n_groups: int,
+    base_len: int,
+    no_usage: Callable[[str | None], tuple[str | None, ...]] | None = None,
+) -> None:
     """Add each customer-day's revenue to that customer's cells of that day, exactly (largest remainder).
 
     Two levels: first over the base cells (the groups before the tags), then within a base cell over its tag
@@ -363,7 +367,9 @@ def build_report(
         for r in rest:
             other.add(r.measures)
         label = f"(other {len(rest)})"
-        rows = rows[:top] + [ReportRow({d: label if i == 0 else "" for i, d in enumerate(dims)}, other, classify(other, band_pct))]
+        rows = rows[:top] + [
+            ReportRow({d: label if i == 0 else "" for i, d in enumerate(dims)}, other, classify(other, band_pct))
+        ]
     return ReportResult(
         dims=dims,
         rows=rows,
@@ -411,7 +417,12 @@ def _sorted(rows: list[ReportRow], dims: list[str], sort: str) -> list[ReportRow
         parents[r.group[dims[0]]].add(r.measures)
     return sorted(
         rows,
-        key=lambda r: (_metric(parents[r.group[dims[0]]], sort), r.group[dims[0]], _metric(r.measures, sort), tuple(r.group.values())),
+        key=lambda r: (
+            _metric(parents[r.group[dims[0]]], sort),
+            r.group[dims[0]],
+            _metric(r.measures, sort),
+            tuple(r.group.values()),
+        ),
     )
 
 
@@ -525,8 +536,16 @@ def build_trend(
     hi = last_day or (max(days) if days else None)
     if granularity == "auto":
         granularity = pick_granularity(lo, hi) if lo and hi and hi >= lo else "day"
-    report = build_report([dim, granularity], usage, revenue, filters=filters, allocation=allocation,
-                          unpriced_models=unpriced_models, fact_dims=fact_dims, customer_attributes=customer_attributes)  # fmt: skip
+    report = build_report(
+        [dim, granularity],
+        usage,
+        revenue,
+        filters=filters,
+        allocation=allocation,
+        unpriced_models=unpriced_models,
+        fact_dims=fact_dims,
+        customer_attributes=customer_attributes,
+    )
     buckets = [date.fromisoformat(r.group[granularity]) for r in report.rows]
     if lo and hi:
         buckets += [time_bucket(lo, granularity), time_bucket(hi, granularity)]
@@ -670,8 +689,16 @@ def build_cohorts(
             t.measures.add(c.measures)
             t.period = min(t.period, c.period)
     unpriced = unattributed.unpriced_events + sum(r.total.unpriced_events for r in cohorts)
-    return CohortResult(g, cohorts, [totals[i] for i in sorted(totals)], unattributed, without_usage, before_first,
-                        unpriced, sorted(unpriced_models or []))  # fmt: skip
+    return CohortResult(
+        g,
+        cohorts,
+        [totals[i] for i in sorted(totals)],
+        unattributed,
+        without_usage,
+        before_first,
+        unpriced,
+        sorted(unpriced_models or []),
+    )
 
 
 # ---- concentration ---------------------------------------------------------------------------------
@@ -753,21 +780,43 @@ def build_concentration(
     shares, running = [], 0
     for rank, (customer, m) in enumerate(ranked, 1):
         running += m.cost_pico
-        shares.append(CustomerShare(rank, customer, m, classify(m, band_pct), share_pct(m.cost_pico, totals.cost_pico),
-                                    share_pct(running, totals.cost_pico)))  # fmt: skip
+        shares.append(
+            CustomerShare(
+                rank,
+                customer,
+                m,
+                classify(m, band_pct),
+                share_pct(m.cost_pico, totals.cost_pico),
+                share_pct(running, totals.cost_pico),
+            )
+        )
     out_tiers = []
     for pct in tiers:
         top = shares[: tier_size(len(shares), pct)]
         m = Measures()
         for s in top:
             m.add(s.measures)
-        out_tiers.append(ConcentrationTier(
-            pct, [s.customer for s in top], m, share_pct(m.cost_pico, totals.cost_pico),
-            share_pct(m.revenue_cents, totals.revenue_cents), [s.customer for s in top if s.measures.margin_pico < 0],
-        ))  # fmt: skip
+        out_tiers.append(
+            ConcentrationTier(
+                pct,
+                [s.customer for s in top],
+                m,
+                share_pct(m.cost_pico, totals.cost_pico),
+                share_pct(m.revenue_cents, totals.revenue_cents),
+                [s.customer for s in top if s.measures.margin_pico < 0],
+            )
+        )
     rest = Measures()
     for share in shares[max((len(t.customers) for t in out_tiers), default=0) :]:
         rest.add(share.measures)
-    return ConcentrationResult(shares, out_tiers, rest, share_pct(rest.cost_pico, totals.cost_pico), unattributed,
-                               share_pct(unattributed.cost_pico, totals.cost_pico), totals, totals.unpriced_events,
-                               sorted(unpriced_models or []))  # fmt: skip
+    return ConcentrationResult(
+        shares,
+        out_tiers,
+        rest,
+        share_pct(rest.cost_pico, totals.cost_pico),
+        unattributed,
+        share_pct(unattributed.cost_pico, totals.cost_pico),
+        totals,
+        totals.unpriced_events,
+        sorted(unpriced_models or []),
+    )

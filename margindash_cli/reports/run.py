@@ -6,16 +6,15 @@ The glue between `store` (which reads SQLite) and `reports` (which is pure).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
-from margindash_cli.reports import compute as reports
-from margindash_cli.errors import UsageError
 from margindash_cli.core.money import fixed_cents, fixed_usd
-from margindash_cli.core.periods import TimeRange, resolve_range, zone
-from margindash_cli.core.periods import DAY_MS
+from margindash_cli.core.periods import DAY_MS, TimeRange, resolve_range, zone
 from margindash_cli.core.periods import EPOCH_DATE as EPOCH_DAY
+from margindash_cli.errors import UsageError
+from margindash_cli.reports import compute as reports
 from margindash_cli.store.db import Store
 
 SCHEMA_VERSION = 1  # of the JSON envelope every report prints
@@ -37,7 +36,9 @@ class ReportQuery:
     allocate: str = "events"
     band_pct: Decimal = Decimal(5)
     granularity: str = "auto"  # `report trend` (auto|day|week|month) and `report cohorts` (month|week)
-    revenue_basis: str = "recognized"  # recognized (over the service period) | billed (on the invoice's finalization day)
+    revenue_basis: str = (
+        "recognized"  # recognized (over the service period) | billed (on the invoice's finalization day)
+    )
     now: datetime | None = None  # "now" for --period and generated_at; None = the clock
     cost_basis: str = "computed"  # computed | reconciled (#18: the bill's cost where one is synced, reconcile/run.py)
 
@@ -56,7 +57,9 @@ class ReportEnvelope:
     unconverted_revenue: dict[str, int] = field(default_factory=dict)
     at_risk: list[dict[str, Any]] = field(default_factory=list)  # open Stripe disputes: revenue at risk, not subtracted
     cost_basis: Any = None  # reconcile.run.CostBasis of a `--cost-basis reconciled` report; None = computed
-    provisional_costs: dict[str, list[str]] | None = None  # provider -> UTC days with calls and no bill (once any bill is known)
+    provisional_costs: dict[str, list[str]] | None = (
+        None  # provider -> UTC days with calls and no bill (once any bill is known)
+    )
 
     def to_json(self) -> dict[str, Any]:
         return envelope_json(self)
@@ -78,7 +81,9 @@ def validate_dims(dims: list[str]) -> None:
         seen.add(d)
         if d in VALUE_DIMS or d in reports.TIME_DIMS or (d.startswith("tag:") and len(d) > 4):
             continue
-        raise UsageError(f"unknown --by {d!r}", "use customer, feature, model, vendor, segment, plan, tag:NAME, day, week or month")
+        raise UsageError(
+            f"unknown --by {d!r}", "use customer, feature, model, vendor, segment, plan, tag:NAME, day, week or month"
+        )
     if sum(d in reports.TIME_DIMS for d in dims) > 1:
         raise UsageError("only one of --by day/week/month at a time")
 
@@ -102,32 +107,61 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
         usage, basis = _reconciled_usage(store, q, fact_dims, tz, rng, per_day)
     revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     first, last = local_days(rng, tz)
-    result = reports.build_report(q.dims, usage, revenue, filters=filters, allocation=q.allocate, sort=q.sort, top=q.top,
-                                  band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage), fact_dims=fact_dims,
-                                  first_day=first, last_day=last, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
+    result = reports.build_report(
+        q.dims,
+        usage,
+        revenue,
+        filters=filters,
+        allocation=q.allocate,
+        sort=q.sort,
+        top=q.top,
+        band_pct=q.band_pct,
+        unpriced_models=_unpriced(store, rng, usage),
+        fact_dims=fact_dims,
+        first_day=first,
+        last_day=last,
+        customer_attributes=_attributes(store, fact_dims),
+    )
     provisional = None if basis is not None else provisional_costs(store, rng)  # a reconciled basis says it itself
-    return ReportEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted, _at_risk(store, q.customer), basis,
-                          provisional)  # fmt: skip
+    return ReportEnvelope(
+        q,
+        rng,
+        result,
+        q.now or datetime.now(UTC),
+        unconverted,
+        _at_risk(store, q.customer),
+        basis,
+        provisional,
+    )
 
 
 def _reconciled_usage(store: Store, q: ReportQuery, dims: list[str], tz: tzinfo, rng: TimeRange, per_day: bool) -> Any:
     """`--cost-basis reconciled` (#18): usage facts on the bill's cost (reconcile/run.py), per UTC day like the bills."""
     if q.cost_basis != "reconciled":
         raise UsageError(f"unknown --cost-basis {q.cost_basis!r}", "use computed or reconciled")
-    if tz is not timezone.utc:
+    if tz is not UTC:
         raise UsageError("--cost-basis reconciled works on UTC days, as the bills do", "drop --tz (or use --tz UTC)")
     from margindash_cli.reconcile.run import reconciled_usage  # lazy: start-up
 
-    return reconciled_usage(store, dims, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day,
-                            time_dims=reports.TIME_DIMS)  # fmt: skip
+    return reconciled_usage(
+        store, dims, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day, time_dims=reports.TIME_DIMS
+    )
 
 
 def _at_risk(store: Store, customer: str | None) -> list[dict[str, Any]]:
     """Open Stripe disputes per customer and currency, as they stand now (any range): shown, not subtracted."""
     from margindash_cli.core.money import minor_exponent  # lazy: start-up
 
-    return [{"customer": c, "currency": cur, "amount": format(Decimal(amount).scaleb(-minor_exponent(cur)), "f"), "disputes": n}
-            for c, cur, amount, n in store.stripe.stripe_disputes_at_risk() if customer is None or c == customer]  # fmt: skip
+    return [
+        {
+            "customer": c,
+            "currency": cur,
+            "amount": format(Decimal(amount).scaleb(-minor_exponent(cur)), "f"),
+            "disputes": n,
+        }
+        for c, cur, amount, n in store.stripe.stripe_disputes_at_risk()
+        if customer is None or c == customer
+    ]
 
 
 def _attributes(store: Store, fact_dims: list[str]) -> dict[str, dict[str, str]] | None:
@@ -146,23 +180,40 @@ def _filters(q: ReportQuery) -> dict[str, str]:
     return {d: v for d, v in (("feature", q.feature), ("model", q.model)) if v is not None}
 
 
-def _usage(store: Store, dims: list[str], tz: tzinfo, customer: str | None, *, start_ms: int | None,
-           end_ms: int | None, per_day: bool = True) -> list[reports.UsageFact]:  # fmt: skip
+def _usage(
+    store: Store,
+    dims: list[str],
+    tz: tzinfo,
+    customer: str | None,
+    *,
+    start_ms: int | None,
+    end_ms: int | None,
+    per_day: bool = True,
+) -> list[reports.UsageFact]:
     """Usage facts carrying `dims` (customer and time dims are implicit) in [start_ms, end_ms).
     `per_day=False` when nothing downstream looks at the day: one fact per group for the whole range."""
     groups = [d for d in dims if d != "customer" and d not in reports.TIME_DIMS]
     # The store's UsageFactRow has UsageFact's fields, by name and in order: used as it is (hundreds of thousands)
     if per_day and groups:  # the finest cell
         return list(store.events.cell_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer))  # type: ignore[arg-type]
-    return list(store.events.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer,  # type: ignore[arg-type]
-                                         per_day=per_day))  # fmt: skip
+    return list(
+        store.events.usage_facts(
+            groups,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            tz=tz,
+            customer=customer,  # type: ignore[arg-type]
+            per_day=per_day,
+        )
+    )
 
 
 REVENUE_BASES = ("recognized", "billed")
 
 
-def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None, basis: str = "recognized"
-             ) -> tuple[list[reports.RevenueFact], dict[str, int]]:  # fmt: skip
+def _revenue(
+    store: Store, rng: TimeRange, tz: tzinfo, customer: str | None, basis: str = "recognized"
+) -> tuple[list[reports.RevenueFact], dict[str, int]]:
     """Revenue of the range's local days. A revenue day is a calendar date, not a UTC instant: revenue
     dated Oct 1 counts on Oct 1 in any --tz, so a range never picks up a slice of the day before.
     `basis` recognized: over each line's service period; billed: on its invoice's finalization day."""
@@ -174,9 +225,13 @@ def _revenue(store: Store, rng: TimeRange, tz: tzinfo, customer: str | None, bas
     facts = store.revenue.revenue_facts_billed if basis == "billed" else store.revenue.revenue_facts
     rows, unconverted = facts(start_ms=start, end_ms=end, customer=customer)
     out = [reports.RevenueFact(c, d, cents) for c, d, cents in rows]
-    if unconverted and basis == "recognized":  # which customer-days miss revenue: their rows are flagged, as unpriced calls are
-        out += [reports.RevenueFact(c, d, 0, n) for c, d, n in store.revenue.unconverted_revenue_days(start_ms=start, end_ms=end,
-                                                                                             customer=customer)]  # fmt: skip
+    if (
+        unconverted and basis == "recognized"
+    ):  # which customer-days miss revenue: their rows are flagged, as unpriced calls are
+        out += [
+            reports.RevenueFact(c, d, 0, n)
+            for c, d, n in store.revenue.unconverted_revenue_days(start_ms=start, end_ms=end, customer=customer)
+        ]
     return out, unconverted
 
 
@@ -184,7 +239,10 @@ def _unpriced(store: Store, rng: TimeRange, usage: list[reports.UsageFact]) -> l
     """Models with unpriced calls in the range; not looked up when the facts show none (the common case)."""
     if not any(f[7] for f in usage):  # UsageFact.unpriced_events (the facts may be plain tuples of its shape)
         return []
-    return [f"{vendor}/{model}" for vendor, model, *_ in store.events.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)]
+    return [
+        f"{vendor}/{model}"
+        for vendor, model, *_ in store.events.unpriced_models(start_ms=rng.start_ms, end_ms=rng.end_ms)
+    ]
 
 
 def local_days(rng: TimeRange, tz: tzinfo) -> tuple[date | None, date | None]:
@@ -230,7 +288,9 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
         raise UsageError("`report trend` takes one --by: customer, feature, model, vendor, segment, plan or tag:NAME")
     validate_dims(q.dims)
     if q.granularity not in reports.TREND_GRANULARITIES:
-        raise UsageError(f"unknown --granularity {q.granularity!r}", f"use one of {', '.join(reports.TREND_GRANULARITIES)}")
+        raise UsageError(
+            f"unknown --granularity {q.granularity!r}", f"use one of {', '.join(reports.TREND_GRANULARITIES)}"
+        )
     _check_allocation(q)
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
@@ -239,17 +299,35 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms)
     revenue, unconverted = _revenue(store, rng, tz, q.customer)
     first, last = local_days(rng, tz)
-    result = reports.build_trend(q.dims[0], usage, revenue, granularity=q.granularity, first_day=first, last_day=last,
-                                 filters=filters, allocation=q.allocate, unpriced_models=_unpriced(store, rng, usage),
-                                 fact_dims=fact_dims, customer_attributes=_attributes(store, fact_dims))  # fmt: skip
-    return TrendEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted,
-                          provisional_costs=provisional_costs(store, rng))  # fmt: skip
+    result = reports.build_trend(
+        q.dims[0],
+        usage,
+        revenue,
+        granularity=q.granularity,
+        first_day=first,
+        last_day=last,
+        filters=filters,
+        allocation=q.allocate,
+        unpriced_models=_unpriced(store, rng, usage),
+        fact_dims=fact_dims,
+        customer_attributes=_attributes(store, fact_dims),
+    )
+    return TrendEnvelope(
+        q,
+        rng,
+        result,
+        q.now or datetime.now(UTC),
+        unconverted,
+        provisional_costs=provisional_costs(store, rng),
+    )
 
 
 def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
     """Customers by the period (q.granularity) of their first call ever, with margin per period since."""
     if q.granularity not in reports.COHORT_GRANULARITIES:
-        raise UsageError(f"unknown cohorts --by {q.granularity!r}", f"use one of {', '.join(reports.COHORT_GRANULARITIES)}")
+        raise UsageError(
+            f"unknown cohorts --by {q.granularity!r}", f"use one of {', '.join(reports.COHORT_GRANULARITIES)}"
+        )
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms)
@@ -260,10 +338,23 @@ def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
                 first_calls[f.customer] = f.day
     revenue, unconverted = _revenue(store, rng, tz, None)
     first, last = local_days(rng, tz)
-    result = reports.build_cohorts(usage, revenue, first_calls, granularity=q.granularity, first_day=first, last_day=last,
-                                   unpriced_models=_unpriced(store, rng, usage))  # fmt: skip
-    return CohortEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted,
-                          provisional_costs=provisional_costs(store, rng))  # fmt: skip
+    result = reports.build_cohorts(
+        usage,
+        revenue,
+        first_calls,
+        granularity=q.granularity,
+        first_day=first,
+        last_day=last,
+        unpriced_models=_unpriced(store, rng, usage),
+    )
+    return CohortEnvelope(
+        q,
+        rng,
+        result,
+        q.now or datetime.now(UTC),
+        unconverted,
+        provisional_costs=provisional_costs(store, rng),
+    )
 
 
 def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
@@ -272,9 +363,17 @@ def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
     tz = zone(q.tz)
     usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=False)
     revenue, unconverted = _revenue(store, rng, tz, None)
-    result = reports.build_concentration(usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage))
-    return ConcentrationEnvelope(q, rng, result, q.now or datetime.now(timezone.utc), unconverted,
-                          provisional_costs=provisional_costs(store, rng))  # fmt: skip
+    result = reports.build_concentration(
+        usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage)
+    )
+    return ConcentrationEnvelope(
+        q,
+        rng,
+        result,
+        q.now or datetime.now(UTC),
+        unconverted,
+        provisional_costs=provisional_costs(store, rng),
+    )
 
 
 def measures_json(m: reports.Measures) -> dict[str, Any]:
@@ -339,14 +438,16 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
     """The one JSON envelope every report prints (money as exact decimal strings)."""
     q, r = env.query, env.result
     head = _head_json(env, {"by": q.dims})
-    head["query"].update({
-        "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
-        "sort": q.sort,
-        "top": q.top,
-        "allocate": q.allocate,
-        "band_pct": format(q.band_pct, "f"),
-        "revenue_basis": q.revenue_basis,
-    })  # fmt: skip
+    head["query"].update(
+        {
+            "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
+            "sort": q.sort,
+            "top": q.top,
+            "allocate": q.allocate,
+            "band_pct": format(q.band_pct, "f"),
+            "revenue_basis": q.revenue_basis,
+        }
+    )
     return {
         **head,
         "rows": [{"group": row.group, **measures_json(row.measures), "class": row.cls} for row in r.rows],
@@ -360,18 +461,24 @@ def envelope_json(env: ReportEnvelope) -> dict[str, Any]:
 def _change_json(c: reports.TrendChange | None) -> dict[str, Any] | None:
     if c is None:
         return None
-    return {"from": c.first.isoformat(), "to": c.last.isoformat(), "margin_usd": fixed_usd(c.margin_pico),
-            "margin_pct_points": _pct_json(c.margin_pct_points)}  # fmt: skip
+    return {
+        "from": c.first.isoformat(),
+        "to": c.last.isoformat(),
+        "margin_usd": fixed_usd(c.margin_pico),
+        "margin_pct_points": _pct_json(c.margin_pct_points),
+    }
 
 
 def trend_json(env: TrendEnvelope) -> dict[str, Any]:
     """`report trend` JSON: per group, its totals over the range, its change and one point per period."""
     q, r = env.query, env.result
     head = _head_json(env, {"by": q.dims, "granularity": q.granularity})
-    head["query"].update({
-        "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
-        "allocate": q.allocate,
-    })  # fmt: skip
+    head["query"].update(
+        {
+            "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
+            "allocate": q.allocate,
+        }
+    )
 
     def row_json(row: reports.TrendRow) -> dict[str, Any]:
         series = [{"period": p.isoformat(), **measures_json(m)} for p, m in zip(r.periods, row.points)]
@@ -393,8 +500,12 @@ def cohorts_json(env: CohortEnvelope) -> dict[str, Any]:
     r = env.result
 
     def cell_json(c: reports.CohortCell, with_period: bool = True) -> dict[str, Any]:
-        return {"index": c.index, **({"period": c.period.isoformat()} if with_period else {}),
-                "active_customers": c.active_customers, **measures_json(c.measures)}  # fmt: skip
+        return {
+            "index": c.index,
+            **({"period": c.period.isoformat()} if with_period else {}),
+            "active_customers": c.active_customers,
+            **measures_json(c.measures),
+        }
 
     overall = reports.Measures()
     for row in r.cohorts:
@@ -402,8 +513,12 @@ def cohorts_json(env: CohortEnvelope) -> dict[str, Any]:
     return {
         **_head_json(env, {"by": r.granularity}),
         "cohorts": [
-            {"cohort": row.start.isoformat(), "customers": row.customers, **measures_json(row.total),
-             "periods": [cell_json(c) for c in row.cells]}  # fmt: skip
+            {
+                "cohort": row.start.isoformat(),
+                "customers": row.customers,
+                **measures_json(row.total),
+                "periods": [cell_json(c) for c in row.cells],
+            }
             for row in r.cohorts
         ],
         "totals": {**measures_json(overall), "periods": [cell_json(c, with_period=False) for c in r.totals]},
@@ -420,16 +535,31 @@ def concentration_json(env: ConcentrationEnvelope) -> dict[str, Any]:
     """`report concentration` JSON: the tiers, every customer ranked by cost, and the unattributed calls."""
     r = env.result
     return {
-        **_head_json(env, {"by": ["customer"], "tiers": [t.top_pct for t in r.tiers], "band_pct": format(env.query.band_pct, "f")}),
+        **_head_json(
+            env,
+            {"by": ["customer"], "tiers": [t.top_pct for t in r.tiers], "band_pct": format(env.query.band_pct, "f")},
+        ),
         "tiers": [
-            {"top_pct": t.top_pct, "count": len(t.customers), "customers": t.customers, **measures_json(t.measures),
-             "cost_share_pct": _pct_json(t.cost_share_pct), "revenue_share_pct": _pct_json(t.revenue_share_pct),
-             "negative_margin": t.negative_margin}  # fmt: skip
+            {
+                "top_pct": t.top_pct,
+                "count": len(t.customers),
+                "customers": t.customers,
+                **measures_json(t.measures),
+                "cost_share_pct": _pct_json(t.cost_share_pct),
+                "revenue_share_pct": _pct_json(t.revenue_share_pct),
+                "negative_margin": t.negative_margin,
+            }
             for t in r.tiers
         ],
         "customers": [
-            {"rank": c.rank, "customer": c.customer, **measures_json(c.measures), "class": c.cls,
-             "cost_share_pct": _pct_json(c.cost_share_pct), "cumulative_cost_share_pct": _pct_json(c.cumulative_cost_share_pct)}  # fmt: skip
+            {
+                "rank": c.rank,
+                "customer": c.customer,
+                **measures_json(c.measures),
+                "class": c.cls,
+                "cost_share_pct": _pct_json(c.cost_share_pct),
+                "cumulative_cost_share_pct": _pct_json(c.cumulative_cost_share_pct),
+            }
             for c in r.customers
         ],
         "rest": {**measures_json(r.rest), "cost_share_pct": _pct_json(r.rest_cost_share_pct)},

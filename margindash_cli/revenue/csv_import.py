@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from margindash_cli.revenue.csvinput import field_error, read_rows
-from margindash_cli.errors import InputError
-from margindash_cli.revenue.fx import decimal_rate, usd_cents
 from margindash_cli.core.money import spread_over_dates, to_minor
+from margindash_cli.errors import InputError
+from margindash_cli.revenue.csvinput import field_error, read_rows
+from margindash_cli.revenue.fx import decimal_rate, usd_cents
 
 MAX_PERIOD_DAYS = 3660  # ten years: a longer period is a typo
 MAX_AMOUNT_MINOR = 10**13  # one row at most 100 billion USD (in minor units): more is a typo, and sums must fit 64 bits
@@ -50,7 +50,9 @@ def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
         if not customer:
             raise fail("customer_id", "missing")
         if len(customer) > MAX_ID_CHARS:
-            raise fail("customer_id", f"{len(customer)} characters is longer than the {MAX_ID_CHARS} a customer id may have")
+            raise fail(
+                "customer_id", f"{len(customer)} characters is longer than the {MAX_ID_CHARS} a customer id may have"
+            )
         currency = (row.get("currency") or "usd").lower()
         if len(currency) != 3 or not currency.isalpha():
             raise fail("currency", f"{currency!r} is not a 3-letter ISO code")
@@ -59,7 +61,10 @@ def parse_revenue_csv(text: str, filename: str) -> list[RevenueDay]:
         except ValueError as exc:
             raise fail("amount", str(exc)) from None
         if abs(amount) > MAX_AMOUNT_MINOR:
-            raise fail("amount", f"{_short(row.get('amount', ''))} is out of range (at most {MAX_AMOUNT_MINOR:.0e} minor units a row)")
+            raise fail(
+                "amount",
+                f"{_short(row.get('amount', ''))} is out of range (at most {MAX_AMOUNT_MINOR:.0e} minor units a row)",
+            )
         try:
             if row.get("date"):
                 start = end = date.fromisoformat(row["date"])
@@ -84,7 +89,9 @@ def _short(text: str, limit: int = 40) -> str:
     return repr(text if len(text) <= limit else text[:limit] + "...")
 
 
-def revenue_rows(days: list[RevenueDay], rate: Callable[[str, date], object]) -> list[tuple[str, date, int, str, int | None, str]]:
+def revenue_rows(
+    days: list[RevenueDay], rate: Callable[[str, date], object]
+) -> list[tuple[str, date, int, str, int | None, str]]:
     """Store rows (customer, day, minor, currency, usd cents, ref): USD as is, other currencies at `rate`
     (USD per unit on that day, from `fx import`), else left unconverted (None) and reported as such."""
     out = []

@@ -28,7 +28,9 @@ def has_control(value: str) -> str | None:
     """The name of the first control character in `value` (e.g. 'NUL'), else None."""
     for ch in value:
         if unicodedata.category(ch) == "Cc":
-            return {"\x00": "NUL", "\x1b": "ESC", "\n": "a newline", "\r": "a carriage return", "\t": "a tab"}.get(ch, f"U+{ord(ch):04X}")
+            return {"\x00": "NUL", "\x1b": "ESC", "\n": "a newline", "\r": "a carriage return", "\t": "a tab"}.get(
+                ch, f"U+{ord(ch):04X}"
+            )
     return None
 
 
@@ -49,14 +51,22 @@ def read_rows(text: str, filename: str) -> tuple[set[str], Iterator[tuple[int, d
             except StopIteration:
                 return
             except csv.Error as exc:
-                why = f"longer than {MAX_FIELD_CHARS // 1024} KiB" if "field larger" in str(exc) else f"not valid CSV ({exc})"
+                why = (
+                    f"longer than {MAX_FIELD_CHARS // 1024} KiB"
+                    if "field larger" in str(exc)
+                    else f"not valid CSV ({exc})"
+                )
                 # the reader has not counted the line it failed in
                 raise InputError(f"{filename}, line {reader.line_num + 1}: a field is {why}", FIX_HINT) from None
             line = reader.line_num
             if None in raw:
                 extra = raw[None]
-                raise field_error(filename, line, f"#{len(header) + 1}",
-                                  f"{len(extra)} more field(s) than the header's {len(header)} columns")  # fmt: skip
+                raise field_error(
+                    filename,
+                    line,
+                    f"#{len(header) + 1}",
+                    f"{len(extra)} more field(s) than the header's {len(header)} columns",
+                )
             row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
             for k, v in row.items():
                 bad = has_control(v)

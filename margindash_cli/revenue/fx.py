@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-from margindash_cli.revenue.csvinput import field_error, read_rows
-from margindash_cli.errors import InputError
 from margindash_cli.core.money import minor_exponent
+from margindash_cli.errors import InputError
+from margindash_cli.revenue.csvinput import field_error, read_rows
 
 FX_MAX_AGE_DAYS = 7  # a rate stands in for the days after it, up to this many (weekends, holidays)
 # USD for one unit of any currency lies far inside this (KWD ~3.3 USD, the weakest units ~1e-5 USD); a rate
@@ -84,10 +84,16 @@ def parse_fx_csv(text: str, filename: str) -> list[FxRate]:
             raise fail(col, f"{_short(row.get(col, ''))} is not a positive number")
         if col == "units_per_usd":
             if not MIN_USD_PER_UNIT <= 1 / rate <= MAX_USD_PER_UNIT:
-                raise fail(col, f"{_short(row.get(col, ''))} units per USD is out of range ({1 / MAX_USD_PER_UNIT:g} to {1 / MIN_USD_PER_UNIT:g})")
+                raise fail(
+                    col,
+                    f"{_short(row.get(col, ''))} units per USD is out of range ({1 / MAX_USD_PER_UNIT:g} to {1 / MIN_USD_PER_UNIT:g})",
+                )
             rate = Decimal(1) / rate
         elif not MIN_USD_PER_UNIT <= rate <= MAX_USD_PER_UNIT:
-            raise fail(col, f"{_short(row.get(col, ''))} USD per unit is out of range ({MIN_USD_PER_UNIT:g} to {MAX_USD_PER_UNIT:g})")
+            raise fail(
+                col,
+                f"{_short(row.get(col, ''))} USD per unit is out of range ({MIN_USD_PER_UNIT:g} to {MAX_USD_PER_UNIT:g})",
+            )
         out.append(FxRate(currency, day, rate))
     if not out:
         raise InputError(f"{filename}: no rates", "add rows: date,currency,usd_per_unit")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from margindash_cli.store.db import Store
 
@@ -19,12 +20,21 @@ class RevenueImport:
     day_rows: int
     customers: int
     totals: dict[str, str]  # currency -> amount in major units, exact
-    replaced: dict[str, Any]  # {"day_rows": n, "totals": {...}}: what this file (or, --replace-by-name, its name) imported before
+    replaced: dict[
+        str, Any
+    ]  # {"day_rows": n, "totals": {...}}: what this file (or, --replace-by-name, its name) imported before
     warnings: list[str]
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": str(self.file), "source": self.source, "day_rows": self.day_rows, "customers": self.customers,
-                "totals": self.totals, "replaced": self.replaced, "warnings": self.warnings}  # fmt: skip
+        return {
+            "file": str(self.file),
+            "source": self.source,
+            "day_rows": self.day_rows,
+            "customers": self.customers,
+            "totals": self.totals,
+            "replaced": self.replaced,
+            "warnings": self.warnings,
+        }
 
 
 def _totals_of(pairs: Iterable[tuple[str, int]]) -> dict[str, str]:
@@ -54,12 +64,18 @@ def import_revenue(store: Store, file: Path, days: list[Any], *, replace_by_name
 
     path = file.resolve()
     rows = revenue_rows(days, lambda cur, day: store.revenue.fx_rate(cur, day, FX_MAX_AGE_DAYS))
-    n, replaced, legacy, legacy_replaced = store.revenue.import_revenue_file(f"csv:{path}", rows, f"csv:{file.name}",
-                                                                    replace_legacy=replace_by_name)  # fmt: skip
-    result = RevenueImport(file=file, source=f"csv:{path}", day_rows=n, customers=len({d.customer_id for d in days}),
-                           totals=_totals_of((d.currency, d.amount_minor) for d in days),
-                           replaced={"day_rows": len(replaced), "totals": _totals_of((r[3], r[2]) for r in replaced)},
-                           warnings=[])  # fmt: skip
+    n, replaced, legacy, legacy_replaced = store.revenue.import_revenue_file(
+        f"csv:{path}", rows, f"csv:{file.name}", replace_legacy=replace_by_name
+    )
+    result = RevenueImport(
+        file=file,
+        source=f"csv:{path}",
+        day_rows=n,
+        customers=len({d.customer_id for d in days}),
+        totals=_totals_of((d.currency, d.amount_minor) for d in days),
+        replaced={"day_rows": len(replaced), "totals": _totals_of((r[3], r[2]) for r in replaced)},
+        warnings=[],
+    )
     if legacy_replaced:
         result.replaced = {"day_rows": len(legacy), "totals": _totals_of((r[3], r[2]) for r in legacy)}
     elif legacy:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,12 @@ from margindash_cli.errors import UsageError
 from margindash_cli.revenue.fx import decimal_rate, usd_cents
 
 NON_FINAL_REFUND_STATUSES = ("pending", "requires_action")  # re-read by id on every run, whatever their age
-OPEN_DISPUTE_STATUSES = ("warning_needs_response", "warning_under_review", "needs_response", "under_review")  # re-read by id
+OPEN_DISPUTE_STATUSES = (
+    "warning_needs_response",
+    "warning_under_review",
+    "needs_response",
+    "under_review",
+)  # re-read by id
 MAX_SPREAD_S = 3660 * 86_400  # a service period longer than ten years is a data error: it counts on the invoice date
 COUNTED_REFUND_STATUSES = ("succeeded", "pending")  # a refund that fails or is canceled later stops counting
 
@@ -56,8 +61,14 @@ def line_net(line: Mapping[str, Any]) -> int:
     pretax = line.get("pretax_credit_amounts") or []
     pretax_discounts = [int(p.get("amount") or 0) for p in pretax if p.get("type") == "discount"]
     credits = sum(int(p.get("amount") or 0) for p in pretax if p.get("type") != "discount")
-    discounts = sum(pretax_discounts) if pretax_discounts else sum(int(d.get("amount") or 0) for d in line.get("discount_amounts") or [])
-    inclusive_tax = sum(int(t.get("amount") or 0) for t in line.get("taxes") or [] if t.get("tax_behavior") == "inclusive")
+    discounts = (
+        sum(pretax_discounts)
+        if pretax_discounts
+        else sum(int(d.get("amount") or 0) for d in line.get("discount_amounts") or [])
+    )
+    inclusive_tax = sum(
+        int(t.get("amount") or 0) for t in line.get("taxes") or [] if t.get("tax_behavior") == "inclusive"
+    )
     return amount - discounts - credits - inclusive_tax
 
 
@@ -95,9 +106,16 @@ def reversal_ref(reversal_id: str, invoice_id: str, shares: int) -> str:
     return reversal_id if shares <= 1 else f"{reversal_id}@{invoice_id}"
 
 
-def family_revenue(inv: Mapping[str, Any], lines: list[Mapping[str, Any]], credit_notes: list[Mapping[str, Any]],
-                   refunds: list[Mapping[str, Any]], *, include_open: bool, fx: FxLookup,
-                   disputes: list[Mapping[str, Any]] = ()) -> list[RevenueEntry]:  # fmt: skip
+def family_revenue(
+    inv: Mapping[str, Any],
+    lines: list[Mapping[str, Any]],
+    credit_notes: list[Mapping[str, Any]],
+    refunds: list[Mapping[str, Any]],
+    *,
+    include_open: bool,
+    fx: FxLookup,
+    disputes: list[Mapping[str, Any]] = (),
+) -> list[RevenueEntry]:
     """The revenue rows of one invoice and the credit notes, refunds and lost disputes against it (store rows in,
     rows out). A refund's or dispute's `amount` is its share of this invoice (`shares` says over how many it is split)."""
     if not invoice_counts(inv["status"], include_open):
@@ -149,7 +167,14 @@ def family_revenue(inv: Mapping[str, Any], lines: list[Mapping[str, Any]], credi
             continue
         net = d["amount"] if excl is None else round_half_even_div(d["amount"] * excl, total)
         closed = d.get("closed_at") or d["created"]
-        emit(reversal_ref(d["id"], inv["id"], d.get("shares") or 1), -net, closed, closed, day_of(closed), decimal_rate(d.get("settle_rate")))
+        emit(
+            reversal_ref(d["id"], inv["id"], d.get("shares") or 1),
+            -net,
+            closed,
+            closed,
+            day_of(closed),
+            decimal_rate(d.get("settle_rate")),
+        )
     return out
 
 
@@ -167,8 +192,10 @@ def total_mismatch(inv: Mapping[str, Any], lines: list[Mapping[str, Any]]) -> st
     def fmt(v: int) -> str:
         return f"{Decimal(v).scaleb(-exp):f} {cur}"
 
-    return (f"invoice {inv['id']}: its lines add up to {fmt(got)} but its total_excluding_tax is {fmt(expected)}"
-            " (shipping or an adjustment outside the lines?); the lines were counted")  # fmt: skip
+    return (
+        f"invoice {inv['id']}: its lines add up to {fmt(got)} but its total_excluding_tax is {fmt(expected)}"
+        " (shipping or an adjustment outside the lines?); the lines were counted"
+    )
 
 
 # ---- Stripe objects -> store rows ----------------------------------------------------------------
@@ -331,11 +358,10 @@ def parse_since(text: str) -> int:
     """Unix seconds of a YYYY-MM-DD date (UTC midnight) or an ISO 8601 date-time."""
     try:
         if len(text) == 10:
-            dt = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=timezone.utc)
+            dt = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
         else:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            dt = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+            dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     except ValueError:
         raise UsageError(f"--since {text!r} is not a date", "use YYYY-MM-DD (UTC) or an ISO 8601 date-time") from None
     return int(dt.timestamp())
-

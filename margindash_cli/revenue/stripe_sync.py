@@ -19,13 +19,22 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from margindash_cli.clients.stripe_api import KEY_ENV, StripeApi, StripeSyncError, api_base, as_dict, connect, load_api_key  # noqa: F401 (the commands import them from here)
-from margindash_cli.clients.stripe_api import verify_event, webhook_secret  # noqa: F401 (the commands import them from here)
+from margindash_cli.clients.stripe_api import (  # noqa: F401 (the commands import them from here)
+    KEY_ENV,
+    StripeApi,
+    StripeSyncError,
+    api_base,
+    as_dict,
+    connect,
+    load_api_key,
+    verify_event,
+    webhook_secret,
+)  # noqa: F401 (the commands import them from here)
 from margindash_cli.core.money import allocate, day_of, minor_exponent
 from margindash_cli.errors import UsageError
 from margindash_cli.revenue.fx import FX_MAX_AGE_DAYS, decimal_rate, usd_cents
@@ -49,12 +58,15 @@ from margindash_cli.revenue.stripe_math import (  # noqa: F401 (parse_since: the
     total_mismatch,
 )
 
-LOOKBACK_S = 35 * 86_400  # each run re-lists objects created this long before the last run: invoices get paid, refunds arrive
-REFUND_LOOKBACK_S = 120 * 86_400  # refunds are re-listed this far back: a succeeded refund can still fail (bank returns)
+LOOKBACK_S = (
+    35 * 86_400
+)  # each run re-lists objects created this long before the last run: invoices get paid, refunds arrive
+REFUND_LOOKBACK_S = (
+    120 * 86_400
+)  # refunds are re-listed this far back: a succeeded refund can still fail (bank returns)
 CREDIT_NOTE_LOOKBACK_S = 400 * 86_400  # credit notes are re-listed this far back: an issued one can be voided later
 DRAFT_REFETCH_S = 90 * 86_400  # stored drafts younger than this, and all open invoices, are re-read even when older
 SETTINGS_META = "stripe.settings"  # meta key: the options of the last sync (a change re-maps everything)
-
 
 
 # ---- a batch of Stripe objects, fetched then written at once -------------------------------------
@@ -69,7 +81,9 @@ class Batch:
     refunds: dict[str, dict[str, Any]] = field(default_factory=dict)
     payments: dict[str, str] = field(default_factory=dict)  # payment intent / charge id -> invoice id
     disputes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    shares: dict[str, dict[str, int]] = field(default_factory=dict)  # refund/dispute id -> {invoice: amount}; {} = unlinked
+    shares: dict[str, dict[str, int]] = field(
+        default_factory=dict
+    )  # refund/dispute id -> {invoice: amount}; {} = unlinked
     deleted_invoices: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     unlinked: list[str] = field(default_factory=list)  # refunds and disputes no invoice payment was found for
@@ -117,7 +131,12 @@ class Collector:
         cust = inv.get("customer")
         if isinstance(cust, Mapping):
             self.take_customer(cust)
-        elif row["customer"] and self.api and self.store.stripe.stripe_customer(row["customer"]) is None and row["customer"] not in self.batch.customers:
+        elif (
+            row["customer"]
+            and self.api
+            and self.store.stripe.stripe_customer(row["customer"]) is None
+            and row["customer"] not in self.batch.customers
+        ):
             found = self.api.call("reading a customer", self.v1.customers.retrieve, row["customer"], missing_ok=True)
             if found is not None:
                 self.take_customer(as_dict(found))
@@ -127,11 +146,17 @@ class Collector:
         if not complete and row["status"] not in ("draft", "void") and self.api:
             after = lines[-1]["id"] if lines else None
             params = {"starting_after": after} if after else {}
-            lines.extend(self.api.iterate(f"reading the lines of {inv['id']}", self.v1.invoices.line_items.list, params, inv["id"]))
+            lines.extend(
+                self.api.iterate(
+                    f"reading the lines of {inv['id']}", self.v1.invoices.line_items.list, params, inv["id"]
+                )
+            )
             complete = True
         elif not complete and not self.api:
-            self.batch.warnings.append(f"invoice {inv['id']}: the event carries only part of its lines; they are kept as stored"
-                                       " until sync-stripe reads them")  # fmt: skip
+            self.batch.warnings.append(
+                f"invoice {inv['id']}: the event carries only part of its lines; they are kept as stored"
+                " until sync-stripe reads them"
+            )
         old = self.store.stripe.stripe_invoice(row["id"])
         row["settle_rate"] = old["settle_rate"] if old else None
         self.batch.invoices[row["id"]] = row
@@ -139,10 +164,20 @@ class Collector:
 
     def ensure_invoice(self, invoice_id: str | None) -> None:
         """Fetch an invoice we have never seen (a credit note or refund points to it)."""
-        if not invoice_id or invoice_id in self.batch.invoices or self.store.stripe.stripe_invoice(invoice_id) is not None or not self.api:
+        if (
+            not invoice_id
+            or invoice_id in self.batch.invoices
+            or self.store.stripe.stripe_invoice(invoice_id) is not None
+            or not self.api
+        ):
             return
-        inv = self.api.call(f"reading invoice {invoice_id}", self.v1.invoices.retrieve, invoice_id,
-                            params={"expand": ["customer"]}, missing_ok=True)  # fmt: skip
+        inv = self.api.call(
+            f"reading invoice {invoice_id}",
+            self.v1.invoices.retrieve,
+            invoice_id,
+            params={"expand": ["customer"]},
+            missing_ok=True,
+        )
         if inv is not None:
             self.take_invoice(as_dict(inv))
 
@@ -182,8 +217,14 @@ class Collector:
             self.batch.unlinked.append(rid)
             amount = f"{Decimal(row['amount']).scaleb(-minor_exponent(row['currency'])):f} {row['currency'].upper()}"
             payment = row.get("payment_intent") or row.get("charge") or "no payment"
-            why = "no invoice payment matches its payment" if self.api else "no API key to find its invoice; the next sync-stripe links it"
-            self.batch.warnings.append(f"{kind} {rid} ({amount}, {day_of(row['created']).isoformat()}, {payment}): {why}; not counted")
+            why = (
+                "no invoice payment matches its payment"
+                if self.api
+                else "no API key to find its invoice; the next sync-stripe links it"
+            )
+            self.batch.warnings.append(
+                f"{kind} {rid} ({amount}, {day_of(row['created']).isoformat()}, {payment}): {why}; not counted"
+            )
         for iid in shares:
             self.ensure_invoice(iid)
 
@@ -213,9 +254,16 @@ class Collector:
         if not found:
             customer = self.payment_customer(pi, ch)
             until = int(row["created"])  # the invoice was paid before its payment was refunded or disputed
-            invoices = set(self.store.stripe.stripe_customer_paid_invoices(customer, created_until=until)) if customer else set()
-            invoices |= {i for i, inv in self.batch.invoices.items()
-                         if customer and inv["customer"] == customer and inv["status"] == "paid" and inv["created"] <= until}  # fmt: skip
+            invoices = (
+                set(self.store.stripe.stripe_customer_paid_invoices(customer, created_until=until))
+                if customer
+                else set()
+            )
+            invoices |= {
+                i
+                for i, inv in self.batch.invoices.items()
+                if customer and inv["customer"] == customer and inv["status"] == "paid" and inv["created"] <= until
+            }
             for iid in sorted(invoices):
                 for p in self.api.iterate(what, self.v1.invoice_payments.list, {"invoice": iid}):
                     if matches(p):
@@ -249,8 +297,11 @@ class Collector:
             if row["status"] != "paid" or row["currency"] == "usd" or row["settle_rate"] or not self.api:
                 continue
             weighted, paid = Decimal(0), 0
-            for p in self.api.iterate(f"reading the payments of {row['id']}", self.v1.invoice_payments.list,
-                                      {"invoice": row["id"], "status": "paid"}):  # fmt: skip
+            for p in self.api.iterate(
+                f"reading the payments of {row['id']}",
+                self.v1.invoice_payments.list,
+                {"invoice": row["id"], "status": "paid"},
+            ):
                 amount, rate = self.payment_rate(p.get("payment") or {}, row["id"])
                 if rate is None:
                     weighted = Decimal(-1)  # a payment with no USD settlement: no Stripe rate for the invoice
@@ -267,13 +318,23 @@ class Collector:
         ch = ident(payment.get("charge"))
         if pi:
             self.batch.payments[pi] = invoice_id
-            found = self.api.call(f"reading payment {pi}", self.v1.payment_intents.retrieve, pi,  # type: ignore[union-attr]
-                                  params={"expand": ["latest_charge.balance_transaction"]}, missing_ok=True)  # fmt: skip
+            found = self.api.call(
+                f"reading payment {pi}",
+                self.v1.payment_intents.retrieve,
+                pi,  # type: ignore[union-attr]
+                params={"expand": ["latest_charge.balance_transaction"]},
+                missing_ok=True,
+            )
             latest = as_dict(found).get("latest_charge") if found is not None else None
             charge = latest if isinstance(latest, Mapping) else None
         elif ch:
-            found = self.api.call(f"reading charge {ch}", self.v1.charges.retrieve, ch,  # type: ignore[union-attr]
-                                  params={"expand": ["balance_transaction"]}, missing_ok=True)  # fmt: skip
+            found = self.api.call(
+                f"reading charge {ch}",
+                self.v1.charges.retrieve,
+                ch,  # type: ignore[union-attr]
+                params={"expand": ["balance_transaction"]},
+                missing_ok=True,
+            )
             charge = as_dict(found) if found is not None else None
         if charge is None:
             return 0, None
@@ -286,8 +347,9 @@ class Collector:
 # ---- writing: store the objects, rebuild the revenue of every invoice they touch -----------------
 
 
-
-def write_batch(store: Any, batch: Batch, settings: Settings, observed_at: int, *, rebuild_all: bool = False) -> tuple[int, int]:
+def write_batch(
+    store: Any, batch: Batch, settings: Settings, observed_at: int, *, rebuild_all: bool = False
+) -> tuple[int, int]:
     """Store a batch and rebuild the revenue rows it affects (inside the caller's transaction). An object whose
     stored state is later than the batch's (`stored_is_newer`: a webhook applied while a sync fetched) is kept.
     Returns (revenue refs changed, invoices counted among those rebuilt)."""
@@ -365,7 +427,9 @@ def rebuild_revenue(store: Any, invoice_ids: set[str] | list[str], include_open:
         refunds, disputes = store.stripe.stripe_invoice_reversals(iid)
         entries = family_revenue(inv, lines, cns, refunds, include_open=include_open, fx=fx, disputes=disputes)
         counted += invoice_counts(inv["status"], include_open)
-        refs = [x["id"] for x in (*lines, *cns)] + [reversal_ref(x["id"], iid, x["shares"]) for x in (*refunds, *disputes)]
+        refs = [x["id"] for x in (*lines, *cns)] + [
+            reversal_ref(x["id"], iid, x["shares"]) for x in (*refunds, *disputes)
+        ]
         app_customer = store.stripe.stripe_app_customer(inv["customer"])[0] if inv["customer"] else None
         changed += store.stripe.replace_stripe_revenue(refs, app_customer, entries)
     return changed, counted
@@ -391,7 +455,6 @@ class SyncOptions:
     full: bool = False  # list everything
     settings: Settings = field(default_factory=Settings)
     now: int | None = None  # unix seconds; None = the clock
-
 
 
 def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResult:
@@ -434,7 +497,9 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
         for iid in store.stripe.stripe_invoices_to_refetch(created_before=gte, drafts_since=now - DRAFT_REFETCH_S):
             if iid in col.batch.invoices:
                 continue
-            inv = api.call(f"re-reading invoice {iid}", v1.invoices.retrieve, iid, params={"expand": ["customer"]}, missing_ok=True)
+            inv = api.call(
+                f"re-reading invoice {iid}", v1.invoices.retrieve, iid, params={"expand": ["customer"]}, missing_ok=True
+            )
             if inv is None:
                 col.batch.deleted_invoices.add(iid)
             else:
@@ -449,10 +514,17 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
         col.listed["disputes"] += 1
         col.take_dispute(d, now)
     refetch_refunds, refetch_disputes = store.stripe.stripe_reversals_to_refetch(
-        refund_statuses=NON_FINAL_REFUND_STATUSES, dispute_statuses=OPEN_DISPUTE_STATUSES)  # fmt: skip
+        refund_statuses=NON_FINAL_REFUND_STATUSES, dispute_statuses=OPEN_DISPUTE_STATUSES
+    )
     for rid in refetch_refunds:  # a pending refund may fail or be canceled long after it was created
         if rid not in col.batch.refunds:
-            found = api.call(f"re-reading refund {rid}", v1.refunds.retrieve, rid, params={"expand": ["balance_transaction"]}, missing_ok=True)
+            found = api.call(
+                f"re-reading refund {rid}",
+                v1.refunds.retrieve,
+                rid,
+                params={"expand": ["balance_transaction"]},
+                missing_ok=True,
+            )
             if found is not None:
                 col.take_refund(as_dict(found))
     for did in refetch_disputes:  # an open dispute is won or lost weeks later
@@ -484,7 +556,7 @@ def sync_stripe(store: Any, api: StripeApi, opts: SyncOptions) -> StripeSyncResu
     window = windows["invoices"]
     return StripeSyncResult(
         listed=col.listed,
-        window_since=None if window is None else datetime.fromtimestamp(window, timezone.utc).isoformat().replace("+00:00", "Z"),
+        window_since=None if window is None else datetime.fromtimestamp(window, UTC).isoformat().replace("+00:00", "Z"),
         requests=api.requests,
         retries=api.retries,
         invoices_counted=store.stripe.stripe_counted_invoices(s.include_open),
@@ -511,8 +583,12 @@ def map_customer(store: Any, stripe_customer: str, app_customer_id: str | None) 
         store.stripe.set_stripe_customer_map(stripe_customer, app_customer_id)
         row = store.stripe.stripe_customer(stripe_customer)
         app = store.stripe.stripe_app_customer(stripe_customer)[0]
-        store.stripe.set_customer_attributes(f"stripe:{stripe_customer}", app, row and row["segment"], row and row["plan"])
-        changed, _ = rebuild_revenue(store, store.stripe.stripe_invoice_ids(customer=stripe_customer), settings.include_open)
+        store.stripe.set_customer_attributes(
+            f"stripe:{stripe_customer}", app, row and row["segment"], row and row["plan"]
+        )
+        changed, _ = rebuild_revenue(
+            store, store.stripe.stripe_invoice_ids(customer=stripe_customer), settings.include_open
+        )
     return changed
 
 
@@ -548,10 +624,20 @@ def import_fx(store: Any, text: str, filename: str) -> FxImportResult:
             if rate is not None:
                 converted.append((usd_cents(minor, currency, rate), row_id))
         store.revenue.set_revenue_usd(converted)
-        changed, _ = rebuild_revenue(store, store.stripe.stripe_invoice_ids(currencies=currencies), settings.include_open)
+        changed, _ = rebuild_revenue(
+            store, store.stripe.stripe_invoice_ids(currencies=currencies), settings.include_open
+        )
     days = sorted(r.day for r in rates)
-    return FxImportResult(filename, len(rates), currencies, days[0].isoformat(), days[-1].isoformat(), len(converted), changed,
-                          store.revenue.unconverted_totals())  # fmt: skip
+    return FxImportResult(
+        filename,
+        len(rates),
+        currencies,
+        days[0].isoformat(),
+        days[-1].isoformat(),
+        len(converted),
+        changed,
+        store.revenue.unconverted_totals(),
+    )
 
 
 # ---- stripe apply-event --------------------------------------------------------------------------
@@ -574,8 +660,9 @@ class ApplyEventResult:
 HANDLED_OBJECTS = ("invoice", "credit_note", "refund", "customer", "dispute")
 
 
-
-def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, default_settings: Settings) -> ApplyEventResult:
+def apply_event(
+    store: Any, event: dict[str, Any], api: StripeApi | None, *, default_settings: Settings
+) -> ApplyEventResult:
     """Apply one verified event: store the object it carries (unless a newer state is stored) and rebuild
     the revenue it touches. Without an API key, what the payload lacks is left for the next sync."""
     obj = event["data"]["object"]
@@ -586,14 +673,26 @@ def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, def
     if kind not in HANDLED_OBJECTS or not obj.get("id"):
         result.reason = f"not a revenue event ({etype}); nothing to do"
         return result
-    stored = {"invoice": store.stripe.stripe_invoice, "credit_note": store.stripe.stripe_credit_note, "refund": store.stripe.stripe_refund,
-              "customer": store.stripe.stripe_customer, "dispute": store.stripe.stripe_dispute}[kind](obj["id"])  # fmt: skip
-    state: Any = obj.get("status") or {"invoice": "draft", "credit_note": "issued", "refund": "succeeded", "dispute": "needs_response"}.get(kind)
+    stored = {
+        "invoice": store.stripe.stripe_invoice,
+        "credit_note": store.stripe.stripe_credit_note,
+        "refund": store.stripe.stripe_refund,
+        "customer": store.stripe.stripe_customer,
+        "dispute": store.stripe.stripe_dispute,
+    }[kind](obj["id"])
+    state: Any = obj.get("status") or {
+        "invoice": "draft",
+        "credit_note": "issued",
+        "refund": "succeeded",
+        "dispute": "needs_response",
+    }.get(kind)
     if kind == "customer":
         state = 1 if obj.get("deleted") or etype == "customer.deleted" else 0
     elif etype == "invoice.deleted":
         state = "deleted"
-    if stored_is_newer(kind, stored, state, created):  # by the object's state first: two events of one second are ordered
+    if stored_is_newer(
+        kind, stored, state, created
+    ):  # by the object's state first: two events of one second are ordered
         result.reason = f"{obj['id']} is stored in a newer state than this event's; nothing to do"
         return result
     settings = Settings.from_json(store.get_meta(SETTINGS_META)) or default_settings
@@ -622,7 +721,6 @@ def apply_event(store: Any, event: dict[str, Any], api: StripeApi | None, *, def
     return result
 
 
-
 # ---- customers list ------------------------------------------------------------------------------
 
 
@@ -634,27 +732,49 @@ class CustomersResult:
 
     def to_json(self, unmatched: bool = False) -> dict[str, Any]:
         if unmatched:
-            return {"stripe_without_usage": self.stripe_without_usage, "usage_without_revenue": self.usage_without_revenue}
+            return {
+                "stripe_without_usage": self.stripe_without_usage,
+                "usage_without_revenue": self.usage_without_revenue,
+            }
         return {"customers": self.customers}
 
 
 def customers_overview(store: Any) -> CustomersResult:
     stats = store.stripe.customer_revenue_and_usage()
-    empty = {"stripe_usd_cents": 0, "stripe_unconverted_rows": 0, "revenue_rows": 0, "event_revenue_cents": 0, "events": 0}
+    empty = {
+        "stripe_usd_cents": 0,
+        "stripe_unconverted_rows": 0,
+        "revenue_rows": 0,
+        "event_revenue_cents": 0,
+        "events": 0,
+    }
     rows = []
     for c in store.stripe.stripe_customer_rows():
         app, how = store.stripe.stripe_app_customer(c["id"])
         st = stats.get(app, empty)
-        rows.append({
-            "stripe_customer": c["id"], "customer_id": app, "mapped_by": how, "segment": c["segment"], "plan": c["plan"],
-            "deleted": bool(c["deleted"]), "stripe_revenue_usd": format(Decimal(st["stripe_usd_cents"]).scaleb(-2), "f"),
-            "unconverted_revenue_rows": st["stripe_unconverted_rows"], "events": st["events"],
-        })  # fmt: skip
+        rows.append(
+            {
+                "stripe_customer": c["id"],
+                "customer_id": app,
+                "mapped_by": how,
+                "segment": c["segment"],
+                "plan": c["plan"],
+                "deleted": bool(c["deleted"]),
+                "stripe_revenue_usd": format(Decimal(st["stripe_usd_cents"]).scaleb(-2), "f"),
+                "unconverted_revenue_rows": st["stripe_unconverted_rows"],
+                "events": st["events"],
+            }
+        )
     without_usage = [r for r in rows if r["events"] == 0 and (stats.get(r["customer_id"], empty)["revenue_rows"])]
     mapped = {r["customer_id"] for r in rows}
     without_revenue = [
-        {"customer_id": name, "events": st["events"], "stripe_customer": None if name not in mapped else
-         next(r["stripe_customer"] for r in rows if r["customer_id"] == name)}  # fmt: skip
+        {
+            "customer_id": name,
+            "events": st["events"],
+            "stripe_customer": None
+            if name not in mapped
+            else next(r["stripe_customer"] for r in rows if r["customer_id"] == name),
+        }
         for name, st in sorted(stats.items())
         if st["events"] and not st["revenue_rows"] and not st["event_revenue_cents"]
     ]

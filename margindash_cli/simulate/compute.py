@@ -160,21 +160,41 @@ def _row(c: CandidateCost, usage: FeatureUsage, benchmark: str, now: dict[str, D
     spd = None
     if score is not None and per_1k:
         spd = score * PICO_PER_USD / per_1k  # score per USD of 1,000 calls
-    return CandidateRow(c, RANKED if score is not None else NO_DATA, score, deltas,
-                        tier_of(score, benchmark) if score is not None else None, savings, pct,
-                        monthly(savings, days), per_1k, spd)  # fmt: skip
+    return CandidateRow(
+        c,
+        RANKED if score is not None else NO_DATA,
+        score,
+        deltas,
+        tier_of(score, benchmark) if score is not None else None,
+        savings,
+        pct,
+        monthly(savings, days),
+        per_1k,
+        spd,
+    )
 
 
 def _order(r: CandidateRow) -> tuple:
     status = (RANKED, NO_DATA, CANNOT_PRICE).index(r.status)
     spd = r.score_per_dollar
     # ranked: best score per dollar first (a free candidate, no score per dollar, after them); then by cost
-    return (status, spd is None, -(spd or 0), r.candidate.simulated_pico if r.candidate.simulated_pico is not None else 0,
-            r.candidate.key)  # fmt: skip
+    return (
+        status,
+        spd is None,
+        -(spd or 0),
+        r.candidate.simulated_pico if r.candidate.simulated_pico is not None else 0,
+        r.candidate.key,
+    )
 
 
-def build_simulation(features: list[FeatureUsage], *, benchmark: str, days: Decimal, tier_filter: str | None = None,
-                     min_score: Decimal | None = None) -> SimulateResult:  # fmt: skip
+def build_simulation(
+    features: list[FeatureUsage],
+    *,
+    benchmark: str,
+    days: Decimal,
+    tier_filter: str | None = None,
+    min_score: Decimal | None = None,
+) -> SimulateResult:
     """Rank each feature's candidates and pick the recommendations (see the module docstring)."""
     out = []
     for usage in features:
@@ -190,15 +210,22 @@ def build_simulation(features: list[FeatureUsage], *, benchmark: str, days: Deci
         else:
             floor, floor_source = None, "none"
         only_current = {m.priced_as for m in usage.current} if len(usage.current) == 1 else set()
-        eligible = [r for r in rows if r.status == RANKED and (floor is None or r.score >= floor)  # type: ignore[operator]
-                    and r.candidate.key not in only_current]  # fmt: skip
+        eligible = [
+            r
+            for r in rows
+            if r.status == RANKED
+            and (floor is None or r.score >= floor)  # type: ignore[operator]
+            and r.candidate.key not in only_current
+        ]
         recs = []
         for tier in (tier_filter,) if tier_filter else TIERS:
             in_tier = [r for r in eligible if r.tier == tier]
             best = min(in_tier, key=lambda r: (r.candidate.simulated_pico, -r.score, r.candidate.key), default=None)  # type: ignore[operator]
             recs.append(Recommendation("cheapest_in_tier", tier, best))
         with_spd = [r for r in eligible if r.score_per_dollar is not None]
-        best_spd = min(with_spd, key=lambda r: (-r.score_per_dollar, r.candidate.simulated_pico, r.candidate.key), default=None)  # type: ignore[operator]
+        best_spd = min(
+            with_spd, key=lambda r: (-r.score_per_dollar, r.candidate.simulated_pico, r.candidate.key), default=None
+        )  # type: ignore[operator]
         recs.append(Recommendation("best_score_per_dollar", None, best_spd))
         out.append(FeatureSimulation(usage, now, floor, floor_source, rows, recs))
     return SimulateResult(benchmark, TIER_BANDS[benchmark], days, tier_filter, min_score, out)

@@ -17,20 +17,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from margindash_cli.simulate import compute as simulate
-from margindash_cli.errors import MarginDashError, UsageError
 from margindash_cli.core.money import usd_text
-from margindash_cli.core.periods import TimeRange, resolve_range
+from margindash_cli.core.periods import DAY_MS, TimeRange, resolve_range
+from margindash_cli.errors import MarginDashError, UsageError
 from margindash_cli.pricing.benchmarks import BENCHMARK_IDS, BENCHMARK_LABELS, BenchmarkTable, load_benchmarks
 from margindash_cli.pricing.mix import Mix, VectorRow
 from margindash_cli.pricing.model import PriceVersion
 from margindash_cli.pricing.pricer import Pricer
 from margindash_cli.pricing.run import load_pricer
-from margindash_cli.core.periods import DAY_MS
+from margindash_cli.simulate import compute as simulate
 from margindash_cli.store.db import Store
 
 SCHEMA_VERSION = 1  # of the JSON `simulate --json` prints
@@ -84,27 +83,33 @@ def validate(q: SimulateQuery) -> None:
     if q.min_score is not None and not (0 <= q.min_score <= 100):
         raise UsageError(f"--min-score {q.min_score} is not a score", "scores are percentages, 0 to 100")
     if not q.output_ratio.is_finite() or q.output_ratio <= 0:
-        raise UsageError(f"--output-ratio {q.output_ratio} must be a positive number", "e.g. 3 for a model that writes 3x more")
+        raise UsageError(
+            f"--output-ratio {q.output_ratio} must be a positive number", "e.g. 3 for a model that writes 3x more"
+        )
     if q.top < 0:
         raise UsageError("--top must be 0 (all) or more")
 
 
 def run_simulation(store: Store, q: SimulateQuery) -> SimulateEnvelope:
     validate(q)
-    now = q.now or datetime.now(timezone.utc)
+    now = q.now or datetime.now(UTC)
     now_ms = int(now.timestamp() * 1000)
     rng = resolve_range(q.since, q.until, q.period, None, now)
     rows = store.events.usage_vectors(start_ms=rng.start_ms, end_ms=rng.end_ms, feature=q.event_type)
     if not rows and q.event_type is not None:
-        raise MarginDashError(f"no calls of feature {q.event_type!r} in {rng.label}",
-                              "list the features with: margindash report --by feature")  # fmt: skip
+        raise MarginDashError(
+            f"no calls of feature {q.event_type!r} in {rng.label}",
+            "list the features with: margindash report --by feature",
+        )
     pricer = load_pricer(store)
     table = load_benchmarks()
     aliases = pricer.resolver.aliases
     candidates = _candidates(pricer, table, q.candidates, now_ms)
 
     segments: dict[tuple[str, str, str, str | None], list[VectorRow]] = defaultdict(list)
-    billed: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])  # billed cost, unpriced calls, extra cost
+    billed: dict[tuple[str, str, str], list[int]] = defaultdict(
+        lambda: [0, 0, 0]
+    )  # billed cost, unpriced calls, extra cost
     first_ts = last_ts = None
     for feature, vendor, model, tier, *vector, units, calls, cost, unpriced, extra, lo, hi in rows:
         feature = feature or NO_FEATURE
@@ -119,11 +124,14 @@ def run_simulation(store: Store, q: SimulateQuery) -> SimulateEnvelope:
     features: dict[str, list[tuple[str, str, str | None, list[VectorRow]]]] = defaultdict(list)
     for (feature, vendor, model, tier), vectors in segments.items():
         features[feature].append((vendor, model, tier, vectors))
-    usages = [_feature_usage(name, segs, billed, pricer, table, aliases, candidates, q.output_ratio, now_ms)
-              for name, segs in sorted(features.items())]  # fmt: skip
+    usages = [
+        _feature_usage(name, segs, billed, pricer, table, aliases, candidates, q.output_ratio, now_ms)
+        for name, segs in sorted(features.items())
+    ]
     usages.sort(key=lambda u: (-u.baseline_pico, u.feature))
-    result = simulate.build_simulation(usages, benchmark=q.benchmark, days=_days(rng, first_ts, last_ts),
-                                       tier_filter=q.tier, min_score=q.min_score)  # fmt: skip
+    result = simulate.build_simulation(
+        usages, benchmark=q.benchmark, days=_days(rng, first_ts, last_ts), tier_filter=q.tier, min_score=q.min_score
+    )
     return SimulateEnvelope(q, rng, now, result)
 
 
@@ -143,8 +151,10 @@ def _candidates(pricer: Pricer, table: BenchmarkTable, asked: list[str] | None, 
         for name in asked:
             key = _resolve_name(pricer, name)
             if key is None:
-                raise UsageError(f"--candidates: no price for {name!r}",
-                                 "use PROVIDER/MODEL as `margindash prices list` shows it, or set one with `margindash prices set`")  # fmt: skip
+                raise UsageError(
+                    f"--candidates: no price for {name!r}",
+                    "use PROVIDER/MODEL as `margindash prices list` shows it, or set one with `margindash prices set`",
+                )
             if key not in keys:
                 keys.append(key)
     out = []
@@ -169,21 +179,32 @@ def _resolve_name(pricer: Pricer, name: str) -> tuple[str, str] | None:
     return (res.provider, res.model) if res else None
 
 
-def _feature_usage(feature: str, segs: list[tuple[str, str, str | None, list[VectorRow]]],
-                   billed: dict[tuple[str, str, str], list[int]], pricer: Pricer, table: BenchmarkTable,
-                   aliases: Any, candidates: list[_Candidate], ratio: Decimal, now_ms: int) -> simulate.FeatureUsage:  # fmt: skip
+def _feature_usage(
+    feature: str,
+    segs: list[tuple[str, str, str | None, list[VectorRow]]],
+    billed: dict[tuple[str, str, str], list[int]],
+    pricer: Pricer,
+    table: BenchmarkTable,
+    aliases: Any,
+    candidates: list[_Candidate],
+    ratio: Decimal,
+    now_ms: int,
+) -> simulate.FeatureUsage:
     """Price one feature's calls on their current models (today's prices) and on every candidate."""
     current: dict[tuple[str, str], dict[str, Any]] = {}
     events = baseline = excluded = 0
-    sim = {(c.provider, c.model): [0, 0, 0, 0] for c in candidates}  # cost, unswappable calls, their cost, unpriced calls
+    sim = {
+        (c.provider, c.model): [0, 0, 0, 0] for c in candidates
+    }  # cost, unswappable calls, their cost, unpriced calls
     # First each model at today's price: a model that cannot bill all of its calls today is left out whole
     # (its billed and extra costs are per model, not per service tier).
     priced_segs = []
     for vendor, model, tier, vectors in sorted(segs, key=lambda s: (s[0], s[1], s[2] or "")):
         res = pricer.resolve(vendor, model)
         sp = pricer.timeline(res.provider, res.model).at(now_ms) if res else None
-        info = current.setdefault((vendor, model), {"key": None if res is None else (res.provider, res.model),
-                                                    "events": 0, "priced": True})  # fmt: skip
+        info = current.setdefault(
+            (vendor, model), {"key": None if res is None else (res.provider, res.model), "events": 0, "priced": True}
+        )
         base_mix = Mix(vectors, tier)
         info["events"] += base_mix.calls
         now_cost = base_mix.cost(sp.version, check_window=False) if sp is not None else None
@@ -220,18 +241,33 @@ def _feature_usage(feature: str, segs: list[tuple[str, str, str | None, list[Vec
     for (vendor, model), info in sorted(current.items(), key=lambda kv: (-kv[1]["events"], kv[0])):
         key = info["key"]
         found = table.find(key[0], key[1], aliases) if key else None
-        current_models.append(simulate.CurrentModel(
-            vendor, model, f"{key[0]}/{key[1]}" if key and info["priced"] else None, info["events"],
-            billed[(feature, vendor, model)][0], {b: s.score for b, s in found[1].items()} if found else {},
-        ))  # fmt: skip
+        current_models.append(
+            simulate.CurrentModel(
+                vendor,
+                model,
+                f"{key[0]}/{key[1]}" if key and info["priced"] else None,
+                info["events"],
+                billed[(feature, vendor, model)][0],
+                {b: s.score for b, s in found[1].items()} if found else {},
+            )
+        )
     current_keys = {m.priced_as for m in current_models}
     cands = []
     for c in candidates:
         cost, stay_calls, kept_cost, unpriced = sim[(c.provider, c.model)]
-        cands.append(simulate.CandidateCost(
-            c.provider, c.model, c.version.context_window, None if unpriced else cost + extra, stay_calls, kept_cost,
-            unpriced, c.scores, current=f"{c.provider}/{c.model}" in current_keys,
-        ))  # fmt: skip
+        cands.append(
+            simulate.CandidateCost(
+                c.provider,
+                c.model,
+                c.version.context_window,
+                None if unpriced else cost + extra,
+                stay_calls,
+                kept_cost,
+                unpriced,
+                c.scores,
+                current=f"{c.provider}/{c.model}" in current_keys,
+            )
+        )
     return simulate.FeatureUsage(feature, events, billed_pico, baseline, excluded, current_models, cands)
 
 
@@ -272,7 +308,9 @@ def candidate_json(r: simulate.CandidateRow, benchmark: str) -> dict[str, Any]:
         "scores": {b: _score(c.scores.get(b)) for b in BENCHMARK_IDS},
         "score_delta": {b: _score(r.deltas.get(b)) for b in BENCHMARK_IDS},
         "score": _score(r.score),
-        "cost_per_1k_calls_usd": None if r.cost_per_1k_pico is None else usd_text(int(r.cost_per_1k_pico.quantize(Decimal(1), ROUND_HALF_EVEN))),
+        "cost_per_1k_calls_usd": None
+        if r.cost_per_1k_pico is None
+        else usd_text(int(r.cost_per_1k_pico.quantize(Decimal(1), ROUND_HALF_EVEN))),
         "score_per_dollar": _num(r.score_per_dollar, "0.0001"),
         "tier": r.tier,
         "context_window": c.context_window,
@@ -288,26 +326,44 @@ def envelope_json(env: SimulateEnvelope) -> dict[str, Any]:
     features = []
     for f in r.features:
         u = f.usage
-        features.append({
-            "feature": u.feature,
-            "events": u.events,
-            "excluded_events": u.excluded_events,
-            "cost_usd": usd_text(u.baseline_pico),
-            "billed_cost_usd": usd_text(u.billed_pico),
-            "current_models": [{"vendor": m.vendor, "model": m.model, "priced_as": m.priced_as, "events": m.events,
-                                "billed_cost_usd": usd_text(m.billed_pico),
-                                "scores": {b: _score(m.scores.get(b)) for b in BENCHMARK_IDS}} for m in u.current],
-            "current_scores": {b: _score(f.current_scores.get(b)) for b in BENCHMARK_IDS},
-            "floor": {"score": _score(f.floor), "from": f.floor_source},
-            "candidates": [candidate_json(row, r.benchmark) for row in f.rows],
-            "recommendations": [_rec_json(rec) for rec in f.recommendations],
-        })  # fmt: skip
+        features.append(
+            {
+                "feature": u.feature,
+                "events": u.events,
+                "excluded_events": u.excluded_events,
+                "cost_usd": usd_text(u.baseline_pico),
+                "billed_cost_usd": usd_text(u.billed_pico),
+                "current_models": [
+                    {
+                        "vendor": m.vendor,
+                        "model": m.model,
+                        "priced_as": m.priced_as,
+                        "events": m.events,
+                        "billed_cost_usd": usd_text(m.billed_pico),
+                        "scores": {b: _score(m.scores.get(b)) for b in BENCHMARK_IDS},
+                    }
+                    for m in u.current
+                ],
+                "current_scores": {b: _score(f.current_scores.get(b)) for b in BENCHMARK_IDS},
+                "floor": {"score": _score(f.floor), "from": f.floor_source},
+                "candidates": [candidate_json(row, r.benchmark) for row in f.rows],
+                "recommendations": [_rec_json(rec) for rec in f.recommendations],
+            }
+        )
     return {
         "schema_version": SCHEMA_VERSION,
-        "generated_at": env.generated_at.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-        "query": {"event_type": q.event_type, "since": q.since, "until": q.until, "period": q.period,
-                  "candidates": q.candidates, "benchmark": q.benchmark, "tier": q.tier,
-                  "min_score": _score(q.min_score), "output_ratio": float(q.output_ratio)},  # fmt: skip
+        "generated_at": env.generated_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "query": {
+            "event_type": q.event_type,
+            "since": q.since,
+            "until": q.until,
+            "period": q.period,
+            "candidates": q.candidates,
+            "benchmark": q.benchmark,
+            "tier": q.tier,
+            "min_score": _score(q.min_score),
+            "output_ratio": float(q.output_ratio),
+        },
         "currency": "USD",
         "range": {"label": env.range.label, "days": float(r.days)},
         "benchmark": r.benchmark,
@@ -338,8 +394,11 @@ def assumptions(env: SimulateEnvelope) -> list[str]:
     out = [
         "Same token counts on every model as on the one that served each call; tokenizers and reasoning lengths"
         " differ, so real counts will too"
-        + (f" (output and reasoning tokens scaled x{ratio} by --output-ratio)." if ratio != 1
-           else " (try --output-ratio R for a model that writes R times more)."),
+        + (
+            f" (output and reasoning tokens scaled x{ratio} by --output-ratio)."
+            if ratio != 1
+            else " (try --output-ratio R for a model that writes R times more)."
+        ),
         "Each call keeps its service tier, cache reads and writes; prices are those in force today, with the same"
         " rules as ingest (cache rates, long-context tiers, batch/flex/priority).",
         "Calls above a candidate's context window cannot move to it: they stay on their current model.",
@@ -356,10 +415,9 @@ def assumptions(env: SimulateEnvelope) -> list[str]:
 
 def suggest_feature(store: Store) -> str | None:
     """The feature worth simulating first: the one that cost the most (None when there is none)."""
-    from datetime import timezone as tz  # lazy: start-up
 
     cost: dict[str, int] = defaultdict(int)
-    for row in store.events.usage_facts(["feature"], start_ms=None, end_ms=None, tz=tz.utc):
+    for row in store.events.usage_facts(["feature"], start_ms=None, end_ms=None, tz=UTC):
         (feature,) = row.groups
         if feature:
             cost[feature] += row.cost_pico

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from margindash_cli.store.rows import AlertRow, BudgetRow, BudgetSpend, CostShareRow
-from margindash_cli.store.sql import _case_in, _merge_ranges, _now_iso, _window_plan, Repository
+from margindash_cli.store.sql import Repository, _case_in, _merge_ranges, _now_iso, _window_plan
 
 
 class Budgets(Repository):
@@ -23,8 +23,18 @@ class Budgets(Repository):
 
     # -- writing --
 
-    def save_budget(self, name: str, scope: str, scope_id: str, limit_usd: str, period: str, tz: str, warn_pct: str,
-                    critical_pct: str, emails_json: str) -> bool:  # fmt: skip
+    def save_budget(
+        self,
+        name: str,
+        scope: str,
+        scope_id: str,
+        limit_usd: str,
+        period: str,
+        tz: str,
+        warn_pct: str,
+        critical_pct: str,
+        emails_json: str,
+    ) -> bool:
         """Create or replace a budget; True when it is new. Its alert history stays (alerts are keyed by name)."""
         now = _now_iso()
         with self.write():
@@ -44,8 +54,17 @@ class Budgets(Repository):
         with self.write():
             return self.conn.execute("DELETE FROM budgets WHERE name = ?", (name,)).rowcount > 0
 
-    def claim_alert(self, budget: str, level: str, period_start: int, channel: str, *, blocking_levels: list[str],
-                    now_ms: int, stale_ms: int) -> str:  # fmt: skip
+    def claim_alert(
+        self,
+        budget: str,
+        level: str,
+        period_start: int,
+        channel: str,
+        *,
+        blocking_levels: list[str],
+        now_ms: int,
+        stale_ms: int,
+    ) -> str:
         """Take the right to send one alert, in a write transaction, so overlapping runs never both send it.
 
         Returns 'claimed', or why not: 'sent' (this level or a higher one already went out in the period on
@@ -71,7 +90,9 @@ class Budgets(Repository):
             )
         return "claimed"
 
-    def finish_alert(self, budget: str, level: str, period_start: int, channel: str, *, error: str | None, now_ms: int) -> None:
+    def finish_alert(
+        self, budget: str, level: str, period_start: int, channel: str, *, error: str | None, now_ms: int
+    ) -> None:
         """Mark a claimed alert sent, or failed with its (redacted) error so that the next run retries it."""
         with self.write():
             if error is None:
@@ -91,11 +112,16 @@ class Budgets(Repository):
 
     def budget_rows(self) -> list[BudgetRow]:
         """(name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails JSON) of every budget, by name."""
-        return [BudgetRow._make(r) for r in self.conn.execute(
-            "SELECT name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails FROM budgets ORDER BY name"
-        )]
+        return [
+            BudgetRow._make(r)
+            for r in self.conn.execute(
+                "SELECT name, scope, scope_id, limit_usd, period, tz, warn_pct, critical_pct, emails FROM budgets ORDER BY name"
+            )
+        ]
 
-    def budget_spend(self, windows: list[tuple[int, int]], customers: Iterable[str]) -> dict[tuple[int, int], BudgetSpend]:
+    def budget_spend(
+        self, windows: list[tuple[int, int]], customers: Iterable[str]
+    ) -> dict[tuple[int, int], BudgetSpend]:
         """Priced cost (picodollars), unpriced calls and calls of each window [start_ms, end_ms): in all, per
         feature, and per customer asked for.
 
@@ -150,7 +176,9 @@ class Budgets(Repository):
             )
             args = (*c_args, *wargs)
             bucket_windows: dict[int, list[tuple[int, tuple[int, int]]]] = {}
-            for bucket, c, f, cost, unpriced, n in self._exact_cost_rows(sql, args, lead=3, column="coalesce(x.cost, 0)"):
+            for bucket, c, f, cost, unpriced, n in self._exact_cost_rows(
+                sql, args, lead=3, column="coalesce(x.cost, 0)"
+            ):
                 ws = bucket_windows.get(bucket)
                 if ws is None:
                     t = bucket * unit
@@ -159,7 +187,9 @@ class Budgets(Repository):
                     out[w].add(cust.get(c), feature_names.get(f), sign * cost, sign * unpriced, sign * n)
         return out
 
-    def _exact_cost_rows(self, sql: str, args: tuple[Any, ...], *, lead: int = 2, column: str = "x.cost") -> Iterator[tuple[Any, ...]]:
+    def _exact_cost_rows(
+        self, sql: str, args: tuple[Any, ...], *, lead: int = 2, column: str = "x.cost"
+    ) -> Iterator[tuple[Any, ...]]:
         """Rows of `sql` with its cost sum exact: plain SUMs (fast); if one overflows 64 bits (SQLite refuses rather
         than wraps), again with each cost split into whole micro-dollars and the rest. `{cost}`, or `{inner}` and
         `{outer}` for a nested query, mark where the cost sum goes, after `lead` columns; it comes back as one Python int."""
@@ -172,18 +202,25 @@ class Budgets(Repository):
         else:
             yield from rows
             return
-        split = {"cost": f"sum({column} / 1000000), sum({column} % 1000000)",
-                 "inner": f"sum({column} / 1000000) AS c, sum({column} % 1000000) AS r", "outer": "sum(c), sum(r)"}  # fmt: skip
+        split = {
+            "cost": f"sum({column} / 1000000), sum({column} % 1000000)",
+            "inner": f"sum({column} / 1000000) AS c, sum({column} % 1000000) AS r",
+            "outer": "sum(c), sum(r)",
+        }
         for row in self.conn.execute(sql.format(**split), args):
             yield (*row[:lead], row[lead] * 1_000_000 + row[lead + 1], *row[lead + 2 :])
 
-    def budget_breakdown(self, start_ms: int, end_ms: int, by: str, *, customer: str | None = None,
-                         feature: str | None = None) -> list[CostShareRow]:  # fmt: skip
+    def budget_breakdown(
+        self, start_ms: int, end_ms: int, by: str, *, customer: str | None = None, feature: str | None = None
+    ) -> list[CostShareRow]:
         """Priced cost per customer (by='customer') or feature (by='feature') in [start_ms, end_ms), within one
         customer or feature when given: [(name or None, cost picodollars)], biggest first."""
         column = {"customer": "x.customer", "feature": "x.feature"}[by]
         where, args = [], []
-        for col, table, key_col, value in (("x.customer", "customers", "customer_id", customer), ("x.feature", "features", "name", feature)):
+        for col, table, key_col, value in (
+            ("x.customer", "customers", "customer_id", customer),
+            ("x.feature", "features", "name", feature),
+        ):
             if value is not None:
                 ids = self.store._ids(table, key_col, [value])
                 if not ids:
@@ -195,30 +232,51 @@ class Budgets(Repository):
         days, edges = _window_plan(start_ms, end_ms)
         queries = []
         if days:
-            queries.append((f"SELECT {column}, sum(x.cost / 1000000), sum(x.cost % 1000000) FROM rollup_daily x"
-                            f" WHERE x.day >= ? AND x.day < ?{cond} GROUP BY 1", (days.start, days.stop, *args), 1))  # fmt: skip
+            queries.append(
+                (
+                    f"SELECT {column}, sum(x.cost / 1000000), sum(x.cost % 1000000) FROM rollup_daily x"
+                    f" WHERE x.day >= ? AND x.day < ?{cond} GROUP BY 1",
+                    (days.start, days.stop, *args),
+                    1,
+                )
+            )
         for a, z, sign in edges:
             where, wargs = self.store.events.ts_filter("x", a, z)
-            queries.append((f"SELECT {column}, sum(coalesce(x.cost, 0) / 1000000), sum(coalesce(x.cost, 0) % 1000000)"
-                            f" FROM events x WHERE {' AND '.join(where)}{cond} GROUP BY 1", (*wargs, *args), sign))  # fmt: skip
+            queries.append(
+                (
+                    f"SELECT {column}, sum(coalesce(x.cost, 0) / 1000000), sum(coalesce(x.cost, 0) % 1000000)"
+                    f" FROM events x WHERE {' AND '.join(where)}{cond} GROUP BY 1",
+                    (*wargs, *args),
+                    sign,
+                )
+            )
         for sql, qargs, sign in queries:
             for ident, micro, rest in self.conn.execute(sql, qargs):
                 totals[ident] = totals.get(ident, 0) + sign * (micro * 1_000_000 + rest)
         table, key_col = ("customers", "customer_id") if by == "customer" else ("features", "name")
         names = self.store._names_by_id(table, key_col, totals)
-        return sorted((CostShareRow(names.get(i), cost) for i, cost in totals.items() if cost), key=lambda r: (-r[1], r[0] or ""))
+        return sorted(
+            (CostShareRow(names.get(i), cost) for i, cost in totals.items() if cost), key=lambda r: (-r[1], r[0] or "")
+        )
 
     def alert_rows(self) -> list[AlertRow]:
         """(budget, level, period_start, channel, state, claimed_at, sent_at, attempts, last_error) of every alert."""
-        return [AlertRow._make(r) for r in self.conn.execute(
-            "SELECT budget, level, period_start, channel, state, claimed_at, sent_at, attempts, last_error FROM budget_alerts"
-            " ORDER BY budget, period_start, level, channel"
-        )]
+        return [
+            AlertRow._make(r)
+            for r in self.conn.execute(
+                "SELECT budget, level, period_start, channel, state, claimed_at, sent_at, attempts, last_error FROM budget_alerts"
+                " ORDER BY budget, period_start, level, channel"
+            )
+        ]
 
     def scope_ids_with_calls(self, scope: str) -> list[str]:
         """The customer ids (scope "customer") or features (scope "feature") that have at least one stored call,
         sorted: what a budget's scope may name and ever see spend from."""
-        table, column, ref = ("customers", "customer_id", "customer") if scope == "customer" else ("features", "name", "feature")
-        sql = (f"SELECT d.{column} FROM {table} d WHERE d.id IN (SELECT DISTINCT {ref} FROM rollup_daily)"
-               f" AND d.{column} IS NOT NULL ORDER BY d.{column}")  # fmt: skip
+        table, column, ref = (
+            ("customers", "customer_id", "customer") if scope == "customer" else ("features", "name", "feature")
+        )
+        sql = (
+            f"SELECT d.{column} FROM {table} d WHERE d.id IN (SELECT DISTINCT {ref} FROM rollup_daily)"
+            f" AND d.{column} IS NOT NULL ORDER BY d.{column}"
+        )
         return [r[0] for r in self.conn.execute(sql)]

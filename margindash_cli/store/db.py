@@ -60,8 +60,10 @@ class Store:
                 if path.is_dir():
                     raise StoreError(f"{path} is a directory, not a margindash store", "pass --db FILE")
                 if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO would block the open; /dev/null gains a journal
-                    raise StoreError(f"{path} is not a regular file (a device, FIFO or socket), not a margindash store",
-                                     "pass --db FILE naming a store file, or a new file")  # fmt: skip
+                    raise StoreError(
+                        f"{path} is not a regular file (a device, FIFO or socket), not a margindash store",
+                        "pass --db FILE naming a store file, or a new file",
+                    )
                 with open(path, "rb") as fh:
                     head = fh.read(16)
                 if head and head != SQLITE_HEADER:
@@ -74,7 +76,9 @@ class Store:
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             _refuse_foreign_schema(conn, path)  # before anything below writes to the file
             if str(path) != ":memory:":
@@ -89,7 +93,8 @@ class Store:
             raise StoreError(
                 f"{path} cannot be opened as a margindash store: {exc}",
                 "the file may be corrupt; it was left untouched (`margindash doctor` checks a store)"
-                if hint.startswith("the file may be damaged") else hint,
+                if hint.startswith("the file may be damaged")
+                else hint,
             ) from None
         return store
 
@@ -190,7 +195,10 @@ class Store:
         return row[0] if row else None
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, value))
+        self.conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def _names_by_id(self, table: str, column: str, ids: Iterable[int]) -> dict[int, Any]:
         """{id: name} of the ids that exist in a dimension table (id 0, none, never does), in chunks of 900 ids
@@ -199,7 +207,11 @@ class Store:
         out: dict[int, Any] = {}
         for i in range(0, len(wanted), 900):
             chunk = wanted[i : i + 900]
-            out.update(self.conn.execute(f"SELECT id, {column} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
+            out.update(
+                self.conn.execute(
+                    f"SELECT id, {column} FROM {table} WHERE id IN ({','.join('?' * len(chunk))})", chunk
+                ).fetchall()
+            )
         return out
 
     def _ids(self, table: str, column: str, names: Iterable[str]) -> dict[int, str]:
@@ -236,10 +248,14 @@ def sqlite_hint(exc: BaseException) -> str:
     were all reported as "the file may be damaged")."""
     text = str(exc).lower()
     if "readonly" in text or "read-only" in text:
-        return ("the store is read-only for this user (the file, or its folder where SQLite keeps the -wal and -shm"
-                " files): check their permissions; nothing was written")
+        return (
+            "the store is read-only for this user (the file, or its folder where SQLite keeps the -wal and -shm"
+            " files): check their permissions; nothing was written"
+        )
     if "disk is full" in text or "disk full" in text:
-        return "the disk holding the store is full: free some space and run this again; the step that failed wrote nothing"
+        return (
+            "the disk holding the store is full: free some space and run this again; the step that failed wrote nothing"
+        )
     if "too big" in text or "too large" in text:
         return "a value is larger than SQLite's limit (1,000,000,000 bytes): the step that failed wrote nothing"
     if "unable to open" in text:
@@ -270,14 +286,20 @@ def _refuse_foreign_schema(conn: sqlite3.Connection, path: Path) -> None:
     newer = applied - {m.name for m in MIGRATIONS.pending(Database(memory=True))}
     problem = None
     if newer:
-        problem = StoreError(f"{path} was written by a newer margindash (schema {max(newer)}); it was left untouched",
-                             "upgrade margindash: pip install -U margindash")  # fmt: skip
+        problem = StoreError(
+            f"{path} was written by a newer margindash (schema {max(newer)}); it was left untouched",
+            "upgrade margindash: pip install -U margindash",
+        )
     elif not applied:
-        other = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
-                             " AND name != '_sqlite_migrations' LIMIT 1").fetchone()  # fmt: skip
+        other = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+            " AND name != '_sqlite_migrations' LIMIT 1"
+        ).fetchone()
         if other:
-            problem = StoreError(f"{path} is another application's SQLite database (it has a table {other[0]!r}); it was left"
-                                 " untouched", "point --db or MARGINDASH_DB at a margindash store, or at a new file")  # fmt: skip
+            problem = StoreError(
+                f"{path} is another application's SQLite database (it has a table {other[0]!r}); it was left untouched",
+                "point --db or MARGINDASH_DB at a margindash store, or at a new file",
+            )
     if problem is not None:
         conn.close()
         raise problem

@@ -14,12 +14,50 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from margindash_cli.store.rows import DaySpan, UnpricedModelRow, UsageFactRow, UsageVectorRow
-from margindash_cli.store.schema import _W_CACHED, _W_COST, _W_CURRENCY, _W_CUSTOMER, _W_CW, _W_FEATURE, _W_IN, _W_MODEL, _W_OUT, _W_PRICE_ID, _W_REASON, _W_REVENUE, _W_SEGMENT, _W_TS, BLOCK_BITS, CUSTOMER_ROLLUP_FROM_STAGING, DAY_MS, DEDUPE_STAGING, EPOCH_DATE, EVENT_COLUMN_LIST, EVENT_COLUMNS, INSERT_STAGING, MAX_ID_RANGES, R_CACHED, R_COST, R_CW, R_EVENTS, R_IN, R_OUT, R_REASON, R_REV, R_UNPRICED, ROLLUP_FROM_STAGING, UPSERT_CUSTOMER_ROLLUP, UPSERT_ROLLUP, WIDE_COLUMNS, event_key
-from margindash_cli.store.sql import _month_start, _time_range, _usage_rank, Repository
+from margindash_cli.store.schema import (
+    _W_CACHED,
+    _W_COST,
+    _W_CURRENCY,
+    _W_CUSTOMER,
+    _W_CW,
+    _W_FEATURE,
+    _W_IN,
+    _W_MODEL,
+    _W_OUT,
+    _W_PRICE_ID,
+    _W_REASON,
+    _W_REVENUE,
+    _W_SEGMENT,
+    _W_TS,
+    BLOCK_BITS,
+    CUSTOMER_ROLLUP_FROM_STAGING,
+    DAY_MS,
+    DEDUPE_STAGING,
+    EPOCH_DATE,
+    EVENT_COLUMN_LIST,
+    EVENT_COLUMNS,
+    INSERT_STAGING,
+    MAX_ID_RANGES,
+    R_CACHED,
+    R_COST,
+    R_CW,
+    R_EVENTS,
+    R_IN,
+    R_OUT,
+    R_REASON,
+    R_REV,
+    R_UNPRICED,
+    ROLLUP_FROM_STAGING,
+    UPSERT_CUSTOMER_ROLLUP,
+    UPSERT_ROLLUP,
+    WIDE_COLUMNS,
+    event_key,
+)
+from margindash_cli.store.sql import Repository, _month_start, _time_range, _usage_rank
 
 
 class Events(Repository):
@@ -49,16 +87,21 @@ class Events(Repository):
         # staging's rowids follow the batch order (gaps where a duplicate was dropped): ids base+1, base+2, ...
         new = c.execute(
             f"INSERT INTO main.events (id, {EVENT_COLUMN_LIST}) SELECT ? + row_number() OVER (ORDER BY rowid), {EVENT_COLUMN_LIST}"
-            " FROM temp.staging ORDER BY rowid", (base,)
+            " FROM temp.staging ORDER BY rowid",
+            (base,),
         ).rowcount
         if not new:
             return 0
-        c.execute("INSERT INTO main.event_keys (key, id) SELECT key, ? + row_number() OVER (ORDER BY rowid) FROM temp.staging"
-                  " ORDER BY 1", (base,))  # fmt: skip
+        c.execute(
+            "INSERT INTO main.event_keys (key, id) SELECT key, ? + row_number() OVER (ORDER BY rowid) FROM temp.staging"
+            " ORDER BY 1",
+            (base,),
+        )
         c.execute(
             f"INSERT INTO main.event_blocks (block, min_ts, max_ts) SELECT id >> {BLOCK_BITS}, min(ts), max(ts) FROM main.events"
             " WHERE id > ? GROUP BY 1 ON CONFLICT (block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts),"
-            " max_ts = max(max_ts, excluded.max_ts)", (base,)
+            " max_ts = max(max_ts, excluded.max_ts)",
+            (base,),
         )
         c.execute(ROLLUP_FROM_STAGING)
         c.execute(CUSTOMER_ROLLUP_FROM_STAGING)
@@ -91,10 +134,18 @@ class Events(Repository):
                 cv[i] += x
         self.conn.executemany(UPSERT_ROLLUP, [(*k, *(x * sign for x in v)) for k, v in acc.items()])
         # the per-customer cell keeps its cost as whole micro-dollars and the rest (see m004): never past 64 bits
-        self.conn.executemany(UPSERT_CUSTOMER_ROLLUP, [
-            (*k, *(x * sign for x in v[:R_COST]), *(x * sign for x in divmod(v[R_COST], 1_000_000)), *(x * sign for x in v[R_COST + 1 :]))
-            for k, v in by_customer.items()
-        ])  # fmt: skip
+        self.conn.executemany(
+            UPSERT_CUSTOMER_ROLLUP,
+            [
+                (
+                    *k,
+                    *(x * sign for x in v[:R_COST]),
+                    *(x * sign for x in divmod(v[R_COST], 1_000_000)),
+                    *(x * sign for x in v[R_COST + 1 :]),
+                )
+                for k, v in by_customer.items()
+            ],
+        )
         if sign < 0:
             self.conn.execute("DELETE FROM rollup_daily WHERE events = 0")
             self.conn.execute("DELETE FROM rollup_customer_daily WHERE events = 0")
@@ -196,20 +247,34 @@ class Events(Repository):
             args[:0] = [b for r in ids for b in r]
         return where, args
 
-    def list_events(self, *, customer: str | None = None, event_type: str | None = None, model: str | None = None,
-                    start_ms: int | None = None, end_ms: int | None = None, request_id: str | None = None,
-                    limit: int | None = 100) -> list[dict[str, Any]]:  # fmt: skip
+    def list_events(
+        self,
+        *,
+        customer: str | None = None,
+        event_type: str | None = None,
+        model: str | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        request_id: str | None = None,
+        limit: int | None = 100,
+    ) -> list[dict[str, Any]]:
         """Stored events, newest first, with their dimension names (for `margindash events`).
 
         The newest `limit` calls are found without reading the table: the blocks with the latest calls (zone map)
         give a time m such that their calls, at least `limit` of them, all have ts >= m; when at least `limit` calls
         that match the filters have ts >= m, they hold the newest `limit` ones, else more blocks are tried."""
-        find = dict(customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id, limit=limit)
+        find = dict(
+            customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id, limit=limit
+        )
         if limit and request_id is None:
             lo = -(2**63) if start_ms is None else start_ms
             hi = 2**63 - 1 if end_ms is None else end_ms
-            starts = [m for (m,) in self.conn.execute(
-                "SELECT min_ts FROM event_blocks WHERE max_ts >= ? AND min_ts < ? ORDER BY max_ts DESC", (lo, hi))]  # fmt: skip
+            starts = [
+                m
+                for (m,) in self.conn.execute(
+                    "SELECT min_ts FROM event_blocks WHERE max_ts >= ? AND min_ts < ? ORDER BY max_ts DESC", (lo, hi)
+                )
+            ]
             blocks_needed = max(1, -(-limit // (1 << BLOCK_BITS)))
             while blocks_needed < len(starts):
                 floor = max(lo, min(starts[:blocks_needed]))
@@ -218,13 +283,26 @@ class Events(Repository):
                     return rows
                 blocks_needed *= 8
         rows = self._list_events(start_ms=start_ms, **find)
-        if not rows and request_id is not None and (by_response := self.event_id_by_response_id(request_id)) is not None:
+        if (
+            not rows
+            and request_id is not None
+            and (by_response := self.event_id_by_response_id(request_id)) is not None
+        ):
             rows = self._list_events(start_ms=start_ms, **{**find, "request_id": None}, event_id=by_response)
         return rows
 
-    def _list_events(self, *, customer: str | None, event_type: str | None, model: str | None, start_ms: int | None,
-                     end_ms: int | None, request_id: str | None, limit: int | None, event_id: int | None = None
-                     ) -> list[dict[str, Any]]:  # fmt: skip
+    def _list_events(
+        self,
+        *,
+        customer: str | None,
+        event_type: str | None,
+        model: str | None,
+        start_ms: int | None,
+        end_ms: int | None,
+        request_id: str | None,
+        limit: int | None,
+        event_id: int | None = None,
+    ) -> list[dict[str, Any]]:
         where, args = [], []
         if customer is not None:
             where.append("c.customer_id = ?")
@@ -259,8 +337,16 @@ class Events(Repository):
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row)) for row in cur]
 
-    def usage_facts(self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo,
-                    customer: str | None = None, per_day: bool = True) -> Iterator[UsageFactRow]:  # fmt: skip
+    def usage_facts(
+        self,
+        groups: list[str],
+        *,
+        start_ms: int | None,
+        end_ms: int | None,
+        tz: tzinfo,
+        customer: str | None = None,
+        per_day: bool = True,
+    ) -> Iterator[UsageFactRow]:
         """Usage summed per (customer, groups, local day): a `UsageFactRow` each, `groups` the values of `groups`.
 
         With `per_day=False` the rows span the whole range (one per customer and groups, date 1970-01-01):
@@ -272,26 +358,37 @@ class Events(Repository):
         tag_groups = [g for g in groups if g.startswith("tag:")]
         src_args: list[Any] = []
         day_aligned = (start_ms is None or start_ms % DAY_MS == 0) and (end_ms is None or end_ms % DAY_MS == 0)
-        use_rollups = tz is timezone.utc and day_aligned and not tag_groups
+        use_rollups = tz is UTC and day_aligned and not tag_groups
         if use_rollups:
             # by customer alone: the per-customer rollup, ~60x fewer rows than the five-dimension one
             src = "rollup_customer_daily x" if not groups else "rollup_daily x"
             t_expr, unit = "x.day", DAY_MS
-            cost = "sum(x.cost_micro), sum(x.cost_rest)" if not groups else "sum(x.cost / 1000000), sum(x.cost % 1000000)"
-            measures = (f"sum(x.events), sum(x.input_tokens), sum(x.output_tokens), {cost}, sum(x.unpriced_events),"
-                        " sum(x.revenue_usd_cents)")  # fmt: skip
+            cost = (
+                "sum(x.cost_micro), sum(x.cost_rest)" if not groups else "sum(x.cost / 1000000), sum(x.cost % 1000000)"
+            )
+            measures = (
+                f"sum(x.events), sum(x.input_tokens), sum(x.output_tokens), {cost}, sum(x.unpriced_events),"
+                " sum(x.revenue_usd_cents)"
+            )
             where, wargs = [], []
-            _time_range(where, wargs, "x.day", None if start_ms is None else start_ms // DAY_MS,
-                        None if end_ms is None else end_ms // DAY_MS)  # fmt: skip
+            _time_range(
+                where,
+                wargs,
+                "x.day",
+                None if start_ms is None else start_ms // DAY_MS,
+                None if end_ms is None else end_ms // DAY_MS,
+            )
             months = None if groups or per_day else self._customer_months(start_ms, end_ms)
             if months is not None:  # #20: the whole months from rollup_customer_monthly (m010)
                 (src, src_args), where, wargs = months, [], []
         else:
             src, t_expr, unit = "events_wide x", "x.ts / 900000", 900_000
             # cost is split into whole micro-dollars and the rest so no SUM can overflow 64 bits
-            measures = ("count(*), sum(x.input_tokens), sum(x.output_tokens), sum(coalesce(x.cost, 0) / 1000000),"
-                        " sum(coalesce(x.cost, 0) % 1000000), sum(x.cost IS NULL),"
-                        " sum(CASE WHEN x.currency = 'usd' THEN coalesce(x.revenue_minor, 0) ELSE 0 END)")  # fmt: skip
+            measures = (
+                "count(*), sum(x.input_tokens), sum(x.output_tokens), sum(coalesce(x.cost, 0) / 1000000),"
+                " sum(coalesce(x.cost, 0) % 1000000), sum(x.cost IS NULL),"
+                " sum(CASE WHEN x.currency = 'usd' THEN coalesce(x.revenue_minor, 0) ELSE 0 END)"
+            )
             where, wargs = self.ts_filter("x", start_ms, end_ms)
         # Customers and models are grouped on their ids and named afterwards: no join per rollup row, integer
         # sort keys. Two models of one name (under two vendors) give two rows, which the report sums.
@@ -308,7 +405,9 @@ class Events(Repository):
                 names.append(None)
             elif g == "segment":
                 # a call's own segment wins; else the customer's (from Stripe metadata: customer_attributes)
-                joins.append("LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer")
+                joins.append(
+                    "LEFT JOIN segments s ON s.id = x.segment LEFT JOIN customer_attributes ca ON ca.customer = x.customer"
+                )
                 select.append("coalesce(s.name, ca.segment)")
                 names.append(None)
             elif g == "plan":
@@ -354,7 +453,9 @@ class Events(Repository):
             values = list(row[:n])
             for i, name_of in named:
                 values[i] = name_of(values[i])
-            yield make((values[0], tuple(values[1:]), day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev))
+            yield make(
+                (values[0], tuple(values[1:]), day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev)
+            )
 
     def unpriced_models(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[UnpricedModelRow]:
         """The models of stored calls that have no price, the most calls first."""
@@ -367,10 +468,13 @@ class Events(Repository):
         return [UnpricedModelRow._make(r) for r in self.conn.execute(sql, args)]
 
     def model_names(self) -> dict[int, tuple[str, str]]:
-        return {mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")}
+        return {
+            mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")
+        }
 
-    def event_rows(self, *, start_ms: int | None, end_ms: int | None, only_unpriced: bool, after_id: int | None,
-                   limit: int) -> list[tuple[Any, ...]]:  # fmt: skip
+    def event_rows(
+        self, *, start_ms: int | None, end_ms: int | None, only_unpriced: bool, after_id: int | None, limit: int
+    ) -> list[tuple[Any, ...]]:
         """Event rows (WIDE_COLUMNS order) in id order, for re-pricing in chunks."""
         where, args = self.ts_filter("x", start_ms, end_ms)
         if after_id is not None:
@@ -378,14 +482,17 @@ class Events(Repository):
             args.append(after_id)
         if only_unpriced:
             where.append("x.cost IS NULL")
-        sql = f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)} FROM events_wide x" + (" WHERE " + " AND ".join(where) if where else "")
+        sql = f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)} FROM events_wide x" + (
+            " WHERE " + " AND ".join(where) if where else ""
+        )
         return self.conn.execute(sql + " ORDER BY x.id LIMIT ?", (*args, limit)).fetchall()
 
     def count_events(self) -> int:
         return self.conn.execute("SELECT count(*) FROM events").fetchone()[0]
 
-    def usage_vectors(self, *, start_ms: int | None, end_ms: int | None, feature: str | None = None
-                      ) -> list[UsageVectorRow]:  # fmt: skip
+    def usage_vectors(
+        self, *, start_ms: int | None, end_ms: int | None, feature: str | None = None
+    ) -> list[UsageVectorRow]:
         """Calls grouped by identical per-call vector, for re-pricing each distinct vector once: rows of
         (feature, vendor, model, service_tier, input, output, cached, cache_write, cache_write_1h, reasoning,
         units, calls, billed cost picodollars, unpriced calls, extra cost picodollars, first ts, last ts).
@@ -401,8 +508,10 @@ class Events(Repository):
                 return []
             where.append("feature = ?")
             args.append(row[0])
-        group = ("feature, model, service_tier, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,"
-                 " cache_write_1h_tokens, reasoning_tokens, units")  # fmt: skip
+        group = (
+            "feature, model, service_tier, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,"
+            " cache_write_1h_tokens, reasoning_tokens, units"
+        )
         # costs are split into whole micro-dollars and the rest so no SUM can overflow 64 bits
         sql = (
             f"SELECT {group}, count(*), sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000),"
@@ -416,22 +525,36 @@ class Events(Repository):
         out = []
         for r in self.conn.execute(sql, args):
             vendor, model = models[r[1]]
-            out.append(UsageVectorRow(features.get(r[0]), vendor, model, *r[2:11], r[11] * 1_000_000 + r[12], r[13],
-                                      r[14] * 1_000_000 + r[15], r[16], r[17]))  # fmt: skip
+            out.append(
+                UsageVectorRow(
+                    features.get(r[0]),
+                    vendor,
+                    model,
+                    *r[2:11],
+                    r[11] * 1_000_000 + r[12],
+                    r[13],
+                    r[14] * 1_000_000 + r[15],
+                    r[16],
+                    r[17],
+                )
+            )
         return out
 
-    def export_rows(self, table: str, *, start_ms: int | None, end_ms: int | None, chunk_rows: int
-                    ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:  # fmt: skip
+    def export_rows(
+        self, table: str, *, start_ms: int | None, end_ms: int | None, chunk_rows: int
+    ) -> tuple[list[str], Iterator[list[tuple[Any, ...]]]]:
         """Column names, and chunks of the rows of `events` or `rollup_daily` in [start_ms, end_ms) (dimensions as
         ids: see `dimension_names`; costs in picodollars), so memory stays flat whatever the store holds.
 
         Rollups come in day order. Events come a UTC month at a time, months in order, each month in id (ingest)
         order: the zone map finds a month's blocks, and no sort is needed. A chunk never spans two months."""
         if table == "events":
-            cols = ("id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
-                    " cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, revenue_minor, currency,"
-                    " units, tags, cost, extra_cost, reported_cost, source, line, input_audio_tokens, output_audio_tokens,"
-                    " output_image_tokens, cached_audio_tokens, price_id")  # fmt: skip
+            cols = (
+                "id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
+                " cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, service_tier, revenue_minor, currency,"
+                " units, tags, cost, extra_cost, reported_cost, source, line, input_audio_tokens, output_audio_tokens,"
+                " output_image_tokens, cached_audio_tokens, price_id"
+            )
             cur = self.conn.execute(f"SELECT {cols} FROM events_wide WHERE 0")
             columns = [d[0] for d in cur.description]
             lo, hi = self.conn.execute("SELECT min(min_ts), max(max_ts) + 1 FROM event_blocks").fetchone()
@@ -445,7 +568,7 @@ class Events(Repository):
                     return
                 a = lo
                 while a < hi:
-                    first = datetime.fromtimestamp(a // 1000, timezone.utc).date().replace(day=1)
+                    first = datetime.fromtimestamp(a // 1000, UTC).date().replace(day=1)
                     following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
                     z = min(hi, (following - EPOCH_DATE).days * DAY_MS)
                     # one query per id range (in order, disjoint): each is a plain rowid range scan, never a sort
@@ -455,7 +578,9 @@ class Events(Repository):
                         if ids[0] is not None:
                             where.insert(0, "x.id BETWEEN ? AND ?")
                             args[:0] = ids
-                        month = self.conn.execute(f"SELECT {cols} FROM events_wide x WHERE {' AND '.join(where)} ORDER BY x.id", args)
+                        month = self.conn.execute(
+                            f"SELECT {cols} FROM events_wide x WHERE {' AND '.join(where)} ORDER BY x.id", args
+                        )
                         while rows := month.fetchmany(chunk_rows):
                             yield rows
                     a = z
@@ -464,11 +589,17 @@ class Events(Repository):
         if table != "rollup_daily":
             raise ValueError(f"unknown table {table!r}")
         bounds = tuple(None if v is None else -(-v // DAY_MS) for v in (start_ms, end_ms))  # whole UTC days only
-        sql = ("SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
-               " cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents FROM rollup_daily")  # fmt: skip
+        sql = (
+            "SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cached_input_tokens,"
+            " cache_write_tokens, reasoning_tokens, cost, unpriced_events, revenue_usd_cents FROM rollup_daily"
+        )
         where = [clause for clause, v in zip(("day >= ?", "day < ?"), bounds) if v is not None]
-        cur = self.conn.execute(sql + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY day, customer, feature, model, segment",
-                                [v for v in bounds if v is not None])  # fmt: skip
+        cur = self.conn.execute(
+            sql
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY day, customer, feature, model, segment",
+            [v for v in bounds if v is not None],
+        )
         columns = [d[0] for d in cur.description]
 
         def chunks() -> Iterator[list[tuple[Any, ...]]]:
@@ -485,7 +616,9 @@ class Events(Repository):
             "feature": dict(self.conn.execute("SELECT id, name FROM features")),
             "segment": dict(self.conn.execute("SELECT id, name FROM segments")),
             "source": dict(self.conn.execute("SELECT id, path FROM sources")),
-            "model": {mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")},
+            "model": {
+                mid: (vendor, model) for mid, vendor, model in self.conn.execute("SELECT id, vendor, model FROM models")
+            },
         }
 
     def request_id_text_from(self) -> int:
@@ -493,30 +626,41 @@ class Events(Repository):
         value = self.store.get_meta("request_id_text_from_event")
         return int(value) if value else 1
 
-    def cell_facts(self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo,
-                   customer: str | None = None) -> Iterator[UsageFactRow]:  # fmt: skip
+    def cell_facts(
+        self, groups: list[str], *, start_ms: int | None, end_ms: int | None, tz: tzinfo, customer: str | None = None
+    ) -> Iterator[UsageFactRow]:
         """Usage at the finest cell (groups: reports.CELL_DIMS, feature/vendor/model/segment/plan, then any tags) as
         `UsageFactRow`s, `reports.UsageFact`'s shape: (customer id, (group values...), local day, events, input, output,
         cost, unpriced, revenue cents). Without tags, in UTC and on day boundaries these are the rows of `rollup_daily` as
         they are, read with no GROUP BY and named in Python (several times faster than grouping them again in SQL);
         otherwise `usage_facts` serves them."""
         day_aligned = (start_ms is None or start_ms % DAY_MS == 0) and (end_ms is None or end_ms % DAY_MS == 0)
-        if list(groups) != ["feature", "vendor", "model", "segment", "plan"] or tz is not timezone.utc or not day_aligned:
+        if list(groups) != ["feature", "vendor", "model", "segment", "plan"] or tz is not UTC or not day_aligned:
             yield from self.usage_facts(groups, start_ms=start_ms, end_ms=end_ms, tz=tz, customer=customer)
             return
         where: list[str] = []
         args: list[Any] = []
-        _time_range(where, args, "day", None if start_ms is None else start_ms // DAY_MS, None if end_ms is None else end_ms // DAY_MS)
+        _time_range(
+            where,
+            args,
+            "day",
+            None if start_ms is None else start_ms // DAY_MS,
+            None if end_ms is None else end_ms // DAY_MS,
+        )
         if customer is not None:
             where.append("customer = (SELECT id FROM customers WHERE customer_id = ?)")
             args.append(customer)
         rows = self.conn.execute(
             "SELECT day, customer, feature, model, segment, events, input_tokens, output_tokens, cost, unpriced_events,"
-            " revenue_usd_cents FROM rollup_daily" + (" WHERE " + " AND ".join(where) if where else ""), args).fetchall()  # fmt: skip
+            " revenue_usd_cents FROM rollup_daily" + (" WHERE " + " AND ".join(where) if where else ""),
+            args,
+        ).fetchall()
         models = self.model_names()
         features = dict(self.conn.execute("SELECT id, name FROM features"))
         segments = dict(self.conn.execute("SELECT id, name FROM segments"))
-        attributes = dict(self.conn.execute("SELECT customer, segment FROM customer_attributes WHERE segment IS NOT NULL"))
+        attributes = dict(
+            self.conn.execute("SELECT customer, segment FROM customer_attributes WHERE segment IS NOT NULL")
+        )
         plans = dict(self.conn.execute("SELECT customer, plan FROM customer_attributes WHERE plan IS NOT NULL"))
         customers = self.store._names_by_id("customers", "customer_id", {r[1] for r in rows})
         days: dict[int, date] = {}
@@ -527,15 +671,29 @@ class Events(Repository):
                 d = days[day] = EPOCH_DATE + timedelta(days=day)
             vendor, model_name = models[model]
             seg = segments.get(segment) if segment else attributes.get(cust)  # a call's own segment wins
-            yield make((customers.get(cust), (features.get(feature), vendor, model_name, seg, plans.get(cust)), d, ev, inp, out,
-                        cost, unpriced, rev))  # fmt: skip
+            yield make(
+                (
+                    customers.get(cust),
+                    (features.get(feature), vendor, model_name, seg, plans.get(cust)),
+                    d,
+                    ev,
+                    inp,
+                    out,
+                    cost,
+                    unpriced,
+                    rev,
+                )
+            )
 
     def customer_attribute(self, name: str) -> dict[str, str]:
         """customer id -> its `segment` or `plan` from Stripe metadata (customer_attributes), for revenue with no calls."""
         column = {"segment": "segment", "plan": "plan"}[name]  # ours, never user input
-        return dict(self.conn.execute(
-            f"SELECT c.customer_id, ca.{column} FROM customer_attributes ca JOIN customers c ON c.id = ca.customer"
-            f" WHERE ca.{column} IS NOT NULL"))  # fmt: skip
+        return dict(
+            self.conn.execute(
+                f"SELECT c.customer_id, ca.{column} FROM customer_attributes ca JOIN customers c ON c.id = ca.customer"
+                f" WHERE ca.{column} IS NOT NULL"
+            )
+        )
 
     def event_id_by_response_id(self, response_id: str) -> int | None:
         """The call whose provider response id (kept beside a request id) is `response_id`; a scan, for the rare
@@ -549,14 +707,17 @@ class Events(Repository):
         lo = None if start_ms is None else start_ms // DAY_MS
         hi = None if end_ms is None else -(-end_ms // DAY_MS)
         where = " WHERE day >= coalesce(?, day) AND day < coalesce(?, day + 1)"
-        sql = (f"SELECT min(d), max(d) FROM (SELECT min(day) AS d FROM rollup_customer_daily{where}"
-               f" UNION ALL SELECT max(day) FROM rollup_customer_daily{where}"
-               f" UNION ALL SELECT min(day) FROM revenue{where} UNION ALL SELECT max(day) FROM revenue{where})")
+        sql = (
+            f"SELECT min(d), max(d) FROM (SELECT min(day) AS d FROM rollup_customer_daily{where}"
+            f" UNION ALL SELECT max(day) FROM rollup_customer_daily{where}"
+            f" UNION ALL SELECT min(day) FROM revenue{where} UNION ALL SELECT max(day) FROM revenue{where})"
+        )
         first, last = self.conn.execute(sql, [lo, hi] * 4).fetchone()
         return DaySpan(first, last)
 
-    def reported_cost_rows(self, *, start_ms: int | None, end_ms: int | None, after_id: int | None, limit: int
-                           ) -> list[tuple[Any, ...]]:  # fmt: skip
+    def reported_cost_rows(
+        self, *, start_ms: int | None, end_ms: int | None, after_id: int | None, limit: int
+    ) -> list[tuple[Any, ...]]:
         """Events whose log stated their cost (WIDE_COLUMNS order, then the source path), in id order, in chunks:
         for `prices drift`, which compares that cost with the computed one."""
         where, args = self.ts_filter("x", start_ms, end_ms)
@@ -564,8 +725,10 @@ class Events(Repository):
         if after_id is not None:
             where.append("x.id > ?")
             args.append(after_id)
-        sql = (f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)}, src.path FROM events_wide x"
-               " LEFT JOIN sources src ON src.id = x.source WHERE " + " AND ".join(where) + " ORDER BY x.id LIMIT ?")  # fmt: skip
+        sql = (
+            f"SELECT {', '.join('x.' + c for c in WIDE_COLUMNS)}, src.path FROM events_wide x"
+            " LEFT JOIN sources src ON src.id = x.source WHERE " + " AND ".join(where) + " ORDER BY x.id LIMIT ?"
+        )
         return self.conn.execute(sql, (*args, limit)).fetchall()
 
     def _customer_months(self, start_ms: int | None, end_ms: int | None) -> tuple[str, list[Any]] | None:
@@ -579,7 +742,9 @@ class Events(Repository):
         m_hi = None if hi is None else _month_start(hi, up=False)
         if m_lo is not None and m_hi is not None and m_lo >= m_hi:
             return None
-        cols = "customer, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
+        cols = (
+            "customer, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
+        )
         month_where, month_args, edge, edge_args = [], [], [], []
         if m_lo is not None:
             month_where.append("month >= ?")
@@ -591,7 +756,9 @@ class Events(Repository):
             month_args.append(m_hi)
             edge.append("(day >= ? AND day < ?)")
             edge_args += [m_hi, hi]
-        sql = f"SELECT {cols} FROM rollup_customer_monthly" + (" WHERE " + " AND ".join(month_where) if month_where else "")
+        sql = f"SELECT {cols} FROM rollup_customer_monthly" + (
+            " WHERE " + " AND ".join(month_where) if month_where else ""
+        )
         if edge:
             sql += f" UNION ALL SELECT {cols} FROM rollup_customer_daily WHERE " + " OR ".join(edge)
         return f"({sql}) x", month_args + edge_args

@@ -42,30 +42,56 @@ class Health(Repository):
             cells.update(tuple(r[:5]) for r in self.conn.execute(f"SELECT * FROM ({a} EXCEPT {b})"))
         # the per-customer rollup against the five-dimension one: a cell of it is (day, customer, -1, -1, -1); costs
         # compared as Python integers (a customer's day may pass 64 bits)
-        sums = ("sum(events), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),"
-                " sum(reasoning_tokens), sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
-        from_daily = {(r[0], r[1]): (*r[2:10], r[10] * 1_000_000 + r[11]) for r in self.conn.execute(
-            f"SELECT day, customer, {sums}, sum(cost / 1000000), sum(cost % 1000000) FROM rollup_daily GROUP BY 1, 2")}  # fmt: skip
-        per_customer = {(r[0], r[1]): (*r[2:10], r[10] * 1_000_000 + r[11]) for r in self.conn.execute(
-            f"SELECT day, customer, {sums}, sum(cost_micro), sum(cost_rest) FROM rollup_customer_daily GROUP BY 1, 2")}  # fmt: skip
-        cells.update((d, c, -1, -1, -1) for d, c in from_daily.keys() | per_customer.keys()
-                     if from_daily.get((d, c)) != per_customer.get((d, c)))  # fmt: skip
-        cells.update((m, c, -2, -2, -2) for m, c in self._monthly_mismatches())  # m010 (#20): (month's first day, customer)
+        sums = (
+            "sum(events), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),"
+            " sum(reasoning_tokens), sum(unpriced_events), sum(revenue_usd_cents)"
+        )
+        from_daily = {
+            (r[0], r[1]): (*r[2:10], r[10] * 1_000_000 + r[11])
+            for r in self.conn.execute(
+                f"SELECT day, customer, {sums}, sum(cost / 1000000), sum(cost % 1000000) FROM rollup_daily GROUP BY 1, 2"
+            )
+        }
+        per_customer = {
+            (r[0], r[1]): (*r[2:10], r[10] * 1_000_000 + r[11])
+            for r in self.conn.execute(
+                f"SELECT day, customer, {sums}, sum(cost_micro), sum(cost_rest) FROM rollup_customer_daily GROUP BY 1, 2"
+            )
+        }
+        cells.update(
+            (d, c, -1, -1, -1)
+            for d, c in from_daily.keys() | per_customer.keys()
+            if from_daily.get((d, c)) != per_customer.get((d, c))
+        )
+        cells.update(
+            (m, c, -2, -2, -2) for m, c in self._monthly_mismatches()
+        )  # m010 (#20): (month's first day, customer)
         return RollupMismatches(len(cells), sorted(cells)[:limit])
 
     def applied_migrations(self) -> list[str]:
         """Names of the schema migrations this store has had, in order."""
-        return [r[0] for r in self.conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'margindash' ORDER BY id")]
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'margindash' ORDER BY id"
+            )
+        ]
 
     def _monthly_mismatches(self) -> set[tuple[int, int]]:
         """(month's first day, customer) where rollup_customer_monthly differs from its days in rollup_customer_daily."""
         month = "CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER)"
-        sums = ("count(*), sum(events), sum(input_tokens), sum(output_tokens), sum(cost_micro), sum(cost_rest),"
-                " sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
+        sums = (
+            "count(*), sum(events), sum(input_tokens), sum(output_tokens), sum(cost_micro), sum(cost_rest),"
+            " sum(unpriced_events), sum(revenue_usd_cents)"
+        )
         cols = "cells, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
         # cost as one Python integer: the micro/rest split of a sum is not unique
-        days = {(r[0], r[1]): (*r[2:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in self.conn.execute(
-            f"SELECT {month}, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2")}  # fmt: skip
-        months = {(r[0], r[1]): (*r[2:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in self.conn.execute(
-            f"SELECT month, customer, {cols} FROM rollup_customer_monthly")}  # fmt: skip
+        days = {
+            (r[0], r[1]): (*r[2:6], r[6] * 1_000_000 + r[7], *r[8:])
+            for r in self.conn.execute(f"SELECT {month}, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2")
+        }
+        months = {
+            (r[0], r[1]): (*r[2:6], r[6] * 1_000_000 + r[7], *r[8:])
+            for r in self.conn.execute(f"SELECT month, customer, {cols} FROM rollup_customer_monthly")
+        }
         return {k for k in days.keys() | months.keys() if days.get(k) != months.get(k)}

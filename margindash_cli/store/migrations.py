@@ -351,7 +351,8 @@ def m004_compact_events(db: Database) -> None:
 
 # The events_wide view of m004 with the two id columns of m005 added at its end.
 M005_EVENTS_WIDE = M004_STATEMENTS[-1].replace(
-    "cost, price_id, source, line\n    FROM events", "cost, price_id, source, line, request_id, response_id\n    FROM events"
+    "cost, price_id, source, line\n    FROM events",
+    "cost, price_id, source, line, request_id, response_id\n    FROM events",
 )
 
 
@@ -369,7 +370,9 @@ def m005_request_ids(db: Database) -> None:
     db.execute("DROP VIEW IF EXISTS events_wide")
     db.execute(M005_EVENTS_WIDE)
     # calls with a smaller id were stored before the ids were kept as text (`events` says so)
-    db.execute("INSERT OR REPLACE INTO meta (key, value) SELECT 'request_id_text_from_event', coalesce(max(id), 0) + 1 FROM events")
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) SELECT 'request_id_text_from_event', coalesce(max(id), 0) + 1 FROM events"
+    )
 
 
 M006_COLUMNS = ("input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")
@@ -504,7 +507,15 @@ _MONTH_OF = "CAST(julianday(date({d} * 86400, 'unixepoch', 'start of month')) - 
 # a sum past 64 bits would turn into an inexact float inside a trigger: abs() of the smallest integer raises
 # "integer overflow" instead (the ingest then stores the batch row by row and quarantines the row that overflows)
 _GUARDED = "CASE WHEN typeof({a} + {b}) = 'integer' THEN {a} + {b} ELSE abs(-9223372036854775807 - 1) END"
-_MONTHLY_MEASURES = ("events", "input_tokens", "output_tokens", "cost_micro", "cost_rest", "unpriced_events", "revenue_usd_cents")
+_MONTHLY_MEASURES = (
+    "events",
+    "input_tokens",
+    "output_tokens",
+    "cost_micro",
+    "cost_rest",
+    "unpriced_events",
+    "revenue_usd_cents",
+)
 
 
 def _monthly_trigger_sql() -> list[str]:
@@ -513,13 +524,17 @@ def _monthly_trigger_sql() -> list[str]:
     def upsert(row: str, sign: str, cells: str) -> str:
         values = ", ".join(f"{sign}{row}.{m}" for m in _MONTHLY_MEASURES)
         adds = ", ".join(f"{m} = " + _GUARDED.format(a=m, b=f"excluded.{m}") for m in _MONTHLY_MEASURES)
-        return (f"INSERT INTO rollup_customer_monthly (customer, month, cells, {cols}) VALUES ({row}.customer,"
-                f" {_MONTH_OF.format(d=row + '.day')}, {cells}, {values}) ON CONFLICT (customer, month) DO UPDATE SET"
-                f" cells = cells + excluded.cells, {adds};")  # fmt: skip
+        return (
+            f"INSERT INTO rollup_customer_monthly (customer, month, cells, {cols}) VALUES ({row}.customer,"
+            f" {_MONTH_OF.format(d=row + '.day')}, {cells}, {values}) ON CONFLICT (customer, month) DO UPDATE SET"
+            f" cells = cells + excluded.cells, {adds};"
+        )
 
     def drop_empty(row: str) -> str:
-        return (f"DELETE FROM rollup_customer_monthly WHERE customer = {row}.customer AND month = "
-                f"{_MONTH_OF.format(d=row + '.day')} AND cells = 0;")  # fmt: skip
+        return (
+            f"DELETE FROM rollup_customer_monthly WHERE customer = {row}.customer AND month = "
+            f"{_MONTH_OF.format(d=row + '.day')} AND cells = 0;"
+        )
 
     return [
         f"CREATE TRIGGER IF NOT EXISTS rollup_customer_monthly_ins AFTER INSERT ON rollup_customer_daily BEGIN"

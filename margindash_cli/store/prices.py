@@ -7,10 +7,10 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from margindash_cli.store.rows import AliasRow, PriceRow
-from margindash_cli.store.sql import _now_iso, Repository
+from margindash_cli.store.sql import Repository, _now_iso
 
 
 class Prices(Repository):
@@ -38,26 +38,36 @@ class Prices(Repository):
 
     def price_rows(self) -> list[PriceRow]:
         """(id, provider, model, effective_from ms, source, data JSON) of every price version."""
-        return [PriceRow._make(r) for r in self.conn.execute("SELECT id, provider, model, effective_from, source, data FROM prices")]
+        return [
+            PriceRow._make(r)
+            for r in self.conn.execute("SELECT id, provider, model, effective_from, source, data FROM prices")
+        ]
 
     def alias_rows(self) -> list[AliasRow]:
         """(name, vendor or '', provider, model) of every alias."""
         return [AliasRow._make(r) for r in self.conn.execute("SELECT name, vendor, provider, model FROM price_aliases")]
 
     def has_price(self, provider: str, model: str, effective_from: int, source: str, data: str) -> bool:
-        return self.conn.execute(
-            "SELECT 1 FROM prices WHERE provider = ? AND model = ? AND effective_from = ? AND source = ? AND data = ?",
-            (provider, model, effective_from, source, data),
-        ).fetchone() is not None
+        return (
+            self.conn.execute(
+                "SELECT 1 FROM prices WHERE provider = ? AND model = ? AND effective_from = ? AND source = ? AND data = ?",
+                (provider, model, effective_from, source, data),
+            ).fetchone()
+            is not None
+        )
 
     def alias_source(self, name: str, vendor: str | None) -> str | None:
-        row = self.conn.execute("SELECT source FROM price_aliases WHERE name = ? AND vendor = ?", (name, vendor or "")).fetchone()
+        row = self.conn.execute(
+            "SELECT source FROM price_aliases WHERE name = ? AND vendor = ?", (name, vendor or "")
+        ).fetchone()
         return row[0] if row else None
 
     def price_version_labels(self) -> dict[int, str]:
         """prices.id -> '<provider>/<model>@<effective from, UTC ISO> (<source>)': the price version a call was priced at."""
         out = {}
-        for pid, provider, model, since, source in self.conn.execute("SELECT id, provider, model, effective_from, source FROM prices"):
-            when = datetime.fromtimestamp(since / 1000, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        for pid, provider, model, since, source in self.conn.execute(
+            "SELECT id, provider, model, effective_from, source FROM prices"
+        ):
+            when = datetime.fromtimestamp(since / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
             out[pid] = f"{provider}/{model}@{when} ({source})"
         return out

@@ -12,9 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 
-from margindash_cli.store.rows import FocusRevenueRow, RevenueDayRow, RevenueFacts, RevenueSourceRow, UnconvertedDayRow, UnconvertedRevenueRow
+from margindash_cli.store.rows import (
+    FocusRevenueRow,
+    RevenueDayRow,
+    RevenueFacts,
+    RevenueSourceRow,
+    UnconvertedDayRow,
+    UnconvertedRevenueRow,
+)
 from margindash_cli.store.schema import DAY_MS, EPOCH_DATE
-from margindash_cli.store.sql import _revenue_where, _time_range, Repository
+from margindash_cli.store.sql import Repository, _revenue_where, _time_range
 
 
 class Revenue(Repository):
@@ -30,7 +37,15 @@ class Revenue(Repository):
             for customer_id, day, minor, currency, usd_cents, ref in rows:
                 self.conn.execute(
                     "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (self.store.dim_id("customers", customer_id), (day - EPOCH_DATE).days, minor, currency, usd_cents, source, ref),
+                    (
+                        self.store.dim_id("customers", customer_id),
+                        (day - EPOCH_DATE).days,
+                        minor,
+                        currency,
+                        usd_cents,
+                        source,
+                        ref,
+                    ),
                 )
                 n += 1
         return n
@@ -46,8 +61,14 @@ class Revenue(Repository):
         """Set (usd cents, row id) on revenue rows."""
         self.conn.executemany("UPDATE revenue SET usd_cents = ? WHERE id = ?", updates)
 
-    def import_revenue_file(self, source: str, rows: list[tuple[str, date, int, str, int | None, str]], legacy_source: str | None,
-                            *, replace_legacy: bool = False) -> tuple[int, list[tuple[str | None, int, int, str, str]], list[tuple[str | None, int, int, str, str]], bool]:  # fmt: skip
+    def import_revenue_file(
+        self,
+        source: str,
+        rows: list[tuple[str, date, int, str, int | None, str]],
+        legacy_source: str | None,
+        *,
+        replace_legacy: bool = False,
+    ) -> tuple[int, list[tuple[str | None, int, int, str, str]], list[tuple[str | None, int, int, str, str]], bool]:
         """Replace the revenue of an imported file (`source`, keyed by its path) with `rows`, in one transaction.
         `legacy_source` is the key an older version used (the file's base name): its rows are replaced too when
         they are exactly this file's rows (the same file, imported before the key changed) or `replace_legacy`, else kept.
@@ -62,19 +83,22 @@ class Revenue(Repository):
                     self.conn.execute("DELETE FROM revenue WHERE source = ?", (src,))
             self.conn.executemany(
                 "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(self.store.dim_id("customers", c), (d - EPOCH_DATE).days, m, cur, usd, source, ref) for c, d, m, cur, usd, ref in rows],
+                [
+                    (self.store.dim_id("customers", c), (d - EPOCH_DATE).days, m, cur, usd, source, ref)
+                    for c, d, m, cur, usd, ref in rows
+                ],
             )
         return len(rows), replaced, legacy, legacy_replaced
 
     # -- reading --
 
-    def revenue_facts(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
-                      ) -> RevenueFacts:  # fmt: skip
+    def revenue_facts(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None) -> RevenueFacts:
         """Revenue per (customer, UTC day) in US cents, and what could not be converted, per currency."""
         return self._revenue_day_facts("r.day", start_ms, end_ms, customer)
 
-    def _revenue_day_facts(self, day_sql: str, start_ms: int | None, end_ms: int | None, customer: str | None
-                           ) -> RevenueFacts:  # fmt: skip
+    def _revenue_day_facts(
+        self, day_sql: str, start_ms: int | None, end_ms: int | None, customer: str | None
+    ) -> RevenueFacts:
         """Revenue per (customer, day) in US cents, where `day_sql` (over `revenue r`) is the day a row counts on,
         and what could not be converted, per currency."""
         where, args = _revenue_where("b", start_ms, end_ms, customer)
@@ -106,20 +130,26 @@ class Revenue(Repository):
     def unconverted_revenue(self, currencies: list[str]) -> list[UnconvertedRevenueRow]:
         """(row id, day number, amount minor, currency) of non-Stripe revenue rows without USD in these currencies.
         (Stripe rows are rebuilt per invoice instead, so a line is converted once, not day by day.)"""
-        return [UnconvertedRevenueRow._make(r) for r in self.conn.execute(
-            f"SELECT id, day, amount_minor, currency FROM revenue WHERE usd_cents IS NULL AND source != 'stripe'"
-            f" AND currency IN ({','.join('?' * len(currencies))}) ORDER BY id",
-            currencies,
-        )]
+        return [
+            UnconvertedRevenueRow._make(r)
+            for r in self.conn.execute(
+                f"SELECT id, day, amount_minor, currency FROM revenue WHERE usd_cents IS NULL AND source != 'stripe'"
+                f" AND currency IN ({','.join('?' * len(currencies))}) ORDER BY id",
+                currencies,
+            )
+        ]
 
     def unconverted_totals(self) -> dict[str, int]:
         """Minor units of all revenue still without USD, per currency."""
-        return dict(self.conn.execute(
-            "SELECT currency, sum(amount_minor) FROM revenue WHERE usd_cents IS NULL GROUP BY currency ORDER BY currency"
-        ).fetchall())  # fmt: skip
+        return dict(
+            self.conn.execute(
+                "SELECT currency, sum(amount_minor) FROM revenue WHERE usd_cents IS NULL GROUP BY currency ORDER BY currency"
+            ).fetchall()
+        )
 
-    def unconverted_revenue_days(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
-                                 ) -> list[UnconvertedDayRow]:  # fmt: skip
+    def unconverted_revenue_days(
+        self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
+    ) -> list[UnconvertedDayRow]:
         """(customer id, UTC day, revenue rows) of revenue with no USD amount yet (no fx rate), as `revenue_facts`
         selects days: the report flags the rows that revenue would reach."""
         where, args = ["r.usd_cents IS NULL"], []
@@ -132,12 +162,19 @@ class Revenue(Repository):
         if customer is not None:
             where.append("c.customer_id = ?")
             args.append(customer)
-        sql = ("SELECT c.customer_id, r.day, count(*) FROM revenue r LEFT JOIN customers c ON c.id = r.customer WHERE "
-               + " AND ".join(where) + " GROUP BY r.customer, r.day")  # fmt: skip
-        return [UnconvertedDayRow(cust, EPOCH_DATE + timedelta(days=day), n) for cust, day, n in self.conn.execute(sql, args)]
+        sql = (
+            "SELECT c.customer_id, r.day, count(*) FROM revenue r LEFT JOIN customers c ON c.id = r.customer WHERE "
+            + " AND ".join(where)
+            + " GROUP BY r.customer, r.day"
+        )
+        return [
+            UnconvertedDayRow(cust, EPOCH_DATE + timedelta(days=day), n)
+            for cust, day, n in self.conn.execute(sql, args)
+        ]
 
-    def revenue_facts_billed(self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
-                             ) -> RevenueFacts:  # fmt: skip
+    def revenue_facts_billed(
+        self, *, start_ms: int | None, end_ms: int | None, customer: str | None = None
+    ) -> RevenueFacts:
         """`revenue_facts` on the billed basis: a Stripe invoice line counts whole on its invoice's finalization day
         (UTC), an imported row on its first day (its date or period_start); credit notes, refunds and disputes
         count on their own day in both bases. Same shapes as `revenue_facts`."""
@@ -150,9 +187,17 @@ class Revenue(Repository):
 
     def revenue_source_rows(self, source: str) -> list[RevenueSourceRow]:
         """(customer id, day number, amount minor, currency, ref) of every revenue row of a source, sorted."""
-        return [RevenueSourceRow._make(r) for r in sorted(self.conn.execute(
-            "SELECT c.customer_id, r.day, r.amount_minor, r.currency, r.ref FROM revenue r LEFT JOIN customers c ON c.id = r.customer"
-            " WHERE r.source = ?", (source,)).fetchall(), key=repr)]  # fmt: skip
+        return [
+            RevenueSourceRow._make(r)
+            for r in sorted(
+                self.conn.execute(
+                    "SELECT c.customer_id, r.day, r.amount_minor, r.currency, r.ref FROM revenue r LEFT JOIN customers c ON c.id = r.customer"
+                    " WHERE r.source = ?",
+                    (source,),
+                ).fetchall(),
+                key=repr,
+            )
+        ]
 
     def focus_revenue_rows(self, start_day: int | None, end_day: int | None) -> list[FocusRevenueRow]:
         """(UTC day, customer id, amount minor, currency, USD cents or None, source, ref) of every revenue row in
@@ -162,9 +207,14 @@ class Revenue(Repository):
         cond = (" WHERE " + " AND ".join(where)) if where else ""
         rows = self.conn.execute(
             "SELECT x.day, c.customer_id, x.amount_minor, x.currency, x.usd_cents, x.source, x.ref FROM revenue x"
-            " LEFT JOIN customers c ON c.id = x.customer" + cond, args).fetchall()  # fmt: skip
+            " LEFT JOIN customers c ON c.id = x.customer" + cond,
+            args,
+        ).fetchall()
         rows += self.conn.execute(
             "SELECT x.day, c.customer_id, sum(x.revenue_usd_cents), 'usd', sum(x.revenue_usd_cents), 'events', NULL"
-            " FROM rollup_daily x LEFT JOIN customers c ON c.id = x.customer" + cond
-            + " GROUP BY x.day, x.customer HAVING sum(x.revenue_usd_cents) != 0", args).fetchall()  # fmt: skip
+            " FROM rollup_daily x LEFT JOIN customers c ON c.id = x.customer"
+            + cond
+            + " GROUP BY x.day, x.customer HAVING sum(x.revenue_usd_cents) != 0",
+            args,
+        ).fetchall()
         return [FocusRevenueRow._make(r) for r in rows]

@@ -98,6 +98,7 @@ class UnpricedModelRow(NamedTuple):
     input_tokens: int
     output_tokens: int
 
+
 class PriceRow(NamedTuple):
     """One stored price version."""
 
@@ -206,6 +207,7 @@ class DaySpan(NamedTuple):
     first: int | None
     last: int | None
 
+
 class CostShareRow(NamedTuple):
     """The priced cost of one customer or feature (None: calls without one)."""
 
@@ -259,6 +261,7 @@ class UsageVectorRow(NamedTuple):
     extra_cost_pico: int
     first_ts: int
     last_ts: int
+
 
 class InvoiceFamily(NamedTuple):
     """A Stripe invoice with what hangs off it, each a store row as a dict by column name."""

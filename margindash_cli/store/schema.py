@@ -10,28 +10,86 @@ import hashlib
 from margindash_cli.core.periods import DAY_MS, EPOCH_DATE  # noqa: F401 (the one epoch, re-exported for store readers)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
-MIGRATION_NAMES = ("m001_initial", "m002_stripe", "m003_budgets", "m004_compact_events", "m005_request_ids",
-                   "m006_media_tokens", "m007_stripe_reversals", "m008_billed_costs", "m009_checkpoint_tail",
-                   "m010_customer_monthly")  # migrations.py's (a test holds them equal)
+MIGRATION_NAMES = (
+    "m001_initial",
+    "m002_stripe",
+    "m003_budgets",
+    "m004_compact_events",
+    "m005_request_ids",
+    "m006_media_tokens",
+    "m007_stripe_reversals",
+    "m008_billed_costs",
+    "m009_checkpoint_tail",
+    "m010_customer_monthly",
+)  # migrations.py's (a test holds them equal)
 LATEST_MIGRATION = MIGRATION_NAMES[-1]
 BUSY_TIMEOUT_MS = 60_000  # overlapping cron jobs wait for each other this long before failing
 DIMENSIONS = ("customers", "features", "segments")  # name-keyed dimension tables
 # The columns ingest writes to `events` (its id is assigned on insert). The rare fields go in `extra`, a JSON
 # object of EXTRA_FIELDS that is NULL for the common call that has none of them.
 EVENT_COLUMNS = (
-    "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
-    "cache_write_tokens", "reasoning_tokens", "cost", "price_id", "source", "line", "extra",
-    "request_id", "response_id",  # m005: the ids as text (response_id only when it differs from request_id)
-)  # fmt: skip
-EXTRA_FIELDS = ("cache_write_1h_tokens", "service_tier", "revenue_minor", "currency", "extra_cost", "reported_cost", "units", "tags",
-                "input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens")  # fmt: skip
+    "ts",
+    "customer",
+    "feature",
+    "model",
+    "segment",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost",
+    "price_id",
+    "source",
+    "line",
+    "extra",
+    "request_id",
+    "response_id",  # m005: the ids as text (response_id only when it differs from request_id)
+)
+EXTRA_FIELDS = (
+    "cache_write_1h_tokens",
+    "service_tier",
+    "revenue_minor",
+    "currency",
+    "extra_cost",
+    "reported_cost",
+    "units",
+    "tags",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "output_image_tokens",
+    "cached_audio_tokens",
+)
 # What readers see (the `events_wide` view): every field under its own name, the rare ones out of `extra`.
 WIDE_COLUMNS = (
-    "id", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
-    "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
-    "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line",
-    "input_audio_tokens", "output_audio_tokens", "output_image_tokens", "cached_audio_tokens",  # m006 (#14)
-)  # fmt: skip
+    "id",
+    "ts",
+    "customer",
+    "feature",
+    "model",
+    "segment",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "service_tier",
+    "revenue_minor",
+    "currency",
+    "extra_cost",
+    "reported_cost",
+    "units",
+    "tags",
+    "cost",
+    "price_id",
+    "source",
+    "line",
+    "input_audio_tokens",
+    "output_audio_tokens",
+    "output_image_tokens",
+    "cached_audio_tokens",  # m006 (#14)
+)
 EVENT_COLUMN_LIST = ", ".join(EVENT_COLUMNS)
 BLOCK_BITS = 12  # event_blocks: the time span of each 4,096 consecutive event ids
 MAX_ID_RANGES = 64  # a time range spread over more id ranges than this reads the table whole (still filtered on ts)
@@ -79,12 +137,21 @@ FROM temp.staging WHERE true GROUP BY 1, 2{CUSTOMER_ROLLUP_ADD}"""
 # Index of each rollup measure in a rollup value list, and of the fields of a WIDE_COLUMNS row.
 R_EVENTS, R_IN, R_OUT, R_CACHED, R_CW, R_REASON, R_COST, R_UNPRICED, R_REV = range(9)
 _W = {name: i for i, name in enumerate(WIDE_COLUMNS)}
-_W_TS, _W_CUSTOMER, _W_FEATURE, _W_MODEL, _W_SEGMENT = _W["ts"], _W["customer"], _W["feature"], _W["model"], _W["segment"]
-_W_IN, _W_OUT, _W_CACHED, _W_CW, _W_REASON = (_W[c] for c in ("input_tokens", "output_tokens", "cached_input_tokens",
-                                                               "cache_write_tokens", "reasoning_tokens"))  # fmt: skip
+_W_TS, _W_CUSTOMER, _W_FEATURE, _W_MODEL, _W_SEGMENT = (
+    _W["ts"],
+    _W["customer"],
+    _W["feature"],
+    _W["model"],
+    _W["segment"],
+)
+_W_IN, _W_OUT, _W_CACHED, _W_CW, _W_REASON = (
+    _W[c] for c in ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens", "reasoning_tokens")
+)
 _W_COST, _W_PRICE_ID, _W_REVENUE, _W_CURRENCY = _W["cost"], _W["price_id"], _W["revenue_minor"], _W["currency"]
 
 
 def event_key(dedupe_id: str) -> int:
     """The 64-bit signed key of a dedupe id; `event_keys` maps it to the stored call."""
-    return int.from_bytes(hashlib.blake2b(dedupe_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big", signed=True)
+    return int.from_bytes(
+        hashlib.blake2b(dedupe_id.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "big", signed=True
+    )

@@ -9,9 +9,8 @@ Invariants:
 
 from __future__ import annotations
 
-
 from margindash_cli.store.rows import SourceCheckpoint, SourceRow
-from margindash_cli.store.sql import _now_iso, Repository
+from margindash_cli.store.sql import Repository, _now_iso
 
 
 class Sources(Repository):
@@ -23,11 +22,23 @@ class Sources(Repository):
         """The id of a (path, identity) source, created on first sight (inside a write transaction)."""
         row = self.conn.execute("SELECT id FROM sources WHERE path = ? AND identity IS ?", (path, identity)).fetchone()
         if row is None:
-            row = self.conn.execute("INSERT INTO sources (path, identity) VALUES (?, ?) RETURNING id", (path, identity)).fetchone()
+            row = self.conn.execute(
+                "INSERT INTO sources (path, identity) VALUES (?, ?) RETURNING id", (path, identity)
+            ).fetchone()
         return row[0]
 
-    def save_checkpoint(self, source_id: int, *, dev: int | None, ino: int | None, offset: int, line: int,
-                        size: int | None, mtime_ns: int | None, tail_hash: str | None = None) -> None:  # fmt: skip
+    def save_checkpoint(
+        self,
+        source_id: int,
+        *,
+        dev: int | None,
+        ino: int | None,
+        offset: int,
+        line: int,
+        size: int | None,
+        mtime_ns: int | None,
+        tail_hash: str | None = None,
+    ) -> None:
         """Move a source's checkpoint forward; never backward (two overlapping runs may finish out of order).
         `tail_hash` (the bytes before `offset`) moves with the offset it describes."""
         self.conn.execute(
@@ -47,7 +58,9 @@ class Sources(Repository):
         """The checkpoint of a file with this identity, preferring this path (a rotated file keeps its identity)."""
         cols = "id, path, identity, dev, ino, offset, line, size, mtime_ns"
         if identity is None:
-            row = self.conn.execute(f"SELECT {cols} FROM sources WHERE path = ? AND identity IS NULL", (path,)).fetchone()
+            row = self.conn.execute(
+                f"SELECT {cols} FROM sources WHERE path = ? AND identity IS NULL", (path,)
+            ).fetchone()
         else:
             row = self.conn.execute(
                 f"SELECT {cols} FROM sources WHERE identity = ? ORDER BY path = ? DESC, offset DESC LIMIT 1",
@@ -63,17 +76,24 @@ class Sources(Repository):
 
     def source_rows(self) -> list[SourceRow]:
         """(path, identity, byte offset, line, updated_at) of every ingest checkpoint, by path."""
-        return [SourceRow._make(r) for r in self.conn.execute(
-            "SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at")]
+        return [
+            SourceRow._make(r)
+            for r in self.conn.execute(
+                "SELECT path, identity, offset, line, updated_at FROM sources ORDER BY path, updated_at"
+            )
+        ]
 
     def resume_candidates(self, path: str, identity: str | None) -> list[SourceCheckpoint]:
         """Every checkpoint a file at `path` with this identity might continue: this path's first, then other paths'
         (a rotated file keeps its first line), furthest first. Ingest resumes only one it proves is this file."""
         cols = "id, path, identity, dev, ino, offset, line, size, mtime_ns, tail_hash"
         if identity is None:
-            rows = self.conn.execute(f"SELECT {cols} FROM sources WHERE path = ? AND identity IS NULL", (path,)).fetchall()
+            rows = self.conn.execute(
+                f"SELECT {cols} FROM sources WHERE path = ? AND identity IS NULL", (path,)
+            ).fetchall()
         else:
             rows = self.conn.execute(
-                f"SELECT {cols} FROM sources WHERE identity = ? ORDER BY path = ? DESC, offset DESC, id", (identity, path)
+                f"SELECT {cols} FROM sources WHERE identity = ? ORDER BY path = ? DESC, offset DESC, id",
+                (identity, path),
             ).fetchall()
         return [SourceCheckpoint(*r) for r in rows]

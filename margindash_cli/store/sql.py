@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from margindash_cli.store.schema import DAY_MS, EPOCH_DATE
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 class Repository:
     """One table family of a `Store`: reads and writes through the store's connection and `write()` transaction."""
-
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -45,7 +44,9 @@ def _usage_rank(row: tuple[Any, ...]) -> tuple[int, ...]:
     return (row[7], row[6], row[10], row[8], row[9])
 
 
-def _revenue_where(alias: str, start_ms: int | None, end_ms: int | None, customer: str | None) -> tuple[list[str], list[Any]]:
+def _revenue_where(
+    alias: str, start_ms: int | None, end_ms: int | None, customer: str | None
+) -> tuple[list[str], list[Any]]:
     """WHERE terms of a revenue read: the UTC days of [start_ms, end_ms) on `alias`.day, and one customer id (as `c`)."""
     where: list[str] = []
     args: list[Any] = []
@@ -72,7 +73,7 @@ def _time_range(where: list[str], args: list[Any], column: str, start: int | Non
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _window_plan(start_ms: int, end_ms: int) -> tuple[range, list[tuple[int, int, int]]]:

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from margindash_cli.store.rows import (
+    AppCustomer,
+    DisputeAtRiskRow,
+    InvoiceFamily,
+    ReversalIds,
+    Reversals,
+    StripeRevenueTotalRow,
+)
 from margindash_cli.store.schema import EPOCH_DATE
-from margindash_cli.store.rows import AppCustomer, DisputeAtRiskRow, InvoiceFamily, ReversalIds, Reversals, StripeRevenueTotalRow
-from margindash_cli.store.sql import _now_iso, Repository
+from margindash_cli.store.sql import Repository, _now_iso
 
 
 class Stripe(Repository):
@@ -50,7 +57,9 @@ class Stripe(Repository):
             (customer, app_customer_id, _now_iso()),
         )
 
-    def set_customer_attributes(self, source: str, app_customer_id: str | None, segment: str | None, plan: str | None) -> None:
+    def set_customer_attributes(
+        self, source: str, app_customer_id: str | None, segment: str | None, plan: str | None
+    ) -> None:
         """Record the segment and plan a source (e.g. 'stripe:cus_...') gives an app customer; replaces what it gave before."""
         self.conn.execute("DELETE FROM customer_attributes WHERE source = ?", (source,))
         if app_customer_id and (segment or plan):
@@ -74,7 +83,9 @@ class Stripe(Repository):
         )
 
     def mark_stripe_invoice_deleted(self, invoice: str, observed_at: int) -> None:
-        self.conn.execute("UPDATE stripe_invoices SET status = 'deleted', observed_at = ? WHERE id = ?", (observed_at, invoice))
+        self.conn.execute(
+            "UPDATE stripe_invoices SET status = 'deleted', observed_at = ? WHERE id = ?", (observed_at, invoice)
+        )
 
     def upsert_stripe_credit_note(self, row: dict[str, Any], observed_at: int) -> None:
         self._stripe_upsert("stripe_credit_notes", {**row, "observed_at": observed_at})
@@ -103,12 +114,16 @@ class Stripe(Repository):
             chunk = refs[i : i + 900]
             for ref, *values in self.conn.execute(
                 "SELECT ref, customer, day, amount_minor, currency, usd_cents FROM revenue"
-                f" WHERE source = 'stripe' AND ref IN ({','.join('?' * len(chunk))})", chunk):  # fmt: skip
+                f" WHERE source = 'stripe' AND ref IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ):
                 old[ref].append(tuple(values))
         changed = [r for r in refs if sorted(old[r], key=repr) != sorted(new[r], key=repr)]
         for i in range(0, len(changed), 900):
             chunk = changed[i : i + 900]
-            self.conn.execute(f"DELETE FROM revenue WHERE source = 'stripe' AND ref IN ({','.join('?' * len(chunk))})", chunk)
+            self.conn.execute(
+                f"DELETE FROM revenue WHERE source = 'stripe' AND ref IN ({','.join('?' * len(chunk))})", chunk
+            )
         self.conn.executemany(
             "INSERT INTO revenue (customer, day, amount_minor, currency, usd_cents, source, ref) VALUES (?, ?, ?, ?, ?, 'stripe', ?)",
             [(*row, ref) for ref in changed for row in new[ref]],
@@ -117,8 +132,10 @@ class Stripe(Repository):
 
     def set_stripe_reversal_shares(self, reversal: str, shares: dict[str, int]) -> None:
         self.conn.execute("DELETE FROM stripe_reversal_shares WHERE reversal = ?", (reversal,))
-        self.conn.executemany("INSERT INTO stripe_reversal_shares (reversal, invoice, amount) VALUES (?, ?, ?)",
-                              [(reversal, inv, amount) for inv, amount in sorted(shares.items())])  # fmt: skip
+        self.conn.executemany(
+            "INSERT INTO stripe_reversal_shares (reversal, invoice, amount) VALUES (?, ?, ?)",
+            [(reversal, inv, amount) for inv, amount in sorted(shares.items())],
+        )
 
     def upsert_stripe_dispute(self, row: dict[str, Any], observed_at: int) -> None:
         self._stripe_upsert("stripe_disputes", {**row, "observed_at": observed_at})
@@ -146,7 +163,9 @@ class Stripe(Repository):
 
     def stripe_app_customer(self, customer: str) -> AppCustomer:
         """(app customer id, how it was found) of a Stripe customer: `customers map`, else its metadata, else its own id."""
-        row = self.conn.execute("SELECT app_customer_id FROM stripe_customer_map WHERE stripe_customer = ?", (customer,)).fetchone()
+        row = self.conn.execute(
+            "SELECT app_customer_id FROM stripe_customer_map WHERE stripe_customer = ?", (customer,)
+        ).fetchone()
         if row:
             return AppCustomer(row[0], "map")
         row = self.conn.execute("SELECT app_customer_id FROM stripe_customers WHERE id = ?", (customer,)).fetchone()
@@ -167,8 +186,7 @@ class Stripe(Repository):
         row = self.conn.execute("SELECT invoice FROM stripe_payments WHERE payment = ?", (payment,)).fetchone()
         return row[0] if row else None
 
-    def stripe_invoice_family(self, invoice: str
-                              ) -> InvoiceFamily | None:  # fmt: skip
+    def stripe_invoice_family(self, invoice: str) -> InvoiceFamily | None:
         """An invoice with its lines, credit notes and refunds (store rows as dicts), or None if it is not stored."""
         inv = self.stripe_invoice(invoice)
         if inv is None:
@@ -200,9 +218,14 @@ class Stripe(Repository):
     def stripe_invoices_to_refetch(self, *, created_before: int, drafts_since: int) -> list[str]:
         """Invoices that may still change but are older than the listing window: open and uncollectible ones (either
         may be paid or voided later), and recent drafts."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT id FROM stripe_invoices WHERE created < ? AND (status IN ('open', 'uncollectible') OR (status = 'draft' AND created >= ?))"
-            " ORDER BY id", (created_before, drafts_since))]  # fmt: skip
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM stripe_invoices WHERE created < ? AND (status IN ('open', 'uncollectible') OR (status = 'draft' AND created >= ?))"
+                " ORDER BY id",
+                (created_before, drafts_since),
+            )
+        ]
 
     def stripe_counted_invoices(self, include_open: bool) -> int:
         statuses = ("paid", "open") if include_open else ("paid",)
@@ -211,20 +234,27 @@ class Stripe(Repository):
 
     def stripe_revenue_totals(self) -> list[StripeRevenueTotalRow]:
         """(currency, amount minor, converted USD cents, unconverted minor) of all Stripe revenue, per currency."""
-        return [StripeRevenueTotalRow._make(r) for r in self.conn.execute(
-            "SELECT currency, sum(amount_minor), coalesce(sum(usd_cents), 0),"
-            " coalesce(sum(CASE WHEN usd_cents IS NULL THEN amount_minor END), 0)"
-            " FROM revenue WHERE source = 'stripe' GROUP BY currency ORDER BY currency"
-        )]
+        return [
+            StripeRevenueTotalRow._make(r)
+            for r in self.conn.execute(
+                "SELECT currency, sum(amount_minor), coalesce(sum(usd_cents), 0),"
+                " coalesce(sum(CASE WHEN usd_cents IS NULL THEN amount_minor END), 0)"
+                " FROM revenue WHERE source = 'stripe' GROUP BY currency ORDER BY currency"
+            )
+        ]
 
     def stripe_unmapped_customers(self) -> list[str]:
         """Stripe customers with revenue whose app id is their own Stripe id (no metadata key, no map)."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT DISTINCT i.customer FROM stripe_invoices i JOIN customers c ON c.customer_id = i.customer"
-            " LEFT JOIN stripe_customer_map m ON m.stripe_customer = i.customer"
-            " LEFT JOIN stripe_customers s ON s.id = i.customer"
-            " WHERE m.stripe_customer IS NULL AND s.app_customer_id IS NULL"
-            " AND EXISTS (SELECT 1 FROM revenue r WHERE r.source = 'stripe' AND r.customer = c.id) ORDER BY 1")]  # fmt: skip
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT i.customer FROM stripe_invoices i JOIN customers c ON c.customer_id = i.customer"
+                " LEFT JOIN stripe_customer_map m ON m.stripe_customer = i.customer"
+                " LEFT JOIN stripe_customers s ON s.id = i.customer"
+                " WHERE m.stripe_customer IS NULL AND s.app_customer_id IS NULL"
+                " AND EXISTS (SELECT 1 FROM revenue r WHERE r.source = 'stripe' AND r.customer = c.id) ORDER BY 1"
+            )
+        ]
 
     def stripe_customer_rows(self) -> list[dict[str, Any]]:
         """Every Stripe customer seen (or mapped): its app id, how it was mapped, segment, plan, deleted."""
@@ -243,12 +273,21 @@ class Stripe(Repository):
         out: dict[str, dict[str, int]] = {}
 
         def acc(name: str) -> dict[str, int]:
-            return out.setdefault(name, {"stripe_usd_cents": 0, "stripe_unconverted_rows": 0, "revenue_rows": 0,
-                                         "event_revenue_cents": 0, "events": 0})  # fmt: skip
+            return out.setdefault(
+                name,
+                {
+                    "stripe_usd_cents": 0,
+                    "stripe_unconverted_rows": 0,
+                    "revenue_rows": 0,
+                    "event_revenue_cents": 0,
+                    "events": 0,
+                },
+            )
 
         for name, source, usd, unconverted, n in self.conn.execute(
             "SELECT c.customer_id, r.source = 'stripe', coalesce(sum(r.usd_cents), 0), sum(r.usd_cents IS NULL), count(*)"
-            " FROM revenue r JOIN customers c ON c.id = r.customer GROUP BY 1, 2"):  # fmt: skip
+            " FROM revenue r JOIN customers c ON c.id = r.customer GROUP BY 1, 2"
+        ):
             a = acc(name)
             a["revenue_rows"] += n
             if source:
@@ -256,7 +295,8 @@ class Stripe(Repository):
                 a["stripe_unconverted_rows"] += unconverted
         for name, events, cents in self.conn.execute(
             "SELECT c.customer_id, sum(x.events), sum(x.revenue_usd_cents) FROM rollup_daily x"
-            " JOIN customers c ON c.id = x.customer GROUP BY 1"):  # fmt: skip
+            " JOIN customers c ON c.id = x.customer GROUP BY 1"
+        ):
             a = acc(name)
             a["events"] += events
             a["event_revenue_cents"] += cents
@@ -268,52 +308,81 @@ class Stripe(Repository):
 
     def stripe_reversal_shares(self, reversal: str) -> dict[str, int]:
         """{invoice: amount} of a refund or dispute: the part of it booked on each invoice ({} = not linked)."""
-        return dict(self.conn.execute("SELECT invoice, amount FROM stripe_reversal_shares WHERE reversal = ?", (reversal,)).fetchall())
+        return dict(
+            self.conn.execute(
+                "SELECT invoice, amount FROM stripe_reversal_shares WHERE reversal = ?", (reversal,)
+            ).fetchall()
+        )
 
     def stripe_invoice_reversals(self, invoice: str) -> Reversals:
         """(refunds, disputes) booked on an invoice: their store rows with `amount` set to the invoice's share and
         `shares` to how many invoices the reversal is split over."""
+
         def q(table: str) -> list[dict[str, Any]]:
             return self.store._dict_rows(
                 f"SELECT t.*, s.amount AS amount, (SELECT count(*) FROM stripe_reversal_shares x WHERE x.reversal = t.id) AS shares"
-                f" FROM {table} t JOIN stripe_reversal_shares s ON s.reversal = t.id WHERE s.invoice = ? ORDER BY t.id", (invoice,))  # fmt: skip
+                f" FROM {table} t JOIN stripe_reversal_shares s ON s.reversal = t.id WHERE s.invoice = ? ORDER BY t.id",
+                (invoice,),
+            )
+
         return Reversals(q("stripe_refunds"), q("stripe_disputes"))
 
     def stripe_dispute(self, dispute: str) -> dict[str, Any] | None:
         return self._stripe_row("stripe_disputes", dispute)
 
-    def stripe_reversals_to_refetch(self, *, refund_statuses: tuple[str, ...], dispute_statuses: tuple[str, ...]
-                                    ) -> ReversalIds:  # fmt: skip
+    def stripe_reversals_to_refetch(
+        self, *, refund_statuses: tuple[str, ...], dispute_statuses: tuple[str, ...]
+    ) -> ReversalIds:
         """(refund ids, dispute ids) whose stored status is not final, whatever their age."""
+
         def q(table: str, statuses: tuple[str, ...]) -> list[str]:
-            return [r[0] for r in self.conn.execute(
-                f"SELECT id FROM {table} WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id", statuses)]  # fmt: skip
+            return [
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT id FROM {table} WHERE status IN ({','.join('?' * len(statuses))}) ORDER BY id", statuses
+                )
+            ]
+
         return ReversalIds(q("stripe_refunds", refund_statuses), q("stripe_disputes", dispute_statuses))
 
     def stripe_unlinked_reversals(self) -> Reversals:
         """(refunds, disputes) stored without any invoice share: each run tries to link them again."""
+
         def q(table: str) -> list[dict[str, Any]]:
-            return self.store._dict_rows(f"SELECT * FROM {table} WHERE id NOT IN (SELECT reversal FROM stripe_reversal_shares) ORDER BY id")
+            return self.store._dict_rows(
+                f"SELECT * FROM {table} WHERE id NOT IN (SELECT reversal FROM stripe_reversal_shares) ORDER BY id"
+            )
+
         return Reversals(q("stripe_refunds"), q("stripe_disputes"))
 
     def stripe_all_reversals(self) -> Reversals:
-        return Reversals(self.store._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"),
-                         self.store._dict_rows("SELECT * FROM stripe_disputes ORDER BY id"))
+        return Reversals(
+            self.store._dict_rows("SELECT * FROM stripe_refunds ORDER BY id"),
+            self.store._dict_rows("SELECT * FROM stripe_disputes ORDER BY id"),
+        )
 
     def stripe_customer_paid_invoices(self, customer: str, *, created_until: int) -> list[str]:
         """Paid invoices of a Stripe customer created up to a time (a payment is reversed after it is made)."""
-        return [r[0] for r in self.conn.execute(
-            "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' AND created <= ? ORDER BY created DESC, id",
-            (customer, created_until))]  # fmt: skip
+        return [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT id FROM stripe_invoices WHERE customer = ? AND status = 'paid' AND created <= ? ORDER BY created DESC, id",
+                (customer, created_until),
+            )
+        ]
 
     def stripe_disputes_at_risk(self) -> list[DisputeAtRiskRow]:
         """(app customer id, currency, minor units, count) of open disputes booked on invoices: revenue at risk."""
         out: dict[tuple[str | None, str], list[int]] = {}
         for inv_customer, currency, amount in self.conn.execute(
             "SELECT i.customer, d.currency, s.amount FROM stripe_disputes d JOIN stripe_reversal_shares s ON s.reversal = d.id"
-            " JOIN stripe_invoices i ON i.id = s.invoice WHERE d.status NOT IN ('won', 'lost', 'prevented', 'warning_closed')"):  # fmt: skip
+            " JOIN stripe_invoices i ON i.id = s.invoice WHERE d.status NOT IN ('won', 'lost', 'prevented', 'warning_closed')"
+        ):
             app = self.stripe_app_customer(inv_customer)[0] if inv_customer else None
             acc = out.setdefault((app, currency), [0, 0])
             acc[0] += amount
             acc[1] += 1
-        return [DisputeAtRiskRow(c, cur, a, n) for (c, cur), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))]
+        return [
+            DisputeAtRiskRow(c, cur, a, n)
+            for (c, cur), (a, n) in sorted(out.items(), key=lambda kv: (kv[0][0] or "", kv[0][1]))
+        ]

@@ -4,6 +4,7 @@ budget, level and period, ever; failures reported and retried; secrets never sho
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import json
 import os
 import socket
@@ -12,8 +13,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
-import email.policy
+from datetime import UTC, datetime
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -49,7 +49,13 @@ class Mailbox:
         if self.delay:
             await asyncio.sleep(self.delay)
         with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.original_content, policy=email.policy.default)))
+            self.messages.append(
+                (
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    message_from_bytes(envelope.original_content, policy=email.policy.default),
+                )
+            )
         return "250 Message accepted for delivery"
 
     def subjects(self) -> list[str]:
@@ -106,8 +112,16 @@ class Hook:
 
 def ev(ts, customer, feature, usd, rid, model="budget-llm"):
     """A call that costs exactly `usd` dollars at the test price ($1 per million input tokens)."""
-    return {"timestamp": ts, "customer_id": customer, "event_type": feature, "vendor": "custom", "model": model,
-            "input_tokens": int(usd * 1_000_000), "output_tokens": 0, "request_id": rid}
+    return {
+        "timestamp": ts,
+        "customer_id": customer,
+        "event_type": feature,
+        "vendor": "custom",
+        "model": model,
+        "input_tokens": int(usd * 1_000_000),
+        "output_tokens": 0,
+        "request_id": rid,
+    }
 
 
 def seed(cli, tmp_path, events, name="usage.jsonl"):
@@ -130,17 +144,69 @@ def store_with_budgets(cli, tmp_path, monkeypatch):
     """October 2026: acme spent $70 (chat $40, summarize $30), globex $5; two budgets with alert emails."""
     monkeypatch.setenv("MARGINDASH_NOW", NOW)
     monkeypatch.setenv("MARGINDASH_ALERT_FROM", "margindash@example.com")
-    seed(cli, tmp_path, [
-        ev("2026-10-01T10:00:00Z", "acme", "chat", 40, "r1"),
-        ev("2026-10-15T23:30:00Z", "acme", "summarize", 30, "r2"),
-        ev("2026-10-16T01:00:00Z", "globex", "chat", 5, "r3"),
-    ])  # fmt: skip
-    assert cli("budget", "set", "acme-monthly", "--scope", "customer:acme", "--limit-usd", "80", "--period", "month",
-               "--email", "ops@example.com", "--email", "cfo@example.com").exit_code == 0  # 87.5%: warning
-    assert cli("budget", "set", "org-monthly", "--scope", "org", "--limit-usd", "100", "--period", "month",
-               "--warn", "50", "--critical", "70", "--email", "ops@example.com").exit_code == 0  # 75%: critical
-    assert cli("budget", "set", "quiet", "--scope", "feature:chat", "--limit-usd", "1000", "--period", "month",
-               "--email", "ops@example.com").exit_code == 0  # 4.5%: ok, never alerts
+    seed(
+        cli,
+        tmp_path,
+        [
+            ev("2026-10-01T10:00:00Z", "acme", "chat", 40, "r1"),
+            ev("2026-10-15T23:30:00Z", "acme", "summarize", 30, "r2"),
+            ev("2026-10-16T01:00:00Z", "globex", "chat", 5, "r3"),
+        ],
+    )
+    assert (
+        cli(
+            "budget",
+            "set",
+            "acme-monthly",
+            "--scope",
+            "customer:acme",
+            "--limit-usd",
+            "80",
+            "--period",
+            "month",
+            "--email",
+            "ops@example.com",
+            "--email",
+            "cfo@example.com",
+        ).exit_code
+        == 0
+    )  # 87.5%: warning
+    assert (
+        cli(
+            "budget",
+            "set",
+            "org-monthly",
+            "--scope",
+            "org",
+            "--limit-usd",
+            "100",
+            "--period",
+            "month",
+            "--warn",
+            "50",
+            "--critical",
+            "70",
+            "--email",
+            "ops@example.com",
+        ).exit_code
+        == 0
+    )  # 75%: critical
+    assert (
+        cli(
+            "budget",
+            "set",
+            "quiet",
+            "--scope",
+            "feature:chat",
+            "--limit-usd",
+            "1000",
+            "--period",
+            "month",
+            "--email",
+            "ops@example.com",
+        ).exit_code
+        == 0
+    )  # 4.5%: ok, never alerts
     return tmp_path
 
 
@@ -154,7 +220,10 @@ def test_alert_emails_carry_recipients_subject_and_figures(cli, store_with_budge
         result, data = check(cli)
     assert result.exit_code == 0  # critical is below the default --fail-on exceeded
     assert [(b["name"], b["level"], b["spend_usd"], b["pct_used"]) for b in data["budgets"]] == [
-        ("acme-monthly", "warning", "70", 87.5), ("org-monthly", "critical", "75", 75.0), ("quiet", "ok", "45", 4.5)]
+        ("acme-monthly", "warning", "70", 87.5),
+        ("org-monthly", "critical", "75", 75.0),
+        ("quiet", "ok", "45", 4.5),
+    ]
     assert [b["alerts"] for b in data["budgets"]] == [
         [{"channel": "email", "level": "warning", "status": "sent", "error": None, "note": None}],
         [{"channel": "email", "level": "critical", "status": "sent", "error": None, "note": None}],
@@ -175,7 +244,9 @@ def test_alert_emails_carry_recipients_subject_and_figures(cli, store_with_budge
     assert rcpts == ["ops@example.com"]
     assert "Top customers behind it:\n  acme: $70.00\n  globex: $5.00" in msg.get_content().replace("\r\n", "\n")
     assert "stderr" not in result.stdout
-    assert result.stderr.strip().endswith("budget check: 3 budgets: 1 ok, 1 warning, 1 critical, 0 exceeded; 2 alerts sent, 0 failed; exit 0")
+    assert result.stderr.strip().endswith(
+        "budget check: 3 budgets: 1 ok, 1 warning, 1 critical, 0 exceeded; 2 alerts sent, 0 failed; exit 0"
+    )
 
 
 def test_check_twice_sends_once_and_a_higher_level_once_more(cli, store_with_budgets, monkeypatch, tmp_path):
@@ -198,8 +269,22 @@ def test_check_twice_sends_once_and_a_higher_level_once_more(cli, store_with_bud
             "[margindash] WARNING: budget acme-monthly at 87.5% ($70.00 of $80.00, 2026-10)",
         ]
         # The limit is raised so acme falls back to critical: a lower level than one already sent stays quiet.
-        assert cli("budget", "set", "acme-monthly", "--scope", "customer:acme", "--limit-usd", "90", "--period", "month",
-                   "--email", "ops@example.com").exit_code == 0
+        assert (
+            cli(
+                "budget",
+                "set",
+                "acme-monthly",
+                "--scope",
+                "customer:acme",
+                "--limit-usd",
+                "90",
+                "--period",
+                "month",
+                "--email",
+                "ops@example.com",
+            ).exit_code
+            == 0
+        )
         result, data = check(cli)
         assert data["budgets"][0]["level"] == "critical" and data["budgets"][0]["alerts"][0]["status"] == "already_sent"
         # A new month is a new period: the alert goes out again, once.
@@ -219,12 +304,21 @@ def test_concurrent_checks_send_exactly_one_email_per_budget_level_and_period(cl
     box = Mailbox(delay=0.5)  # slow server: the runs overlap while the first is still sending
     with smtp_server(box) as port:
         env = {**os.environ, "MARGINDASH_SMTP_URL": f"smtp://127.0.0.1:{port}", "PYTHONPATH": str(ROOT)}
-        procs = [subprocess.Popen([sys.executable, "-m", "margindash_cli", "budget", "check", "--json"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(6)]  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "margindash_cli", "budget", "check", "--json"],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(6)
+        ]
         outs = [p.communicate(timeout=120) for p in procs]
         # and twice more, one after the other
         for _ in range(2):
-            subprocess.run([sys.executable, "-m", "margindash_cli", "budget", "check"], env=env, capture_output=True, timeout=60)
+            subprocess.run(
+                [sys.executable, "-m", "margindash_cli", "budget", "check"], env=env, capture_output=True, timeout=60
+            )
     assert [p.returncode for p in procs] == [0] * 6, [o[1] for o in outs]
     statuses = sorted(a["status"] for out, _ in outs for b in json.loads(out)["budgets"] for a in b["alerts"])
     assert statuses.count("sent") == 2  # across all six runs
@@ -235,15 +329,23 @@ def test_concurrent_checks_send_exactly_one_email_per_budget_level_and_period(cl
     ]
 
 
-def test_a_refused_connection_is_reported_retried_next_run_and_blocks_nothing(cli, store_with_budgets, monkeypatch, tmp_path):
+def test_a_refused_connection_is_reported_retried_next_run_and_blocks_nothing(
+    cli, store_with_budgets, monkeypatch, tmp_path
+):
     port = free_port()  # nothing listens here yet
     monkeypatch.setenv("MARGINDASH_SMTP_URL", f"smtp://127.0.0.1:{port}")
     blocklist = tmp_path / "blocklist.json"
     result, data = check(cli, "--blocklist", blocklist)
     assert result.exit_code == 6  # no level at --fail-on, but alerts failed
-    assert [a["status"] for b in data["budgets"] for a in b["alerts"]] == ["failed", "failed"]  # both tried: one failure does not stop the other
+    assert [a["status"] for b in data["budgets"] for a in b["alerts"]] == [
+        "failed",
+        "failed",
+    ]  # both tried: one failure does not stop the other
     assert f"email via smtp://127.0.0.1:{port}: cannot connect" in data["budgets"][0]["alerts"][0]["error"]
-    assert f"error: email alert for budget acme-monthly (warning): email via smtp://127.0.0.1:{port}: cannot connect" in result.stderr
+    assert (
+        f"error: email alert for budget acme-monthly (warning): email via smtp://127.0.0.1:{port}: cannot connect"
+        in result.stderr
+    )
     assert "2 failed" in result.stderr.splitlines()[-1]
     assert json.loads(blocklist.read_text())["blocked"] == []  # the blocklist was still written
     box = Mailbox()
@@ -256,38 +358,85 @@ def test_a_refused_connection_is_reported_retried_next_run_and_blocks_nothing(cl
     with Store.open(Path(os.environ["MARGINDASH_HOME"]) / "margindash.db") as store:
         rows = store.budgets.alert_rows()
     assert [(r[0], r[1], r[3], r[4], r[7]) for r in rows] == [
-        ("acme-monthly", "warning", "email", "sent", 2), ("org-monthly", "critical", "email", "sent", 2)]
+        ("acme-monthly", "warning", "email", "sent", 2),
+        ("org-monthly", "critical", "email", "sent", 2),
+    ]
 
 
 def test_a_crashed_runs_claim_is_sent_later_and_a_live_one_is_left_alone(cli, store_with_budgets, monkeypatch):
-    from margindash_cli.budgets.run import CLAIM_STALE_MS
     from margindash_cli.budgets.compute import LEVELS
+    from margindash_cli.budgets.run import CLAIM_STALE_MS
 
-    period_start = int(datetime(2026, 10, 1, tzinfo=timezone.utc).timestamp() * 1000)
+    period_start = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
     now_ms = time.time_ns() // 1_000_000
     with Store.open(Path(os.environ["MARGINDASH_HOME"]) / "margindash.db") as store:
         # A run that is sending org-monthly's alert right now, and one that crashed 11 minutes ago sending acme's.
-        assert store.budgets.claim_alert("org-monthly", "critical", period_start, "email", blocking_levels=list(LEVELS[2:]),
-                                 now_ms=now_ms, stale_ms=CLAIM_STALE_MS) == "claimed"
-        assert store.budgets.claim_alert("acme-monthly", "warning", period_start, "email", blocking_levels=list(LEVELS[1:]),
-                                 now_ms=now_ms - 11 * 60_000, stale_ms=CLAIM_STALE_MS) == "claimed"
+        assert (
+            store.budgets.claim_alert(
+                "org-monthly",
+                "critical",
+                period_start,
+                "email",
+                blocking_levels=list(LEVELS[2:]),
+                now_ms=now_ms,
+                stale_ms=CLAIM_STALE_MS,
+            )
+            == "claimed"
+        )
+        assert (
+            store.budgets.claim_alert(
+                "acme-monthly",
+                "warning",
+                period_start,
+                "email",
+                blocking_levels=list(LEVELS[1:]),
+                now_ms=now_ms - 11 * 60_000,
+                stale_ms=CLAIM_STALE_MS,
+            )
+            == "claimed"
+        )
     box = Mailbox()
     with smtp_server(box) as port:
         monkeypatch.setenv("MARGINDASH_SMTP_URL", f"smtp://127.0.0.1:{port}")
         result, data = check(cli)
     assert [(b["name"], [a["status"] for a in b["alerts"]]) for b in data["budgets"][:2]] == [
-        ("acme-monthly", ["sent"]), ("org-monthly", ["in_progress"])]
+        ("acme-monthly", ["sent"]),
+        ("org-monthly", ["in_progress"]),
+    ]
     assert box.subjects() == ["[margindash] WARNING: budget acme-monthly at 87.5% ($70.00 of $80.00, 2026-10)"]
 
 
 def write_cert(tmp_path):
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            cert,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return key, cert
 
 
-@pytest.mark.skipif(not any((Path(p) / "openssl").exists() for p in os.environ.get("PATH", "").split(os.pathsep)), reason="needs openssl")
+@pytest.mark.skipif(
+    not any((Path(p) / "openssl").exists() for p in os.environ.get("PATH", "").split(os.pathsep)),
+    reason="needs openssl",
+)
 def test_starttls_and_login_and_the_password_never_shows_or_is_stored(cli, store_with_budgets, monkeypatch, tmp_path):
     import ssl
 
@@ -297,14 +446,20 @@ def test_starttls_and_login_and_the_password_never_shows_or_is_stored(cli, store
     logins = []
 
     def authenticator(server, session, envelope, mechanism, auth_data):
-        ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"alerts@example.com" and auth_data.password == b"s3cr3t/p@ss"
+        ok = (
+            isinstance(auth_data, LoginPassword)
+            and auth_data.login == b"alerts@example.com"
+            and auth_data.password == b"s3cr3t/p@ss"
+        )
         logins.append(ok)
         return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
     monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trust the test certificate
     monkeypatch.delenv("MARGINDASH_ALERT_FROM")  # From defaults to the SMTP user
     box = Mailbox()
-    with smtp_server(box, tls_context=server_tls, require_starttls=True, auth_required=True, authenticator=authenticator) as port:
+    with smtp_server(
+        box, tls_context=server_tls, require_starttls=True, auth_required=True, authenticator=authenticator
+    ) as port:
         monkeypatch.setenv("MARGINDASH_SMTP_URL", f"smtp://alerts%40example.com:WRONG-pass@127.0.0.1:{port}")
         bad, bad_data = check(cli)
         monkeypatch.setenv("MARGINDASH_SMTP_URL", f"smtp://alerts%40example.com:s3cr3t%2Fp%40ss@127.0.0.1:{port}")
@@ -356,8 +511,14 @@ def test_webhook_gets_slack_text_once_and_a_failure_is_retried(cli, store_with_b
     # Email is not configured (MARGINDASH_SMTP_URL unset): those errors are reported, the webhook still goes.
     hook_errors = [e for e in data1["errors"] if e.startswith("webhook")]
     assert hook_errors == ["webhook alert for budget acme-monthly (warning): webhook to 127.0.0.1: HTTP 500"]
-    assert [a["status"] for b in data2["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == ["sent", "already_sent"]
-    assert [a["status"] for b in data3["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == ["already_sent", "already_sent"]
+    assert [a["status"] for b in data2["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == [
+        "sent",
+        "already_sent",
+    ]
+    assert [a["status"] for b in data3["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == [
+        "already_sent",
+        "already_sent",
+    ]
     # 500 for acme, then org (200), then acme's retry (200): three POSTs, two delivered.
     assert len(hook.bodies) == 3 and set(hook.paths) == {secret_path}
     body = hook.bodies[-1]
@@ -425,7 +586,9 @@ class Trickler:
 
 
 @pytest.mark.slow
-def test_a_trickling_webhook_is_cut_at_the_total_deadline_and_later_budgets_still_alert(cli, store_with_budgets, monkeypatch):
+def test_a_trickling_webhook_is_cut_at_the_total_deadline_and_later_budgets_still_alert(
+    cli, store_with_budgets, monkeypatch
+):
     """#22: a server sending a byte every few seconds kept `budget check` running forever; later budgets' alerts
     never went out. Each send has a total deadline; its alert fails and is retried on the next run."""
     from margindash_cli.clients import alerts
@@ -449,7 +612,9 @@ def test_a_trickling_webhook_is_cut_at_the_total_deadline_and_later_budgets_stil
     finally:
         good.close()
     assert [a["status"] for b in data2["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == ["sent", "sent"]
-    assert [a["status"] for b in data3["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == ["already_sent"] * 2
+    assert [a["status"] for b in data3["budgets"] for a in b["alerts"] if a["channel"] == "webhook"] == [
+        "already_sent"
+    ] * 2
     assert len(good.bodies) == 2  # each retried once, and never sent twice
 
 

@@ -25,8 +25,10 @@ def billed(home):
     if not (home / "margindash.db").exists():  # a failed first command leaves no store at all (#17)
         return []
     conn = sqlite3.connect(home / "margindash.db")
-    rows = conn.execute("SELECT source, ref, provider, day, model, token_class, kind, amount, quantity, quantity_unit FROM billed_costs"
-                        " ORDER BY source, ref").fetchall()  # fmt: skip
+    rows = conn.execute(
+        "SELECT source, ref, provider, day, model, token_class, kind, amount, quantity, quantity_unit FROM billed_costs"
+        " ORDER BY source, ref"
+    ).fetchall()
     conn.close()
     return rows
 
@@ -40,8 +42,20 @@ def test_cur_bedrock_lines_are_imported_exactly(cli, _isolated_home):
     assert sorted(r[5] for r in sonnet) == ["cache_read", "cache_write_5m", "input", "input", "output"]
     assert {r[9] for r in sonnet} == {"tokens"}  # $0.0000033 a unit: the unit is one token
     credit = [r for r in rows if r[6] == "credit"]
-    assert credit == [("cur", "q3v0000009x|2026-07-14T00:00:00Z/2026-07-15T00:00:00Z", "aws", 20648, None, None, "credit",
-                       -250_000_000_000, None, None)]
+    assert credit == [
+        (
+            "cur",
+            "q3v0000009x|2026-07-14T00:00:00Z/2026-07-15T00:00:00Z",
+            "aws",
+            20648,
+            None,
+            None,
+            "credit",
+            -250_000_000_000,
+            None,
+            None,
+        )
+    ]
 
 
 def test_reimporting_the_same_file_changes_nothing(cli, _isolated_home):
@@ -80,8 +94,12 @@ def test_focus_rows(cli, _isolated_home):
     out = imported(cli, FOCUS)
     assert out["billed_usd"] == "4.448"
     rows = billed(_isolated_home)
-    assert {(r[2], r[4], r[5]) for r in rows} == {("gcp", "gemini-2.5-flash", "input"), ("gcp", "gemini-2.5-flash", "output"),
-                                                  ("azure", "gpt-4o-mini-2024-07-18", "input"), ("azure", "gpt-4o-mini-2024-07-18", "output")}
+    assert {(r[2], r[4], r[5]) for r in rows} == {
+        ("gcp", "gemini-2.5-flash", "input"),
+        ("gcp", "gemini-2.5-flash", "output"),
+        ("azure", "gpt-4o-mini-2024-07-18", "input"),
+        ("azure", "gpt-4o-mini-2024-07-18", "output"),
+    }
 
 
 def test_a_focus_file_in_another_currency_is_refused_whole(cli, _isolated_home, tmp_path):
@@ -123,9 +141,24 @@ def test_unknown_columns_warn_and_missing_ones_fail(cli, tmp_path):
 
 def test_reconcile_bedrock_calls_against_the_cur(cli, tmp_path):
     log = tmp_path / "usage.jsonl"
-    log.write_text("".join(json.dumps({"timestamp": "2026-07-14T09:00:00Z", "request_id": f"b-{i}", "customer_id": "acme",
-                                       "event_type": "search", "vendor": "bedrock", "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-                                       "input_tokens": 185_000, "output_tokens": 8_400}) + "\n" for i in range(10)))  # fmt: skip
+    log.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "timestamp": "2026-07-14T09:00:00Z",
+                    "request_id": f"b-{i}",
+                    "customer_id": "acme",
+                    "event_type": "search",
+                    "vendor": "bedrock",
+                    "model": "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+                    "input_tokens": 185_000,
+                    "output_tokens": 8_400,
+                }
+            )
+            + "\n"
+            for i in range(10)
+        )
+    )
     assert cli("ingest", log).exit_code == 0
     imported(cli, CUR)
     r = cli("reconcile", "--json", "--since", "2026-07-14", "--until", "2026-07-14", "--provider", "aws")
@@ -134,7 +167,11 @@ def test_reconcile_bedrock_calls_against_the_cur(cli, tmp_path):
     assert sonnet["calls"] == 10 and sonnet["tokens_logged"] == 1_934_000 and sonnet["tokens_billed"] == 5_744_000
     # priced at Bedrock's in-region rate ($3.30/M in, $16.50/M out); the bill ran 600k of the input tokens through
     # global inference at $3.00/M: $7.311 for the tokens we logged, 97.60% of our $7.491
-    assert sonnet["billed_usd"] == "10.12425" and sonnet["computed_usd"] == "7.491" and sonnet["effective_rate_pct"] == "97.60"
+    assert (
+        sonnet["billed_usd"] == "10.12425"
+        and sonnet["computed_usd"] == "7.491"
+        and sonnet["effective_rate_pct"] == "97.60"
+    )
     assert sonnet["explained"]["price_difference"] == "-0.18"
     assert sum(Decimal(v) for v in sonnet["explained"].values()) == Decimal(sonnet["gap_usd"])
     nova = next(x for x in data["rows"] if x["model"] == "Nova Pro")

@@ -51,4 +51,7 @@ def test_every_option_of_every_command_is_in_the_readme():
 
 def test_readme_starts_with_the_two_fresh_machine_commands():
     blocks = re.findall(r"```(?:bash|sh)?\n(.*?)```", README, re.S)
-    assert blocks[0].strip().splitlines() == ["pip install . && margindash demo", "pip install -e '.[test]' && python -m pytest"]
+    assert blocks[0].strip().splitlines() == [
+        "pip install . && margindash demo",
+        "pip install -e '.[test]' && python -m pytest",
+    ]

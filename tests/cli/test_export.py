@@ -15,8 +15,8 @@ from conftest import logged_line
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-from margindash_cli.export import run as export_core  # noqa: E402
 from margindash_cli.core.money import usd_text  # noqa: E402
+from margindash_cli.export import run as export_core  # noqa: E402
 
 MONTHS = ["2026-09", "2026-10", "2026-11"]
 
@@ -29,30 +29,67 @@ def app_log_events():
     for i in range(60):
         month = 9 + i % 3
         day = 1 + (i * 7) % 28
-        out.append({
-            "timestamp": f"2026-{month:02d}-{day:02d}T{i % 24:02d}:{i % 60:02d}:07Z",
-            "request_id": f"req-{i:03d}",
-            "customer_id": ["acme", "globex", "initech"][i % 3],
-            "event_type": ["chat", "summarize"][i % 2],
+        out.append(
+            {
+                "timestamp": f"2026-{month:02d}-{day:02d}T{i % 24:02d}:{i % 60:02d}:07Z",
+                "request_id": f"req-{i:03d}",
+                "customer_id": ["acme", "globex", "initech"][i % 3],
+                "event_type": ["chat", "summarize"][i % 2],
+                "vendor": "openai",
+                "model": "gpt-4o-mini",
+                "input_tokens": 1000 + 37 * i,
+                "cached_input_tokens": 512 if i % 4 == 0 else 0,
+                "output_tokens": 50 + i,
+            }
+        )
+    out += [
+        {
+            "timestamp": "2026-09-30T23:59:59.999Z",
+            "request_id": "edge-sep",
+            "customer_id": "acme",
+            "event_type": "chat",
+            "vendor": "anthropic",
+            "model": "claude-3-5-haiku-20241022",
+            "input_tokens": 5000,
+            "cached_input_tokens": 4000,
+            "output_tokens": 300,
+        },
+        {
+            "timestamp": "2026-10-01T00:00:00Z",
+            "request_id": "edge-oct",
+            "customer_id": "acme",
+            "event_type": "chat",
+            "vendor": "openai",
+            "model": "gpt-4o-2024-08-06",
+            "input_tokens": 5200,
+            "cached_input_tokens": 4096,
+            "output_tokens": 310,
+            "revenue_amount_in_cents": 500,
+            "currency": "usd",
+            "tags": {"team": 'a,b "q"'},
+            "segment": "enterprise",
+            "service_tier": "batch",
+            "cost_usd": "0.0042",
+        },
+        {
+            "timestamp": "2026-10-10T12:00:00Z",
+            "request_id": "unpriced-1",
+            "customer_id": "globex",
+            "event_type": "agent",
+            "vendor": "acme-labs",
+            "model": "house-model-7",
+            "input_tokens": 700,
+            "output_tokens": 70,
+        },
+        {
+            "timestamp": "2026-11-02T08:00:00Z",
+            "event_type": "chat",
             "vendor": "openai",
             "model": "gpt-4o-mini",
-            "input_tokens": 1000 + 37 * i,
-            "cached_input_tokens": 512 if i % 4 == 0 else 0,
-            "output_tokens": 50 + i,
-        })  # fmt: skip
-    out += [
-        {"timestamp": "2026-09-30T23:59:59.999Z", "request_id": "edge-sep", "customer_id": "acme", "event_type": "chat",
-         "vendor": "anthropic", "model": "claude-3-5-haiku-20241022", "input_tokens": 5000, "cached_input_tokens": 4000,
-         "output_tokens": 300},
-        {"timestamp": "2026-10-01T00:00:00Z", "request_id": "edge-oct", "customer_id": "acme", "event_type": "chat",
-         "vendor": "openai", "model": "gpt-4o-2024-08-06", "input_tokens": 5200, "cached_input_tokens": 4096,
-         "output_tokens": 310, "revenue_amount_in_cents": 500, "currency": "usd", "tags": {"team": 'a,b "q"'},
-         "segment": "enterprise", "service_tier": "batch", "cost_usd": "0.0042"},
-        {"timestamp": "2026-10-10T12:00:00Z", "request_id": "unpriced-1", "customer_id": "globex", "event_type": "agent",
-         "vendor": "acme-labs", "model": "house-model-7", "input_tokens": 700, "output_tokens": 70},
-        {"timestamp": "2026-11-02T08:00:00Z", "event_type": "chat", "vendor": "openai", "model": "gpt-4o-mini",
-         "input_tokens": 10, "output_tokens": 1},
-    ]  # fmt: skip
+            "input_tokens": 10,
+            "output_tokens": 1,
+        },
+    ]
     return out
 
 
@@ -122,10 +159,22 @@ def as_store_record(row, fmt):
         "event_type": text(row["event_type"]),
         "vendor": row["vendor"],
         "model": row["model"],
-        **{k: number(row[k]) for k in ("input_tokens", "output_tokens", "cached_input_tokens", "cache_write_tokens",
-                                       "cache_write_1h_tokens", "reasoning_tokens", "input_audio_tokens",
-                                       "output_audio_tokens", "output_image_tokens", "cached_audio_tokens",
-                                       "revenue_amount_in_cents")},
+        **{
+            k: number(row[k])
+            for k in (
+                "input_tokens",
+                "output_tokens",
+                "cached_input_tokens",
+                "cache_write_tokens",
+                "cache_write_1h_tokens",
+                "reasoning_tokens",
+                "input_audio_tokens",
+                "output_audio_tokens",
+                "output_image_tokens",
+                "cached_audio_tokens",
+                "revenue_amount_in_cents",
+            )
+        },
         "service_tier": row["service_tier"],
         "currency": text(row["currency"]),
         "segment": text(row["segment"]),
@@ -134,7 +183,7 @@ def as_store_record(row, fmt):
         "cost_usd": cost,
         "reported_cost_usd": text(row["reported_cost_usd"]),
         "source": {"file": row["source_file"], "line": number(row["source_line"])},
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
@@ -205,11 +254,16 @@ def test_parquet_types_are_exact_and_utc(tmp_path, cli, store_events):
     rollup_schema = pq.read_schema(out / "rollup_daily/month=2026-10/part-0.parquet")
     assert rollup_schema.field("cost_usd").type == pa.decimal128(38, 12)
     assert [f.name for f in rollup_schema if pa.types.is_floating(f.type)] == []
-    edge = [r for r in pq.read_table(out / "events/month=2026-10/part-0.parquet").to_pylist()
-            if request_id(r) == "edge-oct"][0]  # fmt: skip
-    assert edge["extra_cost_usd"] == Decimal("0.0042") and edge["tags"] == json.dumps({"team": 'a,b "q"'}, separators=(",", ":"))
+    edge = [
+        r for r in pq.read_table(out / "events/month=2026-10/part-0.parquet").to_pylist() if request_id(r) == "edge-oct"
+    ][0]
+    assert edge["extra_cost_usd"] == Decimal("0.0042") and edge["tags"] == json.dumps(
+        {"team": 'a,b "q"'}, separators=(",", ":")
+    )
     assert iso(edge["timestamp"]) == "2026-10-01T00:00:00.000Z" and str(edge["day"]) == "2026-10-01"
-    sep = [r for r in pq.read_table(out / "events/month=2026-09/part-0.parquet").to_pylist() if request_id(r) == "edge-sep"]
+    sep = [
+        r for r in pq.read_table(out / "events/month=2026-09/part-0.parquet").to_pylist() if request_id(r) == "edge-sep"
+    ]
     assert len(sep) == 1 and iso(sep[0]["timestamp"]) == "2026-09-30T23:59:59.999Z"  # the month's last millisecond
 
 
@@ -276,7 +330,11 @@ def test_rerun_replaces_the_months_it_touches_and_keeps_the_others(tmp_path, cli
     assert oct_rows and min(r["timestamp"].date().isoformat() for r in oct_rows) >= "2026-10-15"
     manifest = json.loads((out / "_manifest.json").read_text())
     parts = {p["month"]: p for p in manifest["tables"]["events"]["partitions"]}
-    assert list(parts) == MONTHS and parts["2026-10"]["rows"] == len(oct_rows) and parts["2026-10"]["first_day"] >= "2026-10-15"
+    assert (
+        list(parts) == MONTHS
+        and parts["2026-10"]["rows"] == len(oct_rows)
+        and parts["2026-10"]["first_day"] >= "2026-10-15"
+    )
     assert manifest["tables"]["events"]["totals"]["rows"] == sum(p["rows"] for p in parts.values())
     assert manifest["last_run"] == {"since": "2026-10-15", "until": None}
     # a full re-run restores the whole month; nothing temporary is left behind
@@ -293,8 +351,9 @@ def test_a_month_with_no_rows_left_in_the_range_is_removed(tmp_path, cli, store_
     db = tmp_path / "other.db"
     cli("--db", db, "ingest", other)
     result = cli("--db", db, "export", out, "--format", "csv", "--json")
-    assert sorted(json.loads(result.stdout)["removed"]) == [f"{t}/month={m}/part-0.csv" for t in ("events", "rollup_daily")
-                                                            for m in ("2026-09", "2026-11")]  # fmt: skip
+    assert sorted(json.loads(result.stdout)["removed"]) == [
+        f"{t}/month={m}/part-0.csv" for t in ("events", "rollup_daily") for m in ("2026-09", "2026-11")
+    ]
     assert sorted(p.name for p in (out / "events").iterdir()) == ["month=2026-10"]
     manifest = json.loads((out / "_manifest.json").read_text())
     assert manifest["tables"]["events"]["totals"]["rows"] == 1
@@ -395,7 +454,10 @@ def test_duckdb_reads_the_export_as_is(tmp_path, cli, store_events):
     ).fetchone()
     assert (n, cost, unpriced, months) == (64, Decimal(totals["cost_usd"]), 1, MONTHS)
     rollup = f"read_parquet('{out}/rollup_daily/*/*.parquet', hive_partitioning = true)"
-    assert con.execute(f"SELECT sum(events), sum(cost_usd) FROM {rollup}").fetchone() == (64, Decimal(totals["cost_usd"]))
+    assert con.execute(f"SELECT sum(events), sum(cost_usd) FROM {rollup}").fetchone() == (
+        64,
+        Decimal(totals["cost_usd"]),
+    )
     kind, first = con.execute(f"SELECT typeof(min(timestamp)), epoch_ms(min(timestamp)) FROM {ev}").fetchone()
     assert kind == "TIMESTAMP WITH TIME ZONE" and first == 1_788_220_807_000  # 2026-09-01T00:00:07Z
     csv_cost = con.execute(
@@ -427,15 +489,20 @@ def test_a_killed_exports_staging_folder_is_removed_by_the_next_run(tmp_path, cl
     assert sorted(p.name for p in out.iterdir()) == ["_manifest.json", "events", "rollup_daily"]
 
 
-@pytest.mark.parametrize("change, why", [
-    (lambda p: p.update(path="../victim.txt"), "is not this partition's file"),
-    (lambda p: p.update(path="/tmp/victim.txt"), "is not this partition's file"),
-    (lambda p: p.update(month="2026-13"), "not a month YYYY-MM"),
-    (lambda p: p.update(month=None), "not a month YYYY-MM"),
-    (lambda p: p.update(rows="many"), "not a count"),
-    (lambda p: p.update(cost_usd="1e30"), "not a decimal amount"),
-])  # fmt: skip
-def test_export_validates_its_manifest_and_never_touches_a_file_outside_outdir(tmp_path, cli, store_events, change, why):
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda p: p.update(path="../victim.txt"), "is not this partition's file"),
+        (lambda p: p.update(path="/tmp/victim.txt"), "is not this partition's file"),
+        (lambda p: p.update(month="2026-13"), "not a month YYYY-MM"),
+        (lambda p: p.update(month=None), "not a month YYYY-MM"),
+        (lambda p: p.update(rows="many"), "not a count"),
+        (lambda p: p.update(cost_usd="1e30"), "not a decimal amount"),
+    ],
+)
+def test_export_validates_its_manifest_and_never_touches_a_file_outside_outdir(
+    tmp_path, cli, store_events, change, why
+):
     out = tmp_path / "w"
     cli("export", out, "--format", "csv")
     victim = tmp_path / "victim.txt"

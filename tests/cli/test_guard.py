@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -30,7 +30,9 @@ class FakeClock:
 
 
 def write_blocklist(path, blocked, ttl=60):
-    path.write_text(json.dumps({"version": 1, "generated_at": "2026-10-16T12:00:00Z", "ttl_seconds": ttl, "blocked": blocked}))
+    path.write_text(
+        json.dumps({"version": 1, "generated_at": "2026-10-16T12:00:00Z", "ttl_seconds": ttl, "blocked": blocked})
+    )
 
 
 FAR = "2099-01-01T00:00:00Z"
@@ -42,13 +44,20 @@ def test_importing_the_guard_loads_no_cli_stack():
         "bad = [m for m in ('typer', 'rich', 'click', 'sqlite_utils', 'pydantic', 'httpx', 'orjson', 'margindash_cli.store.db',"
         " 'margindash_cli.cli') if m in sys.modules]; assert not bad, bad"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True
+    )
 
 
 def test_blocked_calls_raise_before_fn_and_allowed_calls_return_its_result(tmp_path):
     bl = tmp_path / "blocklist.json"
-    write_blocklist(bl, [{"scope": "customer", "id": "acme", "budget": "acme-monthly", "period_end": FAR},
-                         {"scope": "feature", "id": "image-gen", "budget": "images", "period_end": FAR}])  # fmt: skip
+    write_blocklist(
+        bl,
+        [
+            {"scope": "customer", "id": "acme", "budget": "acme-monthly", "period_end": FAR},
+            {"scope": "feature", "id": "image-gen", "budget": "images", "period_end": FAR},
+        ],
+    )
     guard = Guard(blocklist=bl, ttl_seconds=30)
     calls = []
 
@@ -58,7 +67,12 @@ def test_blocked_calls_raise_before_fn_and_allowed_calls_return_its_result(tmp_p
 
     with pytest.raises(BudgetExceeded) as exc:
         guard.guarded_call(llm, "hi", customer_id="acme", event_type="chat")
-    assert (exc.value.scope, exc.value.id, exc.value.budget, exc.value.period_end) == ("customer", "acme", "acme-monthly", FAR)
+    assert (exc.value.scope, exc.value.id, exc.value.budget, exc.value.period_end) == (
+        "customer",
+        "acme",
+        "acme-monthly",
+        FAR,
+    )
     assert str(exc.value) == f"customer 'acme' is over budget 'acme-monthly' until {FAR}"
     with pytest.raises(BudgetExceeded) as exc:
         guard.guarded_call(llm, "draw", customer_id="globex", event_type="image-gen")
@@ -147,14 +161,22 @@ def test_a_missing_or_unreadable_blocklist_fails_open_with_one_warning(tmp_path,
 def test_budget_check_blocklist_drives_the_guard(cli, tmp_path, monkeypatch):
     spool = tmp_path / "usage.jsonl"
     assert cli("prices", "set", "custom/budget-llm", "--input", "1", "--output", "0").exit_code == 0
-    oct16 = datetime(2026, 10, 16, 12, tzinfo=timezone.utc).timestamp()
+    oct16 = datetime(2026, 10, 16, 12, tzinfo=UTC).timestamp()
     guard = Guard(blocklist=tmp_path / "blocklist.json", spool=spool, ttl_seconds=0, wall_clock=lambda: oct16)
-    guard.add_usage(vendor="custom", model="budget-llm", input_tokens=120_000_000, output_tokens=0,
-                    timestamp=datetime(2026, 10, 10, 12, tzinfo=timezone.utc))  # fmt: skip
+    guard.add_usage(
+        vendor="custom",
+        model="budget-llm",
+        input_tokens=120_000_000,
+        output_tokens=0,
+        timestamp=datetime(2026, 10, 10, 12, tzinfo=UTC),
+    )
     guard.track(customer_id="acme", event_type="chat")
     assert cli("ingest", spool).exit_code == 0
     monkeypatch.setenv("MARGINDASH_NOW", "2026-10-16T12:00:00Z")
-    assert cli("budget", "set", "acme", "--scope", "customer:acme", "--limit-usd", "100", "--period", "month").exit_code == 0
+    assert (
+        cli("budget", "set", "acme", "--scope", "customer:acme", "--limit-usd", "100", "--period", "month").exit_code
+        == 0
+    )
     assert cli("budget", "check", "--blocklist", tmp_path / "blocklist.json").exit_code == 5
     with pytest.raises(BudgetExceeded) as exc:
         guard.guarded_call(lambda: None, customer_id="acme", event_type="chat")
@@ -169,7 +191,9 @@ def test_spool_round_trips_through_ingest_with_nothing_lost_or_doubled(cli, tmp_
     spool = tmp_path / "spool" / "usage.jsonl"
     spool.parent.mkdir()
     guard = Guard(spool=spool)
-    guard.add_usage(vendor="openai", model="gpt-4o-mini", input_tokens=1200, output_tokens=300, cached_input_tokens=1024)
+    guard.add_usage(
+        vendor="openai", model="gpt-4o-mini", input_tokens=1200, output_tokens=300, cached_input_tokens=1024
+    )
     ids = guard.track(customer_id="acme", event_type="summarize", revenue_amount_in_cents=250, request_id="req-1")
     assert ids == ["req-1"]
     # Two calls behind one feature use: two events, revenue on the first only.
@@ -180,9 +204,18 @@ def test_spool_round_trips_through_ingest_with_nothing_lost_or_doubled(cli, tmp_
     with pytest.raises(ValueError, match="nothing to track"):
         guard.track(customer_id="acme", event_type="chat")
     lines = [json.loads(x) for x in spool.read_text().splitlines()]
-    assert lines[0] | {"timestamp": None} == {"timestamp": None, "model": "gpt-4o-mini", "vendor": "openai", "input_tokens": 1200,
-                                              "output_tokens": 300, "cached_input_tokens": 1024, "customer_id": "acme",
-                                              "event_type": "summarize", "request_id": "req-1", "revenue_amount_in_cents": 250}  # fmt: skip
+    assert lines[0] | {"timestamp": None} == {
+        "timestamp": None,
+        "model": "gpt-4o-mini",
+        "vendor": "openai",
+        "input_tokens": 1200,
+        "output_tokens": 300,
+        "cached_input_tokens": 1024,
+        "customer_id": "acme",
+        "event_type": "summarize",
+        "request_id": "req-1",
+        "revenue_amount_in_cents": 250,
+    }
     assert "revenue_amount_in_cents" not in lines[2]
 
     r = cli("ingest", spool, "--json")
@@ -191,7 +224,10 @@ def test_spool_round_trips_through_ingest_with_nothing_lost_or_doubled(cli, tmp_
     guard.add_usage(model="gpt-4o-mini", input_tokens=10, output_tokens=1)
     guard.track(customer_id="acme", event_type="chat")
     r = cli("ingest", spool, "--json")
-    assert (json.loads(r.stdout)["events_stored"], json.loads(r.stdout)["lines_read"]) == (1, 1)  # only the new line is read
+    assert (json.loads(r.stdout)["events_stored"], json.loads(r.stdout)["lines_read"]) == (
+        1,
+        1,
+    )  # only the new line is read
     # Re-reading the whole spool (from stdin: no checkpoint) stores nothing twice: every event has its request id.
     r = cli("ingest", "-", "--json", input=spool.read_text())
     assert (json.loads(r.stdout)["lines_read"], json.loads(r.stdout)["events_stored"]) == (4, 0)
@@ -243,8 +279,10 @@ def test_concurrent_appends_from_processes_and_threads_are_whole_lines_and_inges
     spool = tmp_path / "usage.jsonl"
     procs, threads, per_thread = 4, 4, 150
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(spool), str(p), str(threads), str(per_thread)], env=env)
-               for p in range(procs)]  # fmt: skip
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(spool), str(p), str(threads), str(per_thread)], env=env)
+        for p in range(procs)
+    ]
     stored = 0
     runs = 0
     while any(w.poll() is None for w in writers):  # ingest incrementally while the writers are still appending
@@ -278,14 +316,18 @@ def test_concurrent_appends_from_processes_and_threads_are_whole_lines_and_inges
         assert store.events.count_events() == expected
 
 
-@pytest.mark.parametrize("content", [
-    "[" * 100_000 + "]" * 100_000,  # RecursionError inside json
-    json.dumps({"version": 1, "ttl_seconds": 0, "blocked": [{"scope": "customer", "id": "x", "period_end": FAR}]})
-    .replace('"ttl_seconds": 0', '"ttl_seconds": ' + "9" * 400),  # OverflowError in float()
-    json.dumps({"version": 1, "blocked": [{"scope": {"deep": [[[["x"]]]]}, "id": "acme", "period_end": FAR}]}),
-    json.dumps({"version": 1, "blocked": [["not", "an", "object"]]}),
-    json.dumps({"version": 1, "blocked": [{"scope": "customer", "id": "acme", "period_end": "9" * 5000}]}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content",
+    [
+        "[" * 100_000 + "]" * 100_000,  # RecursionError inside json
+        json.dumps(
+            {"version": 1, "ttl_seconds": 0, "blocked": [{"scope": "customer", "id": "x", "period_end": FAR}]}
+        ).replace('"ttl_seconds": 0', '"ttl_seconds": ' + "9" * 400),  # OverflowError in float()
+        json.dumps({"version": 1, "blocked": [{"scope": {"deep": [[[["x"]]]]}, "id": "acme", "period_end": FAR}]}),
+        json.dumps({"version": 1, "blocked": [["not", "an", "object"]]}),
+        json.dumps({"version": 1, "blocked": [{"scope": "customer", "id": "acme", "period_end": "9" * 5000}]}),
+    ],
+)
 def test_a_hostile_blocklist_never_raises_inside_the_call_and_fails_open_once(tmp_path, caplog, content):
     """#22: a deeply nested blocklist raised RecursionError, a 400-digit ttl_seconds OverflowError, in the app's call."""
     bl = tmp_path / "blocklist.json"

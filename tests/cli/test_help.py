@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-TYPE_NAMES = re.compile(r"<(str|int|float|bool|path|list\[[^\]]*\]|int range|float range|datetime|[a-z]+\[.*?\])>|\{[a-z_]+\}"
-                        r"|\blist\[str\]|\bOptional\[")  # fmt: skip
+TYPE_NAMES = re.compile(
+    r"<(str|int|float|bool|path|list\[[^\]]*\]|int range|float range|datetime|[a-z]+\[.*?\])>|\{[a-z_]+\}"
+    r"|\blist\[str\]|\bOptional\["
+)
 
 
 def all_commands():

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
 from conftest import request_id_of
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from invariants import rollup_mismatches
 
@@ -26,21 +26,45 @@ from margindash_cli.errors import LineRejected
 from margindash_cli.ingest import canonical
 from margindash_cli.ingest.canonical import MAX_TS_MS, MIN_TS_MS, NormalizedEvent
 from margindash_cli.ingest.pipeline import MAX_CALL_PICO, ingest_paths
-from margindash_cli.pricing.run import ensure_catalog
-from margindash_cli.pricing.run import load_pricer
+from margindash_cli.pricing.run import ensure_catalog, load_pricer
 from margindash_cli.store.db import Store
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
-FORMATS = ["auto", "events", "openai", "openai-batch", "anthropic", "gemini", "bedrock", "litellm", "langfuse", "claude-code"]
+FORMATS = [
+    "auto",
+    "events",
+    "openai",
+    "openai-batch",
+    "anthropic",
+    "gemini",
+    "bedrock",
+    "litellm",
+    "langfuse",
+    "claude-code",
+]
 
 
 def seed_lines() -> list[dict]:
     """Realistic lines of every format: canonical events, app lines wrapping each provider's real responses,
     and the whole-line formats' real lines (LiteLLM, Langfuse, OpenAI Batch, Claude Code)."""
     app = {"timestamp": "2026-10-01T12:00:00Z", "customer_id": "acme", "event_type": "chat", "request_id": "req-1"}
-    out = [dict(app, vendor="openai", model="gpt-4o", input_tokens=120, cached_input_tokens=20, output_tokens=30,
-                reasoning_tokens=5, revenue_amount_in_cents=12, cost_usd="0.001", units={"images": 1}, tags={"plan": "pro"},
-                service_tier="batch", segment="smb")]  # fmt: skip
+    out = [
+        dict(
+            app,
+            vendor="openai",
+            model="gpt-4o",
+            input_tokens=120,
+            cached_input_tokens=20,
+            output_tokens=30,
+            reasoning_tokens=5,
+            revenue_amount_in_cents=12,
+            cost_usd="0.001",
+            units={"images": 1},
+            tags={"plan": "pro"},
+            service_tier="batch",
+            segment="smb",
+        )
+    ]
     for folder in ("openai/chat", "openai/responses", "anthropic", "gemini", "bedrock"):
         for f in sorted((FIXTURES / folder).glob("*.json")):
             body = orjson.loads(f.read_bytes())
@@ -48,8 +72,15 @@ def seed_lines() -> list[dict]:
                 out.append(dict(app, response=body))
     out.append(orjson.loads((FIXTURES / "litellm" / "spend_logs_payload.json").read_bytes()))
     out.append(orjson.loads((FIXTURES / "litellm" / "example_standard_logging_payload.json").read_bytes()))
-    out.extend(orjson.loads((FIXTURES / "langfuse" / "langfuse_docs_observations_v2_sample_response.json").read_bytes())["data"])
-    for f in [FIXTURES / "openai_batch" / "batch_output_example.jsonl", *sorted((FIXTURES / "claude_code").rglob("*.jsonl"))]:
+    out.extend(
+        orjson.loads((FIXTURES / "langfuse" / "langfuse_docs_observations_v2_sample_response.json").read_bytes())[
+            "data"
+        ]
+    )
+    for f in [
+        FIXTURES / "openai_batch" / "batch_output_example.jsonl",
+        *sorted((FIXTURES / "claude_code").rglob("*.jsonl")),
+    ]:
         for raw in f.read_bytes().splitlines()[:40]:
             try:
                 obj = orjson.loads(raw)
@@ -71,12 +102,47 @@ HOSTILE = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**63), max_value=2**64 - 1),
-    st.sampled_from([2**53 + 1, 10**12, 10**12 - 1, 10**12 + 1, 10**13 + 1, 999_999, 10**6 + 0.5, -1, 0, 10**30, 253402300799, 253402300799000, -86400]),
+    st.sampled_from(
+        [
+            2**53 + 1,
+            10**12,
+            10**12 - 1,
+            10**12 + 1,
+            10**13 + 1,
+            999_999,
+            10**6 + 0.5,
+            -1,
+            0,
+            10**30,
+            253402300799,
+            253402300799000,
+            -86400,
+        ]
+    ),
     st.floats(allow_nan=False, allow_infinity=False),  # JSON has no NaN: the byte-level test sends those literals
     st.text(max_size=30),
-    st.sampled_from(["9999-12-31T23:59:59Z", "1969-12-31T23:59:59Z", "0001-01-01T00:00:00", "2026-02-30T00:00:00Z",
-                     "2026-10-01T25:00:00Z", "1e309", "-0", "NaN", "Infinity", "\x00", "a\x00b", "\ufeff2026-10-01",
-                     "x" * 600, "gpt-4o\x00", "USD", "usdollars", "1.5", "12.0"]),  # fmt: skip
+    st.sampled_from(
+        [
+            "9999-12-31T23:59:59Z",
+            "1969-12-31T23:59:59Z",
+            "0001-01-01T00:00:00",
+            "2026-02-30T00:00:00Z",
+            "2026-10-01T25:00:00Z",
+            "1e309",
+            "-0",
+            "NaN",
+            "Infinity",
+            "\x00",
+            "a\x00b",
+            "\ufeff2026-10-01",
+            "x" * 600,
+            "gpt-4o\x00",
+            "USD",
+            "usdollars",
+            "1.5",
+            "12.0",
+        ]
+    ),
     JSON_VALUES,
 )
 
@@ -115,8 +181,14 @@ MUTATIONS = st.lists(st.tuples(st.integers(min_value=0, max_value=10**6), HOSTIL
 
 def assert_valid(ev: NormalizedEvent) -> None:
     """The canonical invariant every stored call satisfies."""
-    tokens = (ev.input_tokens, ev.output_tokens, ev.cached_input_tokens, ev.cache_write_tokens, ev.cache_write_1h_tokens,
-              ev.reasoning_tokens)  # fmt: skip
+    tokens = (
+        ev.input_tokens,
+        ev.output_tokens,
+        ev.cached_input_tokens,
+        ev.cache_write_tokens,
+        ev.cache_write_1h_tokens,
+        ev.reasoning_tokens,
+    )
     assert all(type(t) is int and 0 <= t <= 10**12 for t in tokens)
     assert ev.cached_input_tokens + ev.cache_write_tokens <= ev.input_tokens
     assert ev.cache_write_1h_tokens <= ev.cache_write_tokens and ev.reasoning_tokens <= ev.output_tokens
@@ -142,9 +214,27 @@ def test_every_parser_returns_valid_calls_or_a_reason_for_mutated_lines(seed, mu
 
 
 @settings(max_examples=300, deadline=None)
-@given(line=st.dictionaries(st.sampled_from([*canonical.APP_FIELDS, "response", "usage", "model", "message", "type",
-                                              "usageMetadata", "custom_id", "spend", "startTime"]), HOSTILE, max_size=10),
-       fmt=st.sampled_from(FORMATS))  # fmt: skip
+@given(
+    line=st.dictionaries(
+        st.sampled_from(
+            [
+                *canonical.APP_FIELDS,
+                "response",
+                "usage",
+                "model",
+                "message",
+                "type",
+                "usageMetadata",
+                "custom_id",
+                "spend",
+                "startTime",
+            ]
+        ),
+        HOSTILE,
+        max_size=10,
+    ),
+    fmt=st.sampled_from(FORMATS),
+)
 def test_every_parser_survives_random_objects(line, fmt):
     try:
         events = canonical.normalize(line, fmt, [])
@@ -160,13 +250,34 @@ def test_every_parser_survives_random_objects(line, fmt):
 
 @st.composite
 def hostile_line(draw) -> bytes:
-    obj = mutate(draw(st.sampled_from(SEEDS)), draw(st.lists(st.tuples(st.integers(0, 10**6), HOSTILE, st.booleans()), max_size=2)))
+    obj = mutate(
+        draw(st.sampled_from(SEEDS)),
+        draw(st.lists(st.tuples(st.integers(0, 10**6), HOSTILE, st.booleans()), max_size=2)),
+    )
     try:
         raw = orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS) if draw(st.booleans()) else json.dumps(obj).encode()
     except TypeError:  # orjson writes no integer past 64 bits; the standard library does
         raw = json.dumps(obj).encode()
-    kind = draw(st.sampled_from(["as is", "as is", "bom", "crlf", "nul", "bad utf-8", "truncated", "nan", "infinity",
-                                 "huge number", "year 9999", "before 1970", "deep", "blank"]))  # fmt: skip
+    kind = draw(
+        st.sampled_from(
+            [
+                "as is",
+                "as is",
+                "bom",
+                "crlf",
+                "nul",
+                "bad utf-8",
+                "truncated",
+                "nan",
+                "infinity",
+                "huge number",
+                "year 9999",
+                "before 1970",
+                "deep",
+                "blank",
+            ]
+        )
+    )
     at = draw(st.integers(0, max(0, len(raw) - 1)))
     if kind == "bom":
         return b"\xef\xbb\xbf" + raw
@@ -222,8 +333,11 @@ def priced_template(tmp_path_factory):
     return path
 
 
-@settings(max_examples=80, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 @given(lines=st.lists(hostile_line(), min_size=1, max_size=10), gz=st.booleans())
 def test_ingest_stores_or_quarantines_every_hostile_line(priced_template, lines, gz):
     lines = [raw.replace(b"\n", b" ") for raw in lines]  # one line each (a raw newline would make two)
@@ -236,7 +350,9 @@ def test_ingest_stores_or_quarantines_every_hostile_line(priced_template, lines,
             pricer = load_pricer(store)
             result = ingest_paths(store, [str(path)], quarantine_path=Path(tmp) / "q.jsonl", pricer=pricer)
             assert result.errors == []
-            records = [orjson.loads(r) for r in (Path(tmp) / "q.jsonl").read_bytes().splitlines()] if result.rejected else []
+            records = (
+                [orjson.loads(r) for r in (Path(tmp) / "q.jsonl").read_bytes().splitlines()] if result.rejected else []
+            )
             must_reject, calls = expected_outcome(lines, pricer)
             assert {r["line"] for r in records} == must_reject and result.rejected == len(records)
             assert all(-(2**63) <= c < 2**63 for (c,) in store.conn.execute("SELECT coalesce(cost, 0) FROM events"))
@@ -248,7 +364,13 @@ def test_ingest_stores_or_quarantines_every_hostile_line(priced_template, lines,
 
 
 def test_ten_megabyte_lines_are_stored_or_quarantined(tmp_path, cli):
-    ok = {"timestamp": "2026-10-01T00:00:00Z", "vendor": "openai", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 1}
+    ok = {
+        "timestamp": "2026-10-01T00:00:00Z",
+        "vendor": "openai",
+        "model": "gpt-4o",
+        "input_tokens": 10,
+        "output_tokens": 1,
+    }
     big = 10 << 20
     lines = [
         json.dumps(dict(ok, request_id="prompt", prompt="x" * big)),  # a huge field we never store: the call is kept
@@ -263,7 +385,9 @@ def test_ten_megabyte_lines_are_stored_or_quarantined(tmp_path, cli):
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert (summary["lines_read"], summary["events_stored"], summary["rejected"]) == (5, 2, 3)
-    reasons = {json.loads(r)["line"]: json.loads(r)["reason"] for r in Path(summary["quarantine"]).read_text().splitlines()}
+    reasons = {
+        json.loads(r)["line"]: json.loads(r)["reason"] for r in Path(summary["quarantine"]).read_text().splitlines()
+    }
     assert reasons[2] == "longer than 512 characters" and reasons[3] == "longer than 512 characters"
     assert reasons[4].startswith("not valid JSON")
     events = json.loads(cli("events", "--json", "--limit", "0").stdout)
@@ -271,8 +395,20 @@ def test_ten_megabyte_lines_are_stored_or_quarantined(tmp_path, cli):
 
 
 def test_a_truncated_gzip_is_reported_and_what_was_read_is_kept(tmp_path, cli):
-    lines = [json.dumps({"timestamp": "2026-10-01T00:00:00Z", "vendor": "openai", "model": "gpt-4o", "input_tokens": 10 + i,
-                         "output_tokens": 1, "request_id": f"r{i}", "note": os.urandom(64).hex()}) for i in range(20000)]  # fmt: skip
+    lines = [
+        json.dumps(
+            {
+                "timestamp": "2026-10-01T00:00:00Z",
+                "vendor": "openai",
+                "model": "gpt-4o",
+                "input_tokens": 10 + i,
+                "output_tokens": 1,
+                "request_id": f"r{i}",
+                "note": os.urandom(64).hex(),
+            }
+        )
+        for i in range(20000)
+    ]
     full = gzip.compress(("\n".join(lines) + "\n").encode())
     gz = tmp_path / "rotated.jsonl.gz"
     gz.write_bytes(full[: len(full) // 2])  # the copy was cut off half-way
@@ -303,8 +439,20 @@ def make_store(cli, tmp_path: Path, name: str) -> Path:
     log = tmp_path / "usage.jsonl"
     with open(log, "w") as fh:
         for i in range(3000):
-            fh.write(json.dumps({"timestamp": f"2026-10-{1 + i % 28:02d}T00:00:00Z", "customer_id": f"c{i % 50}", "vendor": "openai",
-                                 "model": "gpt-4o", "input_tokens": 10 + i, "output_tokens": 1, "request_id": f"r{i}"}) + "\n")  # fmt: skip
+            fh.write(
+                json.dumps(
+                    {
+                        "timestamp": f"2026-10-{1 + i % 28:02d}T00:00:00Z",
+                        "customer_id": f"c{i % 50}",
+                        "vendor": "openai",
+                        "model": "gpt-4o",
+                        "input_tokens": 10 + i,
+                        "output_tokens": 1,
+                        "request_id": f"r{i}",
+                    }
+                )
+                + "\n"
+            )
     assert cli("--db", db, "ingest", log).exit_code == 0
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -330,23 +478,45 @@ def not_a_store(kind: str, cli, tmp_path: Path) -> Path:
     elif kind == "a newer margindash's store":
         path = make_store(cli, tmp_path, path.name)
         conn = sqlite3.connect(path)
-        conn.execute("INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('margindash', 'm999_future', 'x')")
+        conn.execute(
+            "INSERT INTO _sqlite_migrations (migration_set, name, applied_at) VALUES ('margindash', 'm999_future', 'x')"
+        )
         conn.commit()
         conn.close()
     return path
 
 
-COMMANDS = [("ingest", "{log}"), ("report", "--json"), ("events",), ("budget", "check"), ("sync-prices", "--source", "{log}"),
-            ("reprice",), ("prices", "list"), ("customers", "list"), ("doctor",)]  # fmt: skip
+COMMANDS = [
+    ("ingest", "{log}"),
+    ("report", "--json"),
+    ("events",),
+    ("budget", "check"),
+    ("sync-prices", "--source", "{log}"),
+    ("reprice",),
+    ("prices", "list"),
+    ("customers", "list"),
+    ("doctor",),
+]
 
 
-@pytest.mark.parametrize("kind", ["random bytes", "text file", "sqlite header, garbage after", "another application's database",
-                                  "a newer margindash's store"])  # fmt: skip
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "random bytes",
+        "text file",
+        "sqlite header, garbage after",
+        "another application's database",
+        "a newer margindash's store",
+    ],
+)
 def test_a_file_that_is_not_a_store_gives_a_clear_error_and_is_never_written(kind, cli, tmp_path):
     path = not_a_store(kind, cli, tmp_path)
     before = digest(path)
     log = tmp_path / "one.jsonl"
-    log.write_text(json.dumps({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 1, "request_id": "x"}) + "\n")
+    log.write_text(
+        json.dumps({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 1, "request_id": "x"})
+        + "\n"
+    )
     for command in COMMANDS:
         result = cli("--db", path, *[a.format(log=log) for a in command])  # a traceback would raise here
         assert result.exit_code == 1, (command, result.stdout, result.stderr)
@@ -365,23 +535,37 @@ def test_a_store_with_damaged_pages_gives_a_clear_error_not_a_traceback(cli, tmp
             fh.write(rng.randbytes(3000))
     # `report --json` over all data reads only the small per-customer monthly rollup (m010, #20), whose pages this
     # damage misses (it answers right); --by model reads the daily cells, which it hits
-    for command in [("report", "--by", "model", "--json"), ("events", "--limit", "0"), ("report", "--tz", "Europe/Paris"),
-                    ("doctor", "--json")]:  # fmt: skip
+    for command in [
+        ("report", "--by", "model", "--json"),
+        ("events", "--limit", "0"),
+        ("report", "--tz", "Europe/Paris"),
+        ("doctor", "--json"),
+    ]:
         result = cli("--db", db, *command)
         assert result.exit_code == 1, (command, result.stdout)
         if command[0] == "doctor":
             checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
             assert checks["integrity"]["status"] == "fail"
         else:
-            assert result.stderr.startswith(f"error: the store {db} failed: database disk image is malformed"), result.stderr
+            assert result.stderr.startswith(f"error: the store {db} failed: database disk image is malformed"), (
+                result.stderr
+            )
             assert "margindash doctor" in result.stderr
 
 
 def test_implausible_costs_are_quarantined_and_never_block_ingest(cli, tmp_path):
-    call = {"timestamp": "2026-10-05T00:00:00Z", "vendor": "openai", "model": "o1-pro", "input_tokens": 1000, "output_tokens": 10}
+    call = {
+        "timestamp": "2026-10-05T00:00:00Z",
+        "vendor": "openai",
+        "model": "o1-pro",
+        "input_tokens": 1000,
+        "output_tokens": 10,
+    }
     lines = [
         dict(call, request_id="stated", cost_usd="1000000000"),  # a cost the log states: at most $9M for one call
-        dict(call, request_id="tokens", input_tokens=10**12, output_tokens=10**12 - 1),  # priced: $750M, a corrupt count
+        dict(
+            call, request_id="tokens", input_tokens=10**12, output_tokens=10**12 - 1
+        ),  # priced: $750M, a corrupt count
         dict(call, request_id="tiny", cost_usd="1e-500"),  # 500 decimal places
         dict(call, request_id="fine"),
     ]
@@ -392,7 +576,12 @@ def test_implausible_costs_are_quarantined_and_never_block_ingest(cli, tmp_path)
         assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["events_stored"] == 0 and summary["lines_read"] == 0  # the second run: nothing new, nothing stuck
-    records = [json.loads(r) for r in Path(summary["quarantine"] or tmp_path / "home" / "margindash.quarantine.jsonl").read_text().splitlines()]
+    records = [
+        json.loads(r)
+        for r in Path(summary["quarantine"] or tmp_path / "home" / "margindash.quarantine.jsonl")
+        .read_text()
+        .splitlines()
+    ]
     reasons = {r["line"]: (r["field"], r["reason"]) for r in records}
     assert reasons[1] == ("cost_usd", "must be a finite amount from 0 to 9,000,000, got '1000000000'")
     assert reasons[2][0] == "cost" and "more than $9,000,000" in reasons[2][1]
@@ -403,10 +592,22 @@ def test_implausible_costs_are_quarantined_and_never_block_ingest(cli, tmp_path)
 def test_a_rollup_cell_past_64_bits_quarantines_the_call_and_stores_the_rest(cli, tmp_path, _isolated_home):
     """#22: the call that would push its rollup cell past 2^63 picodollars is quarantined alone; the good calls of
     its batch and the files after it are stored (it used to fail the batch on every run, blocking everything)."""
-    whale = {"timestamp": "2026-10-05T00:00:00Z", "customer_id": "whale", "vendor": "custom", "model": "in-house",
-             "input_tokens": 0, "cost_usd": "999999"}  # no tokens: the call costs its cost_usd  # fmt: skip
-    small = {"timestamp": "2026-10-05T00:00:00Z", "customer_id": "minnow", "vendor": "custom", "model": "in-house",
-             "input_tokens": 0, "cost_usd": "0.01"}  # fmt: skip
+    whale = {
+        "timestamp": "2026-10-05T00:00:00Z",
+        "customer_id": "whale",
+        "vendor": "custom",
+        "model": "in-house",
+        "input_tokens": 0,
+        "cost_usd": "999999",
+    }  # no tokens: the call costs its cost_usd
+    small = {
+        "timestamp": "2026-10-05T00:00:00Z",
+        "customer_id": "minnow",
+        "vendor": "custom",
+        "model": "in-house",
+        "input_tokens": 0,
+        "cost_usd": "0.01",
+    }
     lines = [dict(small, request_id=f"s{i}") for i in range(500)] + [dict(whale, request_id=f"r{i}") for i in range(10)]
     lines += [dict(small, request_id=f"t{i}") for i in range(500)]
     log = tmp_path / "a.jsonl"
@@ -421,10 +622,12 @@ def test_a_rollup_cell_past_64_bits_quarantines_the_call_and_stores_the_rest(cli
     assert [(r["line"], r["field"]) for r in records] == [(510, "cost")] and "2^63 picodollars" in records[0]["reason"]
     conn = sqlite3.connect(_isolated_home / "margindash.db")
     assert conn.execute("SELECT count(*), sum(typeof(cost) = 'integer') FROM rollup_daily").fetchone() == (2, 2)
-    assert conn.execute("SELECT events, cost FROM rollup_daily WHERE customer = (SELECT id FROM customers"
-                        " WHERE customer_id = 'whale')").fetchone() == (9, 9 * 999999 * 10**12)  # fmt: skip
-    assert conn.execute("SELECT sum(events), sum(cost_micro * 1000000 + cost_rest) FROM rollup_customer_daily").fetchone() \
-        == (1015, 9 * 999999 * 10**12 + 1006 * 10**10)  # fmt: skip
+    assert conn.execute(
+        "SELECT events, cost FROM rollup_daily WHERE customer = (SELECT id FROM customers WHERE customer_id = 'whale')"
+    ).fetchone() == (9, 9 * 999999 * 10**12)
+    assert conn.execute(
+        "SELECT sum(events), sum(cost_micro * 1000000 + cost_rest) FROM rollup_customer_daily"
+    ).fetchone() == (1015, 9 * 999999 * 10**12 + 1006 * 10**10)
     assert conn.execute("SELECT count(*) FROM events").fetchone() == (1015,)
     again = json.loads(cli("ingest", log, later, "--json").stdout)  # the checkpoint moved past it: not re-quarantined
     assert (again["events_stored"], again["rejected"], again["lines_read"]) == (0, 0, 0)
@@ -434,13 +637,25 @@ def test_a_customers_day_past_64_bits_is_stored_and_reported_exactly(cli, tmp_pa
     """The per-customer rollup sums a customer's models, features and segments: its day may pass 2^63 picodollars
     where no five-dimension cell does. It keeps whole micro-dollars and the rest apart, so it never overflows."""
     log = tmp_path / "usage.jsonl"
-    calls = [{"timestamp": "2026-10-05T00:00:00Z", "customer_id": "whale", "vendor": "custom", "model": f"in-house-{i}",
-              "input_tokens": 0, "cost_usd": "5000000.000000000001", "request_id": f"r{i}"} for i in range(3)]  # fmt: skip
+    calls = [
+        {
+            "timestamp": "2026-10-05T00:00:00Z",
+            "customer_id": "whale",
+            "vendor": "custom",
+            "model": f"in-house-{i}",
+            "input_tokens": 0,
+            "cost_usd": "5000000.000000000001",
+            "request_id": f"r{i}",
+        }
+        for i in range(3)
+    ]
     log.write_text("".join(json.dumps(c) + "\n" for c in calls))
     result = cli("ingest", log, "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["events_stored"] == 3
-    report = json.loads(cli("report", "--by", "customer", "--since", "2026-10-01", "--until", "2026-10-31", "--json").stdout)
+    report = json.loads(
+        cli("report", "--by", "customer", "--since", "2026-10-01", "--until", "2026-10-31", "--json").stdout
+    )
     (row,) = [r for r in report["rows"] if r["group"]["customer"] == "whale"]
     assert row["cost_usd"] == "15000000.000000000003"
     checks = {c["name"]: c for c in json.loads(cli("doctor", "--json").stdout)["checks"]}

@@ -103,14 +103,17 @@ def json_of(cli, db, *args) -> dict:
     return json.loads(result.stdout)
 
 
-@pytest.mark.parametrize("args", [
-    (),
-    ("--by", "feature"),
-    ("--by", "customer", "--by", "model", "--top", "2"),
-    ("--since", "2026-10-02", "--until", "2026-10-05", "--tz", "Asia/Tokyo"),
-    ("--period", "7d", "--feature", "chat"),
-    ("--revenue-basis", "billed", "--by", "model"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args",
+    [
+        (),
+        ("--by", "feature"),
+        ("--by", "customer", "--by", "model", "--top", "2"),
+        ("--since", "2026-10-02", "--until", "2026-10-05", "--tz", "Asia/Tokyo"),
+        ("--period", "7d", "--feature", "chat"),
+        ("--revenue-basis", "billed", "--by", "model"),
+    ],
+)
 def test_the_embedded_report_is_report_json_with_the_same_arguments(cli, db, tmp_path, now, args):
     _, p = html_of(cli, db, tmp_path, *args)
     top = () if "--top" in args else ("--top", "50")  # the page's table shows 50 rows unless --top says otherwise
@@ -126,8 +129,11 @@ def test_the_dashboard_embeds_each_commands_json(cli, db, tmp_path, now):
     assert d["by_model"] == json_of(cli, db, "report", "--by", "model", "--period", "7d", "--top", "20")
     conc = json_of(cli, db, "report", "concentration", "--period", "7d")
     assert len(conc["customers"]) <= 10  # small enough that the page keeps every name
-    assert d["concentration"] == {**conc, "customers_omitted": 0,
-                                  "tiers": [{**t, "customers_omitted": 0} for t in conc["tiers"]]}  # fmt: skip
+    assert d["concentration"] == {
+        **conc,
+        "customers_omitted": 0,
+        "tiers": [{**t, "customers_omitted": 0} for t in conc["tiers"]],
+    }
     # the swaps are `simulate --json` on the range's last 7 days
     assert d["simulate"] == json_of(cli, db, "simulate", "--since", "2026-09-30", "--until", "2026-10-06")
     assert d["cohorts"] == json_of(cli, db, "report", "cohorts", "--period", "7d")
@@ -140,8 +146,21 @@ def test_the_dashboard_embeds_each_commands_json(cli, db, tmp_path, now):
     assert [p["period"] for p in d["timeline"]["periods"]] == [f"2026-09-{n}" for n in ("30",)] + [
         f"2026-10-0{n}" for n in range(1, 7)
     ]
-    for section in ("headline", "over-time", "table-main", "table-feature", "table-model", "concentration", "cohorts",
-                    "budgets", "simulate", "reconcile", "provenance", "chart-revenue-cost", "chart-margin-pct"):  # fmt: skip
+    for section in (
+        "headline",
+        "over-time",
+        "table-main",
+        "table-feature",
+        "table-model",
+        "concentration",
+        "cohorts",
+        "budgets",
+        "simulate",
+        "reconcile",
+        "provenance",
+        "chart-revenue-cost",
+        "chart-margin-pct",
+    ):
         assert section in p.ids, section
 
 
@@ -235,7 +254,9 @@ def test_output_paths(cli, db, tmp_path, now):
 def test_demo_store_page_is_under_one_megabyte(cli, tmp_path):
     r = cli("demo")
     assert r.exit_code == 0, r.output
-    demo_html = next(line.split("HTML report: ", 1)[1].split(" ")[0] for line in r.output.splitlines() if "HTML report: " in line)
+    demo_html = next(
+        line.split("HTML report: ", 1)[1].split(" ")[0] for line in r.output.splitlines() if "HTML report: " in line
+    )
     size = Path(demo_html).stat().st_size
     assert 50_000 < size < 1_000_000, size
     data = Page(Path(demo_html).read_text()).data
@@ -250,8 +271,11 @@ def test_demo_store_page_is_under_one_megabyte(cli, tmp_path):
 def test_concentration_keeps_every_figure_and_cuts_only_long_name_lists():
     from margindash_cli.dashboard.run import trim_concentration
 
-    env = {"tiers": [{"top_pct": 10, "count": 25, "customers": [f"c{i}" for i in range(25)], "cost_usd": "9"}],
-           "customers": [{"customer": f"c{i}", "rank": i + 1} for i in range(250)], "totals": {"cost_usd": "9"}}  # fmt: skip
+    env = {
+        "tiers": [{"top_pct": 10, "count": 25, "customers": [f"c{i}" for i in range(25)], "cost_usd": "9"}],
+        "customers": [{"customer": f"c{i}", "rank": i + 1} for i in range(250)],
+        "totals": {"cost_usd": "9"},
+    }
     t = trim_concentration(env)
     assert t["tiers"][0]["customers"] == [f"c{i}" for i in range(10)] and t["tiers"][0]["customers_omitted"] == 15
     assert t["tiers"][0]["count"] == 25 and t["tiers"][0]["cost_usd"] == "9" and t["totals"] == env["totals"]

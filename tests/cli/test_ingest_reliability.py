@@ -12,17 +12,23 @@ import threading
 from pathlib import Path
 
 import pytest
+from invariants import check_store
 
 from margindash_cli.ingest import pipeline
 from margindash_cli.store.db import Store
 from margindash_cli.store.sources import Sources
 
-from invariants import check_store
-
 
 def call(rid: str, **extra) -> str:
-    base = {"timestamp": "2026-03-01T10:00:00Z", "customer_id": "acme", "model": "gpt-4o", "vendor": "openai",
-            "input_tokens": 10, "output_tokens": 5, "request_id": rid}  # fmt: skip
+    base = {
+        "timestamp": "2026-03-01T10:00:00Z",
+        "customer_id": "acme",
+        "model": "gpt-4o",
+        "vendor": "openai",
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "request_id": rid,
+    }
     base.update(extra)
     return json.dumps(base, separators=(",", ":")) + "\n"
 
@@ -41,8 +47,9 @@ def run(cli, *args):
 
 
 @pytest.mark.parametrize("reader_process", ["0", "1"])
-def test_a_file_rotated_while_its_checkpoint_is_looked_up_loses_no_call(cli, tmp_path, _isolated_home, monkeypatch,
-                                                                         reader_process):  # fmt: skip
+def test_a_file_rotated_while_its_checkpoint_is_looked_up_loses_no_call(
+    cli, tmp_path, _isolated_home, monkeypatch, reader_process
+):
     """The path is renamed and a new, shorter file created right when ingest looks up the checkpoint (the
     window between the two opens of the old code): both files must end up stored in full (read in-process, and
     by the forked reader process, which used to open the path a third time)."""
@@ -124,17 +131,31 @@ def test_a_renamed_file_still_resumes_where_its_old_name_stopped(cli, tmp_path, 
 
 
 def cc_line(msg_id: str, output: int, *, uuid: str, input_tokens: int = 3) -> str:
-    return json.dumps({
-        "type": "assistant", "sessionId": "s1", "version": "1.0.80", "uuid": uuid, "timestamp": "2026-03-01T10:00:00Z",
-        "requestId": "req_" + msg_id,
-        "message": {"id": msg_id, "role": "assistant", "model": "claude-sonnet-4-20250514",
-                    "usage": {"input_tokens": input_tokens, "cache_read_input_tokens": 100, "output_tokens": output}},
-    }) + "\n"  # fmt: skip
+    return (
+        json.dumps(
+            {
+                "type": "assistant",
+                "sessionId": "s1",
+                "version": "1.0.80",
+                "uuid": uuid,
+                "timestamp": "2026-03-01T10:00:00Z",
+                "requestId": "req_" + msg_id,
+                "message": {
+                    "id": msg_id,
+                    "role": "assistant",
+                    "model": "claude-sonnet-4-20250514",
+                    "usage": {"input_tokens": input_tokens, "cache_read_input_tokens": 100, "output_tokens": output},
+                },
+            }
+        )
+        + "\n"
+    )
 
 
 @pytest.mark.parametrize("reader_process", ["0", "1"])
-def test_a_streamed_claude_code_message_keeps_its_final_usage_within_and_across_runs(cli, tmp_path, _isolated_home,
-                                                                                      monkeypatch, reader_process):  # fmt: skip
+def test_a_streamed_claude_code_message_keeps_its_final_usage_within_and_across_runs(
+    cli, tmp_path, _isolated_home, monkeypatch, reader_process
+):
     monkeypatch.setenv("MARGINDASH_READER_PROCESS", reader_process)
     log = tmp_path / "session.jsonl"
     log.write_text(cc_line("msg_A", 1, uuid="1") + cc_line("msg_A", 120, uuid="2") + cc_line("msg_B", 7, uuid="3"))
@@ -148,7 +169,9 @@ def test_a_streamed_claude_code_message_keeps_its_final_usage_within_and_across_
     assert summary["events_updated"] == 1 and summary["events_stored"] == 0
     assert rows() == [(7,), (260,)]
     check_store(db)  # the rollup cell moved with the call
-    report = json.loads(cli("report", "--by", "model", "--since", "2026-03-01", "--until", "2026-03-02", "--json").stdout)
+    report = json.loads(
+        cli("report", "--by", "model", "--since", "2026-03-01", "--until", "2026-03-02", "--json").stdout
+    )
     assert json.dumps(report).count("267") >= 1  # 260 + 7 output tokens in the report
 
 
@@ -156,7 +179,9 @@ def test_other_formats_keep_the_first_line_of_a_request_id(cli, tmp_path, _isola
     log = tmp_path / "app.jsonl"
     log.write_text(call("same", output_tokens=5) + call("same", output_tokens=900))
     run(cli, log)
-    assert sqlite3.connect(_isolated_home / "margindash.db").execute("SELECT output_tokens FROM events").fetchall() == [(5,)]
+    assert sqlite3.connect(_isolated_home / "margindash.db").execute("SELECT output_tokens FROM events").fetchall() == [
+        (5,)
+    ]
 
 
 # ---- 7. the store's own files, and a file growing while it is read ----

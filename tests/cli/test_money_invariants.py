@@ -19,15 +19,21 @@ from invariants import events as stored_events
 from invariants import rollup_mismatches
 
 from margindash_cli.ingest.pipeline import ingest_paths
-from margindash_cli.pricing.run import ensure_catalog
-from margindash_cli.pricing.run import load_pricer
 from margindash_cli.pricing.reprice import reprice
+from margindash_cli.pricing.run import ensure_catalog, load_pricer
 from margindash_cli.store.db import Store
 from margindash_cli.store.schema import event_key
 
-MODELS = [("openai", "gpt-4o"), ("openai", "gpt-4o-mini"), ("anthropic", "claude-sonnet-4-5"), ("google", "gemini-2.5-pro"),
-          ("custom", "in-house-llm")]  # the last has no price  # fmt: skip
-PROPERTY = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+MODELS = [
+    ("openai", "gpt-4o"),
+    ("openai", "gpt-4o-mini"),
+    ("anthropic", "claude-sonnet-4-5"),
+    ("google", "gemini-2.5-pro"),
+    ("custom", "in-house-llm"),
+]  # the last has no price
+PROPERTY = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +56,27 @@ def fresh(template: Path, folder: Path, name: str = "s.db") -> Path:
 def usage_events(draw, min_size=1, max_size=40):
     n = draw(st.integers(min_size, max_size))
     out = []
-    for i in range(n):
+    for i in range(n):  # noqa: B007
         vendor, model = draw(st.sampled_from(MODELS))
-        inp = draw(st.one_of(st.integers(1, 5000), st.integers(1, 2_000_000)))  # small calls, and past long-context cliffs
+        inp = draw(
+            st.one_of(st.integers(1, 5000), st.integers(1, 2_000_000))
+        )  # small calls, and past long-context cliffs
         e = {
             "timestamp": f"2026-{draw(st.integers(9, 10)):02d}-{draw(st.integers(1, 30)):02d}T{draw(st.integers(0, 23)):02d}:"
-                         f"{draw(st.integers(0, 59)):02d}:00Z",
-            "vendor": vendor, "model": model, "input_tokens": inp,
-            "cached_input_tokens": draw(st.integers(0, inp)), "output_tokens": draw(st.integers(0, 100_000)),
-        }  # fmt: skip
+            f"{draw(st.integers(0, 59)):02d}:00Z",
+            "vendor": vendor,
+            "model": model,
+            "input_tokens": inp,
+            "cached_input_tokens": draw(st.integers(0, inp)),
+            "output_tokens": draw(st.integers(0, 100_000)),
+        }
         e["reasoning_tokens"] = draw(st.integers(0, e["output_tokens"]))
-        for field, values in (("customer_id", [None, "acme", "globex", "initech", "umbrella"]), ("event_type", [None, "chat", "agent"]),
-                              ("segment", [None, "smb", "enterprise"]), ("service_tier", [None, "batch", "priority"])):  # fmt: skip
+        for field, values in (
+            ("customer_id", [None, "acme", "globex", "initech", "umbrella"]),
+            ("event_type", [None, "chat", "agent"]),
+            ("segment", [None, "smb", "enterprise"]),
+            ("service_tier", [None, "batch", "priority"]),
+        ):
             value = draw(st.sampled_from(values))
             if value is not None:
                 e[field] = value
@@ -87,14 +102,28 @@ def write_log(path: Path, events: list[dict], crlf: bool = False) -> bytes:
 
 def ingest(db: Path, paths: list[Path]) -> None:
     with Store.open(db) as store:
-        r = ingest_paths(store, [str(p) for p in paths], quarantine_path=db.with_suffix(".q.jsonl"), pricer=load_pricer(store))
+        r = ingest_paths(
+            store, [str(p) for p in paths], quarantine_path=db.with_suffix(".q.jsonl"), pricer=load_pricer(store)
+        )
         assert r.errors == [] and r.rejected == 0
 
 
 # ---- rows add up to totals ----------------------------------------------------------------------------
 
-GROUPINGS = [["customer"], ["feature"], ["model"], ["vendor"], ["segment"], ["tag:plan"], ["day"], ["week"], ["month"],
-             ["customer", "feature"], ["customer", "model"], ["feature", "month"]]  # fmt: skip
+GROUPINGS = [
+    ["customer"],
+    ["feature"],
+    ["model"],
+    ["vendor"],
+    ["segment"],
+    ["tag:plan"],
+    ["day"],
+    ["week"],
+    ["month"],
+    ["customer", "feature"],
+    ["customer", "model"],
+    ["feature", "month"],
+]
 MONEY = ("cost_usd", "revenue_usd", "margin_usd")
 
 
@@ -108,20 +137,39 @@ def assert_adds_up(data: dict, what: str) -> None:
         if totals[m] is None:  # every call in range unpriced: the total's cost and margin are unknown too
             assert all(r[m] is None for r in rows if r["events"]), (what, m)
             continue
-        known = (Decimal(r[m]) if r[m] is not None else Decimal(r["revenue_usd"]) if m == "margin_usd" else Decimal(0) for r in rows)
+        known = (
+            Decimal(r[m]) if r[m] is not None else Decimal(r["revenue_usd"]) if m == "margin_usd" else Decimal(0)
+            for r in rows
+        )
         assert sum(known, Decimal(0)) == Decimal(totals[m] or 0), (what, m)
     if totals["cost_usd"] is not None:
         assert Decimal(totals["revenue_usd"]) - Decimal(totals["cost_usd"]) == Decimal(totals["margin_usd"]), what
 
 
-EXTRAS = [["--allocate", "tokens"], ["--allocate", "cost"], ["--tz", "America/New_York"], ["--tz", "Asia/Kolkata"], ["--top", "2"],
-          ["--period", "2026-10"], ["--since", "2026-09-10", "--until", "2026-10-05", "--tz", "Europe/Paris"]]  # fmt: skip
+EXTRAS = [
+    ["--allocate", "tokens"],
+    ["--allocate", "cost"],
+    ["--tz", "America/New_York"],
+    ["--tz", "Asia/Kolkata"],
+    ["--top", "2"],
+    ["--period", "2026-10"],
+    ["--since", "2026-09-10", "--until", "2026-10-05", "--tz", "Europe/Paris"],
+]
 
 
 @PROPERTY
-@given(events=usage_events(), revenue=st.lists(st.tuples(st.sampled_from(["acme", "globex", "initech", "nobody"]),
-                                                          st.decimals(0, 10**5, places=2), st.integers(1, 30)), max_size=6),
-       extra=st.sampled_from(EXTRAS))  # fmt: skip
+@given(
+    events=usage_events(),
+    revenue=st.lists(
+        st.tuples(
+            st.sampled_from(["acme", "globex", "initech", "nobody"]),
+            st.decimals(0, 10**5, places=2),
+            st.integers(1, 30),
+        ),
+        max_size=6,
+    ),
+    extra=st.sampled_from(EXTRAS),
+)
 def test_report_rows_add_up_to_the_totals_for_every_grouping(template, cli, events, revenue, extra):
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -131,7 +179,9 @@ def test_report_rows_add_up_to_the_totals_for_every_grouping(template, cli, even
         ingest(db, [log])
         if revenue:
             csv = folder / "revenue.csv"
-            csv.write_text("customer_id,amount,currency,date\n" + "".join(f"{c},{a},usd,2026-09-{d:02d}\n" for c, a, d in revenue))
+            csv.write_text(
+                "customer_id,amount,currency,date\n" + "".join(f"{c},{a},usd,2026-09-{d:02d}\n" for c, a, d in revenue)
+            )
             assert cli("--db", db, "revenue", "import", csv).exit_code == 0
         for by in GROUPINGS:
             for options in ([], extra):
@@ -165,14 +215,20 @@ class RandomPricer:
 
 # A customer's day keeps its cost as whole micro-dollars plus the rest; only their sum is the cost (a reprice may
 # leave 4 micro-dollars + 1,000,000 picodollars where there were 5 + 0), so the cost is compared whole.
-CUSTOMER_ROLLUPS = ("SELECT customer, day, events, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,"
-                    " reasoning_tokens, cost_micro * 1000000 + cost_rest, unpriced_events, revenue_usd_cents"
-                    " FROM rollup_customer_daily ORDER BY 1, 2")  # fmt: skip
+CUSTOMER_ROLLUPS = (
+    "SELECT customer, day, events, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,"
+    " reasoning_tokens, cost_micro * 1000000 + cost_rest, unpriced_events, revenue_usd_cents"
+    " FROM rollup_customer_daily ORDER BY 1, 2"
+)
 
 
 @PROPERTY
-@given(events=usage_events(), seed=st.integers(0, 2**32), rate=st.decimals("0.001", "100", places=3),
-       effective=st.sampled_from([None, "2026-09-15", "2026-10-01"]))  # fmt: skip
+@given(
+    events=usage_events(),
+    seed=st.integers(0, 2**32),
+    rate=st.decimals("0.001", "100", places=3),
+    effective=st.sampled_from([None, "2026-09-15", "2026-10-01"]),
+)
 def test_repricing_then_repricing_back_restores_every_cost_exactly(template, cli, events, seed, rate, effective):
     with tempfile.TemporaryDirectory() as tmp:
         db = fresh(template, Path(tmp))
@@ -216,21 +272,35 @@ def calls(db: Path, request_ids: list[str]) -> tuple[list, dict]:
     conn = sqlite3.connect(db)
     try:
         assert rollup_mismatches(conn) == []
-        rows = sorted(((by_key.get(key), *rest) for key, *rest in conn.execute(
-            "SELECT k.key, ts, c.customer_id, f.name, m.vendor, m.model, s.name, input_tokens, output_tokens,"
-            " cached_input_tokens, reasoning_tokens, service_tier, revenue_minor, currency, extra_cost, tags, cost, price_id"
-            " FROM event_keys k JOIN events_wide e ON e.id = k.id JOIN models m ON m.id = e.model"
-            " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
-            " LEFT JOIN segments s ON s.id = e.segment")), key=repr)  # fmt: skip
-        totals = conn.execute("SELECT sum(events), sum(input_tokens), sum(output_tokens), sum(cost), sum(unpriced_events),"
-                              " sum(revenue_usd_cents) FROM rollup_daily").fetchone()  # fmt: skip
+        rows = sorted(
+            (
+                (by_key.get(key), *rest)
+                for key, *rest in conn.execute(
+                    "SELECT k.key, ts, c.customer_id, f.name, m.vendor, m.model, s.name, input_tokens, output_tokens,"
+                    " cached_input_tokens, reasoning_tokens, service_tier, revenue_minor, currency, extra_cost, tags, cost, price_id"
+                    " FROM event_keys k JOIN events_wide e ON e.id = k.id JOIN models m ON m.id = e.model"
+                    " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
+                    " LEFT JOIN segments s ON s.id = e.segment"
+                )
+            ),
+            key=repr,
+        )
+        totals = conn.execute(
+            "SELECT sum(events), sum(input_tokens), sum(output_tokens), sum(cost), sum(unpriced_events),"
+            " sum(revenue_usd_cents) FROM rollup_daily"
+        ).fetchone()
         return rows, totals
     finally:
         conn.close()
 
 
 @PROPERTY
-@given(events=usage_events(max_size=25), cuts=st.lists(st.floats(0, 1), max_size=8), files=st.integers(2, 4), crlf=st.booleans())
+@given(
+    events=usage_events(max_size=25),
+    cuts=st.lists(st.floats(0, 1), max_size=8),
+    files=st.integers(2, 4),
+    crlf=st.booleans(),
+)
 def test_any_split_of_the_input_gives_identical_calls_and_totals(template, events, cuts, files, crlf):
     # A file is known by its first line (so a rotated file is recognised under its new name): files whose first
     # lines are byte-identical are one file to ingest, and calls without an id in them are keyed alike. Real logs

@@ -11,9 +11,19 @@ LONG_MODEL = "amazon.nova-2-multimodal-embeddings-v1:0"
 
 def _seed(cli, tmp_path):
     log = tmp_path / "a.jsonl"
-    rows = [{"timestamp": f"2026-03-01T10:00:0{i}Z", "customer_id": LONG_CUSTOMER, "event_type": "summarize-documents",
-             "vendor": "bedrock", "model": LONG_MODEL, "input_tokens": 1000 + i, "output_tokens": 5,
-             "request_id": f"req-0123456789abcdef-{i}"} for i in range(3)]  # fmt: skip
+    rows = [
+        {
+            "timestamp": f"2026-03-01T10:00:0{i}Z",
+            "customer_id": LONG_CUSTOMER,
+            "event_type": "summarize-documents",
+            "vendor": "bedrock",
+            "model": LONG_MODEL,
+            "input_tokens": 1000 + i,
+            "output_tokens": 5,
+            "request_id": f"req-0123456789abcdef-{i}",
+        }
+        for i in range(3)
+    ]
     log.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert cli("ingest", log).exit_code == 0
 
@@ -33,7 +43,7 @@ def test_events_at_80_columns_keep_ids_whole_and_say_what_was_hidden(cli, tmp_pa
     assert columns[1] == LONG_CUSTOMER * 3 and columns[2] == LONG_MODEL * 3
     assert columns[4] == "".join(f"req-0123456789abcdef-{i}" for i in (2, 1, 0))
     assert "hidden to fit the terminal:" in out and "--json has every column" in " ".join(out.split())
-    assert columns[0] == "2026-03-01" "10:00:02" "2026-03-01" "10:00:01" "2026-03-01" "10:00:00"  # wrapped at its space
+    assert columns[0] == "2026-03-0110:00:022026-03-0110:00:012026-03-0110:00:00"  # wrapped at its space
     monkeypatch.setenv("COLUMNS", "160")
     wide = cli("events").stdout
     _fits(wide, 160)

@@ -14,8 +14,15 @@ import pytest
 
 
 def call(rid: str, **extra) -> str:
-    base = {"timestamp": "2026-03-01T10:00:00Z", "customer_id": "acme", "model": "gpt-4o", "vendor": "openai",
-            "input_tokens": 10, "output_tokens": 5, "request_id": rid}  # fmt: skip
+    base = {
+        "timestamp": "2026-03-01T10:00:00Z",
+        "customer_id": "acme",
+        "model": "gpt-4o",
+        "vendor": "openai",
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "request_id": rid,
+    }
     base.update(extra)
     return json.dumps(base, separators=(",", ":")) + "\n"
 
@@ -111,7 +118,9 @@ def test_doctor_sees_a_file_read_to_its_end_when_its_stored_last_line_has_no_new
 
 def _seed_budget_store(cli, tmp_path):
     log = tmp_path / "usage.jsonl"
-    log.write_text(call("r1", customer_id="alpha", event_type="chat") + call("r2", customer_id="beta", event_type="search"))
+    log.write_text(
+        call("r1", customer_id="alpha", event_type="chat") + call("r2", customer_id="beta", event_type="search")
+    )
     assert cli("ingest", log).exit_code == 0
 
 
@@ -136,23 +145,60 @@ def test_budget_set_warns_on_a_customer_without_calls_with_the_closest_ids(cli, 
 def test_budget_set_with_email_and_no_smtp_warns_and_a_failed_alert_exits_6(cli, tmp_path, monkeypatch):
     _seed_budget_store(cli, tmp_path)
     monkeypatch.setenv("MARGINDASH_NOW", "2026-03-15T12:00:00Z")
-    r = cli("budget", "set", "mail", "--scope", "org", "--limit-usd", "0.000001", "--period", "month", "--warn", "1",
-            "--critical", "1", "--email", "ops@example.com")  # fmt: skip
+    r = cli(
+        "budget",
+        "set",
+        "mail",
+        "--scope",
+        "org",
+        "--limit-usd",
+        "0.000001",
+        "--period",
+        "month",
+        "--warn",
+        "1",
+        "--critical",
+        "1",
+        "--email",
+        "ops@example.com",
+    )
     assert r.exit_code == 0
     assert "warning: budget mail: its alert emails cannot be sent: MARGINDASH_SMTP_URL is not set" in r.stderr
     r = cli("budget", "check", "--fail-on", "exceeded")
     # exceeded is reached, so its code wins; with a level below --fail-on only, the failed email is exit 6, not 1
     assert r.exit_code == 5
-    assert cli("budget", "set", "mail", "--scope", "org", "--limit-usd", "1000", "--period", "month", "--warn", "0.000001",
-               "--critical", "99", "--email", "ops@example.com").exit_code == 0  # fmt: skip
+    assert (
+        cli(
+            "budget",
+            "set",
+            "mail",
+            "--scope",
+            "org",
+            "--limit-usd",
+            "1000",
+            "--period",
+            "month",
+            "--warn",
+            "0.000001",
+            "--critical",
+            "99",
+            "--email",
+            "ops@example.com",
+        ).exit_code
+        == 0
+    )
     r = cli("budget", "check", "--fail-on", "exceeded")
     assert r.exit_code == 6, r.stderr
     assert "MARGINDASH_SMTP_URL is not set" in r.stderr and "exit 6" in r.stderr
     monkeypatch.setenv("MARGINDASH_SMTP_URL", "smtp://127.0.0.1:25")
-    r = cli("budget", "set", "mail2", "--scope", "org", "--limit-usd", "5", "--period", "month", "--email", "a@example.com")
+    r = cli(
+        "budget", "set", "mail2", "--scope", "org", "--limit-usd", "5", "--period", "month", "--email", "a@example.com"
+    )
     assert "its alert emails cannot be sent: MARGINDASH_ALERT_FROM is not set" in r.stderr  # no From address
     monkeypatch.setenv("MARGINDASH_ALERT_FROM", "alerts@example.com")
-    r = cli("budget", "set", "mail2", "--scope", "org", "--limit-usd", "5", "--period", "month", "--email", "a@example.com")
+    r = cli(
+        "budget", "set", "mail2", "--scope", "org", "--limit-usd", "5", "--period", "month", "--email", "a@example.com"
+    )
     assert "cannot be sent" not in r.stderr
 
 
@@ -192,11 +238,14 @@ def _store_with_calls(tmp_path, n=3000) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [["report", "--by", "customer", "--format", "csv"], ["events", "--limit", "0", "--json"]])
+@pytest.mark.parametrize(
+    "args", [["report", "--by", "customer", "--format", "csv"], ["events", "--limit", "0", "--json"]]
+)
 def test_a_reader_that_stops_reading_ends_the_command_quietly_with_0(tmp_path, args):
     db = _store_with_calls(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "margindash_cli", "--db", str(db), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "margindash_cli", "--db", str(db), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     proc.stdout.read(200)  # like `| head -2`: read a little, then close the pipe
     proc.stdout.close()
     err = proc.stderr.read().decode()
@@ -209,8 +258,12 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly_with_0(tmp_path, a
 def test_output_to_a_full_disk_is_an_error_line_not_a_traceback(tmp_path):
     db = _store_with_calls(tmp_path)
     with open("/dev/full", "wb") as full:
-        proc = subprocess.run([sys.executable, "-m", "margindash_cli", "--db", str(db), "report", "--by", "customer",
-                               "--format", "csv"], stdout=full, stderr=subprocess.PIPE, timeout=120)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "-m", "margindash_cli", "--db", str(db), "report", "--by", "customer", "--format", "csv"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
     err = proc.stderr.decode()
     assert proc.returncode == 1 and "Traceback" not in err
     assert "error: cannot write the output: No space left on device" in err

@@ -8,16 +8,27 @@ import os
 
 import pytest
 
-from margindash_cli.pricing import reprice as repricing
 from margindash_cli.ingest.pipeline import ingest_paths
+from margindash_cli.pricing import reprice as repricing
 from margindash_cli.pricing.run import LazyPricer
 from margindash_cli.store.db import Store
 from margindash_cli.store.events import Events
 
 
 def line(rid: str, model: str) -> str:
-    return json.dumps({"timestamp": "2026-03-01T10:00:00Z", "model": model, "vendor": "openai", "input_tokens": 1000,
-                       "output_tokens": 10, "request_id": rid}) + "\n"  # fmt: skip
+    return (
+        json.dumps(
+            {
+                "timestamp": "2026-03-01T10:00:00Z",
+                "model": model,
+                "vendor": "openai",
+                "input_tokens": 1000,
+                "output_tokens": 10,
+                "request_id": rid,
+            }
+        )
+        + "\n"
+    )
 
 
 def test_reprice_while_an_ingest_adds_a_model(tmp_path, _isolated_home, monkeypatch):
@@ -47,7 +58,10 @@ def test_a_bad_time_zone_is_a_usage_error(cli, tmp_path, tz):
     log = tmp_path / "a.jsonl"
     log.write_text(line("a", "gpt-4o"))
     assert cli("ingest", log).exit_code == 0
-    for args in (["report", "--tz", tz], ["budget", "set", "b", "--scope", "org", "--limit-usd", "10", "--period", "month", "--tz", tz]):
+    for args in (
+        ["report", "--tz", tz],
+        ["budget", "set", "b", "--scope", "org", "--limit-usd", "10", "--period", "month", "--tz", tz],
+    ):
         result = cli(*args)
         assert result.exit_code == 2, (args[0], result.stderr)
         assert "unknown time zone" in result.stderr and len(result.stderr) < 400

@@ -28,9 +28,19 @@ DAY = "2026-10-01T10:00:00Z"
 
 
 def event(rid, vendor, model, *, inp, out, cached=0, write=0, write_1h=0, reasoning=0, tier=None, ts=DAY):
-    e = {"timestamp": ts, "request_id": rid, "customer_id": "acme", "vendor": vendor, "model": model,
-         "input_tokens": inp, "output_tokens": out, "cached_input_tokens": cached, "cache_write_tokens": write,
-         "cache_write_1h_tokens": write_1h, "reasoning_tokens": reasoning}  # fmt: skip
+    e = {
+        "timestamp": ts,
+        "request_id": rid,
+        "customer_id": "acme",
+        "vendor": vendor,
+        "model": model,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cached_input_tokens": cached,
+        "cache_write_tokens": write,
+        "cache_write_1h_tokens": write_1h,
+        "reasoning_tokens": reasoning,
+    }
     if tier:
         e["service_tier"] = tier
     return e
@@ -80,13 +90,24 @@ def assert_rollups_equal_events(cli):
 
 
 def test_anthropic_cache_writes_of_5_minutes_and_1_hour_and_cache_reads(cli, ingest):
-    ingest([
-        # PRICING_RULES.md: 1,000 uncached + 20,000 5m writes + 100,000 reads, 2,000 out
-        #   = 0.003 + 0.075 + 0.030 + 0.030
-        event("5m", "anthropic", "claude-sonnet-4-5", inp=121_000, cached=100_000, write=20_000, out=2_000),
-        # the same plus 10,000 one-hour writes at 6: + 0.060
-        event("1h", "anthropic", "claude-sonnet-4-5", inp=131_000, cached=100_000, write=30_000, write_1h=10_000, out=2_000),
-    ])  # fmt: skip
+    ingest(
+        [
+            # PRICING_RULES.md: 1,000 uncached + 20,000 5m writes + 100,000 reads, 2,000 out
+            #   = 0.003 + 0.075 + 0.030 + 0.030
+            event("5m", "anthropic", "claude-sonnet-4-5", inp=121_000, cached=100_000, write=20_000, out=2_000),
+            # the same plus 10,000 one-hour writes at 6: + 0.060
+            event(
+                "1h",
+                "anthropic",
+                "claude-sonnet-4-5",
+                inp=131_000,
+                cached=100_000,
+                write=30_000,
+                write_1h=10_000,
+                out=2_000,
+            ),
+        ]
+    )
     assert costs(cli) == {"5m": "0.138", "1h": "0.198"}
 
 
@@ -103,43 +124,57 @@ def test_gemini_thoughts_are_billed_as_output(cli, ingest):
 
 
 def test_long_context_tier_is_a_cliff_just_above_its_threshold_and_not_at_it(cli, ingest):
-    ingest([
-        event("at", "google", "gemini-2.5-pro", inp=200_000, out=5_000),          # 0.25 + 0.05
-        event("above", "google", "gemini-2.5-pro", inp=200_001, out=5_000),       # 0.5000025 + 0.075
-        event("worked", "google", "gemini-2.5-pro", inp=250_000, out=5_000),      # 0.625 + 0.075
-        # 20,000 uncached + 190,000 cache reads = 210,000 prompt tokens: the long tier for all of it
-        event("cached", "google", "gemini-2.5-pro", inp=210_000, cached=190_000, out=1_000),  # 0.05 + 0.0475 + 0.015
-    ])  # fmt: skip
+    ingest(
+        [
+            event("at", "google", "gemini-2.5-pro", inp=200_000, out=5_000),  # 0.25 + 0.05
+            event("above", "google", "gemini-2.5-pro", inp=200_001, out=5_000),  # 0.5000025 + 0.075
+            event("worked", "google", "gemini-2.5-pro", inp=250_000, out=5_000),  # 0.625 + 0.075
+            # 20,000 uncached + 190,000 cache reads = 210,000 prompt tokens: the long tier for all of it
+            event(
+                "cached", "google", "gemini-2.5-pro", inp=210_000, cached=190_000, out=1_000
+            ),  # 0.05 + 0.0475 + 0.015
+        ]
+    )
     assert costs(cli) == {"at": "0.3", "above": "0.5750025", "worked": "0.7", "cached": "0.1125"}
 
 
 def test_batch_and_priority_service_tiers_bill_their_own_rates(cli, ingest):
-    ingest([
-        event("standard", "openai", "gpt-5", inp=100_000, out=10_000),                  # 0.125 + 0.1
-        event("batch", "openai", "gpt-5", inp=100_000, out=10_000, tier="batch"),       # 0.0625 + 0.05
-        event("priority", "openai", "gpt-5", inp=100_000, out=10_000, tier="priority"), # 0.25 + 0.2
-    ])  # fmt: skip
+    ingest(
+        [
+            event("standard", "openai", "gpt-5", inp=100_000, out=10_000),  # 0.125 + 0.1
+            event("batch", "openai", "gpt-5", inp=100_000, out=10_000, tier="batch"),  # 0.0625 + 0.05
+            event("priority", "openai", "gpt-5", inp=100_000, out=10_000, tier="priority"),  # 0.25 + 0.2
+        ]
+    )
     assert costs(cli) == {"standard": "0.225", "batch": "0.1125", "priority": "0.45"}
 
 
 def test_a_bedrock_us_inference_profile_is_priced_at_its_regional_rate(cli, ingest):
-    ingest([
-        event("us", "bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", inp=10_000, out=1_000),          # 0.033 + 0.0165
-        event("global", "bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", inp=10_000, out=1_000),  # 0.03 + 0.015
-    ])  # fmt: skip
+    ingest(
+        [
+            event(
+                "us", "bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", inp=10_000, out=1_000
+            ),  # 0.033 + 0.0165
+            event(
+                "global", "bedrock", "global.anthropic.claude-sonnet-4-5-20250929-v1:0", inp=10_000, out=1_000
+            ),  # 0.03 + 0.015
+        ]
+    )
     assert costs(cli) == {"us": "0.0495", "global": "0.045"}
 
 
 def test_a_price_that_changed_on_a_date_prices_each_call_at_the_price_of_its_day(cli, ingest):
     ten_m_in_one_m_out = {"inp": 10_000_000, "out": 1_000_000}
-    ingest([
-        event("before", "openai", "o3", ts="2025-06-01T12:00:00Z", **ten_m_in_one_m_out),          # 100 + 40
-        event("last-ms", "openai", "o3", ts="2025-06-09T23:59:59.999Z", **ten_m_in_one_m_out),     # 100 + 40
-        event("at", "openai", "o3", ts="2025-06-10T00:00:00Z", **ten_m_in_one_m_out),             # 20 + 8
-        event("after", "openai", "o3", ts="2025-06-11T12:00:00Z", **ten_m_in_one_m_out),          # 20 + 8
-        # a dated snapshot id the catalog aliases to o3 gets o3's history too
-        event("snapshot", "openai", "o3-2025-04-16", ts="2025-06-01T12:00:00Z", **ten_m_in_one_m_out),
-    ])  # fmt: skip
+    ingest(
+        [
+            event("before", "openai", "o3", ts="2025-06-01T12:00:00Z", **ten_m_in_one_m_out),  # 100 + 40
+            event("last-ms", "openai", "o3", ts="2025-06-09T23:59:59.999Z", **ten_m_in_one_m_out),  # 100 + 40
+            event("at", "openai", "o3", ts="2025-06-10T00:00:00Z", **ten_m_in_one_m_out),  # 20 + 8
+            event("after", "openai", "o3", ts="2025-06-11T12:00:00Z", **ten_m_in_one_m_out),  # 20 + 8
+            # a dated snapshot id the catalog aliases to o3 gets o3's history too
+            event("snapshot", "openai", "o3-2025-04-16", ts="2025-06-01T12:00:00Z", **ten_m_in_one_m_out),
+        ]
+    )
     assert costs(cli) == {"before": "140", "last-ms": "140", "at": "28", "after": "28", "snapshot": "140"}
     # Re-pricing with the same catalog changes nothing: history stays where it is.
     assert as_json(cli, "reprice", "--dry-run")["events_changed"] == 0
@@ -149,14 +184,17 @@ def test_a_price_that_changed_on_a_date_prices_each_call_at_the_price_of_its_day
 
 
 def test_an_unknown_model_is_unpriced_until_a_price_is_set_and_reprice_applies_a_correction(cli, ingest):
-    ingest([
-        event("mystery-1", "acmeai", "mystery-1", inp=1_000_000, out=100_000, ts="2026-10-01T10:00:00Z"),
-        event("mystery-2", "acmeai", "mystery-1", inp=1_000_000, out=100_000, ts="2026-10-05T10:00:00Z"),
-        event("known", "openai", "gpt-5", inp=100_000, out=10_000),
-    ])  # fmt: skip
+    ingest(
+        [
+            event("mystery-1", "acmeai", "mystery-1", inp=1_000_000, out=100_000, ts="2026-10-01T10:00:00Z"),
+            event("mystery-2", "acmeai", "mystery-1", inp=1_000_000, out=100_000, ts="2026-10-05T10:00:00Z"),
+            event("known", "openai", "gpt-5", inp=100_000, out=10_000),
+        ]
+    )
     assert costs(cli) == {"mystery-1": None, "mystery-2": None, "known": "0.225"}
     assert as_json(cli, "prices", "unpriced") == [
-        {"vendor": "acmeai", "model": "mystery-1", "events": 2, "input_tokens": 2_000_000, "output_tokens": 200_000}]
+        {"vendor": "acmeai", "model": "mystery-1", "events": 2, "input_tokens": 2_000_000, "output_tokens": 200_000}
+    ]
     assert "acmeai" in cli("prices", "unpriced").stdout
     assert as_json(cli, "report")["unpriced"] == {"events": 2, "models": ["acmeai/mystery-1"]}
     assert as_json(cli, "prices", "show", "mystery-1") == {"query": "mystery-1", "resolved": None, "versions": []}
@@ -176,8 +214,16 @@ def test_an_unknown_model_is_unpriced_until_a_price_is_set_and_reprice_applies_a
     assert json.loads(result.stdout)["repriced"]["events_changed"] == 0
     assert costs(cli)["mystery-1"] == "1.2"
     dry = as_json(cli, "reprice", "--dry-run")
-    assert dry == {"dry_run": True, "events_seen": 3, "events_changed": 2, "newly_priced": 0, "newly_unpriced": 0,
-                   "old_total_usd": "2.4", "new_total_usd": "4.8", "delta_usd": "2.4"}  # fmt: skip
+    assert dry == {
+        "dry_run": True,
+        "events_seen": 3,
+        "events_changed": 2,
+        "newly_priced": 0,
+        "newly_unpriced": 0,
+        "old_total_usd": "2.4",
+        "new_total_usd": "4.8",
+        "delta_usd": "2.4",
+    }
     assert costs(cli) == {"mystery-1": "1.2", "mystery-2": "1.2", "known": "0.225"}  # a dry run writes nothing
     assert cli("reprice", "--dry-run").stdout.startswith("3 call(s) checked; 2 would change (0 newly priced)")
 
@@ -192,10 +238,12 @@ def test_an_unknown_model_is_unpriced_until_a_price_is_set_and_reprice_applies_a
 
 
 def test_a_user_price_from_a_date_leaves_the_calls_before_it_alone(cli, ingest):
-    ingest([
-        event("before", "openai", "gpt-4o", inp=100_000, out=10_000, ts="2026-10-01T10:00:00Z"),  # 0.25 + 0.1
-        event("after", "openai", "gpt-4o", inp=100_000, out=10_000, ts="2026-10-05T10:00:00Z"),
-    ])  # fmt: skip
+    ingest(
+        [
+            event("before", "openai", "gpt-4o", inp=100_000, out=10_000, ts="2026-10-01T10:00:00Z"),  # 0.25 + 0.1
+            event("after", "openai", "gpt-4o", inp=100_000, out=10_000, ts="2026-10-05T10:00:00Z"),
+        ]
+    )
     result = cli("prices", "set", "openai/gpt-4o", "--input", "2", "--output", "8", "--effective-from", "2026-10-03")
     assert result.stdout == "Set openai/gpt-4o (from 2026-10-03); 0 unpriced call(s) now priced.\n"
     assert as_json(cli, "reprice")["events_changed"] == 1
@@ -203,7 +251,9 @@ def test_a_user_price_from_a_date_leaves_the_calls_before_it_alone(cli, ingest):
     assert_rollups_equal_events(cli)
     versions = as_json(cli, "prices", "show", "openai/gpt-4o")["versions"]
     assert [(v["source"], v.get("effective_from")) for v in versions] == [
-        ("genai-prices", None), ("user", "2026-10-03T00:00:00Z")]  # fmt: skip
+        ("genai-prices", None),
+        ("user", "2026-10-03T00:00:00Z"),
+    ]
 
 
 def test_prices_set_refuses_what_is_not_a_price(cli):
@@ -224,8 +274,16 @@ def test_prices_set_refuses_what_is_not_a_price(cli):
 
 def litellm_row(rid, model, spend):
     """A LiteLLM proxy spend-log row: a log that states its own cost of the call."""
-    return {"request_id": rid, "call_type": "acompletion", "startTime": "2026-10-01T10:00:00Z", "model": model,
-            "custom_llm_provider": "openai", "prompt_tokens": 100_000, "completion_tokens": 10_000, "spend": spend}  # fmt: skip
+    return {
+        "request_id": rid,
+        "call_type": "acompletion",
+        "startTime": "2026-10-01T10:00:00Z",
+        "model": model,
+        "custom_llm_provider": "openai",
+        "prompt_tokens": 100_000,
+        "completion_tokens": 10_000,
+        "spend": spend,
+    }
 
 
 def test_reprice_cost_source_chooses_between_our_price_and_the_logs_own_cost(cli, ingest):
@@ -265,11 +323,13 @@ def test_reprice_needs_a_store(cli, tmp_path):
 
 
 def test_an_azure_deployment_name_is_priced_through_an_alias(cli, ingest):
-    ingest([
-        # 50,000 uncached x 2.50 + 50,000 cached x 1.25 + 10,000 out x 10
-        event("deployment", "azure", "prod-gpt4o", inp=100_000, cached=50_000, out=10_000),
-        event("same-name-elsewhere", "acmecloud", "prod-gpt4o", inp=100_000, cached=50_000, out=10_000),
-    ])  # fmt: skip
+    ingest(
+        [
+            # 50,000 uncached x 2.50 + 50,000 cached x 1.25 + 10,000 out x 10
+            event("deployment", "azure", "prod-gpt4o", inp=100_000, cached=50_000, out=10_000),
+            event("same-name-elsewhere", "acmecloud", "prod-gpt4o", inp=100_000, cached=50_000, out=10_000),
+        ]
+    )
     assert costs(cli) == {"deployment": None, "same-name-elsewhere": None}
 
     result = cli("prices", "alias", "prod-gpt4o", "azure/gpt-4o", "--vendor", "azure")
@@ -299,7 +359,13 @@ def test_prices_list_filters_by_provider_and_search(cli):
     rows = as_json(cli, "prices", "list", "--provider", "anthropic", "--search", "sonnet-4-5")
     assert rows and all(r["provider"] == "anthropic" and "sonnet-4-5" in r["model"] for r in rows)
     sonnet = next(r for r in rows if r["model"] == "claude-sonnet-4-5")
-    assert sonnet["base"] == {"input": "3", "output": "15", "cache_read": "0.3", "cache_write_5m": "3.75", "cache_write_1h": "6"}
+    assert sonnet["base"] == {
+        "input": "3",
+        "output": "15",
+        "cache_read": "0.3",
+        "cache_write_5m": "3.75",
+        "cache_write_1h": "6",
+    }
     assert sonnet["tiers"][0]["threshold"] == 200_000
     # The price in force now: o3's 2025-06-10 version, not its first one.
     o3 = next(r for r in as_json(cli, "prices", "list", "--provider", "openai", "--search", "o3") if r["model"] == "o3")
@@ -319,7 +385,10 @@ def test_prices_list_table(cli):
     [
         ("anthropic/claude-sonnet-4-5", ("anthropic", "claude-sonnet-4-5", "exact")),
         ("openai/o3-2025-04-16", ("openai", "o3", "alias")),
-        ("us.anthropic.claude-sonnet-4-5-20250929-v1:0", ("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "normalized")),
+        (
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "normalized"),
+        ),
         ("bedrock/us.anthropic.claude-2.1-v1:0", ("anthropic", "claude-2.1", "origin")),
     ],
 )
@@ -327,13 +396,16 @@ def test_prices_show_says_how_a_name_resolves(cli, query, resolved):
     info = as_json(cli, "prices", "show", query)
     assert info["query"] == query
     assert (info["resolved"]["provider"], info["resolved"]["model"], info["resolved"]["how"]) == resolved
-    assert info["versions"] and all(v["provider"] == resolved[0] and v["model"] == resolved[1] for v in info["versions"])
+    assert info["versions"] and all(
+        v["provider"] == resolved[0] and v["model"] == resolved[1] for v in info["versions"]
+    )
 
 
 def test_prices_show_lists_every_version_with_its_source(cli):
     info = as_json(cli, "prices", "show", "openai/o3")
-    assert [(v["source"], v.get("effective_from"), v["base"]["input"], v["base"]["output"]) for v in info["versions"]] == [
-        ("genai-prices", None, "10", "40"), ("genai-prices", "2025-06-10T00:00:00Z", "2", "8")]  # fmt: skip
+    assert [
+        (v["source"], v.get("effective_from"), v["base"]["input"], v["base"]["output"]) for v in info["versions"]
+    ] == [("genai-prices", None, "10", "40"), ("genai-prices", "2025-06-10T00:00:00Z", "2", "8")]
     out = cli("prices", "show", "openai/o3").stdout
     assert out.splitlines()[0] == "openai/o3 -> openai/o3 (exact match)"
     versions_table = out.split("└")[0]  # the first table; more may follow it (benchmark scores)
@@ -346,14 +418,22 @@ def test_prices_diff_lists_where_the_shipped_sources_disagree_and_who_won(cli):
     rows = as_json(cli, "prices", "diff")
     assert rows
     for r in rows:
-        assert r["kind"] in ("price", "rule", "override") and r["winner"] in ("genai-prices", "litellm", "openrouter", "override")
+        assert r["kind"] in ("price", "rule", "override") and r["winner"] in (
+            "genai-prices",
+            "litellm",
+            "openrouter",
+            "override",
+        )
         assert r["why"]  # every decision says why it went that way
         assert set(r["fields"]) <= {"input", "output"} and r["fields"]
         assert isinstance(r[r["winner"]], dict) and (r["kind"] == "override" or isinstance(r["genai-prices"], dict))
     # The catalog prices a disagreement at the winner's figure.
     won = next(r for r in rows if r["kind"] == "price" and r["winner"] == "genai-prices")
-    current = next(p for p in as_json(cli, "prices", "list", "--provider", won["provider"], "--search", won["model"])
-                   if p["model"] == won["model"])  # fmt: skip
+    current = next(
+        p
+        for p in as_json(cli, "prices", "list", "--provider", won["provider"], "--search", won["model"])
+        if p["model"] == won["model"]
+    )
     assert {f: current["base"].get(f) for f in won["genai-prices"]} == won["genai-prices"]
     out = cli("prices", "diff").stdout
     assert f"{len(rows)} price disagreement(s) between sources" in out
@@ -372,8 +452,16 @@ def test_a_newer_shipped_catalog_changes_prices_from_then_on_and_an_older_one_ch
 
     shipped = catalog.load_shipped_catalog()
     gpt_4o = shipped.versions[("openai", "gpt-4o")]
-    newer = dataclasses.replace(shipped, versions={**shipped.versions, ("openai", "gpt-4o"): tuple(
-        dataclasses.replace(v, base=Rates(input=Decimal(2), output=Decimal(8), cache_read=Decimal(1))) for v in gpt_4o)})
+    newer = dataclasses.replace(
+        shipped,
+        versions={
+            **shipped.versions,
+            ("openai", "gpt-4o"): tuple(
+                dataclasses.replace(v, base=Rates(input=Decimal(2), output=Decimal(8), cache_read=Decimal(1)))
+                for v in gpt_4o
+            ),
+        },
+    )
     ingest([event("before", "openai", "gpt-4o", inp=100_000, out=10_000)])  # 0.25 + 0.1, seeded with today's catalog
     before = as_json(cli, "prices", "show", "openai/gpt-4o")["versions"]
 

@@ -22,12 +22,28 @@ def test_every_case_is_judged():
         assert c["basis"].strip(), c["id"]
         assert c["expected_cost_usd"] is None or Decimal(c["expected_cost_usd"]) >= 0, c["id"]
     # Each defect named in issue #14 has at least one case.
-    for defect in ("dated-sonnet-4-5-long-context", "bedrock-in-region-sonnet-4-5", "bedrock-in-region-sonnet-4-6",
-                   "bedrock-in-region-opus-4-7", "haiku-4-5-tie-break", "claude-3-5-haiku-price-cut",
-                   "vertex-claude-3-5-haiku", "claude-sonnet-5", "deepseek-v3-2-era", "deepseek-chat-off-peak",
-                   "deepseek-reasoner-off-peak", "open-mistral-nemo", "magistral-medium-latest", "gemini-1-5-pro-002",
-                   "claude-3-5-sonnet-latest", "gemini-2-5-flash-preview-05-20", "gemini-2-5-pro-preview-03-25",
-                   "gpt-4-5-preview-dated", "gemini-2-0-flash-exp", "fireworks-path"):  # fmt: skip
+    for defect in (
+        "dated-sonnet-4-5-long-context",
+        "bedrock-in-region-sonnet-4-5",
+        "bedrock-in-region-sonnet-4-6",
+        "bedrock-in-region-opus-4-7",
+        "haiku-4-5-tie-break",
+        "claude-3-5-haiku-price-cut",
+        "vertex-claude-3-5-haiku",
+        "claude-sonnet-5",
+        "deepseek-v3-2-era",
+        "deepseek-chat-off-peak",
+        "deepseek-reasoner-off-peak",
+        "open-mistral-nemo",
+        "magistral-medium-latest",
+        "gemini-1-5-pro-002",
+        "claude-3-5-sonnet-latest",
+        "gemini-2-5-flash-preview-05-20",
+        "gemini-2-5-pro-preview-03-25",
+        "gpt-4-5-preview-dated",
+        "gemini-2-0-flash-exp",
+        "fireworks-path",
+    ):
         assert any(defect in i for i in ids), defect
 
 

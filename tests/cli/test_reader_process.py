@@ -14,9 +14,15 @@ LINES = 3_000
 def _log(path: Path) -> list[str]:
     lines = []
     for i in range(LINES):
-        e = {"timestamp": f"2026-10-{1 + i % 28:02d}T{i % 24:02d}:00:00Z", "customer_id": f"c{i % 13}", "event_type": f"f{i % 3}",
-             "vendor": "openai", "model": "gpt-4o-mini" if i % 5 else "not-a-priced-model", "input_tokens": 100 + i,
-             "output_tokens": 7 + i % 50}  # fmt: skip
+        e = {
+            "timestamp": f"2026-10-{1 + i % 28:02d}T{i % 24:02d}:00:00Z",
+            "customer_id": f"c{i % 13}",
+            "event_type": f"f{i % 3}",
+            "vendor": "openai",
+            "model": "gpt-4o-mini" if i % 5 else "not-a-priced-model",
+            "input_tokens": 100 + i,
+            "output_tokens": 7 + i % 50,
+        }
         if i % 4:
             e["request_id"] = f"req-{i % 2_500}"  # ids repeat: duplicates inside the file
         if i % 97 == 0:
@@ -33,8 +39,10 @@ def _contents(db: Path) -> dict[str, list[tuple]]:
     conn = sqlite3.connect(db)
     try:
         return {
-            "events": conn.execute("SELECT k.key, e.ts, e.customer, e.feature, e.model, e.input_tokens, e.output_tokens, e.cost,"
-                                   " e.price_id, e.line, e.extra FROM event_keys k JOIN events e ON e.id = k.id ORDER BY k.key").fetchall(),  # fmt: skip
+            "events": conn.execute(
+                "SELECT k.key, e.ts, e.customer, e.feature, e.model, e.input_tokens, e.output_tokens, e.cost,"
+                " e.price_id, e.line, e.extra FROM event_keys k JOIN events e ON e.id = k.id ORDER BY k.key"
+            ).fetchall(),
             "rollup": conn.execute("SELECT * FROM rollup_daily ORDER BY 1, 2, 3, 4, 5").fetchall(),
             "customers": conn.execute("SELECT * FROM rollup_customer_daily ORDER BY 1, 2").fetchall(),
             "checkpoint": conn.execute("SELECT identity, offset, line FROM sources").fetchall(),
@@ -58,8 +66,16 @@ def test_the_reader_process_stores_what_the_in_process_read_stores(cli, tmp_path
         quarantine = [json.loads(x)["line"] for x in Path(summary["quarantine"]).read_text().splitlines()]
         Path(summary["quarantine"]).unlink()
         again = json.loads(cli("--db", db, "ingest", log, "--json").stdout)  # nothing new: read nothing
-        results[mode] = (summary["lines_read"], summary["events_stored"], summary["duplicates_skipped"], summary["rejected"],
-                         summary["files"][0]["partial_line_bytes"], quarantine, again["lines_read"], _contents(db))  # fmt: skip
+        results[mode] = (
+            summary["lines_read"],
+            summary["events_stored"],
+            summary["duplicates_skipped"],
+            summary["rejected"],
+            summary["files"][0]["partial_line_bytes"],
+            quarantine,
+            again["lines_read"],
+            _contents(db),
+        )
     assert results["1"] == results["0"]
     lines_read, stored, duplicates, rejected, partial, quarantined, reread, contents = results["1"]
     assert (lines_read, rejected, len(quarantined), reread) == (LINES + 6, 6, 6, 0)

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import pytest
 
-from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.core.money import usd_to_pico
+from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.store.db import Store
 
 SNAPSHOTS = Path(__file__).parent.parent / "snapshots"
@@ -45,7 +45,14 @@ class StubPricer:
 
 
 def event(ts, customer, feature, model, cost, *, vendor="openai", inp=0, out=0, segment=None, team=None, **extra):
-    e = {"timestamp": ts, "event_type": feature, "vendor": vendor, "model": model, "input_tokens": inp, "output_tokens": out}
+    e = {
+        "timestamp": ts,
+        "event_type": feature,
+        "vendor": vendor,
+        "model": model,
+        "input_tokens": inp,
+        "output_tokens": out,
+    }
     if customer is not None:
         e["customer_id"] = customer
     if cost is not None:
@@ -58,9 +65,23 @@ def event(ts, customer, feature, model, cost, *, vendor="openai", inp=0, out=0, 
 
 
 EVENTS = [
-    event("2026-10-01T10:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100, segment="enterprise", team="red"),
-    event("2026-10-02T10:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100, segment="enterprise", team="red"),
-    event("2026-10-02T12:00:00Z", "acme", "search", "claude-x", "2.00", vendor="anthropic", inp=3000, segment="enterprise", team="blue"),
+    event(
+        "2026-10-01T10:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100, segment="enterprise", team="red"
+    ),
+    event(
+        "2026-10-02T10:00:00Z", "acme", "chat", "gpt-4o", "1.00", inp=1000, out=100, segment="enterprise", team="red"
+    ),
+    event(
+        "2026-10-02T12:00:00Z",
+        "acme",
+        "search",
+        "claude-x",
+        "2.00",
+        vendor="anthropic",
+        inp=3000,
+        segment="enterprise",
+        team="blue",
+    ),
     event("2026-10-03T08:00:00Z", None, "chat", "gpt-4o", "0.10", inp=100, out=10),
     event("2026-10-04T12:00:00Z", "initech", "search", "unpriced-model", None, vendor="acmeai", inp=200, out=20),
     event("2026-10-05T09:00:00Z", "globex", "chat", "gpt-4o-mini", "0.25", inp=500, out=50, segment="smb", team="blue"),
@@ -103,7 +124,9 @@ def report(cli, db):
 
 def only_unpriced_warnings(stderr: str) -> bool:
     """stderr holds nothing but the unpriced warning and its hint (the store has one unpriced call)."""
-    return all(line.startswith(("warning: unpriced:", "hint: margindash prices unpriced")) for line in stderr.splitlines())
+    return all(
+        line.startswith(("warning: unpriced:", "hint: margindash prices unpriced")) for line in stderr.splitlines()
+    )
 
 
 def short(value):
@@ -129,15 +152,27 @@ def test_by_customer_envelope_rows_and_totals(report, monkeypatch):
     data = report()
     assert data["schema_version"] == 1 and data["currency"] == "USD"
     assert data["generated_at"] == "2026-10-06T12:00:00Z"
-    assert data["query"]["by"] == ["customer"] and data["query"]["range"] == {"label": "all data", "start_ms": None, "end_ms": None}
+    assert data["query"]["by"] == ["customer"] and data["query"]["range"] == {
+        "label": "all data",
+        "start_ms": None,
+        "end_ms": None,
+    }
     # worst first; initech's only call is unpriced: its margin is unknown, so it is last (not "profitable at 100%")
     assert [r["group"]["customer"] for r in data["rows"]] == ["(unattributed)", "globex", "hooli", "acme", "initech"]
     acme = data["rows"][-2]
     assert acme == {
-        "group": {"customer": "acme"}, "events": 3, "input_tokens": 5000, "output_tokens": 200, "cost_usd": "4.000000000000",
-        "revenue_usd": "10.00", "margin_usd": "6.000000000000", "margin_pct": 60.0, "unpriced_events": 0, "unconverted_revenue_days": 0,
+        "group": {"customer": "acme"},
+        "events": 3,
+        "input_tokens": 5000,
+        "output_tokens": 200,
+        "cost_usd": "4.000000000000",
+        "revenue_usd": "10.00",
+        "margin_usd": "6.000000000000",
+        "margin_pct": 60.0,
+        "unpriced_events": 0,
+        "unconverted_revenue_days": 0,
         "class": "profitable",
-    }  # fmt: skip
+    }
     assert rows(data, "events", "cost_usd", "revenue_usd", "margin_usd", "margin_pct", "class") == {
         "(unattributed)": (1, "0.1", "0.00", "-0.1", None, "no revenue"),
         "initech": (1, None, "0.00", None, None, "unpriced"),
@@ -146,10 +181,17 @@ def test_by_customer_envelope_rows_and_totals(report, monkeypatch):
         "acme": (3, "4", "10.00", "6", 60.0, "profitable"),
     }
     assert data["totals"] == {
-        "events": 7, "input_tokens": 5800, "output_tokens": 280, "cost_usd": "5.100000000000", "revenue_usd": "18.00",
-        "margin_usd": "12.900000000000", "margin_pct": 71.67, "unpriced_events": 1, "unconverted_revenue_days": 0,
+        "events": 7,
+        "input_tokens": 5800,
+        "output_tokens": 280,
+        "cost_usd": "5.100000000000",
+        "revenue_usd": "18.00",
+        "margin_usd": "12.900000000000",
+        "margin_pct": 71.67,
+        "unpriced_events": 1,
+        "unconverted_revenue_days": 0,
         "class": "profitable",
-    }  # fmt: skip
+    }
 
 
 def test_rows_add_up_to_the_totals_for_every_by(report):
@@ -275,7 +317,13 @@ def test_top_folds_the_rest_into_one_row(report):
 
 
 def test_sort_by_cost_is_biggest_first(report):
-    assert [r["group"]["customer"] for r in report("--sort", "cost")["rows"]] == ["acme", "globex", "(unattributed)", "hooli", "initech"]
+    assert [r["group"]["customer"] for r in report("--sort", "cost")["rows"]] == [
+        "acme",
+        "globex",
+        "(unattributed)",
+        "hooli",
+        "initech",
+    ]
 
 
 # ---- filters ---------------------------------------------------------------------------------------
@@ -429,7 +477,10 @@ def test_empty_result_is_a_clear_message_and_exit_0(cli, db, monkeypatch):
     monkeypatch.setenv("MARGINDASH_NOW", NOW)
     result = cli("--db", db, "report", "--period", "last-month")
     assert result.exit_code == 0
-    assert result.stdout == "No usage or revenue in 2026-09-01 to 2026-09-30 (UTC).\nhint: widen the period, or check `margindash events`\n"
+    assert (
+        result.stdout
+        == "No usage or revenue in 2026-09-01 to 2026-09-30 (UTC).\nhint: widen the period, or check `margindash events`\n"
+    )
     data = json.loads(cli("--db", db, "report", "--period", "last-month", "--json").stdout)
     assert data["rows"] == [] and data["totals"]["events"] == 0 and data["totals"]["cost_usd"] == "0.000000000000"
     csv_out = cli("--db", db, "report", "--period", "last-month", "--format", "csv", "--totals").stdout
@@ -482,7 +533,10 @@ def test_csv_with_nested_groups_has_a_column_per_group(cli, db):
 def test_markdown(cli, db):
     lines = cli("--db", db, "report", "--by", "model", "--format", "markdown").stdout.splitlines()
     # Markdown is for people: $ and thousands separators, one-decimal percentages, +? where calls are unpriced
-    assert lines[0] == "| model | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct | unpriced_events | unconverted_revenue_days | class |"
+    assert (
+        lines[0]
+        == "| model | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd | margin_pct | unpriced_events | unconverted_revenue_days | class |"
+    )
     assert lines[1] == "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     assert lines[2] == "| claude-x | 1 | 3,000 | 0 | $2.00 | $0.00 | -$2.00 | - | 0 | 0 | no revenue |"
     assert "| unpriced-model | 1 | 200 | 20 | unpriced | $0.00 | - | - | 1 | 0 | unpriced |" in lines
@@ -540,10 +594,24 @@ def test_end_to_end_through_ingest_with_the_real_pricer(tmp_path, cli):
     # on a model no catalog knows is unpriced. Neither depends on the shipped prices.
     log = tmp_path / "usage.jsonl"
     log.write_text(
-        json.dumps(event("2026-10-01T10:00:00Z", "acme", "chat", "in-house-ranker", "0.50", vendor="acme-labs")) + "\n"
-        + json.dumps(event("2026-10-01T11:00:00Z", "acme", "chat", "in-house-ranker", "0.25", vendor="acme-labs")) + "\n"
-        + json.dumps(event("2026-10-01T12:00:00Z", "acme", "chat", "nobody-knows-this-model", None, vendor="acme-labs", inp=100, out=10)) + "\n"
-    )  # fmt: skip
+        json.dumps(event("2026-10-01T10:00:00Z", "acme", "chat", "in-house-ranker", "0.50", vendor="acme-labs"))
+        + "\n"
+        + json.dumps(event("2026-10-01T11:00:00Z", "acme", "chat", "in-house-ranker", "0.25", vendor="acme-labs"))
+        + "\n"
+        + json.dumps(
+            event(
+                "2026-10-01T12:00:00Z",
+                "acme",
+                "chat",
+                "nobody-knows-this-model",
+                None,
+                vendor="acme-labs",
+                inp=100,
+                out=10,
+            )
+        )
+        + "\n"
+    )
     db = tmp_path / "e2e.db"
     assert cli("--db", db, "ingest", log).exit_code == 0
     csv_path = tmp_path / "revenue.csv"
@@ -572,5 +640,8 @@ def test_one_model_name_under_two_vendors_is_one_model_row_and_two_vendor_rows(t
 
     assert run("--by", "model") == {"gpt-4o": (3, "1.75", 60)}
     assert run("--by", "vendor", "--by", "model") == {"openai/gpt-4o": (1, "1", 10), "azure/gpt-4o": (2, "0.75", 50)}
-    assert run("--by", "customer", "--by", "model") == {"acme/gpt-4o": (2, "1.5", 30), "(unattributed)/gpt-4o": (1, "0.25", 30)}
+    assert run("--by", "customer", "--by", "model") == {
+        "acme/gpt-4o": (2, "1.5", 30),
+        "(unattributed)/gpt-4o": (1, "0.25", 30),
+    }
     assert run("--by", "customer", "--customer", "acme") == {"acme": (2, "1.5", 30)}

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.core.money import usd_to_pico
+from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.store.db import Store
 
 SNAPSHOTS = Path(__file__).parent.parent / "snapshots"
@@ -29,7 +29,14 @@ class StubPricer:
 
 
 def event(ts, customer, cost, feature="chat", model="gpt-4o", **extra):
-    e = {"timestamp": ts, "event_type": feature, "vendor": "openai", "model": model, "input_tokens": 10, "output_tokens": 1}
+    e = {
+        "timestamp": ts,
+        "event_type": feature,
+        "vendor": "openai",
+        "model": model,
+        "input_tokens": 10,
+        "output_tokens": 1,
+    }
     if customer is not None:
         e["customer_id"] = customer
     if cost is not None:
@@ -46,7 +53,9 @@ def build_store(tmp_path: Path, cli, events, revenue_rows=()) -> Path:
     assert (result.events_stored, result.rejected) == (len(events), 0)
     if revenue_rows:
         csv_path = tmp_path / "revenue.csv"
-        csv_path.write_text("customer_id,amount,currency,date\n" + "".join(f"{c},{a},usd,{d}\n" for c, a, d in revenue_rows))
+        csv_path.write_text(
+            "customer_id,amount,currency,date\n" + "".join(f"{c},{a},usd,{d}\n" for c, a, d in revenue_rows)
+        )
         assert cli("--db", db, "revenue", "import", csv_path).exit_code == 0
     return db
 
@@ -58,7 +67,12 @@ def short(value):
         return {k: short(v) for k, v in value.items()}
     if isinstance(value, list):
         return [short(v) for v in value]
-    if isinstance(value, str) and "." in value and len(value.split(".")[1]) == 12 and value.replace(".", "").lstrip("-").isdigit():
+    if (
+        isinstance(value, str)
+        and "." in value
+        and len(value.split(".")[1]) == 12
+        and value.replace(".", "").lstrip("-").isdigit()
+    ):
         from decimal import Decimal
 
         return format(Decimal(value).normalize(), "f") if Decimal(value) else "0"
@@ -97,7 +111,12 @@ TREND_EVENTS = [
     event("2026-10-01T11:00:00Z", "b", "0.50"),
     event("2026-10-03T11:00:00Z", "b", "0.50"),
 ]
-TREND_REVENUE = [("a", "10.00", "2026-10-01"), ("a", "5.00", "2026-10-02"), ("a", "5.00", "2026-10-03"), ("b", "2.00", "2026-10-02")]
+TREND_REVENUE = [
+    ("a", "10.00", "2026-10-01"),
+    ("a", "5.00", "2026-10-02"),
+    ("a", "5.00", "2026-10-03"),
+    ("b", "2.00", "2026-10-02"),
+]
 
 
 @pytest.fixture
@@ -115,15 +134,32 @@ def test_trend_by_customer_per_day(cli, trend_db, monkeypatch):
     assert data["periods"] == ["2026-10-01", "2026-10-02", "2026-10-03"]
     assert [r["group"] for r in data["rows"]] == [{"customer": "b"}, {"customer": "a"}]  # worst total margin first
     b, a = data["rows"]
-    assert [money(p) for p in a["series"]] == [("1", "10.00", "9", 90.0), ("2", "5.00", "3", 60.0), ("4", "5.00", "1", 20.0)]
+    assert [money(p) for p in a["series"]] == [
+        ("1", "10.00", "9", 90.0),
+        ("2", "5.00", "3", 60.0),
+        ("4", "5.00", "1", 20.0),
+    ]
     assert money(a) == ("7", "20.00", "13", 65.0) and a["events"] == 3
     assert a["change"] == {"from": "2026-10-01", "to": "2026-10-03", "margin_usd": "-8", "margin_pct_points": -70.0}
-    assert [money(p) for p in b["series"]] == [("0.5", "0.00", "-0.5", None), ("0", "2.00", "2", 100.0), ("0.5", "0.00", "-0.5", None)]
+    assert [money(p) for p in b["series"]] == [
+        ("0.5", "0.00", "-0.5", None),
+        ("0", "2.00", "2", 100.0),
+        ("0.5", "0.00", "-0.5", None),
+    ]
     assert b["change"] == {"from": "2026-10-01", "to": "2026-10-03", "margin_usd": "0", "margin_pct_points": None}
     totals = data["totals"]
-    assert [money(p) for p in totals["series"]] == [("1.5", "10.00", "8.5", 85.0), ("2", "7.00", "5", 71.43), ("4.5", "5.00", "0.5", 10.0)]
+    assert [money(p) for p in totals["series"]] == [
+        ("1.5", "10.00", "8.5", 85.0),
+        ("2", "7.00", "5", 71.43),
+        ("4.5", "5.00", "0.5", 10.0),
+    ]
     assert money(totals) == ("8", "22.00", "14", 63.64)
-    assert totals["change"] == {"from": "2026-10-01", "to": "2026-10-03", "margin_usd": "-8", "margin_pct_points": -75.0}
+    assert totals["change"] == {
+        "from": "2026-10-01",
+        "to": "2026-10-03",
+        "margin_usd": "-8",
+        "margin_pct_points": -75.0,
+    }
     assert data["unpriced"] == {"events": 0, "models": []}
 
 
@@ -133,7 +169,11 @@ def test_trend_by_feature_allocates_revenue_per_period(cli, trend_db):
     assert data["periods"] == ["2026-10-01", "2026-10-02", "2026-10-03"]  # all data: the data's own span
     rows = {r["group"]["feature"]: r for r in data["rows"]}
     assert [r["group"]["feature"] for r in data["rows"]] == ["search", "(no usage)", "chat"]
-    assert [money(p) for p in rows["chat"]["series"]] == [("1.5", "10.00", "8.5", 85.0), ("2", "5.00", "3", 60.0), ("0.5", "0.00", "-0.5", None)]
+    assert [money(p) for p in rows["chat"]["series"]] == [
+        ("1.5", "10.00", "8.5", 85.0),
+        ("2", "5.00", "3", 60.0),
+        ("0.5", "0.00", "-0.5", None),
+    ]
     assert [p["margin_usd"] for p in rows["search"]["series"]] == ["0", "0", "1"]
     assert rows["search"]["change"] is None  # one active period: no change to show
     assert rows["(no usage)"]["series"][1]["revenue_usd"] == "2.00"
@@ -171,28 +211,42 @@ def test_trend_filters_and_period(cli, trend_db, monkeypatch):
     assert data["periods"][0] == "2026-09-27" and data["periods"][-1] == "2026-10-03" and len(data["periods"]) == 7
     assert [r["group"]["feature"] for r in data["rows"]] == ["search", "chat"]
     chat = run_json(cli, trend_db, "trend", "--feature", "chat", "--granularity", "day")
-    assert {r["group"]["customer"]: r["revenue_usd"] for r in chat["rows"]} == {"b": "0.00", "a": "15.00"}  # b paid on a day with no call: (no usage), not chat
+    assert {r["group"]["customer"]: r["revenue_usd"] for r in chat["rows"]} == {
+        "b": "0.00",
+        "a": "15.00",
+    }  # b paid on a day with no call: (no usage), not chat
 
 
 def test_trend_in_tokyo_moves_a_2330_utc_call_to_the_next_day(tmp_path, cli):
-    db = build_store(tmp_path, cli, [event("2026-10-01T23:30:00Z", "a", "1.00"), event("2026-10-02T01:00:00Z", "a", "2.00")])
+    db = build_store(
+        tmp_path, cli, [event("2026-10-01T23:30:00Z", "a", "1.00"), event("2026-10-02T01:00:00Z", "a", "2.00")]
+    )
     utc = run_json(cli, db, "trend", "--granularity", "day")
     tokyo = run_json(cli, db, "trend", "--granularity", "day", "--tz", "Asia/Tokyo")
-    assert [(p["period"], p["cost_usd"]) for p in utc["rows"][0]["series"]] == [("2026-10-01", "1"), ("2026-10-02", "2")]
+    assert [(p["period"], p["cost_usd"]) for p in utc["rows"][0]["series"]] == [
+        ("2026-10-01", "1"),
+        ("2026-10-02", "2"),
+    ]
     assert [(p["period"], p["cost_usd"]) for p in tokyo["rows"][0]["series"]] == [("2026-10-02", "3")]
 
 
 def test_trend_csv_markdown_and_table(cli, trend_db, monkeypatch):
     csv_lines = cli("--db", trend_db, "report", "trend", "--format", "csv", "--totals").stdout.splitlines()
-    assert csv_lines[0] == ("customer,period,partial,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,"
-                            "unpriced_events,unconverted_revenue_days")  # fmt: skip
+    assert csv_lines[0] == (
+        "customer,period,partial,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct,"
+        "unpriced_events,unconverted_revenue_days"
+    )
     assert csv_lines[1] == "b,2026-10-01,,1,10,1,0.500000000000,0.00,-0.500000000000,,0,0"
     assert csv_lines[-1] == "(total),2026-10-03,,2,20,2,4.500000000000,5.00,0.500000000000,10.00,0,0"
     assert len(csv_lines) == 1 + 3 * 3
-    assert len(cli("--db", trend_db, "report", "trend", "--format", "csv").stdout.splitlines()) == 1 + 2 * 3  # no totals
+    assert (
+        len(cli("--db", trend_db, "report", "trend", "--format", "csv").stdout.splitlines()) == 1 + 2 * 3
+    )  # no totals
     md = cli("--db", trend_db, "report", "trend", "--format", "markdown").stdout.splitlines()
-    assert md[0] == ("| customer | period | partial | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd"
-                     " | margin_pct | unpriced_events | unconverted_revenue_days |")  # fmt: skip
+    assert md[0] == (
+        "| customer | period | partial | events | input_tokens | output_tokens | cost_usd | revenue_usd | margin_usd"
+        " | margin_pct | unpriced_events | unconverted_revenue_days |"
+    )
     assert md[1] == "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     assert md[5] == "| a | 2026-10-01 |  | 1 | 10 | 1 | $1.00 | $10.00 | $9.00 | 90.0% | 0 | 0 |"
     monkeypatch.setenv("COLUMNS", "120")
@@ -233,11 +287,17 @@ COHORT_EVENTS = [
     event("2026-09-01T10:00:00Z", None, "0.40"),
 ]
 COHORT_REVENUE = [
-    ("c1", "10.00", "2026-08-31"), ("c1", "10.00", "2026-09-30"), ("c1", "10.00", "2026-10-31"),
-    ("c2", "5.00", "2026-08-31"), ("c2", "5.00", "2026-09-30"), ("c2", "5.00", "2026-10-31"),
-    ("c3", "3.00", "2026-08-15"), ("c3", "4.00", "2026-09-30"), ("c3", "4.00", "2026-10-31"),
+    ("c1", "10.00", "2026-08-31"),
+    ("c1", "10.00", "2026-09-30"),
+    ("c1", "10.00", "2026-10-31"),
+    ("c2", "5.00", "2026-08-31"),
+    ("c2", "5.00", "2026-09-30"),
+    ("c2", "5.00", "2026-10-31"),
+    ("c3", "3.00", "2026-08-15"),
+    ("c3", "4.00", "2026-09-30"),
+    ("c3", "4.00", "2026-10-31"),
     ("c4", "7.00", "2026-09-30"),
-]  # fmt: skip
+]
 
 
 @pytest.fixture
@@ -268,11 +328,20 @@ def test_cohorts_by_month(cli, cohort_db):
     ]
     assert money(data["totals"]) == ("11", "53.00", "42", 79.25)
     assert data["excluded"] == {
-        "unattributed": {"events": 1, "input_tokens": 10, "output_tokens": 1, "cost_usd": "0.4", "revenue_usd": "0.00",
-                         "margin_usd": "-0.4", "margin_pct": None, "unpriced_events": 0, "unconverted_revenue_days": 0},
+        "unattributed": {
+            "events": 1,
+            "input_tokens": 10,
+            "output_tokens": 1,
+            "cost_usd": "0.4",
+            "revenue_usd": "0.00",
+            "margin_usd": "-0.4",
+            "margin_pct": None,
+            "unpriced_events": 0,
+            "unconverted_revenue_days": 0,
+        },
         "revenue_without_usage_usd": "7.00",
         "revenue_before_first_call_usd": "3.00",
-    }  # fmt: skip
+    }
 
 
 def test_cohorts_keep_their_first_call_month_when_the_range_starts_later(cli, cohort_db):
@@ -285,11 +354,15 @@ def test_cohorts_keep_their_first_call_month_when_the_range_starts_later(cli, co
 
 
 def test_cohorts_show_a_quiet_month_as_zero(tmp_path, cli):
-    db = build_store(tmp_path, cli, [event("2026-08-10T10:00:00Z", "c1", "1.00"), event("2026-10-05T10:00:00Z", "c1", "1.00")])
+    db = build_store(
+        tmp_path, cli, [event("2026-08-10T10:00:00Z", "c1", "1.00"), event("2026-10-05T10:00:00Z", "c1", "1.00")]
+    )
     (cohort,) = run_json(cli, db, "cohorts")["cohorts"]
     assert [(p["index"], p["active_customers"], p["events"], p["margin_pct"]) for p in cohort["periods"]] == [
-        (1, 1, 1, None), (2, 0, 0, None), (3, 1, 1, None),
-    ]  # fmt: skip
+        (1, 1, 1, None),
+        (2, 0, 0, None),
+        (3, 1, 1, None),
+    ]
 
 
 def test_cohorts_month_is_the_month_in_tz(tmp_path, cli):
@@ -303,13 +376,18 @@ def test_cohorts_by_week(cli, cohort_db):
     # c1 starts Mon Aug 10, c2 Thu Aug 20 (week of Mon Aug 17); revenue of Aug 31 is week 4 / week 3
     assert [(c["cohort"], c["customers"]) for c in data["cohorts"]] == [("2026-08-10", 1), ("2026-08-17", 1)]
     assert [(p["index"], p["period"], p["revenue_usd"]) for p in data["cohorts"][1]["periods"]] == [
-        (1, "2026-08-17", "0.00"), (2, "2026-08-24", "0.00"), (3, "2026-08-31", "5.00"),
-    ]  # fmt: skip
+        (1, "2026-08-17", "0.00"),
+        (2, "2026-08-24", "0.00"),
+        (3, "2026-08-31", "5.00"),
+    ]
 
 
 def test_cohorts_csv_markdown_and_table(cli, cohort_db, monkeypatch):
     lines = cli("--db", cohort_db, "report", "cohorts", "--format", "csv").stdout.splitlines()
-    assert lines[0] == "cohort,customers,index,period,active_customers,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct"
+    assert (
+        lines[0]
+        == "cohort,customers,index,period,active_customers,events,input_tokens,output_tokens,cost_usd,revenue_usd,margin_usd,margin_pct"
+    )
     assert lines[1] == "2026-08-01,2,1,2026-08-01,2,2,20,2,2.000000000000,15.00,13.000000000000,86.67"
     assert lines[-1] == "total,,3,,2,2,20,2,4.000000000000,15.00,11.000000000000,73.33"
     assert len(lines) == 1 + 3 + 2 + 3
@@ -344,9 +422,12 @@ CONC_EVENTS = [
     event("2026-10-02T10:00:00Z", None, "2.00"),
 ]
 CONC_REVENUE = [
-    ("c01", "8.00", "2026-10-01"), ("c02", "20.00", "2026-10-01"), ("c03", "2.00", "2026-10-01"),
-    *((f"c{i:02d}", "2.00", "2026-10-01") for i in range(4, 11)), ("c11", "1.00", "2026-10-02"),
-]  # fmt: skip
+    ("c01", "8.00", "2026-10-01"),
+    ("c02", "20.00", "2026-10-01"),
+    ("c03", "2.00", "2026-10-01"),
+    *((f"c{i:02d}", "2.00", "2026-10-01") for i in range(4, 11)),
+    ("c11", "1.00", "2026-10-02"),
+]
 
 
 @pytest.fixture
@@ -359,14 +440,24 @@ def test_concentration(cli, conc_db):
     assert data["query"]["tiers"] == [10, 20] and data["currency"] == "USD"
     top10, top20 = data["tiers"]
     assert (top10["top_pct"], top10["count"], top10["customers"]) == (10, 2, ["c01", "c02"])
-    assert (*money(top10), top10["cost_share_pct"], top10["revenue_share_pct"]) == ("16", "28.00", "12", 42.86, 53.33, 62.22)
+    assert (*money(top10), top10["cost_share_pct"], top10["revenue_share_pct"]) == (
+        "16",
+        "28.00",
+        "12",
+        42.86,
+        53.33,
+        62.22,
+    )
     assert top10["negative_margin"] == ["c01"]
     assert (top20["count"], top20["customers"], top20["negative_margin"]) == (3, ["c01", "c02", "c03"], ["c01", "c03"])
     assert (top20["cost_usd"], top20["cost_share_pct"], top20["revenue_share_pct"]) == ("20", 66.67, 66.67)
     assert (*money(data["rest"]), data["rest"]["cost_share_pct"]) == ("7", "15.00", "8", 53.33, 23.33)
     assert (*money(data["unattributed"]), data["unattributed"]["cost_share_pct"]) == ("3", "0.00", "-3", None, 10.0)
     assert (*money(data["totals"]), data["totals"]["customers"]) == ("30", "45.00", "15", 33.33, 11)
-    ranked = [(c["rank"], c["customer"], c["cost_share_pct"], c["cumulative_cost_share_pct"], c["class"]) for c in data["customers"]]
+    ranked = [
+        (c["rank"], c["customer"], c["cost_share_pct"], c["cumulative_cost_share_pct"], c["class"])
+        for c in data["customers"]
+    ]
     assert ranked[:4] == [
         (1, "c01", 33.33, 33.33, "unprofitable"),
         (2, "c02", 20.0, 53.33, "profitable"),
@@ -387,7 +478,10 @@ def test_concentration_with_a_period(cli, conc_db, monkeypatch):
 
 def test_concentration_csv_markdown_and_table(cli, conc_db, monkeypatch):
     lines = cli("--db", conc_db, "report", "concentration", "--format", "csv").stdout.splitlines()
-    assert lines[0] == "rank,customer,top_pct,events,cost_usd,cost_share_pct,cumulative_cost_share_pct,revenue_usd,margin_usd,margin_pct,class"
+    assert (
+        lines[0]
+        == "rank,customer,top_pct,events,cost_usd,cost_share_pct,cumulative_cost_share_pct,revenue_usd,margin_usd,margin_pct,class"
+    )
     assert lines[1:4] == [
         "1,c01,10,1,10.000000000000,33.33,33.33,8.00,-2.000000000000,-25.0,unprofitable",
         "2,c02,10,1,6.000000000000,20.0,53.33,20.00,14.000000000000,70.0,profitable",
@@ -411,8 +505,9 @@ def test_empty_result_is_a_clear_message_and_exit_0(tmp_path, cli, command):
     db = build_store(tmp_path, cli, [event("2026-10-01T10:00:00Z", "a", "1.00")])
     result = cli("--db", db, "report", command, "--since", "2027-01-01")
     assert result.exit_code == 0
-    assert result.stdout == ("No usage or revenue in 2027-01-01 to now (UTC).\n"
-                             "hint: widen the period, or check `margindash events`\n")  # fmt: skip
+    assert result.stdout == (
+        "No usage or revenue in 2027-01-01 to now (UTC).\nhint: widen the period, or check `margindash events`\n"
+    )
     data = run_json(cli, db, command, "--since", "2027-01-01")
     assert data["schema_version"] == 1 and data["unpriced"] == {"events": 0, "models": []}
     payload = {"trend": "rows", "cohorts": "cohorts", "concentration": "customers"}[command]
@@ -423,7 +518,11 @@ def test_empty_result_is_a_clear_message_and_exit_0(tmp_path, cli, command):
 
 @pytest.mark.parametrize("command", ["trend", "cohorts", "concentration"])
 def test_unpriced_calls_are_reported(tmp_path, cli, command):
-    db = build_store(tmp_path, cli, [event("2026-10-01T10:00:00Z", "a", "1.00"), event("2026-10-01T11:00:00Z", "a", None, model="unpriced-x")])
+    db = build_store(
+        tmp_path,
+        cli,
+        [event("2026-10-01T10:00:00Z", "a", "1.00"), event("2026-10-01T11:00:00Z", "a", None, model="unpriced-x")],
+    )
     assert run_json(cli, db, command)["unpriced"] == {"events": 1, "models": ["openai/unpriced-x"]}
     for fmt in ("table", "json", "csv", "markdown"):  # the warning goes to stderr in every format
         err = cli("--db", db, "report", command, "--format", fmt).stderr
@@ -441,7 +540,9 @@ def test_every_report_subcommand_and_option_is_in_the_readme():
 
     from margindash_cli.cli import app
 
-    readme = (Path(__file__).resolve().parent.parent.parent / "README.md").read_text().split("## Command reference", 1)[1]
+    readme = (
+        (Path(__file__).resolve().parent.parent.parent / "README.md").read_text().split("## Command reference", 1)[1]
+    )
     report = typer.main.get_command(app).commands["report"]
     assert set(report.commands) == {"trend", "cohorts", "concentration"}
     missing = []
@@ -450,5 +551,9 @@ def test_every_report_subcommand_and_option_is_in_the_readme():
             missing.append(f"report{name}")
         assert (cmd.help or "").strip(), name
         for param in cmd.params:
-            missing += [f"report{name} {opt}" for opt in getattr(param, "opts", []) if opt.startswith("--") and opt not in readme]
+            missing += [
+                f"report{name} {opt}"
+                for opt in getattr(param, "opts", [])
+                if opt.startswith("--") and opt not in readme
+            ]
     assert missing == []

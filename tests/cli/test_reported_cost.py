@@ -41,25 +41,47 @@ def test_openrouter_cost_is_read_exactly_and_wins_over_ticks():
 
 def lines(tmp_path, events):
     log = tmp_path / "calls.jsonl"
-    log.write_text("".join(json.dumps({"timestamp": "2026-11-16T12:00:00Z", "request_id": b["id"], "response": b}) + "\n"
-                           for b in events))  # fmt: skip
+    log.write_text(
+        "".join(
+            json.dumps({"timestamp": "2026-11-16T12:00:00Z", "request_id": b["id"], "response": b}) + "\n"
+            for b in events
+        )
+    )
     return log
 
 
 def test_prices_drift_lists_models_past_the_threshold(cli, tmp_path):
     # gpt-4o is $2.50/$10: 1,000 in + 100 out = $0.0035. One call reported right, one at $0.0099.
     # grok-4 is $3/$15: $0.0045, reported right in ticks. grok-4 again at 1% off: $0.004545 is exactly 1%: not listed.
-    log = lines(tmp_path, [body("openai/gpt-4o", cost=0.0035), body("openai/gpt-4o", cost=0.0099),
-                           body("grok-4", ticks=45_000_000), body("grok-4", ticks=45_450_000, prompt=1000, completion=100)])  # fmt: skip
+    log = lines(
+        tmp_path,
+        [
+            body("openai/gpt-4o", cost=0.0035),
+            body("openai/gpt-4o", cost=0.0099),
+            body("grok-4", ticks=45_000_000),
+            body("grok-4", ticks=45_450_000, prompt=1000, completion=100),
+        ],
+    )
     db = tmp_path / "s.db"
     assert cli("--db", db, "ingest", log).exit_code == 0
     data = json.loads(cli("--db", db, "prices", "drift", "--json").stdout)
     assert data["threshold_pct"] == "1" and data["drifting"] == 1
     gpt, grok = data["models"]
-    assert (gpt["model"], gpt["calls"], gpt["computed_usd"], gpt["reported_usd"], gpt["difference_usd"], gpt["drifting"]) == (
-        "openai/gpt-4o", 2, "0.007", "0.0134", "-0.0064", True)  # fmt: skip
+    assert (
+        gpt["model"],
+        gpt["calls"],
+        gpt["computed_usd"],
+        gpt["reported_usd"],
+        gpt["difference_usd"],
+        gpt["drifting"],
+    ) == ("openai/gpt-4o", 2, "0.007", "0.0134", "-0.0064", True)
     assert gpt["worst_call"] == {"file": str(log), "line": 2, "difference_pct": "64.65"}
-    assert (grok["model"], grok["computed_usd"], grok["reported_usd"], grok["drifting"]) == ("grok-4", "0.009", "0.009045", False)
+    assert (grok["model"], grok["computed_usd"], grok["reported_usd"], grok["drifting"]) == (
+        "grok-4",
+        "0.009",
+        "0.009045",
+        False,
+    )
     out = cli("--db", db, "prices", "drift").stdout
     assert "openai/gpt-4o" in out and "grok-4" not in out and "-$0.0064" in out
     assert "grok-4" in cli("--db", db, "prices", "drift", "--all").stdout
@@ -78,7 +100,11 @@ def test_drift_uses_computed_cost_whatever_cost_source_stored_and_counts_unprice
     data = json.loads(cli("--db", db, "prices", "drift", "--json").stdout)
     by = {r["model"]: r for r in data["models"]}
     assert by["openai/gpt-4o"]["computed_usd"] == "0.0035" and by["openai/gpt-4o"]["drifting"]
-    assert (by["acme-9000"]["unpriced_calls"], by["acme-9000"]["computed_usd"], by["acme-9000"]["drifting"]) == (1, "0", False)
+    assert (by["acme-9000"]["unpriced_calls"], by["acme-9000"]["computed_usd"], by["acme-9000"]["drifting"]) == (
+        1,
+        "0",
+        False,
+    )
 
 
 def test_drift_with_no_reported_costs_says_so(cli, tmp_path):

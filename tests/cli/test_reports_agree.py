@@ -32,14 +32,35 @@ def random_store(rng: random.Random) -> tuple[list[UsageFact], list[RevenueFact]
         vendor = MODELS[model] if model != "shared" or rng.random() < 0.5 else "other"  # one model name, two vendors
         customer = rng.choice(["a", "b", "c", None])
         plan = {"a": "pro", "b": "free"}.get(customer)
-        groups = (rng.choice(["chat", "search", None]), vendor, model, rng.choice(["smb", None]), plan, rng.choice(["red", "blue", None]))
+        groups = (
+            rng.choice(["chat", "search", None]),
+            vendor,
+            model,
+            rng.choice(["smb", None]),
+            plan,
+            rng.choice(["red", "blue", None]),
+        )
         events = rng.randint(1, 9)
         unpriced = rng.randint(0, events) if rng.random() < 0.2 else 0
-        usage.append(UsageFact(customer, groups, D0 + timedelta(days=rng.randint(0, 40)), events,
-                               rng.randint(0, 10**5), rng.randint(0, 10**4), rng.randint(0, 10**4) * CENT // 7, unpriced,
-                               rng.choice([0, 0, 0, rng.randint(1, 500)])))  # fmt: skip
-    revenue = [RevenueFact(rng.choice(["a", "b", "d", None]), D0 + timedelta(days=rng.randint(0, 40)), rng.randint(-500, 10**6))
-               for _ in range(rng.randint(0, 25))]  # fmt: skip
+        usage.append(
+            UsageFact(
+                customer,
+                groups,
+                D0 + timedelta(days=rng.randint(0, 40)),
+                events,
+                rng.randint(0, 10**5),
+                rng.randint(0, 10**4),
+                rng.randint(0, 10**4) * CENT // 7,
+                unpriced,
+                rng.choice([0, 0, 0, rng.randint(1, 500)]),
+            )
+        )
+    revenue = [
+        RevenueFact(
+            rng.choice(["a", "b", "d", None]), D0 + timedelta(days=rng.randint(0, 40)), rng.randint(-500, 10**6)
+        )
+        for _ in range(rng.randint(0, 25))
+    ]
     return usage, revenue
 
 
@@ -98,9 +119,15 @@ def test_report_and_trend_agree_per_group_and_period():
         fd = fact_dims_for([dim])
         t = build_trend(dim, usage, revenue, granularity=granularity, fact_dims=fd)
         r = build_report([dim], usage, revenue, fact_dims=fd)
-        assert {row.group[dim]: (row.total.revenue_cents, row.total.cost_pico) for row in t.rows if row.total.events or row.total.revenue_cents} \
-            == {row.group[dim]: (row.measures.revenue_cents, row.measures.cost_pico) for row in r.rows if row.measures.events or row.measures.revenue_cents}, \
-            f"seed {SEED} trial {trial}"  # fmt: skip
+        assert {
+            row.group[dim]: (row.total.revenue_cents, row.total.cost_pico)
+            for row in t.rows
+            if row.total.events or row.total.revenue_cents
+        } == {
+            row.group[dim]: (row.measures.revenue_cents, row.measures.cost_pico)
+            for row in r.rows
+            if row.measures.events or row.measures.revenue_cents
+        }, f"seed {SEED} trial {trial}"
         per_period = build_report([dim, granularity], usage, revenue, fact_dims=fd)
         cells = {(row.group[dim], row.group[granularity]): row.measures.revenue_cents for row in per_period.rows}
         for row in t.rows:
@@ -151,7 +178,11 @@ def test_a_time_report_over_a_bounded_range_lists_every_period_zeros_included():
     usage = [UsageFact("a", (), date(2026, 10, 2), 1, 10, 1, CENT, 0, 0)]
     r = build_report(["day"], usage, [], first_day=date(2026, 10, 1), last_day=date(2026, 10, 4))
     assert [(row.group["day"], row.measures.events) for row in r.rows] == [
-        ("2026-10-01", 0), ("2026-10-02", 1), ("2026-10-03", 0), ("2026-10-04", 0)]  # fmt: skip
+        ("2026-10-01", 0),
+        ("2026-10-02", 1),
+        ("2026-10-03", 0),
+        ("2026-10-04", 0),
+    ]
     r = build_report(["month"], usage, [], first_day=date(2026, 9, 15), last_day=date(2026, 11, 2))
     assert [row.group["month"] for row in r.rows] == ["2026-09-01", "2026-10-01", "2026-11-01"]
 
@@ -178,8 +209,19 @@ import json  # noqa: E402
 
 from margindash_cli.core.money import table_usd, usd_to_pico  # noqa: E402
 
-CLI_DIMS = [["customer"], ["feature"], ["model"], ["vendor"], ["segment"], ["tag:team"], ["day"], ["week"],
-            ["customer", "feature"], ["model", "vendor"], ["feature", "day"]]  # fmt: skip
+CLI_DIMS = [
+    ["customer"],
+    ["feature"],
+    ["model"],
+    ["vendor"],
+    ["segment"],
+    ["tag:team"],
+    ["day"],
+    ["week"],
+    ["customer", "feature"],
+    ["model", "vendor"],
+    ["feature", "day"],
+]
 
 
 def random_log_store(tmp_path, cli, rng):
@@ -191,11 +233,25 @@ def random_log_store(tmp_path, cli, rng):
         model, vendor = rng.choice(models)
         ts = f"2026-10-{rng.randint(1, 9):02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
         cost = f"{rng.randint(0, 5000) / 1000:.3f}"
-        events.append(event(ts, rng.choice(["a", "b", "c", None]), rng.choice(["chat", "search"]), model, cost, vendor=vendor,
-                            inp=rng.randint(0, 3000), out=rng.randint(1, 300), segment=rng.choice(["smb", None]),
-                            team=rng.choice(["red", "blue", None]), request_id=f"req-{i}"))  # fmt: skip
+        events.append(
+            event(
+                ts,
+                rng.choice(["a", "b", "c", None]),
+                rng.choice(["chat", "search"]),
+                model,
+                cost,
+                vendor=vendor,
+                inp=rng.randint(0, 3000),
+                out=rng.randint(1, 300),
+                segment=rng.choice(["smb", None]),
+                team=rng.choice(["red", "blue", None]),
+                request_id=f"req-{i}",
+            )
+        )
     revenue = "customer_id,amount,currency,date\n" + "".join(
-        f"{rng.choice(['a', 'b', 'd'])},{rng.randint(1, 5000) / 100:.2f},usd,2026-10-{rng.randint(1, 9):02d}\n" for _ in range(rng.randint(1, 8)))
+        f"{rng.choice(['a', 'b', 'd'])},{rng.randint(1, 5000) / 100:.2f},usd,2026-10-{rng.randint(1, 9):02d}\n"
+        for _ in range(rng.randint(1, 8))
+    )
     return build_store(tmp_path, cli, events, revenue)
 
 
@@ -223,9 +279,9 @@ def test_every_format_shows_the_same_figures_and_unpriced_markers(tmp_path, cli,
                     assert c[k] == (r[k] or ""), where
                 assert int(c["unpriced_events"]) == r["unpriced_events"] and c["class"] == r["class"], where
             # Markdown and the table: the same figures rounded for people, the same markers
-            md = cli("--db", db, "report", *extra, "--format", "markdown").stdout.splitlines()[2:2 + len(rows)]
+            md = cli("--db", db, "report", *extra, "--format", "markdown").stdout.splitlines()[2 : 2 + len(rows)]
             table = cli("--db", db, "report", *extra).stdout
-            for (group, r), line in zip(rows, md):
+            for (group, r), line in zip(rows, md):  # noqa: B007
                 cells = [x.strip() for x in line.strip("|").split(" | ")]
                 n = len(dims)
                 if r["cost_usd"] is None:
@@ -244,7 +300,9 @@ def test_every_format_shows_the_same_figures_and_unpriced_markers(tmp_path, cli,
                     s = sums.setdefault(group[dims[0]], [Decimal(0), Decimal(0)])
                     s[0] += Decimal(r["revenue_usd"])
                     s[1] += Decimal(r["cost_usd"] or 0)
-                assert {r["group"][dims[0]]: [Decimal(r["revenue_usd"]), Decimal(r["cost_usd"] or 0)] for r in alone["rows"]} == sums, where
+                assert {
+                    r["group"][dims[0]]: [Decimal(r["revenue_usd"]), Decimal(r["cost_usd"] or 0)] for r in alone["rows"]
+                } == sums, where
 
 
 def test_the_demos_vendor_and_model_reports_agree_to_the_cent(cli):
@@ -259,4 +317,7 @@ def test_the_demos_vendor_and_model_reports_agree_to_the_cent(cli):
     assert {r["group"]["vendor"]: Decimal(r["revenue_usd"]) for r in vendor["rows"]} == sums
     google = next(r for r in vendor["rows"] if r["group"]["vendor"] == "google")
     model = json.loads(cli("--db", db, "report", "--by", "model", "--json").stdout)
-    assert next(r for r in model["rows"] if r["group"]["model"] == "gemini-2.5-flash")["revenue_usd"] == google["revenue_usd"]
+    assert (
+        next(r for r in model["rows"] if r["group"]["model"] == "gemini-2.5-flash")["revenue_usd"]
+        == google["revenue_usd"]
+    )

@@ -13,7 +13,11 @@ from margindash_cli.store.db import Store
 
 def totals(home) -> dict[str, int]:
     with Store.open(home / "margindash.db") as store:
-        return dict(store.conn.execute("SELECT strftime('%Y-%m', day * 86400, 'unixepoch'), sum(amount_minor) FROM revenue GROUP BY 1"))
+        return dict(
+            store.conn.execute(
+                "SELECT strftime('%Y-%m', day * 86400, 'unixepoch'), sum(amount_minor) FROM revenue GROUP BY 1"
+            )
+        )
 
 
 def imp(cli, path, *args):
@@ -51,7 +55,9 @@ def legacy_import(home, rows):
         store.revenue.replace_revenue("csv:revenue.csv", [(c, d, m, "usd", m, ref) for c, d, m, ref in rows])
 
 
-def test_an_import_keyed_by_name_by_an_older_version_is_replaced_only_when_it_is_the_same_file(cli, tmp_path, _isolated_home):
+def test_an_import_keyed_by_name_by_an_older_version_is_replaced_only_when_it_is_the_same_file(
+    cli, tmp_path, _isolated_home
+):
     legacy_import(_isolated_home, [("acme", date(2026, 10, 15), 50000, "line 2")])
     path = tmp_path / "revenue.csv"
     path.write_text("customer_id,amount,date\nacme,500.00,2026-10-15\n")
@@ -76,17 +82,41 @@ def test_an_import_keyed_by_name_by_an_older_version_is_replaced_only_when_it_is
     ("name", "content", "expected"),
     [
         ("extra.csv", "customer_id,amount,date\nacme,10.00,2026-01-01,oops\n", "extra.csv, line 2, field #4"),
-        ("big.csv", "customer_id,amount,date\nacme,1.00,2026-01-01\nacme," + "1" * 140_000 + ",2026-01-01\n",
-         "big.csv, line 3: a field is longer than 128 KiB"),
-        ("e30.csv", "customer_id,amount,date\nacme,1e30,2026-01-01\n", "e30.csv, line 2, field amount: '1e30' is out of range"),
-        ("e30p.csv", "customer_id,amount,currency,period_start,period_end\nacme,1e30,jpy,2026-01-01,2026-01-31\n",
-         "e30p.csv, line 2, field amount"),
-        ("huge.csv", "customer_id,amount,date\nacme,1E+999999999,2026-01-01\n", "huge.csv, line 2, field amount: '1E+999999999' is out of range"),
-        ("nul.csv", "customer_id,amount,date\nac\x00me,10.00,2026-01-01\n", "nul.csv, line 2, field customer_id: contains a control character (NUL)"),
-        ("longdate.csv", "customer_id,amount,date\nacme,10.00," + "9" * 5000 + "\n", "longdate.csv, line 2, field date"),
+        (
+            "big.csv",
+            "customer_id,amount,date\nacme,1.00,2026-01-01\nacme," + "1" * 140_000 + ",2026-01-01\n",
+            "big.csv, line 3: a field is longer than 128 KiB",
+        ),
+        (
+            "e30.csv",
+            "customer_id,amount,date\nacme,1e30,2026-01-01\n",
+            "e30.csv, line 2, field amount: '1e30' is out of range",
+        ),
+        (
+            "e30p.csv",
+            "customer_id,amount,currency,period_start,period_end\nacme,1e30,jpy,2026-01-01,2026-01-31\n",
+            "e30p.csv, line 2, field amount",
+        ),
+        (
+            "huge.csv",
+            "customer_id,amount,date\nacme,1E+999999999,2026-01-01\n",
+            "huge.csv, line 2, field amount: '1E+999999999' is out of range",
+        ),
+        (
+            "nul.csv",
+            "customer_id,amount,date\nac\x00me,10.00,2026-01-01\n",
+            "nul.csv, line 2, field customer_id: contains a control character (NUL)",
+        ),
+        (
+            "longdate.csv",
+            "customer_id,amount,date\nacme,10.00," + "9" * 5000 + "\n",
+            "longdate.csv, line 2, field date",
+        ),
     ],
 )
-def test_malformed_revenue_files_fail_clearly_and_import_nothing(cli, tmp_path, _isolated_home, name, content, expected):
+def test_malformed_revenue_files_fail_clearly_and_import_nothing(
+    cli, tmp_path, _isolated_home, name, content, expected
+):
     path = tmp_path / name
     path.write_text(content)
     result = cli("revenue", "import", path)
@@ -98,11 +128,17 @@ def test_malformed_revenue_files_fail_clearly_and_import_nothing(cli, tmp_path, 
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("date,currency,usd_per_unit\n2026-01-01,eur,1e20\n", "rates.csv, line 2, field usd_per_unit: '1e20' USD per unit is out of range"),
+        (
+            "date,currency,usd_per_unit\n2026-01-01,eur,1e20\n",
+            "rates.csv, line 2, field usd_per_unit: '1e20' USD per unit is out of range",
+        ),
         ("date,currency,usd_per_unit\n2026-01-01,eur,1E+999999999\n", "rates.csv, line 2, field usd_per_unit"),
         ("date,currency,units_per_usd\n2026-01-01,jpy,1e-20\n", "rates.csv, line 2, field units_per_usd"),
         ("date,currency,usd_per_unit\n2026-01-01,eur,1.08,extra\n", "rates.csv, line 2, field #4"),
-        ("date,currency,usd_per_unit\n2026-01-01,eur," + "1" * 140_000 + "\n", "rates.csv, line 2: a field is longer than 128 KiB"),
+        (
+            "date,currency,usd_per_unit\n2026-01-01,eur," + "1" * 140_000 + "\n",
+            "rates.csv, line 2: a field is longer than 128 KiB",
+        ),
     ],
 )
 def test_malformed_fx_files_fail_clearly_and_store_nothing(cli, tmp_path, _isolated_home, content, expected):

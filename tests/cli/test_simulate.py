@@ -54,8 +54,17 @@ PERIOD = ("--since", "2026-10-01", "--until", "2026-10-10")
 
 
 def event(rid, ts, feature, model, *, inp, out, cached=0, tier=None, vendor="openai"):
-    e = {"timestamp": ts, "request_id": rid, "customer_id": "acme", "event_type": feature, "vendor": vendor,
-         "model": model, "input_tokens": inp, "output_tokens": out, "cached_input_tokens": cached}  # fmt: skip
+    e = {
+        "timestamp": ts,
+        "request_id": rid,
+        "customer_id": "acme",
+        "event_type": feature,
+        "vendor": vendor,
+        "model": model,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cached_input_tokens": cached,
+    }
     if tier:
         e["service_tier"] = tier
     return e
@@ -109,9 +118,12 @@ def test_simulated_costs_match_the_hand_computed_ones(store):
     assert [(m["model"], m["priced_as"], m["events"]) for m in f["current_models"]] == [("gpt-4o", "openai/gpt-4o", 6)]
     c = by_model(f)
     assert {m: c[m]["simulated_cost_usd"] for m in c} == {
-        "gpt-4o": "0.515", "gemini-2.5-flash": "0.06686", "claude-haiku-4-5": "0.4412", "gpt-4.1-nano": "0.0203",
+        "gpt-4o": "0.515",
+        "gemini-2.5-flash": "0.06686",
+        "claude-haiku-4-5": "0.4412",
+        "gpt-4.1-nano": "0.0203",
         "llama-local": "0.00985",
-    }  # fmt: skip
+    }
     g = c["gemini-2.5-flash"]
     assert (g["savings_usd"], g["savings_pct"]) == ("0.44814", 87.02)
     assert g["monthly_savings_usd"] == "1.364026125"  # 0.44814 x 30.4375 days / 10 days
@@ -123,7 +135,11 @@ def test_simulated_costs_match_the_hand_computed_ones(store):
 def test_calls_above_a_candidates_context_window_stay_on_the_current_model(store):
     f = feature(simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, *PERIOD), "summarize")
     haiku = by_model(f)["claude-haiku-4-5"]
-    assert (haiku["context_window"], haiku["unswappable_events"], haiku["unswappable_cost_usd"]) == (100_000, 1, "0.395")
+    assert (haiku["context_window"], haiku["unswappable_events"], haiku["unswappable_cost_usd"]) == (
+        100_000,
+        1,
+        "0.395",
+    )
     assert (haiku["simulated_cost_usd"], haiku["savings_usd"]) == ("0.4412", "0.0738")
     assert by_model(f)["gemini-2.5-flash"]["unswappable_events"] == 0
     out = store("simulate", "--event-type", "summarize", "--candidates", CANDIDATES, *PERIOD).stdout
@@ -136,27 +152,40 @@ def test_tiers_by_score_band_and_scores_with_their_delta_to_the_current_model(st
     c = by_model(f)
     assert f["current_scores"] == {"mmlu_pro": 74.7, "gpqa_diamond": 53.1}
     assert {m: (c[m]["scores"]["gpqa_diamond"], c[m]["tier"]) for m in c} == {
-        "gemini-2.5-flash": (82.8, "frontier"), "claude-haiku-4-5": (73.0, "mid"), "gpt-4o": (53.1, "budget"),
-        "gpt-4.1-nano": (50.3, "budget"), "llama-local": (None, None),
-    }  # fmt: skip
+        "gemini-2.5-flash": (82.8, "frontier"),
+        "claude-haiku-4-5": (73.0, "mid"),
+        "gpt-4o": (53.1, "budget"),
+        "gpt-4.1-nano": (50.3, "budget"),
+        "llama-local": (None, None),
+    }
     assert c["gemini-2.5-flash"]["score_delta"]["gpqa_diamond"] == pytest.approx(29.7)
     assert c["gpt-4.1-nano"]["score_delta"]["gpqa_diamond"] == pytest.approx(-2.8)
-    mmlu = feature(simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, "--benchmark", "mmlu_pro"),
-                   "summarize")  # fmt: skip
+    mmlu = feature(
+        simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, "--benchmark", "mmlu_pro"), "summarize"
+    )
     assert {c["model"]: c["tier"] for c in mmlu["candidates"]}["gpt-4o"] == "mid"  # MMLU-Pro 74.7: 70 <= 74.7 < 80
 
 
 def test_ranked_by_score_per_dollar_and_models_without_a_score_are_listed_not_ranked(store):
     f = feature(simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, *PERIOD), "summarize")
     assert [(c["model"], c["status"]) for c in f["candidates"]] == [
-        ("gpt-4.1-nano", "ranked"), ("gemini-2.5-flash", "ranked"), ("claude-haiku-4-5", "ranked"), ("gpt-4o", "ranked"),
+        ("gpt-4.1-nano", "ranked"),
+        ("gemini-2.5-flash", "ranked"),
+        ("claude-haiku-4-5", "ranked"),
+        ("gpt-4o", "ranked"),
         ("llama-local", "no benchmark data"),
-    ]  # fmt: skip
+    ]
     llama = by_model(f)["llama-local"]
-    assert (llama["score"], llama["score_per_dollar"], llama["tier"], llama["simulated_cost_usd"]) == (None, None, None, "0.00985")
+    assert (llama["score"], llama["score_per_dollar"], llama["tier"], llama["simulated_cost_usd"]) == (
+        None,
+        None,
+        None,
+        "0.00985",
+    )
     # On MMLU-Pro only gpt-4o has a score: every other candidate is "no benchmark data", never a 0.
-    mmlu = feature(simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, "--benchmark", "mmlu_pro"),
-                   "summarize")  # fmt: skip
+    mmlu = feature(
+        simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, "--benchmark", "mmlu_pro"), "summarize"
+    )
     assert [(c["model"], c["status"]) for c in mmlu["candidates"]][0] == ("gpt-4o", "ranked")
     assert {c["status"] for c in mmlu["candidates"][1:]} == {"no benchmark data"}
     out = store("simulate", "--event-type", "summarize", "--candidates", CANDIDATES).stdout
@@ -174,8 +203,10 @@ def test_recommendations_cheapest_per_tier_at_least_as_good_as_the_current_model
         ("best_score_per_dollar", None): ("gemini-2.5-flash", "1.364026125"),  # nano has more per dollar, but < 53.1
     }
     # --min-score lowers the floor: gpt-4.1-nano now qualifies, and has the best score per dollar.
-    f = feature(simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, *PERIOD, "--min-score", "40"),
-                "summarize")  # fmt: skip
+    f = feature(
+        simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, *PERIOD, "--min-score", "40"),
+        "summarize",
+    )
     recs = {(r["kind"], r["tier"]): r["model"] for r in f["recommendations"]}
     assert recs[("cheapest_in_tier", "budget")] == "gpt-4.1-nano"
     assert recs[("best_score_per_dollar", None)] == "gpt-4.1-nano"
@@ -188,12 +219,16 @@ def test_tier_filter_keeps_one_tier(store):
     f = feature(simulate(store, "--event-type", "summarize", "--candidates", CANDIDATES, "--tier", "mid"), "summarize")
     assert [c["model"] for c in f["candidates"] if c["status"] == "ranked"] == ["claude-haiku-4-5"]
     assert [(r["kind"], r["tier"], r["model"]) for r in f["recommendations"]] == [
-        ("cheapest_in_tier", "mid", "claude-haiku-4-5"), ("best_score_per_dollar", None, "claude-haiku-4-5")]
+        ("cheapest_in_tier", "mid", "claude-haiku-4-5"),
+        ("best_score_per_dollar", None, "claude-haiku-4-5"),
+    ]
 
 
 def test_output_ratio_scales_each_calls_output_on_the_candidates(store):
-    f = feature(simulate(store, "--event-type", "summarize", "--candidates", "google/gemini-2.5-flash", "--output-ratio", "3"),
-                "summarize")  # fmt: skip
+    f = feature(
+        simulate(store, "--event-type", "summarize", "--candidates", "google/gemini-2.5-flash", "--output-ratio", "3"),
+        "summarize",
+    )
     # output x3: A 0.0018 + 0.00012 + 0.00375 (x3 = 0.01701); B 0.0081; C 0.06; D 0.003 + 0.00375 -> 0.09186
     assert (f["cost_usd"], f["candidates"][0]["simulated_cost_usd"]) == ("0.515", "0.09186")
 
@@ -202,10 +237,15 @@ def test_long_context_cliff_is_decided_per_call(store, cli, tmp_path):
     # gemini-2.5-pro from the shipped catalog: 1.25 / 10, and 2.50 / 15 for a whole call above 200,000
     # prompt tokens (PRICING_RULES.md 3). Only the 250,000-token call crosses it.
     log = tmp_path / "long.jsonl"
-    log.write_text("".join(json.dumps(e) + "\n" for e in [
-        event("l1", "2026-10-04T09:00:00Z", "research", "gpt-4o", inp=250_000, out=5_000),
-        event("l2", "2026-10-04T10:00:00Z", "research", "gpt-4o", inp=100_000, out=5_000),
-    ]))  # fmt: skip
+    log.write_text(
+        "".join(
+            json.dumps(e) + "\n"
+            for e in [
+                event("l1", "2026-10-04T09:00:00Z", "research", "gpt-4o", inp=250_000, out=5_000),
+                event("l2", "2026-10-04T10:00:00Z", "research", "gpt-4o", inp=100_000, out=5_000),
+            ]
+        )
+    )
     assert cli("ingest", log).exit_code == 0
     f = feature(simulate(cli, "--event-type", "research", "--candidates", "google/gemini-2.5-pro"), "research")
     # 0.625 + 0.075 = 0.70 (above the tier) + 0.125 + 0.05 = 0.175 (below it)
@@ -218,7 +258,8 @@ def test_every_feature_by_default_and_default_candidates_have_a_price_and_a_scor
     chat = feature(payload, "chat")
     assert (chat["events"], chat["cost_usd"]) == (1, "0.00027")  # 1,000 x 0.15 + 200 x 0.60 per MTok
     assert chat["candidates"] and all(
-        c["scores"]["gpqa_diamond"] is not None or c["scores"]["mmlu_pro"] is not None for c in chat["candidates"])
+        c["scores"]["gpqa_diamond"] is not None or c["scores"]["mmlu_pro"] is not None for c in chat["candidates"]
+    )
     models = {(c["provider"], c["model"]) for c in chat["candidates"]}
     assert ("selfhost", "llama-local") not in models  # no score: not a default candidate
     assert ("anthropic", "claude-3-opus-20240229") not in models  # retired by its vendor
@@ -289,7 +330,10 @@ def test_calls_of_unpriced_models_are_left_out_and_extra_charges_stay_on_every_m
     f = feature(simulate(cli, "--event-type", "extract", "--candidates", "google/gemini-2.5-flash"), "extract")
     # gpt-4o: 1,000 x 2.50 + 100 x 10 per MTok = 0.0035, plus the call's own 0.01 charge
     assert (f["events"], f["excluded_events"], f["cost_usd"], f["billed_cost_usd"]) == (1, 1, "0.0135", "0.0135")
-    assert [(m["model"], m["priced_as"]) for m in f["current_models"]] == [("mystery-9", None), ("gpt-4o", "openai/gpt-4o")]
+    assert [(m["model"], m["priced_as"]) for m in f["current_models"]] == [
+        ("mystery-9", None),
+        ("gpt-4o", "openai/gpt-4o"),
+    ]
     # gemini-2.5-flash: 1,000 x 0.30 + 100 x 2.50 per MTok = 0.00055, plus the same 0.01
     assert f["candidates"][0]["simulated_cost_usd"] == "0.01055"
     out = cli("simulate", "--event-type", "extract", "--candidates", "google/gemini-2.5-flash").stdout

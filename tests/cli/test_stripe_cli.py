@@ -9,8 +9,6 @@ import time
 
 import pytest
 import stripe
-
-from margindash_cli.store.db import Store
 from stripe_server import (
     TEST_KEY,
     StripeServer,
@@ -26,23 +24,54 @@ from stripe_server import (
     refund,
 )
 
+from margindash_cli.store.db import Store
+
 WHSEC = "whsec_test_margindash_fixture_secret_0123456789"
 
 
 def account() -> list[dict]:
     """A small Stripe account: every case the issue lists, with amounts easy to check by hand."""
-    acme_jan = invoice("in_acme_jan", "cus_acme", [
-        line("il_acme_month", 3100, "2026-01-15", "2026-02-15", taxes=((310, "exclusive"),)),  # 31 days, exclusive tax
-        line("il_acme_seats", 5000, "2026-02-01", "2026-03-01", discounts=(1000,)),  # a 10.00 discount
-        line("il_acme_setup", 2000, None, None),  # no period: counts on the finalization date
-    ], created="2026-01-15")  # fmt: skip
-    globex_feb = invoice("in_globex_feb", "cus_globex", [
-        line("il_globex_api", 11900, "2026-02-01", "2026-03-01", taxes=((1900, "inclusive"),)),  # 19% VAT inside
-    ], created="2026-02-01")  # fmt: skip
-    tokyo = invoice("in_tokyo_mar", "cus_tokyo", [line("il_tokyo", 5000, "2026-03-01", "2026-04-01")], currency="jpy", created="2026-03-01")
-    euro = invoice("in_euro", "cus_globex", [line("il_euro", 10000, "2026-03-02", "2026-04-02")], currency="eur", created="2026-03-02")
-    orphan = invoice("in_orphan", "cus_orphan", [line("il_orphan", 2500, "2026-03-10", "2026-03-11")], created="2026-03-10",
-                     extra_excl_tax=500)  # shipping outside the lines: a total mismatch  # fmt: skip
+    acme_jan = invoice(
+        "in_acme_jan",
+        "cus_acme",
+        [
+            line(
+                "il_acme_month", 3100, "2026-01-15", "2026-02-15", taxes=((310, "exclusive"),)
+            ),  # 31 days, exclusive tax
+            line("il_acme_seats", 5000, "2026-02-01", "2026-03-01", discounts=(1000,)),  # a 10.00 discount
+            line("il_acme_setup", 2000, None, None),  # no period: counts on the finalization date
+        ],
+        created="2026-01-15",
+    )
+    globex_feb = invoice(
+        "in_globex_feb",
+        "cus_globex",
+        [
+            line("il_globex_api", 11900, "2026-02-01", "2026-03-01", taxes=((1900, "inclusive"),)),  # 19% VAT inside
+        ],
+        created="2026-02-01",
+    )
+    tokyo = invoice(
+        "in_tokyo_mar",
+        "cus_tokyo",
+        [line("il_tokyo", 5000, "2026-03-01", "2026-04-01")],
+        currency="jpy",
+        created="2026-03-01",
+    )
+    euro = invoice(
+        "in_euro",
+        "cus_globex",
+        [line("il_euro", 10000, "2026-03-02", "2026-04-02")],
+        currency="eur",
+        created="2026-03-02",
+    )
+    orphan = invoice(
+        "in_orphan",
+        "cus_orphan",
+        [line("il_orphan", 2500, "2026-03-10", "2026-03-11")],
+        created="2026-03-10",
+        extra_excl_tax=500,
+    )  # shipping outside the lines: a total mismatch
     return [
         customer("cus_acme", {"customer_id": "acme", "segment": "enterprise", "plan": "pro"}),
         customer("cus_globex", {"customer_id": "globex", "segment": "smb"}),
@@ -53,9 +82,27 @@ def account() -> list[dict]:
         tokyo,
         euro,
         orphan,
-        invoice("in_void", "cus_acme", [line("il_void", 9999, "2026-02-01", "2026-03-01")], status="void", created="2026-02-03"),
-        invoice("in_uncollectible", "cus_globex", [line("il_unc", 4000, None, None)], status="uncollectible", created="2026-02-04"),
-        invoice("in_open", "cus_globex", [line("il_open", 5000, "2026-03-05", "2026-04-05")], status="open", created="2026-03-05"),
+        invoice(
+            "in_void",
+            "cus_acme",
+            [line("il_void", 9999, "2026-02-01", "2026-03-01")],
+            status="void",
+            created="2026-02-03",
+        ),
+        invoice(
+            "in_uncollectible",
+            "cus_globex",
+            [line("il_unc", 4000, None, None)],
+            status="uncollectible",
+            created="2026-02-04",
+        ),
+        invoice(
+            "in_open",
+            "cus_globex",
+            [line("il_open", 5000, "2026-03-05", "2026-04-05")],
+            status="open",
+            created="2026-03-05",
+        ),
         invoice("in_draft", "cus_acme", [line("il_draft", 7000, None, None)], status="draft", created="2026-03-06"),
         # a credit note with the refund it paid out: counted once, as the credit note
         credit_note("cn_acme", acme_jan, 1000, effective="2026-02-10", refunds=(("re_acme", 1000),)),
@@ -110,13 +157,37 @@ def store_rows(home, sql, args=()):
 def write_usage(tmp_path):
     path = tmp_path / "usage.jsonl"
     events = [
-        {"timestamp": "2026-01-20T10:00:00Z", "customer_id": "acme", "event_type": "chat", "vendor": "openai",
-         "model": "gpt-4o-2024-08-06", "input_tokens": 1000, "output_tokens": 200, "request_id": "r1"},
-        {"timestamp": "2026-02-05T10:00:00Z", "customer_id": "globex", "event_type": "chat", "vendor": "openai",
-         "model": "gpt-4o-2024-08-06", "input_tokens": 2000, "output_tokens": 300, "request_id": "r2"},
-        {"timestamp": "2026-03-05T10:00:00Z", "customer_id": "initech", "event_type": "chat", "vendor": "openai",
-         "model": "gpt-4o-2024-08-06", "input_tokens": 500, "output_tokens": 50, "request_id": "r3"},
-    ]  # fmt: skip
+        {
+            "timestamp": "2026-01-20T10:00:00Z",
+            "customer_id": "acme",
+            "event_type": "chat",
+            "vendor": "openai",
+            "model": "gpt-4o-2024-08-06",
+            "input_tokens": 1000,
+            "output_tokens": 200,
+            "request_id": "r1",
+        },
+        {
+            "timestamp": "2026-02-05T10:00:00Z",
+            "customer_id": "globex",
+            "event_type": "chat",
+            "vendor": "openai",
+            "model": "gpt-4o-2024-08-06",
+            "input_tokens": 2000,
+            "output_tokens": 300,
+            "request_id": "r2",
+        },
+        {
+            "timestamp": "2026-03-05T10:00:00Z",
+            "customer_id": "initech",
+            "event_type": "chat",
+            "vendor": "openai",
+            "model": "gpt-4o-2024-08-06",
+            "input_tokens": 500,
+            "output_tokens": 50,
+            "request_id": "r3",
+        },
+    ]
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
     return path
 
@@ -142,8 +213,15 @@ def test_sync_counts_every_case_exactly_and_reports_show_it(cli, server, tmp_pat
 
     # pagination really happened: several pages of invoices, and the third line of in_acme_jan
     invoice_pages = [r for r in server.requests if r.path == "/v1/invoices"]
-    assert len(invoice_pages) == 5 and invoice_pages[1].params["starting_after"] and invoice_pages[0].params["expand[0]"] == "data.customer"
-    assert any(r.path == "/v1/invoices/in_acme_jan/lines" and r.params["starting_after"] == "il_acme_seats" for r in server.requests)
+    assert (
+        len(invoice_pages) == 5
+        and invoice_pages[1].params["starting_after"]
+        and invoice_pages[0].params["expand[0]"] == "data.customer"
+    )
+    assert any(
+        r.path == "/v1/invoices/in_acme_jan/lines" and r.params["starting_after"] == "il_acme_seats"
+        for r in server.requests
+    )
 
     by_customer, data = revenue_by_customer(cli, "--since", "2026-01-01", "--until", "2026-04-30")
     # acme 31.00 + 40.00 (50.00 less a 10.00 discount) + 20.00 setup - 10.00 credit note (its refund not again)
@@ -157,10 +235,16 @@ def test_sync_counts_every_case_exactly_and_reports_show_it(cli, server, tmp_pat
     assert january == {"acme": "37.00"}  # 17 days of the month line + the setup line
     assert february == {"acme": "44.00", "globex": "80.00"}  # 14 days + seats - credit note; 100 - 20
 
-    month = store_rows(_isolated_home, "SELECT strftime('%Y-%m', day * 86400, 'unixepoch'), sum(amount_minor), sum(usd_cents)"
-                       " FROM revenue WHERE ref = 'il_acme_month' GROUP BY 1")  # fmt: skip
+    month = store_rows(
+        _isolated_home,
+        "SELECT strftime('%Y-%m', day * 86400, 'unixepoch'), sum(amount_minor), sum(usd_cents)"
+        " FROM revenue WHERE ref = 'il_acme_month' GROUP BY 1",
+    )
     assert month == [("2026-01", 1700, 1700), ("2026-02", 1400, 1400)]
-    yen = store_rows(_isolated_home, "SELECT currency, sum(amount_minor), sum(usd_cents), count(*) FROM revenue WHERE ref = 'il_tokyo'")
+    yen = store_rows(
+        _isolated_home,
+        "SELECT currency, sum(amount_minor), sum(usd_cents), count(*) FROM revenue WHERE ref = 'il_tokyo'",
+    )
     assert yen == [("jpy", 5000, 3350, 31)]
 
     segments = report(cli, "--by", "segment", "--since", "2026-01-01", "--until", "2026-04-30")
@@ -170,17 +254,25 @@ def test_sync_counts_every_case_exactly_and_reports_show_it(cli, server, tmp_pat
 
 def test_a_rerun_changes_nothing(cli, server, _isolated_home):
     sync(cli)
-    before = store_rows(_isolated_home, "SELECT customer, day, amount_minor, currency, usd_cents, source, ref FROM revenue ORDER BY ref, day")
+    before = store_rows(
+        _isolated_home,
+        "SELECT customer, day, amount_minor, currency, usd_cents, source, ref FROM revenue ORDER BY ref, day",
+    )
     n = len(server.requests)
     again = sync(cli)
-    after = store_rows(_isolated_home, "SELECT customer, day, amount_minor, currency, usd_cents, source, ref FROM revenue ORDER BY ref, day")
+    after = store_rows(
+        _isolated_home,
+        "SELECT customer, day, amount_minor, currency, usd_cents, source, ref FROM revenue ORDER BY ref, day",
+    )
     assert again["refs_changed"] == 0 and after == before and len(before) > 100
     # the rerun listed a look-back window from the cursor, not everything
     lists = [r for r in server.requests[n:] if r.path == "/v1/invoices"]
     assert lists and all("created[gte]" in r.params for r in lists)
     assert again["window_since"] is not None
     text = cli("sync-stripe")
-    assert text.exit_code == 0 and "Revenue changed for 0 Stripe object(s)" in text.stdout and "cus_orphan" in text.stdout
+    assert (
+        text.exit_code == 0 and "Revenue changed for 0 Stripe object(s)" in text.stdout and "cus_orphan" in text.stdout
+    )
 
 
 def test_include_open_counts_open_invoices(cli, server):
@@ -199,8 +291,11 @@ def test_objects_that_change_after_creation_are_picked_up_by_the_look_back(cli, 
     sync(cli)
     assert "in_recent" not in json.dumps(store_rows_for(cli))
     paid = invoice("in_recent", "cus_globex", [line("il_recent", 4000, None, None)], status="paid", created=day)
-    server.add(paid, invoice_payment("inpay_recent", paid, payment_intent="pi_recent"),
-               refund("re_recent", 1000, payment_intent="pi_recent", created=day))  # fmt: skip
+    server.add(
+        paid,
+        invoice_payment("inpay_recent", paid, payment_intent="pi_recent"),
+        refund("re_recent", 1000, payment_intent="pi_recent", created=day),
+    )
     summary = sync(cli)
     assert summary["refs_changed"] == 2  # the line now counts, and its refund subtracts
     assert store_rows_for(cli)["il_recent"] == 4000 and store_rows_for(cli)["re_recent"] == -1000
@@ -209,7 +304,11 @@ def test_objects_that_change_after_creation_are_picked_up_by_the_look_back(cli, 
 def store_rows_for(cli):
     home = os.environ["MARGINDASH_HOME"]
     with Store.open(os.path.join(home, "margindash.db")) as store:
-        return dict(store.conn.execute("SELECT ref, sum(amount_minor) FROM revenue WHERE source = 'stripe' GROUP BY ref").fetchall())
+        return dict(
+            store.conn.execute(
+                "SELECT ref, sum(amount_minor) FROM revenue WHERE source = 'stripe' GROUP BY ref"
+            ).fetchall()
+        )
 
 
 # ---- faults ------------------------------------------------------------------------------------------
@@ -221,9 +320,16 @@ def test_a_429_backs_off_and_retries_then_succeeds(cli, server):
     server.fail("/v1/refunds", drop=True)
     summary = sync(cli)
     assert summary["retries"] == 3
-    first_pages = [r.path for r in server.requests if r.path in ("/v1/invoices", "/v1/credit_notes", "/v1/refunds")
-                   and "starting_after" not in r.params]  # fmt: skip
-    assert first_pages.count("/v1/invoices") == 2 and first_pages.count("/v1/credit_notes") == 2 and first_pages.count("/v1/refunds") == 2
+    first_pages = [
+        r.path
+        for r in server.requests
+        if r.path in ("/v1/invoices", "/v1/credit_notes", "/v1/refunds") and "starting_after" not in r.params
+    ]
+    assert (
+        first_pages.count("/v1/invoices") == 2
+        and first_pages.count("/v1/credit_notes") == 2
+        and first_pages.count("/v1/refunds") == 2
+    )
     assert summary["revenue"]["usd"]["amount"] == "186.00"
 
 
@@ -266,7 +372,9 @@ def test_a_trickling_server_ends_in_an_error_not_a_hang(cli, server, monkeypatch
 def test_a_bad_deadline_setting_is_a_usage_error(cli, server, monkeypatch):
     monkeypatch.setenv("MARGINDASH_STRIPE_DEADLINE_S", "soon")
     result = cli("sync-stripe")
-    assert result.exit_code != 0 and "MARGINDASH_STRIPE_DEADLINE_S" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.exit_code != 0 and "MARGINDASH_STRIPE_DEADLINE_S" in result.stderr and "Traceback" not in result.stderr
+    )
 
 
 def test_a_failure_mid_run_writes_nothing(cli, server, monkeypatch, _isolated_home):
@@ -300,8 +408,17 @@ def test_unmatched_customers_and_mapping(cli, server, tmp_path):
     sync(cli)
     listed = json.loads(cli("customers", "list", "--json").stdout)["customers"]
     acme = next(c for c in listed if c["stripe_customer"] == "cus_acme")
-    assert acme == {"stripe_customer": "cus_acme", "customer_id": "acme", "mapped_by": "metadata", "segment": "enterprise",
-                    "plan": "pro", "deleted": False, "stripe_revenue_usd": "81.00", "unconverted_revenue_rows": 0, "events": 1}  # fmt: skip
+    assert acme == {
+        "stripe_customer": "cus_acme",
+        "customer_id": "acme",
+        "mapped_by": "metadata",
+        "segment": "enterprise",
+        "plan": "pro",
+        "deleted": False,
+        "stripe_revenue_usd": "81.00",
+        "unconverted_revenue_rows": 0,
+        "events": 1,
+    }
     unmatched = json.loads(cli("customers", "list", "--unmatched", "--json").stdout)
     assert [c["stripe_customer"] for c in unmatched["stripe_without_usage"]] == ["cus_orphan", "cus_tokyo"]
     assert [c["customer_id"] for c in unmatched["usage_without_revenue"]] == ["initech"]
@@ -313,7 +430,9 @@ def test_unmatched_customers_and_mapping(cli, server, tmp_path):
     by_customer, _ = revenue_by_customer(cli, "--since", "2026-01-01", "--until", "2026-04-30")
     assert by_customer["initech"] == "25.00" and "cus_orphan" not in by_customer
     unmatched = json.loads(cli("customers", "list", "--unmatched", "--json").stdout)
-    assert [c["stripe_customer"] for c in unmatched["stripe_without_usage"]] == ["cus_tokyo"] and unmatched["usage_without_revenue"] == []
+    assert [c["stripe_customer"] for c in unmatched["stripe_without_usage"]] == ["cus_tokyo"] and unmatched[
+        "usage_without_revenue"
+    ] == []
     assert sync(cli)["refs_changed"] == 0  # the map survives a sync
     assert cli("customers", "map", "cus_orphan", "--remove").exit_code == 0
     assert revenue_by_customer(cli, "--since", "2026-01-01", "--until", "2026-04-30")[0]["cus_orphan"] == "25.00"
@@ -333,7 +452,9 @@ def test_fx_import_converts_what_stripe_could_not(cli, server, tmp_path):
     result = cli("fx", "import", rates, "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
-    assert summary["stripe_refs_changed"] == 1 and summary["unconverted"] == {}  # in_euro was finalized 3 days after the rate
+    assert (
+        summary["stripe_refs_changed"] == 1 and summary["unconverted"] == {}
+    )  # in_euro was finalized 3 days after the rate
     by_customer, data = revenue_by_customer(cli, "--since", "2026-01-01", "--until", "2026-04-30")
     assert by_customer["globex"] == "188.35" and data["unconverted_revenue"] == {}  # 80.00 + 100.00 EUR at 1.0835
     assert sync(cli)["revenue"]["eur"] == {"amount": "100.00", "usd": "108.35", "unconverted": "0.00"}
@@ -369,8 +490,14 @@ def test_apply_event_verifies_and_applies_an_invoice_and_a_credit_note(cli, serv
     assert cli("stripe", "apply-event", "-", "--signature", signed(cn_body), input=cn_body).exit_code == 0
     assert revenue_by_customer(cli, "--period", "2026-03")[0] == {"cus_hook": "30.00"}
 
-    voided = json.dumps(event("credit_note.voided", credit_note("cn_hook", inv, 1200, effective="2026-03-05", status="void"),
-                              created=now - 10, id="evt_void"))  # fmt: skip
+    voided = json.dumps(
+        event(
+            "credit_note.voided",
+            credit_note("cn_hook", inv, 1200, effective="2026-03-05", status="void"),
+            created=now - 10,
+            id="evt_void",
+        )
+    )
     assert cli("stripe", "apply-event", "-", "--signature", signed(voided), input=voided).exit_code == 0
     assert revenue_by_customer(cli, "--period", "2026-03")[0] == {"cus_hook": "42.00"}
     # the older event, delivered late, does not bring the credit back

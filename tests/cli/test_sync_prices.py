@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -77,13 +77,22 @@ def prices_table(db):
         return (
             conn.execute("SELECT * FROM prices ORDER BY id").fetchall(),
             conn.execute("SELECT * FROM price_aliases ORDER BY vendor, name").fetchall(),
-            conn.execute("SELECT * FROM meta WHERE key LIKE 'etag:%' OR key = 'last_price_sync' ORDER BY key").fetchall(),
+            conn.execute(
+                "SELECT * FROM meta WHERE key LIKE 'etag:%' OR key = 'last_price_sync' ORDER BY key"
+            ).fetchall(),
         )
 
 
 def event(ts, vendor, model, *, inp, out, rid):
-    return {"timestamp": ts, "request_id": rid, "customer_id": "acme", "vendor": vendor, "model": model,
-            "input_tokens": inp, "output_tokens": out}  # fmt: skip
+    return {
+        "timestamp": ts,
+        "request_id": rid,
+        "customer_id": "acme",
+        "vendor": vendor,
+        "model": model,
+        "input_tokens": inp,
+        "output_tokens": out,
+    }
 
 
 def ingest(cli, db, tmp_path, events):
@@ -131,18 +140,25 @@ def versions(cli, db, key):
 
 
 def soon():
-    return (datetime.now(timezone.utc) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # ---- nothing changed upstream ---------------------------------------------------------------------
 
 
-def test_default_sources_over_http_with_the_env_addresses_change_nothing_when_nothing_changed(cli, db, tmp_path, serve, server):
-    ingest(cli, db, tmp_path, [
-        event("2025-06-01T12:00:00Z", "openai", "o3", inp=10_000_000, out=1_000_000, rid="o3-before"),
-        event("2025-06-01T12:00:00Z", "openai", "o3-2025-04-16", inp=10_000_000, out=1_000_000, rid="o3-snapshot"),
-        event("2026-10-01T12:00:00Z", "openai", "gpt-4o", inp=100_000, out=10_000, rid="gpt-4o"),
-    ])  # fmt: skip
+def test_default_sources_over_http_with_the_env_addresses_change_nothing_when_nothing_changed(
+    cli, db, tmp_path, serve, server
+):
+    ingest(
+        cli,
+        db,
+        tmp_path,
+        [
+            event("2025-06-01T12:00:00Z", "openai", "o3", inp=10_000_000, out=1_000_000, rid="o3-before"),
+            event("2025-06-01T12:00:00Z", "openai", "o3-2025-04-16", inp=10_000_000, out=1_000_000, rid="o3-snapshot"),
+            event("2026-10-01T12:00:00Z", "openai", "gpt-4o", inp=100_000, out=10_000, rid="gpt-4o"),
+        ],
+    )
     assert costs(cli, db) == {"o3-before": "140", "o3-snapshot": "140", "gpt-4o": "0.35"}
     litellm_url = serve("litellm", [Reply(200, LITELLM)])
     genai_url = serve("genai-prices", [Reply(200, GENAI)])
@@ -153,11 +169,25 @@ def test_default_sources_over_http_with_the_env_addresses_change_nothing_when_no
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["sources"] == [
-        {"source": "litellm", "address": litellm_url, "kind": "litellm", "status": "unchanged", "prices_read": 27,
-         "versions_added": 0, "changed_models": []},
-        {"source": "genai-prices", "address": genai_url, "kind": "genai-prices", "status": "unchanged", "prices_read": 15,
-         "versions_added": 0, "changed_models": []},
-    ]  # fmt: skip
+        {
+            "source": "litellm",
+            "address": litellm_url,
+            "kind": "litellm",
+            "status": "unchanged",
+            "prices_read": 27,
+            "versions_added": 0,
+            "changed_models": [],
+        },
+        {
+            "source": "genai-prices",
+            "address": genai_url,
+            "kind": "genai-prices",
+            "status": "unchanged",
+            "prices_read": 15,
+            "versions_added": 0,
+            "changed_models": [],
+        },
+    ]
     assert (data["versions_added"], data["newly_priced_events"]) == (0, 0)
     assert prices_table(db)[:2] == before
     assert sorted(path for path, _ in server.requests) == ["/genai-prices.json", "/litellm.json"]
@@ -180,23 +210,39 @@ def test_the_table_output_names_each_source_and_what_it_added(cli, db, serve):
 # ---- a changed price ------------------------------------------------------------------------------
 
 
-def test_a_changed_price_is_a_new_version_from_the_sync_time_and_calls_before_it_keep_their_cost(cli, db, tmp_path, serve):
+def test_a_changed_price_is_a_new_version_from_the_sync_time_and_calls_before_it_keep_their_cost(
+    cli, db, tmp_path, serve
+):
     later = soon()
-    ingest(cli, db, tmp_path, [
-        event("2026-10-01T10:00:00Z", "openai", "gpt-4o", inp=100_000, out=10_000, rid="before"),
-        event(later, "openai", "gpt-4o", inp=100_000, out=10_000, rid="after"),
-    ])  # fmt: skip
+    ingest(
+        cli,
+        db,
+        tmp_path,
+        [
+            event("2026-10-01T10:00:00Z", "openai", "gpt-4o", inp=100_000, out=10_000, rid="before"),
+            event(later, "openai", "gpt-4o", inp=100_000, out=10_000, rid="after"),
+        ],
+    )
     assert costs(cli, db) == {"before": "0.35", "after": "0.35"}
     url = serve("genai-prices", [Reply(200, edited(GENAI, gpt_4o_at_2_and_8))])
 
-    t0 = datetime.now(timezone.utc)
+    t0 = datetime.now(UTC)
     result = sync(cli, db, "genai-prices")
-    t1 = datetime.now(timezone.utc)
+    t1 = datetime.now(UTC)
 
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["sources"] == [{"source": "genai-prices", "address": url, "kind": "genai-prices", "status": "updated",
-                                "prices_read": 15, "versions_added": 1, "changed_models": ["openai/gpt-4o"]}]  # fmt: skip
+    assert data["sources"] == [
+        {
+            "source": "genai-prices",
+            "address": url,
+            "kind": "genai-prices",
+            "status": "updated",
+            "prices_read": 15,
+            "versions_added": 1,
+            "changed_models": ["openai/gpt-4o"],
+        }
+    ]
     *old, new = versions(cli, db, "openai/gpt-4o")
     assert [v.get("effective_from") for v in old] == [None]
     assert (new["source"], new["base"]) == ("genai-prices", {"input": "2", "output": "8", "cache_read": "1.25"})
@@ -208,7 +254,9 @@ def test_a_changed_price_is_a_new_version_from_the_sync_time_and_calls_before_it
     repriced = json.loads(cli("--db", db, "reprice", "--json").stdout)
     assert (repriced["events_changed"], repriced["old_total_usd"], repriced["new_total_usd"]) == (1, "0.35", "0.28")
     assert costs(cli, db) == {"before": "0.35", "after": "0.28"}
-    listed = json.loads(cli("--db", db, "prices", "list", "--provider", "openai", "--search", "gpt-4o", "--json").stdout)
+    listed = json.loads(
+        cli("--db", db, "prices", "list", "--provider", "openai", "--search", "gpt-4o", "--json").stdout
+    )
     assert next(p for p in listed if p["model"] == "gpt-4o")["base"]["input"] == "2"
 
     # The same list again: nothing new.
@@ -238,8 +286,10 @@ def test_a_lower_ranked_source_never_overrides_a_better_ones_price_but_updates_i
 def test_a_dated_change_the_source_publishes_is_recorded_at_its_own_date(cli, db, serve):
     def edit(doc):
         model = genai_model(doc, "openai", "gpt-5")
-        model["prices"] = [{"prices": model["prices"]},
-                           {"constraint": {"start_date": "2026-01-01"}, "prices": {"input_mtok": 1, "output_mtok": 8}}]  # fmt: skip
+        model["prices"] = [
+            {"prices": model["prices"]},
+            {"constraint": {"start_date": "2026-01-01"}, "prices": {"input_mtok": 1, "output_mtok": 8}},
+        ]
 
     serve("genai-prices", [Reply(200, edited(GENAI, edit))])
     data = json.loads(sync(cli, db, "genai-prices").stdout)
@@ -260,10 +310,22 @@ def test_a_users_own_price_still_wins_after_a_sync(cli, db, tmp_path, serve):
 
 
 def test_openrouter_prices_its_own_models_and_prices_calls_that_had_none(cli, db, tmp_path, serve):
-    ingest(cli, db, tmp_path, [
-        event("2026-10-01T10:00:00Z", "openrouter", "bytedance-seed/seed-2.0-code", inp=100_000, out=10_000, rid="seed"),
-        event("2026-10-01T10:00:00Z", "openrouter", "openai/gpt-4o", inp=100_000, out=10_000, rid="routed"),
-    ])  # fmt: skip
+    ingest(
+        cli,
+        db,
+        tmp_path,
+        [
+            event(
+                "2026-10-01T10:00:00Z",
+                "openrouter",
+                "bytedance-seed/seed-2.0-code",
+                inp=100_000,
+                out=10_000,
+                rid="seed",
+            ),
+            event("2026-10-01T10:00:00Z", "openrouter", "openai/gpt-4o", inp=100_000, out=10_000, rid="routed"),
+        ],
+    )
     assert costs(cli, db) == {"seed": None, "routed": "0.35"}
     serve("openrouter", [Reply(200, OPENROUTER)])
 
@@ -423,8 +485,17 @@ def test_an_unchanged_list_answers_304_to_its_etag_and_nothing_is_read_or_writte
     assert second.exit_code == 0, second.output
     assert server.requests[1][1]["If-None-Match"] == '"v1"'
     data = json.loads(second.stdout)
-    assert data["sources"] == [{"source": "genai-prices", "address": url, "kind": "genai-prices", "status": "not-modified",
-                                "prices_read": 0, "versions_added": 0, "changed_models": []}]  # fmt: skip
+    assert data["sources"] == [
+        {
+            "source": "genai-prices",
+            "address": url,
+            "kind": "genai-prices",
+            "status": "not-modified",
+            "prices_read": 0,
+            "versions_added": 0,
+            "changed_models": [],
+        }
+    ]
     assert prices_table(db)[:2] == before
     assert cli("--db", db, "sync-prices", "--source", "genai-prices").stdout.startswith("genai-prices: not-modified")
 
@@ -449,7 +520,11 @@ def test_a_file_source_is_read_from_disk(cli, db):
     result = sync(cli, db, path)
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert (data["sources"][0]["address"], data["sources"][0]["kind"], data["sources"][0]["prices_read"]) == (path, "openrouter", 7)
+    assert (data["sources"][0]["address"], data["sources"][0]["kind"], data["sources"][0]["prices_read"]) == (
+        path,
+        "openrouter",
+        7,
+    )
 
 
 def test_an_unknown_source_is_an_error_with_a_hint(cli, db, tmp_path):
@@ -465,7 +540,10 @@ def test_each_named_source_reads_its_own_env_address(cli, db, serve, server):
     result = sync(cli, db, "openrouter", "genai-prices", "litellm")
     assert result.exit_code == 0, result.output
     assert [(s["source"], s["kind"]) for s in json.loads(result.stdout)["sources"]] == [
-        ("openrouter", "openrouter"), ("genai-prices", "genai-prices"), ("litellm", "litellm")]  # fmt: skip
+        ("openrouter", "openrouter"),
+        ("genai-prices", "genai-prices"),
+        ("litellm", "litellm"),
+    ]
     assert sorted(path for path, _ in server.requests) == ["/genai-prices.json", "/litellm.json", "/openrouter.json"]
 
 

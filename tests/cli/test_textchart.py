@@ -20,7 +20,9 @@ def test_bars_share_one_scale_and_a_positive_amount_is_never_invisible():
     lines = textchart.money_chart(pts, 60)
 
     def eighths(line):
-        return sum(8 if ch == "█" else textchart.EIGHTHS.index(ch) for ch in line if ch == "█" or ch in textchart.EIGHTHS[1:])
+        return sum(
+            8 if ch == "█" else textchart.EIGHTHS.index(ch) for ch in line if ch == "█" or ch in textchart.EIGHTHS[1:]
+        )
 
     a_rev, a_cost, b_rev, b_cost = (eighths(ln) for ln in lines[1:])
     assert abs(a_rev - 2 * b_rev) <= 1 and abs(a_rev - 4 * a_cost) <= 3 and b_rev == b_cost  # one scale for all
@@ -28,8 +30,11 @@ def test_bars_share_one_scale_and_a_positive_amount_is_never_invisible():
 
 
 def test_margin_chart_has_one_zero_line_with_losses_left_and_profits_right():
-    pts = [Point("w1", Decimal(1), Decimal(1), Decimal(50)), Point("w2", Decimal(1), Decimal(1), Decimal(-50)),
-           Point("w3", Decimal(0), Decimal(1), None)]  # fmt: skip
+    pts = [
+        Point("w1", Decimal(1), Decimal(1), Decimal(50)),
+        Point("w2", Decimal(1), Decimal(1), Decimal(-50)),
+        Point("w3", Decimal(0), Decimal(1), None),
+    ]
     lines = textchart.margin_chart(pts, 60)
     assert "-50% to 50%" in lines[0]
     zero = {ln.index("│") for ln in lines[1:]}

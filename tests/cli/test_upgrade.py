@@ -15,8 +15,8 @@ import pytest
 from invariants import key_problems, rollup_mismatches
 from sqlite_utils import Database
 
-from margindash_cli.store.migrations import MIGRATIONS
 from margindash_cli.store.db import Store
+from margindash_cli.store.migrations import MIGRATIONS
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "stores" / "v0_1.db"
 V0_1 = ["m001_initial", "m002_stripe", "m003_budgets"]
@@ -35,7 +35,9 @@ def old_store(tmp_path):
 
 def test_the_fixture_is_the_first_released_schema():
     conn = sqlite3.connect(f"file:{FIXTURE}?mode=ro", uri=True)
-    applied = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'margindash' ORDER BY id")]
+    applied = [
+        r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations WHERE migration_set = 'margindash' ORDER BY id")
+    ]
     journal = conn.execute("PRAGMA journal_mode").fetchone()[0]
     conn.close()
     assert applied == V0_1  # regenerated with a later schema, it would test nothing
@@ -43,7 +45,9 @@ def test_the_fixture_is_the_first_released_schema():
 
 
 def schema(conn: sqlite3.Connection) -> list[tuple]:
-    return conn.execute("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '%sqlite_%' ORDER BY type, name").fetchall()
+    return conn.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE '%sqlite_%' ORDER BY type, name"
+    ).fetchall()
 
 
 def test_the_first_three_migrations_still_create_the_fixture_schema():
@@ -60,15 +64,39 @@ def test_the_first_three_migrations_still_create_the_fixture_schema():
 # Every field of a v0.1 event (its `events` columns), and what m004 made of it: the same fields under the same
 # names in the `events_wide` view, the id unchanged, the key in `event_keys`. units and tags are JSON text
 # (compared as JSON: m004 re-serializes them without spaces).
-OLD_FIELDS = ("id", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
-              "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
-              "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "source", "line")  # fmt: skip
+OLD_FIELDS = (
+    "id",
+    "ts",
+    "customer",
+    "feature",
+    "model",
+    "segment",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "service_tier",
+    "revenue_minor",
+    "currency",
+    "extra_cost",
+    "reported_cost",
+    "units",
+    "tags",
+    "cost",
+    "price_id",
+    "source",
+    "line",
+)
 OLD_COLUMNS = ("key", "request_id", *OLD_FIELDS)
 
 
 def as_read(row: tuple) -> tuple:
     """A row of OLD_FIELDS with units and tags parsed (None stays None)."""
-    return tuple(json.loads(v) if name in ("units", "tags") and v is not None else v for name, v in zip(OLD_FIELDS, row))
+    return tuple(
+        json.loads(v) if name in ("units", "tags") and v is not None else v for name, v in zip(OLD_FIELDS, row)
+    )
 
 
 def old_events(path: Path) -> dict[int, tuple]:
@@ -83,7 +111,10 @@ def old_events(path: Path) -> dict[int, tuple]:
 def migrated_events(conn: sqlite3.Connection) -> dict[int, tuple]:
     """{key: fields} of a migrated store, through `event_keys` and `events_wide`."""
     cols = ", ".join("e." + c for c in OLD_FIELDS)
-    return {r[0]: as_read(r[1:]) for r in conn.execute(f"SELECT k.key, {cols} FROM event_keys k JOIN events_wide e ON e.id = k.id")}
+    return {
+        r[0]: as_read(r[1:])
+        for r in conn.execute(f"SELECT k.key, {cols} FROM event_keys k JOIN events_wide e ON e.id = k.id")
+    }
 
 
 def test_an_old_store_migrates_and_reads_back_its_numbers(cli, old_store, monkeypatch):
@@ -100,50 +131,86 @@ def test_an_old_store_migrates_and_reads_back_its_numbers(cli, old_store, monkey
         assert migrated_events(store.conn) == {k: fields for k, (_, fields) in old.items()}
         # a call is still found by its request id, though the id's text is gone
         with_id = [(rid, fields[0]) for rid, fields in old.values() if rid is not None]
-        assert [(rid, [r["id"] for r in store.events.list_events(request_id=rid)]) for rid, _ in with_id] == [(rid, [i]) for rid, i in with_id]
+        assert [(rid, [r["id"] for r in store.events.list_events(request_id=rid)]) for rid, _ in with_id] == [
+            (rid, [i]) for rid, i in with_id
+        ]
         columns = {r[1] for r in store.conn.execute("PRAGMA table_info(events)")}
         assert "key" not in columns and "extra" in columns
         # m005 stores request ids as text again: the calls m004 migrated have none (their text was not kept)
         assert {"request_id", "response_id"} <= columns
-        assert store.conn.execute("SELECT count(*) FROM events WHERE request_id IS NOT NULL OR response_id IS NOT NULL").fetchone() == (0,)
+        assert store.conn.execute(
+            "SELECT count(*) FROM events WHERE request_id IS NOT NULL OR response_id IS NOT NULL"
+        ).fetchone() == (0,)
         assert store.events.request_id_text_from() == 301  # the first call stored after m005
 
     result = cli("--db", old_store, "report", "--json", "--by", "customer")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert {k: data["totals"][k] for k in ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "unpriced_events")} == {
-        "events": 300, "input_tokens": 1959450, "output_tokens": 41037, "cost_usd": "3.548845000000", "revenue_usd": "935.95",
-        "unpriced_events": 120}  # fmt: skip
+    assert {
+        k: data["totals"][k]
+        for k in ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "unpriced_events")
+    } == {
+        "events": 300,
+        "input_tokens": 1959450,
+        "output_tokens": 41037,
+        "cost_usd": "3.548845000000",
+        "revenue_usd": "935.95",
+        "unpriced_events": 120,
+    }
     rows = {r["group"]["customer"]: (r["cost_usd"], r["revenue_usd"], r["events"]) for r in data["rows"]}
     # initech's calls are all unpriced: its cost is unknown (null), never 0
-    assert rows == {"acme": ("1.597510000000", "812.50", 100), "globex": ("1.951335000000", "123.45", 100), "initech": (None, "0.00", 100)}
+    assert rows == {
+        "acme": ("1.597510000000", "812.50", 100),
+        "globex": ("1.951335000000", "123.45", 100),
+        "initech": (None, "0.00", 100),
+    }
     assert data["unconverted_revenue"] == {"eur": 9000} and data["unpriced"]["models"] == ["custom/in-house-llm"]
 
-    by_day = json.loads(cli("--db", old_store, "report", "--json", "--by", "day", "--period", "2026-09", "--tz", "Europe/Paris").stdout)
+    by_day = json.loads(
+        cli("--db", old_store, "report", "--json", "--by", "day", "--period", "2026-09", "--tz", "Europe/Paris").stdout
+    )
     # read from the events in a zone (no call falls in the two hours Paris's September starts early or ends early)
-    assert (len(by_day["rows"]), by_day["totals"]["events"], by_day["totals"]["cost_usd"], by_day["totals"]["revenue_usd"]) == (
-        30, 300, "3.548845000000", "935.95")  # fmt: skip
+    assert (
+        len(by_day["rows"]),
+        by_day["totals"]["events"],
+        by_day["totals"]["cost_usd"],
+        by_day["totals"]["revenue_usd"],
+    ) == (30, 300, "3.548845000000", "935.95")
 
     events = json.loads(cli("--db", old_store, "events", "--json", "--limit", "0").stdout)
     assert len(events) == 300 and sum(e["cost_usd"] is None for e in events) == 120
     rid, fields = next(v for v in old.values() if v[0] is not None and v[1][OLD_FIELDS.index("cost")] is not None)
     explained = json.loads(cli("--db", old_store, "events", "--explain", rid, "--json").stdout)
-    assert explained["request_id"] == rid and Decimal(explained["stored_cost_usd"]) == Decimal(fields[OLD_FIELDS.index("cost")]) / 10**12
+    assert (
+        explained["request_id"] == rid
+        and Decimal(explained["stored_cost_usd"]) == Decimal(fields[OLD_FIELDS.index("cost")]) / 10**12
+    )
 
     monkeypatch.setenv("MARGINDASH_NOW", "2026-09-20T00:00:00Z")
     budgets = json.loads(cli("--db", old_store, "budget", "list", "--json").stdout)["budgets"]
     assert [(b["name"], b["scope"], b["spend_usd"], b["limit_usd"], b["level"], b["emails"]) for b in budgets] == [
-        ("acme-monthly", "customer:acme", "1.59751", "500", "ok", ["ops@example.com"])]  # fmt: skip
+        ("acme-monthly", "customer:acme", "1.59751", "500", "ok", ["ops@example.com"])
+    ]
     customers = json.loads(cli("--db", old_store, "customers", "list", "--json").stdout)["customers"]
-    assert [(c["customer_id"], c["stripe_revenue_usd"], c["segment"]) for c in customers] == [("acme", "300.00", "enterprise")]
+    assert [(c["customer_id"], c["stripe_revenue_usd"], c["segment"]) for c in customers] == [
+        ("acme", "300.00", "enterprise")
+    ]
     assert digest(FIXTURE) == before  # only the copy was touched
 
 
 def test_calls_ingested_after_the_upgrade_dedupe_against_the_old_ones(cli, old_store, tmp_path):
     log = tmp_path / "after.jsonl"
-    old = {"timestamp": "2026-10-05T00:00:00Z", "customer_id": "acme", "vendor": "openai", "model": "gpt-4o",
-           "input_tokens": 1000, "output_tokens": 100}  # fmt: skip
-    log.write_text(json.dumps(dict(old, request_id="req-v01-1")) + "\n" + json.dumps(dict(old, request_id="after-1")) + "\n")
+    old = {
+        "timestamp": "2026-10-05T00:00:00Z",
+        "customer_id": "acme",
+        "vendor": "openai",
+        "model": "gpt-4o",
+        "input_tokens": 1000,
+        "output_tokens": 100,
+    }
+    log.write_text(
+        json.dumps(dict(old, request_id="req-v01-1")) + "\n" + json.dumps(dict(old, request_id="after-1")) + "\n"
+    )
     result = cli("--db", old_store, "ingest", log, "--json")
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)
@@ -157,12 +224,88 @@ def test_calls_ingested_after_the_upgrade_dedupe_against_the_old_ones(cli, old_s
 # ---- m004 on the rare fields (the v0.1 fixture has few of them) ------------------------------------------
 
 RARE = [  # v0.1 `events` rows (OLD_COLUMNS) with every rare field set, at the edges of what it could hold
-    (11, "a", 1, 1788220800000, 0, 0, 1, 0, 10, 5, 1, 2, 1, 3, "batch", 0, "usd", 0, "0.0042",
-     '{"images": 2, "seconds": "1.5"}', '{"plan": "pro", "n": 3, "b": true}', 123, None, None, 1),
-    (12, None, 2, 1788220800001, 0, 0, 1, 0, 10, 5, 0, 0, 0, 0, "flex", -250, "eur", 2**63 - 1, "1e-30",
-     None, None, None, None, None, 2),
-    (13, "c", 3, 1788220800002, 0, 0, 1, 0, 10, 5, 0, 0, 0, 0, None, None, None, None, None, None, None, 5, None, None, 3),
-]  # fmt: skip
+    (
+        11,
+        "a",
+        1,
+        1788220800000,
+        0,
+        0,
+        1,
+        0,
+        10,
+        5,
+        1,
+        2,
+        1,
+        3,
+        "batch",
+        0,
+        "usd",
+        0,
+        "0.0042",
+        '{"images": 2, "seconds": "1.5"}',
+        '{"plan": "pro", "n": 3, "b": true}',
+        123,
+        None,
+        None,
+        1,
+    ),
+    (
+        12,
+        None,
+        2,
+        1788220800001,
+        0,
+        0,
+        1,
+        0,
+        10,
+        5,
+        0,
+        0,
+        0,
+        0,
+        "flex",
+        -250,
+        "eur",
+        2**63 - 1,
+        "1e-30",
+        None,
+        None,
+        None,
+        None,
+        None,
+        2,
+    ),
+    (
+        13,
+        "c",
+        3,
+        1788220800002,
+        0,
+        0,
+        1,
+        0,
+        10,
+        5,
+        0,
+        0,
+        0,
+        0,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        5,
+        None,
+        None,
+        3,
+    ),
+]
 
 
 def m003_store(path: Path, rows: list[tuple]) -> None:
@@ -170,7 +313,9 @@ def m003_store(path: Path, rows: list[tuple]) -> None:
     db = Database(path)
     MIGRATIONS.apply(db, stop_before="m004_compact_events")
     db.conn.execute("INSERT INTO models (id, vendor, model) VALUES (1, 'openai', 'gpt-4o')")
-    db.conn.executemany(f"INSERT INTO events ({', '.join(OLD_COLUMNS)}) VALUES ({', '.join('?' * len(OLD_COLUMNS))})", rows)
+    db.conn.executemany(
+        f"INSERT INTO events ({', '.join(OLD_COLUMNS)}) VALUES ({', '.join('?' * len(OLD_COLUMNS))})", rows
+    )
     db.conn.commit()
     db.conn.close()
 
@@ -208,11 +353,17 @@ def test_a_store_knows_its_newest_migration_without_sqlite_utils(tmp_path):
     assert store_module.MIGRATION_NAMES == tuple(m.name for m in MIGRATIONS._migrations)
     assert store_module.LATEST_MIGRATION == store_module.MIGRATION_NAMES[-1]
     db = tmp_path / "s.db"
-    code = ("import sys; from margindash_cli.store.db import Store; s = Store.open(sys.argv[1]); "
-            "print('sqlite_utils' in sys.modules, s.health.applied_migrations()[-1] if 'sqlite_utils' in sys.modules else '')")  # fmt: skip
-    first = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True).stdout.split()
+    code = (
+        "import sys; from margindash_cli.store.db import Store; s = Store.open(sys.argv[1]); "
+        "print('sqlite_utils' in sys.modules, s.health.applied_migrations()[-1] if 'sqlite_utils' in sys.modules else '')"
+    )
+    first = subprocess.run(
+        [sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert first == ["True", store_module.LATEST_MIGRATION]  # a new store: migrated
-    again = subprocess.run([sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True).stdout.split()
+    again = subprocess.run(
+        [sys.executable, "-c", code, str(db)], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert again == ["False"]  # current: no sqlite-utils
 
 
@@ -224,9 +375,11 @@ def test_m006_adds_audio_and_image_tokens_to_events_wide_as_zero_for_old_calls(t
     path = tmp_path / "m004.db"
     db = Database(path)
     MIGRATIONS.apply(db, stop_before="m006_media_tokens")
-    db.execute("INSERT INTO events (id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
-               " cache_write_tokens, reasoning_tokens, cost, extra) VALUES (1, 0, 0, 0, 0, 0, 10, 5, 0, 0, 0, 7, NULL),"
-               " (2, 0, 0, 0, 0, 0, 10, 5, 0, 0, 0, 7, '{\"service_tier\": \"batch\"}')")  # fmt: skip
+    db.execute(
+        "INSERT INTO events (id, ts, customer, feature, model, segment, input_tokens, output_tokens, cached_input_tokens,"
+        " cache_write_tokens, reasoning_tokens, cost, extra) VALUES (1, 0, 0, 0, 0, 0, 10, 5, 0, 0, 0, 7, NULL),"
+        ' (2, 0, 0, 0, 0, 0, 10, 5, 0, 0, 0, 7, \'{"service_tier": "batch"}\')'
+    )
     # Another branch's migration may have extended the view already: its column must survive.
     (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events_wide'").fetchone()
     db.execute("DROP VIEW events_wide")
@@ -237,8 +390,10 @@ def test_m006_adds_audio_and_image_tokens_to_events_wide_as_zero_for_old_calls(t
     db.conn.close()
     with Store.open(path) as store:
         assert "m006_media_tokens" in store.health.applied_migrations()  # (later migrations may follow it)
-        rows = store.conn.execute("SELECT id, other_column, input_audio_tokens, output_audio_tokens, output_image_tokens,"
-                                  " service_tier FROM events_wide ORDER BY id").fetchall()  # fmt: skip
+        rows = store.conn.execute(
+            "SELECT id, other_column, input_audio_tokens, output_audio_tokens, output_image_tokens,"
+            " service_tier FROM events_wide ORDER BY id"
+        ).fetchall()
         assert rows == [(1, "x", 0, 0, 0, None), (2, "x", 0, 0, 0, "batch")]
         before = store.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'events_wide'").fetchone()
         m006_media_tokens(Database(store.conn))  # idempotent

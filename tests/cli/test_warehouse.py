@@ -12,20 +12,36 @@ from test_export import app_log_events
 pq = pytest.importorskip("pyarrow.parquet")
 duckdb = pytest.importorskip("duckdb")
 
-from margindash_cli.export import focus, sql as wsql  # noqa: E402
+from margindash_cli.export import focus  # noqa: E402
+from margindash_cli.export import sql as wsql  # noqa: E402
 
 SINCE, UNTIL = "2026-09-01", "2026-11-30"
 # revenue that makes the allocation do work: odd cents over several cells of a day (acme on Oct 1 has calls on two
 # models and a segment), a customer-day with no calls (globex on Oct 2), and event-carried revenue (acme's batch call)
-REVENUE_CSV = ("customer_id,amount,date\nacme,100.01,2026-10-01\nglobex,33.33,2026-10-02\nacme,7.77,2026-09-15\n"
-               "initech,1.01,2026-11-05\nacme,0.03,2026-11-02\nacme,10.00,2026-10-05\n")  # fmt: skip
+REVENUE_CSV = (
+    "customer_id,amount,date\nacme,100.01,2026-10-01\nglobex,33.33,2026-10-02\nacme,7.77,2026-09-15\n"
+    "initech,1.01,2026-11-05\nacme,0.03,2026-11-02\nacme,10.00,2026-10-05\n"
+)
 # three cells of one customer-day (two features, two models): its 10.00 splits 334 / 333 / 333 cents by calls
-SPLIT_DAY = [{"timestamp": f"2026-10-05T0{i}:00:00Z", "request_id": f"split-{i}", "customer_id": "acme",
-              "event_type": ["chat", "search", "chat"][i], "vendor": "openai",
-              "model": ["gpt-4o-mini", "gpt-4o-mini", "gpt-4o-2024-08-06"][i], "input_tokens": 100, "output_tokens": 10}
-             for i in range(3)]  # fmt: skip
-QUERY_DIMS = {"margin_by_customer": "customer", "margin_by_feature": "feature", "margin_by_model": "model",
-              "margin_by_day": "day"}  # fmt: skip
+SPLIT_DAY = [
+    {
+        "timestamp": f"2026-10-05T0{i}:00:00Z",
+        "request_id": f"split-{i}",
+        "customer_id": "acme",
+        "event_type": ["chat", "search", "chat"][i],
+        "vendor": "openai",
+        "model": ["gpt-4o-mini", "gpt-4o-mini", "gpt-4o-2024-08-06"][i],
+        "input_tokens": 100,
+        "output_tokens": 10,
+    }
+    for i in range(3)
+]
+QUERY_DIMS = {
+    "margin_by_customer": "customer",
+    "margin_by_feature": "feature",
+    "margin_by_model": "model",
+    "margin_by_day": "day",
+}
 
 
 @pytest.fixture
@@ -71,17 +87,24 @@ def test_every_shipped_query_equals_report_json_to_the_cent(exported, cli):
     assert sorted(results) == sorted(wsql.QUERIES)
     for query, dim in QUERY_DIMS.items():
         report = json.loads(cli("--db", db, "report", "--by", dim, "--json", "--since", SINCE, "--until", UNTIL).stdout)
-        want = {r["group"][dim]: (r["events"], dec(r["cost_usd"]), Decimal(r["revenue_usd"]), dec(r["margin_usd"]))
-                for r in report["rows"] if r["events"] or Decimal(r["revenue_usd"])}  # fmt: skip
-        got = {str(r[dim]): (r["calls"], r["cost_usd"], Decimal(r["revenue_cents"]).scaleb(-2), r["margin_usd"])
-               for r in results[query]}  # fmt: skip
+        want = {
+            r["group"][dim]: (r["events"], dec(r["cost_usd"]), Decimal(r["revenue_usd"]), dec(r["margin_usd"]))
+            for r in report["rows"]
+            if r["events"] or Decimal(r["revenue_usd"])
+        }
+        got = {
+            str(r[dim]): (r["calls"], r["cost_usd"], Decimal(r["revenue_cents"]).scaleb(-2), r["margin_usd"])
+            for r in results[query]
+        }
         assert got == want, query
         assert sum(v[2] for v in got.values()) == Decimal(report["totals"]["revenue_usd"]), query
     # the revenue really was split (odd cents over several cells), and revenue without calls is its own row
     by_feature = {r["feature"]: r for r in results["margin_by_feature"]}
     assert by_feature["(no usage)"]["revenue_cents"] == 3333 + 101 + 3  # globex Oct 2, initech Nov 5, acme Nov 2
-    split = _con.execute("SELECT x_RevenueUsdCents FROM revenue_allocation WHERE x_CustomerId = 'acme'"
-                         " AND x_Day = DATE '2026-10-05' ORDER BY 1 DESC").fetchall()
+    split = _con.execute(
+        "SELECT x_RevenueUsdCents FROM revenue_allocation WHERE x_CustomerId = 'acme'"
+        " AND x_Day = DATE '2026-10-05' ORDER BY 1 DESC"
+    ).fetchall()
     assert split == [(334,), (333,), (333,)]
     conc = json.loads(cli("--db", db, "report", "concentration", "--json", "--since", SINCE, "--until", UNTIL).stdout)
     ranked = [(r["customer"], Decimal(r["cost_usd"])) for r in conc["customers"]]
@@ -100,9 +123,25 @@ def test_focus_columns_are_documented_and_typed(exported):
             schema = pq.read_schema(out / part["path"])
             assert schema.names == [c[0] for c in columns]
     names = [c[0] for c in focus.COSTS_COLUMNS]
-    for required in ("ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "BillingCurrency",
-                     "ServiceName", "ProviderName", "ConsumedQuantity", "ConsumedUnit", "SkuPriceId", "Tags",
-                     "x_CustomerId", "x_Feature", "x_Model", "x_PriceVersion", "x_Unpriced", "x_CostBasis"):  # fmt: skip
+    for required in (
+        "ChargePeriodStart",
+        "ChargePeriodEnd",
+        "BilledCost",
+        "EffectiveCost",
+        "BillingCurrency",
+        "ServiceName",
+        "ProviderName",
+        "ConsumedQuantity",
+        "ConsumedUnit",
+        "SkuPriceId",
+        "Tags",
+        "x_CustomerId",
+        "x_Feature",
+        "x_Model",
+        "x_PriceVersion",
+        "x_Unpriced",
+        "x_CostBasis",
+    ):
         assert required in names
     assert all(n[0].isupper() or n.startswith("x_") for n in names)
     costs = [r for p in manifest["tables"]["costs"]["partitions"] for r in pq.read_table(out / p["path"]).to_pylist()]
@@ -115,7 +154,9 @@ def test_focus_columns_are_documented_and_typed(exported):
     total_pico = sum(int(r["BilledCost"].scaleb(12)) for r in priced)
     assert result["totals"]["costs"]["cost_usd"] == wsql_usd(total_pico)
     alloc = manifest["tables"]["revenue_allocation"]["totals"]
-    assert alloc["revenue_usd_cents"] == manifest["tables"]["revenue"]["totals"]["revenue_usd_cents"] == 14215 + 1000 + 500
+    assert (
+        alloc["revenue_usd_cents"] == manifest["tables"]["revenue"]["totals"]["revenue_usd_cents"] == 14215 + 1000 + 500
+    )
 
 
 def wsql_usd(pico):
@@ -149,27 +190,86 @@ def test_manifest_hashes_and_changed_since_name_only_what_changed(exported, cli,
     inodes = {p: (out / p).stat().st_ino for p in (x["path"] for x in first["written"])}
     # a re-run over unchanged data leaves every file alone and names nothing as changed
     monkeypatch.setenv("MARGINDASH_NOW", "2030-01-01T00:00:00Z")
-    again = json.loads(cli("--db", db, "export", out, "--schema", "focus", "--since", SINCE, "--until", UNTIL,
-                           "--changed-since", "2030-01-01T00:00:00Z", "--json").stdout)  # fmt: skip
+    again = json.loads(
+        cli(
+            "--db",
+            db,
+            "export",
+            out,
+            "--schema",
+            "focus",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--changed-since",
+            "2030-01-01T00:00:00Z",
+            "--json",
+        ).stdout
+    )
     assert again["changed"] == [] and not any(p["changed"] for p in again["written"])
     assert {p: (out / p).stat().st_ino for p in inodes} == inodes
     # one late call in October: only October's costs and allocation change; a loader asking since the last run sees them
     late = tmp_path / "late.jsonl"
-    late.write_text(json.dumps({"timestamp": "2026-10-20T10:00:00Z", "request_id": "late-1", "customer_id": "acme",
-                                "event_type": "chat", "vendor": "openai", "model": "gpt-4o-mini",
-                                "input_tokens": 10, "output_tokens": 1}) + "\n")  # fmt: skip
+    late.write_text(
+        json.dumps(
+            {
+                "timestamp": "2026-10-20T10:00:00Z",
+                "request_id": "late-1",
+                "customer_id": "acme",
+                "event_type": "chat",
+                "vendor": "openai",
+                "model": "gpt-4o-mini",
+                "input_tokens": 10,
+                "output_tokens": 1,
+            }
+        )
+        + "\n"
+    )
     assert cli("--db", db, "ingest", late).exit_code == 0
     monkeypatch.setenv("MARGINDASH_NOW", "2030-02-01T00:00:00Z")
-    third = json.loads(cli("--db", db, "export", out, "--schema", "focus", "--since", SINCE, "--until", UNTIL,
-                           "--changed-since", "2030-01-15T00:00:00Z", "--json").stdout)  # fmt: skip
-    assert [p["path"] for p in third["changed"]] == ["costs/month=2026-10/part-0.parquet",
-                                                    "revenue_allocation/month=2026-10/part-0.parquet"]
+    third = json.loads(
+        cli(
+            "--db",
+            db,
+            "export",
+            out,
+            "--schema",
+            "focus",
+            "--since",
+            SINCE,
+            "--until",
+            UNTIL,
+            "--changed-since",
+            "2030-01-15T00:00:00Z",
+            "--json",
+        ).stdout
+    )
+    assert [p["path"] for p in third["changed"]] == [
+        "costs/month=2026-10/part-0.parquet",
+        "revenue_allocation/month=2026-10/part-0.parquet",
+    ]
     assert all(p["changed_at"] == "2030-02-01T00:00:00Z" for p in third["changed"])
     kept = [p for p in inodes if "2026-10" not in p or p.startswith("revenue/")]
     assert all((out / p).stat().st_ino == inodes[p] for p in kept)
     # and asking from before the first run names every partition
-    every = json.loads(cli("--db", db, "export", out, "--schema", "focus", "--since", "2026-12", "--until", "2026-12",
-                           "--changed-since", "2000-01-01", "--json").stdout)  # fmt: skip
+    every = json.loads(
+        cli(
+            "--db",
+            db,
+            "export",
+            out,
+            "--schema",
+            "focus",
+            "--since",
+            "2026-12",
+            "--until",
+            "2026-12",
+            "--changed-since",
+            "2000-01-01",
+            "--json",
+        ).stdout
+    )
     assert len(every["changed"]) == len(first["written"])
     bad = cli("--db", db, "export", out, "--schema", "focus", "--changed-since", "yesterday")
     assert bad.exit_code == 2 and "--changed-since" in bad.stderr

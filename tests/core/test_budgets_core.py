@@ -22,14 +22,30 @@ def ms(text):
 
 
 def test_make_budget_accepts_the_documented_options():
-    b = core.make_budget("acme-monthly", scope="customer:acme", limit_usd="500.50", period="month", tz="Europe/Paris",
-                         warn="70", critical="85.5", emails=["ops@example.com", "cfo@example.com,ops@example.com"])
-    assert (b.scope, b.scope_id, b.limit_usd, b.period, b.tz) == ("customer", "acme", Decimal("500.50"), "month", "Europe/Paris")
+    b = core.make_budget(
+        "acme-monthly",
+        scope="customer:acme",
+        limit_usd="500.50",
+        period="month",
+        tz="Europe/Paris",
+        warn="70",
+        critical="85.5",
+        emails=["ops@example.com", "cfo@example.com,ops@example.com"],
+    )
+    assert (b.scope, b.scope_id, b.limit_usd, b.period, b.tz) == (
+        "customer",
+        "acme",
+        Decimal("500.50"),
+        "month",
+        "Europe/Paris",
+    )
     assert (b.warn_pct, b.critical_pct) == (Decimal(70), Decimal("85.5"))
     assert b.emails == ("ops@example.com", "cfo@example.com")
     assert b.limit_pico == 500_500_000_000_000
     assert core.make_budget("o", scope="org", limit_usd="1", period="day").scope_text == "org"
-    assert core.make_budget("f", scope="feature:summarize", limit_usd="1", period="week").scope_text == "feature:summarize"
+    assert (
+        core.make_budget("f", scope="feature:summarize", limit_usd="1", period="week").scope_text == "feature:summarize"
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,7 +88,11 @@ def test_a_month_is_calendar_aligned_in_its_zone():
     assert p.end_ms == ms("2026-11-01T04:00:00Z")  # midnight EDT (DST ends later, on Nov 1 at 2:00)
     # One hour later it is November there: the period resets on the 1st, not after 30 days.
     q = core.current_period("month", "America/New_York", utc("2026-11-01T04:30:00Z"))
-    assert (q.first_day, q.start_ms, q.end_ms) == (date(2026, 11, 1), ms("2026-11-01T04:00:00Z"), ms("2026-12-01T05:00:00Z"))
+    assert (q.first_day, q.start_ms, q.end_ms) == (
+        date(2026, 11, 1),
+        ms("2026-11-01T04:00:00Z"),
+        ms("2026-12-01T05:00:00Z"),
+    )
     # February, December -> January.
     assert core.current_period("month", "UTC", utc("2028-02-29T12:00:00Z")).last_day == date(2028, 2, 29)
     dec = core.current_period("month", "UTC", utc("2026-12-31T23:59:59Z"))
@@ -109,8 +129,16 @@ def budget(limit="100", warn="75", critical="90", scope="org"):
 
 @pytest.mark.parametrize(
     "spend_usd, level",
-    [("0", "ok"), ("74.999999999999", "ok"), ("75", "warning"), ("89.99", "warning"), ("90", "critical"),
-     ("99.999999999999", "critical"), ("100", "exceeded"), ("250", "exceeded")],
+    [
+        ("0", "ok"),
+        ("74.999999999999", "ok"),
+        ("75", "warning"),
+        ("89.99", "warning"),
+        ("90", "critical"),
+        ("99.999999999999", "critical"),
+        ("100", "exceeded"),
+        ("250", "exceeded"),
+    ],
 )
 def test_levels_are_exact_at_their_thresholds(spend_usd, level):
     spend = int(Decimal(spend_usd) * 10**12)
@@ -126,7 +154,12 @@ def test_projection_is_the_burn_rate_so_far_carried_to_the_period_end():
     assert s.pct_used == Decimal(100) * 100 / 310
     assert s.level == "ok"
     data = core.status_json(s)
-    assert (data["spend_usd"], data["projected_usd"], data["unpriced_events"], data["pct_used"]) == ("100", "310", 3, 32.26)
+    assert (data["spend_usd"], data["projected_usd"], data["unpriced_events"], data["pct_used"]) == (
+        "100",
+        "310",
+        3,
+        32.26,
+    )
 
 
 def test_exit_codes_per_highest_level_and_fail_on():
@@ -153,8 +186,12 @@ def test_blocklist_names_customers_and_features_over_budget_until_their_period_e
     statuses = [
         core.evaluate(budget(limit="10", scope="customer:acme"), p, core.Spend(cost_pico=11 * 10**12), 0),
         core.evaluate(budget(limit="10", scope="feature:chat"), p, core.Spend(cost_pico=10 * 10**12), 0),
-        core.evaluate(budget(limit="10", scope="customer:globex"), p, core.Spend(cost_pico=9 * 10**12), 0),  # critical: not blocked
-        core.evaluate(budget(limit="10", scope="org"), p, core.Spend(cost_pico=50 * 10**12), 0),  # org budgets only alert
+        core.evaluate(
+            budget(limit="10", scope="customer:globex"), p, core.Spend(cost_pico=9 * 10**12), 0
+        ),  # critical: not blocked
+        core.evaluate(
+            budget(limit="10", scope="org"), p, core.Spend(cost_pico=50 * 10**12), 0
+        ),  # org budgets only alert
     ]
     payload = core.blocklist_payload(statuses, ms("2026-10-11T00:00:00Z"), 30)
     assert payload == {
@@ -178,6 +215,9 @@ def test_alert_text_names_budget_spend_limit_pct_period_contributors_and_next_co
     assert "Period:  2026-10 (Europe/Paris), 2026-09-30T22:00:00Z to 2026-10-31T23:00:00Z" in msg.text
     assert "  summarize: $50.00\n  chat: $34.00" in msg.text
     assert "2 call(s) in scope have no price" in msg.text
-    assert "margindash report --by feature --customer acme --since 2026-10-01 --until 2026-10-31 --tz Europe/Paris" in msg.text
+    assert (
+        "margindash report --by feature --customer acme --since 2026-10-01 --until 2026-10-31 --tz Europe/Paris"
+        in msg.text
+    )
     assert core.alert_key(s) == "acme-monthly/exceeded/2026-09-30T22:00:00Z"
     assert msg.message_id == core.alert_message(s, [], core.alert_key(s)).message_id  # stable per alert key

@@ -60,8 +60,11 @@ def test_core_is_stdlib_only():
     allowed_own = ("margindash_cli.core", "margindash_cli.errors")
     for path in CORE.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else ([node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top == "margindash_cli":

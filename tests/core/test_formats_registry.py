@@ -9,15 +9,17 @@ import pytest
 
 from margindash_cli.errors import LineRejected
 from margindash_cli.ingest import registry
-from margindash_cli.ingest.formats import anthropic
-from margindash_cli.ingest.formats import bedrock
-from margindash_cli.ingest.formats import claude_code
-from margindash_cli.ingest.formats import fields
-from margindash_cli.ingest.formats import gemini
-from margindash_cli.ingest.formats import langfuse
-from margindash_cli.ingest.formats import litellm
-from margindash_cli.ingest.formats import openai
-from margindash_cli.ingest.formats import openai_batch
+from margindash_cli.ingest.formats import (
+    anthropic,
+    bedrock,
+    claude_code,
+    fields,
+    gemini,
+    langfuse,
+    litellm,
+    openai,
+    openai_batch,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 

@@ -62,12 +62,20 @@ def store(tmp_path):
 
 def test_canonical_events_are_stored_with_their_token_vector(store, tmp_path):
     log = tmp_path / "a.jsonl"
-    write_lines(log, [ev(1, cached_input_tokens=64, reasoning_tokens=4, cache_write_tokens=10, cache_write_1h_tokens=3)])
+    write_lines(
+        log, [ev(1, cached_input_tokens=64, reasoning_tokens=4, cache_write_tokens=10, cache_write_1h_tokens=3)]
+    )
     r = run_ingest(store, [log], tmp_path)
     assert (r.lines_read, r.events_stored, r.duplicates, r.rejected) == (1, 1, 0, 0)
     row = store.events.list_events()[0]
-    assert (row["input_tokens"], row["cached_input_tokens"], row["cache_write_tokens"], row["cache_write_1h_tokens"],
-            row["output_tokens"], row["reasoning_tokens"]) == (101, 64, 10, 3, 10, 4)  # fmt: skip
+    assert (
+        row["input_tokens"],
+        row["cached_input_tokens"],
+        row["cache_write_tokens"],
+        row["cache_write_1h_tokens"],
+        row["output_tokens"],
+        row["reasoning_tokens"],
+    ) == (101, 64, 10, 3, 10, 4)
     assert row["customer_id"] == "acme" and row["event_type"] == "chat" and row["model_name"] == "gpt-4o-mini"
     assert row["ts"] == 1790848801000  # 2026-10-01T10:00:01Z
 
@@ -208,12 +216,30 @@ def test_map_reads_app_field_names(store, tmp_path):
 
 def test_aliases_and_camel_case(store, tmp_path):
     log = tmp_path / "a.jsonl"
-    write_lines(log, [{"timestamp": 1790848801, "customerId": "c1", "feature": "chat", "provider": "anthropic",
-                       "model": "claude-x", "inputTokens": 5, "outputTokens": 2, "requestId": "r1"}])  # fmt: skip
+    write_lines(
+        log,
+        [
+            {
+                "timestamp": 1790848801,
+                "customerId": "c1",
+                "feature": "chat",
+                "provider": "anthropic",
+                "model": "claude-x",
+                "inputTokens": 5,
+                "outputTokens": 2,
+                "requestId": "r1",
+            }
+        ],
+    )
     run_ingest(store, [log], tmp_path)
     row = store.events.list_events()[0]
     assert (row["customer_id"], row["event_type"], row["vendor"], row["input_tokens"], row["ts"]) == (
-        "c1", "chat", "anthropic", 5, 1790848801000)  # fmt: skip
+        "c1",
+        "chat",
+        "anthropic",
+        5,
+        1790848801000,
+    )
     # requestId is the call's request id: its key finds the call (the store keeps the id's hash, not its text)
     assert [r["id"] for r in store.events.list_events(request_id="r1")] == [row["id"]]
     assert store.events.list_events(request_id="R1") == []
@@ -225,14 +251,34 @@ def test_aliases_and_camel_case(store, tmp_path):
         ("this is not json", None, "not valid JSON"),
         ({"timestamp": "2026-10-01T00:00:00Z", "input_tokens": 5, "output_tokens": 1}, "model", "missing"),
         ({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o"}, "usage", "no usage"),
-        ({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": -5}, "input_tokens", "non-negative integer"),
-        ({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 2.5}, "input_tokens", "non-negative integer"),
-        ({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": "12"}, "input_tokens", "non-negative integer"),
+        (
+            {"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": -5},
+            "input_tokens",
+            "non-negative integer",
+        ),
+        (
+            {"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 2.5},
+            "input_tokens",
+            "non-negative integer",
+        ),
+        (
+            {"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": "12"},
+            "input_tokens",
+            "non-negative integer",
+        ),
         ({"timestamp": "yesterday", "model": "gpt-4o", "input_tokens": 5}, "timestamp", "not an ISO 8601"),
         ({"model": "gpt-4o", "input_tokens": 5}, "timestamp", "missing"),
         ({"timestamp": "1960-01-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 5}, "timestamp", "implausible"),
-        ({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 5, "cached_input_tokens": 9}, "input_tokens", "exceed"),
-        ({"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "output_tokens": 5, "reasoning_tokens": 9}, "reasoning_tokens", "exceed"),
+        (
+            {"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "input_tokens": 5, "cached_input_tokens": 9},
+            "input_tokens",
+            "exceed",
+        ),
+        (
+            {"timestamp": "2026-10-01T00:00:00Z", "model": "gpt-4o", "output_tokens": 5, "reasoning_tokens": 9},
+            "reasoning_tokens",
+            "exceed",
+        ),
         ([1, 2, 3], None, "not a JSON object"),
     ],
 )
@@ -261,7 +307,9 @@ def test_missing_customer_is_kept_as_unattributed_unless_required(store, tmp_pat
 
 def test_crlf_bom_and_blank_lines(store, tmp_path):
     log = tmp_path / "a.jsonl"
-    log.write_bytes(b"\xef\xbb\xbf" + json.dumps(ev(1)).encode() + b"\r\n\r\n   \n" + json.dumps(ev(2)).encode() + b"\r\n")
+    log.write_bytes(
+        b"\xef\xbb\xbf" + json.dumps(ev(1)).encode() + b"\r\n\r\n   \n" + json.dumps(ev(2)).encode() + b"\r\n"
+    )
     r = run_ingest(store, [log], tmp_path)
     assert (r.lines_read, r.events_stored, r.rejected) == (2, 2, 0)
 

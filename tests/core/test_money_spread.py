@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 import random
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from fractions import Fraction
 
-from margindash_cli.reports import compute as reports
 from margindash_cli.core.money import allocate, day_weights, spread_over_dates, spread_over_days
+from margindash_cli.reports import compute as reports
 from margindash_cli.revenue.csv_import import parse_revenue_csv
 
 SEED = int(os.environ.get("MARGINDASH_TEST_SEED", "20261201"))
@@ -21,7 +21,7 @@ DAY = 86_400
 
 
 def ts(d: date) -> int:
-    return int(datetime(d.year, d.month, d.day, tzinfo=timezone.utc).timestamp())
+    return int(datetime(d.year, d.month, d.day, tzinfo=UTC).timestamp())
 
 
 def by_month(pairs):
@@ -72,7 +72,7 @@ def test_csv_periods_use_the_same_split():
 def test_month_totals_stay_within_one_unit_of_their_exact_share_for_random_periods():
     rng = random.Random(SEED)
     for case in range(400):
-        amount = rng.choice([rng.randint(-10**6, 10**6), rng.randint(1, 99), rng.randint(-10**12, 10**12)])
+        amount = rng.choice([rng.randint(-(10**6), 10**6), rng.randint(1, 99), rng.randint(-(10**12), 10**12)])
         start = rng.randint(1_700_000_000, 1_900_000_000)
         if rng.random() < 0.5:
             start -= start % DAY  # whole days as often as not
@@ -94,7 +94,7 @@ def test_allocate_any_run_of_parts_is_within_one_unit():
     rng = random.Random(SEED + 1)
     for case in range(300):
         weights = [rng.randint(0, 50) for _ in range(rng.randint(1, 40))]
-        total = rng.randint(-10**6, 10**6)
+        total = rng.randint(-(10**6), 10**6)
         parts = allocate(total, weights)
         context = f"MARGINDASH_TEST_SEED={SEED} case {case}: total={total} weights={weights}"
         assert sum(parts) == total, context

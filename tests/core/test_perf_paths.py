@@ -4,10 +4,11 @@ every batch of every cron run."""
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from margindash_cli.store.db import Store
-
 from margindash_cli.store.schema import DEDUPE_STAGING, event_key
 
 T0 = 1_790_000_000_000
@@ -16,8 +17,10 @@ T0 = 1_790_000_000_000
 def _rows(store, keys):
     model = store.model_id("openai", "gpt-4o")
     customer = store.dim_id("customers", "c1")
-    return [(event_key(f"r:{k}"), T0 + k * 1000, customer, 0, model, 0, 10, 1, 0, 0, 0, None, None, None, k, None)
-            for k in keys]  # fmt: skip
+    return [
+        (event_key(f"r:{k}"), T0 + k * 1000, customer, 0, model, 0, 10, 1, 0, 0, 0, None, None, None, k, None)
+        for k in keys
+    ]
 
 
 def _plan(store):
@@ -60,17 +63,45 @@ def _facts(seed: int):
     days = [date(2026, 9, 28) + timedelta(days=i) for i in range(12)]  # crosses a week and a month boundary
     usage = []
     for _ in range(400):
-        groups = (rng.choice(["chat", None, ""]), rng.choice(["openai", "anthropic"]), rng.choice(["m1", "m2", "m3"]),
-                  rng.choice(["pro", None]), rng.choice(["gold", None]))  # fmt: skip
-        usage.append(UsageFact(rng.choice(customers), groups, rng.choice(days), rng.randrange(1, 9), rng.randrange(0, 999),
-                               rng.randrange(0, 999), rng.randrange(0, 10**12), rng.randrange(0, 2), rng.randrange(0, 3)))  # fmt: skip
-    revenue = [RevenueFact(rng.choice(customers), rng.choice(days), rng.randrange(0, 10_000), rng.choice([0, 0, 1]))
-               for _ in range(15)]  # fmt: skip
+        groups = (
+            rng.choice(["chat", None, ""]),
+            rng.choice(["openai", "anthropic"]),
+            rng.choice(["m1", "m2", "m3"]),
+            rng.choice(["pro", None]),
+            rng.choice(["gold", None]),
+        )
+        usage.append(
+            UsageFact(
+                rng.choice(customers),
+                groups,
+                rng.choice(days),
+                rng.randrange(1, 9),
+                rng.randrange(0, 999),
+                rng.randrange(0, 999),
+                rng.randrange(0, 10**12),
+                rng.randrange(0, 2),
+                rng.randrange(0, 3),
+            )
+        )
+    revenue = [
+        RevenueFact(rng.choice(customers), rng.choice(days), rng.randrange(0, 10_000), rng.choice([0, 0, 1]))
+        for _ in range(15)
+    ]
     return usage, revenue, customers, days
 
 
-@pytest.mark.parametrize("dims", [["customer"], ["customer", "model"], ["model", "customer"], ["feature", "week"],
-                                  ["month", "customer"], ["day", "week", "model"], ["segment", "plan", "vendor"]])  # fmt: skip
+@pytest.mark.parametrize(
+    "dims",
+    [
+        ["customer"],
+        ["customer", "model"],
+        ["model", "customer"],
+        ["feature", "week"],
+        ["month", "customer"],
+        ["day", "week", "model"],
+        ["segment", "plan", "vendor"],
+    ],
+)
 def test_report_rows_are_the_same_with_and_without_the_direct_path(dims):
     """Revenue of 0 cents on every customer-day sends every cell through the allocation (the full path), and must
     change nothing: the direct path sums each cell into the same row with the same numbers, in the same order."""
@@ -85,7 +116,9 @@ def test_report_rows_are_the_same_with_and_without_the_direct_path(dims):
         kw = {"fact_dims": list(CELL_DIMS), "allocation": allocation}
         direct = build_report(dims, usage, revenue, **kw)
         full = build_report(dims, usage, everywhere, **kw)
-        assert [(r.group, r.measures) for r in direct.rows] == [(r.group, r.measures) for r in full.rows], f"seed {seed}"
+        assert [(r.group, r.measures) for r in direct.rows] == [(r.group, r.measures) for r in full.rows], (
+            f"seed {seed}"
+        )
         assert direct.totals == full.totals, f"seed {seed}"
         assert direct.totals.events == sum(f.events for f in usage)
 
@@ -96,7 +129,7 @@ def test_report_rows_are_the_same_with_and_without_the_direct_path(dims):
 def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(tmp_path):
     import os
     import random
-    from datetime import date, timedelta, timezone
+    from datetime import date, timedelta
 
     from invariants import rollup_mismatches
 
@@ -110,25 +143,52 @@ def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(t
     rows = []
     for k in range(3000):
         customer = store.dim_id("customers", f"c{rng.randrange(4)}")
-        rows.append((event_key(f"m:{k}"), t0 + rng.randrange(0, 80 * DAY_MS), customer, 0, model, 0, rng.randrange(1, 500),
-                     rng.randrange(0, 50), 0, 0, 0, rng.choice([None, rng.randrange(10**9)]), None, None, k, None))  # fmt: skip
+        rows.append(
+            (
+                event_key(f"m:{k}"),
+                t0 + rng.randrange(0, 80 * DAY_MS),
+                customer,
+                0,
+                model,
+                0,
+                rng.randrange(1, 500),
+                rng.randrange(0, 50),
+                0,
+                0,
+                0,
+                rng.choice([None, rng.randrange(10**9)]),
+                None,
+                None,
+                k,
+                None,
+            )
+        )
     with store.write():
         store.events.insert_new_events(rows)
     c2 = store.dim_id("customers", "c2")
-    aug = [t for t in (t0 + d * DAY_MS for d in range(80)) if (date(1970, 1, 1) + timedelta(days=t // DAY_MS)).month == 8]
-    gone = store.conn.execute(f"SELECT {', '.join(WIDE_COLUMNS)} FROM events_wide WHERE customer = ? AND ts >= ? AND ts < ?",
-                              (c2, aug[0], aug[-1] + DAY_MS)).fetchall()  # fmt: skip
+    aug = [
+        t for t in (t0 + d * DAY_MS for d in range(80)) if (date(1970, 1, 1) + timedelta(days=t // DAY_MS)).month == 8
+    ]
+    gone = store.conn.execute(
+        f"SELECT {', '.join(WIDE_COLUMNS)} FROM events_wide WHERE customer = ? AND ts >= ? AND ts < ?",
+        (c2, aug[0], aug[-1] + DAY_MS),
+    ).fetchall()
     with store.write():  # every call of c2 in August leaves the rollups: its month must leave too
         store.events.add_to_rollups(gone, sign=-1)
         store.conn.execute(f"DELETE FROM events WHERE id IN ({', '.join(str(r[0]) for r in gone)})")
     assert gone and rollup_mismatches(store.conn) == []
-    assert store.conn.execute("SELECT count(*) FROM rollup_customer_monthly WHERE customer = ? AND month = ?",
-                              (c2, aug[0] // DAY_MS)).fetchone()[0] == 0  # fmt: skip
+    assert (
+        store.conn.execute(
+            "SELECT count(*) FROM rollup_customer_monthly WHERE customer = ? AND month = ?", (c2, aug[0] // DAY_MS)
+        ).fetchone()[0]
+        == 0
+    )
 
     def from_events(lo, hi):
         sums = {}
         for cust, ts, inp, out, cost in store.conn.execute(
-                "SELECT c.customer_id, ts, input_tokens, output_tokens, cost FROM events e JOIN customers c ON c.id = e.customer"):  # fmt: skip
+            "SELECT c.customer_id, ts, input_tokens, output_tokens, cost FROM events e JOIN customers c ON c.id = e.customer"
+        ):
             if (lo is None or ts >= lo) and (hi is None or ts < hi):
                 v = sums.setdefault(cust, [0, 0, 0, 0, 0])
                 v[0] += 1
@@ -143,7 +203,9 @@ def test_customer_months_stay_equal_to_the_days_and_reports_read_the_same_sums(t
         lo, hi = rng.choice(days), rng.choice(days)
         if lo is not None and hi is not None and lo > hi:
             lo, hi = hi, lo
-        got = {r.customer: [r.events, r.input_tokens, r.output_tokens, r.cost_pico, r.unpriced_events]
-               for r in store.events.usage_facts([], start_ms=lo, end_ms=hi, tz=timezone.utc, per_day=False)}  # fmt: skip
+        got = {
+            r.customer: [r.events, r.input_tokens, r.output_tokens, r.cost_pico, r.unpriced_events]
+            for r in store.events.usage_facts([], start_ms=lo, end_ms=hi, tz=UTC, per_day=False)
+        }
         assert got == from_events(lo, hi), (seed, lo, hi)
     store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -27,7 +27,7 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "pricing"
 
 
 def ms(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +108,9 @@ def test_no_fuzzy_match_for_claude_opus_4_7(catalog):
 
 
 def test_bedrock_us_profile(catalog):
-    res, version, cost = priced(catalog, "bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
-                                input_tokens=100_000, output_tokens=10_000)  # fmt: skip
+    res, version, cost = priced(
+        catalog, "bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", input_tokens=100_000, output_tokens=10_000
+    )
     assert res == Resolution("bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "exact")
     assert format_usd(cost.total) == "0.495"  # 3.30 / 16.50: geo profiles cost 10% more than global
     glob = priced(
@@ -168,8 +169,12 @@ def build_module():
     return module
 
 
-GPT_4O_2024_05_13 = {"provider": "openai", "model": "gpt-4o-2024-05-13", "basis": "https://platform.openai.com/docs/pricing",
-                     "versions": [{"base": {"input": "5", "output": "15"}}]}  # fmt: skip
+GPT_4O_2024_05_13 = {
+    "provider": "openai",
+    "model": "gpt-4o-2024-05-13",
+    "basis": "https://platform.openai.com/docs/pricing",
+    "versions": [{"base": {"input": "5", "output": "15"}}],
+}
 
 
 @pytest.fixture(scope="module")
@@ -179,8 +184,14 @@ def merged():
     genai = read_genai_prices(raw)
     litellm = read_litellm(json.loads((FIXTURES / "litellm_excerpt.json").read_text()))
     old = read_litellm(json.loads((FIXTURES / "litellm_v1.55.0_excerpt.json").read_text()))
-    return build.merge(genai, litellm, old, today=datetime(2026, 11, 23, tzinfo=timezone.utc),
-                       rules=build.Rules(raw, build.KEEP_PROVIDERS), overrides=[GPT_4O_2024_05_13])  # fmt: skip
+    return build.merge(
+        genai,
+        litellm,
+        old,
+        today=datetime(2026, 11, 23, tzinfo=UTC),
+        rules=build.Rules(raw, build.KEEP_PROVIDERS),
+        overrides=[GPT_4O_2024_05_13],
+    )
 
 
 def test_merge_genai_wins_a_disagreement_and_it_is_recorded(merged):
@@ -252,7 +263,9 @@ def test_rule_patterns_reach_snapshot_names_only():
     assert build.rule_matches(rule, "claude-sonnet-5-5") is None  # another model, never a prefix guess
     assert build.rule_matches(rule, "claude-sonnet-5-5", strict=False) == "starts_with 'claude-sonnet-5'"
     assert build.rule_matches({"contains": "gemini-1.5-flash"}, "gemini-1.5-flash-8b") is None
-    assert build.rule_matches({"contains": "meta.llama3-2-1b"}, "eu.meta.llama3-2-1b") is None  # a geo prefix is a price
+    assert (
+        build.rule_matches({"contains": "meta.llama3-2-1b"}, "eu.meta.llama3-2-1b") is None
+    )  # a geo prefix is a price
     assert build.rule_matches({"equals": "phi-4"}, "Phi-4") is None  # case-sensitive, as genai-prices writes ids
     assert build.rule_matches({"regex": r"^grok-4\.3-\d{8}$"}, "grok-4.3-20260101")
     assert build.rule_matches({"and": [{"starts_with": "a"}, {"ends_with": "a"}]}, "a")
@@ -265,7 +278,12 @@ def test_merge_a_pattern_rule_gives_a_litellm_key_genai_prices_tier(merged):
     versions, aliases, _ = merged
     assert ("anthropic", "claude-sonnet-4-5-20250929") not in aliases
     [v] = versions[("anthropic", "claude-sonnet-4-5-20250929")]
-    assert (v.source, v.tiers[0].rates.input, v.tiers[0].rates.output, v.batch.input) == ("genai-prices", D("6"), D("22.5"), D("1.5"))
+    assert (v.source, v.tiers[0].rates.input, v.tiers[0].rates.output, v.batch.input) == (
+        "genai-prices",
+        D("6"),
+        D("22.5"),
+        D("1.5"),
+    )
 
 
 def test_merge_in_region_bedrock_id_takes_the_tier_of_the_agreeing_geo_entry(merged):
@@ -281,8 +299,13 @@ def test_override_can_drop_a_raise_that_never_took_effect(merged):
     genai = read_genai_prices(raw)
     litellm = read_litellm(json.loads((FIXTURES / "litellm_excerpt.json").read_text()))
     o3 = {"provider": "openai", "model": "o3", "basis": "a test", "drop_versions_from": "2025-06-10"}
-    versions, _, decisions = build.merge(genai, litellm, today=datetime(2026, 11, 23, tzinfo=timezone.utc),
-                                         rules=build.Rules(raw, build.KEEP_PROVIDERS), overrides=[o3])  # fmt: skip
+    versions, _, decisions = build.merge(
+        genai,
+        litellm,
+        today=datetime(2026, 11, 23, tzinfo=UTC),
+        rules=build.Rules(raw, build.KEEP_PROVIDERS),
+        overrides=[o3],
+    )
     assert [v.base.input for v in versions[("openai", "o3")]] == [D("10")]
     [d] = [d for d in decisions if d["model"] == "o3"]
     assert d["winner"] == "override" and d["why"] == "a test"
@@ -298,8 +321,9 @@ def test_shipped_overrides_each_have_a_basis_and_are_in_the_catalog(catalog):
 
 def test_deepseek_off_peak_window_prices_by_utc_time_of_day(catalog):
     def cost(when):
-        return format_usd(priced(catalog, "deepseek", "deepseek-chat", when, input_tokens=1_000_000,
-                                 output_tokens=1_000_000)[2].total)  # fmt: skip
+        return format_usd(
+            priced(catalog, "deepseek", "deepseek-chat", when, input_tokens=1_000_000, output_tokens=1_000_000)[2].total
+        )
 
     assert cost("2025-06-01T16:29:59") == "1.37"
     assert cost("2025-06-01T16:30:00") == "0.685"  # the window wraps midnight
@@ -311,12 +335,15 @@ def test_deepseek_off_peak_window_prices_by_utc_time_of_day(catalog):
 def test_window_round_trips_and_refuses_a_bad_time():
     from margindash_cli.pricing.model import Window
 
-    v = PriceVersion("x", "m", base=Rates(input=D("1"), output=D("2")),
-                     windows=(Window(990, 30, Rates(input=D("0.5"))),))  # fmt: skip
+    v = PriceVersion(
+        "x", "m", base=Rates(input=D("1"), output=D("2")), windows=(Window(990, 30, Rates(input=D("0.5"))),)
+    )
     assert PriceVersion.from_dict(v.to_dict()) == v
     assert v.to_dict()["windows"] == [{"start": "16:30", "end": "00:30", "rates": {"input": "0.5"}}]
     night = v.at_time(ms("2026-01-01T23:00:00"))
-    assert (night.base.input, night.base.output) == (D("0.5"), D("2")) and night is v.at_time(ms("2026-01-01T01:00:00") - 3_600_000)
+    assert (night.base.input, night.base.output) == (D("0.5"), D("2")) and night is v.at_time(
+        ms("2026-01-01T01:00:00") - 3_600_000
+    )
     assert v.at_time(ms("2026-01-01T12:00:00")) is v
     with pytest.raises(ValueError):
         Window.from_dict({"start": "25:00", "end": "01:00"})

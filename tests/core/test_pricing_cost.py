@@ -5,7 +5,7 @@ Every worked number of PRICING_RULES.md is reproduced here to the exact decimal.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -69,12 +69,24 @@ def test_anthropic_bug_of_billing_cache_as_full_input_gives_0_498():
 
 
 def test_anthropic_one_hour_cache_writes_bill_at_the_1h_rate():
-    all_1h = cost_of(SONNET_45, input_tokens=121_000, cached_input_tokens=100_000, cache_write_tokens=20_000,
-                     cache_write_1h_tokens=20_000, output_tokens=2_000)  # fmt: skip
+    all_1h = cost_of(
+        SONNET_45,
+        input_tokens=121_000,
+        cached_input_tokens=100_000,
+        cache_write_tokens=20_000,
+        cache_write_1h_tokens=20_000,
+        output_tokens=2_000,
+    )
     assert usd(all_1h) == "0.183"  # 0.003 + 20,000 x 6/MTok 0.12 + 0.03 + 0.03
     assert (all_1h.cache_write_5m, all_1h.cache_write_1h) == (0, 120_000_000_000)
-    split = cost_of(SONNET_45, input_tokens=121_000, cached_input_tokens=100_000, cache_write_tokens=20_000,
-                    cache_write_1h_tokens=10_000, output_tokens=2_000)  # fmt: skip
+    split = cost_of(
+        SONNET_45,
+        input_tokens=121_000,
+        cached_input_tokens=100_000,
+        cache_write_tokens=20_000,
+        cache_write_1h_tokens=10_000,
+        output_tokens=2_000,
+    )
     assert usd(split) == "0.1605"  # 10,000 x 3.75 = 0.0375 and 10,000 x 6 = 0.06
 
 
@@ -167,8 +179,12 @@ def test_exactly_200k_stays_in_the_lower_tier():
 
 
 def test_inclusive_threshold_xai():
-    p = PriceVersion("xai", "grok", base=Rates(input=D("1"), output=D("2")),
-                     tiers=(Tier(200_000, inclusive=True, rates=Rates(input=D("2"), output=D("4"))),))  # fmt: skip
+    p = PriceVersion(
+        "xai",
+        "grok",
+        base=Rates(input=D("1"), output=D("2")),
+        tiers=(Tier(200_000, inclusive=True, rates=Rates(input=D("2"), output=D("4"))),),
+    )
     assert cost_of(p, input_tokens=200_000).tier == 200_000
     assert cost_of(p, input_tokens=199_999).tier is None
 
@@ -184,8 +200,12 @@ def test_cache_reads_count_toward_the_tier():
 
 
 def test_tier_rates_not_given_fall_back_to_base():
-    p = PriceVersion("x", "m", base=Rates(input=D("1"), output=D("2"), cache_read=D("0.1")),
-                     tiers=(Tier(100, rates=Rates(input=D("3"))),))  # fmt: skip
+    p = PriceVersion(
+        "x",
+        "m",
+        base=Rates(input=D("1"), output=D("2"), cache_read=D("0.1")),
+        tiers=(Tier(100, rates=Rates(input=D("3"))),),
+    )
     b = cost_of(p, input_tokens=1_000_000, cached_input_tokens=500_000, output_tokens=1_000_000)
     assert (format_usd(b.uncached_input), format_usd(b.cache_read), format_usd(b.output)) == ("1.5", "0.05", "2")
 
@@ -194,15 +214,27 @@ def test_tier_rates_not_given_fall_back_to_base():
 
 
 def test_batch_uses_explicit_rates():
-    b = cost_of(GPT_5, input_tokens=50_000, cached_input_tokens=40_000, output_tokens=3_000, reasoning_tokens=2_000,
-                service_tier="batch")  # fmt: skip
+    b = cost_of(
+        GPT_5,
+        input_tokens=50_000,
+        cached_input_tokens=40_000,
+        output_tokens=3_000,
+        reasoning_tokens=2_000,
+        service_tier="batch",
+    )
     assert usd(b) == "0.02375"
     assert (b.service_tier, b.service_rates) == ("batch", "explicit")
 
 
 def test_batch_without_explicit_rates_is_half_including_cache():
-    b = cost_of(SONNET_45, input_tokens=121_000, cached_input_tokens=100_000, cache_write_tokens=20_000, output_tokens=2_000,
-                service_tier="batch")  # fmt: skip
+    b = cost_of(
+        SONNET_45,
+        input_tokens=121_000,
+        cached_input_tokens=100_000,
+        cache_write_tokens=20_000,
+        output_tokens=2_000,
+        service_tier="batch",
+    )
     assert usd(b) == "0.069"
     assert b.service_rates == "half"
 
@@ -224,8 +256,9 @@ def test_explicit_batch_rates_missing_a_class_fall_back_to_half_for_that_class()
 def test_priority_uses_its_rates_not_a_fixed_multiple():
     b = cost_of(GPT_5, input_tokens=50_000, cached_input_tokens=40_000, output_tokens=3_000, service_tier="priority")
     assert usd(b) == "0.095"  # gpt-5 priority is 2x
-    gpt_4o = PriceVersion("openai", "gpt-4o", base=Rates(input=D("2.5"), output=D("10")),
-                          priority=Rates(input=D("4.25"), output=D("17")))  # fmt: skip
+    gpt_4o = PriceVersion(
+        "openai", "gpt-4o", base=Rates(input=D("2.5"), output=D("10")), priority=Rates(input=D("4.25"), output=D("17"))
+    )
     assert (
         usd(cost_of(gpt_4o, input_tokens=1_000_000, output_tokens=1_000_000, service_tier="priority")) == "21.25"
     )  # 1.7x
@@ -246,9 +279,15 @@ def test_standard_tier_spellings_and_unknown_tiers():
 
 
 def test_batch_inside_a_long_context_tier():
-    p = PriceVersion("google", "gemini-2.5-pro", base=Rates(input=D("1.25"), output=D("10")),
-                     tiers=(Tier(200_000, rates=Rates(input=D("2.5"), output=D("15")), batch=Rates(input=D("1.25"), output=D("7.5"))),),
-                     batch=Rates(input=D("0.625"), output=D("5")))  # fmt: skip
+    p = PriceVersion(
+        "google",
+        "gemini-2.5-pro",
+        base=Rates(input=D("1.25"), output=D("10")),
+        tiers=(
+            Tier(200_000, rates=Rates(input=D("2.5"), output=D("15")), batch=Rates(input=D("1.25"), output=D("7.5"))),
+        ),
+        batch=Rates(input=D("0.625"), output=D("5")),
+    )
     assert usd(cost_of(p, input_tokens=250_000, output_tokens=5_000, service_tier="batch")) == "0.35"
     no_tier_batch = PriceVersion(
         "google", "g", base=p.base, tiers=(Tier(200_000, rates=p.tiers[0].rates),), batch=p.batch
@@ -271,14 +310,12 @@ def test_bedrock_geo_profile_costs_ten_percent_more_than_global():
 
 
 def ms(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 O3 = [
     PriceVersion("openai", "o3", None, "genai-prices", Rates(input=D("10"), output=D("40"))),
-    PriceVersion(
-        "openai", "o3", datetime(2025, 6, 10, tzinfo=timezone.utc), "genai-prices", Rates(input=D("2"), output=D("8"))
-    ),
+    PriceVersion("openai", "o3", datetime(2025, 6, 10, tzinfo=UTC), "genai-prices", Rates(input=D("2"), output=D("8"))),
 ]
 
 
@@ -316,8 +353,12 @@ def test_free_is_an_explicit_zero_and_missing_rates_are_unpriced():
 
 
 def test_units_are_priced_per_unit_and_unknown_units_flagged():
-    p = PriceVersion("openai", "gpt-4o-search-preview", base=Rates(input=D("2.5"), output=D("10")),
-                     units={"web_searches": D("0.025"), "requests": D("0.005")})  # fmt: skip
+    p = PriceVersion(
+        "openai",
+        "gpt-4o-search-preview",
+        base=Rates(input=D("2.5"), output=D("10")),
+        units={"web_searches": D("0.025"), "requests": D("0.005")},
+    )
     b = cost_of(p, input_tokens=1_000, output_tokens=100, units={"web_searches": 2, "requests": "1", "images": 3})
     assert format_usd(b.units) == "0.055"
     assert usd(b) == "0.0585"
@@ -326,8 +367,11 @@ def test_units_are_priced_per_unit_and_unknown_units_flagged():
 
 def test_sub_picodollar_rates_round_the_total_once_half_even_and_classes_add_up():
     # OpenRouter lists Gemini 2.5 Flash cache writes at 0.0833333333333 USD/MTok: 83,333.3333333 pico/token.
-    p = PriceVersion("openrouter", "google/gemini-2.5-flash",
-                     base=Rates(input=D("0.3"), output=D("2.5"), cache_write_5m=D("0.0833333333333")))  # fmt: skip
+    p = PriceVersion(
+        "openrouter",
+        "google/gemini-2.5-flash",
+        base=Rates(input=D("0.3"), output=D("2.5"), cache_write_5m=D("0.0833333333333")),
+    )
     b = cost_of(p, input_tokens=10, cache_write_tokens=3, output_tokens=1)
     # exact: 7 x 300,000 + 3 x 83,333.3333333 + 2,500,000 = 4,849,999.9999999 -> 4,850,000
     assert b.total == 4_850_000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal as D
 
 import pytest
@@ -13,7 +13,7 @@ from margindash_cli.pricing.model import PriceVersion, Rates, Tier
 FULL = PriceVersion(
     provider="google",
     model="gemini-2.5-pro",
-    effective_from=datetime(2025, 6, 10, tzinfo=timezone.utc),
+    effective_from=datetime(2025, 6, 10, tzinfo=UTC),
     source="https://ai.google.dev/pricing",
     base=Rates(
         input=D("1.25"),
@@ -22,7 +22,7 @@ FULL = PriceVersion(
         cache_write_5m=D("0.0833333333333"),
         cache_write_1h=D("4.5"),
         reasoning=D("10"),
-    ),  # fmt: skip
+    ),
     tiers=(
         Tier(200_000, inclusive=False, rates=Rates(input=D("2.5"), output=D("15")), batch=Rates(input=D("1.25"))),
         Tier(1_000_000, inclusive=True, rates=Rates(input=D("5"))),
@@ -43,7 +43,7 @@ def test_round_trip_is_lossless_through_json():
     assert back == FULL
     assert back.to_dict() == d
     assert back.units["requests"] == D("0.0000001")
-    assert back.effective_from == datetime(2025, 6, 10, tzinfo=timezone.utc)
+    assert back.effective_from == datetime(2025, 6, 10, tzinfo=UTC)
 
 
 def test_to_dict_is_plain_decimal_text_and_iso_utc():
@@ -70,8 +70,8 @@ def test_effective_from_must_be_aware_and_is_kept_in_utc():
         PriceVersion("openai", "o3", effective_from=datetime(2025, 6, 10))
     paris = timezone(timedelta(hours=2))
     p = PriceVersion("openai", "o3", effective_from=datetime(2025, 6, 10, 2, 0, tzinfo=paris))
-    assert p.effective_from == datetime(2025, 6, 10, tzinfo=timezone.utc)
-    assert p.effective_from.tzinfo == timezone.utc
+    assert p.effective_from == datetime(2025, 6, 10, tzinfo=UTC)
+    assert p.effective_from.tzinfo == UTC
     assert p.effective_from_ms == 1_749_513_600_000
     assert PriceVersion("openai", "o3").effective_from_ms is None
 

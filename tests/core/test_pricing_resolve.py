@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -139,8 +139,13 @@ def test_bedrock_us_profile_with_no_bedrock_price_uses_anthropic_price():
 
 
 def test_regional_call_never_picks_the_cheaper_global_price_when_a_regional_one_exists():
-    r = Resolver([("bedrock", "global.anthropic.claude-x-v1:0"), ("bedrock", "eu.anthropic.claude-x-v1:0"),
-                  ("bedrock", "us.anthropic.claude-x-v1:0")])  # fmt: skip
+    r = Resolver(
+        [
+            ("bedrock", "global.anthropic.claude-x-v1:0"),
+            ("bedrock", "eu.anthropic.claude-x-v1:0"),
+            ("bedrock", "us.anthropic.claude-x-v1:0"),
+        ]
+    )
     assert r.resolve("bedrock", "jp.anthropic.claude-x-v1:0").model == "eu.anthropic.claude-x-v1:0"
     assert r.resolve("bedrock", "anthropic.claude-x-v1:0").model == "eu.anthropic.claude-x-v1:0"
     only_global = Resolver([("bedrock", "global.anthropic.claude-x-v1:0")])
@@ -157,11 +162,25 @@ def test_results_are_memoized(resolver):
 
 @pytest.mark.parametrize(
     ("vendor", "canonical"),
-    [("google", "google"), ("gemini", "google"), ("vertex_ai", "google"), ("vertex_ai-anthropic_models", "google"),
-     ("Bedrock", "bedrock"), ("bedrock_converse", "bedrock"), ("aws", "bedrock"), ("azure_ai", "azure"),
-     ("x-ai", "xai"), ("together_ai", "together"), ("fireworks_ai", "fireworks"), ("mistralai", "mistral"),
-     ("acme", "acme"), ("unknown", None), ("", None), (None, None)],
-)  # fmt: skip
+    [
+        ("google", "google"),
+        ("gemini", "google"),
+        ("vertex_ai", "google"),
+        ("vertex_ai-anthropic_models", "google"),
+        ("Bedrock", "bedrock"),
+        ("bedrock_converse", "bedrock"),
+        ("aws", "bedrock"),
+        ("azure_ai", "azure"),
+        ("x-ai", "xai"),
+        ("together_ai", "together"),
+        ("fireworks_ai", "fireworks"),
+        ("mistralai", "mistral"),
+        ("acme", "acme"),
+        ("unknown", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_vendor_names_normalize(vendor, canonical):
     assert canonical_vendor(vendor) == canonical
 
@@ -187,14 +206,12 @@ def test_normalize_model():
 
 
 def ms(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp() * 1000)
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp() * 1000)
 
 
 def test_price_at_picks_the_version_in_force():
     always = PriceVersion("openai", "o3", None, "genai-prices", Rates(input=D("10")))
-    later = PriceVersion(
-        "openai", "o3", datetime(2025, 6, 10, tzinfo=timezone.utc), "genai-prices", Rates(input=D("2"))
-    )
+    later = PriceVersion("openai", "o3", datetime(2025, 6, 10, tzinfo=UTC), "genai-prices", Rates(input=D("2")))
     versions = [always, later]
     assert price_at(versions, ms("2025-06-09T23:59:59.999")) is always
     assert price_at(versions, ms("2025-06-10T00:00:00")) is later

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -160,7 +160,7 @@ def test_genai_start_dates_become_versions(genai):
     o3 = by_key(genai.versions)[("openai", "o3")]
     assert [(v.effective_from, v.base.input, v.base.output) for v in o3] == [
         (None, D("10"), D("40")),
-        (datetime(2025, 6, 10, tzinfo=timezone.utc), D("2"), D("8")),
+        (datetime(2025, 6, 10, tzinfo=UTC), D("2"), D("8")),
     ]
     opus = by_key(genai.versions)[("anthropic", "claude-opus-4-6")]
     assert [len(v.tiers) for v in opus] == [1, 0]  # the long-context premium dropped on 2026-03-13
@@ -235,8 +235,13 @@ def openrouter():
 def test_openrouter_prices(openrouter):
     k = by_key(openrouter.versions)
     [flash] = k[("openrouter", "google/gemini-2.5-flash")]
-    assert flash.base.to_dict() == {"input": "0.3", "output": "2.5", "cache_read": "0.03",
-                                    "cache_write_5m": "0.0833333333333", "reasoning": "2.5"}  # fmt: skip
+    assert flash.base.to_dict() == {
+        "input": "0.3",
+        "output": "2.5",
+        "cache_read": "0.03",
+        "cache_write_5m": "0.0833333333333",
+        "reasoning": "2.5",
+    }
     assert flash.units["web_searches"] == D("0.014")
     assert (flash.context_window, flash.max_output, flash.source) == (1_048_576, 65_535, "openrouter")
     [sonnet] = k[("openrouter", "anthropic/claude-sonnet-4")]

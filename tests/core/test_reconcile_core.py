@@ -22,21 +22,33 @@ from margindash_cli.reconcile.compute import (
 
 SEED = int(os.environ.get("MARGINDASH_TEST_SEED", "18"))
 # our price, USD per million tokens, per class: input 2.5, cache read 1.25, cache write 3.75, output 10
-RATES = {"input": Fraction(25, 10), "cache_read": Fraction(125, 100), "cache_write_5m": Fraction(375, 100),
-         "cache_write_1h": Fraction(5), "output": Fraction(10)}  # fmt: skip
+RATES = {
+    "input": Fraction(25, 10),
+    "cache_read": Fraction(125, 100),
+    "cache_write_5m": Fraction(375, 100),
+    "cache_write_1h": Fraction(5),
+    "output": Fraction(10),
+}
 
 
 def price(vendor, model, day, v, tier):
     if model == "unknown-model":
         return None
     factor = Fraction(1, 2) if tier == "batch" else 1
-    return sum((RATES[k] * n * 10**6 * factor for k, n in v.items()), Fraction(0))  # picodollars: USD/MTok x tokens x 1e6 / 1e6
+    return sum(
+        (RATES[k] * n * 10**6 * factor for k, n in v.items()), Fraction(0)
+    )  # picodollars: USD/MTok x tokens x 1e6 / 1e6
 
 
 def logged(priced, unpriced=None, model="gpt-4o", calls=10, unpriced_calls=0):
     side = LoggedSide(vendor="openai", model=model)
-    tokens = {k: priced.get(k, 0) + (unpriced or {}).get(k, 0) for k in ("input", "cache_read", "cache_write", "output")}
-    cost = int(price("openai", model, 0, {("cache_write_5m" if k == "cache_write" else k): n for k, n in priced.items()}, None) or 0)
+    tokens = {
+        k: priced.get(k, 0) + (unpriced or {}).get(k, 0) for k in ("input", "cache_read", "cache_write", "output")
+    }
+    cost = int(
+        price("openai", model, 0, {("cache_write_5m" if k == "cache_write" else k): n for k, n in priced.items()}, None)
+        or 0
+    )
     side.add(calls, unpriced_calls, cost, tokens, unpriced or {})
     return side
 
@@ -56,8 +68,16 @@ KEY = CellKey("openai", 20648, "gpt-4o")
 
 def test_model_keys_match_snapshots_to_aliases():
     assert model_key("gpt-4o-2024-08-06") == model_key("gpt-4o") == "gpt-4o"
-    assert model_key("claude-opus-4-1-20250805") == model_key("anthropic.claude-opus-4-1-20250805-v1:0") == "claude-opus-4-1"
-    assert model_key("Claude Sonnet 4.5") == model_key("us.anthropic.claude-sonnet-4-5-20250929-v1:0") == "claude-sonnet-4-5"
+    assert (
+        model_key("claude-opus-4-1-20250805")
+        == model_key("anthropic.claude-opus-4-1-20250805-v1:0")
+        == "claude-opus-4-1"
+    )
+    assert (
+        model_key("Claude Sonnet 4.5")
+        == model_key("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+        == "claude-sonnet-4-5"
+    )
     assert model_key("gpt-4o-mini-2024-07-18") == "gpt-4o-mini" != model_key("gpt-4o")
     assert model_key(None) is None and model_key("") is None
 
@@ -68,7 +88,12 @@ def test_a_bill_equal_to_our_price_has_no_gap():
 
 
 def test_a_discount_is_a_price_difference():
-    r = reconcile_cell(KEY, logged({"input": 1_000_000, "output": 100_000}), billed({"input": 1_000_000, "output": 100_000}, Fraction(9, 10)), price)
+    r = reconcile_cell(
+        KEY,
+        logged({"input": 1_000_000, "output": 100_000}),
+        billed({"input": 1_000_000, "output": 100_000}, Fraction(9, 10)),
+        price,
+    )
     assert r.computed == 3_500_000_000_000 and r.billed == 3_150_000_000_000
     assert r.parts["price_difference"] == -350_000_000_000 and r.parts["remaining"] == 0
 
@@ -87,8 +112,14 @@ def test_untracked_tokens_are_priced_at_our_rate_in_their_tier():
 
 
 def test_unpriced_calls_take_the_bills_rate_and_web_search_is_unlogged():
-    r = reconcile_cell(KEY, logged({"input": 1000}, {"input": 3000}, unpriced_calls=2), billed({"input": 4000}, other=7), price)
-    assert r.parts["unpriced_calls"] == 7_500_000_000 and r.parts["unlogged_charges"] == 7 and r.parts["untracked_usage"] == 0
+    r = reconcile_cell(
+        KEY, logged({"input": 1000}, {"input": 3000}, unpriced_calls=2), billed({"input": 4000}, other=7), price
+    )
+    assert (
+        r.parts["unpriced_calls"] == 7_500_000_000
+        and r.parts["unlogged_charges"] == 7
+        and r.parts["untracked_usage"] == 0
+    )
 
 
 def test_a_model_the_catalog_does_not_know_is_reconciled_from_the_bill():
@@ -118,7 +149,7 @@ def _random_cell(rng):
     classes = ("input", "cache_read", "cache_write", "output")
     p = {k: rng.choice([0, rng.randrange(1, 10**7)]) for k in classes}
     u = {k: rng.choice([0, 0, rng.randrange(1, 10**6)]) for k in classes}
-    t = {k: max(0, p[k] + u[k] + rng.randrange(-10**6, 10**6)) for k in classes}
+    t = {k: max(0, p[k] + u[k] + rng.randrange(-(10**6), 10**6)) for k in classes}
     side = billed(t, Fraction(rng.randrange(70, 130), 100), other=rng.randrange(0, 10**12))
     return logged(p, u, unpriced_calls=rng.randrange(0, 3)), side
 
@@ -165,7 +196,9 @@ def test_reconciled_costs_add_up_to_the_bill():
 
 def test_tolerance_is_per_provider_and_day():
     ok = reconcile_cell(KEY, logged({"input": 1000}), billed({"input": 1000}), price)
-    off = reconcile_cell(KEY._replace(day=20649), logged({"input": 1000}), billed({"input": 1000}, Fraction(95, 100)), price)
+    off = reconcile_cell(
+        KEY._replace(day=20649), logged({"input": 1000}), billed({"input": 1000}, Fraction(95, 100)), price
+    )
     out = build_rows([ok, off], "day", Decimal(2))
     assert [r.period for r in out.over_tolerance] == ["2026-07-15"] and out.exit_code == 3
     assert build_rows([ok, off], "day", Decimal(6)).exit_code == 0

@@ -12,10 +12,10 @@ from margindash_cli.reports.compute import (
     Measures,
     RevenueFact,
     UsageFact,
+    buckets_between,
     build_cohorts,
     build_concentration,
     build_trend,
-    buckets_between,
     period_index,
     pick_granularity,
     tier_size,
@@ -38,8 +38,17 @@ def test_auto_granularity_thresholds():
 
 
 def test_buckets_between_and_period_index():
-    assert buckets_between(date(2026, 11, 30), date(2027, 2, 1), "month") == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1), date(2027, 2, 1)]
-    assert buckets_between(date(2026, 10, 1), date(2026, 10, 12), "week") == [date(2026, 9, 28), date(2026, 10, 5), date(2026, 10, 12)]
+    assert buckets_between(date(2026, 11, 30), date(2027, 2, 1), "month") == [
+        date(2026, 11, 1),
+        date(2026, 12, 1),
+        date(2027, 1, 1),
+        date(2027, 2, 1),
+    ]
+    assert buckets_between(date(2026, 10, 1), date(2026, 10, 12), "week") == [
+        date(2026, 9, 28),
+        date(2026, 10, 5),
+        date(2026, 10, 12),
+    ]
     assert period_index(date(2026, 11, 1), date(2027, 1, 1), "month") == 3
     assert period_index(date(2026, 11, 1), date(2026, 10, 1), "month") == 0
     assert period_index(date(2026, 9, 28), date(2026, 10, 12), "week") == 3
@@ -75,8 +84,12 @@ usage_facts = st.lists(
     max_size=40,
 )
 revenue_facts = st.lists(
-    st.builds(RevenueFact, st.sampled_from(["a", "b", "e", None]), st.integers(-10, 130).map(lambda n: D + timedelta(days=n)),
-              st.integers(-1_000, 100_000)),  # fmt: skip
+    st.builds(
+        RevenueFact,
+        st.sampled_from(["a", "b", "e", None]),
+        st.integers(-10, 130).map(lambda n: D + timedelta(days=n)),
+        st.integers(-1_000, 100_000),
+    ),
     max_size=20,
 )
 
@@ -89,7 +102,12 @@ def total(items):
 
 
 @settings(max_examples=150, deadline=None)
-@given(usage_facts, revenue_facts, st.sampled_from(["auto", "day", "week", "month"]), st.sampled_from(["customer", "feature"]))
+@given(
+    usage_facts,
+    revenue_facts,
+    st.sampled_from(["auto", "day", "week", "month"]),
+    st.sampled_from(["customer", "feature"]),
+)
 def test_trend_points_add_up_to_rows_and_rows_to_totals(usage, revenue, granularity, dim):
     r = build_trend(dim, usage, revenue, granularity=granularity)
     assert r.periods == sorted(set(r.periods))
@@ -115,8 +133,12 @@ def test_cohorts_lose_nothing(usage, revenue, granularity):
     assert in_cohorts.cost_pico + r.unattributed.cost_pico == sum(f.cost_pico for f in usage)
     assert in_cohorts.events + r.unattributed.events == sum(f.events for f in usage)
     all_revenue = sum(f.event_revenue_cents for f in usage) + sum(x.cents for x in revenue)
-    assert (in_cohorts.revenue_cents + r.unattributed.revenue_cents + r.revenue_without_usage_cents
-            + r.revenue_before_first_call_cents) == all_revenue  # fmt: skip
+    assert (
+        in_cohorts.revenue_cents
+        + r.unattributed.revenue_cents
+        + r.revenue_without_usage_cents
+        + r.revenue_before_first_call_cents
+    ) == all_revenue
     assert sum(row.customers for row in r.cohorts) == len(first_calls)
     for row in r.cohorts:
         assert [c.index for c in row.cells] == list(range(row.cells[0].index, row.cells[0].index + len(row.cells)))
@@ -134,7 +156,9 @@ def test_concentration_tiers_rest_and_unattributed_make_the_whole(usage, revenue
     assert top20.customers[: len(top10.customers)] == top10.customers
     whole = total([top20.measures, r.rest, r.unattributed])
     assert whole.__dict__ == r.totals.__dict__
-    assert set(top20.negative_margin) == {c.customer for c in r.customers[: len(top20.customers)] if c.measures.margin_pico < 0}
+    assert set(top20.negative_margin) == {
+        c.customer for c in r.customers[: len(top20.customers)] if c.measures.margin_pico < 0
+    }
     if r.totals.cost_pico and r.customers:
         shares = r.customers[-1].cumulative_cost_share_pct + r.unattributed_cost_share_pct
         assert abs(shares - 100) <= Decimal("0.01")  # each share is rounded once, to 2 decimals

@@ -53,7 +53,9 @@ def test_customer_revenue_is_spread_over_features_by_events_but_event_revenue_st
 def test_feature_filter_shows_that_features_share_of_revenue():
     usage = [fact("a", ["chat"], events=3), fact("a", ["search"], events=1)]
     r = build_report(["customer"], usage, [RevenueFact("a", D1, 1000)], filters={"feature": "chat"})
-    assert [(row.group, row.measures.revenue_cents, row.measures.events) for row in r.rows] == [({"customer": "a"}, 750, 3)]
+    assert [(row.group, row.measures.revenue_cents, row.measures.events) for row in r.rows] == [
+        ({"customer": "a"}, 750, 3)
+    ]
 
 
 def test_revenue_without_usage_is_kept_in_a_no_usage_row():
@@ -68,11 +70,18 @@ def test_unattributed_calls_have_their_own_row():
 
 
 def test_time_buckets_and_nested_groups_stay_together():
-    usage = [fact("a", ["m1"], D1, cost_cents=10), fact("a", ["m2"], D2, cost_cents=1), fact("b", ["m1"], D2, cost_cents=500)]
+    usage = [
+        fact("a", ["m1"], D1, cost_cents=10),
+        fact("a", ["m2"], D2, cost_cents=1),
+        fact("b", ["m1"], D2, cost_cents=500),
+    ]
     r = build_report(["customer", "model"], usage, [])
     assert [(row.group["customer"], row.group["model"]) for row in r.rows] == [("b", "m1"), ("a", "m1"), ("a", "m2")]
     r = build_report(["day"], usage, [RevenueFact("a", D2, 100)])
-    assert [(row.group["day"], row.measures.revenue_cents) for row in r.rows] == [("2026-10-01", 0), ("2026-10-02", 100)]
+    assert [(row.group["day"], row.measures.revenue_cents) for row in r.rows] == [
+        ("2026-10-01", 0),
+        ("2026-10-02", 100),
+    ]
 
 
 def test_top_n_folds_the_rest_into_one_row_and_totals_still_match():
@@ -95,12 +104,21 @@ facts = st.lists(
     ),
     max_size=30,
 )
-revenues = st.lists(st.builds(RevenueFact, st.sampled_from(["a", "b", "d", None]), st.sampled_from([D1, D2]), st.integers(-10**5, 10**7)), max_size=10)
+revenues = st.lists(
+    st.builds(
+        RevenueFact, st.sampled_from(["a", "b", "d", None]), st.sampled_from([D1, D2]), st.integers(-(10**5), 10**7)
+    ),
+    max_size=10,
+)
 
 
 @settings(max_examples=200, deadline=None)
-@given(facts, revenues, st.sampled_from([["customer"], ["feature"], ["model"], ["customer", "model"], ["day"], ["feature", "week"]]),
-       st.sampled_from(["events", "tokens", "cost"]))  # fmt: skip
+@given(
+    facts,
+    revenues,
+    st.sampled_from([["customer"], ["feature"], ["model"], ["customer", "model"], ["day"], ["feature", "week"]]),
+    st.sampled_from(["events", "tokens", "cost"]),
+)
 def test_rows_add_up_to_totals_exactly_for_any_grouping(usage, revenue, dims, allocation):
     r = build_report(dims, usage, revenue, allocation=allocation)
     assert sum(row.measures.cost_pico for row in r.rows) == r.totals.cost_pico == sum(f.cost_pico for f in usage)

@@ -6,7 +6,12 @@ from margindash_cli.clients.retry import Policy, retry_after_s, retryable_status
 
 
 def test_which_statuses_retry():
-    assert [s for s in (200, 304, 400, 401, 403, 404, 429, 500, 502, 503) if retryable_status(s)] == [429, 500, 502, 503]
+    assert [s for s in (200, 304, 400, 401, 403, 404, 429, 500, 502, 503) if retryable_status(s)] == [
+        429,
+        500,
+        502,
+        503,
+    ]
 
 
 def test_retry_after_is_whole_seconds_only():

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from margindash_cli.simulate import compute as sim
 from margindash_cli.pricing.benchmarks import load_benchmarks
 from margindash_cli.pricing.catalog import load_shipped_catalog
 from margindash_cli.pricing.cost import cost_of
 from margindash_cli.pricing.mix import Mix, VectorRow
 from margindash_cli.pricing.model import PriceVersion, Rates, Tier
+from margindash_cli.simulate import compute as sim
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SHARED_BENCHMARKS = REPO.parent / "shared" / "data" / "benchmarks"
@@ -29,17 +29,37 @@ SHARED_BENCHMARKS = REPO.parent / "shared" / "data" / "benchmarks"
 
 def _versions() -> list[PriceVersion]:
     catalog = load_shipped_catalog()
-    shipped = [catalog.versions[k][-1] for k in [("google", "gemini-2.5-pro"), ("anthropic", "claude-sonnet-4-5"),
-                                                   ("openai", "gpt-5"), ("openai", "gpt-4o"), ("xai", "grok-4-fast-reasoning")]]  # fmt: skip
+    shipped = [
+        catalog.versions[k][-1]
+        for k in [
+            ("google", "gemini-2.5-pro"),
+            ("anthropic", "claude-sonnet-4-5"),
+            ("openai", "gpt-5"),
+            ("openai", "gpt-4o"),
+            ("xai", "grok-4-fast-reasoning"),
+        ]
+    ]
     return shipped + [
         # a rate finer than a picodollar per token: per-call rounding, so the mix prices vector by vector
-        PriceVersion("openrouter", "odd", base=Rates(input=Decimal("0.0833333333333"), output=Decimal("0.3")), context_window=300_000),
+        PriceVersion(
+            "openrouter",
+            "odd",
+            base=Rates(input=Decimal("0.0833333333333"), output=Decimal("0.3")),
+            context_window=300_000,
+        ),
         # no output rate: calls with output cannot be billed (unpriced, never $0)
         PriceVersion("acme", "embed", base=Rates(input=Decimal("0.02")), units={"requests": Decimal("0.0001")}),
         # an inclusive threshold (xAI style) and two tiers
-        PriceVersion("xai", "tiered", base=Rates(input=Decimal("2"), output=Decimal("10")), context_window=262_144,
-                     tiers=(Tier(128_000, True, Rates(input=Decimal("4"), output=Decimal("20"))),
-                            Tier(200_000, False, Rates(input=Decimal("6"))))),  # fmt: skip
+        PriceVersion(
+            "xai",
+            "tiered",
+            base=Rates(input=Decimal("2"), output=Decimal("10")),
+            context_window=262_144,
+            tiers=(
+                Tier(128_000, True, Rates(input=Decimal("4"), output=Decimal("20"))),
+                Tier(200_000, False, Rates(input=Decimal("6"))),
+            ),
+        ),
     ]
 
 
@@ -75,17 +95,27 @@ def test_mix_cost_is_the_sum_of_per_call_costs(service_tier, ratio):
                 if check_window and version.context_window is not None and size > version.context_window:
                     expected[3] += row.calls
                     continue
-                b = cost_of(version, input_tokens=row.input_tokens, output_tokens=out,
-                            cached_input_tokens=row.cached_input_tokens, cache_write_tokens=row.cache_write_tokens,
-                            cache_write_1h_tokens=row.cache_write_1h_tokens, reasoning_tokens=reasoning,
-                            service_tier=service_tier, units={"requests": 1} if row.units else None)  # fmt: skip
+                b = cost_of(
+                    version,
+                    input_tokens=row.input_tokens,
+                    output_tokens=out,
+                    cached_input_tokens=row.cached_input_tokens,
+                    cache_write_tokens=row.cache_write_tokens,
+                    cache_write_1h_tokens=row.cache_write_1h_tokens,
+                    reasoning_tokens=reasoning,
+                    service_tier=service_tier,
+                    units={"requests": 1} if row.units else None,
+                )
                 if b is None:
                     expected[2] += row.calls
                 else:
                     expected[0] += b.total * row.calls
                     expected[1] += row.calls
             got = mix.cost(version, check_window=check_window)
-            assert [got.cost, got.calls, got.unpriced_calls, got.too_long_calls] == expected, (version.model, check_window)
+            assert [got.cost, got.calls, got.unpriced_calls, got.too_long_calls] == expected, (
+                version.model,
+                check_window,
+            )
 
 
 def test_mix_rounds_output_ratio_per_call_half_even():
@@ -97,11 +127,19 @@ def test_mix_rounds_output_ratio_per_call_half_even():
 # ---- simulate: pure ranking, tiers and recommendations -------------------------------------------------
 
 
-@pytest.mark.parametrize(("benchmark", "score", "tier"), [
-    ("gpqa_diamond", "75", "frontier"), ("gpqa_diamond", "74.99", "mid"), ("gpqa_diamond", "55", "mid"),
-    ("gpqa_diamond", "54.9", "budget"), ("mmlu_pro", "80", "frontier"), ("mmlu_pro", "79.9", "mid"),
-    ("mmlu_pro", "70", "mid"), ("mmlu_pro", "69.99", "budget"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("benchmark", "score", "tier"),
+    [
+        ("gpqa_diamond", "75", "frontier"),
+        ("gpqa_diamond", "74.99", "mid"),
+        ("gpqa_diamond", "55", "mid"),
+        ("gpqa_diamond", "54.9", "budget"),
+        ("mmlu_pro", "80", "frontier"),
+        ("mmlu_pro", "79.9", "mid"),
+        ("mmlu_pro", "70", "mid"),
+        ("mmlu_pro", "69.99", "budget"),
+    ],
+)
 def test_tier_bands(benchmark, score, tier):
     assert sim.tier_of(Decimal(score), benchmark) == tier
 
@@ -116,25 +154,47 @@ def _usage(current, candidates, baseline=1_000_000, events=100):
 
 
 def test_floor_is_the_best_current_score_and_keeping_the_only_current_model_is_no_change():
-    current = [sim.CurrentModel("p", "a", "p/a", 60, 0, {"gpqa_diamond": Decimal("60")}),
-               sim.CurrentModel("p", "b", "p/b", 40, 0, {"gpqa_diamond": Decimal("80")})]  # fmt: skip
-    cands = [_cand("a", 300_000, "60", current=True), _cand("b", 2_000_000, "80", current=True),
-             _cand("c", 500_000, "78"), _cand("d", 100_000, "79.5"), _cand("e", 50_000, None)]  # fmt: skip
+    current = [
+        sim.CurrentModel("p", "a", "p/a", 60, 0, {"gpqa_diamond": Decimal("60")}),
+        sim.CurrentModel("p", "b", "p/b", 40, 0, {"gpqa_diamond": Decimal("80")}),
+    ]
+    cands = [
+        _cand("a", 300_000, "60", current=True),
+        _cand("b", 2_000_000, "80", current=True),
+        _cand("c", 500_000, "78"),
+        _cand("d", 100_000, "79.5"),
+        _cand("e", 50_000, None),
+    ]
     f = sim.build_simulation([_usage(current, cands)], benchmark="gpqa_diamond", days=Decimal(30)).features[0]
     assert (f.floor, f.floor_source) == (Decimal("80"), "current")
     recs = {(r.kind, r.tier): r.row.candidate.model if r.row else None for r in f.recommendations}
     # nothing but b itself reaches 80; moving every call to b is a change (a serves 60% of them)
-    assert recs == {("cheapest_in_tier", "frontier"): "b", ("cheapest_in_tier", "mid"): None,
-                    ("cheapest_in_tier", "budget"): None, ("best_score_per_dollar", None): "b"}  # fmt: skip
-    assert [r.candidate.model for r in f.rows] == ["d", "a", "c", "b", "e"]  # score per dollar (79.5/1, 60/3, 78/5, 80/20), then no data
+    assert recs == {
+        ("cheapest_in_tier", "frontier"): "b",
+        ("cheapest_in_tier", "mid"): None,
+        ("cheapest_in_tier", "budget"): None,
+        ("best_score_per_dollar", None): "b",
+    }
+    assert [r.candidate.model for r in f.rows] == [
+        "d",
+        "a",
+        "c",
+        "b",
+        "e",
+    ]  # score per dollar (79.5/1, 60/3, 78/5, 80/20), then no data
     assert f.rows[-1].status == sim.NO_DATA and f.rows[-1].tier is None and f.rows[-1].score_per_dollar is None
 
     single = [sim.CurrentModel("p", "a", "p/a", 100, 0, {"gpqa_diamond": Decimal("60")})]
-    f = sim.build_simulation([_usage(single, cands)], benchmark="gpqa_diamond", days=Decimal(30),
-                             min_score=Decimal("50")).features[0]  # fmt: skip
+    f = sim.build_simulation(
+        [_usage(single, cands)], benchmark="gpqa_diamond", days=Decimal(30), min_score=Decimal("50")
+    ).features[0]
     recs = {(r.kind, r.tier): r.row.candidate.model if r.row else None for r in f.recommendations}
-    assert recs == {("cheapest_in_tier", "frontier"): "d", ("cheapest_in_tier", "mid"): None,
-                    ("cheapest_in_tier", "budget"): None, ("best_score_per_dollar", None): "d"}  # fmt: skip
+    assert recs == {
+        ("cheapest_in_tier", "frontier"): "d",
+        ("cheapest_in_tier", "mid"): None,
+        ("cheapest_in_tier", "budget"): None,
+        ("best_score_per_dollar", None): "d",
+    }
 
 
 def test_savings_monthly_run_rate_and_candidates_that_cannot_price():
@@ -161,9 +221,12 @@ def test_store_groups_identical_call_vectors(tmp_path):
 
     lines = []
     for i, (inp, out, tier) in enumerate([(100, 10, None), (100, 10, None), (100, 10, "batch"), (100, 11, None)]):
-        lines.append(f'{{"timestamp": "2026-10-0{i + 1}T00:00:00Z", "request_id": "r{i}", "event_type": "chat",'
-                     f' "vendor": "openai", "model": "gpt-4o", "input_tokens": {inp}, "output_tokens": {out}'
-                     + (f', "service_tier": "{tier}"' if tier else "") + "}\n")  # fmt: skip
+        lines.append(
+            f'{{"timestamp": "2026-10-0{i + 1}T00:00:00Z", "request_id": "r{i}", "event_type": "chat",'
+            f' "vendor": "openai", "model": "gpt-4o", "input_tokens": {inp}, "output_tokens": {out}'
+            + (f', "service_tier": "{tier}"' if tier else "")
+            + "}\n"
+        )
     log = tmp_path / "calls.jsonl"
     log.write_text("".join(lines))
     with Store.open(tmp_path / "s.db") as store:
@@ -175,8 +238,10 @@ def test_store_groups_identical_call_vectors(tmp_path):
         ingest_paths(store, [str(log)], quarantine_path=tmp_path / "q.jsonl", pricer=Free())
         rows = sorted(store.events.usage_vectors(start_ms=None, end_ms=None), key=lambda r: (r[3] or "", r[5]))
         assert [(r[0], r[2], r[3], r[4], r[5], r[11], r[12]) for r in rows] == [
-            ("chat", "gpt-4o", None, 100, 10, 2, 14), ("chat", "gpt-4o", None, 100, 11, 1, 7),
-            ("chat", "gpt-4o", "batch", 100, 10, 1, 7)]  # fmt: skip
+            ("chat", "gpt-4o", None, 100, 10, 2, 14),
+            ("chat", "gpt-4o", None, 100, 11, 1, 7),
+            ("chat", "gpt-4o", "batch", 100, 10, 1, 7),
+        ]
         assert store.events.usage_vectors(start_ms=None, end_ms=None, feature="nope") == []
 
 
@@ -206,7 +271,10 @@ def test_benchmark_authors_win_over_vendor_numbers():
     s = table.scores("anthropic", "claude-3-5-sonnet-20240620")["mmlu_pro"]
     assert (s.score, s.evaluator, s.source) == (Decimal("76.12"), "benchmark-authors", "TIGER-AI-Lab/MMLU-Pro")
     s = table.scores("openai", "o3-mini")["gpqa_diamond"]
-    assert (s.score, s.evaluator) == (Decimal("74.9"), "openai-simple-evals") and "77.2 vendor-reported" in s.alternatives
+    assert (s.score, s.evaluator) == (
+        Decimal("74.9"),
+        "openai-simple-evals",
+    ) and "77.2 vendor-reported" in s.alternatives
 
 
 @pytest.mark.skipif(not (SHARED_BENCHMARKS / "benchmark_scores.csv").exists(), reason="source data not present")
@@ -215,9 +283,18 @@ def test_build_script_reproduces_the_shipped_table(tmp_path):
     out.mkdir()
     shutil.copyfile(REPO / "margindash_cli" / "pricing" / "data" / "catalog.json", out / "catalog.json")
     shutil.copyfile(REPO / "margindash_cli" / "pricing" / "data" / "ATTRIBUTION.md", out / "ATTRIBUTION.md")
-    subprocess.run([sys.executable, str(REPO / "scripts" / "build_benchmarks.py"), str(SHARED_BENCHMARKS), str(out)],
-                   check=True, capture_output=True)  # fmt: skip
-    assert (out / "benchmarks.csv").read_text() == (REPO / "margindash_cli" / "pricing" / "data" / "benchmarks.csv").read_text()
-    assert (out / "ATTRIBUTION.md").read_text() == (REPO / "margindash_cli" / "pricing" / "data" / "ATTRIBUTION.md").read_text()
+    subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "build_benchmarks.py"), str(SHARED_BENCHMARKS), str(out)],
+        check=True,
+        capture_output=True,
+    )
+    assert (out / "benchmarks.csv").read_text() == (
+        REPO / "margindash_cli" / "pricing" / "data" / "benchmarks.csv"
+    ).read_text()
+    assert (out / "ATTRIBUTION.md").read_text() == (
+        REPO / "margindash_cli" / "pricing" / "data" / "ATTRIBUTION.md"
+    ).read_text()
     for name in ("llm-stats", "simple-evals", "mmlu-pro"):
-        assert (out / f"LICENSE.{name}").read_bytes() == (REPO / "margindash_cli" / "pricing" / "data" / f"LICENSE.{name}").read_bytes()
+        assert (out / f"LICENSE.{name}").read_bytes() == (
+            REPO / "margindash_cli" / "pricing" / "data" / f"LICENSE.{name}"
+        ).read_bytes()

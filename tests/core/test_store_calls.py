@@ -21,15 +21,19 @@ def test_no_call_site_is_left_to_rewrite(monkeypatch, capsys):
 
 
 def test_a_rewrite_is_idempotent_and_moves_imports():
-    text = ("from margindash_cli.store.db import DAY_MS, Store, BilledCostRow\n"
-            "store.list_events(); self.store.stripe_invoice_ids(); s.fx_rate('eur', d, 3); store.write(); store.get_meta('k')\n"
-            "monkeypatch.setattr(Store, \"event_rows\", f)\n")  # fmt: skip
+    text = (
+        "from margindash_cli.store.db import DAY_MS, Store, BilledCostRow\n"
+        "store.list_events(); self.store.stripe_invoice_ids(); s.fx_rate('eur', d, 3); store.write(); store.get_meta('k')\n"
+        'monkeypatch.setattr(Store, "event_rows", f)\n'
+    )
     once = store_calls.rewrite(text)
-    assert once == ("from margindash_cli.store.db import Store\nfrom margindash_cli.store.rows import BilledCostRow\n"
-                    "from margindash_cli.store.schema import DAY_MS\n"
-                    "store.events.list_events(); self.store.stripe.stripe_invoice_ids(); s.revenue.fx_rate('eur', d, 3);"
-                    " store.write(); store.get_meta('k')\n"
-                    "monkeypatch.setattr(Events, \"event_rows\", f)\n")  # fmt: skip
+    assert once == (
+        "from margindash_cli.store.db import Store\nfrom margindash_cli.store.rows import BilledCostRow\n"
+        "from margindash_cli.store.schema import DAY_MS\n"
+        "store.events.list_events(); self.store.stripe.stripe_invoice_ids(); s.revenue.fx_rate('eur', d, 3);"
+        " store.write(); store.get_meta('k')\n"
+        'monkeypatch.setattr(Events, "event_rows", f)\n'
+    )
     assert store_calls.rewrite(once) == once
 
 
@@ -45,6 +49,8 @@ def test_the_family_map_names_every_repository_method():
         store.close()
 
 
-@pytest.mark.parametrize("name", ["open", "close", "write", "read_snapshot", "get_meta", "set_meta", "dim_id", "model_id"])
+@pytest.mark.parametrize(
+    "name", ["open", "close", "write", "read_snapshot", "get_meta", "set_meta", "dim_id", "model_id"]
+)
 def test_store_level_methods_stay_on_the_store(name):
     assert hasattr(Store, name) and name not in store_calls.FAMILY

@@ -21,8 +21,16 @@ from margindash_cli.store.revenue import Revenue
 from margindash_cli.store.sources import Sources
 from margindash_cli.store.stripe import Stripe
 
-REPOSITORIES = {"events": Events, "sources": Sources, "prices": Prices, "revenue": Revenue, "stripe": Stripe,
-                "budgets": Budgets, "health": Health, "costs": Costs}  # fmt: skip
+REPOSITORIES = {
+    "events": Events,
+    "sources": Sources,
+    "prices": Prices,
+    "revenue": Revenue,
+    "stripe": Stripe,
+    "budgets": Budgets,
+    "health": Health,
+    "costs": Costs,
+}
 ROW_TYPES = {obj for obj in vars(rows).values() if isinstance(obj, type) and obj.__module__ == rows.__name__}
 SCALARS = {int, bool, str, float, bytes, type(None)}
 CONTAINERS = {list, set, frozenset, collections.abc.Iterator, collections.abc.Iterable, collections.abc.Sequence}
@@ -31,16 +39,30 @@ CONTAINERS = {list, set, frozenset, collections.abc.Iterator, collections.abc.It
 # to this set: a new read returns a rows.py type. Remove a name when its read is converted (the test says so).
 ALLOWED = {
     # positional tuples that callers unpack or index
-    "events.event_rows", "events.reported_cost_rows", "events.export_rows",  # events_wide rows, read by WIDE_COLUMNS index
+    "events.event_rows",
+    "events.reported_cost_rows",
+    "events.export_rows",  # events_wide rows, read by WIDE_COLUMNS index
     "events.model_names",
     # SQL-building helpers (WHERE fragments with their arguments, id ranges), not rows
-    "events.ts_filter", "events.ts_ranges_filter", "events.id_ranges",
+    "events.ts_filter",
+    "events.ts_ranges_filter",
+    "events.id_ranges",
     # mappings: a row as a dict by column name, or id/name -> value; not positional, but not rows.py types either
-    "events.list_events", "events.dimension_names", "events.customer_attribute", "prices.price_version_labels",
-    "revenue.unconverted_totals", "budgets.budget_spend", "stripe.stripe_customer", "stripe.stripe_invoice",
-    "stripe.stripe_credit_note", "stripe.stripe_refund", "stripe.stripe_dispute", "stripe.stripe_customer_rows",
-    "stripe.customer_revenue_and_usage", "stripe.stripe_reversal_shares",
-}  # fmt: skip
+    "events.list_events",
+    "events.dimension_names",
+    "events.customer_attribute",
+    "prices.price_version_labels",
+    "revenue.unconverted_totals",
+    "budgets.budget_spend",
+    "stripe.stripe_customer",
+    "stripe.stripe_invoice",
+    "stripe.stripe_credit_note",
+    "stripe.stripe_refund",
+    "stripe.stripe_dispute",
+    "stripe.stripe_customer_rows",
+    "stripe.customer_revenue_and_usage",
+    "stripe.stripe_reversal_shares",
+}
 
 
 def reads() -> dict[str, typing.Any]:

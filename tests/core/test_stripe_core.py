@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from margindash_cli.errors import InputError, UsageError
-from margindash_cli.revenue.fx import decimal_rate, parse_fx_csv, usd_cents
 from margindash_cli.clients.stripe_api import load_api_key
 from margindash_cli.core.money import day_weights, round_half_even_div, spread_over_days
+from margindash_cli.errors import InputError, UsageError
+from margindash_cli.revenue.fx import decimal_rate, parse_fx_csv, usd_cents
 from margindash_cli.revenue.stripe_math import credit_note_net, family_revenue, line_net, total_mismatch
 
 JAN15 = 1768435200  # 2026-01-15T00:00:00Z
@@ -46,7 +46,11 @@ def test_a_31_dollar_month_from_jan_15_gives_17_to_january_and_14_to_february():
 
 def test_partial_days_get_their_share_of_seconds():
     start = JAN15 + DAY // 2  # noon Jan 15 to noon Jan 17: half a day, a day, half a day
-    assert spread_over_days(1000, start, start + 2 * DAY) == [(date(2026, 1, 15), 250), (date(2026, 1, 16), 500), (date(2026, 1, 17), 250)]
+    assert spread_over_days(1000, start, start + 2 * DAY) == [
+        (date(2026, 1, 15), 250),
+        (date(2026, 1, 16), 500),
+        (date(2026, 1, 17), 250),
+    ]
 
 
 def test_remainders_follow_the_cumulative_share_not_the_first_days_and_sum_exactly():
@@ -60,7 +64,7 @@ def test_a_period_with_no_length_counts_on_its_day():
 
 
 @given(
-    amount=st.integers(min_value=-10**9, max_value=10**9),
+    amount=st.integers(min_value=-(10**9), max_value=10**9),
     start=st.integers(min_value=1_600_000_000, max_value=1_900_000_000),
     length=st.integers(min_value=1, max_value=400 * DAY),
 )
@@ -79,7 +83,11 @@ def test_the_spread_always_sums_to_the_line_and_follows_the_seconds(amount, star
 
 
 def test_line_net_subtracts_a_discount_once_even_when_listed_twice():
-    line = {"amount": 5000, "discount_amounts": [{"amount": 1000}], "pretax_credit_amounts": [{"amount": 1000, "type": "discount"}]}
+    line = {
+        "amount": 5000,
+        "discount_amounts": [{"amount": 1000}],
+        "pretax_credit_amounts": [{"amount": 1000, "type": "discount"}],
+    }
     assert line_net(line) == 4000
     assert line_net({"amount": 5000, "discount_amounts": [{"amount": 1000}], "pretax_credit_amounts": None}) == 4000
 
@@ -124,8 +132,16 @@ def test_a_stripe_float_rate_is_read_back_exactly():
 
 
 def invoice(status="paid", currency="usd", total=9100, excl=9100, settle_rate=None):
-    return {"id": "in_1", "status": status, "currency": currency, "created": JAN15, "finalized_at": JAN15 + 3600,
-            "total": total, "total_excluding_tax": excl, "settle_rate": settle_rate}  # fmt: skip
+    return {
+        "id": "in_1",
+        "status": status,
+        "currency": currency,
+        "created": JAN15,
+        "finalized_at": JAN15 + 3600,
+        "total": total,
+        "total_excluding_tax": excl,
+        "settle_rate": settle_rate,
+    }
 
 
 def lines():
@@ -138,7 +154,9 @@ def lines():
 def test_a_paid_invoice_counts_its_lines_over_their_periods_and_a_line_without_one_on_finalization():
     rows = family_revenue(invoice(excl=5100, total=5100), lines(), [], [], include_open=False, fx=no_fx)
     assert by_month(r for r in rows if r.ref == "il_month") == {"2026-01": 1700, "2026-02": 1400}
-    assert [(r.day, r.amount_minor, r.usd_cents) for r in rows if r.ref == "il_setup"] == [(date(2026, 1, 15), 2000, 2000)]
+    assert [(r.day, r.amount_minor, r.usd_cents) for r in rows if r.ref == "il_setup"] == [
+        (date(2026, 1, 15), 2000, 2000)
+    ]
 
 
 @pytest.mark.parametrize("status", ["void", "uncollectible", "draft", "open"])
@@ -147,11 +165,20 @@ def test_void_uncollectible_draft_and_open_invoices_add_nothing(status):
 
 
 def test_open_invoices_count_with_include_open():
-    assert sum(r.amount_minor for r in family_revenue(invoice("open"), lines(), [], [], include_open=True, fx=no_fx)) == 5100
+    assert (
+        sum(r.amount_minor for r in family_revenue(invoice("open"), lines(), [], [], include_open=True, fx=no_fx))
+        == 5100
+    )
 
 
 def test_credit_notes_subtract_and_the_refunds_they_cover_count_once():
-    cn = {"id": "cn_1", "status": "issued", "effective_at": FEB15, "amount_minor": 1000, "refunds": json.dumps({"re_cn": 1000})}
+    cn = {
+        "id": "cn_1",
+        "status": "issued",
+        "effective_at": FEB15,
+        "amount_minor": 1000,
+        "refunds": json.dumps({"re_cn": 1000}),
+    }
     void_cn = {"id": "cn_2", "status": "void", "effective_at": FEB15, "amount_minor": 700, "refunds": "{}"}
     covered = {"id": "re_cn", "status": "succeeded", "created": FEB15, "amount": 1000, "settle_rate": None}
     bare = {"id": "re_bare", "status": "succeeded", "created": FEB15 + DAY, "amount": 2380, "settle_rate": None}

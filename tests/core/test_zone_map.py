@@ -8,7 +8,6 @@ import random
 import pytest
 
 from margindash_cli.store.db import Store
-
 from margindash_cli.store.schema import event_key
 
 DAY = 86_400_000
@@ -32,8 +31,26 @@ def store(tmp_path_factory):
             else:
                 ts = T0 + n * 60_000 + rng.randrange(0, 1_000)
             customer = store.dim_id("customers", f"c{rng.randrange(5)}")
-            rows.append((event_key(f"r:{n}"), ts, customer, 0, store.model_id("openai", "gpt-4o"), 0, 10, 1, 0, 0, 0,
-                         None, None, None, n, None))  # fmt: skip
+            rows.append(
+                (
+                    event_key(f"r:{n}"),
+                    ts,
+                    customer,
+                    0,
+                    store.model_id("openai", "gpt-4o"),
+                    0,
+                    10,
+                    1,
+                    0,
+                    0,
+                    0,
+                    None,
+                    None,
+                    None,
+                    n,
+                    None,
+                )
+            )
         with store.write():
             store.events.insert_new_events(rows)
     yield store
@@ -66,10 +83,15 @@ def test_time_ranges_through_the_zone_map_find_what_a_scan_finds(store):
 def test_the_newest_calls_are_the_newest_calls(store, limit, customer):
     got = [(e["ts"], e["id"]) for e in store.events.list_events(customer=customer, limit=limit)]
     cond = "" if customer is None else " JOIN customers c ON c.id = e.customer WHERE c.customer_id = 'c3'"
-    want = store.conn.execute(f"SELECT e.ts, e.id FROM events e{cond} ORDER BY e.ts DESC, e.id DESC LIMIT ?", (limit,)).fetchall()
+    want = store.conn.execute(
+        f"SELECT e.ts, e.id FROM events e{cond} ORDER BY e.ts DESC, e.id DESC LIMIT ?", (limit,)
+    ).fetchall()
     assert got == want and len(got) == min(limit, len(want))
     since = T0 + 3 * DAY
     got = [(e["ts"], e["id"]) for e in store.events.list_events(customer=customer, start_ms=since, limit=limit)]
-    want = store.conn.execute(f"SELECT e.ts, e.id FROM events e{cond} {'AND' if customer else 'WHERE'} e.ts >= ?"
-                              " ORDER BY e.ts DESC, e.id DESC LIMIT ?", (since, limit)).fetchall()  # fmt: skip
+    want = store.conn.execute(
+        f"SELECT e.ts, e.id FROM events e{cond} {'AND' if customer else 'WHERE'} e.ts >= ?"
+        " ORDER BY e.ts DESC, e.id DESC LIMIT ?",
+        (since, limit),
+    ).fetchall()
     assert got == want

@@ -17,10 +17,29 @@ ROLLUP_MEASURES = """events, input_tokens, output_tokens, cached_input_tokens, c
 # What `events()` returns per call, in this order: the dedupe key, then every stored field but the internal
 # row id and source id (both depend on the order things were stored in, not on the call).
 FIELDS = (
-    "key", "ts", "customer", "feature", "model", "segment", "input_tokens", "output_tokens", "cached_input_tokens",
-    "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens", "service_tier", "revenue_minor", "currency",
-    "extra_cost", "reported_cost", "units", "tags", "cost", "price_id", "line",
-)  # fmt: skip
+    "key",
+    "ts",
+    "customer",
+    "feature",
+    "model",
+    "segment",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
+    "reasoning_tokens",
+    "service_tier",
+    "revenue_minor",
+    "currency",
+    "extra_cost",
+    "reported_cost",
+    "units",
+    "tags",
+    "cost",
+    "price_id",
+    "line",
+)
 EVENT_FIELDS = ", ".join(("k." if f == "key" else "e.") + f for f in FIELDS)
 LINE = FIELDS.index("line")
 COST = FIELDS.index("cost")
@@ -37,30 +56,50 @@ def rollup_mismatches(conn: sqlite3.Connection) -> list[tuple]:
     """Cells where `rollup_daily` differs from the sum of the events, and cells of `rollup_customer_daily`
     (as (day, customer, None, None, None, ...)) that differ from the sum of the events per customer and day
     (empty when they all agree exactly)."""
-    from_events = set(conn.execute(
-        f"SELECT ts / 86400000, customer, feature, model, segment, {MEASURES} FROM events_wide GROUP BY 1, 2, 3, 4, 5").fetchall())  # fmt: skip
-    rollups = set(conn.execute(
-        f"SELECT day, customer, feature, model, segment, {ROLLUP_MEASURES} FROM rollup_daily").fetchall())  # fmt: skip
+    from_events = set(
+        conn.execute(
+            f"SELECT ts / 86400000, customer, feature, model, segment, {MEASURES} FROM events_wide GROUP BY 1, 2, 3, 4, 5"
+        ).fetchall()
+    )
+    rollups = set(
+        conn.execute(f"SELECT day, customer, feature, model, segment, {ROLLUP_MEASURES} FROM rollup_daily").fetchall()
+    )
     # a customer's day keeps its cost as whole micro-dollars and the rest: compared as one Python integer
-    per_customer_from_events = {(*r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
-        "SELECT ts / 86400000, customer, count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens),"
-        " sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000), sum(cache_write_tokens), sum(reasoning_tokens),"
-        " sum(cost IS NULL), sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)"
-        " FROM events_wide GROUP BY 1, 2")}  # fmt: skip
-    per_customer = {(*r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
-        "SELECT day, customer, events, input_tokens, output_tokens, cached_input_tokens, cost_micro, cost_rest,"
-        " cache_write_tokens, reasoning_tokens, unpriced_events, revenue_usd_cents FROM rollup_customer_daily")}  # fmt: skip
+    per_customer_from_events = {
+        (*r[:6], r[6] * 1_000_000 + r[7], *r[8:])
+        for r in conn.execute(
+            "SELECT ts / 86400000, customer, count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens),"
+            " sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000), sum(cache_write_tokens), sum(reasoning_tokens),"
+            " sum(cost IS NULL), sum(CASE WHEN currency = 'usd' THEN coalesce(revenue_minor, 0) ELSE 0 END)"
+            " FROM events_wide GROUP BY 1, 2"
+        )
+    }
+    per_customer = {
+        (*r[:6], r[6] * 1_000_000 + r[7], *r[8:])
+        for r in conn.execute(
+            "SELECT day, customer, events, input_tokens, output_tokens, cached_input_tokens, cost_micro, cost_rest,"
+            " cache_write_tokens, reasoning_tokens, unpriced_events, revenue_usd_cents FROM rollup_customer_daily"
+        )
+    }
     monthly: set[tuple] = set()
     if has_table(conn, "rollup_customer_monthly"):  # m010 (#20): per customer and UTC month, from the per-day table
         month = "CAST(julianday(date(day * 86400, 'unixepoch', 'start of month')) - 2440587.5 AS INTEGER)"
-        sums = ("count(*), sum(events), sum(input_tokens), sum(output_tokens), sum(cost_micro), sum(cost_rest),"
-                " sum(unpriced_events), sum(revenue_usd_cents)")  # fmt: skip
-        measures = "cells, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
+        sums = (
+            "count(*), sum(events), sum(input_tokens), sum(output_tokens), sum(cost_micro), sum(cost_rest),"
+            " sum(unpriced_events), sum(revenue_usd_cents)"
+        )
+        measures = (
+            "cells, events, input_tokens, output_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"
+        )
         # cost compared as one Python integer (the micro/rest split of a sum is not unique)
-        from_daily = {("month", *r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
-            f"SELECT {month}, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2")}  # fmt: skip
-        months = {("month", *r[:6], r[6] * 1_000_000 + r[7], *r[8:]) for r in conn.execute(
-            f"SELECT month, customer, {measures} FROM rollup_customer_monthly")}  # fmt: skip
+        from_daily = {
+            ("month", *r[:6], r[6] * 1_000_000 + r[7], *r[8:])
+            for r in conn.execute(f"SELECT {month}, customer, {sums} FROM rollup_customer_daily GROUP BY 1, 2")
+        }
+        months = {
+            ("month", *r[:6], r[6] * 1_000_000 + r[7], *r[8:])
+            for r in conn.execute(f"SELECT month, customer, {measures} FROM rollup_customer_monthly")
+        }
         monthly = from_daily ^ months
     return sorted((from_events ^ rollups) | (per_customer_from_events ^ per_customer) | monthly, key=repr)
 
@@ -69,14 +108,25 @@ def key_problems(conn: sqlite3.Connection) -> list[str]:
     """What is wrong with the dedupe keys and the zone map: every event must have exactly one key, every key
     must point at a stored event, and every event must lie inside its block's time span in `event_blocks`."""
     problems = []
-    keyless = conn.execute("SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.id = e.id)").fetchone()[0]
-    dangling = conn.execute("SELECT count(*) FROM event_keys k WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = k.id)").fetchone()[0]
-    shared = conn.execute("SELECT count(*) FROM (SELECT id FROM event_keys GROUP BY id HAVING count(*) > 1)").fetchone()[0]
+    keyless = conn.execute(
+        "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM event_keys k WHERE k.id = e.id)"
+    ).fetchone()[0]
+    dangling = conn.execute(
+        "SELECT count(*) FROM event_keys k WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = k.id)"
+    ).fetchone()[0]
+    shared = conn.execute(
+        "SELECT count(*) FROM (SELECT id FROM event_keys GROUP BY id HAVING count(*) > 1)"
+    ).fetchone()[0]
     outside = conn.execute(
         "SELECT count(*) FROM events e LEFT JOIN event_blocks b ON b.block = e.id >> 12"
-        " WHERE b.block IS NULL OR e.ts < b.min_ts OR e.ts > b.max_ts").fetchone()[0]  # fmt: skip
-    for n, what in ((keyless, "event(s) with no key"), (dangling, "key(s) of no stored event"),
-                    (shared, "event(s) with more than one key"), (outside, "event(s) outside their block in the zone map")):  # fmt: skip
+        " WHERE b.block IS NULL OR e.ts < b.min_ts OR e.ts > b.max_ts"
+    ).fetchone()[0]
+    for n, what in (
+        (keyless, "event(s) with no key"),
+        (dangling, "key(s) of no stored event"),
+        (shared, "event(s) with more than one key"),
+        (outside, "event(s) outside their block in the zone map"),
+    ):
         if n:
             problems.append(f"{n} {what}")
     return problems
@@ -84,7 +134,10 @@ def key_problems(conn: sqlite3.Connection) -> list[str]:
 
 def events(conn: sqlite3.Connection) -> dict[int, tuple]:
     """Every stored event by dedupe key (FIELDS: every field but the internal row id and source id)."""
-    return {row[0]: row for row in conn.execute(f"SELECT {EVENT_FIELDS} FROM event_keys k JOIN events_wide e ON e.id = k.id")}
+    return {
+        row[0]: row
+        for row in conn.execute(f"SELECT {EVENT_FIELDS} FROM event_keys k JOIN events_wide e ON e.id = k.id")
+    }
 
 
 def has_table(conn: sqlite3.Connection, name: str) -> bool:

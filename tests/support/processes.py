@@ -89,8 +89,13 @@ def spawn(*args: object, env: dict[str, str], logs: Path) -> Proc:
     n = _counter[0]
     out, err = logs / f"{n}.out", logs / f"{n}.err"
     with open(out, "wb") as fo, open(err, "wb") as fe:
-        popen = subprocess.Popen([sys.executable, "-m", "margindash_cli", *map(str, args)], env=env, stdout=fo, stderr=fe,
-                                 stdin=subprocess.DEVNULL)  # fmt: skip
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "margindash_cli", *map(str, args)],
+            env=env,
+            stdout=fo,
+            stderr=fe,
+            stdin=subprocess.DEVNULL,
+        )
     return Proc(popen, out, err, time.monotonic())
 
 

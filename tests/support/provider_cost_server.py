@@ -19,7 +19,7 @@ import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -137,15 +137,47 @@ class ProviderCostServer:
         anthropic = path.startswith("/v1/organizations/")
         if anthropic:
             if headers.get("x-api-key") != self.anthropic_key:
-                return 401, {}, _dumps({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"},
-                                        "request_id": "req_011CTest"})  # fmt: skip
+                return (
+                    401,
+                    {},
+                    _dumps(
+                        {
+                            "type": "error",
+                            "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+                            "request_id": "req_011CTest",
+                        }
+                    ),
+                )
             if headers.get("anthropic-version") != "2023-06-01":
-                return 400, {}, _dumps({"type": "error", "error": {"type": "invalid_request_error",
-                                                                   "message": "anthropic-version: header is required"}})  # fmt: skip
+                return (
+                    400,
+                    {},
+                    _dumps(
+                        {
+                            "type": "error",
+                            "error": {
+                                "type": "invalid_request_error",
+                                "message": "anthropic-version: header is required",
+                            },
+                        }
+                    ),
+                )
         elif headers.get("Authorization") != f"Bearer {self.openai_key}":
             masked = (headers.get("Authorization") or "")[-4:]
-            return 401, {}, _dumps({"error": {"message": f"Incorrect API key provided: sk-admin-****{masked}.",
-                                              "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}})  # fmt: skip
+            return (
+                401,
+                {},
+                _dumps(
+                    {
+                        "error": {
+                            "message": f"Incorrect API key provided: sk-admin-****{masked}.",
+                            "type": "invalid_request_error",
+                            "param": None,
+                            "code": "invalid_api_key",
+                        }
+                    }
+                ),
+            )
         if self.faults[path]:
             f = self.faults[path].pop(0)
             return f.status, f.headers, f.body
@@ -164,7 +196,11 @@ class ProviderCostServer:
         except (KeyError, IndexError, ValueError) as exc:
             return 400, {}, _dumps({"error": {"message": f"bad parameter: {exc}"}})
         if limit < 1 or limit > CAPS[path]:
-            return 400, {}, _dumps({"error": {"message": f"limit must be between 1 and {CAPS[path]} for bucket_width 1d"}})
+            return (
+                400,
+                {},
+                _dumps({"error": {"message": f"limit must be between 1 and {CAPS[path]} for bucket_width 1d"}}),
+            )
         groups = params.get("group_by", [])
         bad = [g for g in groups if g not in GROUPABLE[path]]
         if bad:
@@ -247,18 +283,22 @@ def _finish(path: str, r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _day_of(text: str) -> int:
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     return int(dt.timestamp()) // DAY
 
 
 def _iso(day: int) -> str:
-    return datetime.fromtimestamp(day * DAY, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(day * DAY, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def load_fixture_records(srv: ProviderCostServer, fixtures: Any) -> None:
     """The records behind the example pages in tests/fixtures/reconcile/ (one page each, day 2026-07-14)."""
-    for path, name in ((OPENAI_COSTS, "openai_costs_page.json"), (OPENAI_USAGE, "openai_usage_completions_page.json"),
-                       (ANTHROPIC_COSTS, "anthropic_cost_report_page.json"), (ANTHROPIC_USAGE, "anthropic_usage_report_page.json")):  # fmt: skip
+    for path, name in (
+        (OPENAI_COSTS, "openai_costs_page.json"),
+        (OPENAI_USAGE, "openai_usage_completions_page.json"),
+        (ANTHROPIC_COSTS, "anthropic_cost_report_page.json"),
+        (ANTHROPIC_USAGE, "anthropic_usage_report_page.json"),
+    ):
         page = json.loads((fixtures / name).read_text(), parse_float=str)
         for bucket in page["data"]:
             day = bucket["start_time"] // DAY if "start_time" in bucket else _day_of(bucket["starting_at"])

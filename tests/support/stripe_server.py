@@ -27,7 +27,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -52,7 +52,7 @@ def ts(text: str) -> int:
     """Unix seconds of an ISO date or date-time (UTC)."""
     if len(text) == 10:
         text += "T00:00:00"
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
 def template(name: str) -> dict[str, Any]:
@@ -68,8 +68,16 @@ def customer(id: str, metadata: dict[str, str] | None = None, created: str = "20
     return c
 
 
-def line(id: str, amount: int, start: str | None, end: str | None, *, currency: str = "usd", discounts: tuple[int, ...] = (),
-         taxes: tuple[tuple[int, str], ...] = ()) -> dict[str, Any]:  # fmt: skip
+def line(
+    id: str,
+    amount: int,
+    start: str | None,
+    end: str | None,
+    *,
+    currency: str = "usd",
+    discounts: tuple[int, ...] = (),
+    taxes: tuple[tuple[int, str], ...] = (),
+) -> dict[str, Any]:
     """An invoice line: amount before discounts; taxes are (amount, 'inclusive'|'exclusive')."""
     inv = template("invoice")
     li = copy.deepcopy(inv["lines"]["data"][0])
@@ -78,18 +86,38 @@ def line(id: str, amount: int, start: str | None, end: str | None, *, currency: 
         amount=amount,
         currency=currency,
         discount_amounts=[{"amount": d, "discount": f"di_{id}_{i}"} for i, d in enumerate(discounts)],
-        pretax_credit_amounts=[{"amount": d, "discount": f"di_{id}_{i}", "type": "discount", "credit_balance_transaction": None}
-                               for i, d in enumerate(discounts)],  # fmt: skip
-        taxes=[{"amount": a, "tax_behavior": b, "taxability_reason": "standard_rated", "taxable_amount": amount,
-                "type": "tax_rate_details", "tax_rate_details": {"tax_rate": "txr_1"}} for a, b in taxes],  # fmt: skip
+        pretax_credit_amounts=[
+            {"amount": d, "discount": f"di_{id}_{i}", "type": "discount", "credit_balance_transaction": None}
+            for i, d in enumerate(discounts)
+        ],
+        taxes=[
+            {
+                "amount": a,
+                "tax_behavior": b,
+                "taxability_reason": "standard_rated",
+                "taxable_amount": amount,
+                "type": "tax_rate_details",
+                "tax_rate_details": {"tax_rate": "txr_1"},
+            }
+            for a, b in taxes
+        ],
         period=None if start is None else {"start": ts(start), "end": ts(end or start)},
         subtotal=amount,
     )
     return li
 
 
-def invoice(id: str, customer: str, lines: list[dict[str, Any]], *, status: str = "paid", currency: str = "usd",
-            created: str = "2026-01-15", finalized: str | None = None, extra_excl_tax: int = 0) -> dict[str, Any]:  # fmt: skip
+def invoice(
+    id: str,
+    customer: str,
+    lines: list[dict[str, Any]],
+    *,
+    status: str = "paid",
+    currency: str = "usd",
+    created: str = "2026-01-15",
+    finalized: str | None = None,
+    extra_excl_tax: int = 0,
+) -> dict[str, Any]:
     """An invoice whose totals follow from its lines (extra_excl_tax adds e.g. shipping not in the lines)."""
     inv = template("invoice")
     net = 0
@@ -135,8 +163,16 @@ def invoice(id: str, customer: str, lines: list[dict[str, Any]], *, status: str 
     return inv
 
 
-def credit_note(id: str, invoice: dict[str, Any], amount_excl_tax: int, *, effective: str, status: str = "issued",
-                refunds: tuple[tuple[str, int], ...] = (), tax: int = 0) -> dict[str, Any]:  # fmt: skip
+def credit_note(
+    id: str,
+    invoice: dict[str, Any],
+    amount_excl_tax: int,
+    *,
+    effective: str,
+    status: str = "issued",
+    refunds: tuple[tuple[str, int], ...] = (),
+    tax: int = 0,
+) -> dict[str, Any]:
     cn = template("credit_note")
     cn.update(
         id=id,
@@ -153,7 +189,9 @@ def credit_note(id: str, invoice: dict[str, Any], amount_excl_tax: int, *, effec
         amount=amount_excl_tax + tax,
         total_taxes=[],
         voided_at=ts(effective) if status == "void" else None,
-        refunds=[{"refund": r, "amount_refunded": a, "type": "refund", "payment_record_refund": None} for r, a in refunds],
+        refunds=[
+            {"refund": r, "amount_refunded": a, "type": "refund", "payment_record_refund": None} for r, a in refunds
+        ],
         type="post_payment" if refunds else "pre_payment",
         pre_payment_amount=0 if refunds else amount_excl_tax + tax,
         post_payment_amount=amount_excl_tax + tax if refunds else 0,
@@ -162,51 +200,127 @@ def credit_note(id: str, invoice: dict[str, Any], amount_excl_tax: int, *, effec
     return cn
 
 
-def refund(id: str, amount: int, *, payment_intent: str | None, created: str, currency: str = "usd", status: str = "succeeded",
-           balance_transaction: str | None = None, charge: str | None = None) -> dict[str, Any]:  # fmt: skip
+def refund(
+    id: str,
+    amount: int,
+    *,
+    payment_intent: str | None,
+    created: str,
+    currency: str = "usd",
+    status: str = "succeeded",
+    balance_transaction: str | None = None,
+    charge: str | None = None,
+) -> dict[str, Any]:
     """A refund; a legacy (source or charge API) payment has a charge and no payment intent."""
     r = template("refund")
-    r.update(id=id, amount=amount, currency=currency, created=ts(created), status=status, payment_intent=payment_intent,
-             charge=charge, balance_transaction=balance_transaction)  # fmt: skip
+    r.update(
+        id=id,
+        amount=amount,
+        currency=currency,
+        created=ts(created),
+        status=status,
+        payment_intent=payment_intent,
+        charge=charge,
+        balance_transaction=balance_transaction,
+    )
     return r
 
 
-def dispute(id: str, amount: int, *, charge: str, payment_intent: str | None, created: str, status: str = "needs_response",
-            currency: str = "usd", balance_transactions: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+def dispute(
+    id: str,
+    amount: int,
+    *,
+    charge: str,
+    payment_intent: str | None,
+    created: str,
+    status: str = "needs_response",
+    currency: str = "usd",
+    balance_transactions: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Built from the Dispute fields stripe-python 16.1.0 declares (no fixture object ships for it): the balance
     transactions are embedded objects (the funds withdrawn when it opened, reinstated if won)."""
     return {
-        "id": id, "object": "dispute", "amount": amount, "balance_transactions": balance_transactions or [],
-        "charge": charge, "created": ts(created), "currency": currency, "evidence": {},
-        "evidence_details": {"due_by": ts(created) + 14 * 86400, "has_evidence": False, "past_due": False, "submission_count": 0},
-        "is_charge_refundable": False, "livemode": False, "metadata": {}, "payment_intent": payment_intent,
-        "payment_method_details": None, "reason": "fraudulent", "status": status,
-    }  # fmt: skip
+        "id": id,
+        "object": "dispute",
+        "amount": amount,
+        "balance_transactions": balance_transactions or [],
+        "charge": charge,
+        "created": ts(created),
+        "currency": currency,
+        "evidence": {},
+        "evidence_details": {
+            "due_by": ts(created) + 14 * 86400,
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": payment_intent,
+        "payment_method_details": None,
+        "reason": "fraudulent",
+        "status": status,
+    }
 
 
-def balance_transaction(id: str, amount: int, *, currency: str = "usd", exchange_rate: float | None = None,
-                        created: str = "2026-01-15") -> dict[str, Any]:  # fmt: skip
+def balance_transaction(
+    id: str, amount: int, *, currency: str = "usd", exchange_rate: float | None = None, created: str = "2026-01-15"
+) -> dict[str, Any]:
     bt = template("balance_transaction")
     bt.update(id=id, amount=amount, net=amount, currency=currency, exchange_rate=exchange_rate, created=ts(created))
     return bt
 
 
-def charge(id: str, amount: int, *, currency: str, balance_transaction: str | None, payment_intent: str | None = None,
-           customer: str | None = None) -> dict[str, Any]:  # fmt: skip
+def charge(
+    id: str,
+    amount: int,
+    *,
+    currency: str,
+    balance_transaction: str | None,
+    payment_intent: str | None = None,
+    customer: str | None = None,
+) -> dict[str, Any]:
     c = template("charge")
-    c.update(id=id, amount=amount, amount_captured=amount, currency=currency, balance_transaction=balance_transaction,
-             payment_intent=payment_intent, captured=True, source=None, customer=customer)  # fmt: skip
+    c.update(
+        id=id,
+        amount=amount,
+        amount_captured=amount,
+        currency=currency,
+        balance_transaction=balance_transaction,
+        payment_intent=payment_intent,
+        captured=True,
+        source=None,
+        customer=customer,
+    )
     return c
 
 
 def payment_intent(id: str, amount: int, *, currency: str, latest_charge: str) -> dict[str, Any]:
     """Built from the PaymentIntent fields stripe-python 16.1.0 declares (no fixture object ships for it)."""
-    return {"id": id, "object": "payment_intent", "amount": amount, "amount_received": amount, "currency": currency,
-            "latest_charge": latest_charge, "status": "succeeded", "created": 0, "livemode": False, "metadata": {}}  # fmt: skip
+    return {
+        "id": id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount,
+        "currency": currency,
+        "latest_charge": latest_charge,
+        "status": "succeeded",
+        "created": 0,
+        "livemode": False,
+        "metadata": {},
+    }
 
 
-def invoice_payment(id: str, invoice: dict[str, Any], *, payment_intent: str | None = None, charge: str | None = None,
-                    status: str = "paid", amount_paid: int | None = None) -> dict[str, Any]:  # fmt: skip
+def invoice_payment(
+    id: str,
+    invoice: dict[str, Any],
+    *,
+    payment_intent: str | None = None,
+    charge: str | None = None,
+    status: str = "paid",
+    amount_paid: int | None = None,
+) -> dict[str, Any]:
     """Built from the InvoicePayment fields stripe-python 16.1.0 declares. A charge that has a payment intent is
     surfaced as the payment intent (type payment_intent); only a charge without one is type charge."""
     kind = "payment_intent" if payment_intent else "charge" if charge else "payment_record"
@@ -214,13 +328,24 @@ def invoice_payment(id: str, invoice: dict[str, Any], *, payment_intent: str | N
         charge = None
     paid = (invoice["total"] if amount_paid is None else amount_paid) if status == "paid" else None
     return {
-        "id": id, "object": "invoice_payment", "invoice": invoice["id"], "amount_paid": paid,
-        "amount_requested": invoice["total"], "created": invoice["created"], "currency": invoice["currency"], "is_default": True,
-        "livemode": False, "status": status,
-        "payment": {"type": kind, "payment_intent": payment_intent, "charge": charge,
-                    "payment_record": "pr_1" if kind == "payment_record" else None},
+        "id": id,
+        "object": "invoice_payment",
+        "invoice": invoice["id"],
+        "amount_paid": paid,
+        "amount_requested": invoice["total"],
+        "created": invoice["created"],
+        "currency": invoice["currency"],
+        "is_default": True,
+        "livemode": False,
+        "status": status,
+        "payment": {
+            "type": kind,
+            "payment_intent": payment_intent,
+            "charge": charge,
+            "payment_record": "pr_1" if kind == "payment_record" else None,
+        },
         "status_transitions": {"canceled_at": None, "paid_at": invoice["status_transitions"]["paid_at"]},
-    }  # fmt: skip
+    }
 
 
 def event(type_: str, obj: dict[str, Any], *, created: int, id: str = "evt_1") -> dict[str, Any]:
@@ -268,7 +393,9 @@ class StripeServer:
         self.requests: list[Request] = []
         self.delay = 0.0  # seconds every request waits before it is answered (the crash tests kill a sync mid-way)
         self.ignore_payment_filter = False  # answer /v1/invoice_payments as if `payment[...]` had not been sent
-        self.hooks: list[tuple[str, Any]] = []  # (path prefix, fn): fn() runs once, before the first such request is answered
+        self.hooks: list[
+            tuple[str, Any]
+        ] = []  # (path prefix, fn): fn() runs once, before the first such request is answered
         self.lock = threading.Lock()
         server = self
 
@@ -303,8 +430,16 @@ class StripeServer:
         """What Stripe keeps of a deleted customer: a stub without metadata."""
         self.objects[id] = {"id": id, "object": "customer", "deleted": True}
 
-    def fail(self, prefix: str, status: int = 0, *, drop: bool = False, times: int = 1, headers: dict[str, str] | None = None,
-             trickle: float = 0.0) -> None:  # fmt: skip
+    def fail(
+        self,
+        prefix: str,
+        status: int = 0,
+        *,
+        drop: bool = False,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        trickle: float = 0.0,
+    ) -> None:
         """The next `times` requests whose path starts with `prefix` fail with `status` (or a dropped connection, or
         their real answer trickled a byte every `trickle` seconds)."""
         for _ in range(times):
@@ -345,20 +480,42 @@ class StripeServer:
         if fault and not fault.trickle:
             kind = {401: "invalid_request_error", 429: "invalid_request_error"}.get(fault.status, "api_error")
             code = {429: "rate_limit"}.get(fault.status)
-            return self._send(h, fault.status, {"error": {"type": kind, "code": code, "message": f"injected {fault.status}"}}, fault.headers)
+            return self._send(
+                h,
+                fault.status,
+                {"error": {"type": kind, "code": code, "message": f"injected {fault.status}"}},
+                fault.headers,
+            )
         if h.headers.get("Authorization") != f"Bearer {self.api_key}":
             sent = (h.headers.get("Authorization") or "")[7:]
             masked = sent[:8] + "*" * 4 + sent[-4:] if sent else ""
-            return self._send(h, 401, {"error": {"type": "invalid_request_error", "message": f"Invalid API Key provided: {masked}"}})
+            return self._send(
+                h, 401, {"error": {"type": "invalid_request_error", "message": f"Invalid API Key provided: {masked}"}}
+            )
         try:
             status, body = self._route(url.path, params)
         except KeyError as exc:
-            status, body = 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                                           "message": f"No such object: '{exc.args[0]}'"}}  # fmt: skip
+            status, body = (
+                404,
+                {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "message": f"No such object: '{exc.args[0]}'",
+                    }
+                },
+            )
         self._send(h, status, body, trickle=fault.trickle if fault else 0.0)
 
-    def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None, *,
-              trickle: float = 0.0) -> None:  # fmt: skip
+    def _send(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        *,
+        trickle: float = 0.0,
+    ) -> None:
         data = json.dumps(body).encode()
         h.send_response(status)
         h.send_header("Content-Type", "application/json")
@@ -389,9 +546,19 @@ class StripeServer:
         if len(parts) == 2:
             payment = {k[8:-1]: v for k, v in params.items() if k.startswith("payment[")}
             if payment and "type" not in payment:
-                return 400, {"error": {"type": "invalid_request_error", "code": "parameter_missing", "param": "payment[type]",
-                                       "message": "Missing required param: payment[type]."}}  # fmt: skip
-            items = [o for o in self.objects.values() if o.get("object") == kind and not o.get("deleted") and self._matches(o, params)]
+                return 400, {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": "parameter_missing",
+                        "param": "payment[type]",
+                        "message": "Missing required param: payment[type].",
+                    }
+                }
+            items = [
+                o
+                for o in self.objects.values()
+                if o.get("object") == kind and not o.get("deleted") and self._matches(o, params)
+            ]
             items.sort(key=lambda o: (o.get("created", 0), o["id"]), reverse=True)
             return 200, self._page(items, params, f"/v1/{parts[1]}", [e[5:] for e in expand if e.startswith("data.")])
         obj = self.objects[parts[2]]
@@ -406,7 +573,12 @@ class StripeServer:
 
     def _matches(self, o: dict[str, Any], params: dict[str, str]) -> bool:
         created = o.get("created", 0)
-        for op, test in (("gte", created.__ge__), ("gt", created.__gt__), ("lte", created.__le__), ("lt", created.__lt__)):
+        for op, test in (
+            ("gte", created.__ge__),
+            ("gt", created.__gt__),
+            ("lte", created.__le__),
+            ("lt", created.__lt__),
+        ):
             if f"created[{op}]" in params and not test(int(params[f"created[{op}]"])):
                 return False
         for name in ("customer", "invoice", "status"):

@@ -25,9 +25,15 @@ LINES_PER_APPEND = 25
 
 
 def line(i: int) -> str:
-    e = {"timestamp": f"2026-10-{1 + i % 20:02d}T{i % 24:02d}:00:00Z", "customer_id": f"cust-{i % 9}", "event_type": "chat",
-         "vendor": "openai", "model": "gpt-4o-2024-08-06" if i % 2 else "gpt-4o", "input_tokens": 500 + i,
-         "output_tokens": 20 + i % 30}  # fmt: skip
+    e = {
+        "timestamp": f"2026-10-{1 + i % 20:02d}T{i % 24:02d}:00:00Z",
+        "customer_id": f"cust-{i % 9}",
+        "event_type": "chat",
+        "vendor": "openai",
+        "model": "gpt-4o-2024-08-06" if i % 2 else "gpt-4o",
+        "input_tokens": 500 + i,
+        "output_tokens": 20 + i % 30,
+    }
     if i % 4:
         e["request_id"] = f"req-{i}"  # one call in four has no id: keyed by the file and the line
     return json.dumps(e)
@@ -40,7 +46,9 @@ def servers(monkeypatch):
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-    litellm = orjson.loads((Path(__file__).parent.parent / "fixtures" / "pricing_sync" / "litellm_model_prices.json").read_bytes())
+    litellm = orjson.loads(
+        (Path(__file__).parent.parent / "fixtures" / "pricing_sync" / "litellm_model_prices.json").read_bytes()
+    )
     litellm["gpt-4o"]["input_cost_per_token"] = 2e-06  # a changed price: the first sync records a version
     with StripeServer(max_page=2, embedded_lines=2) as stripe_srv, LocalServer() as prices:
         stripe_srv.add(*account())
@@ -84,8 +92,24 @@ def test_cron_jobs_overlapping_on_one_store_all_succeed_and_count_once(tmp_path,
     try:
         for r in range(ROUNDS):
             if r == 1:  # a budget from the second round on (the store exists by then)
-                assert run("--db", db, "budget", "set", "org", "--scope", "org", "--limit-usd", "0.01", "--period", "month",
-                           env=e, logs=logs).popen.returncode == 0  # fmt: skip
+                assert (
+                    run(
+                        "--db",
+                        db,
+                        "budget",
+                        "set",
+                        "org",
+                        "--scope",
+                        "org",
+                        "--limit-usd",
+                        "0.01",
+                        "--period",
+                        "month",
+                        env=e,
+                        logs=logs,
+                    ).popen.returncode
+                    == 0
+                )
             procs = {name: spawn("--db", db, *args, env=e, logs=logs) for name, args in jobs.items()}
             for name, p in procs.items():
                 code = p.wait(600)  # generous: a loaded 2-core machine is slow, and no job may chase the writer
@@ -94,7 +118,9 @@ def test_cron_jobs_overlapping_on_one_store_all_succeed_and_count_once(tmp_path,
                 if r == 0 and name in ("budget check", "report") and err.startswith("error: no store at"):
                     continue  # the readers may start before any writer has created the store: that is not a failure
                 assert code in ok_codes[name], f"round {r}: {name} exited {code}: {err}"
-                assert "locked" not in err and "Traceback" not in err and "busy" not in err.lower(), f"round {r}: {name}: {err}"
+                assert "locked" not in err and "Traceback" not in err and "busy" not in err.lower(), (
+                    f"round {r}: {name}: {err}"
+                )
     finally:
         stop.set()
         thread.join()
@@ -106,4 +132,6 @@ def test_cron_jobs_overlapping_on_one_store_all_succeed_and_count_once(tmp_path,
     assert sorted(s[LINE] for s in stored.values()) == list(range(1, written[0] + 1))  # each line's call once
     report = json.loads(run("--db", db, "report", "--json", env=env(), logs=logs).stdout)
     assert report["totals"]["events"] == written[0] and report["totals"]["revenue_usd"] != "0.00"
-    print(f"\n{ROUNDS} rounds of {len(jobs)} overlapping jobs, {written[0]} lines appended meanwhile, all stored once: {outcomes}")
+    print(
+        f"\n{ROUNDS} rounds of {len(jobs)} overlapping jobs, {written[0]} lines appended meanwhile, all stored once: {outcomes}"
+    )

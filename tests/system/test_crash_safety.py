@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from invariants import check_store, connect, has_table
-from processes import env, run, spawn, seeded_rng
+from processes import env, run, seeded_rng, spawn
 
 INGEST_KILLS = 20  # each kill is one real process: about a second apiece on a small machine
 STRIPE_KILLS = 6
@@ -30,7 +30,11 @@ REPRICE_KILLS = 10
 
 
 def store_files(db: Path) -> list[Path]:
-    return [db, *(db.with_name(db.name + s) for s in ("-wal", "-shm", ".lock")), db.with_name(db.stem + ".quarantine.jsonl")]
+    return [
+        db,
+        *(db.with_name(db.name + s) for s in ("-wal", "-shm", ".lock")),
+        db.with_name(db.stem + ".quarantine.jsonl"),
+    ]
 
 
 def remove_store(db: Path) -> None:
@@ -55,10 +59,18 @@ def write_logs(tmp_path: Path, rng: random.Random) -> tuple[Path, Path, int]:
     anonymous = 0
 
     def event(i: int, with_id: bool) -> str:
-        e = {"timestamp": f"2026-10-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z", "customer_id": f"cust-{i % 23}",
-             "event_type": f"feature-{i % 4}", "vendor": "openai" if i % 3 else "anthropic", "model": models[i % 4],
-             "input_tokens": 1000 + i, "cached_input_tokens": i % 500, "output_tokens": 10 + i % 97,
-             "reasoning_tokens": i % 7, "revenue_amount_in_cents": i % 11 if i % 5 == 0 else None}  # fmt: skip
+        e = {
+            "timestamp": f"2026-10-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+            "customer_id": f"cust-{i % 23}",
+            "event_type": f"feature-{i % 4}",
+            "vendor": "openai" if i % 3 else "anthropic",
+            "model": models[i % 4],
+            "input_tokens": 1000 + i,
+            "cached_input_tokens": i % 500,
+            "output_tokens": 10 + i % 97,
+            "reasoning_tokens": i % 7,
+            "revenue_amount_in_cents": i % 11 if i % 5 == 0 else None,
+        }
         if with_id:
             e["request_id"] = f"req-{i}"
         return json.dumps({k: v for k, v in e.items() if v is not None})
@@ -136,7 +148,9 @@ def test_kill_9_ingest_at_random_points_then_rerun_stores_exactly_the_input(tmp_
     conn = connect(clean)
     log_source = conn.execute("SELECT id FROM sources WHERE path = ?", (str(log.resolve()),)).fetchone()[0]
     by_line: dict[int, set[int]] = {}
-    for key, line in conn.execute("SELECT k.key, e.line FROM event_keys k JOIN events e ON e.id = k.id WHERE e.source = ?", (log_source,)):
+    for key, line in conn.execute(
+        "SELECT k.key, e.line FROM event_keys k JOIN events e ON e.id = k.id WHERE e.source = ?", (log_source,)
+    ):
         by_line.setdefault(line, set()).add(key)
     conn.close()
 
@@ -149,7 +163,7 @@ def test_kill_9_ingest_at_random_points_then_rerun_stores_exactly_the_input(tmp_
         stored_before = stored_calls(db)
         proc = spawn("--db", db, "ingest", log, gz, "--json", env=env(MARGINDASH_BATCH_LINES=batch), logs=logs)
         # half the kills at a random moment of the whole run, half a random time after its first batch shows
-        killed = proc.kill_after(delay) if i % 2 else proc.kill_when(lambda: stored_calls(db) > stored_before, delay)
+        killed = proc.kill_after(delay) if i % 2 else proc.kill_when(lambda: stored_calls(db) > stored_before, delay)  # noqa: B023
         if killed:
             stats["killed"] += 1
         else:
@@ -202,7 +216,9 @@ def stripe_state(db: Path) -> tuple[list, list]:
     try:
         if not has_table(conn, "stripe_invoices"):  # a new store killed before its migrations committed
             return [], []
-        revenue = conn.execute("SELECT customer, day, amount_minor, currency, usd_cents, source, ref FROM revenue ORDER BY ref, day").fetchall()
+        revenue = conn.execute(
+            "SELECT customer, day, amount_minor, currency, usd_cents, source, ref FROM revenue ORDER BY ref, day"
+        ).fetchall()
         objects = conn.execute("SELECT id, status, total FROM stripe_invoices ORDER BY id").fetchall()
         return revenue, objects
     finally:
@@ -252,14 +268,29 @@ def test_kill_9_reprice_then_rerun_equals_a_clean_run(tmp_path, cli):
     log = tmp_path / "usage.jsonl"
     with open(log, "w") as fh:
         for i in range(8000):
-            fh.write(json.dumps({"timestamp": f"2026-09-{1 + i % 30:02d}T12:00:00Z", "customer_id": f"c{i % 13}",
-                                 "event_type": "chat", "vendor": "openai", "model": ["gpt-4o-2024-08-06", "gpt-4o-mini"][i % 2],
-                                 "input_tokens": 1000 + i, "output_tokens": 100 + i % 50, "request_id": f"r{i}"}) + "\n")  # fmt: skip
+            fh.write(
+                json.dumps(
+                    {
+                        "timestamp": f"2026-09-{1 + i % 30:02d}T12:00:00Z",
+                        "customer_id": f"c{i % 13}",
+                        "event_type": "chat",
+                        "vendor": "openai",
+                        "model": ["gpt-4o-2024-08-06", "gpt-4o-mini"][i % 2],
+                        "input_tokens": 1000 + i,
+                        "output_tokens": 100 + i % 50,
+                        "request_id": f"r{i}",
+                    }
+                )
+                + "\n"
+            )
     base = tmp_path / "base.db"
     assert cli("--db", base, "ingest", log).exit_code == 0
     before = check_store(base)
     # a negotiated price from the start of time: every gpt-4o call changes cost on reprice
-    assert cli("--db", base, "prices", "set", "openai/gpt-4o-2024-08-06", "--input", "1.25", "--output", "5").exit_code == 0
+    assert (
+        cli("--db", base, "prices", "set", "openai/gpt-4o-2024-08-06", "--input", "1.25", "--output", "5").exit_code
+        == 0
+    )
 
     def copy_of(name: str) -> Path:
         dst = tmp_path / name
@@ -270,7 +301,9 @@ def test_kill_9_reprice_then_rerun_equals_a_clean_run(tmp_path, cli):
         return dst
 
     clean = copy_of("clean.db")
-    _, t_start = timed(lambda: run("--db", clean, "events", "--limit", "1", "--json", env=env(), logs=logs))  # start-up alone
+    _, t_start = timed(
+        lambda: run("--db", clean, "events", "--limit", "1", "--json", env=env(), logs=logs)
+    )  # start-up alone
     p, t_clean = timed(lambda: run("--db", clean, "reprice", "--json", env=env(MARGINDASH_BATCH_LINES=25), logs=logs))
     assert p.popen.returncode == 0, p.stderr
     expected = check_store(clean)
@@ -291,12 +324,14 @@ def test_kill_9_reprice_then_rerun_equals_a_clean_run(tmp_path, cli):
     db = copy_of("crash.db")
     stats = {"killed": 0, "finished_first": 0, "killed_mid_run": 0}
     for i in range(REPRICE_KILLS):
-        proc = spawn("--db", db, "reprice", "--json", env=env(MARGINDASH_BATCH_LINES=rng.choice([10, 25, 100])), logs=logs)
+        proc = spawn(
+            "--db", db, "reprice", "--json", env=env(MARGINDASH_BATCH_LINES=rng.choice([10, 25, 100])), logs=logs
+        )
         if i % 2:  # at a random moment of the whole run
             killed = proc.kill_after(rng.uniform(t_start, 1.05 * t_clean))
         else:  # once its first chunk is visible, a random part of the re-pricing later
             done_before = repriced(db)
-            killed = proc.kill_when(lambda: repriced(db) > done_before, rng.uniform(0, t_clean - t_start))
+            killed = proc.kill_when(lambda: repriced(db) > done_before, rng.uniform(0, t_clean - t_start))  # noqa: B023  # noqa: B023
         if killed:
             stats["killed"] += 1
         else:
@@ -313,5 +348,7 @@ def test_kill_9_reprice_then_rerun_equals_a_clean_run(tmp_path, cli):
     final = run("--db", db, "reprice", "--json", env=env(), logs=logs)
     assert final.popen.returncode == 0, final.stderr
     assert check_store(db) == expected
-    print(f"\nreprice kill -9 (seed {seed}): {stats}, {changed['events_changed']} calls re-priced per run,"
-          f" clean run {t_clean:.2f}s (start-up {t_start:.2f}s)")  # where kills landed: reported, never asserted
+    print(
+        f"\nreprice kill -9 (seed {seed}): {stats}, {changed['events_changed']} calls re-priced per run,"
+        f" clean run {t_clean:.2f}s (start-up {t_start:.2f}s)"
+    )  # where kills landed: reported, never asserted

@@ -24,7 +24,9 @@ DRIVER = shutil.which("chromedriver")
 if not (CHROMIUM and DRIVER):
     if os.environ.get("CI"):
         raise RuntimeError("CI needs chromium and chromium-driver for the browser test: .ci/run installs them")
-    pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
+    pytest.skip(
+        "chromium / chromedriver not installed (apt-get install chromium chromium-driver)", allow_module_level=True
+    )
 
 from selenium import webdriver  # noqa: E402  (a test dependency: pip install -e '.[test]')
 
@@ -36,8 +38,16 @@ def browser():
 
     opts = Options()
     opts.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,800",
-                "--hide-scrollbars", "--no-first-run", "--disable-extensions"):  # fmt: skip
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,800",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
@@ -135,7 +145,9 @@ def test_customer_table_has_the_reports_rows_and_sorts_on_click(browser, demo_pa
     header = browser.find_element(By.XPATH, "//table[@id='rows-main']/thead/tr/th[normalize-space()='revenue']")
     by_revenue = sorted(data["report"]["rows"], key=lambda r: -float(r["revenue_usd"]))
     header.click()
-    assert [float(r["revenue_usd"]) for r in by_revenue] == sorted((float(r["revenue_usd"]) for r in by_revenue), reverse=True)
+    assert [float(r["revenue_usd"]) for r in by_revenue] == sorted(
+        (float(r["revenue_usd"]) for r in by_revenue), reverse=True
+    )
     shown = names()
     revenue_of = {r["group"]["customer"]: float(r["revenue_usd"]) for r in data["report"]["rows"]}
     assert [revenue_of[n] for n in shown] == sorted(revenue_of.values(), reverse=True)
@@ -147,14 +159,18 @@ def test_customer_table_has_the_reports_rows_and_sorts_on_click(browser, demo_pa
 
 @pytest.mark.parametrize("width,height,mobile", [(1280, 800, False), (390, 844, True)])
 def test_fits_a_laptop_and_a_phone_without_sideways_scrolling(browser, demo_page, width, height, mobile):
-    browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile})  # fmt: skip
+    browser.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
+    )
     try:
         load(browser, demo_page)
         scroll, inner = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
         assert scroll <= inner, (scroll, inner)
         assert drawn_pixels(browser, "chart-revenue-cost") > 1000
-        chart_w = browser.execute_script("return document.querySelector('#chart-revenue-cost canvas').getBoundingClientRect().right")
+        chart_w = browser.execute_script(
+            "return document.querySelector('#chart-revenue-cost canvas').getBoundingClientRect().right"
+        )
         assert chart_w <= inner
     finally:
         browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

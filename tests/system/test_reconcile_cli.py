@@ -7,9 +7,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from provider_cost_server import OPENAI_COSTS, OPENAI_USAGE, ProviderCostServer, load_fixture_records
 
 from margindash_cli.reconcile.compute import allocate
-from provider_cost_server import OPENAI_COSTS, OPENAI_USAGE, ProviderCostServer, load_fixture_records
 
 pytestmark = pytest.mark.slow
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "reconcile"
@@ -18,8 +18,17 @@ PARTS = ("unpriced_calls", "untracked_usage", "price_difference", "unlogged_char
 
 
 def event(n, customer, vendor, model, inp, out, cached=0, ts="2026-07-14T10:00:00Z"):
-    return {"timestamp": ts, "request_id": f"req-{n}", "customer_id": customer, "event_type": "chat", "vendor": vendor,
-            "model": model, "input_tokens": inp, "output_tokens": out, "cached_input_tokens": cached}  # fmt: skip
+    return {
+        "timestamp": ts,
+        "request_id": f"req-{n}",
+        "customer_id": customer,
+        "event_type": "chat",
+        "vendor": vendor,
+        "model": model,
+        "input_tokens": inp,
+        "output_tokens": out,
+        "cached_input_tokens": cached,
+    }
 
 
 EVENTS = [
@@ -46,14 +55,43 @@ def store(cli, tmp_path, monkeypatch):
     with ProviderCostServer() as srv:
         load_fixture_records(srv, FIXTURES)
         # OpenAI bills gpt-4o input 10% under list price (a negotiated discount): $1.63125 instead of $1.8125
-        next(r for r in srv.records[OPENAI_COSTS] if r["line_item"] == "gpt-4o-2024-08-06, input")["amount"]["value"] = "1.63125"
-        srv.records[OPENAI_COSTS].append({"day": DAY, "amount": {"value": "0.3", "currency": "usd"}, "line_item": "gpt-9-preview-2026-07-01, input",
-                                          "project_id": None, "api_key_id": None, "quantity": 150000, "quantity_unit": "tokens"})  # fmt: skip
-        srv.records[OPENAI_USAGE].append({"day": DAY, "model": "gpt-9-preview-2026-07-01", "input_tokens": 150000, "input_cached_tokens": 0,
-                                          "input_uncached_tokens": 150000, "output_tokens": 0, "num_model_requests": 3, "batch": False,
-                                          "service_tier": "default", "project_id": None, "user_id": None, "api_key_id": None})  # fmt: skip
-        for k, v in (("MARGINDASH_OPENAI_API_BASE", srv.base), ("MARGINDASH_ANTHROPIC_API_BASE", srv.base),
-                     ("OPENAI_ADMIN_KEY", srv.openai_key), ("ANTHROPIC_ADMIN_KEY", srv.anthropic_key), ("MARGINDASH_NOW", "2026-07-20T12:00:00Z")):  # fmt: skip
+        next(r for r in srv.records[OPENAI_COSTS] if r["line_item"] == "gpt-4o-2024-08-06, input")["amount"][
+            "value"
+        ] = "1.63125"
+        srv.records[OPENAI_COSTS].append(
+            {
+                "day": DAY,
+                "amount": {"value": "0.3", "currency": "usd"},
+                "line_item": "gpt-9-preview-2026-07-01, input",
+                "project_id": None,
+                "api_key_id": None,
+                "quantity": 150000,
+                "quantity_unit": "tokens",
+            }
+        )
+        srv.records[OPENAI_USAGE].append(
+            {
+                "day": DAY,
+                "model": "gpt-9-preview-2026-07-01",
+                "input_tokens": 150000,
+                "input_cached_tokens": 0,
+                "input_uncached_tokens": 150000,
+                "output_tokens": 0,
+                "num_model_requests": 3,
+                "batch": False,
+                "service_tier": "default",
+                "project_id": None,
+                "user_id": None,
+                "api_key_id": None,
+            }
+        )
+        for k, v in (
+            ("MARGINDASH_OPENAI_API_BASE", srv.base),
+            ("MARGINDASH_ANTHROPIC_API_BASE", srv.base),
+            ("OPENAI_ADMIN_KEY", srv.openai_key),
+            ("ANTHROPIC_ADMIN_KEY", srv.anthropic_key),
+            ("MARGINDASH_NOW", "2026-07-20T12:00:00Z"),
+        ):
             monkeypatch.setenv(k, v)
         r = cli("sync-costs", "--since", "2026-07-01")
         assert r.exit_code == 0, r.stderr
@@ -89,7 +127,9 @@ def test_every_dollar_of_the_gap_is_explained(store):
     assert mini["explained"]["remaining"] == "0" and mini["coverage_pct"] == "47.78"
     unknown = row(data, "openai", "gpt-9-preview-2026-07-01")
     assert unknown["computed_usd"] == "0" and unknown["unpriced_calls"] == 1
-    assert unknown["explained"]["unpriced_calls"] == "0.2" and unknown["explained"]["untracked_usage"] == "0.1"  # the bill's rate
+    assert (
+        unknown["explained"]["unpriced_calls"] == "0.2" and unknown["explained"]["untracked_usage"] == "0.1"
+    )  # the bill's rate
     web = row(data, "openai", None)
     assert web["explained"]["unlogged_charges"] == "0.35" and web["tokens_billed"] is None
     opus = row(data, "anthropic", "claude-opus-4-1-20250805")
@@ -140,8 +180,21 @@ def test_provider_filter_and_table(store):
 
 
 def test_reconciled_report_spreads_the_price_difference_and_keeps_untracked_apart(store):
-    computed = json.loads(store("report", "--by", "customer", "--since", "2026-07-14", "--until", "2026-07-14", "--json").stdout)
-    r = store("report", "--by", "customer", "--since", "2026-07-14", "--until", "2026-07-14", "--json", "--cost-basis", "reconciled")
+    computed = json.loads(
+        store("report", "--by", "customer", "--since", "2026-07-14", "--until", "2026-07-14", "--json").stdout
+    )
+    r = store(
+        "report",
+        "--by",
+        "customer",
+        "--since",
+        "2026-07-14",
+        "--until",
+        "2026-07-14",
+        "--json",
+        "--cost-basis",
+        "reconciled",
+    )
     assert r.exit_code == 0, r.stderr
     rec = json.loads(r.stdout)
     data, _ = reconcile_json(store, "--since", "2026-07-14", "--until", "2026-07-14")
@@ -197,7 +250,12 @@ def test_the_demo_shows_reconciliation(cli, runner):
     assert r.exit_code == 3  # the demo's web search charges and untracked gpt-4o-mini tokens are over 2%
     data = json.loads(r.stdout)
     t = data["totals"]["explained"]
-    assert d(t["untracked_usage"]) > 0 and d(t["price_difference"]) < 0 and d(t["unlogged_charges"]) > 0 and t["remaining"] == "0"
+    assert (
+        d(t["untracked_usage"]) > 0
+        and d(t["price_difference"]) < 0
+        and d(t["unlogged_charges"]) > 0
+        and t["remaining"] == "0"
+    )
     sonnet = next(x for x in data["rows"] if x["model"] == "claude-sonnet-4-20250514")
     assert sonnet["effective_rate_pct"] == "92.00"  # the demo bill's 8% discount
     assert data["provisional_days"]["gcp"]  # the demo's Gemini calls have no bill
@@ -209,8 +267,13 @@ def test_the_demo_shows_reconciliation(cli, runner):
 
 def test_computed_reports_flag_the_days_no_bill_covers_in_every_format(store, cli, tmp_path):
     """#16 item 8: once a bill is known, a computed report says which providers' days rest on our price alone."""
-    for args in (("report",), ("report", "--by", "feature", "--format", "csv"), ("report", "trend", "--json"),
-                 ("report", "cohorts", "--format", "markdown"), ("report", "concentration", "--json")):  # fmt: skip
+    for args in (
+        ("report",),
+        ("report", "--by", "feature", "--format", "csv"),
+        ("report", "trend", "--json"),
+        ("report", "cohorts", "--format", "markdown"),
+        ("report", "concentration", "--json"),
+    ):
         r = store(*args)
         assert r.exit_code == 0, r.stderr
         assert "provisional: openai on 1 day(s) (2026-06-20) has no bill synced" in r.stderr, args
@@ -221,8 +284,19 @@ def test_computed_reports_flag_the_days_no_bill_covers_in_every_format(store, cl
     assert data["provisional_costs"] == {}
     # a store that never synced a bill has no provisional costs, only computed ones: nothing is flagged
     log = tmp_path / "plain.jsonl"
-    log.write_text(json.dumps({"timestamp": "2026-07-01T00:00:00Z", "customer_id": "a", "vendor": "openai", "model": "gpt-4o",
-                               "input_tokens": 10, "output_tokens": 1}) + "\n")  # fmt: skip
+    log.write_text(
+        json.dumps(
+            {
+                "timestamp": "2026-07-01T00:00:00Z",
+                "customer_id": "a",
+                "vendor": "openai",
+                "model": "gpt-4o",
+                "input_tokens": 10,
+                "output_tokens": 1,
+            }
+        )
+        + "\n"
+    )
     db = tmp_path / "plain.db"
     assert cli("--db", db, "ingest", log).exit_code == 0
     r = cli("--db", db, "report", "--json")

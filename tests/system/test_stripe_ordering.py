@@ -7,10 +7,10 @@ import time
 
 import pytest
 import stripe
-
-from margindash_cli.store.db import Store
-from margindash_cli.revenue.stripe_sync import Settings, apply_event
 from stripe_server import TEST_KEY, StripeServer, customer, event, invoice, line
+
+from margindash_cli.revenue.stripe_sync import Settings, apply_event
+from margindash_cli.store.db import Store
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,11 @@ def signed(payload: str) -> str:
 
 def revenue(home) -> dict[str, int]:
     with Store.open(home / "margindash.db") as store:
-        return dict(store.conn.execute("SELECT ref, sum(amount_minor) FROM revenue WHERE source = 'stripe' GROUP BY ref").fetchall())
+        return dict(
+            store.conn.execute(
+                "SELECT ref, sum(amount_minor) FROM revenue WHERE source = 'stripe' GROUP BY ref"
+            ).fetchall()
+        )
 
 
 def apply(cli, ev):
@@ -59,7 +63,9 @@ def test_sync_stripe_does_not_overwrite_a_webhook_applied_while_it_fetched(cli, 
         def webhook_arrives() -> None:  # the sync has read the invoice as open; now it is paid, and the webhook lands
             srv.add(paid)
             with Store.open(_isolated_home / "margindash.db") as store:
-                out = apply_event(store, event("invoice.paid", paid, created=int(time.time()) + 1), None, default_settings=Settings())
+                out = apply_event(
+                    store, event("invoice.paid", paid, created=int(time.time()) + 1), None, default_settings=Settings()
+                )
             assert out.applied
 
         srv.on_request("/v1/credit_notes", webhook_arrives)  # listed after the invoices

@@ -12,8 +12,6 @@ import os
 import time
 
 import pytest
-
-from margindash_cli.store.db import Store
 from stripe_server import (
     TEST_KEY,
     StripeServer,
@@ -25,6 +23,8 @@ from stripe_server import (
     line,
     refund,
 )
+
+from margindash_cli.store.db import Store
 
 pytestmark = pytest.mark.slow  # a local HTTP server per test
 
@@ -49,10 +49,16 @@ def two_customers(srv):
     """acme paid 50.00 with pi_a (the newest payment), bravo paid 30.00 with pi_b."""
     a = invoice("in_a", "cus_a", [line("il_a", 5000, None, None)], created="2026-02-10")
     b = invoice("in_b", "cus_b", [line("il_b", 3000, None, None)], created="2026-02-01")
-    srv.add(customer("cus_a", {"customer_id": "acme", "plan": "pro"}), customer("cus_b", {"customer_id": "bravo", "plan": "free"}),
-            a, b, invoice_payment("inpay_a", a, payment_intent="pi_a"), invoice_payment("inpay_b", b, payment_intent="pi_b"),
-            charge("ch_a", 5000, currency="usd", balance_transaction=None, payment_intent="pi_a", customer="cus_a"),
-            charge("ch_b", 3000, currency="usd", balance_transaction=None, payment_intent="pi_b", customer="cus_b"))  # fmt: skip
+    srv.add(
+        customer("cus_a", {"customer_id": "acme", "plan": "pro"}),
+        customer("cus_b", {"customer_id": "bravo", "plan": "free"}),
+        a,
+        b,
+        invoice_payment("inpay_a", a, payment_intent="pi_a"),
+        invoice_payment("inpay_b", b, payment_intent="pi_b"),
+        charge("ch_a", 5000, currency="usd", balance_transaction=None, payment_intent="pi_a", customer="cus_a"),
+        charge("ch_b", 3000, currency="usd", balance_transaction=None, payment_intent="pi_b", customer="cus_b"),
+    )
     return a, b
 
 
@@ -65,15 +71,22 @@ def sync(cli, *args):
 def revenue(cli):
     home = os.environ["MARGINDASH_HOME"]
     with Store.open(os.path.join(home, "margindash.db")) as store:
-        return dict(store.conn.execute(
-            "SELECT c.customer_id, sum(r.amount_minor) FROM revenue r JOIN customers c ON c.id = r.customer"
-            " WHERE r.source = 'stripe' GROUP BY 1").fetchall())  # fmt: skip
+        return dict(
+            store.conn.execute(
+                "SELECT c.customer_id, sum(r.amount_minor) FROM revenue r JOIN customers c ON c.id = r.customer"
+                " WHERE r.source = 'stripe' GROUP BY 1"
+            ).fetchall()
+        )
 
 
 def refs(cli):
     home = os.environ["MARGINDASH_HOME"]
     with Store.open(os.path.join(home, "margindash.db")) as store:
-        return dict(store.conn.execute("SELECT ref, sum(amount_minor) FROM revenue WHERE source = 'stripe' GROUP BY ref").fetchall())
+        return dict(
+            store.conn.execute(
+                "SELECT ref, sum(amount_minor) FROM revenue WHERE source = 'stripe' GROUP BY ref"
+            ).fetchall()
+        )
 
 
 def execute(sql, args=()):
@@ -121,9 +134,12 @@ def test_full_derives_stored_links_again(cli, server):
 def test_a_refund_of_a_legacy_charge_is_linked_by_charge(cli, server):
     two_customers(server)
     legacy = invoice("in_legacy", "cus_b", [line("il_legacy", 4000, None, None)], created="2026-01-20")
-    server.add(legacy, invoice_payment("inpay_legacy", legacy, charge="ch_legacy"),
-               charge("ch_legacy", 4000, currency="usd", balance_transaction=None, customer="cus_b"),
-               refund("re_legacy", 1500, payment_intent=None, charge="ch_legacy", created="2026-02-20"))  # fmt: skip
+    server.add(
+        legacy,
+        invoice_payment("inpay_legacy", legacy, charge="ch_legacy"),
+        charge("ch_legacy", 4000, currency="usd", balance_transaction=None, customer="cus_b"),
+        refund("re_legacy", 1500, payment_intent=None, charge="ch_legacy", created="2026-02-20"),
+    )
     summary = sync(cli)
     assert revenue(cli) == {"acme": 5000, "bravo": 3000 + 4000 - 1500}
     assert summary["unlinked"] == []
@@ -145,10 +161,14 @@ def test_a_refund_that_cannot_be_linked_is_never_dropped_without_a_word(cli, ser
 def test_a_refund_of_a_payment_that_paid_two_invoices_is_split_by_amount_paid(cli, server):
     one = invoice("in_one", "cus_a", [line("il_one", 3000, None, None)], created="2026-02-01")
     two = invoice("in_two", "cus_a", [line("il_two", 1000, None, None)], created="2026-02-02")
-    server.add(customer("cus_a", {"customer_id": "acme"}), one, two,
-               invoice_payment("inpay_one", one, payment_intent="pi_both", amount_paid=3000),
-               invoice_payment("inpay_two", two, payment_intent="pi_both", amount_paid=1000),
-               refund("re_both", 2000, payment_intent="pi_both", created="2026-02-20"))  # fmt: skip
+    server.add(
+        customer("cus_a", {"customer_id": "acme"}),
+        one,
+        two,
+        invoice_payment("inpay_one", one, payment_intent="pi_both", amount_paid=3000),
+        invoice_payment("inpay_two", two, payment_intent="pi_both", amount_paid=1000),
+        refund("re_both", 2000, payment_intent="pi_both", created="2026-02-20"),
+    )
     sync(cli)
     assert refs(cli) == {"il_one": 3000, "il_two": 1000, "re_both@in_one": -1500, "re_both@in_two": -500}
     assert sync(cli)["refs_changed"] == 0
@@ -244,12 +264,29 @@ def test_a_metadata_change_of_a_customer_without_new_invoices_is_picked_up(cli, 
 
 def test_report_by_plan_groups_by_the_stripe_customers_plan(cli, server, tmp_path):
     two_customers(server)
-    server.add(customer("cus_c", {"customer_id": "carol"}),
-               invoice("in_c", "cus_c", [line("il_c", 1000, None, None)], created="2026-02-05"))  # fmt: skip
+    server.add(
+        customer("cus_c", {"customer_id": "carol"}),
+        invoice("in_c", "cus_c", [line("il_c", 1000, None, None)], created="2026-02-05"),
+    )
     usage = tmp_path / "usage.jsonl"
-    usage.write_text("".join(json.dumps({"timestamp": "2026-02-10T10:00:00Z", "customer_id": c, "event_type": "chat", "vendor": "openai",
-                                         "model": "gpt-4o-2024-08-06", "input_tokens": 1000, "output_tokens": 100, "request_id": f"r{c}"}) + "\n"
-                             for c in ("acme", "bravo", "carol")))  # fmt: skip
+    usage.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "timestamp": "2026-02-10T10:00:00Z",
+                    "customer_id": c,
+                    "event_type": "chat",
+                    "vendor": "openai",
+                    "model": "gpt-4o-2024-08-06",
+                    "input_tokens": 1000,
+                    "output_tokens": 100,
+                    "request_id": f"r{c}",
+                }
+            )
+            + "\n"
+            for c in ("acme", "bravo", "carol")
+        )
+    )
     assert cli("ingest", usage).exit_code == 0
     sync(cli)
     data = json.loads(cli("report", "--json", "--by", "plan", "--period", "2026-02").stdout)
@@ -283,9 +320,11 @@ def test_m007_keeps_the_refund_links_of_a_store_at_m004_as_shares(tmp_path):
     path = tmp_path / "m004.db"
     db = Database(path)
     MIGRATIONS.apply(db, stop_before="m007_stripe_reversals")
-    db.conn.execute("INSERT INTO stripe_refunds (id, invoice, charge, payment_intent, status, currency, created, amount, observed_at)"
-                    " VALUES ('re_old', 'in_old', NULL, 'pi_old', 'succeeded', 'usd', 0, 700, 0),"
-                    " ('re_none', NULL, NULL, 'pi_x', 'succeeded', 'usd', 0, 100, 0)")  # fmt: skip
+    db.conn.execute(
+        "INSERT INTO stripe_refunds (id, invoice, charge, payment_intent, status, currency, created, amount, observed_at)"
+        " VALUES ('re_old', 'in_old', NULL, 'pi_old', 'succeeded', 'usd', 0, 700, 0),"
+        " ('re_none', NULL, NULL, 'pi_x', 'succeeded', 'usd', 0, 100, 0)"
+    )
     db.conn.commit()
     db.conn.close()
     with Store.open(path) as store:

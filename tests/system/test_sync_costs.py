@@ -8,7 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from provider_cost_server import (
     ANTHROPIC_COSTS,
     ANTHROPIC_USAGE,
@@ -53,8 +52,10 @@ def billed_rows(db_path):
     import sqlite3
 
     conn = sqlite3.connect(db_path)
-    rows = conn.execute("SELECT source, provider, day, model, token_class, kind, project, service_tier, amount, quantity FROM billed_costs"
-                        " ORDER BY source, ref").fetchall()  # fmt: skip
+    rows = conn.execute(
+        "SELECT source, provider, day, model, token_class, kind, project, service_tier, amount, quantity FROM billed_costs"
+        " ORDER BY source, ref"
+    ).fetchall()
     usage = conn.execute("SELECT * FROM billed_usage ORDER BY source, ref").fetchall()
     conn.close()
     return rows, usage
@@ -71,23 +72,45 @@ def test_sync_reads_both_providers_exactly(cli, srv, _isolated_home):
     assert by["openai"]["billed_usd"] == "4.7125"  # 1.8125 + 0.1 + 0.96 + 0.575 + 0.3 + 0.205 + 0.41 + 0.35
     # Anthropic: cents in strings: "12.3456" is $0.123456
     assert by["anthropic"]["billed_usd"] == "5.639806"
-    assert by["openai"]["since"] == "2026-07-01" and by["openai"]["until"] == "2026-07-19" and by["openai"]["days"] == 19
+    assert (
+        by["openai"]["since"] == "2026-07-01" and by["openai"]["until"] == "2026-07-19" and by["openai"]["days"] == 19
+    )
     costs, usage = billed_rows(store_file(_isolated_home))
     day = 20648  # 2026-07-14
     cached = [r for r in costs if r[1] == "openai" and r[4] == "cache_read"]
-    assert cached == [("openai", "openai", day, "gpt-4o-2024-08-06", "cache_read", "tokens", "proj_Rk2Lq9Vb4Xn7Hd3M", None, 100_000_000_000, "80000")]
+    assert cached == [
+        (
+            "openai",
+            "openai",
+            day,
+            "gpt-4o-2024-08-06",
+            "cache_read",
+            "tokens",
+            "proj_Rk2Lq9Vb4Xn7Hd3M",
+            None,
+            100_000_000_000,
+            "80000",
+        )
+    ]
     out_line = [r for r in costs if r[1] == "openai" and r[3] == "gpt-4o-2024-08-06" and r[4] == "output"]
     assert out_line[0][8] == 960_000_000_000  # 0.9600000000000001 -> $0.96 at the picodollar
     batch = [r for r in costs if r[7] == "batch" and r[1] == "openai"]
     assert {(r[3], r[4]) for r in batch} == {("gpt-5-mini-2025-08-07", "input"), ("gpt-5-mini-2025-08-07", "output")}
     web = [r for r in costs if r[5] == "web_search"]
-    assert {(r[1], r[3], r[8]) for r in web} == {("openai", None, 350_000_000_000), ("anthropic", None, 420_000_000_000)}
+    assert {(r[1], r[3], r[8]) for r in web} == {
+        ("openai", None, 350_000_000_000),
+        ("anthropic", None, 420_000_000_000),
+    }
     cache_read = [r for r in costs if r[1] == "anthropic" and r[4] == "cache_read"]
     assert cache_read[0][8] == 123_456_000_000
     writes = {r[4]: r[8] for r in costs if r[1] == "anthropic" and r[4] and r[4].startswith("cache_write")}
     assert writes == {"cache_write_5m": 468_750_000_000, "cache_write_1h": 900_000_000_000}
     # the usage report's cache_creation object: 5m and 1h writes apart
-    opus = [u for u in usage if u[2] == "anthropic" and u[4] == "claude-opus-4-1-20250805" and u[5] == "wrkspc_01Tq8Zr3Kd6Vm1Xb4Np7Lc2Hs"]
+    opus = [
+        u
+        for u in usage
+        if u[2] == "anthropic" and u[4] == "claude-opus-4-1-20250805" and u[5] == "wrkspc_01Tq8Zr3Kd6Vm1Xb4Np7Lc2Hs"
+    ]
     assert opus[0][8:13] == (52340, 82304, 25000, 30000, 28500)
     # OpenAI: input_uncached excludes cached tokens
     gpt4o = [u for u in usage if u[2] == "openai" and u[4] == "gpt-4o-2024-08-06"]
@@ -101,8 +124,14 @@ def test_requests_follow_the_wire_format(cli, srv):
     paths = [p for p, _, _ in srv.requests]
     assert set(paths) == {OPENAI_COSTS, OPENAI_USAGE, ANTHROPIC_COSTS, ANTHROPIC_USAGE}
     costs_q = next(q for p, q, _ in srv.requests if p == OPENAI_COSTS)
-    assert ("group_by[]", "line_item") in costs_q and ("group_by[]", "project_id") in costs_q and ("bucket_width", "1d") in costs_q
-    assert dict(costs_q)["start_time"] == str(20635 * 86400) and dict(costs_q)["end_time"] == str(20654 * 86400)  # today is read tomorrow
+    assert (
+        ("group_by[]", "line_item") in costs_q
+        and ("group_by[]", "project_id") in costs_q
+        and ("bucket_width", "1d") in costs_q
+    )
+    assert dict(costs_q)["start_time"] == str(20635 * 86400) and dict(costs_q)["end_time"] == str(
+        20654 * 86400
+    )  # today is read tomorrow
     a_q = next(q for p, q, _ in srv.requests if p == ANTHROPIC_COSTS)
     assert dict(a_q)["starting_at"] == "2026-07-01T00:00:00Z" and ("group_by[]", "description") in a_q
     headers = next(h for p, _, h in srv.requests if p == ANTHROPIC_USAGE)
@@ -114,8 +143,16 @@ def test_requests_follow_the_wire_format(cli, srv):
 
 def test_pages_are_followed_with_the_cursor(cli, srv, _isolated_home):
     # 90 days back from the clock: the usage endpoints cap limit at 31 buckets, so 3 pages each
-    srv.records[OPENAI_USAGE].append({**srv.records[OPENAI_USAGE][0], "day": 20560, "input_tokens": 10, "input_cached_tokens": 0,
-                                      "input_uncached_tokens": 10, "output_tokens": 1})  # 2026-04-17: first page
+    srv.records[OPENAI_USAGE].append(
+        {
+            **srv.records[OPENAI_USAGE][0],
+            "day": 20560,
+            "input_tokens": 10,
+            "input_cached_tokens": 0,
+            "input_uncached_tokens": 10,
+            "output_tokens": 1,
+        }
+    )  # 2026-04-17: first page
     out = sync(cli, "--since", "2026-04-01")
     usage_requests = [q for p, q, _ in srv.requests if p == OPENAI_USAGE]
     assert len(usage_requests) == 4  # 110 days / 31
@@ -158,7 +195,9 @@ def test_a_rerun_changes_nothing_and_a_revised_day_is_replaced(cli, srv, _isolat
 
 def test_429_then_success_is_retried(cli, srv):
     srv.faults[OPENAI_COSTS] = [Fault(429, {"Retry-After": "0"}), Fault(500)]
-    srv.faults[ANTHROPIC_USAGE] = [Fault(529, {"retry-after": "0"}, b'{"type": "error", "error": {"type": "overloaded_error"}}')]
+    srv.faults[ANTHROPIC_USAGE] = [
+        Fault(529, {"retry-after": "0"}, b'{"type": "error", "error": {"type": "overloaded_error"}}')
+    ]
     out = sync(cli, "--since", "2026-07-01")
     assert {p["provider"]: p["billed_usd"] for p in out["providers"]} == {"openai": "4.7125", "anthropic": "5.639806"}
     assert [p for p, _, _ in srv.requests].count(OPENAI_COSTS) == 3
@@ -192,7 +231,12 @@ def test_a_bill_in_another_currency_is_refused_naming_the_bucket(cli, srv, _isol
 def test_an_unexpected_shape_is_a_clear_error(cli, srv):
     srv.records[OPENAI_USAGE][1]["input_tokens"] = "many"
     r = cli("sync-costs", "--since", "2026-07-01")
-    assert r.exit_code == 1 and "usage/completions" in r.stderr and "input_tokens" in r.stderr and "Traceback" not in r.stderr
+    assert (
+        r.exit_code == 1
+        and "usage/completions" in r.stderr
+        and "input_tokens" in r.stderr
+        and "Traceback" not in r.stderr
+    )
 
 
 def test_over_the_limit_cap_is_what_the_server_refuses(srv):
@@ -223,12 +267,21 @@ def test_the_table_summary(cli, srv):
     assert Decimal("5.639806")  # (Anthropic's total is checked exactly in the JSON test)
 
 
-@pytest.mark.parametrize(("body", "expect"), [
-    (b'{"object": "page", "data": [], "has_more": true, "next_page": null}', "has_more=True and next_page=None"),
-    (b'{"object": "page", "data": {"oops": 1}, "has_more": false, "next_page": null}', "`data` is dict, not a list"),
-    (b'[1, 2]', "a JSON list, not an object"),
-    (b'{"object": "page", "data": [{"start_time": 1784000000, "results": []}], "has_more": false}', "not the start of a UTC day"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "expect"),
+    [
+        (b'{"object": "page", "data": [], "has_more": true, "next_page": null}', "has_more=True and next_page=None"),
+        (
+            b'{"object": "page", "data": {"oops": 1}, "has_more": false, "next_page": null}',
+            "`data` is dict, not a list",
+        ),
+        (b"[1, 2]", "a JSON list, not an object"),
+        (
+            b'{"object": "page", "data": [{"start_time": 1784000000, "results": []}], "has_more": false}',
+            "not the start of a UTC day",
+        ),
+    ],
+)
 def test_pages_of_an_unexpected_shape_fail_clearly(cli, srv, body, expect):
     srv.faults[OPENAI_COSTS] = [Fault(200, {}, body)]
     r = cli("sync-costs", "--provider", "openai", "--since", "2026-07-01")

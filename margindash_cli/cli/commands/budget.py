@@ -12,11 +12,12 @@ from typing import Optional
 
 import typer
 
+from margindash_cli.cli import options
 from margindash_cli.cli.options import JsonOption, JsonResultOption
 
-from margindash_cli.cli import options
-
-app = typer.Typer(help="Spend limits per organisation, feature or customer: alerts, a blocklist, CI exit codes.", no_args_is_help=True)
+app = typer.Typer(
+    help="Spend limits per organisation, feature or customer: alerts, a blocklist, CI exit codes.", no_args_is_help=True
+)
 
 
 @app.command("set")
@@ -25,7 +26,9 @@ def set_budget(
     name: str = typer.Argument(..., help="A name for the budget (letters, digits, . _ - : @)."),
     scope: str = typer.Option(..., "--scope", help="org, feature:NAME (an event_type) or customer:ID."),
     limit_usd: str = typer.Option(..., "--limit-usd", help="The limit per period, in US dollars (exact decimal)."),
-    period: str = typer.Option(..., "--period", help="day|week|month, calendar-aligned in --tz (a week starts on Monday)."),
+    period: str = typer.Option(
+        ..., "--period", help="day|week|month, calendar-aligned in --tz (a week starts on Monday)."
+    ),
     tz: str = typer.Option("UTC", "--tz", help="Time zone of the period boundaries, e.g. Europe/Paris."),
     warn: str = typer.Option("75", "--warn", help="Warning level, in % of the limit."),
     critical: str = typer.Option("90", "--critical", help="Critical level, in % of the limit (at or above --warn)."),
@@ -37,12 +40,14 @@ def set_budget(
     Example: margindash budget set acme-monthly --scope customer:acme --limit-usd 500 --period month --email ops@example.com
     """
     from margindash_cli.budgets import run as budgeting  # lazy: start-up
-    from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
     from margindash_cli.budgets.compute import make_budget  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
 
-    budget = make_budget(name, scope=scope, limit_usd=limit_usd, period=period, tz=tz, warn=warn, critical=critical, emails=emails or [])
+    budget = make_budget(
+        name, scope=scope, limit_usd=limit_usd, period=period, tz=tz, warn=warn, critical=critical, emails=emails or []
+    )
     with open_store(ctx) as store:
         created = budgeting.save_budget(store, budget)
         warnings = [w for w in (budgeting.scope_warning(store, budget), budgeting.email_warning(budget)) if w]
@@ -63,8 +68,8 @@ def list_budgets(
     Example: margindash budget list
     """
     from margindash_cli.budgets import run as budgeting  # lazy: start-up
-    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
 
     now = options.clock()
     with open_store(ctx, create=False) as store:
@@ -92,11 +97,24 @@ def remove(
 @app.command("check")
 def check(
     ctx: typer.Context,
-    fail_on: str = typer.Option("exceeded", "--fail-on", help="warning|critical|exceeded: the lowest level that makes the exit code non-zero."),
-    webhook: Optional[str] = typer.Option(None, "--webhook", envvar="MARGINDASH_WEBHOOK_URL", show_envvar=False,
-                                          help="Also POST each alert as JSON (Slack-compatible `text`) to this URL (env MARGINDASH_WEBHOOK_URL)."),
-    blocklist: Optional[Path] = typer.Option(None, "--blocklist", help="Write the customers and features over budget to this JSON file (atomically), for the guard."),
-    blocklist_ttl: int = typer.Option(60, "--blocklist-ttl", min=1, help="Seconds a reader may cache the blocklist (written into the file)."),
+    fail_on: str = typer.Option(
+        "exceeded", "--fail-on", help="warning|critical|exceeded: the lowest level that makes the exit code non-zero."
+    ),
+    webhook: Optional[str] = typer.Option(
+        None,
+        "--webhook",
+        envvar="MARGINDASH_WEBHOOK_URL",
+        show_envvar=False,
+        help="Also POST each alert as JSON (Slack-compatible `text`) to this URL (env MARGINDASH_WEBHOOK_URL).",
+    ),
+    blocklist: Optional[Path] = typer.Option(
+        None,
+        "--blocklist",
+        help="Write the customers and features over budget to this JSON file (atomically), for the guard.",
+    ),
+    blocklist_ttl: int = typer.Option(
+        60, "--blocklist-ttl", min=1, help="Seconds a reader may cache the blocklist (written into the file)."
+    ),
     as_json: JsonResultOption = False,
 ) -> None:
     """Evaluate every budget, send each alert once, write the blocklist, and exit non-zero on a breach (for cron and CI).
@@ -114,18 +132,24 @@ def check(
     import sys  # lazy: start-up
 
     from margindash_cli.budgets import run as budgeting  # lazy: start-up
-    from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
     from margindash_cli.budgets.compute import FAIL_ON  # lazy: start-up
-    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.render import budget as budget_view  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
 
     if fail_on not in FAIL_ON:
         raise UsageError(f"unknown --fail-on {fail_on!r}", f"use one of {', '.join(FAIL_ON)}")
     now = options.clock()
     with open_store(ctx, create=False) as store:
-        result = budgeting.run_check(store, now, fail_on=fail_on, webhook_url=webhook or None, blocklist_path=blocklist,
-                                     blocklist_ttl=blocklist_ttl)  # fmt: skip
+        result = budgeting.run_check(
+            store,
+            now,
+            fail_on=fail_on,
+            webhook_url=webhook or None,
+            blocklist_path=blocklist,
+            blocklist_ttl=blocklist_ttl,
+        )
         idle = [w for w in (budgeting.scope_warning(store, s.budget) for s in result.statuses) if w]
     budget_view.emit_budget_check(result, as_json)
     for w in idle:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import typer
 
 
@@ -11,10 +13,18 @@ def register(app: typer.Typer) -> None:
 
 def doctor(
     ctx: typer.Context,
-    full: bool = typer.Option(False, "--full", help="Run SQLite's full integrity_check (every index too) instead of quick_check."),
-    price_max_age_days: int = typer.Option(30, "--price-max-age-days", min=1, help="Warn when the newest prices are older than this."),
-    stripe_max_age_hours: int = typer.Option(48, "--stripe-max-age-hours", min=1,
-                                             help="Warn when the last sync-stripe is older than this (once Stripe was synced)."),
+    full: bool = typer.Option(
+        False, "--full", help="Run SQLite's full integrity_check (every index too) instead of quick_check."
+    ),
+    price_max_age_days: int = typer.Option(
+        30, "--price-max-age-days", min=1, help="Warn when the newest prices are older than this."
+    ),
+    stripe_max_age_hours: int = typer.Option(
+        48,
+        "--stripe-max-age-hours",
+        min=1,
+        help="Warn when the last sync-stripe is older than this (once Stripe was synced).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Check the store: integrity, rollups equal to events, unpriced models, stale prices, Stripe sync, alerts, checkpoints.
@@ -23,16 +33,21 @@ def doctor(
 
     Example: margindash doctor --json
     """
-    from datetime import datetime, timezone  # lazy: start-up
+    from datetime import datetime  # lazy: start-up
 
-    from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.cli.render import doctor as doctor_view  # lazy: start-up
-    from margindash_cli.doctor.run import run_checks  # lazy: start-up
     from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.render import doctor as doctor_view  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.doctor.run import run_checks  # lazy: start-up
 
     with open_store(ctx, create=False) as store:
-        result = run_checks(store, now=datetime.now(timezone.utc), full=full, price_max_age_days=price_max_age_days,
-                            stripe_max_age_hours=stripe_max_age_hours)  # fmt: skip
+        result = run_checks(
+            store,
+            now=datetime.now(UTC),
+            full=full,
+            price_max_age_days=price_max_age_days,
+            stripe_max_age_hours=stripe_max_age_hours,
+        )
     if as_json:
         kit.emit_json(result)
     else:

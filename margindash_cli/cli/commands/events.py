@@ -22,7 +22,9 @@ def events(
     until: Until = None,
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many events, newest first (0 = all)."),
     explain: Optional[str] = typer.Option(None, "--explain", help="Show how the call with this request id was priced."),
-    request_id: Optional[str] = typer.Option(None, "--request-id", help="Only the call with this request id (or provider response id)."),
+    request_id: Optional[str] = typer.Option(
+        None, "--request-id", help="Only the call with this request id (or provider response id)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the events as JSON."),
 ) -> None:
     """List stored events, newest first, so every number can be traced to the calls behind it.
@@ -45,8 +47,15 @@ def events(
         return
     from margindash_cli.events.run import EventsQuery, list_events  # lazy: start-up
 
-    query = EventsQuery(customer=customer, event_type=event_type, model=model, request_id=request_id, since=since, until=until,
-                        limit=limit)  # fmt: skip
+    query = EventsQuery(
+        customer=customer,
+        event_type=event_type,
+        model=model,
+        request_id=request_id,
+        since=since,
+        until=until,
+        limit=limit,
+    )
     with open_store(ctx, create=False) as store:
         result = list_events(store, query)
     if as_json:

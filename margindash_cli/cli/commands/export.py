@@ -14,13 +14,28 @@ def register(app: typer.Typer) -> None:
 
 def export(
     ctx: typer.Context,
-    outdir: Path = typer.Argument(..., help="Folder to write into (created if missing; an earlier export's partitions are replaced, month by month)."),
-    fmt: str = typer.Option("parquet", "--format", help="parquet|csv. Parquet needs pyarrow: pip install 'margindash[parquet]'."),
+    outdir: Path = typer.Argument(
+        ...,
+        help="Folder to write into (created if missing; an earlier export's partitions are replaced, month by month).",
+    ),
+    fmt: str = typer.Option(
+        "parquet", "--format", help="parquet|csv. Parquet needs pyarrow: pip install 'margindash[parquet]'."
+    ),
     since: Optional[str] = typer.Option(None, "--since", help="From this UTC day or month (YYYY-MM-DD or YYYY-MM)."),
     until: Optional[str] = typer.Option(None, "--until", help="Up to and including this UTC day or month."),
-    schema: str = typer.Option("margindash", "--schema", help="margindash|focus. focus: FOCUS 1.2 cost columns per call, plus revenue tables."),
-    sql: Optional[str] = typer.Option(None, "--sql", help="duckdb|clickhouse|bigquery: print the warehouse SQL for OUTDIR (views, then the report queries); writes nothing."),
-    changed_since: Optional[str] = typer.Option(None, "--changed-since", help="List the partitions whose content changed at or after this UTC time (ISO 8601, e.g. an earlier manifest's generated_at): what a loader must load again."),
+    schema: str = typer.Option(
+        "margindash", "--schema", help="margindash|focus. focus: FOCUS 1.2 cost columns per call, plus revenue tables."
+    ),
+    sql: Optional[str] = typer.Option(
+        None,
+        "--sql",
+        help="duckdb|clickhouse|bigquery: print the warehouse SQL for OUTDIR (views, then the report queries); writes nothing.",
+    ),
+    changed_since: Optional[str] = typer.Option(
+        None,
+        "--changed-since",
+        help="List the partitions whose content changed at or after this UTC time (ISO 8601, e.g. an earlier manifest's generated_at): what a loader must load again.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print what was written as JSON."),
 ) -> None:
     """Write stored events and daily rollups as month-partitioned Parquet or CSV files a warehouse reads as-is.
@@ -37,8 +52,8 @@ def export(
 
     Example: margindash export ./wh --schema focus && margindash export ./wh --sql duckdb | duckdb
     """
-    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import export as export_view  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.export.run import export_store  # lazy: start-up
 
     if sql is not None:
@@ -46,12 +61,22 @@ def export(
 
         typer.echo(engine_script(sql.lower(), outdir), nl=False)
         return
-    from margindash_cli.cli.options import open_store  # lazy: start-up
-    from margindash_cli.cli.options import now  # lazy: start-up
+    from margindash_cli.cli.options import (
+        now,  # lazy: start-up
+        open_store,  # lazy: start-up
+    )
 
     with open_store(ctx, create=False) as store:
-        result = export_store(store, outdir, fmt=fmt.lower(), since=since, until=until, now=now(),
-                               schema=schema.lower(), changed_since=changed_since)
+        result = export_store(
+            store,
+            outdir,
+            fmt=fmt.lower(),
+            since=since,
+            until=until,
+            now=now(),
+            schema=schema.lower(),
+            changed_since=changed_since,
+        )
     if as_json:
         kit.emit_json(result)
         return

@@ -14,7 +14,9 @@ app = typer.Typer(help="Exchange rates to USD for revenue in other currencies.",
 @app.command("import")
 def fx_import(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with date, currency, and usd_per_unit or units_per_usd."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, help="CSV with date, currency, and usd_per_unit or units_per_usd."
+    ),
     as_json: JsonSummaryOption = False,
 ) -> None:
     """Import exchange rates to USD; revenue that had no rate for its date is converted at once.
@@ -25,11 +27,11 @@ def fx_import(
 
     Example: margindash fx import ecb-rates-2026.csv
     """
-    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import fx as fx_view  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.errors import InputError  # lazy: start-up
     from margindash_cli.revenue.stripe_sync import import_fx  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     try:
         text = file.read_text(encoding="utf-8")

@@ -8,7 +8,18 @@ import typer
 
 from margindash_cli.cli.options import JsonSummaryOption, db_path, open_store
 
-FORMATS = ["auto", "events", "openai", "openai-batch", "anthropic", "gemini", "bedrock", "litellm", "langfuse", "claude-code"]
+FORMATS = [
+    "auto",
+    "events",
+    "openai",
+    "openai-batch",
+    "anthropic",
+    "gemini",
+    "bedrock",
+    "litellm",
+    "langfuse",
+    "claude-code",
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -17,14 +28,34 @@ def register(app: typer.Typer) -> None:
 
 def ingest(
     ctx: typer.Context,
-    paths: list[str] = typer.Argument(..., help="JSONL files, .jsonl.gz files, directories (recursive, *.jsonl*) or - for stdin."),
-    fmt: str = typer.Option("auto", "--format", "-f", help=f"Log format: {'|'.join(FORMATS)}. auto detects it per line."),
-    maps: Optional[list[str]] = typer.Option(None, "--map", help="Map a field to your log's own dotted path, e.g. customer_id=user.id (repeatable)."),
-    quarantine: Optional[str] = typer.Option(None, "--quarantine", help="File for rejected lines (default: next to the store)."),
-    require_customer: bool = typer.Option(False, "--require-customer", help="Reject calls with no customer id instead of keeping them as unattributed."),
-    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any line was rejected (without it: when no line of a file could be stored)."),
-    cost_source: str = typer.Option("auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own (auto: ours when we have a price)."),
-    follow_symlinks: bool = typer.Option(False, "--follow-symlinks", help="Read symlinks (and symlinked folders) that lead out of a folder being walked."),
+    paths: list[str] = typer.Argument(
+        ..., help="JSONL files, .jsonl.gz files, directories (recursive, *.jsonl*) or - for stdin."
+    ),
+    fmt: str = typer.Option(
+        "auto", "--format", "-f", help=f"Log format: {'|'.join(FORMATS)}. auto detects it per line."
+    ),
+    maps: Optional[list[str]] = typer.Option(
+        None, "--map", help="Map a field to your log's own dotted path, e.g. customer_id=user.id (repeatable)."
+    ),
+    quarantine: Optional[str] = typer.Option(
+        None, "--quarantine", help="File for rejected lines (default: next to the store)."
+    ),
+    require_customer: bool = typer.Option(
+        False, "--require-customer", help="Reject calls with no customer id instead of keeping them as unattributed."
+    ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Exit 1 when any line was rejected (without it: when no line of a file could be stored).",
+    ),
+    cost_source: str = typer.Option(
+        "auto",
+        "--cost-source",
+        help="auto|computed|reported: which cost wins when a log carries its own (auto: ours when we have a price).",
+    ),
+    follow_symlinks: bool = typer.Option(
+        False, "--follow-symlinks", help="Read symlinks (and symlinked folders) that lead out of a folder being walked."
+    ),
     as_json: JsonSummaryOption = False,
 ) -> None:
     """Read usage logs into the store; only new lines are read on a re-run, and nothing is counted twice.
@@ -34,12 +65,12 @@ def ingest(
     import os  # lazy: start-up
     from pathlib import Path  # lazy: start-up
 
+    from margindash_cli.cli.render import ingest as ingest_view  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.errors import InputError, UsageError  # lazy: start-up
     from margindash_cli.ingest.canonical import parse_maps  # lazy: start-up
     from margindash_cli.ingest.pipeline import ingest_paths  # lazy: start-up
     from margindash_cli.paths import default_quarantine_path  # lazy: start-up
-    from margindash_cli.cli.render import ingest as ingest_view  # lazy: start-up
-    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.pricing.pricer import COST_SOURCES  # lazy: start-up
     from margindash_cli.pricing.run import LazyPricer  # lazy: start-up
 
@@ -60,10 +91,16 @@ def ingest(
         progress = ingest_view.progress(paths)
         try:
             result = ingest_paths(
-                store, paths, fmt=fmt, maps=parsed_maps, quarantine_path=qpath,
-                require_customer=require_customer, pricer=pricer,
-                on_progress=progress.advance if progress else None, follow_symlinks=follow_symlinks,
-            )  # fmt: skip
+                store,
+                paths,
+                fmt=fmt,
+                maps=parsed_maps,
+                quarantine_path=qpath,
+                require_customer=require_customer,
+                pricer=pricer,
+                on_progress=progress.advance if progress else None,
+                follow_symlinks=follow_symlinks,
+            )
         finally:
             if progress:
                 progress.stop()
@@ -75,5 +112,3 @@ def ingest(
     # Nothing fails silently: a file with lines of which none could be stored is an error, not a quiet 0.
     if result.errors or result.nothing_stored or (strict and result.rejected):
         raise typer.Exit(1)
-
-

@@ -8,7 +8,9 @@ import typer
 
 from margindash_cli.cli.options import JsonOption, JsonResultOption, Until, UtcSince
 
-app = typer.Typer(help="The price catalog: list, show, set, alias, unpriced models, source disagreements.", no_args_is_help=True)
+app = typer.Typer(
+    help="The price catalog: list, show, set, alias, unpriced models, source disagreements.", no_args_is_help=True
+)
 
 
 def register(root: typer.Typer) -> None:
@@ -20,7 +22,9 @@ def register(root: typer.Typer) -> None:
 @app.command("list")
 def list_prices(
     ctx: typer.Context,
-    provider: Optional[str] = typer.Option(None, "--provider", help="Only this provider (openai, anthropic, google, bedrock...)."),
+    provider: Optional[str] = typer.Option(
+        None, "--provider", help="Only this provider (openai, anthropic, google, bedrock...)."
+    ),
     search: Optional[str] = typer.Option(None, "--search", help="Only models whose id contains TEXT."),
     as_json: JsonOption = False,
 ) -> None:
@@ -28,10 +32,10 @@ def list_prices(
 
     Example: margindash prices list --provider anthropic --search sonnet
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.pricing import run as pricing_run  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         rows = pricing_run.current_prices(store, provider=provider, search=search)
@@ -51,10 +55,10 @@ def show(
 
     Example: margindash prices show us.anthropic.claude-sonnet-4-20250514-v1:0
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.pricing import run as pricing_run  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         info = pricing_run.show_model(store, model)
@@ -71,16 +75,36 @@ def set_price(
     input_: Optional[str] = typer.Option(None, "--input", help="USD per million input tokens."),
     output: Optional[str] = typer.Option(None, "--output", help="USD per million output tokens."),
     cache_read: Optional[str] = typer.Option(None, "--cache-read", help="USD per million cached input tokens."),
-    cache_write: Optional[str] = typer.Option(None, "--cache-write", help="USD per million cache-write tokens (5-minute)."),
-    cache_write_1h: Optional[str] = typer.Option(None, "--cache-write-1h", help="USD per million 1-hour cache-write tokens."),
-    reasoning: Optional[str] = typer.Option(None, "--reasoning", help="USD per million reasoning tokens, where it differs from output."),
-    input_audio: Optional[str] = typer.Option(None, "--input-audio", help="USD per million audio prompt tokens, where it differs from input."),
-    output_audio: Optional[str] = typer.Option(None, "--output-audio", help="USD per million generated audio tokens, where it differs from output."),
-    output_image: Optional[str] = typer.Option(None, "--output-image", help="USD per million generated image tokens, where it differs from output."),
-    per_request: Optional[str] = typer.Option(None, "--per-request", help="USD per call (e.g. a vector-database query)."),
-    per_unit: Optional[list[str]] = typer.Option(None, "--per-unit", help="UNIT=USD for a unit in the events' `units`, e.g. images=0.04 (repeatable)."),
-    context_window: Optional[int] = typer.Option(None, "--context-window", help="Largest prompt the model takes, in tokens."),
-    effective_from: Optional[str] = typer.Option(None, "--effective-from", help="Date (YYYY-MM-DD, UTC) the price starts; default: it applies to all calls."),
+    cache_write: Optional[str] = typer.Option(
+        None, "--cache-write", help="USD per million cache-write tokens (5-minute)."
+    ),
+    cache_write_1h: Optional[str] = typer.Option(
+        None, "--cache-write-1h", help="USD per million 1-hour cache-write tokens."
+    ),
+    reasoning: Optional[str] = typer.Option(
+        None, "--reasoning", help="USD per million reasoning tokens, where it differs from output."
+    ),
+    input_audio: Optional[str] = typer.Option(
+        None, "--input-audio", help="USD per million audio prompt tokens, where it differs from input."
+    ),
+    output_audio: Optional[str] = typer.Option(
+        None, "--output-audio", help="USD per million generated audio tokens, where it differs from output."
+    ),
+    output_image: Optional[str] = typer.Option(
+        None, "--output-image", help="USD per million generated image tokens, where it differs from output."
+    ),
+    per_request: Optional[str] = typer.Option(
+        None, "--per-request", help="USD per call (e.g. a vector-database query)."
+    ),
+    per_unit: Optional[list[str]] = typer.Option(
+        None, "--per-unit", help="UNIT=USD for a unit in the events' `units`, e.g. images=0.04 (repeatable)."
+    ),
+    context_window: Optional[int] = typer.Option(
+        None, "--context-window", help="Largest prompt the model takes, in tokens."
+    ),
+    effective_from: Optional[str] = typer.Option(
+        None, "--effective-from", help="Date (YYYY-MM-DD, UTC) the price starts; default: it applies to all calls."
+    ),
     as_json: JsonResultOption = False,
 ) -> None:
     """Set your own price for a model (negotiated, fine-tuned, self-hosted, non-LLM); it wins over synced prices.
@@ -90,18 +114,30 @@ def set_price(
 
     Example: margindash prices set openai/gpt-4o --input 2.00 --output 8.00 --effective-from 2026-11-01
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.pricing import run as pricing_run  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = pricing_run.set_user_price(
-            store, key, effective_from=effective_from, context_window=context_window, per_unit=per_unit or [],
-            rates={"input": input_, "output": output, "cache_read": cache_read, "cache_write_5m": cache_write,
-                   "cache_write_1h": cache_write_1h, "reasoning": reasoning, "input_audio": input_audio,
-                   "output_audio": output_audio, "output_image": output_image},
+            store,
+            key,
+            effective_from=effective_from,
+            context_window=context_window,
+            per_unit=per_unit or [],
+            rates={
+                "input": input_,
+                "output": output,
+                "cache_read": cache_read,
+                "cache_write_5m": cache_write,
+                "cache_write_1h": cache_write_1h,
+                "reasoning": reasoning,
+                "input_audio": input_audio,
+                "output_audio": output_audio,
+                "output_image": output_image,
+            },
             per_request=per_request,
-        )  # fmt: skip
+        )
     if as_json:
         kit.emit_json(result)
         return
@@ -115,9 +151,13 @@ def set_price(
 @app.command("alias")
 def alias(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The model id your logs carry (an Azure deployment name, a Bedrock profile ARN...)."),
+    name: str = typer.Argument(
+        ..., help="The model id your logs carry (an Azure deployment name, a Bedrock profile ARN...)."
+    ),
     target: str = typer.Argument(..., help="PROVIDER/MODEL of a catalog price."),
-    vendor: Optional[str] = typer.Option(None, "--vendor", help="Only when the call's vendor is this (default: any vendor)."),
+    vendor: Optional[str] = typer.Option(
+        None, "--vendor", help="Only when the call's vendor is this (default: any vendor)."
+    ),
 ) -> None:
     """Price a model id as another catalog model, e.g. an Azure deployment name as azure/gpt-4o.
 
@@ -125,9 +165,9 @@ def alias(
 
     Example: margindash prices alias prod-gpt4o azure/gpt-4o
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.pricing import run as pricing_run  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = pricing_run.set_user_alias(store, name, target, vendor)
@@ -148,9 +188,9 @@ def unpriced(
 
     Example: margindash prices unpriced
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         rows = store.events.unpriced_models()
@@ -183,7 +223,9 @@ def drift(
     ctx: typer.Context,
     since: UtcSince = None,
     until: Until = None,
-    threshold: str = typer.Option("1", "--threshold", help="Percent of the reported cost past which a model is listed as drifting."),
+    threshold: str = typer.Option(
+        "1", "--threshold", help="Percent of the reported cost past which a model is listed as drifting."
+    ),
     show_all: bool = typer.Option(False, "--all", help="Also list the models whose costs agree."),
     as_json: JsonOption = False,
 ) -> None:
@@ -196,12 +238,12 @@ def drift(
     """
     from decimal import Decimal, InvalidOperation  # lazy: start-up
 
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.pricing.drift import drift as run  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     try:
         pct = Decimal(threshold)
@@ -220,7 +262,11 @@ def drift(
 
 def sync_prices(
     ctx: typer.Context,
-    sources: Optional[list[str]] = typer.Option(None, "--source", help="litellm|genai-prices|openrouter, a URL or a FILE (repeatable; default: litellm and genai-prices)."),
+    sources: Optional[list[str]] = typer.Option(
+        None,
+        "--source",
+        help="litellm|genai-prices|openrouter, a URL or a FILE (repeatable; default: litellm and genai-prices).",
+    ),
     as_json: JsonResultOption = False,
 ) -> None:
     """Fetch public price lists and record changed prices as new versions from now on (history never moves).
@@ -231,10 +277,10 @@ def sync_prices(
 
     Example: margindash sync-prices
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
     from margindash_cli.pricing.sync import sync  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     with open_store(ctx) as store:
         result = sync(store, sources or ["litellm", "genai-prices"])
@@ -249,21 +295,23 @@ def reprice(
     since: UtcSince = None,
     until: Until = None,
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would change; write nothing."),
-    cost_source: str = typer.Option("auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own."),
+    cost_source: str = typer.Option(
+        "auto", "--cost-source", help="auto|computed|reported: which cost wins when a log carries its own."
+    ),
     as_json: JsonResultOption = False,
 ) -> None:
     """Recompute stored costs with the current catalog, after a price was added or corrected.
 
     Example: margindash reprice --since 2026-10-01 --dry-run
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.core.periods import resolve_range  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.pricing.pricer import COST_SOURCES  # lazy: start-up
-    from margindash_cli.pricing.run import load_pricer  # lazy: start-up
     from margindash_cli.pricing.reprice import reprice as run  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.pricing.run import load_pricer  # lazy: start-up
 
     if cost_source not in COST_SOURCES:
         raise UsageError(f"unknown --cost-source {cost_source!r}", f"use one of {', '.join(COST_SOURCES)}")

@@ -11,8 +11,24 @@ from typing import Any, Optional
 
 import typer
 
-from margindash_cli.cli.options import (Allocate, AsJson, Band, Customer, Feature, Format, Model, Period, ReportFormat,
-                                        RevenueBasis, Since, Totals, Tz, Until, band_pct, now)
+from margindash_cli.cli.options import (
+    Allocate,
+    AsJson,
+    Band,
+    Customer,
+    Feature,
+    Format,
+    Model,
+    Period,
+    ReportFormat,
+    RevenueBasis,
+    Since,
+    Totals,
+    Tz,
+    Until,
+    band_pct,
+    now,
+)
 
 DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
 FORMATS = ("table", "json", "csv", "markdown", "html")
@@ -26,7 +42,9 @@ app = typer.Typer(
 @app.callback()
 def report(
     ctx: typer.Context,
-    by: Optional[list[str]] = typer.Option(None, "--by", help=f"Group by {DIMS_HELP}; repeat for nested groups (default: customer)."),
+    by: Optional[list[str]] = typer.Option(
+        None, "--by", help=f"Group by {DIMS_HELP}; repeat for nested groups (default: customer)."
+    ),
     since: Since = None,
     until: Until = None,
     period: Period = None,
@@ -34,18 +52,30 @@ def report(
     customer: Customer = None,
     feature: Feature = None,
     model: Model = None,
-    sort: str = typer.Option("margin", "--sort", help="margin|margin_pct (worst first) or cost|revenue|events (biggest first)."),
-    top: Optional[int] = typer.Option(None, "--top", min=1, help="Show the first N rows and sum the rest into one '(other)' row."),
+    sort: str = typer.Option(
+        "margin", "--sort", help="margin|margin_pct (worst first) or cost|revenue|events (biggest first)."
+    ),
+    top: Optional[int] = typer.Option(
+        None, "--top", min=1, help="Show the first N rows and sum the rest into one '(other)' row."
+    ),
     breakdown: Optional[str] = typer.Option(None, "--breakdown", help="Add a second level: model|feature."),
     allocate: Allocate = "events",
     band: Band = "5",
     revenue_basis: RevenueBasis = "recognized",
-    cost_basis: str = typer.Option("computed", "--cost-basis", help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days)."),
+    cost_basis: str = typer.Option(
+        "computed",
+        "--cost-basis",
+        help="computed (our price x logged tokens) or reconciled (the synced bill's cost, UTC days).",
+    ),
     fmt: ReportFormat = "table",
     as_json: AsJson = False,
     totals: Totals = False,
-    out: Optional[str] = typer.Option(None, "--output", "-o", help="With --format html: the file to write (- for stdout)."),
-    chart: bool = typer.Option(False, "--chart", help="With --by day|week|month: draw revenue, cost and margin % as a text chart."),
+    out: Optional[str] = typer.Option(
+        None, "--output", "-o", help="With --format html: the file to write (- for stdout)."
+    ),
+    chart: bool = typer.Option(
+        False, "--chart", help="With --by day|week|month: draw revenue, cost and margin % as a text chart."
+    ),
 ) -> None:
     """Show revenue, cost, margin and margin % per group, worst margin first, with a totals row.
 
@@ -70,14 +100,28 @@ def report(
             raise UsageError(f"unknown --breakdown {breakdown!r}", "use model or feature")
         dims.append(breakdown)
     output = _output(fmt, as_json)
-    query = ReportQuery(dims=dims, since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, sort=sort, top=top, allocate=allocate, band_pct=band_pct(band), now=now(),
-                        revenue_basis=revenue_basis, cost_basis=cost_basis)  # fmt: skip
+    query = ReportQuery(
+        dims=dims,
+        since=since,
+        until=until,
+        period=period,
+        tz=tz,
+        customer=customer,
+        feature=feature,
+        model=model,
+        sort=sort,
+        top=top,
+        allocate=allocate,
+        band_pct=band_pct(band),
+        now=now(),
+        revenue_basis=revenue_basis,
+        cost_basis=cost_basis,
+    )
     if output == "html":
         from dataclasses import replace  # lazy: start-up
 
-        from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery  # lazy: start-up
         from margindash_cli.cli.commands.dashboard import write_html  # lazy: start-up
+        from margindash_cli.dashboard.run import DEFAULT_TOP, DashboardQuery  # lazy: start-up
 
         if out is None:
             raise UsageError("--format html writes a file", "add -o margins.html (or -o - for stdout)")
@@ -86,8 +130,10 @@ def report(
     if out is not None:
         raise UsageError("-o/--output writes the html format", "use --format html -o FILE, or redirect stdout (> FILE)")
     if chart and (output != "table" or len(dims) != 1 or dims[0] not in ("day", "week", "month")):
-        raise UsageError("--chart draws one --by day, week or month as a table-format chart",
-                         "e.g. margindash report --by week --chart")  # fmt: skip
+        raise UsageError(
+            "--chart draws one --by day, week or month as a table-format chart",
+            "e.g. margindash report --by week --chart",
+        )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
     env = _run(ctx, run_report, query)
@@ -101,7 +147,9 @@ def report(
 def trend(
     ctx: typer.Context,
     by: str = typer.Option("customer", "--by", help="Group by customer|feature|model|vendor|segment|plan|tag:NAME."),
-    granularity: str = typer.Option("auto", "--granularity", help="auto|day|week|month (auto: day up to 31 days, week up to 26 weeks, else month)."),
+    granularity: str = typer.Option(
+        "auto", "--granularity", help="auto|day|week|month (auto: day up to 31 days, week up to 26 weeks, else month)."
+    ),
     since: Since = None,
     until: Until = None,
     period: Period = None,
@@ -121,8 +169,19 @@ def trend(
     from margindash_cli.reports.run import ReportQuery, run_trend  # lazy: start-up
 
     output = _output(fmt, as_json)
-    query = ReportQuery(dims=[by], since=since, until=until, period=period, tz=tz, customer=customer, feature=feature,
-                        model=model, allocate=allocate, granularity=granularity, now=now())  # fmt: skip
+    query = ReportQuery(
+        dims=[by],
+        since=since,
+        until=until,
+        period=period,
+        tz=tz,
+        customer=customer,
+        feature=feature,
+        model=model,
+        allocate=allocate,
+        granularity=granularity,
+        now=now(),
+    )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
     report_view.emit_trend(_run(ctx, run_trend, query), output, totals=totals)
@@ -173,7 +232,9 @@ def concentration(
     from margindash_cli.reports.run import ReportQuery, run_concentration  # lazy: start-up
 
     output = _output(fmt, as_json)
-    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=band_pct(band), now=now())
+    query = ReportQuery(
+        dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=band_pct(band), now=now()
+    )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
     report_view.emit_concentration(_run(ctx, run_concentration, query), output)

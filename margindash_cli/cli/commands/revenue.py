@@ -14,8 +14,17 @@ app = typer.Typer(help="Revenue from billing systems other than Stripe.", no_arg
 @app.command("import")
 def import_csv(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV with customer_id, amount, currency, and date or period_start/period_end."),
-    replace_by_name: bool = typer.Option(False, "--replace-by-name", help="Also replace what an older margindash imported under this file's name alone (imports are now keyed by path)."),
+    file: Path = typer.Argument(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="CSV with customer_id, amount, currency, and date or period_start/period_end.",
+    ),
+    replace_by_name: bool = typer.Option(
+        False,
+        "--replace-by-name",
+        help="Also replace what an older margindash imported under this file's name alone (imports are now keyed by path).",
+    ),
     as_json: JsonSummaryOption = False,
 ) -> None:
     """Import revenue from a CSV file; a period's amount is spread evenly over its days.

@@ -13,7 +13,7 @@ def event() -> None:
 
     Example: margindash schema event > usage-event.schema.json
     """
-    from margindash_cli.core.event_schema import event_json_schema  # lazy: start-up
     from margindash_cli.cli.render.kit import emit_json  # lazy: start-up
+    from margindash_cli.core.event_schema import event_json_schema  # lazy: start-up
 
     emit_json(event_json_schema())

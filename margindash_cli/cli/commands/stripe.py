@@ -13,7 +13,9 @@ from margindash_cli.cli.options import JsonSummaryOption
 
 stripe_app = typer.Typer(help="Stripe webhooks: apply an event you received.", no_args_is_help=True)
 
-KeyFile = typer.Option(None, "--api-key-file", dir_okay=False, help="Read the Stripe key from FILE (mode 600) instead of STRIPE_API_KEY.")
+KeyFile = typer.Option(
+    None, "--api-key-file", dir_okay=False, help="Read the Stripe key from FILE (mode 600) instead of STRIPE_API_KEY."
+)
 
 
 def register(root: typer.Typer) -> None:
@@ -23,14 +25,32 @@ def register(root: typer.Typer) -> None:
 
 def sync_stripe(
     ctx: typer.Context,
-    since: Optional[str] = typer.Option(None, "--since", help="List objects created from this date (YYYY-MM-DD, UTC) instead of the cursors."),
-    full: bool = typer.Option(False, "--full", help="Read everything again (backfill), link every refund and dispute to its invoices again, and rebuild all Stripe revenue."),
-    include_open: bool = typer.Option(False, "--include-open", help="Count open (finalized, unpaid) invoices too, not only paid ones."),
-    customer_key: str = typer.Option("customer_id", "--customer-key", envvar="MARGINDASH_STRIPE_CUSTOMER_KEY",
-                                     help="Customer metadata key holding your app's customer id (else the Stripe id is used)."),
-    segment_key: str = typer.Option("segment", "--segment-key", envvar="MARGINDASH_STRIPE_SEGMENT_KEY",
-                                    help="Customer metadata key holding the segment reports group by."),
-    plan_key: str = typer.Option("plan", "--plan-key", envvar="MARGINDASH_STRIPE_PLAN_KEY", help="Customer metadata key holding the plan."),
+    since: Optional[str] = typer.Option(
+        None, "--since", help="List objects created from this date (YYYY-MM-DD, UTC) instead of the cursors."
+    ),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="Read everything again (backfill), link every refund and dispute to its invoices again, and rebuild all Stripe revenue.",
+    ),
+    include_open: bool = typer.Option(
+        False, "--include-open", help="Count open (finalized, unpaid) invoices too, not only paid ones."
+    ),
+    customer_key: str = typer.Option(
+        "customer_id",
+        "--customer-key",
+        envvar="MARGINDASH_STRIPE_CUSTOMER_KEY",
+        help="Customer metadata key holding your app's customer id (else the Stripe id is used).",
+    ),
+    segment_key: str = typer.Option(
+        "segment",
+        "--segment-key",
+        envvar="MARGINDASH_STRIPE_SEGMENT_KEY",
+        help="Customer metadata key holding the segment reports group by.",
+    ),
+    plan_key: str = typer.Option(
+        "plan", "--plan-key", envvar="MARGINDASH_STRIPE_PLAN_KEY", help="Customer metadata key holding the plan."
+    ),
     api_key_file: Optional[Path] = KeyFile,
     as_json: JsonSummaryOption = False,
 ) -> None:
@@ -50,15 +70,27 @@ def sync_stripe(
 
     Example: margindash sync-stripe --json
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import stripe as stripe_view  # lazy: start-up
-    from margindash_cli.revenue.stripe_sync import Settings, StripeApi, SyncOptions, api_base, connect, load_api_key, parse_since  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import (
+        Settings,
+        StripeApi,
+        SyncOptions,
+        api_base,
+        connect,
+        load_api_key,
+        parse_since,
+    )  # lazy: start-up
     from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     key = load_api_key(os.environ, api_key_file)
-    settings = Settings(customer_key=customer_key.strip(), segment_key=segment_key.strip(), plan_key=plan_key.strip(),
-                        include_open=include_open)  # fmt: skip
+    settings = Settings(
+        customer_key=customer_key.strip(),
+        segment_key=segment_key.strip(),
+        plan_key=plan_key.strip(),
+        include_open=include_open,
+    )
     opts = SyncOptions(since=parse_since(since) if since else None, full=full, settings=settings)
     api = StripeApi(connect(key, api_base(os.environ)), secrets=(key,))
     with open_store(ctx) as store:
@@ -88,11 +120,20 @@ def apply_event(
 
     Example: margindash stripe apply-event body.json --signature "$STRIPE_SIGNATURE_HEADER"
     """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.errors import InputError  # lazy: start-up
-    from margindash_cli.revenue.stripe_sync import KEY_ENV, Settings, StripeApi, api_base, connect, load_api_key, verify_event, webhook_secret  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import (
+        KEY_ENV,
+        Settings,
+        StripeApi,
+        api_base,
+        connect,
+        load_api_key,
+        verify_event,
+        webhook_secret,
+    )  # lazy: start-up
     from margindash_cli.revenue.stripe_sync import apply_event as run_apply  # lazy: start-up
-    from margindash_cli.cli.options import open_store  # lazy: start-up
 
     secret = webhook_secret(os.environ)
     try:
@@ -112,5 +153,6 @@ def apply_event(
     if as_json:
         kit.emit_json(result)
         return
-    kit.stdout_console().print(f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.",
-                                  markup=False)  # fmt: skip
+    kit.stdout_console().print(
+        f"{result.event} ({result.type}): {result.reason}; revenue refs changed: {result.refs_changed}.", markup=False
+    )

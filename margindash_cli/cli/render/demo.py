@@ -27,10 +27,19 @@ def print_demo(demo: DemoResult) -> None:
     if demo.feature:  # the costliest feature: what it would cost on other models
         out.print(f"Then: margindash --db {path} simulate --event-type {demo.feature}", markup=False)
     t = demo.reconciliation.totals
-    out.print(f"Bill: computed {display_money(pico_to_usd(t.computed))} vs billed {display_money(pico_to_usd(t.billed))}"
-              f" (OpenAI, Anthropic): untracked {display_money(pico_to_usd(t.parts['untracked_usage']))}, price difference"
-              f" {display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
-              f" {display_money(pico_to_usd(t.parts['unlogged_charges']))}.", markup=False)  # fmt: skip
-    out.print(f"And: margindash --db {path} reconcile --by month; margindash --db {path} report --cost-basis reconciled", markup=False)
-    out.print(f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
-              markup=False, soft_wrap=True)  # fmt: skip
+    out.print(
+        f"Bill: computed {display_money(pico_to_usd(t.computed))} vs billed {display_money(pico_to_usd(t.billed))}"
+        f" (OpenAI, Anthropic): untracked {display_money(pico_to_usd(t.parts['untracked_usage']))}, price difference"
+        f" {display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
+        f" {display_money(pico_to_usd(t.parts['unlogged_charges']))}.",
+        markup=False,
+    )
+    out.print(
+        f"And: margindash --db {path} reconcile --by month; margindash --db {path} report --cost-basis reconciled",
+        markup=False,
+    )
+    out.print(
+        f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
+        markup=False,
+        soft_wrap=True,
+    )

@@ -15,10 +15,16 @@ def print_doctor(result: DoctorResult) -> None:
     console = stdout_console()
     marks = {"ok": "ok", "info": "info", "warn": "WARN", "fail": "FAIL"}
     rows = [[c.name, marks[c.status], c.summary] for c in result.checks]
-    console.print(table(f"margindash doctor: {result.store}", [("check", "left"), ("status", "left"), ("result", "left")], rows))
+    console.print(
+        table(f"margindash doctor: {result.store}", [("check", "left"), ("status", "left"), ("result", "left")], rows)
+    )
     for c in result.checks:
         if c.status in ("warn", "fail") or c.name == "checkpoints":
             for d in c.details[:20]:
-                console.print(f"  {c.name}: " + ", ".join(f"{k}={v}" for k, v in d.items() if v is not None), markup=False)
-    verdict = {"ok": "all good", "info": "all good", "warn": "needs attention", "fail": "the store is damaged"}[result.worst]
+                console.print(
+                    f"  {c.name}: " + ", ".join(f"{k}={v}" for k, v in d.items() if v is not None), markup=False
+                )
+    verdict = {"ok": "all good", "info": "all good", "warn": "needs attention", "fail": "the store is damaged"}[
+        result.worst
+    ]
     console.print(f"{verdict} (exit {result.exit_code})", markup=False)

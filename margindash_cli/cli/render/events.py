@@ -15,13 +15,17 @@ def print_explain(info: dict[str, Any]) -> None:
     console = stdout_console()
     matched = info["matched"]
     lines = [
-        f"call {info['request_id']}" + (f" (response {info['response_id']})" if info.get("response_id") else "")
+        f"call {info['request_id']}"
+        + (f" (response {info['response_id']})" if info.get("response_id") else "")
         + f": {info['vendor']}/{info['model']}, service tier {info['service_tier']}",
-        "matched: " + (f"{matched['provider']}/{matched['model']} ({matched['how']})" if matched else "nothing (unpriced)"),
+        "matched: "
+        + (f"{matched['provider']}/{matched['model']} ({matched['how']})" if matched else "nothing (unpriced)"),
     ]
     pv = info["price_version"]
     if pv:
-        lines.append(f"price version #{pv['id']} from {pv['source']}, in force since {pv['effective_from'] or 'the beginning'}")
+        lines.append(
+            f"price version #{pv['id']} from {pv['source']}, in force since {pv['effective_from'] or 'the beginning'}"
+        )
         if pv.get("time_window"):
             lines.append(f"time-of-day price: {pv['time_window']} (the call's UTC time is inside it)")
     if info.get("long_context_tier"):
@@ -42,16 +46,36 @@ def print_explain(info: dict[str, Any]) -> None:
         }
         from margindash_cli.core.money import usd_to_pico  # lazy: start-up
 
-        media = ("input_audio", "output_audio", "output_image", "cache_read_audio")  # shown only when the call has such tokens
+        media = (
+            "input_audio",
+            "output_audio",
+            "output_image",
+            "cache_read_audio",
+        )  # shown only when the call has such tokens
         classes = [(cls, c) for cls, c in info["classes"].items() if cls not in media or c.get("tokens")]
         picos = [usd_to_pico(c["cost_usd"] or "0") for _, c in classes]
         decimals = column_decimals(picos)  # one precision for the column: $0.000035 next to $0.001102, never $0
-        body = [[cls, f"{c['tokens']:,}" if "tokens" in c else (f"{counts[cls]:,}" if cls in counts else "-"),
-                 c["usd_per_mtok"] or "-", column_usd(p, decimals)] for (cls, c), p in zip(classes, picos)]  # fmt: skip
-        console.print(table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body))
-    console.print(f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})", markup=False)
+        body = [
+            [
+                cls,
+                f"{c['tokens']:,}" if "tokens" in c else (f"{counts[cls]:,}" if cls in counts else "-"),
+                c["usd_per_mtok"] or "-",
+                column_usd(p, decimals),
+            ]
+            for (cls, c), p in zip(classes, picos)
+        ]
+        console.print(
+            table(None, [("class", "left"), ("tokens", "right"), ("USD/MTok", "right"), ("cost", "right")], body)
+        )
+    console.print(
+        f"cost: {'$' + info['cost_usd'] if info['cost_usd'] is not None else 'unpriced'} ({info['basis']})",
+        markup=False,
+    )
     if info["stale"]:
-        console.print(f"stored cost {info['stored_cost_usd']} differs from today's pricing: run `margindash reprice`", markup=False)
+        console.print(
+            f"stored cost {info['stored_cost_usd']} differs from today's pricing: run `margindash reprice`",
+            markup=False,
+        )
 
 
 STDIN_LABEL = "stdin"  # how a call read from `ingest -` is shown (the store keeps its path as '-')
@@ -90,22 +114,52 @@ def print_events(result: EventList, request_id: str | None) -> None:
     """The calls as a table, newest first; the file of each by the shortest path that tells it from the others."""
     records = result.records
     if not records:
-        stdout_console().print("No events match." if request_id is None else f"No stored call has request id {request_id!r}.",
-                               markup=False)  # fmt: skip
+        stdout_console().print(
+            "No events match." if request_id is None else f"No stored call has request id {request_id!r}.", markup=False
+        )
         return
     picos = [None if r["cost_usd"] is None else usd_to_pico(r["cost_usd"]) for r in records]
     decimals = column_decimals(picos)  # one precision for the column: sub-cent costs aligned, never $0.00
     labels = source_labels([r["source"]["file"] for r in records if r["source"]])
-    cols = [("time (UTC)", "left"), ("customer", "left"), ("feature", "left"), ("model", "left"), ("in", "right"),
-            ("cached", "right"), ("out", "right"), ("cost", "right"), ("request id", "left"), ("source", "left")]  # fmt: skip
+    cols = [
+        ("time (UTC)", "left"),
+        ("customer", "left"),
+        ("feature", "left"),
+        ("model", "left"),
+        ("in", "right"),
+        ("cached", "right"),
+        ("out", "right"),
+        ("cost", "right"),
+        ("request id", "left"),
+        ("source", "left"),
+    ]
     body = [
-        [r["timestamp"][:19].replace("T", " "), r["customer_id"] or "(unattributed)", r["event_type"] or "-", r["model"],
-         f"{r['input_tokens']:,}", f"{r['cached_input_tokens']:,}", f"{r['output_tokens']:,}",
-         column_usd(p, decimals) if p is not None else "unpriced", _request_cell(r, row_id, result.text_from), _where(r["source"], labels)]
+        [
+            r["timestamp"][:19].replace("T", " "),
+            r["customer_id"] or "(unattributed)",
+            r["event_type"] or "-",
+            r["model"],
+            f"{r['input_tokens']:,}",
+            f"{r['cached_input_tokens']:,}",
+            f"{r['output_tokens']:,}",
+            column_usd(p, decimals) if p is not None else "unpriced",
+            _request_cell(r, row_id, result.text_from),
+            _where(r["source"], labels),
+        ]
         for r, p, row_id in zip(records, picos, result.ids)
-    ]  # fmt: skip
+    ]
     console = stdout_console()
-    print_fitted(console, f"{len(records)} event(s)", cols, body, drop=("cached", "in", "out", "feature", "source"), every="--json")
+    print_fitted(
+        console,
+        f"{len(records)} event(s)",
+        cols,
+        body,
+        drop=("cached", "in", "out", "feature", "source"),
+        every="--json",
+    )
     if any(row_id < result.text_from and r["request_id"] is None for r, row_id in zip(records, result.ids)):
-        console.print("(not kept): stored before request ids were kept as text (migration m005); `--request-id ID`"
-                      " still finds such a call by its id.", markup=False)  # fmt: skip
+        console.print(
+            "(not kept): stored before request ids were kept as text (migration m005); `--request-id ID`"
+            " still finds such a call by its id.",
+            markup=False,
+        )

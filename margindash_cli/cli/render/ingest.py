@@ -13,18 +13,47 @@ if TYPE_CHECKING:
 
 def print_ingest(result: IngestResult) -> None:
     """One row per file read, the totals in the footer."""
-    rows = [[f.path, f"{f.lines_read:,}", f"{f.events_stored:,}", f"{f.duplicates:,}", f"{f.rejected:,}",
-             f"{f.not_calls:,}", _table_note(f)
-             + (f"; {f.updated:,} call(s) grew to a later line's usage" if f.updated else "")]
-            for f in result.files]  # fmt: skip
-    footer = ["total", f"{result.lines_read:,}", f"{result.events_stored:,}", f"{result.duplicates:,}", f"{result.rejected:,}",
-              f"{result.total('not_calls'):,}", ""]  # fmt: skip
-    cols = [("file", "left"), ("lines read", "right"), ("events stored", "right"), ("duplicates", "right"), ("rejected", "right"), ("skipped", "right"),
-            ("note", "left")]  # fmt: skip
+    rows = [
+        [
+            f.path,
+            f"{f.lines_read:,}",
+            f"{f.events_stored:,}",
+            f"{f.duplicates:,}",
+            f"{f.rejected:,}",
+            f"{f.not_calls:,}",
+            _table_note(f) + (f"; {f.updated:,} call(s) grew to a later line's usage" if f.updated else ""),
+        ]
+        for f in result.files
+    ]
+    footer = [
+        "total",
+        f"{result.lines_read:,}",
+        f"{result.events_stored:,}",
+        f"{result.duplicates:,}",
+        f"{result.rejected:,}",
+        f"{result.total('not_calls'):,}",
+        "",
+    ]
+    cols = [
+        ("file", "left"),
+        ("lines read", "right"),
+        ("events stored", "right"),
+        ("duplicates", "right"),
+        ("rejected", "right"),
+        ("skipped", "right"),
+        ("note", "left"),
+    ]
     # At 80 columns the file names stay whole: the duplicates, then the lines-read columns go first (a caption
     # says so; --json has every field).
-    print_fitted(stdout_console(), "ingest", cols, rows, footer=footer, drop=("skipped", "duplicates", "lines read"),
-                 every="--json")
+    print_fitted(
+        stdout_console(),
+        "ingest",
+        cols,
+        rows,
+        footer=footer,
+        drop=("skipped", "duplicates", "lines read"),
+        every="--json",
+    )
 
 
 def print_ingest_notes(result: IngestResult) -> None:
@@ -40,13 +69,20 @@ def print_ingest_notes(result: IngestResult) -> None:
             err.print(f"warning: {f.path}: {f.note}", markup=False)
     if not_jsonl:
         shown = ", ".join(not_jsonl[:5]) + (f" and {len(not_jsonl) - 5:,} more" if len(not_jsonl) > 5 else "")
-        err.print(f"warning: {len(not_jsonl):,} file(s) in the folder(s) walked not read, {NOT_JSONL_NOTE}: {shown}",
-                  markup=False, soft_wrap=True)  # fmt: skip
+        err.print(
+            f"warning: {len(not_jsonl):,} file(s) in the folder(s) walked not read, {NOT_JSONL_NOTE}: {shown}",
+            markup=False,
+            soft_wrap=True,
+        )
     for message in result.errors:
         err.print(f"error: {message}", markup=False, soft_wrap=True)
     for f in result.nothing_stored:
-        err.print(f"error: {f.path}: nothing stored: all {f.rejected:,} of its usage line(s) were rejected"
-                  f" (reasons in {result.quarantine_path})", markup=False, soft_wrap=True)  # fmt: skip
+        err.print(
+            f"error: {f.path}: nothing stored: all {f.rejected:,} of its usage line(s) were rejected"
+            f" (reasons in {result.quarantine_path})",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 def _table_note(f: FileResult) -> str:
@@ -72,8 +108,14 @@ class Progress:
     def __init__(self, total: int | None):
         from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn  # lazy: start-up
 
-        self._p = Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                           console=stderr_console(), transient=True)  # fmt: skip
+        self._p = Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=stderr_console(),
+            transient=True,
+        )
         self._task = self._p.add_task("ingest", total=total)
         self._p.start()
 

@@ -78,8 +78,15 @@ def text_cell(value: object) -> Text | None:
     return Text(safe(value))
 
 
-def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *, footer: list[str] | None = None,
-          caption: str | None = None, fold: bool = True) -> Table:  # fmt: skip
+def table(
+    title: str | None,
+    columns: list[tuple[str, str]],
+    rows: list[list[Any]],
+    *,
+    footer: list[str] | None = None,
+    caption: str | None = None,
+    fold: bool = True,
+) -> Table:
     """A Rich table; columns are (header, justify). Cells are already formatted text (or Rich Text); every
     string (title, caption, header, cell, footer) goes in as plain text (`text_cell`). With `fold=False` no
     cell wraps (a budget table: one line per budget)."""
@@ -89,16 +96,31 @@ def table(title: str | None, columns: list[tuple[str, str]], rows: list[list[Any
     for i, (header, justify) in enumerate(columns):
         # Ids and names (left columns) are never cut with an ellipsis: a value too long for its column folds onto
         # the next line whole, so it can still be read and copied (#17).
-        t.add_column(text_cell(header), justify=justify, footer=text_cell(footer[i]) if footer else "",
-                     no_wrap=justify == "right" or not fold, overflow="ellipsis" if justify == "right" or not fold else "fold")  # fmt: skip
+        t.add_column(
+            text_cell(header),
+            justify=justify,
+            footer=text_cell(footer[i]) if footer else "",
+            no_wrap=justify == "right" or not fold,
+            overflow="ellipsis" if justify == "right" or not fold else "fold",
+        )
     for row in rows:
         t.add_row(*(text_cell(c) for c in row))
     return t
 
 
-def print_fitted(console: Console, title: str | None, columns: list[tuple[str, str]], rows: list[list[Any]], *,
-                 footer: list[str] | None = None, caption: str | None = None, drop: tuple[str, ...] = (),
-                 every: str = "--format csv", what: str = "column", fold: bool = True) -> None:  # fmt: skip
+def print_fitted(
+    console: Console,
+    title: str | None,
+    columns: list[tuple[str, str]],
+    rows: list[list[Any]],
+    *,
+    footer: list[str] | None = None,
+    caption: str | None = None,
+    drop: tuple[str, ...] = (),
+    every: str = "--format csv",
+    what: str = "column",
+    fold: bool = True,
+) -> None:
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
     it does (a caption says which, and that `every` has every `what`), rather than squeezing every column into
     illegible slivers. The one fit-to-terminal routine of every table."""
@@ -112,9 +134,14 @@ def print_fitted(console: Console, title: str | None, columns: list[tuple[str, s
             keep.remove(headers.index(name))
             hidden.append(name)
         note = f"hidden to fit the terminal: {', '.join(hidden)} ({every} has every {what})" if hidden else None
-        t = table(title, [columns[i] for i in keep], [[row[i] for i in keep] for row in rows],
-                  footer=[footer[i] for i in keep] if footer else None,
-                  caption="; ".join(c for c in (caption, note) if c) or None, fold=fold)  # fmt: skip
+        t = table(
+            title,
+            [columns[i] for i in keep],
+            [[row[i] for i in keep] for row in rows],
+            footer=[footer[i] for i in keep] if footer else None,
+            caption="; ".join(c for c in (caption, note) if c) or None,
+            fold=fold,
+        )
         if Measurement.get(console, console.options.update_width(10**6), t).maximum <= console.width:
             break
     console.print(t)
@@ -130,14 +157,19 @@ def write_csv(records: list[dict[str, Any]], fieldnames: list[str]) -> None:
         writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
 
 
-def write_markdown(records: list[dict[str, Any]], headers: list[str], numeric: set[str], *, note: str | None = None) -> None:
+def write_markdown(
+    records: list[dict[str, Any]], headers: list[str], numeric: set[str], *, note: str | None = None
+) -> None:
     """A GitHub-flavoured Markdown table; `numeric` columns are right-aligned. Cells arrive formatted; any
     that is not is escaped here (`textsafe.md_text`), so no value adds a column, a link or an image."""
     sys.stdout.write("| " + " | ".join(headers) + " |\n")
     sys.stdout.write("|" + "|".join("---:" if h in numeric else "---" for h in headers) + "|\n")
     for r in records:
-        sys.stdout.write("| " + " | ".join("" if r.get(h) is None else md_text(r[h]) if h not in numeric else str(r[h])
-                                           for h in headers) + " |\n")  # fmt: skip
+        sys.stdout.write(
+            "| "
+            + " | ".join("" if r.get(h) is None else md_text(r[h]) if h not in numeric else str(r[h]) for h in headers)
+            + " |\n"
+        )
     if note:
         sys.stdout.write(f"\n{md_text(note)}\n")
 
@@ -191,7 +223,6 @@ def spark_caption(scale: Scale | None) -> str:
     if lo < 0 < hi:
         text += f", 0% = {SPARK[spark_level(Decimal(0), scale)]}"
     return text
-
 
 
 def names_text(names: list[str], limit: int = 5) -> str:

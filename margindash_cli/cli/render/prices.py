@@ -24,17 +24,40 @@ def print_price_list(versions: list[PriceVersion]) -> None:
     if not versions:
         console.print("No prices match.", markup=False)
         return
-    cols = [("provider", "left"), ("model", "left"), ("input", "right"), ("output", "right"), ("cache read", "right"),
-            ("cache write", "right"), ("long ctx", "left"), ("source", "left"), ("since", "left")]  # fmt: skip
+    cols = [
+        ("provider", "left"),
+        ("model", "left"),
+        ("input", "right"),
+        ("output", "right"),
+        ("cache read", "right"),
+        ("cache write", "right"),
+        ("long ctx", "left"),
+        ("source", "left"),
+        ("since", "left"),
+    ]
     body = [
-        [v.provider, v.model, _rate(v.base.input), _rate(v.base.output), _rate(v.base.cache_read), _rate(v.base.cache_write_5m),
-         ", ".join(f">{t.threshold:,}" for t in v.tiers) or "-", v.source,
-         v.effective_from.date().isoformat() if v.effective_from else "-"]
+        [
+            v.provider,
+            v.model,
+            _rate(v.base.input),
+            _rate(v.base.output),
+            _rate(v.base.cache_read),
+            _rate(v.base.cache_write_5m),
+            ", ".join(f">{t.threshold:,}" for t in v.tiers) or "-",
+            v.source,
+            v.effective_from.date().isoformat() if v.effective_from else "-",
+        ]
         for v in versions
-    ]  # fmt: skip
+    ]
     # Provider and model are never cut: at 80 columns the lesser columns go first, and a caption says which.
-    print_fitted(console, f"{len(versions):,} price(s), USD per million tokens", cols, body,
-                 drop=("since", "long ctx", "source", "cache write", "cache read"), every="--json")  # fmt: skip
+    print_fitted(
+        console,
+        f"{len(versions):,} price(s), USD per million tokens",
+        cols,
+        body,
+        drop=("since", "long ctx", "source", "cache write", "cache read"),
+        every="--json",
+    )
 
 
 def _since(effective_from: str | None) -> str:
@@ -48,25 +71,58 @@ def _since(effective_from: str | None) -> str:
 def print_price_show(info: dict[str, Any]) -> None:
     console = stdout_console()
     if info["resolved"] is None:
-        console.print(f"{info['query']}: no price (unpriced). hint: margindash prices set PROVIDER/MODEL --input X --output Y", markup=False)
+        console.print(
+            f"{info['query']}: no price (unpriced). hint: margindash prices set PROVIDER/MODEL --input X --output Y",
+            markup=False,
+        )
         return
     r = info["resolved"]
     console.print(f"{info['query']} -> {r['provider']}/{r['model']} ({r['how']} match)", markup=False)
-    cols = [("since", "left"), ("source", "left"), ("input", "right"), ("output", "right"), ("cache read", "right"),
-            ("cache write 5m", "right"), ("cache write 1h", "right"), ("tiers", "left"), ("service tiers, windows, media", "left")]  # fmt: skip
+    cols = [
+        ("since", "left"),
+        ("source", "left"),
+        ("input", "right"),
+        ("output", "right"),
+        ("cache read", "right"),
+        ("cache write 5m", "right"),
+        ("cache write 1h", "right"),
+        ("tiers", "left"),
+        ("service tiers, windows, media", "left"),
+    ]
     body = []
     for v in info["versions"]:
         base = v.get("base", {})
-        tiers = ", ".join(f">{t['threshold']:,}: {t['rates'].get('input', '-')}/{t['rates'].get('output', '-')}" for t in v.get("tiers", []))
-        services = ", ".join(f"{s}: {v[s].get('input', '-')}/{v[s].get('output', '-')}" for s in ("batch", "flex", "priority") if s in v)
+        tiers = ", ".join(
+            f">{t['threshold']:,}: {t['rates'].get('input', '-')}/{t['rates'].get('output', '-')}"
+            for t in v.get("tiers", [])
+        )
+        services = ", ".join(
+            f"{s}: {v[s].get('input', '-')}/{v[s].get('output', '-')}" for s in ("batch", "flex", "priority") if s in v
+        )
         # daily UTC windows (off-peak prices) and audio/image rates go with the service tiers: rarely set
-        extras = [f"{w['start']}-{w['end']} UTC: {w['rates'].get('input', '-')}/{w['rates'].get('output', '-')}" for w in v.get("windows", [])]
-        extras += [f"{k.replace('_', ' ')} {base[k]}" for k in ("input_audio", "output_audio", "output_image", "cache_read_audio")
-                   if k in base]  # fmt: skip
+        extras = [
+            f"{w['start']}-{w['end']} UTC: {w['rates'].get('input', '-')}/{w['rates'].get('output', '-')}"
+            for w in v.get("windows", [])
+        ]
+        extras += [
+            f"{k.replace('_', ' ')} {base[k]}"
+            for k in ("input_audio", "output_audio", "output_image", "cache_read_audio")
+            if k in base
+        ]
         services = ", ".join(x for x in [services, *extras] if x)
-        body.append([_since(v.get("effective_from")), v["source"], base.get("input", "-"), base.get("output", "-"),
-                     base.get("cache_read", "-"), base.get("cache_write_5m", "-"), base.get("cache_write_1h", "-"),
-                     tiers or "-", services or "-"])  # fmt: skip
+        body.append(
+            [
+                _since(v.get("effective_from")),
+                v["source"],
+                base.get("input", "-"),
+                base.get("output", "-"),
+                base.get("cache_read", "-"),
+                base.get("cache_write_5m", "-"),
+                base.get("cache_write_1h", "-"),
+                tiers or "-",
+                services or "-",
+            ]
+        )
     console.print(table("price versions, USD per million tokens", cols, body))
     _print_benchmarks(console, info.get("benchmarks"))
 
@@ -77,12 +133,25 @@ def _print_benchmarks(console: Console, bench: dict[str, Any] | None) -> None:
         console.print("benchmarks: no benchmark data for this model", markup=False)
         return
     labels = {"mmlu_pro": "MMLU-Pro", "gpqa_diamond": "GPQA Diamond"}
-    body = [[labels.get(s["benchmark"], s["benchmark"]), f"{s['score']:g}", s["evaluator"], s["method"] or "-",
-             f"{s['source']} ({s['licence']}); as {s['evaluated_model']}; citing {s['primary_source'] or '-'}",
-             s["alternatives"] or "-"]
-            for s in bench["scores"]]  # fmt: skip
-    cols = [("benchmark", "left"), ("score", "right"), ("evaluated by", "left"), ("method", "left"), ("source", "left"),
-            ("other sources (not taken)", "left")]  # fmt: skip
+    body = [
+        [
+            labels.get(s["benchmark"], s["benchmark"]),
+            f"{s['score']:g}",
+            s["evaluator"],
+            s["method"] or "-",
+            f"{s['source']} ({s['licence']}); as {s['evaluated_model']}; citing {s['primary_source'] or '-'}",
+            s["alternatives"] or "-",
+        ]
+        for s in bench["scores"]
+    ]
+    cols = [
+        ("benchmark", "left"),
+        ("score", "right"),
+        ("evaluated by", "left"),
+        ("method", "left"),
+        ("source", "left"),
+        ("other sources (not taken)", "left"),
+    ]
     console.print(table(f"benchmark scores (of {bench['scores_of']})", cols, body))
 
 
@@ -91,10 +160,22 @@ def print_unpriced(records: list[dict[str, Any]]) -> None:
     if not records:
         console.print("Every stored call has a price.", markup=False)
         return
-    cols = [("vendor", "left"), ("model", "left"), ("calls", "right"), ("input tokens", "right"), ("output tokens", "right")]
-    body = [[r["vendor"], r["model"], f"{r['events']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}"] for r in records]
+    cols = [
+        ("vendor", "left"),
+        ("model", "left"),
+        ("calls", "right"),
+        ("input tokens", "right"),
+        ("output tokens", "right"),
+    ]
+    body = [
+        [r["vendor"], r["model"], f"{r['events']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}"]
+        for r in records
+    ]
     console.print(table("models with no price (their cost is not in any report)", cols, body))
-    console.print("hint: margindash prices set PROVIDER/MODEL --input X --output Y, or margindash prices alias NAME PROVIDER/MODEL", markup=False)
+    console.print(
+        "hint: margindash prices set PROVIDER/MODEL --input X --output Y, or margindash prices alias NAME PROVIDER/MODEL",
+        markup=False,
+    )
 
 
 DISAGREEMENT_SOURCES = ("override", "genai-prices", "litellm", "openrouter")  # the sources a disagreement row can quote
@@ -105,14 +186,31 @@ def print_disagreements(rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("The shipped sources agree within 1% on every model they share.", markup=False)
         return
-    cols = [("provider", "left"), ("model", "left"), ("kind", "left"), ("differs on", "left"), ("winner", "left"),
-            ("prices (input/output)", "left"), ("why", "left")]  # fmt: skip
+    cols = [
+        ("provider", "left"),
+        ("model", "left"),
+        ("kind", "left"),
+        ("differs on", "left"),
+        ("winner", "left"),
+        ("prices (input/output)", "left"),
+        ("why", "left"),
+    ]
     body = [
-        [r.get("provider", ""), r.get("model", ""), r.get("kind", ""), ", ".join(r.get("fields", [])), r.get("winner", ""),
-         "; ".join(f"{s} {r[s].get('input', '-')}/{r[s].get('output', '-')}" for s in DISAGREEMENT_SOURCES if isinstance(r.get(s), dict)),
-         r.get("why", "") + (f" (matched by {r['match']})" if r.get("match") else "")]
+        [
+            r.get("provider", ""),
+            r.get("model", ""),
+            r.get("kind", ""),
+            ", ".join(r.get("fields", [])),
+            r.get("winner", ""),
+            "; ".join(
+                f"{s} {r[s].get('input', '-')}/{r[s].get('output', '-')}"
+                for s in DISAGREEMENT_SOURCES
+                if isinstance(r.get(s), dict)
+            ),
+            r.get("why", "") + (f" (matched by {r['match']})" if r.get("match") else ""),
+        ]
         for r in rows
-    ]  # fmt: skip
+    ]
     console.print(table(f"{len(rows)} price disagreement(s) between sources, USD per million tokens", cols, body))
 
 
@@ -120,20 +218,48 @@ def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
     console = stdout_console()
     rows = result["models"] if show_all else [r for r in result["models"] if r["drifting"]]
     if not result["models"]:
-        console.print("No stored call carries a reported cost (OpenRouter usage.cost, xAI cost_in_usd_ticks, LiteLLM spend...).", markup=False)
+        console.print(
+            "No stored call carries a reported cost (OpenRouter usage.cost, xAI cost_in_usd_ticks, LiteLLM spend...).",
+            markup=False,
+        )
         return
     if not rows:
-        console.print(f"Computed and reported costs agree within {result['threshold_pct']}% for all {len(result['models'])} model(s).", markup=False)
+        console.print(
+            f"Computed and reported costs agree within {result['threshold_pct']}% for all {len(result['models'])} model(s).",
+            markup=False,
+        )
         return
-    cols = [("vendor", "left"), ("model", "left"), ("calls", "right"), ("computed", "right"), ("reported", "right"),
-            ("difference", "right"), ("%", "right"), ("unpriced", "right"), ("worst call", "left")]  # fmt: skip
+    cols = [
+        ("vendor", "left"),
+        ("model", "left"),
+        ("calls", "right"),
+        ("computed", "right"),
+        ("reported", "right"),
+        ("difference", "right"),
+        ("%", "right"),
+        ("unpriced", "right"),
+        ("worst call", "left"),
+    ]
+
     def usd(text: str) -> str:
         return "-$" + text[1:] if text.startswith("-") else "$" + text
 
-    body = [[r["vendor"], r["model"], f"{r['calls']:,}", usd(r["computed_usd"]), usd(r["reported_usd"]), usd(r["difference_usd"]),
-             "-" if r["difference_pct"] is None else r["difference_pct"], f"{r['unpriced_calls']:,}",
-             "" if not r["worst_call"] else f"{r['worst_call']['file']}:{r['worst_call']['line']} ({r['worst_call']['difference_pct']}%)"]
-            for r in rows]  # fmt: skip
+    body = [
+        [
+            r["vendor"],
+            r["model"],
+            f"{r['calls']:,}",
+            usd(r["computed_usd"]),
+            usd(r["reported_usd"]),
+            usd(r["difference_usd"]),
+            "-" if r["difference_pct"] is None else r["difference_pct"],
+            f"{r['unpriced_calls']:,}",
+            ""
+            if not r["worst_call"]
+            else f"{r['worst_call']['file']}:{r['worst_call']['line']} ({r['worst_call']['difference_pct']}%)",
+        ]
+        for r in rows
+    ]
     title = f"{result['drifting']} model(s) whose computed cost differs from the reported one by more than {result['threshold_pct']}%"
     console.print(table(title, cols, body))
 
@@ -141,8 +267,14 @@ def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
 def print_sync(result: dict[str, Any]) -> None:
     console = stdout_console()
     for s in result["sources"]:
-        console.print(f"{s['source']}: {s['status']} ({s['prices_read']:,} prices read, {s['versions_added']:,} new version(s))", markup=False)
-    console.print(f"{result['versions_added']:,} new price version(s); {result['newly_priced_events']:,} unpriced call(s) now priced.", markup=False)
+        console.print(
+            f"{s['source']}: {s['status']} ({s['prices_read']:,} prices read, {s['versions_added']:,} new version(s))",
+            markup=False,
+        )
+    console.print(
+        f"{result['versions_added']:,} new price version(s); {result['newly_priced_events']:,} unpriced call(s) now priced.",
+        markup=False,
+    )
 
 
 def reprice_json(r: RepriceResult) -> dict[str, Any]:

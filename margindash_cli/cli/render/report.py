@@ -7,9 +7,21 @@ import sys
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from margindash_cli.cli.render.kit import (display_money, emit_json, names_text, print_fitted, red_if_negative,
-                                           spark_caption, spark_scale, sparkline, stdout_console, text_cell, warn,
-                                           write_csv, write_markdown)
+from margindash_cli.cli.render.kit import (
+    display_money,
+    emit_json,
+    names_text,
+    print_fitted,
+    red_if_negative,
+    spark_caption,
+    spark_scale,
+    sparkline,
+    stdout_console,
+    text_cell,
+    warn,
+    write_csv,
+    write_markdown,
+)
 from margindash_cli.core.money import display_usd, fixed_cents, fixed_usd, pct_text, table_usd
 from margindash_cli.core.textsafe import csv_text, safe
 
@@ -23,12 +35,24 @@ if TYPE_CHECKING:
     from margindash_cli.reports.run import CohortEnvelope, ConcentrationEnvelope, ReportEnvelope, TrendEnvelope
 
 
-REPORT_COLUMNS = ("events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd", "margin_pct",
-                  "unpriced_events", "unconverted_revenue_days", "class")  # fmt: skip
+REPORT_COLUMNS = (
+    "events",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "revenue_usd",
+    "margin_usd",
+    "margin_pct",
+    "unpriced_events",
+    "unconverted_revenue_days",
+    "class",
+)
 MONEY_COLUMNS = ("cost_usd", "revenue_usd", "margin_usd")
 TOTAL_LABEL = "(total)"  # the first group cell of a CSV totals row (--totals): not a value a log can hold unnoticed
-ALLOCATION_NOTE = ("revenue: a customer's revenue of a day is spread over its calls of that day (--allocate);"
-                   " revenue of a day without calls is the (no usage) row")  # fmt: skip
+ALLOCATION_NOTE = (
+    "revenue: a customer's revenue of a day is spread over its calls of that day (--allocate);"
+    " revenue of a day without calls is the (no usage) row"
+)
 PARTLY_UNPRICED = " +?"  # after a figure that leaves out unpriced calls or unconverted revenue
 
 
@@ -40,17 +64,27 @@ def measure_cells(m: Measures, output: str) -> dict[str, str]:
     if output == "csv":
         unknown = m.fully_unpriced
         return {
-            "events": str(m.events), "input_tokens": str(m.input_tokens), "output_tokens": str(m.output_tokens),
-            "cost_usd": "" if unknown else fixed_usd(m.cost_pico), "revenue_usd": fixed_cents(m.revenue_cents),
-            "margin_usd": "" if unknown else fixed_usd(m.margin_pico), "margin_pct": "" if pct is None else f"{pct:.2f}",
-            "unpriced_events": str(m.unpriced_events), "unconverted_revenue_days": str(m.unconverted_revenue),
-        }  # fmt: skip
+            "events": str(m.events),
+            "input_tokens": str(m.input_tokens),
+            "output_tokens": str(m.output_tokens),
+            "cost_usd": "" if unknown else fixed_usd(m.cost_pico),
+            "revenue_usd": fixed_cents(m.revenue_cents),
+            "margin_usd": "" if unknown else fixed_usd(m.margin_pico),
+            "margin_pct": "" if pct is None else f"{pct:.2f}",
+            "unpriced_events": str(m.unpriced_events),
+            "unconverted_revenue_days": str(m.unconverted_revenue),
+        }
     return {
-        "events": f"{m.events:,}", "input_tokens": f"{m.input_tokens:,}", "output_tokens": f"{m.output_tokens:,}",
-        "cost_usd": cost_cell(m), "revenue_usd": revenue_cell(m), "margin_usd": _plain(margin_cell(m)),
-        "margin_pct": pct_cell(m), "unpriced_events": f"{m.unpriced_events:,}",
+        "events": f"{m.events:,}",
+        "input_tokens": f"{m.input_tokens:,}",
+        "output_tokens": f"{m.output_tokens:,}",
+        "cost_usd": cost_cell(m),
+        "revenue_usd": revenue_cell(m),
+        "margin_usd": _plain(margin_cell(m)),
+        "margin_pct": pct_cell(m),
+        "unpriced_events": f"{m.unpriced_events:,}",
         "unconverted_revenue_days": f"{m.unconverted_revenue:,}",
-    }  # fmt: skip
+    }
 
 
 def _plain(cell: str | Text) -> str:
@@ -63,11 +97,18 @@ def report_records(env: ReportEnvelope, output: str, *, totals: bool = True) -> 
     group = csv_text if output == "csv" else str  # Markdown cells are escaped by write_markdown
     out = []
     for row in r.rows:
-        out.append({**{d: group(row.group[d]) for d in r.dims}, **measure_cells(row.measures, output), "class": row.cls})
+        out.append(
+            {**{d: group(row.group[d]) for d in r.dims}, **measure_cells(row.measures, output), "class": row.cls}
+        )
     if totals:
         label = TOTAL_LABEL if output == "csv" else "total"
-        out.append({**{d: (label if i == 0 else "") for i, d in enumerate(r.dims)}, **measure_cells(r.totals, output),
-                    "class": r.totals_cls})  # fmt: skip
+        out.append(
+            {
+                **{d: (label if i == 0 else "") for i, d in enumerate(r.dims)},
+                **measure_cells(r.totals, output),
+                "class": r.totals_cls,
+            }
+        )
     return out
 
 
@@ -85,7 +126,12 @@ def emit_report(env: ReportEnvelope, output: str, *, totals: bool = False) -> No
         write_markdown(records, [*r.dims, *REPORT_COLUMNS], set(REPORT_COLUMNS[:-1]), note=ALLOCATION_NOTE)
     else:
         print_report_table(env)
-    _print_notes(env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)" if output in ("table", "markdown") else "")
+    _print_notes(
+        env,
+        r.unpriced_events,
+        r.unpriced_models,
+        marks=" (+? marks the rows)" if output in ("table", "markdown") else "",
+    )
 
 
 def _pct(value: Decimal | None) -> str:
@@ -127,19 +173,53 @@ def print_report_table(env: ReportEnvelope) -> None:
         _print_empty(console, env)
         return
     cols = [(d, "left") for d in r.dims] + [
-        ("events", "right"), ("input tok", "right"), ("output tok", "right"), ("cost", "right"),
-        ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("class", "left"),
-    ]  # fmt: skip
+        ("events", "right"),
+        ("input tok", "right"),
+        ("output tok", "right"),
+        ("cost", "right"),
+        ("revenue", "right"),
+        ("margin", "right"),
+        ("margin %", "right"),
+        ("class", "left"),
+    ]
     body = []
     for row in r.rows:
         m = row.measures
-        body.append([*(text_cell(row.group[d]) for d in r.dims), f"{m.events:,}", f"{m.input_tokens:,}", f"{m.output_tokens:,}",
-                     cost_cell(m), revenue_cell(m), margin_cell(m), pct_cell(m), row.cls])  # fmt: skip
+        body.append(
+            [
+                *(text_cell(row.group[d]) for d in r.dims),
+                f"{m.events:,}",
+                f"{m.input_tokens:,}",
+                f"{m.output_tokens:,}",
+                cost_cell(m),
+                revenue_cell(m),
+                margin_cell(m),
+                pct_cell(m),
+                row.cls,
+            ]
+        )
     t = r.totals
-    footer = ["total", *([""] * (len(r.dims) - 1)), f"{t.events:,}", f"{t.input_tokens:,}", f"{t.output_tokens:,}",
-              cost_cell(t), revenue_cell(t), _plain(margin_cell(t)), pct_cell(t), r.totals_cls]  # fmt: skip
-    print_fitted(console, env.title, cols, body, footer=footer, caption=ALLOCATION_NOTE,
-                 drop=("input tok", "output tok", "events", "class"))  # fmt: skip
+    footer = [
+        "total",
+        *([""] * (len(r.dims) - 1)),
+        f"{t.events:,}",
+        f"{t.input_tokens:,}",
+        f"{t.output_tokens:,}",
+        cost_cell(t),
+        revenue_cell(t),
+        _plain(margin_cell(t)),
+        pct_cell(t),
+        r.totals_cls,
+    ]
+    print_fitted(
+        console,
+        env.title,
+        cols,
+        body,
+        footer=footer,
+        caption=ALLOCATION_NOTE,
+        drop=("input tok", "output tok", "events", "class"),
+    )
 
 
 def _print_empty(console: Console, env: ReportEnvelope) -> None:
@@ -152,31 +232,56 @@ def _print_notes(env: ReportEnvelope, unpriced_events: int, unpriced_models: lis
     so a CSV or JSON file never hides it and stdout stays the payload."""
     if unpriced_events:
         models = ", ".join(safe(m) for m in unpriced_models[:5]) + (" ..." if len(unpriced_models) > 5 else "")
-        warn(f"unpriced: {unpriced_events:,} call(s) have no price ({models}); their cost is not in these figures{marks}.")
+        warn(
+            f"unpriced: {unpriced_events:,} call(s) have no price ({models}); their cost is not in these figures{marks}."
+        )
         print("hint: margindash prices unpriced", file=sys.stderr)
     for provider, pdays in (getattr(env, "provisional_costs", None) or {}).items():
         span = pdays[0] if len(pdays) == 1 else f"{pdays[0]} to {pdays[-1]}"
-        warn(f"provisional: {provider} on {len(pdays)} day(s) ({span}) has no bill synced: its cost is ours, not the bill's.")
+        warn(
+            f"provisional: {provider} on {len(pdays)} day(s) ({span}) has no bill synced: its cost is ours, not the bill's."
+        )
     if getattr(env, "provisional_costs", None):
-        print("hint: margindash sync-costs (or margindash costs import FILE), then margindash reconcile", file=sys.stderr)
+        print(
+            "hint: margindash sync-costs (or margindash costs import FILE), then margindash reconcile", file=sys.stderr
+        )
     basis = getattr(env, "cost_basis", None)  # #18: a report on the bill's cost says which days are provisional
     if basis is not None:
         days = sum(basis.reconciled_days.values())
-        print(f"cost basis: reconciled with the providers' bills on {days} provider day(s); billed spend no logged call"
-              f" explains is in the (untracked) row ({display_money(Decimal(basis.untracked_usd))}).", file=sys.stderr)  # fmt: skip
+        print(
+            f"cost basis: reconciled with the providers' bills on {days} provider day(s); billed spend no logged call"
+            f" explains is in the (untracked) row ({display_money(Decimal(basis.untracked_usd))}).",
+            file=sys.stderr,
+        )
         for provider, pdays in basis.provisional_days.items():
             span = pdays[0] if len(pdays) == 1 else f"{pdays[0]} to {pdays[-1]}"
-            print(f"provisional: {safe(provider)} on {len(pdays)} day(s) ({span}) has no bill synced: computed cost.", file=sys.stderr)
+            print(
+                f"provisional: {safe(provider)} on {len(pdays)} day(s) ({span}) has no bill synced: computed cost.",
+                file=sys.stderr,
+            )
     if env.unconverted_revenue:
-        parts = ", ".join(f"{amount:,} {safe(cur.upper())} (minor units)" for cur, amount in sorted(env.unconverted_revenue.items()))
+        parts = ", ".join(
+            f"{amount:,} {safe(cur.upper())} (minor units)" for cur, amount in sorted(env.unconverted_revenue.items())
+        )
         warn(f"unconverted revenue not in these figures: {parts}{' (+? marks the rows)' if marks else ''}.")
         print("hint: margindash fx import FILE.csv", file=sys.stderr)
 
 
 # ---- report trend --------------------------------------------------------------------------------
 
-TREND_CSV_COLUMNS = ("period", "partial", "events", "input_tokens", "output_tokens", "cost_usd", "revenue_usd", "margin_usd",
-                     "margin_pct", "unpriced_events", "unconverted_revenue_days")  # fmt: skip
+TREND_CSV_COLUMNS = (
+    "period",
+    "partial",
+    "events",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "revenue_usd",
+    "margin_usd",
+    "margin_pct",
+    "unpriced_events",
+    "unconverted_revenue_days",
+)
 
 
 def trend_records(env: TrendEnvelope, output: str, *, totals: bool = True) -> list[dict[str, Any]]:
@@ -190,7 +295,9 @@ def trend_records(env: TrendEnvelope, output: str, *, totals: bool = True) -> li
     out = []
     for name, row in rows:
         for p, part, m in zip(r.periods, r.partial, row.points):
-            out.append({dim: name, "period": p.isoformat(), "partial": "yes" if part else "", **measure_cells(m, output)})
+            out.append(
+                {dim: name, "period": p.isoformat(), "partial": "yes" if part else "", **measure_cells(m, output)}
+            )
     return out
 
 
@@ -200,8 +307,13 @@ def emit_time_chart(env: ReportEnvelope) -> None:
 
     dim = env.result.dims[0]
     points = [
-        textchart.Point(str(r.group[dim]), r.measures.revenue_usd, r.measures.cost_usd, r.measures.margin_pct,
-                        unpriced=bool(r.measures.unpriced_events))  # fmt: skip
+        textchart.Point(
+            str(r.group[dim]),
+            r.measures.revenue_usd,
+            r.measures.cost_usd,
+            r.measures.margin_pct,
+            unpriced=bool(r.measures.unpriced_events),
+        )
         for r in env.result.rows
         if dim in r.group and r.group[dim] is not None
     ]
@@ -229,7 +341,12 @@ def emit_trend(env: TrendEnvelope, output: str, *, totals: bool = False) -> None
         write_markdown(trend_records(env, "markdown"), headers, set(TREND_CSV_COLUMNS[2:]), note=ALLOCATION_NOTE)
     else:
         print_trend_table(env)
-    _print_notes(env, r.unpriced_events, r.unpriced_models, marks=" (+? marks the rows)" if output in ("table", "markdown") else "")
+    _print_notes(
+        env,
+        r.unpriced_events,
+        r.unpriced_models,
+        marks=" (+? marks the rows)" if output in ("table", "markdown") else "",
+    )
 
 
 def _for_people(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -266,32 +383,71 @@ def print_trend_table(env: TrendEnvelope) -> None:
     if not r.rows:
         _print_empty(console, env)
         return
-    cols = [(r.dim, "left"), ("cost", "right"), ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("first %", "right"), ("last %", "right"), ("change", "right"),
-            (f"margin % per {r.granularity}", "left")]  # fmt: skip
+    cols = [
+        (r.dim, "left"),
+        ("cost", "right"),
+        ("revenue", "right"),
+        ("margin", "right"),
+        ("margin %", "right"),
+        ("first %", "right"),
+        ("last %", "right"),
+        ("change", "right"),
+        (f"margin % per {r.granularity}", "left"),
+    ]
     scale = spark_scale([[p.margin_pct for p in row.points] for row in [*r.rows, r.totals]])
 
     def cells(row: TrendRow) -> list[Any]:
         m = row.total
         first, last, change = _first_last(row, r.periods)
-        return [cost_cell(m), revenue_cell(m), margin_cell(m), pct_cell(m), first, last, change,
-                sparkline([p.margin_pct for p in row.points], scale)]  # fmt: skip
+        return [
+            cost_cell(m),
+            revenue_cell(m),
+            margin_cell(m),
+            pct_cell(m),
+            first,
+            last,
+            change,
+            sparkline([p.margin_pct for p in row.points], scale),
+        ]
 
     body = [[text_cell(row.group[r.dim]), *cells(row)] for row in r.rows]
     footer = ["total", *(c if isinstance(c, str) else c.plain for c in cells(r.totals))]
     span = f"{r.periods[0].isoformat()} .. {r.periods[-1].isoformat()}" if r.periods else ""
     partial = [p.isoformat() for p, part in zip(r.periods, r.partial) if part]
-    notes = [f"{len(r.periods)} period(s), {span}", "first/last/change: each group's first and last full period with activity"]
+    notes = [
+        f"{len(r.periods)} period(s), {span}",
+        "first/last/change: each group's first and last full period with activity",
+    ]
     if partial:
         notes.append(f"partial period(s), not used for first/last: {', '.join(partial)}")
     notes += [spark_caption(scale), ALLOCATION_NOTE]
-    print_fitted(console, env.title, cols, body, footer=footer, caption="; ".join(notes),
-                 drop=(cols[-1][0], "first %", "last %", "cost", "revenue"))  # fmt: skip
+    print_fitted(
+        console,
+        env.title,
+        cols,
+        body,
+        footer=footer,
+        caption="; ".join(notes),
+        drop=(cols[-1][0], "first %", "last %", "cost", "revenue"),
+    )
 
 
 # ---- report cohorts ------------------------------------------------------------------------------
 
-COHORT_CSV_COLUMNS = ("cohort", "customers", "index", "period", "active_customers", "events", "input_tokens", "output_tokens",
-                      "cost_usd", "revenue_usd", "margin_usd", "margin_pct")  # fmt: skip
+COHORT_CSV_COLUMNS = (
+    "cohort",
+    "customers",
+    "index",
+    "period",
+    "active_customers",
+    "events",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "revenue_usd",
+    "margin_usd",
+    "margin_pct",
+)
 
 
 def cohort_records(env: CohortEnvelope) -> list[dict[str, Any]]:
@@ -301,9 +457,18 @@ def cohort_records(env: CohortEnvelope) -> list[dict[str, Any]]:
     out = []
     for c in data["cohorts"]:
         for cell in c["periods"]:
-            out.append({"cohort": c["cohort"], "customers": c["customers"], **{k: cell[k] for k in COHORT_CSV_COLUMNS[2:]}})
+            out.append(
+                {"cohort": c["cohort"], "customers": c["customers"], **{k: cell[k] for k in COHORT_CSV_COLUMNS[2:]}}
+            )
     for cell in data["totals"]["periods"]:
-        out.append({"cohort": "total", "customers": None, "period": None, **{k: cell[k] for k in COHORT_CSV_COLUMNS[2:] if k != "period"}})
+        out.append(
+            {
+                "cohort": "total",
+                "customers": None,
+                "period": None,
+                **{k: cell[k] for k in COHORT_CSV_COLUMNS[2:] if k != "period"},
+            }
+        )
     return out
 
 
@@ -315,7 +480,9 @@ def emit_cohorts(env: CohortEnvelope, output: str) -> None:
     elif output == "csv":
         write_csv(cohort_records(env), list(COHORT_CSV_COLUMNS))
     elif output == "markdown":
-        write_markdown(_for_people(cohort_records(env)), list(COHORT_CSV_COLUMNS), set(COHORT_CSV_COLUMNS[1:]) - {"period"})
+        write_markdown(
+            _for_people(cohort_records(env)), list(COHORT_CSV_COLUMNS), set(COHORT_CSV_COLUMNS[1:]) - {"period"}
+        )
     else:
         print_cohorts_table(env)
     _print_notes(env, r.unpriced_events, r.unpriced_models)
@@ -333,36 +500,70 @@ def print_cohorts_table(env: CohortEnvelope) -> None:
         return
     prefix = "m" if r.granularity == "month" else "w"
     indexes = [c.index for c in r.totals]
-    cols = [("cohort", "left"), ("customers", "right"), ("margin", "right"), *((f"{prefix}{i}", "right") for i in indexes)]
+    cols = [
+        ("cohort", "left"),
+        ("customers", "right"),
+        ("margin", "right"),
+        *((f"{prefix}{i}", "right") for i in indexes),
+    ]
     body = []
     for row in r.cohorts:
         by_index = {c.index: c for c in row.cells}
         pcts = [by_index[i].measures.margin_pct if i in by_index else None for i in indexes]
-        body.append([_cohort_label(row.start, r.granularity), f"{row.customers:,}",
-                     red_if_negative(display_money(row.total.margin_usd), row.total.margin_usd),
-                     *(red_if_negative(_pct(p), p) if i in by_index else "" for i, p in zip(indexes, pcts))])  # fmt: skip
+        body.append(
+            [
+                _cohort_label(row.start, r.granularity),
+                f"{row.customers:,}",
+                red_if_negative(display_money(row.total.margin_usd), row.total.margin_usd),
+                *(red_if_negative(_pct(p), p) if i in by_index else "" for i, p in zip(indexes, pcts)),
+            ]
+        )
     overall = sum((row.total.margin_pico for row in r.cohorts), 0)
-    footer = ["all", f"{sum(row.customers for row in r.cohorts):,}", display_usd(overall, pico=True),
-              *(_pct(c.measures.margin_pct) for c in r.totals)]  # fmt: skip
+    footer = [
+        "all",
+        f"{sum(row.customers for row in r.cohorts):,}",
+        display_usd(overall, pico=True),
+        *(_pct(c.measures.margin_pct) for c in r.totals),
+    ]
     unit = "month" if r.granularity == "month" else "week"
     caption = f"margin % per {unit} since the first call ({prefix}1 = the {unit} of the first call); - = no revenue"
     print_fitted(console, env.title, cols, body, footer=footer, caption=caption, drop=("margin", "customers"))
     u = r.unattributed
     if u.events:
-        console.print(f"not in a cohort: {u.events:,} unattributed call(s), cost {display_money(u.cost_usd)}. hint: pass"
-                      " customer_id in your logs", markup=False)  # fmt: skip
+        console.print(
+            f"not in a cohort: {u.events:,} unattributed call(s), cost {display_money(u.cost_usd)}. hint: pass"
+            " customer_id in your logs",
+            markup=False,
+        )
     if r.revenue_without_usage_cents:
-        console.print(f"not in a cohort: {display_money(Decimal(r.revenue_without_usage_cents).scaleb(-2))} revenue of"
-                      " customers with no calls", markup=False)  # fmt: skip
+        console.print(
+            f"not in a cohort: {display_money(Decimal(r.revenue_without_usage_cents).scaleb(-2))} revenue of"
+            " customers with no calls",
+            markup=False,
+        )
     if r.revenue_before_first_call_cents:
-        console.print(f"not in a cohort: {display_money(Decimal(r.revenue_before_first_call_cents).scaleb(-2))} revenue"
-                      f" dated before a customer's first {unit}", markup=False)  # fmt: skip
+        console.print(
+            f"not in a cohort: {display_money(Decimal(r.revenue_before_first_call_cents).scaleb(-2))} revenue"
+            f" dated before a customer's first {unit}",
+            markup=False,
+        )
 
 
 # ---- report concentration ------------------------------------------------------------------------
 
-CONCENTRATION_CSV_COLUMNS = ("rank", "customer", "top_pct", "events", "cost_usd", "cost_share_pct", "cumulative_cost_share_pct",
-                             "revenue_usd", "margin_usd", "margin_pct", "class")  # fmt: skip
+CONCENTRATION_CSV_COLUMNS = (
+    "rank",
+    "customer",
+    "top_pct",
+    "events",
+    "cost_usd",
+    "cost_share_pct",
+    "cumulative_cost_share_pct",
+    "revenue_usd",
+    "margin_usd",
+    "margin_pct",
+    "class",
+)
 
 
 def concentration_records(env: ConcentrationEnvelope) -> list[dict[str, Any]]:
@@ -374,7 +575,10 @@ def concentration_records(env: ConcentrationEnvelope) -> list[dict[str, Any]]:
     for t in sorted(data["tiers"], key=lambda t: -t["top_pct"]):
         for c in t["customers"]:
             tier_of[c] = t["top_pct"]
-    return [{**{k: c[k] for k in CONCENTRATION_CSV_COLUMNS if k in c}, "top_pct": tier_of.get(c["customer"])} for c in data["customers"]]
+    return [
+        {**{k: c[k] for k in CONCENTRATION_CSV_COLUMNS if k in c}, "top_pct": tier_of.get(c["customer"])}
+        for c in data["customers"]
+    ]
 
 
 def emit_concentration(env: ConcentrationEnvelope, output: str) -> None:
@@ -383,10 +587,16 @@ def emit_concentration(env: ConcentrationEnvelope, output: str) -> None:
     if output == "json":
         emit_json(env)
     elif output == "csv":
-        write_csv([{**rec, "customer": csv_text(rec["customer"])} for rec in concentration_records(env)], list(CONCENTRATION_CSV_COLUMNS))
+        write_csv(
+            [{**rec, "customer": csv_text(rec["customer"])} for rec in concentration_records(env)],
+            list(CONCENTRATION_CSV_COLUMNS),
+        )
     elif output == "markdown":
-        write_markdown(_for_people(concentration_records(env)), list(CONCENTRATION_CSV_COLUMNS),
-                       set(CONCENTRATION_CSV_COLUMNS) - {"customer", "class"})  # fmt: skip
+        write_markdown(
+            _for_people(concentration_records(env)),
+            list(CONCENTRATION_CSV_COLUMNS),
+            set(CONCENTRATION_CSV_COLUMNS) - {"customer", "class"},
+        )
     else:
         print_concentration_table(env)
     _print_notes(env, r.unpriced_events, r.unpriced_models)
@@ -400,30 +610,87 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
         return
 
     def line(label: str, count: str, m: Measures, share: Decimal | None, losing: str) -> list[Any]:
-        return [label, count, display_money(m.cost_usd), _share(share), display_money(m.revenue_usd),
-                red_if_negative(display_money(m.margin_usd), m.margin_usd), _pct(m.margin_pct), losing]  # fmt: skip
+        return [
+            label,
+            count,
+            display_money(m.cost_usd),
+            _share(share),
+            display_money(m.revenue_usd),
+            red_if_negative(display_money(m.margin_usd), m.margin_usd),
+            _pct(m.margin_pct),
+            losing,
+        ]
 
-    cols = [("customers", "left"), ("count", "right"), ("cost", "right"), ("share of cost", "right"), ("revenue", "right"),
-            ("margin", "right"), ("margin %", "right"), ("negative margin", "left")]  # fmt: skip
-    body = [line(f"top {t.top_pct}%", f"{len(t.customers):,}", t.measures, t.cost_share_pct, names_text(t.negative_margin)) for t in r.tiers]
+    cols = [
+        ("customers", "left"),
+        ("count", "right"),
+        ("cost", "right"),
+        ("share of cost", "right"),
+        ("revenue", "right"),
+        ("margin", "right"),
+        ("margin %", "right"),
+        ("negative margin", "left"),
+    ]
+    body = [
+        line(f"top {t.top_pct}%", f"{len(t.customers):,}", t.measures, t.cost_share_pct, names_text(t.negative_margin))
+        for t in r.tiers
+    ]
     largest = max((len(t.customers) for t in r.tiers), default=0)
     body.append(line("the rest", f"{len(r.customers) - largest:,}", r.rest, r.rest_cost_share_pct, ""))
     if r.unattributed.events or r.unattributed.revenue_cents:
         body.append(line("(unattributed)", "", r.unattributed, r.unattributed_cost_share_pct, ""))
     t = r.totals
-    footer = ["total", f"{len(r.customers):,}", display_money(t.cost_usd), _share(Decimal(100) if t.cost_pico else None),
-              display_money(t.revenue_usd), display_money(t.margin_usd), _pct(t.margin_pct), ""]  # fmt: skip
-    print_fitted(console, env.title, cols, body, footer=footer, caption="top N%: the first ceil(N% of customers) by cost",
-                 drop=("revenue", "count"))  # fmt: skip
+    footer = [
+        "total",
+        f"{len(r.customers):,}",
+        display_money(t.cost_usd),
+        _share(Decimal(100) if t.cost_pico else None),
+        display_money(t.revenue_usd),
+        display_money(t.margin_usd),
+        _pct(t.margin_pct),
+        "",
+    ]
+    print_fitted(
+        console,
+        env.title,
+        cols,
+        body,
+        footer=footer,
+        caption="top N%: the first ceil(N% of customers) by cost",
+        drop=("revenue", "count"),
+    )
     widest = max(r.tiers, key=lambda t: len(t.customers), default=None)
     if widest is not None and widest.customers:
         ranked = r.customers[: len(widest.customers)]
-        rows = [[str(c.rank), c.customer, display_money(c.measures.cost_usd), _share(c.cost_share_pct), _share(c.cumulative_cost_share_pct),
-                 display_money(c.measures.revenue_usd), red_if_negative(display_money(c.measures.margin_usd), c.measures.margin_usd),
-                 _pct(c.measures.margin_pct), c.cls] for c in ranked]  # fmt: skip
-        cols2 = [("#", "right"), ("customer", "left"), ("cost", "right"), ("share", "right"), ("cumulative", "right"),
-                 ("revenue", "right"), ("margin", "right"), ("margin %", "right"), ("class", "left")]  # fmt: skip
-        print_fitted(console, f"Top {widest.top_pct}% of customers by cost", cols2, rows, drop=("cumulative", "revenue", "class"))
+        rows = [
+            [
+                str(c.rank),
+                c.customer,
+                display_money(c.measures.cost_usd),
+                _share(c.cost_share_pct),
+                _share(c.cumulative_cost_share_pct),
+                display_money(c.measures.revenue_usd),
+                red_if_negative(display_money(c.measures.margin_usd), c.measures.margin_usd),
+                _pct(c.measures.margin_pct),
+                c.cls,
+            ]
+            for c in ranked
+        ]
+        cols2 = [
+            ("#", "right"),
+            ("customer", "left"),
+            ("cost", "right"),
+            ("share", "right"),
+            ("cumulative", "right"),
+            ("revenue", "right"),
+            ("margin", "right"),
+            ("margin %", "right"),
+            ("class", "left"),
+        ]
+        print_fitted(
+            console, f"Top {widest.top_pct}% of customers by cost", cols2, rows, drop=("cumulative", "revenue", "class")
+        )
+
 
 def _share(value: Decimal | None) -> str:
     return "-" if value is None else f"{value:.1f}%"

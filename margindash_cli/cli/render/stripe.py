@@ -32,14 +32,27 @@ def print_stripe_sync(result: StripeSyncResult) -> None:
     console = stdout_console()
     n = result.listed
     window = f"created since {result.window_since}" if result.window_since else "everything"
-    console.print(f"Stripe ({window}): listed invoices {n['invoices']}, credit notes {n['credit_notes']}, refunds {n['refunds']},"
-                  f" customers {n['customers']}; {result.requests} requests, {result.retries} retried.", markup=False)  # fmt: skip
-    console.print(f"Revenue changed for {result.refs_changed} Stripe object(s); invoices counted: {result.invoices_counted}.", markup=False)
+    console.print(
+        f"Stripe ({window}): listed invoices {n['invoices']}, credit notes {n['credit_notes']}, refunds {n['refunds']},"
+        f" customers {n['customers']}; {result.requests} requests, {result.retries} retried.",
+        markup=False,
+    )
+    console.print(
+        f"Revenue changed for {result.refs_changed} Stripe object(s); invoices counted: {result.invoices_counted}.",
+        markup=False,
+    )
     console.print(f"Stripe revenue stored: {_revenue_parts(result.revenue)}.", markup=False)
     if any(Decimal(r["unconverted"]) for r in result.revenue.values()):
-        console.print("hint: margindash fx import FILE.csv converts the rest (reports list it separately until then)", markup=False)
+        console.print(
+            "hint: margindash fx import FILE.csv converts the rest (reports list it separately until then)",
+            markup=False,
+        )
     if result.unmapped_customers:
         shown = ", ".join(result.unmapped_customers[:5]) + (" ..." if len(result.unmapped_customers) > 5 else "")
-        console.print(f"unmapped: {len(result.unmapped_customers)} Stripe customer(s) have no customer id in their metadata: {shown}",
-                      markup=False)  # fmt: skip
-        console.print("hint: margindash customers map cus_... CUSTOMER_ID, or set the metadata key (--customer-key)", markup=False)
+        console.print(
+            f"unmapped: {len(result.unmapped_customers)} Stripe customer(s) have no customer id in their metadata: {shown}",
+            markup=False,
+        )
+        console.print(
+            "hint: margindash customers map cus_... CUSTOMER_ID, or set the metadata key (--customer-key)", markup=False
+        )

@@ -27,7 +27,15 @@ from typing import Any
 import orjson
 
 from margindash_cli.errors import LineRejected
-from margindash_cli.ingest.formats.fields import EMPTY, VENDOR_PREFIXES, cost_text, read_object, read_tokens, service_tier, vendor_of_model
+from margindash_cli.ingest.formats.fields import (
+    EMPTY,
+    VENDOR_PREFIXES,
+    cost_text,
+    read_object,
+    read_tokens,
+    service_tier,
+    vendor_of_model,
+)
 
 NAME = "litellm"
 

@@ -46,7 +46,9 @@ def ticks_text(value: Any, field: str) -> str | None:
 NAME = "openai"
 
 # `object` values of OpenAI bodies, for detection when the usage block alone is ambiguous.
-OBJECT_TYPES = frozenset({"chat.completion", "chat.completion.chunk", "response", "text_completion", "realtime.response"})
+OBJECT_TYPES = frozenset(
+    {"chat.completion", "chat.completion.chunk", "response", "text_completion", "realtime.response"}
+)
 
 
 def matches(payload: dict[str, Any]) -> bool:
@@ -54,7 +56,12 @@ def matches(payload: dict[str, Any]) -> bool:
     usage = payload.get("usage")
     if type(usage) is not dict:
         return False
-    if "prompt_tokens" in usage or "completion_tokens" in usage or "input_tokens_details" in usage or "input_token_details" in usage:
+    if (
+        "prompt_tokens" in usage
+        or "completion_tokens" in usage
+        or "input_tokens_details" in usage
+        or "input_token_details" in usage
+    ):
         return True
     obj = payload.get("object")
     return type(obj) is str and obj in OBJECT_TYPES
@@ -92,8 +99,11 @@ def extract(payload: dict[str, Any]) -> dict[str, Any]:
         reasoning = read_tokens(out_details, "reasoning_tokens", f"usage.{o_key}")
         audio_in = read_tokens(details, "audio_tokens", f"usage.{d_key}")
         audio_out = read_tokens(out_details, "audio_tokens", f"usage.{o_key}")
-        cached_audio = read_tokens(read_object(details, "cached_tokens_details", f"usage.{d_key}"), "audio_tokens",
-                                   f"usage.{d_key}.cached_tokens_details")  # fmt: skip
+        cached_audio = read_tokens(
+            read_object(details, "cached_tokens_details", f"usage.{d_key}"),
+            "audio_tokens",
+            f"usage.{d_key}.cached_tokens_details",
+        )
         cached_audio = min(cached_audio, audio_in, cached)  # cached audio: a part of the cache reads, at its rate
         audio_in -= cached_audio
     event: dict[str, Any] = {
