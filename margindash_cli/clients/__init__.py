@@ -10,4 +10,5 @@ anthropic_costs.py  - Anthropic /v1/organizations/cost_report and /usage_report/
 stripe_api.py       - Stripe through the official `stripe` package: key, client, paging, retry.py's policy; webhook
                       signatures (`sync-stripe`, `stripe apply-event`).
 alerts.py           - budget alerts: SMTP and webhooks, each send within a deadline.
+secrets.py          - API keys from an owner-only file or an environment variable (Stripe, the cost APIs).
 """

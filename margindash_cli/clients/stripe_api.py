@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from margindash_cli.clients.retry import Policy
+from margindash_cli.clients.secrets import read_secret
 from margindash_cli.errors import InputError, MarginDashError, UsageError
 
 PAGE_LIMIT = 100  # objects per list request (Stripe's maximum)
@@ -51,23 +51,10 @@ class StripeSyncError(MarginDashError):
 
 def load_api_key(env: Mapping[str, str], key_file: Path | None) -> str:
     """The secret or restricted key from a file that only its owner can read, else from STRIPE_API_KEY."""
-    if key_file is not None:
-        try:
-            st = key_file.stat()
-        except OSError as exc:
-            raise InputError(f"cannot read the key file {key_file}: {exc.strerror}", KEY_HINT) from None
-        if st.st_mode & 0o077:
-            raise InputError(
-                f"refusing the key file {key_file}: group or others may access it (mode {stat.S_IMODE(st.st_mode):04o})",
-                f"chmod 600 {key_file}",
-            )
-        key = key_file.read_text(encoding="utf-8", errors="replace").strip()
-        origin = f"the key file {key_file}"
-    else:
-        key = (env.get(KEY_ENV) or "").strip()
-        origin = KEY_ENV
-        if not key:
-            raise UsageError("no Stripe API key", KEY_HINT)
+    found = read_secret(env, KEY_ENV, key_file, hint=KEY_HINT)
+    if found is None:
+        raise UsageError("no Stripe API key", KEY_HINT)
+    key, origin = found
     if not key or any(c.isspace() for c in key) or not key.startswith(("sk_", "rk_")):
         what = "a publishable key (pk_...)" if key.startswith("pk_") else "not a Stripe secret or restricted key"
         raise UsageError(

@@ -9,7 +9,6 @@ fetched first and written in one transaction: a failed run writes nothing.
 
 from __future__ import annotations
 
-import stat
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 from margindash_cli.core.money import fixed_usd, usd_text
 from margindash_cli.core.periods import DAY_MS
 from margindash_cli.core.periods import EPOCH_DATE as EPOCH
-from margindash_cli.errors import InputError, UsageError
+from margindash_cli.errors import UsageError
 from margindash_cli.reconcile import compute
 from margindash_cli.reconcile.compute import (
     BILL_CLASSES,
@@ -65,25 +64,13 @@ def load_key(provider: str, env: Mapping[str, str], key_file: Path | None) -> st
     """The admin key of a provider: from a file only its owner can read, else its environment variable; None when
     neither is given."""
     from margindash_cli.clients import anthropic_costs, openai_costs  # lazy: start-up
+    from margindash_cli.clients.secrets import read_secret  # lazy: start-up
 
     env_name = openai_costs.KEY_ENV if provider == "openai" else anthropic_costs.KEY_ENV
-    if key_file is not None:
-        try:
-            st = key_file.stat()
-        except OSError as exc:
-            raise InputError(f"cannot read the key file {key_file}: {exc.strerror}") from None
-        if st.st_mode & 0o077:
-            raise InputError(
-                f"refusing the key file {key_file}: group or others may access it (mode {stat.S_IMODE(st.st_mode):04o})",
-                f"chmod 600 {key_file}",
-            )
-        key = key_file.read_text(encoding="utf-8", errors="replace").strip()
-        origin = f"the key file {key_file}"
-    else:
-        key = (env.get(env_name) or "").strip()
-        origin = env_name
-        if not key:
-            return None
+    found = read_secret(env, env_name, key_file)
+    if found is None:
+        return None
+    key, origin = found
     if not key or any(c.isspace() for c in key):
         raise UsageError(
             f"{origin} does not hold an API key (empty, or with spaces inside)", f"put the admin key alone in {origin}"
