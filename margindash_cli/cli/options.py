@@ -23,7 +23,8 @@ NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--p
 Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
 Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
 Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
-Tz = Annotated[str, typer.Option("--tz", help="Time zone of dates and days, e.g. Asia/Tokyo.")]
+TZ_FLAGS = ("-z", "--timezone", "--tz")  # -z/--timezone as in ccusage; --tz last, so help reads "--tz ZONE"
+Tz = Annotated[str, typer.Option(*TZ_FLAGS, help="Time zone of dates and days, e.g. Asia/Tokyo.")]
 Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]
 ReportFormat = Annotated[str, typer.Option("--format", help="table|json|csv|markdown|html (html needs -o FILE).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Same as --format json.")]

@@ -399,6 +399,34 @@ def test_until_in_tokyo_leaves_out_the_call_that_is_already_the_next_day_there(r
     assert report("--until", "2026-10-06", "--tz", "Asia/Tokyo")["totals"]["events"] == 6
 
 
+def test_z_and_timezone_are_the_tz_option(report):
+    by_tz = report("--by", "day", "--tz", "Asia/Tokyo")
+    for flag in ("-z", "--timezone"):
+        data = report("--by", "day", flag, "Asia/Tokyo")
+        assert data["query"]["tz"] == "Asia/Tokyo"
+        assert rows(data, "events", "cost_usd") == rows(by_tz, "events", "cost_usd")
+
+
+def test_every_command_with_tz_takes_z_and_timezone():
+    import typer
+
+    from margindash_cli.cli import app
+
+    def walk(group, prefix="margindash"):
+        for name, cmd in group.commands.items():
+            yield f"{prefix} {name}", cmd  # a group too: `report` takes its options itself
+            if hasattr(cmd, "commands"):
+                yield from walk(cmd, f"{prefix} {name}")
+
+    with_tz = []
+    for name, cmd in walk(typer.main.get_command(app)):
+        for param in cmd.params:
+            if "--tz" in getattr(param, "opts", []):
+                with_tz.append(name)
+                assert {"-z", "--timezone"} <= set(param.opts), name
+    assert {"margindash report", "margindash dashboard", "margindash budget set"} <= set(with_tz)
+
+
 def test_bad_period_options_are_usage_errors(cli, db):
     for args, message in [
         (("--period", "fortnight"), "unknown --period"),

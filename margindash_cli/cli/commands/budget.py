@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from margindash_cli.cli import options
-from margindash_cli.cli.options import JsonOption, JsonResultOption
+from margindash_cli.cli.options import TZ_FLAGS, JsonOption, JsonResultOption
 
 app = typer.Typer(
     help="Spend limits per organisation, feature or customer: alerts, a blocklist, CI exit codes.", no_args_is_help=True
@@ -29,7 +29,7 @@ def set_budget(
     period: str = typer.Option(
         ..., "--period", help="day|week|month, calendar-aligned in --tz (a week starts on Monday)."
     ),
-    tz: str = typer.Option("UTC", "--tz", help="Time zone of the period boundaries, e.g. Europe/Paris."),
+    tz: str = typer.Option("UTC", *TZ_FLAGS, help="Time zone of the period boundaries, e.g. Europe/Paris."),
     warn: str = typer.Option("75", "--warn", help="Warning level, in % of the limit."),
     critical: str = typer.Option("90", "--critical", help="Critical level, in % of the limit (at or above --warn)."),
     emails: Optional[list[str]] = typer.Option(None, "--email", help="Send alerts to this address (repeatable)."),
