@@ -22,7 +22,10 @@ NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--p
 # Options every report command shares.
 Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
 Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
-Period = Annotated[Optional[str], typer.Option("--period", help="today|7d|30d|mtd|last-month|YYYY-MM.")]
+Period = Annotated[
+    Optional[str],
+    typer.Option("--period", help="today|yesterday|Nd (the last N days with today: 7d, 90d)|mtd|last-month|YYYY-MM."),
+]
 TZ_FLAGS = ("-z", "--timezone", "--tz")  # -z/--timezone as in ccusage; --tz last, so help reads "--tz ZONE"
 Tz = Annotated[str, typer.Option(*TZ_FLAGS, help="Time zone of dates and days, e.g. Asia/Tokyo.")]
 Format = Annotated[str, typer.Option("--format", help="table|json|csv|markdown.")]

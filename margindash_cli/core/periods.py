@@ -6,12 +6,15 @@ Ranges are half-open [start, end) in UTC epoch milliseconds; None means unbounde
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from margindash_cli.errors import UsageError
 
-PERIODS = ("today", "7d", "30d", "mtd", "last-month")  # plus YYYY-MM
+PERIODS = ("today", "yesterday", "Nd", "mtd", "last-month", "YYYY-MM")  # Nd: the last N days, today included
+PERIODS_HINT = "use today, yesterday, Nd (the last N days with today, N >= 1: 7d, 30d, 90d), mtd, last-month or YYYY-MM"
+_N_DAYS = re.compile(r"^([+-]?\d+)d$")
 
 # The one epoch of every time number: store timestamps are UTC epoch ms, store days count from EPOCH_DATE.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -75,26 +78,7 @@ def resolve_range(
     now = (now or datetime.now(UTC)).astimezone(tz)
     today = now.date()
     if period:
-        p = period.lower()
-        if p == "today":
-            start, end = today, today + timedelta(days=1)
-        elif p in ("7d", "30d"):
-            days = int(p[:-1])
-            start, end = today - timedelta(days=days - 1), today + timedelta(days=1)
-        elif p == "mtd":
-            start, end = today.replace(day=1), today + timedelta(days=1)
-        elif p == "last-month":
-            end = today.replace(day=1)
-            start = (end - timedelta(days=1)).replace(day=1)
-        else:
-            try:
-                year, month = (int(x) for x in p.split("-"))
-                start = date(year, month, 1)
-            except ValueError:
-                raise UsageError(
-                    f"unknown --period {period!r}", f"use one of {', '.join(PERIODS)} or YYYY-MM"
-                ) from None
-            end = date(year + (month == 12), month % 12 + 1, 1)
+        start, end = _period_days(period, today)
         s = _ms(datetime.combine(start, time(0), tzinfo=tz))
         e = _ms(datetime.combine(end, time(0), tzinfo=tz))
         return TimeRange(s, e, f"{start.isoformat()} to {(end - timedelta(days=1)).isoformat()}", tz_label)
@@ -107,3 +91,32 @@ def resolve_range(
     else:
         label = f"{since or 'the beginning'} to {until or 'now'}"
     return TimeRange(s, e, label, tz_label)
+
+
+def _period_days(period: str, today: date) -> tuple[date, date]:
+    """A --period as local days [start, end): today, yesterday, Nd (the N days ending today, N >= 1), mtd,
+    last-month, YYYY-MM. Anything else is a UsageError naming the accepted forms."""
+    p = period.strip().lower()
+    if p == "today":
+        return today, today + timedelta(days=1)
+    if p == "yesterday":
+        return today - timedelta(days=1), today
+    if p == "mtd":
+        return today.replace(day=1), today + timedelta(days=1)
+    if p == "last-month":
+        end = today.replace(day=1)
+        return (end - timedelta(days=1)).replace(day=1), end
+    m = _N_DAYS.match(p)
+    if m:
+        days = int(m.group(1))
+        if days < 1:
+            raise UsageError(f"--period {period!r}: the number of days must be 1 or more", PERIODS_HINT)
+        try:
+            return today - timedelta(days=days - 1), today + timedelta(days=1)
+        except OverflowError:
+            raise UsageError(f"--period {period!r} reaches back before year 1", PERIODS_HINT) from None
+    if re.fullmatch(r"\d{4}-\d{1,2}", p):
+        year, month = (int(x) for x in p.split("-"))
+        if 1 <= month <= 12 and (year < 9999 or month < 12):
+            return date(year, month, 1), date(year + (month == 12), month % 12 + 1, 1)
+    raise UsageError(f"unknown --period {period!r}", PERIODS_HINT)

@@ -374,6 +374,9 @@ def test_period_today_uses_the_whole_day_of_now(report, monkeypatch):
         ("mtd", "2026-10-01 to 2026-10-06", 7),
         ("2026-10", "2026-10-01 to 2026-10-31", 7),
         ("last-month", "2026-09-01 to 2026-09-30", 0),
+        ("yesterday", "2026-10-05 to 2026-10-05", 1),  # globex's Oct 5 call only
+        ("2d", "2026-10-05 to 2026-10-06", 2),
+        ("90d", "2026-07-09 to 2026-10-06", 7),
     ],
 )
 def test_periods(report, monkeypatch, period, label, events):
@@ -430,6 +433,9 @@ def test_every_command_with_tz_takes_z_and_timezone():
 def test_bad_period_options_are_usage_errors(cli, db):
     for args, message in [
         (("--period", "fortnight"), "unknown --period"),
+        (("--period", "0d"), "must be 1 or more"),
+        (("--period", "-3d"), "must be 1 or more"),
+        (("--period", "abc"), "today, yesterday, Nd"),
         (("--period", "7d", "--since", "2026-10-01"), "cannot be combined"),
         (("--since", "yesterday"), "is not a date"),
         (("--tz", "Mars/Olympus"), "unknown time zone"),
