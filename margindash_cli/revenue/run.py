@@ -47,7 +47,8 @@ def _totals_of(pairs: Iterable[tuple[str, int]]) -> dict[str, str]:
 
 
 def read_revenue_csv(file: Path) -> list[Any]:
-    """The file's revenue days (csv_import.parse_revenue_csv); a file that is not UTF-8 is an InputError."""
+    """The file's revenue days (csv_import.parse_revenue_csv); a missing or unreadable file, or one that is not
+    UTF-8, is an InputError (exit 1, `error: FILE: ...`, as `ingest`)."""
     from margindash_cli.errors import InputError  # lazy: start-up
     from margindash_cli.revenue.csv_import import parse_revenue_csv  # lazy: start-up
 
@@ -55,6 +56,12 @@ def read_revenue_csv(file: Path) -> list[Any]:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{file}: not UTF-8 text", "export the CSV as UTF-8") from None
+    except FileNotFoundError:
+        raise InputError(f"{file}: no such file or directory") from None
+    except IsADirectoryError:
+        raise InputError(f"{file}: is a folder, not a CSV file") from None
+    except OSError as exc:
+        raise InputError(f"{file}: cannot be read ({exc.strerror or exc})") from None
     return parse_revenue_csv(text, str(file))
 
 

@@ -149,3 +149,84 @@ def test_malformed_fx_files_fail_clearly_and_store_nothing(cli, tmp_path, _isola
     assert "Traceback" not in result.stderr
     with Store.open(_isolated_home / "margindash.db") as store:
         assert store.conn.execute("SELECT count(*) FROM fx_rates").fetchone()[0] == 0
+
+
+# ---- thousands separators, period_end, a missing file (#17) ------------------------------------------
+
+
+def test_quoted_amounts_with_thousands_separators_import(cli, tmp_path, _isolated_home):
+    path = tmp_path / "revenue.csv"
+    path.write_text(
+        "customer_id,amount,currency,date\n"
+        'acme,"1,234.56",usd,2026-10-01\n'
+        'globex,"1,000,000",usd,2026-10-02\n'
+        'initech,"-12,345.6",usd,2026-10-03\n'
+        "hooli,999.99,usd,2026-10-04\n"
+        'jp,"5,000",jpy,2026-10-05\n'
+    )
+    imp(cli, path)
+    with Store.open(_isolated_home / "margindash.db") as store:
+        got = dict(store.conn.execute("SELECT ref, amount_minor FROM revenue"))
+    assert sorted(got.values()) == sorted([123456, 100000000, -1234560, 99999, 5000])
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [
+        ("1,5", "usd"),  # a decimal comma
+        ("1,23", "usd"),
+        ("12,3456", "usd"),
+        ("1.234,56", "eur"),  # European grouping: never read as 1.234
+        ("1,234,5", "usd"),
+        (",123", "usd"),
+        ("1234,567", "usd"),  # a first group of four digits
+        ("1,,234", "usd"),
+        ("1,234.", "usd"),
+        ("1,234", "kwd"),  # three decimals: a thousand or 1.234, ambiguous
+    ],
+)
+def test_a_comma_that_is_not_a_thousands_separator_is_refused(cli, tmp_path, _isolated_home, amount, currency):
+    path = tmp_path / "revenue.csv"
+    path.write_text(
+        f'customer_id,amount,currency,date\nacme,10.00,usd,2026-10-01\nacme,"{amount}",{currency},2026-10-02\n'
+    )
+    result = cli("revenue", "import", path)
+    assert result.exit_code == 1, (amount, result.output)
+    assert f"{path}, line 3, field amount:" in result.stderr, result.stderr
+    assert not (_isolated_home / "margindash.db").exists() or totals(_isolated_home) == {}
+
+
+def test_an_unquoted_thousands_comma_is_an_extra_field_error(cli, tmp_path, _isolated_home):
+    path = tmp_path / "revenue.csv"
+    path.write_text("customer_id,amount,currency,date\nacme,1,234.56,usd,2026-10-01\n")
+    result = cli("revenue", "import", path)
+    assert result.exit_code == 1 and f"{path}, line 2" in result.stderr, result.stderr
+
+
+def test_period_end_is_inclusive(cli, tmp_path, _isolated_home):
+    path = tmp_path / "revenue.csv"
+    path.write_text(
+        "customer_id,amount,period_start,period_end\nacme,31.00,2026-10-01,2026-10-31\nday,5.00,2026-11-01,2026-11-01\n"
+    )
+    imp(cli, path)
+    with Store.open(_isolated_home / "margindash.db") as store:
+        rows = dict(
+            (ref, (n, lo, hi, total))
+            for ref, n, lo, hi, total in store.conn.execute(
+                "SELECT ref, count(*), min(day), max(day), sum(amount_minor) FROM revenue GROUP BY ref"
+            )
+        )
+    day = (date(2026, 10, 1) - date(1970, 1, 1)).days
+    assert rows["line 2"] == (31, day, day + 30, 3100)  # Oct 1 .. Oct 31, both ends in: 1.00 a day
+    assert rows["line 3"] == (1, day + 31, day + 31, 500)  # period_end == period_start: that one day
+    assert totals(_isolated_home) == {"2026-10": 3100, "2026-11": 500}
+
+
+def test_a_missing_file_is_an_error_naming_it_like_ingest(cli, tmp_path, _isolated_home):
+    missing = tmp_path / "nope.csv"
+    result = cli("revenue", "import", missing)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith(f"error: {missing}: no such file or directory"), result.stderr
+    assert result.stdout == ""
+    folder = cli("revenue", "import", tmp_path)
+    assert folder.exit_code == 1 and folder.stderr.startswith(f"error: {tmp_path}: is a folder"), folder.stderr

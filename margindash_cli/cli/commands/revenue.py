@@ -16,8 +16,6 @@ def import_csv(
     ctx: typer.Context,
     file: Path = typer.Argument(
         ...,
-        exists=True,
-        dir_okay=False,
         help="CSV with customer_id, amount, currency, and date or period_start/period_end.",
     ),
     replace_by_name: bool = typer.Option(
