@@ -87,9 +87,11 @@ def reprice(
     start_ms: int | None = None,
     end_ms: int | None = None,
     only_unpriced: bool = False,
+    price_ids: set[int] | None = None,
     dry_run: bool = False,
 ) -> RepriceResult:
-    """Re-price stored events in [start_ms, end_ms) with `pricer`; write the changes unless `dry_run`."""
+    """Re-price stored events in [start_ms, end_ms) with `pricer`; write the changes unless `dry_run`.
+    `price_ids`: only the events priced by one of these price versions (`prices rm`)."""
     result = RepriceResult(dry_run=dry_run)
     models = store.events.model_names()
     after_id: int | None = None
@@ -103,6 +105,8 @@ def reprice(
         after_id = rows[-1][0]
         old_rows, new_rows = [], []
         for row in rows:
+            if price_ids is not None and row[_PRICE_ID] not in price_ids:
+                continue
             result.events_seen += 1
             if row[_MODEL] not in models:  # a model an ingest added after this run read the names
                 models = store.events.model_names()

@@ -13,6 +13,9 @@
 - User prices (`prices set`) are versions with source "user"; they win over every synced or shipped
   version in force at the same time (see `pricer`).
 - Setting a price or an alias prices, at once, the stored calls that had no price.
+- Removing a user price (`remove_user_price`) first re-prices the calls it priced with every other version
+  (the same reprice path, so the rollups stay equal to the events), then deletes it: a crash in between
+  leaves it stored and a second `prices rm` finishes.
 """
 
 from __future__ import annotations
@@ -207,7 +210,67 @@ def set_user_price(
     )
     with store.write():
         record_version(store, version)
-    return {**version.to_dict(), "effective_from": effective_from, "repriced": _price_unpriced(store)}
+    repriced = _price_unpriced(store)
+    pricer = load_pricer(store)
+    matched = any(
+        (res := pricer.resolve(vendor, name)) is not None and (res.provider, res.model) == (provider, model)
+        for vendor, name in store.events.model_names().values()
+    )
+    return {**version.to_dict(), "effective_from": effective_from, "repriced": repriced, "stored_calls": matched}
+
+
+def remove_user_price(store: Store, key: str, *, effective_from: str | None) -> dict[str, Any]:
+    """Remove the user versions of PROVIDER/MODEL (only the one from `effective_from` when given), re-pricing
+    the calls they priced with the versions left. Shipped and synced versions are refused."""
+    provider, model = _split_key(key)
+    assert provider is not None
+    eff_ms = None
+    if effective_from:
+        try:
+            eff_ms = int(datetime.fromisoformat(effective_from).replace(tzinfo=UTC).timestamp() * 1000)
+        except ValueError:
+            raise UsageError(f"--effective-from {effective_from!r} is not a date", "use YYYY-MM-DD") from None
+    ensure_catalog(store)
+    rows = [r for r in store.prices.price_rows() if (r.provider, r.model) == (provider, model)]
+    user = [r for r in rows if r.source == USER_SOURCE and (eff_ms is None or r.effective_from == eff_ms)]
+    if not user:
+        if any(r.source == USER_SOURCE for r in rows):
+            raise UsageError(
+                f"no price of yours for {provider}/{model} takes effect on {effective_from}",
+                f"see its versions with `margindash prices show {provider}/{model}`",
+            )
+        if rows:
+            raise UsageError(
+                f"the prices of {provider}/{model} are {', '.join(sorted({r.source for r in rows}))} prices, not set"
+                " with `prices set`: only your own can be removed",
+                f"set your own with `margindash prices set {provider}/{model} ...`; it wins over them",
+            )
+        raise UsageError(f"no price for {provider}/{model}", "see the prices you set with `margindash prices list`")
+    gone = {r.id for r in user}
+    prices = [(r.provider, r.model, (r.id, r.effective_from, r.source, r.data)) for r in store.prices.price_rows()]
+    aliases = {(vendor or None, name): (p, m) for name, vendor, p, m in store.prices.alias_rows()}
+    without = Pricer([x for x in prices if x[2][0] not in gone], aliases)
+    r = reprice(store, without, price_ids=gone)
+    with store.write():
+        store.prices.remove_prices(sorted(gone))
+    return {
+        "provider": provider,
+        "model": model,
+        "removed": [
+            {
+                "effective_from": None
+                if v.effective_from == 0
+                else datetime.fromtimestamp(v.effective_from / 1000, UTC).date().isoformat()
+            }
+            for v in user
+        ],
+        "repriced": {
+            "events_changed": r.events_changed,
+            "newly_unpriced": r.newly_unpriced,
+            "old_total_pico": r.old_total_pico,
+            "new_total_pico": r.new_total_pico,
+        },
+    }
 
 
 def set_user_alias(store: Store, name: str, target: str, vendor: str | None) -> dict[str, Any]:

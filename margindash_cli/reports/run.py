@@ -5,6 +5,7 @@ The glue between `store` (which reads SQLite) and `reports` (which is pure).
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
@@ -13,6 +14,7 @@ from typing import Any
 from margindash_cli.core.money import fixed_cents, fixed_usd
 from margindash_cli.core.periods import DAY_MS, TimeRange, resolve_range, zone
 from margindash_cli.core.periods import EPOCH_DATE as EPOCH_DAY
+from margindash_cli.core.textsafe import safe
 from margindash_cli.errors import UsageError
 from margindash_cli.reports import compute as reports
 from margindash_cli.store.db import Store
@@ -81,9 +83,10 @@ def validate_dims(dims: list[str]) -> None:
         seen.add(d)
         if d in VALUE_DIMS or d in reports.TIME_DIMS or (d.startswith("tag:") and len(d) > 4):
             continue
-        raise UsageError(
-            f"unknown --by {d!r}", "use customer, feature, model, vendor, segment, plan, tag:NAME, day, week or month"
-        )
+        known = [*VALUE_DIMS, *reports.TIME_DIMS]
+        close = difflib.get_close_matches(d, known, n=3)
+        hint = "use customer, feature, model, vendor, segment, plan, tag:NAME, day, week or month"
+        raise UsageError(f"unknown --by {d!r}", f"did you mean {' or '.join(close)}? ({hint})" if close else hint)
     if sum(d in reports.TIME_DIMS for d in dims) > 1:
         raise UsageError("only one of --by day/week/month at a time")
 
@@ -122,6 +125,8 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
         last_day=last,
         customer_attributes=_attributes(store, fact_dims),
     )
+    if not result.rows:
+        _suggest_filter_ids(store, q)
     provisional = None if basis is not None else provisional_costs(store, rng)  # a reconciled basis says it itself
     return ReportEnvelope(
         q,
@@ -174,6 +179,33 @@ def _attributes(store: Store, fact_dims: list[str]) -> dict[str, dict[str, str]]
 def _check_allocation(q: ReportQuery) -> None:
     if q.allocate not in reports.ALLOCATIONS:
         raise UsageError(f"unknown --allocate {q.allocate!r}", f"use one of {', '.join(reports.ALLOCATIONS)}")
+
+
+def _suggest_filters_names(store: Store) -> dict[str, list[str]]:
+    names = store.events.dimension_names()
+    return {
+        "customer": [str(v) for v in names["customer"].values()],
+        "feature": [str(v) for v in names["feature"].values()],
+        "model": sorted({str(m) for _vendor, m in names["model"].values()}),
+    }
+
+
+def _suggest_filter_ids(store: Store, q: ReportQuery) -> None:
+    """An empty report whose --customer/--feature/--model names no stored id but is close to some: a usage error
+    naming the closest ids (a typo, not an empty period). With no close id the empty report stands."""
+    asked = {d: v for d, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v is not None}
+    if not asked:
+        return
+    known = _suggest_filters_names(store)
+    for dim, value in asked.items():
+        if value in known[dim]:
+            continue
+        close = difflib.get_close_matches(value, known[dim], n=3)
+        if close:
+            raise UsageError(
+                f"no stored {dim} is {safe(repr(value))} (--{dim})",
+                "did you mean " + " or ".join(safe(repr(c)) for c in close) + "?",
+            )
 
 
 def _filters(q: ReportQuery) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 Invariants:
 - A price version is never changed once stored; a new one is added with its own effective date and source.
+  The one exception: a user version (`prices set`) can be removed whole (`prices rm`), after the calls it priced
+  were re-priced without it.
 - An alias maps a (name, vendor) to one priced (provider, model), replaced whole.
 """
 
@@ -25,6 +27,10 @@ class Prices(Repository):
             " RETURNING id",
             (provider, model, effective_from, source, data, _now_iso()),
         ).fetchone()[0]
+
+    def remove_prices(self, ids: list[int]) -> int:
+        """Delete price versions by id (inside a write transaction): `prices rm` of user versions only."""
+        return sum(self.conn.execute("DELETE FROM prices WHERE id = ?", (pid,)).rowcount for pid in ids)
 
     def set_alias(self, name: str, vendor: str | None, provider: str, model: str, source: str) -> None:
         self.conn.execute(

@@ -58,6 +58,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "price_rows",
         "alias_rows",
         "add_price",
+        "remove_prices",
         "has_price",
         "alias_source",
         "set_alias",

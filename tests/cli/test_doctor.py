@@ -197,3 +197,13 @@ def test_costs_warns_on_a_recent_day_off_the_bill(cli, store_with_calls, tmp_pat
     code, checks = doctor(cli)
     assert code == 3 and checks["costs"]["status"] == "warn"
     assert {"provider": "aws", "day": day.isoformat(), "gap_pct": "100.00"} in checks["costs"]["details"]
+
+
+def test_checkpoints_print_one_line_per_file_and_every_field_only_with_verbose(cli, store_with_calls):
+    _, log = store_with_calls
+    result = cli("doctor", *FRESH)
+    lines = [ln for ln in result.stdout.splitlines() if ln.lstrip().startswith("checkpoints:")]
+    assert lines == [f"  checkpoints: {log}: read to the end, 50 line(s) read"]
+    assert "identity=" not in result.stdout and "offset=" not in result.stdout
+    verbose = cli("doctor", *FRESH, "--verbose")
+    assert verbose.exit_code == 0 and "identity=" in verbose.stdout and "offset=" in verbose.stdout

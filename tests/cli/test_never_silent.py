@@ -110,7 +110,7 @@ def test_doctor_sees_a_file_read_to_its_end_when_its_stored_last_line_has_no_new
     assert cli("--db", db, "ingest", log).exit_code == 0
     assert stored(db) == 2
     result = cli("--db", db, "doctor")
-    assert "state=read to the end" in " ".join(result.stdout.split()), result.stdout
+    assert "a.jsonl: read to the end, 2 line(s) read" in " ".join(result.stdout.split()), result.stdout
 
 
 # ---- budgets that can never see spend or send their email ----

@@ -476,3 +476,53 @@ def test_a_newer_shipped_catalog_changes_prices_from_then_on_and_an_older_one_ch
     monkeypatch.setattr(catalog, "load_shipped_catalog", lambda: shipped)
     monkeypatch.setattr(catalog_store, "shipped_catalog_digest", lambda: "older")
     assert as_json(cli, "prices", "show", "openai/gpt-4o")["versions"] == [*old, new]
+
+
+def test_prices_rm_removes_a_user_price_and_re_prices_the_calls_it_priced(cli, ingest):
+    ingest(
+        [
+            event("before", "openai", "gpt-4o", inp=100_000, out=10_000, ts="2026-10-01T10:00:00Z"),  # 0.25 + 0.1
+            event("after", "openai", "gpt-4o", inp=100_000, out=10_000, ts="2026-10-05T10:00:00Z"),
+            event("mystery", "acmeai", "mystery-1", inp=1_000_000, out=100_000, ts="2026-10-05T10:00:00Z"),
+        ]
+    )
+    assert (
+        cli(
+            "prices", "set", "openai/gpt-4o", "--input", "2", "--output", "8", "--effective-from", "2026-10-03"
+        ).exit_code
+        == 0
+    )
+    assert as_json(cli, "reprice")["events_changed"] == 1
+    assert cli("prices", "set", "acmeai/mystery-1", "--input", "1", "--output", "2").exit_code == 0
+    assert costs(cli) == {"before": "0.35", "after": "0.28", "mystery": "1.2"}
+
+    # a shipped/synced price is not the user's to remove; an unknown one is an error too
+    result = cli("prices", "rm", "openai/gpt-4o-mini")
+    assert result.exit_code == 2 and result.stderr.startswith("error: the prices of openai/gpt-4o-mini are")
+    assert "hint: set your own with `margindash prices set openai/gpt-4o-mini ...`" in result.stderr
+    result = cli("prices", "rm", "openai/gpt-4o", "--effective-from", "2026-10-04")
+    assert result.exit_code == 2 and "no price of yours for openai/gpt-4o takes effect on 2026-10-04" in result.stderr
+    assert cli("prices", "rm", "acme/nothing").stderr.startswith("error: no price for acme/nothing")
+
+    result = cli("prices", "rm", "openai/gpt-4o", "--effective-from", "2026-10-03")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Removed 1 price(s) of openai/gpt-4o; 1 call(s) re-priced (0 now unpriced).\n"
+    assert costs(cli) == {"before": "0.35", "after": "0.35", "mystery": "1.2"}  # back at the shipped price
+    assert_rollups_equal_events(cli)
+    assert [v["source"] for v in as_json(cli, "prices", "show", "openai/gpt-4o")["versions"]] == ["genai-prices"]
+
+    data = as_json(cli, "prices", "rm", "acmeai/mystery-1")
+    assert data["removed"] == [{"effective_from": None}]
+    assert data["repriced"]["events_changed"] == 1 and data["repriced"]["newly_unpriced"] == 1
+    assert costs(cli)["mystery"] is None  # no price left: unpriced, never $0
+    assert_rollups_equal_events(cli)
+    assert cli("prices", "rm", "acmeai/mystery-1").stderr.startswith("error: no price for acmeai/mystery-1")
+
+
+def test_prices_set_warns_when_no_stored_call_is_of_that_model(cli, ingest):
+    ingest([event("known", "openai", "gpt-4o", inp=100_000, out=10_000)])
+    result = cli("prices", "set", "acme/typo-model", "--input", "1", "--output", "2")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("warning: no stored call is of acme/typo-model: the price priced nothing yet")
+    result = cli("prices", "set", "openai/gpt-4o", "--input", "1", "--output", "2")
+    assert result.exit_code == 0 and "warning" not in result.stderr

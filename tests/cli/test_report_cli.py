@@ -679,3 +679,20 @@ def test_one_model_name_under_two_vendors_is_one_model_row_and_two_vendor_rows(t
         "(unattributed)/gpt-4o": (1, "0.25", 30),
     }
     assert run("--by", "customer", "--customer", "acme") == {"acme": (2, "1.5", 30)}
+
+
+def test_a_mistyped_by_or_filter_id_is_a_usage_error_that_names_the_closest(cli, db):
+    result = cli("--db", db, "report", "--by", "custmer")
+    assert result.exit_code == 2
+    assert "error: unknown --by 'custmer'" in result.stderr and "hint: did you mean customer?" in result.stderr
+    result = cli("--db", db, "report", "--customer", "acne")
+    assert result.exit_code == 2, result.output
+    assert "error: no stored customer is 'acne' (--customer)" in result.stderr
+    assert "hint: did you mean 'acme'?" in result.stderr
+    result = cli("--db", db, "report", "--feature", "chta")
+    assert result.exit_code == 2 and "did you mean 'chat'?" in result.stderr
+    result = cli("--db", db, "report", "--model", "gpt-4")
+    assert result.exit_code == 2 and "did you mean 'gpt-4o'" in result.stderr
+    # nothing close: the empty report, exit 0, as before
+    result = cli("--db", db, "report", "--customer", "nobody")
+    assert result.exit_code == 0 and "hint: widen the period" in result.stdout

@@ -25,6 +25,9 @@ def doctor(
         min=1,
         help="Warn when the last sync-stripe is older than this (once Stripe was synced).",
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Print every field of each file checkpoint (offset, identity, updated_at)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
 ) -> None:
     """Check the store: integrity, rollups equal to events, unpriced models, stale prices, Stripe sync, alerts, checkpoints.
@@ -51,5 +54,5 @@ def doctor(
     if as_json:
         kit.emit_json(result)
     else:
-        doctor_view.print_doctor(result)
+        doctor_view.print_doctor(result, verbose=verbose)
     raise typer.Exit(result.exit_code)

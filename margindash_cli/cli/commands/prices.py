@@ -9,7 +9,7 @@ import typer
 from margindash_cli.cli.options import JsonOption, JsonResultOption, Until, UtcSince
 
 app = typer.Typer(
-    help="The price catalog: list, show, set, alias, unpriced models, source disagreements.", no_args_is_help=True
+    help="The price catalog: list, show, set, rm, alias, unpriced models, source disagreements.", no_args_is_help=True
 )
 
 
@@ -138,12 +138,49 @@ def set_price(
             },
             per_request=per_request,
         )
+    if not result["stored_calls"]:
+        kit.warn(
+            f"no stored call is of {result['provider']}/{result['model']}: the price priced nothing yet"
+            " (check the id with `margindash prices unpriced`)"
+        )
     if as_json:
         kit.emit_json(result)
         return
     kit.stdout_console().print(
         f"Set {result['provider']}/{result['model']} (from {result['effective_from'] or 'the beginning'}); "
         f"{result['repriced']['events_changed']:,} unpriced call(s) now priced.",
+        markup=False,
+    )
+
+
+@app.command("rm")
+def remove_price(
+    ctx: typer.Context,
+    key: str = typer.Argument(..., help="PROVIDER/MODEL of a price you set with `prices set`."),
+    effective_from: Optional[str] = typer.Option(
+        None, "--effective-from", help="Only your version from this date (YYYY-MM-DD, UTC); default: all of them."
+    ),
+    as_json: JsonResultOption = False,
+) -> None:
+    """Remove a price you set with `prices set` (shipped and synced prices cannot be removed).
+
+    The calls it priced are re-priced at once with the prices left (unpriced when none is left).
+
+    Example: margindash prices rm openai/gpt-4o --effective-from 2026-11-01
+    """
+    from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
+    from margindash_cli.pricing import run as pricing_run  # lazy: start-up
+
+    with open_store(ctx) as store:
+        result = pricing_run.remove_user_price(store, key, effective_from=effective_from)
+    if as_json:
+        kit.emit_json(result)
+        return
+    changed = result["repriced"]
+    kit.stdout_console().print(
+        f"Removed {len(result['removed'])} price(s) of {result['provider']}/{result['model']}; "
+        f"{changed['events_changed']:,} call(s) re-priced ({changed['newly_unpriced']:,} now unpriced).",
         markup=False,
     )
 

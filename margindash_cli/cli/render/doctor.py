@@ -10,8 +10,11 @@ if TYPE_CHECKING:
     from margindash_cli.doctor.run import DoctorResult
 
 
-def print_doctor(result: DoctorResult) -> None:
-    """One line per check, then the details of those that are not ok; the verdict last."""
+def print_doctor(result: DoctorResult, *, verbose: bool = False) -> None:
+    """One line per check, then the details of those that are not ok; the verdict last.
+
+    Checkpoints get one line per file (path, state, lines read); `verbose` prints all their fields.
+    """
     console = stdout_console()
     marks = {"ok": "ok", "info": "info", "warn": "WARN", "fail": "FAIL"}
     rows = [[c.name, marks[c.status], c.summary] for c in result.checks]
@@ -19,7 +22,10 @@ def print_doctor(result: DoctorResult) -> None:
         table(f"margindash doctor: {result.store}", [("check", "left"), ("status", "left"), ("result", "left")], rows)
     )
     for c in result.checks:
-        if c.status in ("warn", "fail") or c.name == "checkpoints":
+        if c.name == "checkpoints" and not verbose:
+            for d in c.details[:20]:
+                console.print(f"  {c.name}: {d['path']}: {d['state']}, {d['line'] or 0:,} line(s) read", markup=False)
+        elif c.status in ("warn", "fail") or c.name == "checkpoints":
             for d in c.details[:20]:
                 console.print(
                     f"  {c.name}: " + ", ".join(f"{k}={v}" for k, v in d.items() if v is not None), markup=False
