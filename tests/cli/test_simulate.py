@@ -338,3 +338,19 @@ def test_calls_of_unpriced_models_are_left_out_and_extra_charges_stay_on_every_m
     assert f["candidates"][0]["simulated_cost_usd"] == "0.01055"
     out = cli("simulate", "--event-type", "extract", "--candidates", "google/gemini-2.5-flash").stdout
     assert "1 call(s) left out: their model has no price today" in out
+
+
+def test_the_demos_suggested_commands_are_never_hard_wrapped_at_80_columns(cli, monkeypatch):
+    """#17: a suggested command cut by a newline pastes as two broken commands."""
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("demo")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    for prefix, tail in (
+        ("Next: margindash --db ", " report --by customer --breakdown feature --top 5"),
+        ("Then: margindash --db ", " simulate --event-type agent"),
+        ("And: margindash --db ", " report --cost-basis reconciled"),
+        ("Bill: computed ", " no-log charges $23.36."),
+    ):
+        line = next(x for x in lines if x.startswith(prefix))
+        assert line.endswith(tail), line

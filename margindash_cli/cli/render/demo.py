@@ -23,9 +23,13 @@ def print_demo(demo: DemoResult) -> None:
     )
     emit_report(demo.report, "table")
     out = stdout_console()
-    out.print(f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False)
+    # A suggested command is never hard-wrapped (pasting a wrapped one runs two broken commands): soft_wrap leaves
+    # the wrapping to the terminal, which a copy undoes.
+    out.print(
+        f"Next: margindash --db {path} report --by customer --breakdown feature --top 5", markup=False, soft_wrap=True
+    )
     if demo.feature:  # the costliest feature: what it would cost on other models
-        out.print(f"Then: margindash --db {path} simulate --event-type {demo.feature}", markup=False)
+        out.print(f"Then: margindash --db {path} simulate --event-type {demo.feature}", markup=False, soft_wrap=True)
     t = demo.reconciliation.totals
     out.print(
         f"Bill: computed {display_money(pico_to_usd(t.computed))} vs billed {display_money(pico_to_usd(t.billed))}"
@@ -33,10 +37,12 @@ def print_demo(demo: DemoResult) -> None:
         f" {display_money(pico_to_usd(t.parts['price_difference']))}, no-log charges"
         f" {display_money(pico_to_usd(t.parts['unlogged_charges']))}.",
         markup=False,
+        soft_wrap=True,
     )
     out.print(
         f"And: margindash --db {path} reconcile --by month; margindash --db {path} report --cost-basis reconciled",
         markup=False,
+        soft_wrap=True,
     )
     out.print(
         f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
