@@ -62,3 +62,16 @@ def request_id_of(record: dict, field: str = "request_id") -> str | None:
     source = record["source"]
     assert source is not None, f"a call with no source file: {record}"
     return logged_line(source["file"], source["line"]).get(field)
+
+
+SYSTEM = Path(__file__).parent / "system"
+
+
+def pytest_collection_modifyitems(items):
+    """tests/system/ holds processes, kills, local servers and a browser: every test there is `slow`.
+
+    The hook lives here, not in a tests/system/conftest.py: a second module named `conftest` would shadow this
+    one for `from conftest import ...` in the test files."""
+    for item in items:
+        if SYSTEM in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.slow)

@@ -32,7 +32,7 @@ from typing import IO, Any, Protocol, runtime_checkable
 
 import orjson
 
-from margindash_cli.core.money import MAX_CALL_PICO, usd_to_pico  # noqa: F401 (MAX_CALL_PICO re-exported)
+from margindash_cli.core.money import MAX_CALL_PICO, usd_to_pico
 from margindash_cli.errors import InputError, LineRejected, MarginDashError
 from margindash_cli.ingest import canonical
 from margindash_cli.ingest.canonical import NormalizedEvent

@@ -24,21 +24,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from margindash_cli.clients.stripe_api import (  # noqa: F401 (the commands import them from here)
-    KEY_ENV,
+from margindash_cli.clients.stripe_api import (
     StripeApi,
-    StripeSyncError,
-    api_base,
     as_dict,
-    connect,
-    load_api_key,
-    verify_event,
-    webhook_secret,
-)  # noqa: F401 (the commands import them from here)
+)
 from margindash_cli.core.money import allocate, day_of, minor_exponent
 from margindash_cli.errors import UsageError
 from margindash_cli.revenue.fx import FX_MAX_AGE_DAYS, decimal_rate, usd_cents
-from margindash_cli.revenue.stripe_math import (  # noqa: F401 (parse_since: the commands import it from here)
+from margindash_cli.revenue.stripe_math import (
     NON_FINAL_REFUND_STATUSES,
     OPEN_DISPUTE_STATUSES,
     Settings,
@@ -50,7 +43,6 @@ from margindash_cli.revenue.stripe_math import (  # noqa: F401 (parse_since: the
     invoice_counts,
     invoice_row,
     line_row,
-    parse_since,
     refund_row,
     reversal_ref,
     settle_rate,

@@ -22,10 +22,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from invariants import rollup_mismatches
 
+from margindash_cli.core.money import MAX_CALL_PICO
 from margindash_cli.errors import LineRejected
 from margindash_cli.ingest import canonical
 from margindash_cli.ingest.canonical import MAX_TS_MS, MIN_TS_MS, NormalizedEvent
-from margindash_cli.ingest.pipeline import MAX_CALL_PICO, ingest_paths
+from margindash_cli.ingest.pipeline import ingest_paths
 from margindash_cli.pricing.run import ensure_catalog, load_pricer
 from margindash_cli.store.db import Store
 

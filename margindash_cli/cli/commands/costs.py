@@ -57,7 +57,7 @@ def sync_costs(
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.reconcile.run import providers_to_sync  # lazy: start-up
     from margindash_cli.reconcile.run import sync_costs as run_sync  # lazy: start-up
-    from margindash_cli.revenue.stripe_sync import parse_since  # lazy: start-up
+    from margindash_cli.revenue.stripe_math import parse_since  # lazy: start-up
 
     access = providers_to_sync(os.environ, provider, {"openai": openai_key_file, "anthropic": anthropic_key_file})
     since_day = parse_since(since) // 86_400 if since else None

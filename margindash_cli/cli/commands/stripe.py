@@ -73,15 +73,9 @@ def sync_stripe(
     from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import stripe as stripe_view  # lazy: start-up
-    from margindash_cli.revenue.stripe_sync import (
-        Settings,
-        StripeApi,
-        SyncOptions,
-        api_base,
-        connect,
-        load_api_key,
-        parse_since,
-    )  # lazy: start-up
+    from margindash_cli.clients.stripe_api import StripeApi, api_base, connect, load_api_key  # lazy: start-up
+    from margindash_cli.revenue.stripe_math import Settings, parse_since  # lazy: start-up
+    from margindash_cli.revenue.stripe_sync import SyncOptions  # lazy: start-up
     from margindash_cli.revenue.stripe_sync import sync_stripe as run_sync  # lazy: start-up
 
     key = load_api_key(os.environ, api_key_file)
@@ -122,17 +116,17 @@ def apply_event(
     """
     from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
-    from margindash_cli.errors import InputError  # lazy: start-up
-    from margindash_cli.revenue.stripe_sync import (
+    from margindash_cli.clients.stripe_api import (  # lazy: start-up
         KEY_ENV,
-        Settings,
         StripeApi,
         api_base,
         connect,
         load_api_key,
         verify_event,
         webhook_secret,
-    )  # lazy: start-up
+    )
+    from margindash_cli.errors import InputError  # lazy: start-up
+    from margindash_cli.revenue.stripe_math import Settings  # lazy: start-up
     from margindash_cli.revenue.stripe_sync import apply_event as run_apply  # lazy: start-up
 
     secret = webhook_secret(os.environ)
