@@ -107,10 +107,17 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     filters = _filters(q)
+    revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     fact_dims = reports.fact_dims_for(q.dims, filters)
+    if not revenue and q.cost_basis == "computed":
+        # #20: no revenue to allocate in the range (none imported, only what calls carry), so no cell needs the
+        # finest grain nor its day: the store sums the cells by the groups asked for (same sums, a twentieth of
+        # the rows on 10M calls by customer and model)
+        fact_dims = [d for d in reports.query_dims(q.dims, filters) if d != "customer" and d not in reports.TIME_DIMS]
     # by customer alone the day changes nothing (a customer's revenue of any day is on its one row): one fact per
     # customer for the whole range, far fewer rows
-    per_day = bool(fact_dims) or any(d in reports.TIME_DIMS for d in q.dims)
+    per_day = (bool(fact_dims) and bool(revenue)) or any(d in reports.TIME_DIMS for d in q.dims)
+    per_day = per_day or (bool(fact_dims) and q.cost_basis != "computed")
     # ... but in a zone other than UTC the days of an open range's title come from the facts (#17)
     per_day = per_day or (tz is not UTC and (rng.start_ms is None or rng.end_ms is None))
     basis = None
@@ -118,7 +125,6 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
         usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day)
     else:
         usage, basis = _reconciled_usage(store, q, fact_dims, tz, rng, per_day)
-    revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     first, last = local_days(rng, tz)
     result = reports.build_report(
         q.dims,
