@@ -190,3 +190,12 @@ def test_concentration_takes_top_and_sort(cli, many):
     assert by_margin["customers"][0]["customer"] == "c59" and by_margin["customers"][-1]["customer"] == "c00"
     out = cli("--db", many, "report", "concentration", "--top", "4").stdout
     assert "(other 56)" in out and "top 4 of 60 customers by cost" in " ".join(out.split())
+
+
+def test_a_time_series_on_a_terminal_is_not_capped(cli, many, monkeypatch):
+    on_terminal(monkeypatch)
+    days = body_rows(cli("--db", many, "report", "--by", "day").stdout)
+    assert len(days) == 60 and days[-1] == "2026-09-29"
+    chart = cli("--db", many, "report", "--by", "day", "--chart").stdout
+    assert "(other" not in chart and "2026-09-29" in chart
+    assert len(body_rows(cli("--db", many, "report", "--by", "day", "--top", "5").stdout)) == 6

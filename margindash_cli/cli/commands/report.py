@@ -115,7 +115,9 @@ def report(
         dims.append(breakdown)
     output = _output(fmt, as_json)
     html_top = top
-    top = _top(top, every, output)
+    # a time series (--by day|week|month first, or --chart) is not capped by default: its latest periods matter most
+    series = chart or dims[0] in ("day", "week", "month")
+    top = _top(top, every, "series" if series and output == "table" else output)
     query = ReportQuery(
         dims=dims,
         since=since,
@@ -245,7 +247,7 @@ def cohorts(
         tz=tz,
         granularity=by,
         sort=sort,
-        top=_top(top, every, output),
+        top=_top(top, every, "series" if sort == "cohort" and output == "table" else output),  # oldest first: a series
         now=now(),
     )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
@@ -303,7 +305,8 @@ def _output(fmt: str, as_json: bool) -> str:
 
 def _top(top: int | None, every: bool, output: str) -> int | None:
     """The rows to show before "(other N)": --top N; all with --all or --top 0; else TERMINAL_TOP in a table on a
-    terminal and all anywhere else (a pipe, a file, CSV, JSON), so a script never gets a cut list by surprise."""
+    terminal and all anywhere else (a pipe, a file, CSV, JSON, a time series), so a script never gets a cut list by
+    surprise."""
     from margindash_cli.errors import UsageError  # lazy: start-up
 
     if every and top not in (None, 0):
