@@ -269,7 +269,7 @@ def _draw_plain(
         parts = []
         for (text, style), w, r in zip(row, widths, right):
             pad = " " * (w - (len(text) if text.isascii() else _cell_len(text)))
-            parts.append(" " + (pad + styled(text, style) if r else styled(text, style) + pad) + " ")
+            parts.append(" " + styled(pad + text if r else text + pad, style) + " ")  # Rich styles the padding too
         lines.append("│" + "│".join(parts) + "│\n")
     frame_lines = buf.getvalue().splitlines(keepends=True)
     at = next(i for i, line in enumerate(frame_lines) if _ANSI.sub("", line).startswith("┡")) + 1  # under the header
