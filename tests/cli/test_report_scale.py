@@ -199,3 +199,9 @@ def test_a_time_series_on_a_terminal_is_not_capped(cli, many, monkeypatch):
     chart = cli("--db", many, "report", "--by", "day", "--chart").stdout
     assert "(other" not in chart and "2026-09-29" in chart
     assert len(body_rows(cli("--db", many, "report", "--by", "day", "--top", "5").stdout)) == 6
+
+
+def test_concentration_on_a_terminal_keeps_the_tier_table_when_it_is_shorter_than_50(cli, many, monkeypatch):
+    on_terminal(monkeypatch)
+    out = cli("--db", many, "report", "concentration").stdout
+    assert "Top 20% of customers by cost" in out and "(other" not in out  # 12 customers: the whole tier

@@ -759,7 +759,8 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
             None,
         )
         top, sort = env.query.top, env.query.sort
-        if r.listed_other is not None or sort != "cost":  # --sort or --top: the customers they ask for
+        # --sort, or a --top shorter than the widest tier: the customers they ask for (else the tier, as it is)
+        if sort != "cost" or (top is not None and top < len(widest.customers)):
             ranked = r.listed if r.listed is not None else r.customers
             title = f"Customers by {SORT_WORDS.get(sort, sort)}"
             if r.listed_other is not None and top is not None:
