@@ -28,7 +28,6 @@ class DemoResult:
 
 def build_demo(seed: int, end: date, on_stage: Callable[[str], None] | None = None) -> DemoResult:
     """Build the demo store from the synthetic data of `seed`, ending on `end`; `on_stage` hears each stage."""
-    say = on_stage or (lambda _text: None)
     import csv  # lazy: start-up
 
     import orjson  # lazy: start-up
@@ -46,6 +45,7 @@ def build_demo(seed: int, end: date, on_stage: Callable[[str], None] | None = No
     from margindash_cli.simulate.run import suggest_feature  # lazy: start-up
     from margindash_cli.store.db import Store  # lazy: start-up
 
+    say = on_stage or (lambda _text: None)
     path = demo_store_path()
     home = path.parent
     home.mkdir(parents=True, exist_ok=True)

@@ -2,8 +2,9 @@
 
 Customers of different sizes on different plans, signing up over the first two and a half months (so
 `report cohorts` has a row per month); several features on several models. A few heavy users on cheap
-plans sit at negative margins, as they do in real AI products. The seed fixes every number; the last day
-only moves the dates (the command passes yesterday, so `--period 7d`/`30d`/`mtd` show data).
+plans sit at negative margins, as they do in real AI products. The seed fixes the calls; the last day
+moves their dates (the command passes yesterday, so `--period 7d`/`30d`/`mtd` show data) and with them the
+month boundaries over which a fee is prorated.
 """
 
 from __future__ import annotations

@@ -252,7 +252,8 @@ class Quarantine:
 
     def add(self, source: str, line_no: int, raw: bytes, exc: LineRejected, *, line_bytes: int | None = None) -> None:
         """Append a record. `line_bytes`: the line's full length, when `raw` holds only its first bytes."""
-        self.first.setdefault(source, f"line {line_no}: {exc}")
+        if source not in self.first:
+            self.first[source] = f"line {line_no}: {exc}"
         try:
             if self._fh is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
