@@ -29,6 +29,44 @@ from margindash_cli.cli.commands import simulate as simulate_commands
 from margindash_cli.cli.commands import stripe as stripe_commands
 from margindash_cli.errors import MarginDashError
 
+# `margindash --help` lists the commands in these groups, in this order (as gh does), each with a summary that fits
+# one line at 80 columns. Every command is in exactly one group (tests/cli/test_help.py checks it).
+COMMAND_GROUPS: dict[str, dict[str, str]] = {
+    "CORE COMMANDS": {
+        "ingest": "Read usage logs into the store (a re-run reads only new lines)",
+        "report": "Revenue, cost and margin by customer, feature, model or time",
+        "events": "List stored calls, newest first, to trace any number",
+        "budget": "Spend limits with alerts, a blocklist and CI exit codes",
+        "simulate": "Re-price real calls on other models, ranked by score per $",
+        "dashboard": "Write one self-contained HTML file with every chart",
+    },
+    "PRICES": {
+        "prices": "The price catalog: list, show, set, rm, alias, unpriced",
+        "sync-prices": "Fetch public price lists; a change becomes a new version",
+        "reprice": "Recompute stored costs after a price was added or corrected",
+    },
+    "REVENUE": {
+        "sync-stripe": "Sync revenue per customer from Stripe (safe from cron)",
+        "stripe": "Apply a Stripe webhook event you received",
+        "customers": "Map Stripe customers to your app's customer ids",
+        "revenue": "Import revenue from billing systems other than Stripe",
+        "fx": "Import exchange rates to USD for revenue in other currencies",
+    },
+    "COSTS": {
+        "sync-costs": "Pull billed costs from the OpenAI and Anthropic admin APIs",
+        "costs": "Import billed costs from AWS CUR 2.0 and FOCUS 1.x files",
+        "reconcile": "Compare computed cost with the provider's bill; explain the gap",
+    },
+    "STORE AND SETUP": {
+        "doctor": "Check the store: integrity, rollups, prices, sync, checkpoints",
+        "export": "Write events and rollups as Parquet or CSV for a warehouse",
+        "demo": "Build a demo store from synthetic data and show its margins",
+        "db": "Print where the store is",
+        "schema": "Print the JSON Schema of what ingest reads",
+    },
+}
+OTHER_GROUP = "ADDITIONAL COMMANDS"  # a command missing from COMMAND_GROUPS is still listed, never hidden
+
 
 class _Root(TyperGroup):
     """Maps the core's known failures to `error:`/`hint:` lines on stderr and their exit codes."""
@@ -38,6 +76,30 @@ class _Root(TyperGroup):
         from margindash_cli.cli.helptext import apply  # lazy: start-up
 
         apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
+
+    def format_options(self, ctx: click.Context, formatter: Any) -> None:
+        """The commands first, then the global options (gh's order: what you can do before how to tune it)."""
+        self.format_commands(ctx, formatter)
+        records = [rec for param in self.get_params(ctx) if (rec := param.get_help_record(ctx))]
+        if records:
+            with formatter.section("Options"):
+                formatter.write_dl(records)
+
+    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+        """The commands in COMMAND_GROUPS' groups and order, names in one column, one line each."""
+        listed = {name: cmd for name, cmd in self.commands.items() if not cmd.hidden}
+        groups = [(title, [(n, s) for n, s in rows.items() if n in listed]) for title, rows in COMMAND_GROUPS.items()]
+        grouped = {n for _, rows in groups for n, _ in rows}
+        others = [(n, cmd.get_short_help_str(60)) for n, cmd in listed.items() if n not in grouped]
+        groups.append((OTHER_GROUP, others))
+        width = max(len(n) for n in listed) + 2
+        for title, rows in groups:
+            if not rows:
+                continue
+            formatter.write_paragraph()
+            formatter.write_text(title)
+            for name, summary in rows:
+                formatter.write(f"  {name:<{width}}{summary}\n")
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
