@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -74,10 +73,20 @@ class _Root(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from margindash_cli.cli.helptext import apply  # lazy: start-up
+        from margindash_cli.cli.values import install  # lazy: start-up
 
         apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
+        install(self)  # values parsed with the stdlib: no pydantic imported by Typer at every command (#20)
 
-    def format_options(self, ctx: click.Context, formatter: Any) -> None:
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        """The root's own options (`margindash --dbb`): a usage error printed as every other one."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except Exception as exc:
+            _exit_on_usage_error(exc)
+            raise
+
+    def format_options(self, ctx: typer.Context, formatter: Any) -> None:
         """The commands first, then the global options (gh's order: what you can do before how to tune it)."""
         self.format_commands(ctx, formatter)
         records = [rec for param in self.get_params(ctx) if (rec := param.get_help_record(ctx))]
@@ -85,7 +94,7 @@ class _Root(TyperGroup):
             with formatter.section("Options"):
                 formatter.write_dl(records)
 
-    def format_commands(self, ctx: click.Context, formatter: Any) -> None:
+    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
         """The commands in COMMAND_GROUPS' groups and order, names in one column, one line each."""
         listed = {name: cmd for name, cmd in self.commands.items() if not cmd.hidden}
         groups = [(title, [(n, s) for n, s in rows.items() if n in listed]) for title, rows in COMMAND_GROUPS.items()]
@@ -101,9 +110,12 @@ class _Root(TyperGroup):
             for name, summary in rows:
                 formatter.write(f"  {name:<{width}}{summary}\n")
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except _USAGE_ERROR as exc:  # a subcommand's unknown option, missing argument or bad value
+            _exit_on_usage_error(exc, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip())
+            raise
         except MarginDashError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             if exc.hint:
@@ -151,8 +163,26 @@ class _Root(TyperGroup):
             raise typer.Exit(1) from None
 
 
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")  # Click's, as Typer raises it
+
+
+def _exit_on_usage_error(exc: BaseException, where: str = "margindash") -> None:
+    """Print a Click usage error as `error:`/`hint:` lines and exit 2, as the core's UsageErrors do (#17); return
+    for anything else (and for `margindash budget` with no subcommand, which shows its help)."""
+    from margindash_cli.cli.values import is_help_request, usage_error_lines  # lazy: start-up
+
+    if not isinstance(exc, _USAGE_ERROR) or is_help_request(exc):
+        return
+    message, hint = usage_error_lines(exc, where)
+    print(f"error: {message}", file=sys.stderr)
+    print(f"hint: {hint}", file=sys.stderr)
+    raise typer.Exit(2) from None
+
+
 def _is_store_failure(exc: Exception) -> bool:
     """A store damaged past its header or a failing disk (SQLite's DatabaseError), met by any command."""
+    if "margindash_cli.store.db" not in sys.modules:
+        return False  # no store was opened, so no SQLite error (and --help's Exit does not import the store)
     from margindash_cli.store.db import DatabaseError  # lazy: start-up
 
     return isinstance(exc, DatabaseError)
@@ -175,7 +205,7 @@ WRITE_COMMANDS = {
 }  # (sub)command groups that may write the store
 
 
-def _interrupted_message(ctx: click.Context) -> str:
+def _interrupted_message(ctx: typer.Context) -> str:
     """Ctrl-C: a read (a report, events, an export) only stops; a write says that its committed batches stay."""
     name = ctx.invoked_subcommand or ""
     if name in WRITE_COMMANDS:
