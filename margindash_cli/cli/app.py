@@ -148,8 +148,10 @@ class _Root(TyperGroup):
             # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
             # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
             from margindash_cli.paths import store_path  # lazy: start-up
+            from margindash_cli.store.db import is_readonly_error  # lazy: start-up
 
-            print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
+            what = "is read-only (permissions or mount)" if is_readonly_error(exc) else "failed"
+            print(f"error: the store {store_path((ctx.obj or {}).get('db'))} {what}: {exc}", file=sys.stderr)
             if "integer overflow" in str(exc):
                 print(
                     "hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
