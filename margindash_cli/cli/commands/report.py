@@ -71,7 +71,7 @@ def report(
     top: Top = None,
     every: All = False,
     breakdown: Optional[str] = typer.Option(
-        None, "--breakdown", help="Nest a second level under each group: model|feature (--top counts the groups)."
+        None, "--breakdown", help="model|feature: nest it under each group, in the table (--top counts the groups)."
     ),
     allocate: Allocate = "events",
     band: Band = "5",
