@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
 
 # Options every report command shares.
-Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
-Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
+Since = Annotated[
+    Optional[str], typer.Option("--since", help="From this day or month (YYYY-MM-DD or YYYY-MM, in --tz).")
+]
+Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this day or month.")]
 Period = Annotated[
     Optional[str],
     typer.Option("--period", help="today|yesterday|Nd (the last N days with today: 7d, 90d)|mtd|last-month|YYYY-MM."),
@@ -43,7 +45,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
 JsonResultOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 UtcSince = Annotated[
-    Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, UTC).")
+    Optional[str], typer.Option("--since", help="From this day or month (YYYY-MM-DD or YYYY-MM, UTC).")
 ]  # commands on UTC days
 # Options of the commands that group usage by feature or model.
 Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
