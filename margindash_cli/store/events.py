@@ -257,15 +257,15 @@ class Events(Repository):
         end_ms: int | None = None,
         request_id: str | None = None,
         limit: int | None = 100,
-    ) -> list[dict[str, Any]]:
-        """Stored events, newest first, with their dimension names (for `margindash events`).
+    ) -> Iterator[dict[str, Any]]:
+        """Stored events, newest first, with their dimension names (for `margindash events`), read lazily from one
+        cursor: a caller that streams them holds one row at a time, whatever their number (`--limit 0 --nl`).
 
         The newest `limit` calls are found without reading the table: the blocks with the latest calls (zone map)
         give a time m such that their calls, at least `limit` of them, all have ts >= m; when at least `limit` calls
-        that match the filters have ts >= m, they hold the newest `limit` ones, else more blocks are tried."""
-        find = dict(
-            customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id, limit=limit
-        )
+        that match the filters have ts >= m (counted, not read), they hold the newest `limit` ones, else more blocks
+        are tried."""
+        find = dict(customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id)
         if limit and request_id is None:
             lo = -(2**63) if start_ms is None else start_ms
             hi = 2**63 - 1 if end_ms is None else end_ms
@@ -278,20 +278,27 @@ class Events(Repository):
             blocks_needed = max(1, -(-limit // (1 << BLOCK_BITS)))
             while blocks_needed < len(starts):
                 floor = max(lo, min(starts[:blocks_needed]))
-                rows = self._list_events(start_ms=floor, **find)
-                if len(rows) >= limit:
-                    return rows
+                where, args = self._events_where(start_ms=floor, **find)
+                sql = f"SELECT count(*) FROM (SELECT 1 {self._EVENTS_FROM} {where} LIMIT ?)"
+                if self.conn.execute(sql, [*args, limit]).fetchone()[0] >= limit:
+                    return self._list_events(start_ms=floor, **find, limit=limit)
                 blocks_needed *= 8
-        rows = self._list_events(start_ms=start_ms, **find)
-        if (
-            not rows
-            and request_id is not None
-            and (by_response := self.event_id_by_response_id(request_id)) is not None
-        ):
-            rows = self._list_events(start_ms=start_ms, **{**find, "request_id": None}, event_id=by_response)
-        return rows
+        if request_id is None:
+            return self._list_events(start_ms=start_ms, **find, limit=limit)
+        rows = list(self._list_events(start_ms=start_ms, **find, limit=limit))  # one call, or none
+        if not rows and (by_response := self.event_id_by_response_id(request_id)) is not None:
+            return self._list_events(
+                start_ms=start_ms, **{**find, "request_id": None}, limit=limit, event_id=by_response
+            )
+        return iter(rows)
 
-    def _list_events(
+    _EVENTS_FROM = (
+        "FROM events_wide e JOIN models m ON m.id = e.model"
+        " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
+        " LEFT JOIN segments s ON s.id = e.segment LEFT JOIN sources src ON src.id = e.source"
+    )
+
+    def _events_where(
         self,
         *,
         customer: str | None,
@@ -300,9 +307,9 @@ class Events(Repository):
         start_ms: int | None,
         end_ms: int | None,
         request_id: str | None,
-        limit: int | None,
         event_id: int | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of `list_events`'s filters over `_EVENTS_FROM`, with its arguments."""
         where, args = [], []
         if customer is not None:
             where.append("c.customer_id = ?")
@@ -321,21 +328,20 @@ class Events(Repository):
         if event_id is not None:
             where.append("e.id = ?")
             args.append(event_id)
+        return ("WHERE " + " AND ".join(where) if where else ""), args
+
+    def _list_events(self, *, limit: int | None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """The matching rows, newest first, as they come off the cursor (the query runs now, the rows are read as
+        the caller iterates)."""
+        where, args = self._events_where(**filters)
         sql = (
             "SELECT e.*, c.customer_id AS customer_id, f.name AS event_type, m.vendor AS vendor, m.model AS model_name,"
-            " s.name AS segment_name, src.path AS source_path"
-            " FROM events_wide e JOIN models m ON m.id = e.model"
-            " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
-            " LEFT JOIN segments s ON s.id = e.segment LEFT JOIN sources src ON src.id = e.source"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY e.ts DESC, e.id DESC"
-            + (" LIMIT ?" if limit else "")
+            f" s.name AS segment_name, src.path AS source_path {self._EVENTS_FROM} {where}"
+            " ORDER BY e.ts DESC, e.id DESC" + (" LIMIT ?" if limit else "")
         )
-        if limit:
-            args.append(limit)
-        cur = self.conn.execute(sql, args)
+        cur = self.conn.execute(sql, [*args, limit] if limit else args)
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return (dict(zip(names, row)) for row in cur)
 
     def usage_facts(
         self,

@@ -36,6 +36,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ts_ranges_filter",
         "list_events",
         "_list_events",
+        "_events_where",
         "usage_facts",
         "unpriced_models",
         "model_names",
