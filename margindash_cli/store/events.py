@@ -59,6 +59,10 @@ from margindash_cli.store.schema import (
 )
 from margindash_cli.store.sql import Repository, _month_start, _time_range, _usage_rank
 
+STREAM_ROWS = 32_768  # events --limit 0: calls per time window, so SQLite sorts about this many at a time
+STREAM_SAMPLE = 512  # ... the windows cut at the ts of every this-many-th id
+STREAM_WINDOWS = 32  # ... and at most this many windows (each can be a scan when its calls are spread widely)
+
 
 class Events(Repository):
     """Calls, their keys, rollups and zone map; the facts reports, simulate and export read."""
@@ -264,7 +268,8 @@ class Events(Repository):
         The newest `limit` calls are found without reading the table: the blocks with the latest calls (zone map)
         give a time m such that their calls, at least `limit` of them, all have ts >= m; when at least `limit` calls
         that match the filters have ts >= m (counted, not read), they hold the newest `limit` ones, else more blocks
-        are tried."""
+        are tried. With no limit the calls come in time windows (`_stream_events`), so SQLite never sorts them all
+        at once either."""
         find = dict(customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id)
         if limit and request_id is None:
             lo = -(2**63) if start_ms is None else start_ms
@@ -283,14 +288,45 @@ class Events(Repository):
                 if self.conn.execute(sql, [*args, limit]).fetchone()[0] >= limit:
                     return self._list_events(start_ms=floor, **find, limit=limit)
                 blocks_needed *= 8
-        if request_id is None:
+        if request_id is None and limit:
             return self._list_events(start_ms=start_ms, **find, limit=limit)
+        if request_id is None:
+            return self._stream_events(start_ms=start_ms, **find)
         rows = list(self._list_events(start_ms=start_ms, **find, limit=limit))  # one call, or none
         if not rows and (by_response := self.event_id_by_response_id(request_id)) is not None:
             return self._list_events(
                 start_ms=start_ms, **{**find, "request_id": None}, limit=limit, event_id=by_response
             )
         return iter(rows)
+
+    def _stream_events(self, *, start_ms: int | None, end_ms: int | None, **find: Any) -> Iterator[dict[str, Any]]:
+        """Every matching call, newest first, read in time windows of about STREAM_ROWS calls each (at most
+        STREAM_WINDOWS windows), so SQLite sorts one window at a time, never every call at once. A window [t, previous
+        t) holds every call of its time span (ts_filter finds their blocks) sorted on its own, so the windows in turn
+        give the one order of a single query, however the calls were stored (backfills, strays). The cuts are
+        quantiles of the ts of every STREAM_SAMPLE-th id (a few hundred row lookups). Calls stored after the read
+        began (a concurrent ingest) are left out: ids only grow."""
+        lo = -(2**63) if start_ms is None else start_ms
+        hi = 2**63 - 1 if end_ms is None else end_ms
+        first, upto = self.conn.execute("SELECT min(id), max(id) FROM events").fetchone()
+        if upto is None:
+            return
+        sample = [
+            ts
+            for (ts,) in self.conn.execute(
+                "WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + ? FROM s WHERE i + ? <= ?)"
+                " SELECT ts FROM events WHERE id IN s AND ts >= ? AND ts < ? ORDER BY ts DESC",
+                (first, STREAM_SAMPLE, STREAM_SAMPLE, upto, lo, hi),
+            )
+        ]
+        every = max(1, STREAM_ROWS // STREAM_SAMPLE)  # sampled calls per window
+        cuts = sorted({ts for ts in sample[every::every] if ts > lo}, reverse=True)
+        if len(cuts) >= STREAM_WINDOWS:
+            step = -(-len(cuts) // (STREAM_WINDOWS - 1))
+            cuts = cuts[step - 1 :: step]
+        bounds = [end_ms, *cuts, start_ms]
+        for top, bottom in zip(bounds, bounds[1:]):
+            yield from self._list_events(start_ms=bottom, end_ms=top, limit=None, upto_id=upto, **find)
 
     _EVENTS_FROM = (
         "FROM events_wide e JOIN models m ON m.id = e.model"
@@ -308,6 +344,7 @@ class Events(Repository):
         end_ms: int | None,
         request_id: str | None,
         event_id: int | None = None,
+        upto_id: int | None = None,
     ) -> tuple[str, list[Any]]:
         """The WHERE clause of `list_events`'s filters over `_EVENTS_FROM`, with its arguments."""
         where, args = [], []
@@ -328,6 +365,9 @@ class Events(Repository):
         if event_id is not None:
             where.append("e.id = ?")
             args.append(event_id)
+        if upto_id is not None:
+            where.append("e.id <= ?")
+            args.append(upto_id)
         return ("WHERE " + " AND ".join(where) if where else ""), args
 
     def _list_events(self, *, limit: int | None, **filters: Any) -> Iterator[dict[str, Any]]:

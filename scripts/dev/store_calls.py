@@ -37,6 +37,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "list_events",
         "_list_events",
         "_events_where",
+        "_stream_events",
         "usage_facts",
         "unpriced_models",
         "model_names",
