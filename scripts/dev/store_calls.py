@@ -36,6 +36,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ts_ranges_filter",
         "list_events",
         "_list_events",
+        "_events_where",
+        "_stream_events",
         "usage_facts",
         "unpriced_models",
         "model_names",

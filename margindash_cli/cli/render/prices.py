@@ -49,7 +49,8 @@ def print_price_list(versions: list[PriceVersion]) -> None:
         ]
         for v in versions
     ]
-    # Provider and model are never cut: at 80 columns the lesser columns go first, and a caption says which.
+    # The headline columns are provider, model, input and output: never dropped, provider and model never cut. To
+    # fit the terminal the lesser columns go first, in this order, and a caption says which.
     print_fitted(
         console,
         f"{len(versions):,} price(s), USD per million tokens",
