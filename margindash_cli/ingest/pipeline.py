@@ -90,6 +90,10 @@ class FileResult:
 class IngestResult:
     files: list[FileResult] = field(default_factory=list)
     quarantine_path: str | None = None
+    # Of the calls this run stored, how many have no price, and of how many models (set by the caller, which
+    # reads the store once the run is committed: `ingest` ends with one line that says so).
+    unpriced_calls: int = 0
+    unpriced_models: int = 0
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.files)
@@ -129,6 +133,8 @@ class IngestResult:
             "rejected": self.rejected,
             "skipped": self.total("not_calls"),
             "quarantine": self.quarantine_path if self.rejected else None,
+            "unpriced_calls": self.unpriced_calls,
+            "unpriced_models": self.unpriced_models,
             "files": [
                 {
                     "path": f.path,

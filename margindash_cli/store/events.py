@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from margindash_cli.store.rows import DaySpan, UnpricedModelRow, UsageFactRow, UsageVectorRow
+from margindash_cli.store.rows import DaySpan, UnpricedCount, UnpricedModelRow, UsageFactRow, UsageVectorRow
 from margindash_cli.store.schema import (
     _W_CACHED,
     _W_COST,
@@ -502,6 +502,20 @@ class Events(Repository):
             yield make(
                 (values[0], tuple(values[1:]), day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev)
             )
+
+    def last_id(self) -> int:
+        """The id of the newest stored call (0 when none): ids follow insertion order, so the calls a run stores
+        are those with a larger id."""
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+
+    def unpriced_after(self, last_id: int) -> UnpricedCount:
+        """(calls, distinct models) with no price among the calls stored after `last_id` (a range of the primary
+        key: the cost of a cron run is its own calls, not the store's)."""
+        return UnpricedCount._make(
+            self.conn.execute(
+                "SELECT count(*), count(DISTINCT model) FROM events WHERE id > ? AND cost IS NULL", (last_id,)
+            ).fetchone()
+        )
 
     def unpriced_models(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[UnpricedModelRow]:
         """The models of stored calls that have no price, the most calls first."""

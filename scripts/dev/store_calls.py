@@ -40,6 +40,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "_stream_events",
         "usage_facts",
         "unpriced_models",
+        "unpriced_after",
+        "last_id",
         "model_names",
         "event_rows",
         "replace_event_costs",
