@@ -89,6 +89,11 @@ def _log(path: Path) -> None:
         out.append(line)
         if i % 300 == 0:
             out.append("")  # a blank line
+        if i == 1_000:  # a run of provider lines: the fast path is then only tried now and then, and comes back
+            for j in range(700):
+                response = {"id": f"chatcmpl-run-{j}", "object": "chat.completion", "model": "gpt-4o-mini"}
+                response["usage"] = {"prompt_tokens": 10 + j, "completion_tokens": 2, "total_tokens": 12 + j}
+                out.append(json.dumps({"timestamp": "2026-10-09T00:00:00Z", "customer_id": "c3", "response": response}))
     path.write_text("\n".join(out) + "\n", encoding="utf-8")
 
 
