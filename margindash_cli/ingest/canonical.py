@@ -12,6 +12,10 @@ Invariants (the same as core/call.py's `Call`):
 - Tokens are integers from 0 to 10^12; an integral float (12.0) is accepted, anything else is refused.
 - Money is never float: a reported `cost_usd` is kept as an exact decimal string.
 
+Two ways in, one answer: `decode_common` decodes and checks the common canonical call straight from its raw bytes
+(msgspec, strict) and declines anything else; `normalize` takes any parsed line (orjson). A line the first takes
+gives the event the second gives (tests/core/test_fast_path.py).
+
 Only the fields listed in `base.CANONICAL_FIELDS` leave this module: prompts, completions and any
 other field of a log line are never copied (privacy is a promise of the product).
 """
