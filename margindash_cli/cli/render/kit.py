@@ -149,10 +149,14 @@ def print_fitted(
     every: str = "--format csv",
     what: str = "column",
     fold: bool = True,
-) -> None:
+) -> list[str]:
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
     it does (a caption says which, and that `every` has every `what`), rather than squeezing every column into
-    illegible slivers. The one fit-to-terminal routine of every table.
+    illegible slivers. The one fit-to-terminal routine of every table. Returns the headers it left out (so a note
+    about a hidden column is left out too).
+
+    When the table is still too wide with every `drop` column gone, its id and name columns fold (each value whole,
+    over two lines or more) and amounts keep their width (`_folded_widths`): nothing is cut with an ellipsis.
 
     The width is the terminal's (or COLUMNS); when stdout is not a terminal and COLUMNS is unset the table takes
     its full width (a pipe or a file gets every column). A table that fits at its natural width is drawn by
@@ -181,16 +185,60 @@ def print_fitted(
             footer=[footer[i] for i in keep] if footer else None,
             caption=full_caption,
         )
-        return
+        return hidden
+    shown = [columns[i] for i in keep]
+    widths = _folded_widths(shown, [natural[i] for i in keep], limit, fold=fold)
     t = table(
         title,
-        [columns[i] for i in keep],
+        shown,
         [[row[i] for i in keep] for row in rows],
         footer=[footer[i] for i in keep] if footer else None,
         caption=full_caption,
         fold=fold,
     )
-    console.print(t)
+    for col, w in zip(t.columns, widths):
+        col.width = w
+    needed = sum(w + 3 for w in widths) + 1
+    if needed <= console.width:
+        console.print(t)
+        return hidden
+    # Even folded, the columns that are never cut (amounts, no-fold tables) are wider than the terminal: the table
+    # is drawn wider and the terminal wraps its lines, rather than cutting a value (#17).
+    wide = _console_class()(
+        file=console.file,
+        width=needed,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        force_terminal=console.is_terminal,
+        no_color=console.no_color,
+        highlight=False,
+        soft_wrap=False,
+        markup=False,
+        legacy_windows=False,
+    )
+    wide.print(t)
+    return hidden
+
+
+FOLD_FLOOR = 12  # the narrowest an id or name column is folded to (less if its widest value is shorter)
+
+
+def _folded_widths(columns: list[tuple[str, str]], natural: list[int], limit: int, *, fold: bool) -> list[int]:
+    """The column widths of a table too wide for `limit` once every column it may drop is gone: amounts (right
+    columns) and the columns of a no-fold table keep their natural width, never cut; the id and name columns fold,
+    the widest first, down to FOLD_FLOOR each. Rich's own narrowing shrinks every column evenly at the last, down
+    to none: `reconcile` drew its provider, day and model columns zero wide and cut its amounts (#17)."""
+    widths = list(natural)
+    foldable = [fold and justify != "right" for _h, justify in columns]
+    floor = [min(n, FOLD_FLOOR) for n in natural]
+    excess = sum(w + 3 for w in widths) + 1 - limit
+    while excess > 0:
+        candidates = [i for i, ok in enumerate(foldable) if ok and widths[i] > floor[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
 
 
 def stdout_is_terminal() -> bool:
