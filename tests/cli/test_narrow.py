@@ -99,3 +99,20 @@ def test_a_table_written_to_a_pipe_without_columns_has_its_full_width(cli, tmp_p
     body = [line for line in out.splitlines() if line.startswith("│")]
     assert len(body) == 3 and all(LONG_CUSTOMER in line and LONG_MODEL in line and "a.jsonl:" in line for line in body)
     assert max(len(line) for line in out.splitlines()) > 160
+
+
+def test_budget_list_at_80_columns_drops_used_rather_than_cut_an_amount_or_fold_a_name(cli, tmp_path, monkeypatch):
+    _seed(cli, tmp_path)
+    long_name = "org-monthly-spending-limit-for-production-eu-1"
+    assert cli("budget", "set", long_name, "--scope", "org", "--limit-usd", "1000", "--period", "month").exit_code == 0
+    assert cli("budget", "set", "feat", "--scope", "org", "--limit-usd", "50", "--period", "week").exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    out = cli("budget", "list").stdout
+    _fits(out, 80)  # before: `$1,000.…` and `lev…`
+    body = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(body) == 2 and long_name in body[1] and "$1,000.00" in body[1]  # one line per budget
+    caption = " ".join(out.split())
+    assert "hidden to fit the terminal: projected, period, scope, used (--json has every field)" in caption
+    monkeypatch.setenv("COLUMNS", "160")
+    wide = cli("budget", "list").stdout
+    assert "used" in wide and "scope" in wide and "hidden" not in wide

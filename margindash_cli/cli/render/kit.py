@@ -114,11 +114,9 @@ def table(
     *,
     footer: list[str] | None = None,
     caption: str | None = None,
-    fold: bool = True,
 ) -> Table:
     """A Rich table; columns are (header, justify). Cells are already formatted text (or Rich Text); every
-    string (title, caption, header, cell, footer) goes in as plain text (`text_cell`). With `fold=False` no
-    cell wraps (a budget table: one line per budget)."""
+    string (title, caption, header, cell, footer) goes in as plain text (`text_cell`)."""
     from rich.table import Table  # lazy: start-up
 
     t = Table(title=text_cell(title), caption=text_cell(caption), show_footer=footer is not None, header_style="bold")
@@ -129,8 +127,8 @@ def table(
             text_cell(header),
             justify=justify,
             footer=text_cell(footer[i]) if footer else "",
-            no_wrap=justify == "right" or not fold,
-            overflow="ellipsis" if justify == "right" or not fold else "fold",
+            no_wrap=justify == "right",
+            overflow="ellipsis" if justify == "right" else "fold",
         )
     for row in rows:
         t.add_row(*(text_cell(c) for c in row))
@@ -148,7 +146,6 @@ def print_fitted(
     drop: tuple[str, ...] = (),
     every: str = "--format csv",
     what: str = "column",
-    fold: bool = True,
 ) -> list[str]:
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
     it does (a caption says which, and that `every` has every `what`), rather than squeezing every column into
@@ -156,7 +153,8 @@ def print_fitted(
     about a hidden column is left out too).
 
     When the table is still too wide with every `drop` column gone, its id and name columns fold (each value whole,
-    over two lines or more) and amounts keep their width (`_folded_widths`): nothing is cut with an ellipsis.
+    over two lines or more) and amounts keep their width (`_folded_widths`): nothing is cut with an ellipsis. So a
+    cell wraps only then (a budget table: one line per budget while dropping columns can make it fit).
 
     The width is the terminal's (or COLUMNS); when stdout is not a terminal and COLUMNS is unset the table takes
     its full width (a pipe or a file gets every column). A table that fits at its natural width is drawn by
@@ -187,14 +185,13 @@ def print_fitted(
         )
         return hidden
     shown = [columns[i] for i in keep]
-    widths = _folded_widths(shown, [natural[i] for i in keep], limit, fold=fold)
+    widths = _folded_widths(shown, [natural[i] for i in keep], limit)
     t = table(
         title,
         shown,
         [[row[i] for i in keep] for row in rows],
         footer=[footer[i] for i in keep] if footer else None,
         caption=full_caption,
-        fold=fold,
     )
     for col, w in zip(t.columns, widths):
         col.width = w
@@ -202,8 +199,8 @@ def print_fitted(
     if needed <= console.width:
         console.print(t)
         return hidden
-    # Even folded, the columns that are never cut (amounts, no-fold tables) are wider than the terminal: the table
-    # is drawn wider and the terminal wraps its lines, rather than cutting a value (#17).
+    # Even folded, the columns that are never cut (amounts) are wider than the terminal: the table is drawn wider
+    # and the terminal wraps its lines, rather than cutting a value (#17).
     wide = _console_class()(
         file=console.file,
         width=needed,
@@ -222,13 +219,13 @@ def print_fitted(
 FOLD_FLOOR = 12  # the narrowest an id or name column is folded to (less if its widest value is shorter)
 
 
-def _folded_widths(columns: list[tuple[str, str]], natural: list[int], limit: int, *, fold: bool) -> list[int]:
+def _folded_widths(columns: list[tuple[str, str]], natural: list[int], limit: int) -> list[int]:
     """The column widths of a table too wide for `limit` once every column it may drop is gone: amounts (right
-    columns) and the columns of a no-fold table keep their natural width, never cut; the id and name columns fold,
-    the widest first, down to FOLD_FLOOR each. Rich's own narrowing shrinks every column evenly at the last, down
+    columns) keep their natural width, never cut; the id and name columns (left) fold, the widest first, down to
+    FOLD_FLOOR each. Rich's own narrowing shrinks every column evenly at the last, down
     to none: `reconcile` drew its provider, day and model columns zero wide and cut its amounts (#17)."""
     widths = list(natural)
-    foldable = [fold and justify != "right" for _h, justify in columns]
+    foldable = [justify != "right" for _h, justify in columns]
     floor = [min(n, FOLD_FLOOR) for n in natural]
     excess = sum(w + 3 for w in widths) + 1 - limit
     while excess > 0:
