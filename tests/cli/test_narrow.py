@@ -116,3 +116,19 @@ def test_budget_list_at_80_columns_drops_used_rather_than_cut_an_amount_or_fold_
     monkeypatch.setenv("COLUMNS", "160")
     wide = cli("budget", "list").stdout
     assert "used" in wide and "scope" in wide and "hidden" not in wide
+
+
+def test_prices_show_and_diff_at_80_columns_drop_the_rarer_rates_not_squeeze_every_column(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    out = cli("prices", "show", "claude-sonnet-4-20250514").stdout
+    _fits(out, 80)  # before: since and source one character wide, a cell per letter down the page
+    header = next(line for line in out.splitlines() if line.startswith("┃"))
+    assert [h.strip() for h in header.split("┃")[1:5]] == ["since", "source", "input", "output"]
+    assert "hidden to fit the terminal: service tiers, windows, media" in " ".join(out.split())
+    diff = cli("prices", "diff").stdout
+    _fits(diff, 80)
+    header = next(line for line in diff.splitlines() if line.startswith("┃"))
+    assert [h.strip() for h in header.split("┃")[1:4]] == ["provider", "model", "winner"]
+    assert "hidden to fit the terminal: why, kind, differs on (--json has every column)" in " ".join(diff.split())
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "cache write 1h" in cli("prices", "show", "claude-sonnet-4-20250514").stdout

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from margindash_cli.cli.render.kit import print_fitted, stdout_console, table
+from margindash_cli.cli.render.kit import print_fitted, stdout_console
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -124,7 +124,16 @@ def print_price_show(info: dict[str, Any]) -> None:
                 services or "-",
             ]
         )
-    console.print(table("price versions, USD per million tokens", cols, body))
+    # headline: since, source, input, output; the rarer rates go first (#17: at 80 columns since and source were
+    # drawn one character wide)
+    print_fitted(
+        console,
+        "price versions, USD per million tokens",
+        cols,
+        body,
+        drop=("service tiers, windows, media", "tiers", "cache write 1h", "cache write 5m", "cache read"),
+        every="--json",
+    )
     _print_benchmarks(console, info.get("benchmarks"))
 
 
@@ -153,7 +162,14 @@ def _print_benchmarks(console: Console, bench: dict[str, Any] | None) -> None:
         ("source", "left"),
         ("other sources (not taken)", "left"),
     ]
-    console.print(table(f"benchmark scores (of {bench['scores_of']})", cols, body))
+    print_fitted(
+        console,
+        f"benchmark scores (of {bench['scores_of']})",
+        cols,
+        body,
+        drop=("other sources (not taken)", "method", "source"),
+        every="--json",
+    )
 
 
 def print_unpriced(records: list[dict[str, Any]]) -> None:
@@ -172,7 +188,14 @@ def print_unpriced(records: list[dict[str, Any]]) -> None:
         [r["vendor"], r["model"], f"{r['events']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}"]
         for r in records
     ]
-    console.print(table("models with no price (their cost is not in any report)", cols, body))
+    print_fitted(
+        console,
+        "models with no price (their cost is not in any report)",
+        cols,
+        body,
+        drop=("output tokens", "input tokens"),
+        every="--json",
+    )
     # The exact command for each model (USD per million tokens); the most calls first, five at most.
     console.print("to price them (USD per million tokens), run:", markup=False)
     for r in records[:5]:
@@ -230,7 +253,14 @@ def print_disagreements(rows: list[dict[str, Any]]) -> None:
         ]
         for r in rows
     ]
-    console.print(table(f"{len(rows)} price disagreement(s) between sources, USD per million tokens", cols, body))
+    print_fitted(
+        console,
+        f"{len(rows)} price disagreement(s) between sources, USD per million tokens",
+        cols,
+        body,
+        drop=("why", "kind", "differs on"),
+        every="--json",
+    )
 
 
 def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
@@ -280,7 +310,7 @@ def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
         for r in rows
     ]
     title = f"{result['drifting']} model(s) whose computed cost differs from the reported one by more than {result['threshold_pct']}%"
-    console.print(table(title, cols, body))
+    print_fitted(console, title, cols, body, drop=("worst call", "unpriced", "calls", "%"), every="--json")
 
 
 def print_sync(result: dict[str, Any]) -> None:
