@@ -56,8 +56,9 @@ def test_prices_list_at_80_columns_shows_provider_and_model_whole(cli, monkeypat
     monkeypatch.setenv("COLUMNS", "80")
     out = cli("prices", "list").stdout
     _fits(out, 80)
-    assert "│ bedrock    │ amazon.nova-2-multimodal-embeddings-v1:0" in out
-    assert "│ anthropic  │ claude-3-5-haiku-20241022" in out
+    # the whole catalog has ids too long for separate provider and model columns: one provider/model column
+    assert "│ bedrock/amazon.nova-2-multimodal-embeddings-v1:0 " in out
+    assert "│ anthropic/claude-3-5-haiku-20241022 " in out
     assert "hidden to fit the terminal:" in out
     monkeypatch.setenv("COLUMNS", "160")
     wide = cli("prices", "list").stdout
