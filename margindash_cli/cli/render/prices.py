@@ -189,7 +189,7 @@ def _print_benchmarks(console: Console, bench: dict[str, Any] | None) -> None:
         f"benchmark scores (of {bench['scores_of']})",
         cols,
         body,
-        drop=("other sources (not taken)", "method", "source"),
+        drop=("other sources (not taken)", "method"),  # then the source folds: it is prose
         every="--json",
     )
 
