@@ -13,6 +13,8 @@ Invariants:
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
@@ -34,13 +36,11 @@ from margindash_cli.store.schema import (
     _W_SEGMENT,
     _W_TS,
     BLOCK_BITS,
-    CUSTOMER_ROLLUP_FROM_STAGING,
     DAY_MS,
-    DEDUPE_STAGING,
     EPOCH_DATE,
-    EVENT_COLUMN_LIST,
     EVENT_COLUMNS,
-    INSERT_STAGING,
+    INSERT_EVENT,
+    INSERT_EVENT_KEY,
     MAX_ID_RANGES,
     R_CACHED,
     R_COST,
@@ -51,13 +51,16 @@ from margindash_cli.store.schema import (
     R_REASON,
     R_REV,
     R_UNPRICED,
-    ROLLUP_FROM_STAGING,
+    STORED_KEYS,
+    STORED_KEYS_CHUNK,
     UPSERT_CUSTOMER_ROLLUP,
     UPSERT_ROLLUP,
     WIDE_COLUMNS,
     event_key,
 )
 from margindash_cli.store.sql import Repository, _month_start, _time_range, _usage_rank
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite's integers
 
 
 class Events(Repository):
@@ -68,9 +71,10 @@ class Events(Repository):
     def insert_new_events(self, rows: list[tuple[Any, ...]]) -> int:
         """Store the rows ((key, *EVENT_COLUMNS)) whose key is new, and add them to the rollups and the zone map.
 
-        Dedupe (against the store and within the batch) and the rollup sums run inside SQLite, over a
-        staging table, so a batch costs one executemany plus a few set-based statements. New events get
-        the next ids in batch order, and each key points at its event.
+        A key seen twice in `rows` is stored once (its first row). New events get the next ids in batch order, and
+        each key points at its event. The keys go in first, in key order, with INSERT OR IGNORE: when every one
+        was new (the common case) the batch met no stored key and no lookup was needed; otherwise STORED_KEYS finds
+        the stored ones, and the new keys' ids are closed up so the ids stay those of the new rows in batch order.
         Call inside `write()`. Returns how many rows were new.
         """
         if not rows:
@@ -78,34 +82,28 @@ class Events(Repository):
         if len(rows[0]) == len(EVENT_COLUMNS) - 1:  # a row without m005's request_id and response_id: they are NULL
             rows = [(*r, None, None) for r in rows]
         c = self.conn
-        c.execute(f"CREATE TEMP TABLE IF NOT EXISTS staging (key INTEGER NOT NULL, {EVENT_COLUMN_LIST})")
-        c.execute("CREATE UNIQUE INDEX IF NOT EXISTS temp.staging_key ON staging (key)")
-        c.execute("DELETE FROM temp.staging")
-        c.executemany(INSERT_STAGING, rows)
-        c.execute(DEDUPE_STAGING)
+        first: dict[int, tuple[Any, ...]] = {}
+        for r in rows:
+            first.setdefault(r[0], r)  # the first row of a key wins, as it always did
         base = c.execute("SELECT coalesce(max(id), 0) FROM main.events").fetchone()[0]
-        # staging's rowids follow the batch order (gaps where a duplicate was dropped): ids base+1, base+2, ...
-        new = c.execute(
-            f"INSERT INTO main.events (id, {EVENT_COLUMN_LIST}) SELECT ? + row_number() OVER (ORDER BY rowid), {EVENT_COLUMN_LIST}"
-            " FROM temp.staging ORDER BY rowid",
-            (base,),
-        ).rowcount
-        if not new:
-            return 0
-        c.execute(
-            "INSERT INTO main.event_keys (key, id) SELECT key, ? + row_number() OVER (ORDER BY rowid) FROM temp.staging"
-            " ORDER BY 1",
-            (base,),
-        )
+        ids = {key: base + i for i, key in enumerate(first, 1)}
+        inserted = c.executemany(INSERT_EVENT_KEY, sorted(ids.items())).rowcount
+        if inserted != len(ids):
+            ids = _close_up_ids(c, ids, base)
+            if not ids:
+                return 0
+        new = [first[key] for key in ids]  # in batch order (dicts keep insertion order)
+        c.executemany(INSERT_EVENT, [(base + i, *r[1:]) for i, r in enumerate(new, 1)])
         c.execute(
             f"INSERT INTO main.event_blocks (block, min_ts, max_ts) SELECT id >> {BLOCK_BITS}, min(ts), max(ts) FROM main.events"
             " WHERE id > ? GROUP BY 1 ON CONFLICT (block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts),"
             " max_ts = max(max_ts, excluded.max_ts)",
             (base,),
         )
-        c.execute(ROLLUP_FROM_STAGING)
-        c.execute(CUSTOMER_ROLLUP_FROM_STAGING)
-        return new
+        cells, customer_cells = _rollup_cells(new)
+        c.executemany(UPSERT_ROLLUP, cells)
+        c.executemany(UPSERT_CUSTOMER_ROLLUP, customer_cells)
+        return len(new)
 
     def add_to_rollups(self, rows: Iterable[tuple[Any, ...]], *, sign: int) -> None:
         """Add (sign=1) or remove (sign=-1) event rows (WIDE_COLUMNS order) from the rollups."""
@@ -762,3 +760,78 @@ class Events(Repository):
         if edge:
             sql += f" UNION ALL SELECT {cols} FROM rollup_customer_daily WHERE " + " OR ".join(edge)
         return f"({sql}) x", month_args + edge_args
+
+
+def _close_up_ids(c: Any, ids: dict[int, int], base: int) -> dict[int, int]:
+    """After INSERT OR IGNORE met stored keys: the new keys (those whose id is past `base`) with the ids base+1,
+    base+2, ... in batch order, their `event_keys` rows moved to those ids."""
+    keys = sorted(ids)  # looked up in key order: neighbouring keys share pages
+    stored: set[int] = set()
+    for i in range(0, len(keys), STORED_KEYS_CHUNK):
+        chunk = keys[i : i + STORED_KEYS_CHUNK]
+        pad = STORED_KEYS_CHUNK - len(chunk)  # one statement, prepared once: the last chunk repeats its first key
+        for key, key_id in c.execute(STORED_KEYS, chunk + chunk[:1] * pad):
+            if key_id <= base:
+                stored.add(key)
+    fresh = {key: base + i for i, key in enumerate((k for k in ids if k not in stored), 1)}  # in batch order
+    c.executemany(
+        "UPDATE main.event_keys SET id = ? WHERE key = ?",
+        [(fresh[key], key) for key in keys if key in fresh and fresh[key] != ids[key]],
+    )
+    return fresh
+
+
+def _trunc_div(a: int, b: int) -> int:
+    """a / b rounded toward zero, as SQLite's integer division (Python's // rounds down)."""
+    return a // b if a >= 0 else -(-a // b)
+
+
+def _rollup_cells(rows: list[tuple[Any, ...]]) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+    """The rollup_daily and rollup_customer_daily cells of new rows ((key, *EVENT_COLUMNS)), as UPSERT_ROLLUP and
+    UPSERT_CUSTOMER_ROLLUP arguments in primary-key order: one upsert per cell. The sums are SQLite's: a day is
+    ts / DAY_MS and a customer cell splits each cost into cost / 10^6 and cost % 10^6 (toward zero), so the cells
+    are stored exactly as the SQL that summed the rows in SQLite stored them. A sum past 64 bits raises SQLite's
+    "integer overflow", as SQLite's sum() did (the caller stores such a batch row by row)."""
+    daily: dict[tuple[int, int, int, int, int], list[int]] = {}
+    for r in rows:
+        ts, cost, extra = r[1], r[11], r[15]
+        k = (_trunc_div(ts, DAY_MS), r[2], r[3], r[4], r[5])
+        v = daily.get(k)
+        if v is None:
+            v = daily[k] = [0] * 11
+        v[0] += 1
+        v[1] += r[6]
+        v[2] += r[7]
+        v[3] += r[8]
+        v[4] += r[9]
+        v[5] += r[10]
+        if cost is None:
+            v[7] += 1
+        else:
+            v[6] += cost
+            micro = _trunc_div(cost, 1_000_000)
+            v[9] += micro
+            v[10] += cost - micro * 1_000_000
+        if extra is not None:
+            fields = json.loads(extra)
+            if fields.get("currency") == "usd":
+                v[8] += fields.get("revenue_minor") or 0
+    cells = []
+    by_customer: dict[tuple[int, int], list[int]] = {}
+    for k in sorted(daily):
+        v = daily[k]
+        cells.append((*k, *v[:9]))
+        cv = by_customer.get((k[1], k[0]))
+        if cv is None:
+            by_customer[(k[1], k[0])] = v.copy()
+        else:
+            for i, x in enumerate(v):
+                cv[i] += x
+    customer_cells = [
+        (*k, *v[:6], v[9], v[10], v[7], v[8]) for k, v in sorted(by_customer.items())
+    ]  # (customer, day, events, tokens..., cost_micro, cost_rest, unpriced, revenue)
+    if any(not INT64_MIN <= x <= INT64_MAX for cell in cells for x in cell[5:]) or any(
+        not INT64_MIN <= x <= INT64_MAX for cell in customer_cells for x in cell[2:]
+    ):
+        raise sqlite3.OperationalError("integer overflow")
+    return cells, customer_cells
