@@ -82,27 +82,29 @@ class Events(Repository):
         if len(rows[0]) == len(EVENT_COLUMNS) - 1:  # a row without m005's request_id and response_id: they are NULL
             rows = [(*r, None, None) for r in rows]
         c = self.conn
-        first: dict[int, tuple[Any, ...]] = {}
-        for r in rows:
-            first.setdefault(r[0], r)  # the first row of a key wins, as it always did
+        new = rows
+        if len({r[0] for r in rows}) != len(rows):  # a key repeated in the batch: its first row wins, as it always did
+            seen: set[int] = set()
+            new = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]
         base = c.execute("SELECT coalesce(max(id), 0) FROM main.events").fetchone()[0]
-        ids = {key: base + i for i, key in enumerate(first, 1)}
+        ids = {r[0]: base + i for i, r in enumerate(new, 1)}
         inserted = c.executemany(INSERT_EVENT_KEY, sorted(ids.items())).rowcount
         if inserted != len(ids):
             ids = _close_up_ids(c, ids, base)
             if not ids:
                 return 0
-        new = [first[key] for key in ids]  # in batch order (dicts keep insertion order)
-        c.executemany(INSERT_EVENT, [(base + i, *r[1:]) for i, r in enumerate(new, 1)])
-        c.execute(
-            f"INSERT INTO main.event_blocks (block, min_ts, max_ts) SELECT id >> {BLOCK_BITS}, min(ts), max(ts) FROM main.events"
-            " WHERE id > ? GROUP BY 1 ON CONFLICT (block) DO UPDATE SET min_ts = min(min_ts, excluded.min_ts),"
-            " max_ts = max(max_ts, excluded.max_ts)",
-            (base,),
-        )
-        cells, customer_cells = _rollup_cells(new)
+            new = [r for r in new if r[0] in ids]  # in batch order, as their ids
+        c.executemany(INSERT_EVENT, new)
+        if c.execute("SELECT max(id) FROM main.events").fetchone()[0] != base + len(new):
+            raise sqlite3.DatabaseError("events did not get the ids their keys point at")  # SQLite's rowids changed
+        cells, customer_cells, blocks = _rollup_cells(new, base)
         c.executemany(UPSERT_ROLLUP, cells)
         c.executemany(UPSERT_CUSTOMER_ROLLUP, customer_cells)
+        c.executemany(
+            "INSERT INTO main.event_blocks (block, min_ts, max_ts) VALUES (?, ?, ?) ON CONFLICT (block) DO UPDATE SET"
+            " min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)",
+            blocks,
+        )
         return len(new)
 
     def add_to_rollups(self, rows: Iterable[tuple[Any, ...]], *, sign: int) -> None:
@@ -786,15 +788,27 @@ def _trunc_div(a: int, b: int) -> int:
     return a // b if a >= 0 else -(-a // b)
 
 
-def _rollup_cells(rows: list[tuple[Any, ...]]) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]]]:
+def _rollup_cells(
+    rows: list[tuple[Any, ...]], base: int
+) -> tuple[list[tuple[int, ...]], list[tuple[int, ...]], list[tuple[int, int, int]]]:
     """The rollup_daily and rollup_customer_daily cells of new rows ((key, *EVENT_COLUMNS)), as UPSERT_ROLLUP and
-    UPSERT_CUSTOMER_ROLLUP arguments in primary-key order: one upsert per cell. The sums are SQLite's: a day is
+    UPSERT_CUSTOMER_ROLLUP arguments in primary-key order: one upsert per cell; and the zone map's (block, min ts,
+    max ts) of the rows, whose ids are base+1, base+2, .... The sums are SQLite's: a day is
     ts / DAY_MS and a customer cell splits each cost into cost / 10^6 and cost % 10^6 (toward zero), so the cells
     are stored exactly as the SQL that summed the rows in SQLite stored them. A sum past 64 bits raises SQLite's
     "integer overflow", as SQLite's sum() did (the caller stores such a batch row by row)."""
     daily: dict[tuple[int, int, int, int, int], list[int]] = {}
-    for r in rows:
+    blocks: dict[int, list[int]] = {}
+    block, lo, hi = (base + 1) >> BLOCK_BITS, rows[0][1], rows[0][1]
+    for i, r in enumerate(rows, base + 1):
         ts, cost, extra = r[1], r[11], r[15]
+        if i >> BLOCK_BITS != block:
+            blocks[block] = [lo, hi]
+            block, lo, hi = i >> BLOCK_BITS, ts, ts
+        elif ts < lo:
+            lo = ts
+        elif ts > hi:
+            hi = ts
         k = (_trunc_div(ts, DAY_MS), r[2], r[3], r[4], r[5])
         v = daily.get(k)
         if v is None:
@@ -834,4 +848,5 @@ def _rollup_cells(rows: list[tuple[Any, ...]]) -> tuple[list[tuple[int, ...]], l
         not INT64_MIN <= x <= INT64_MAX for cell in customer_cells for x in cell[2:]
     ):
         raise sqlite3.OperationalError("integer overflow")
-    return cells, customer_cells
+    blocks[block] = [lo, hi]
+    return cells, customer_cells, [(b, lo, hi) for b, (lo, hi) in blocks.items()]

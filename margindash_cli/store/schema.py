@@ -122,7 +122,9 @@ UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.j
 # the change count says whether any was stored already (then STORED_KEYS finds which, and the new ids are closed up);
 # the events follow in id order and each rollup cell, summed in Python, is one upsert in primary-key order.
 INSERT_EVENT_KEY = "INSERT OR IGNORE INTO main.event_keys (key, id) VALUES (?, ?)"
-INSERT_EVENT = f"INSERT INTO main.events (id, {EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * (len(EVENT_COLUMNS) + 1))})"
+# Bound to a whole row (key, *EVENT_COLUMNS): ?1, the key, is left out, so no row is copied to drop it. The id is not
+# given: SQLite gives each new row the largest id plus one, so the events get the ids base+1, base+2, ... in order.
+INSERT_EVENT = f"INSERT INTO main.events ({EVENT_COLUMN_LIST}) VALUES ({', '.join(f'?{i}' for i in range(2, len(EVENT_COLUMNS) + 2))})"
 STORED_KEYS_CHUNK = 500  # keys looked up per STORED_KEYS statement
 # A key lookup per listed key (SEARCH ... USING PRIMARY KEY), never a scan of event_keys (a test holds the plan): a
 # scan costs time in proportion to the store on every batch of every cron run.

@@ -166,6 +166,8 @@ def _random_batches(rng: random.Random, store: Store) -> list[list[tuple]]:
             )
         if b == 5:
             rows = [r[:16] for r in rows]  # rows without request and response ids (before m005)
+        if b == 7:
+            rows = rows[:9] + rows + rows[3:12]  # the very same rows again, before and after
         batches.append(rows)
     return batches
 
