@@ -40,7 +40,8 @@ from margindash_cli.ingest.formats import claude_code
 from margindash_cli.store.db import OperationalError, Store
 from margindash_cli.store.schema import EVENT_COLUMNS, event_key
 
-BATCH_LINES = 20_000  # lines per transaction: large enough to amortise the commit, small enough to stay flat in memory
+BATCH_LINES = 50_000  # lines per transaction: each commit rewrites every dirty key and rollup page (#20: 20k -> 50k,
+# 1M lines into a fresh store ~20% less wall time; 100k gained no more and took ~300 MB), memory stays flat
 BATCH_LINES_ENV = "MARGINDASH_BATCH_LINES"  # overrides BATCH_LINES: tests force many small transactions with it
 READ_BLOCK = 1 << 20  # bytes read at a time
 BOM = b"\xef\xbb\xbf"
