@@ -178,18 +178,19 @@ class Events(Repository):
         at: dict[int, int] = {}
         grown = 0
         wide = ", ".join("x." + col for col in WIDE_COLUMNS)
+        stored = _stored_ids(c, {row[0] for row in rows})  # looked up STORED_KEYS_CHUNK at a time, not one by one
         for row in rows:
             key = row[0]
             if key in at:
                 if _usage_rank(row) > _usage_rank(fresh[at[key]]):
                     fresh[at[key]] = row
                 continue
-            hit = c.execute("SELECT id FROM event_keys WHERE key = ?", (key,)).fetchone()
-            if hit is None:
+            event_id = stored.get(key)
+            if event_id is None:
                 at[key] = len(fresh)
                 fresh.append(row)
                 continue
-            old = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (hit[0],)).fetchone()
+            old = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (event_id,)).fetchone()
             if old is None:
                 continue
             old_rank = (old[_W_OUT], old[_W_IN], old[_W_REASON], old[_W_CACHED], old[_W_CW])
@@ -198,9 +199,9 @@ class Events(Repository):
             c.execute(
                 "UPDATE events SET input_tokens = ?, output_tokens = ?, cached_input_tokens = ?, cache_write_tokens = ?,"
                 " reasoning_tokens = ?, cost = ?, price_id = ?, source = ?, line = ?, extra = ? WHERE id = ?",
-                (*row[6:16], hit[0]),
+                (*row[6:16], event_id),
             )
-            new = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (hit[0],)).fetchone()
+            new = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (event_id,)).fetchone()
             self.add_to_rollups([old], sign=-1)
             self.add_to_rollups([new], sign=1)
             grown += 1
@@ -764,17 +765,23 @@ class Events(Repository):
         return f"({sql}) x", month_args + edge_args
 
 
+def _stored_ids(c: Any, keys: Iterable[int]) -> dict[int, int]:
+    """key -> event id of the `keys` that event_keys holds: STORED_KEYS_CHUNK keys a statement, in key order
+    (neighbouring keys share pages)."""
+    ordered = sorted(keys)
+    found: dict[int, int] = {}
+    for i in range(0, len(ordered), STORED_KEYS_CHUNK):
+        chunk = ordered[i : i + STORED_KEYS_CHUNK]
+        pad = STORED_KEYS_CHUNK - len(chunk)  # one statement, prepared once: the last chunk repeats its first key
+        found.update(c.execute(STORED_KEYS, chunk + chunk[:1] * pad))
+    return found
+
+
 def _close_up_ids(c: Any, ids: dict[int, int], base: int) -> dict[int, int]:
     """After INSERT OR IGNORE met stored keys: the new keys (those whose id is past `base`) with the ids base+1,
     base+2, ... in batch order, their `event_keys` rows moved to those ids."""
-    keys = sorted(ids)  # looked up in key order: neighbouring keys share pages
-    stored: set[int] = set()
-    for i in range(0, len(keys), STORED_KEYS_CHUNK):
-        chunk = keys[i : i + STORED_KEYS_CHUNK]
-        pad = STORED_KEYS_CHUNK - len(chunk)  # one statement, prepared once: the last chunk repeats its first key
-        for key, key_id in c.execute(STORED_KEYS, chunk + chunk[:1] * pad):
-            if key_id <= base:
-                stored.add(key)
+    keys = sorted(ids)
+    stored = {key for key, key_id in _stored_ids(c, ids).items() if key_id <= base}
     fresh = {key: base + i for i, key in enumerate((k for k in ids if k not in stored), 1)}  # in batch order
     c.executemany(
         "UPDATE main.event_keys SET id = ? WHERE key = ?",

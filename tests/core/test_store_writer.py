@@ -83,6 +83,42 @@ def staging_insert_new_events(self, rows):
     return new
 
 
+def per_row_grow_events(self, rows):
+    """`Events.grow_events` as it was before #20: one key lookup per row."""
+    from margindash_cli.store.schema import _W_CACHED, _W_CW, _W_IN, _W_OUT, _W_REASON, WIDE_COLUMNS
+    from margindash_cli.store.sql import _usage_rank
+
+    c = self.conn
+    fresh, at, grown = [], {}, 0
+    wide = ", ".join("x." + col for col in WIDE_COLUMNS)
+    for row in rows:
+        key = row[0]
+        if key in at:
+            if _usage_rank(row) > _usage_rank(fresh[at[key]]):
+                fresh[at[key]] = row
+            continue
+        hit = c.execute("SELECT id FROM event_keys WHERE key = ?", (key,)).fetchone()
+        if hit is None:
+            at[key] = len(fresh)
+            fresh.append(row)
+            continue
+        old = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (hit[0],)).fetchone()
+        if old is None:
+            continue
+        if _usage_rank(row) <= (old[_W_OUT], old[_W_IN], old[_W_REASON], old[_W_CACHED], old[_W_CW]):
+            continue
+        c.execute(
+            "UPDATE events SET input_tokens = ?, output_tokens = ?, cached_input_tokens = ?, cache_write_tokens = ?,"
+            " reasoning_tokens = ?, cost = ?, price_id = ?, source = ?, line = ?, extra = ? WHERE id = ?",
+            (*row[6:16], hit[0]),
+        )
+        new = c.execute(f"SELECT {wide} FROM events_wide x WHERE x.id = ?", (hit[0],)).fetchone()
+        self.add_to_rollups([old], sign=-1)
+        self.add_to_rollups([new], sign=1)
+        grown += 1
+    return fresh, grown
+
+
 # ---- the stores compared whole -----------------------------------------------------------------------------------
 
 TABLES = (
@@ -232,34 +268,40 @@ def test_ingest_stores_the_same_as_the_staging_path(tmp_path, monkeypatch):
                 }
             )
         )
-    claude = []
-    for i in range(120):
-        msg = f"msg_{i // 3}"
-        claude.append(
-            orjson.dumps(
-                {
-                    "type": "assistant",
-                    "sessionId": "s1",
-                    "version": "1.0.0",
-                    "timestamp": f"2026-08-03T11:{i % 60:02d}:00Z",
-                    "requestId": f"rq_{i}",
-                    "message": {
-                        "id": msg,
-                        "role": "assistant",
-                        "model": "claude-sonnet-4-20250514",
-                        "usage": {"input_tokens": 10, "output_tokens": 5 + (i % 3) * rng.randrange(0, 40)},
-                    },
-                }
+
+    def claude(n, grow):
+        out = []
+        for i in range(n):
+            out.append(
+                orjson.dumps(
+                    {
+                        "type": "assistant",
+                        "sessionId": "s1",
+                        "version": "1.0.0",
+                        "timestamp": f"2026-08-03T11:{i % 60:02d}:00Z",
+                        "requestId": f"rq_{i}",
+                        "message": {
+                            "id": f"msg_{i // 3}",
+                            "role": "assistant",
+                            "model": "claude-sonnet-4-20250514",
+                            "usage": {"input_tokens": 10, "output_tokens": 5 + (i % 3) * rng.randrange(0, grow)},
+                        },
+                    }
+                )
             )
-        )
+        return out
+
     (logs / "a.jsonl").write_bytes(b"\n".join(lines[:400]) + b"\n")
     (logs / "b.jsonl").write_bytes(b"\n".join(lines[250:500]) + b"\n")
-    (logs / "c.jsonl").write_bytes(b"\n".join(claude) + b"\n")
+    (logs / "c.jsonl").write_bytes(b"\n".join(claude(120, 40)) + b"\n")
+    later = tmp_path / "later"  # the same messages logged again (a side chain), some of them grown since
+    later.mkdir()
+    (later / "d.jsonl").write_bytes(b"\n".join(claude(150, 90)) + b"\n")
 
     def run(db: Path) -> list[tuple]:
         store = Store.open(db)
         results = []
-        for paths in ([str(logs / "a.jsonl")], [str(logs)]):
+        for paths in ([str(logs / "a.jsonl")], [str(logs)], [str(later)]):
             res = ingest_paths(store, paths, quarantine_path=tmp_path / f"{db.stem}.q", pricer=LazyPricer(store))
             results.append((res.events_stored, res.duplicates, res.rejected, res.total("updated")))
         store.close()
@@ -267,9 +309,10 @@ def test_ingest_stores_the_same_as_the_staging_path(tmp_path, monkeypatch):
 
     new_results = run(tmp_path / "new.db")
     monkeypatch.setattr(Events, "insert_new_events", staging_insert_new_events)
+    monkeypatch.setattr(Events, "grow_events", per_row_grow_events)
     old_results = run(tmp_path / "old.db")
     assert new_results == old_results
-    assert new_results[1][1] > 0  # duplicates across files were met
+    assert new_results[1][1] > 0 and new_results[2][3] > 0  # duplicates across files were met, stored calls grew
     new, old = dump(tmp_path / "new.db"), dump(tmp_path / "old.db")
     for table in TABLES:
         if table in ("sources", "checkpoints"):  # they hold each store's own file paths
