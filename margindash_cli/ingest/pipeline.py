@@ -52,6 +52,7 @@ RAW_KEPT = 1024  # bytes of an over-long line the quarantine keeps
 TAIL_BYTES = 64 << 10  # the bytes before a checkpoint's offset that must match for a file to resume it (m009)
 ONE_DOCUMENT_MAX_BYTES = 256 << 20  # a pretty-printed JSON file up to this size is recognised as one (not JSONL)
 NOT_JSONL_NOTE = "not named *.jsonl or *.jsonl.gz: not read (name the file itself to read it)"
+RECENT_MESSAGES = 64  # Claude Code calls a reader keeps to recognise a repeated content block (`_normalize`)
 MARSHAL_VERSION = 4  # the framing between the reader process and the writer (`_send`)
 OWN_SUFFIXES = ("", "-wal", "-shm", "-journal", ".lock")  # the store's own files, never read by a directory walk
 
@@ -312,6 +313,7 @@ class _Batch:
         self.offset = 0
         self.line = 0
         self.lines = 0
+        self.shadowed = 0  # calls dropped before pricing: a repeat of a message that cannot change the store
 
 
 def ingest_paths(
@@ -374,6 +376,7 @@ class _FileIngest:
         self.restart = False  # this (path, identity)'s checkpoint describes another file: put it back to 0 first
         self.growable = self.fmt == "claude-code"  # calls whose usage a later line of the same message may grow
         self.no_follow = False  # found by a folder walk as a regular file: never follow a symlink swapped in since
+        self.messages: dict[str, tuple[dict[str, Any], NormalizedEvent]] = {}  # request id -> its recent call
 
     def run(self, stdin: IO[bytes] | None) -> FileResult:
         try:
@@ -474,10 +477,11 @@ class _FileIngest:
                 while (msg := _receive(inp)) is not None:  # None: the reader ended, or died in the middle of a batch
                     kind = msg[0]
                     if kind == "batch":
-                        _, rows, offset, line, with_stat, lines_read, rejected, growable = msg
+                        _, rows, offset, line, with_stat, lines_read, rejected, growable, shadowed = msg
                         self.result.lines_read += lines_read  # counted as each batch arrives: nothing unreported
                         self.result.rejected += rejected  # if the reader stops early
                         self._store_batch(rows, offset, line, st if with_stat else None, growable=growable)
+                        self.result.duplicates += shadowed
                         if self.on_progress:
                             self.on_progress(offset - read_to)
                         read_to = offset
@@ -502,7 +506,19 @@ class _FileIngest:
             rows = self._prepare(batch)
             counts = (self.result.lines_read, self.result.rejected)  # since the last batch: sent with it
             self.result.lines_read = self.result.rejected = 0
-            _send(out, ("batch", rows, batch.offset, batch.line, stat is not None, *counts, sorted(batch.growable)))
+            _send(
+                out,
+                (
+                    "batch",
+                    rows,
+                    batch.offset,
+                    batch.line,
+                    stat is not None,
+                    *counts,
+                    sorted(batch.growable),
+                    batch.shadowed,
+                ),
+            )
             out.flush()
 
         self._flush = send  # type: ignore[method-assign]
@@ -694,7 +710,7 @@ class _FileIngest:
                 obj = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
                 raise LineRejected(f"not valid JSON ({_short(str(exc))})") from None
-            events = canonical.normalize(obj, self.fmt, self.maps)
+            events = self._normalize(obj)
             if self.require_customer:
                 for ev in events:
                     if ev.customer_id is None:
@@ -719,6 +735,33 @@ class _FileIngest:
                 key = event_key(f"s:{self.identity}:{line_no}" + (f":{i}" if i else ""))
             batch.events.append((key, ev, line_no))
 
+    def _normalize(self, obj: Any) -> list[NormalizedEvent]:
+        """`canonical.normalize` of a parsed line. Claude Code writes one line per content block of a response, each
+        with the response's usage: a line whose partial event is that of a recent call of the same request id but
+        for its timestamp takes that call's validated event with its own time, without validating it again (#20).
+        Exact by construction: `validate` is a pure function of the partial event, every check but the
+        timestamp's passed on the same values, and a timestamp that does not parse goes the whole way (which words
+        the rejection as ever)."""
+        if self.maps or not (self.growable or (self.fmt == "auto" and type(obj) is dict and claude_code.matches(obj))):
+            return canonical.normalize(obj, self.fmt, self.maps)
+        partials = canonical.partial_events(obj, self.fmt, self.maps)
+        if len(partials) != 1 or type(request_id := partials[0].get("request_id")) is not str:
+            return [canonical.validate(p) for p in partials]
+        p = partials[0]
+        seen = self.messages.get(request_id)
+        if seen is not None and _same_but_time(p, seen[0]):
+            try:
+                ts_ms = canonical.parse_timestamp(p.get("timestamp"))
+            except LineRejected:
+                pass
+            else:
+                return [seen[1]._replace(ts_ms=ts_ms)]
+        ev = canonical.validate(p)
+        if len(self.messages) >= RECENT_MESSAGES:
+            self.messages.clear()  # the blocks of a response are written together: the recent ones are enough
+        self.messages[request_id] = (p, ev)
+        return [ev]
+
     # ---- one transaction ----
 
     def _flush(self, batch: _Batch, stat: os.stat_result | None, *, save_checkpoint: bool = True) -> None:
@@ -730,6 +773,7 @@ class _FileIngest:
             save_checkpoint=save_checkpoint,
             growable=batch.growable,
         )
+        self.result.duplicates += batch.shadowed
 
     def _prepare(self, batch: _Batch) -> list[tuple[Any, ...]]:
         """The batch's calls priced, as rows with names for dimensions (`_row`); the calls whose cost cannot be
@@ -737,9 +781,20 @@ class _FileIngest:
         # Priced before the write lock is taken: the lock is held only for the SQL, which keeps
         # overlapping cron jobs from waiting on our Python work.
         price = self.pricer.price if self.pricer else _unpriced
-        costs = [price(ev) for _key, ev, _line in batch.events]
-        if any(c is not None and not -MAX_CALL_PICO <= c <= MAX_CALL_PICO for c, _ in costs):
-            costs = self._reject_implausible_costs(batch, costs)
+        costs = None
+        shadowed = _shadowed(batch) if batch.growable else set()
+        if shadowed:
+            kept = [item for i, item in enumerate(batch.events) if i not in shadowed]
+            costs = [price(ev) for _key, ev, _line in kept]
+            if any(c is not None and not -MAX_CALL_PICO <= c <= MAX_CALL_PICO for c, _ in costs):
+                costs = None  # a call quarantined for its cost may leave a repeat that counts: price them all
+            else:
+                batch.events[:] = kept
+                batch.shadowed = len(shadowed)
+        if costs is None:
+            costs = [price(ev) for _key, ev, _line in batch.events]
+            if any(c is not None and not -MAX_CALL_PICO <= c <= MAX_CALL_PICO for c, _ in costs):
+                costs = self._reject_implausible_costs(batch, costs)
         self.quarantine.flush()
         return [_row(key, ev, line_no, cost) for (key, ev, line_no), cost in zip(batch.events, costs)]
 
@@ -868,6 +923,43 @@ class _FileIngest:
             )
         batch.events[:] = kept
         return kept_costs
+
+
+def _same_but_time(p: dict[str, Any], q: dict[str, Any]) -> bool:
+    """Whether two partial events are the same but for their timestamp: the same keys, and values of the same plain
+    type (a string, a number, None) that are equal (1 and True, or 1 and 1.0, are not the same to `validate`)."""
+    if p.keys() != q.keys():
+        return False
+    for name, value in p.items():
+        if name == "timestamp":
+            continue
+        other = q[name]
+        if type(value) is not type(other) or type(value) not in _PLAIN or value != other:
+            return False
+    return True
+
+
+_PLAIN = (str, int, float, type(None))
+
+
+def _shadowed(batch: _Batch) -> set[int]:
+    """The indexes of the batch's calls that cannot change the store: a call of a growable key (a Claude Code
+    message) whose usage is no larger than that of an earlier call of the same key in the batch. `grow_events` keeps
+    the largest usage of a key, the first of equals, and grows a stored call only to a larger usage, so such a call
+    is a duplicate whatever the store holds; dropping it before pricing changes nothing (unless a call is
+    quarantined for its cost: `_prepare` then prices them all)."""
+    best: dict[int, tuple[int, ...]] = {}
+    out = set()
+    for i, (key, ev, _line) in enumerate(batch.events):
+        if key not in batch.growable:
+            continue
+        rank = (ev.output_tokens, ev.input_tokens, ev.reasoning_tokens, ev.cached_input_tokens, ev.cache_write_tokens)
+        top = best.get(key)
+        if top is not None and rank <= top:
+            out.add(i)
+        else:
+            best[key] = rank
+    return out
 
 
 def _send(out: IO[bytes], msg: tuple[Any, ...]) -> None:
