@@ -335,16 +335,40 @@ def ingest_paths(
     own = own_store_files(store.path, quarantine_path) if str(store.path) != ":memory:" else [quarantine_path]
     no_follow: set[str] = set()
     files = expand_paths(paths, own_files=own, follow_symlinks=follow_symlinks, notes=result.files, no_follow=no_follow)
+    group = _Group(store, _batch_lines())
     try:
-        for path in files:
-            reader = _FileIngest(store, path, fmt, maps or [], quarantine, require_customer, pricer, on_progress)
-            reader.no_follow = path in no_follow
-            result.files.append(reader.run(stdin if path == "-" else None))
+        with store.grouped_writes():
+            for path in files:
+                reader = _FileIngest(store, path, fmt, maps or [], quarantine, require_customer, pricer, on_progress)
+                reader.no_follow = path in no_follow
+                reader.group = group
+                result.files.append(reader.run(stdin if path == "-" else None))
     finally:
         quarantine.close()
     if quarantine.path.exists() and result.rejected:
         result.quarantine_path = str(quarantine.path)
     return result
+
+
+class _Group:
+    """The transaction that small files share (#20): their batches are written as savepoints of one transaction
+    (`Store.grouped_writes`), committed once it holds `limit` rows, so a folder of 400 session logs costs a few
+    commits, not 400. Each file's checkpoint is written with its events, so a kill leaves every file of an
+    uncommitted group unread, to be read again, and every file of a committed one read with its checkpoint."""
+
+    def __init__(self, store: Store, limit: int):
+        self.store = store
+        self.limit = limit
+        self.rows = 0
+
+    def stored(self, rows: int) -> None:
+        self.rows += rows + 1  # + the checkpoint
+        if self.rows >= self.limit:
+            self.commit()
+
+    def commit(self) -> None:
+        self.store.commit_group()
+        self.rows = 0
 
 
 class _FileIngest:
@@ -376,6 +400,7 @@ class _FileIngest:
         self.restart = False  # this (path, identity)'s checkpoint describes another file: put it back to 0 first
         self.growable = self.fmt == "claude-code"  # calls whose usage a later line of the same message may grow
         self.no_follow = False  # found by a folder walk as a regular file: never follow a symlink swapped in since
+        self.group: _Group | None = None  # the transaction shared with other small files (`ingest_paths`)
         self.messages: dict[str, tuple[dict[str, Any], NormalizedEvent]] = {}  # request id -> its recent call
 
     def run(self, stdin: IO[bytes] | None) -> FileResult:
@@ -458,6 +483,8 @@ class _FileIngest:
         arrives, in order, each with its checkpoint, exactly as `_flush` does when reading alone."""
         if isinstance(self.pricer, LazyPricerLike):
             self.pricer.load()  # here, not in the reader: loading may write the shipped catalog to the store
+        if self.group is not None:
+            self.group.commit()  # no transaction open across the fork
         read_fd, write_fd = os.pipe()
         pid = os.fork()
         if pid == 0:  # the reader: never returns
@@ -818,6 +845,8 @@ class _FileIngest:
                 raise
             self.source_id = None  # it may have been created by the transaction just rolled back
             self._store_rows(named_rows, offset, line, stat, save_checkpoint, growable, one_by_one=True)
+        if self.group is not None:
+            self.group.stored(len(named_rows))
 
     def _store_rows(
         self,
