@@ -7,6 +7,7 @@ from pathlib import Path
 
 STORE_FILENAME = "margindash.db"  # the store's file name inside the data directory
 QUARANTINE_FILENAME = "quarantine.jsonl"  # rejected lines, next to the store unless --quarantine says otherwise
+DEMO_STORE = ("demo", "demo.db")  # `margindash demo`'s own store, under the data directory (never the user's)
 
 
 def data_dir() -> Path:
@@ -27,6 +28,11 @@ def store_path(explicit: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser()
     return data_dir() / STORE_FILENAME
+
+
+def demo_store_path() -> Path:
+    """Where `margindash demo` builds its store (with the log and revenue CSV it is built from)."""
+    return data_dir().joinpath(*DEMO_STORE)
 
 
 def default_quarantine_path(db_path: Path) -> Path:

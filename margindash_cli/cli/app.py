@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -29,6 +28,44 @@ from margindash_cli.cli.commands import simulate as simulate_commands
 from margindash_cli.cli.commands import stripe as stripe_commands
 from margindash_cli.errors import MarginDashError
 
+# `margindash --help` lists the commands in these groups, in this order (as gh does), each with a summary that fits
+# one line at 80 columns. Every command is in exactly one group (tests/cli/test_help.py checks it).
+COMMAND_GROUPS: dict[str, dict[str, str]] = {
+    "CORE COMMANDS": {
+        "ingest": "Read usage logs into the store (a re-run reads only new lines)",
+        "report": "Revenue, cost and margin by customer, feature, model or time",
+        "events": "List stored calls, newest first, to trace any number",
+        "budget": "Spend limits with alerts, a blocklist and CI exit codes",
+        "simulate": "Re-price real calls on other models, ranked by score per $",
+        "dashboard": "Write one self-contained HTML file with every chart",
+    },
+    "PRICES": {
+        "prices": "The price catalog: list, show, set, rm, alias, unpriced",
+        "sync-prices": "Fetch public price lists; a change becomes a new version",
+        "reprice": "Recompute stored costs after a price was added or corrected",
+    },
+    "REVENUE": {
+        "sync-stripe": "Sync revenue per customer from Stripe (safe from cron)",
+        "stripe": "Apply a Stripe webhook event you received",
+        "customers": "Map Stripe customers to your app's customer ids",
+        "revenue": "Import revenue from billing systems other than Stripe",
+        "fx": "Import exchange rates to USD for revenue in other currencies",
+    },
+    "COSTS": {
+        "sync-costs": "Pull billed costs from the OpenAI and Anthropic admin APIs",
+        "costs": "Import billed costs from AWS CUR 2.0 and FOCUS 1.x files",
+        "reconcile": "Compare computed cost with the provider's bill; explain the gap",
+    },
+    "STORE AND SETUP": {
+        "doctor": "Check the store: integrity, rollups, prices, sync, checkpoints",
+        "export": "Write events and rollups as Parquet or CSV for a warehouse",
+        "demo": "Build a demo store from synthetic data and show its margins",
+        "db": "Print where the store is",
+        "schema": "Print the JSON Schema of what ingest reads",
+    },
+}
+OTHER_GROUP = "ADDITIONAL COMMANDS"  # a command missing from COMMAND_GROUPS is still listed, never hidden
+
 
 class _Root(TyperGroup):
     """Maps the core's known failures to `error:`/`hint:` lines on stderr and their exit codes."""
@@ -36,12 +73,49 @@ class _Root(TyperGroup):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from margindash_cli.cli.helptext import apply  # lazy: start-up
+        from margindash_cli.cli.values import install  # lazy: start-up
 
         apply(self)  # metavars a user can read (DATE, N, [table|json|csv], PATHS...), not Python type names
+        install(self)  # values parsed with the stdlib: no pydantic imported by Typer at every command (#20)
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        """The root's own options (`margindash --dbb`): a usage error printed as every other one."""
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except Exception as exc:
+            _exit_on_usage_error(exc)
+            raise
+
+    def format_options(self, ctx: typer.Context, formatter: Any) -> None:
+        """The commands first, then the global options (gh's order: what you can do before how to tune it)."""
+        self.format_commands(ctx, formatter)
+        records = [rec for param in self.get_params(ctx) if (rec := param.get_help_record(ctx))]
+        if records:
+            with formatter.section("Options"):
+                formatter.write_dl(records)
+
+    def format_commands(self, ctx: typer.Context, formatter: Any) -> None:
+        """The commands in COMMAND_GROUPS' groups and order, names in one column, one line each."""
+        listed = {name: cmd for name, cmd in self.commands.items() if not cmd.hidden}
+        groups = [(title, [(n, s) for n, s in rows.items() if n in listed]) for title, rows in COMMAND_GROUPS.items()]
+        grouped = {n for _, rows in groups for n, _ in rows}
+        others = [(n, cmd.get_short_help_str(60)) for n, cmd in listed.items() if n not in grouped]
+        groups.append((OTHER_GROUP, others))
+        width = max(len(n) for n in listed) + 2
+        for title, rows in groups:
+            if not rows:
+                continue
+            formatter.write_paragraph()
+            formatter.write_text(title)
+            for name, summary in rows:
+                formatter.write(f"  {name:<{width}}{summary}\n")
+
+    def invoke(self, ctx: typer.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except _USAGE_ERROR as exc:  # a subcommand's unknown option, missing argument or bad value
+            _exit_on_usage_error(exc, f"{ctx.command_path} {ctx.invoked_subcommand or ''}".strip())
+            raise
         except MarginDashError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             if exc.hint:
@@ -74,8 +148,10 @@ class _Root(TyperGroup):
             # A store damaged past its header (a bad page met mid-query) or a failing disk: a known failure, so no
             # traceback. Nothing half-done stays: every write is a transaction, rolled back with the error.
             from margindash_cli.paths import store_path  # lazy: start-up
+            from margindash_cli.store.db import is_readonly_error  # lazy: start-up
 
-            print(f"error: the store {store_path((ctx.obj or {}).get('db'))} failed: {exc}", file=sys.stderr)
+            what = "is read-only (permissions or mount)" if is_readonly_error(exc) else "failed"
+            print(f"error: the store {store_path((ctx.obj or {}).get('db'))} {what}: {exc}", file=sys.stderr)
             if "integer overflow" in str(exc):
                 print(
                     "hint: a cost went past the store's limit of about $9.2M per UTC day, customer, feature, model and"
@@ -89,8 +165,26 @@ class _Root(TyperGroup):
             raise typer.Exit(1) from None
 
 
+_USAGE_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")  # Click's, as Typer raises it
+
+
+def _exit_on_usage_error(exc: BaseException, where: str = "margindash") -> None:
+    """Print a Click usage error as `error:`/`hint:` lines and exit 2, as the core's UsageErrors do (#17); return
+    for anything else (and for `margindash budget` with no subcommand, which shows its help)."""
+    from margindash_cli.cli.values import is_help_request, usage_error_lines  # lazy: start-up
+
+    if not isinstance(exc, _USAGE_ERROR) or is_help_request(exc):
+        return
+    message, hint = usage_error_lines(exc, where)
+    print(f"error: {message}", file=sys.stderr)
+    print(f"hint: {hint}", file=sys.stderr)
+    raise typer.Exit(2) from None
+
+
 def _is_store_failure(exc: Exception) -> bool:
     """A store damaged past its header or a failing disk (SQLite's DatabaseError), met by any command."""
+    if "margindash_cli.store.db" not in sys.modules:
+        return False  # no store was opened, so no SQLite error (and --help's Exit does not import the store)
     from margindash_cli.store.db import DatabaseError  # lazy: start-up
 
     return isinstance(exc, DatabaseError)
@@ -113,7 +207,7 @@ WRITE_COMMANDS = {
 }  # (sub)command groups that may write the store
 
 
-def _interrupted_message(ctx: click.Context) -> str:
+def _interrupted_message(ctx: typer.Context) -> str:
     """Ctrl-C: a read (a report, events, an export) only stops; a write says that its committed batches stay."""
     name = ctx.invoked_subcommand or ""
     if name in WRITE_COMMANDS:

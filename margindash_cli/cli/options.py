@@ -4,6 +4,7 @@ store named by the global --db option."""
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
 NOW_ENV = "MARGINDASH_NOW"  # an ISO date-time that stands in for the clock (--period, generated_at): reproducible reports and tests
 
 # Options every report command shares.
-Since = Annotated[Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, in --tz).")]
-Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this date.")]
+Since = Annotated[
+    Optional[str], typer.Option("--since", help="From this day or month (YYYY-MM-DD or YYYY-MM, in --tz).")
+]
+Until = Annotated[Optional[str], typer.Option("--until", help="Up to and including this day or month.")]
 Period = Annotated[
     Optional[str],
     typer.Option("--period", help="today|yesterday|Nd (the last N days with today: 7d, 90d)|mtd|last-month|YYYY-MM."),
@@ -42,7 +45,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print as JSON.")]
 JsonSummaryOption = Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")]
 JsonResultOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 UtcSince = Annotated[
-    Optional[str], typer.Option("--since", help="From this date (YYYY-MM-DD, UTC).")
+    Optional[str], typer.Option("--since", help="From this day or month (YYYY-MM-DD or YYYY-MM, UTC).")
 ]  # commands on UTC days
 # Options of the commands that group usage by feature or model.
 Customer = Annotated[Optional[str], typer.Option("--customer", help="Only this customer.")]
@@ -119,6 +122,8 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
     MARGINDASH_DB is never created in a folder that does not exist: a typo in a folder name must not quietly
     make the folders and an empty store (only the default data folder is created as needed)."""
     path = db_path(ctx)
+    if not create and str(path) != ":memory:" and not os.path.lexists(path):
+        _refuse_missing_store(path)
     new = create and str(path) != ":memory:" and not os.path.lexists(path)
     if new and not path.parent.is_dir() and ((ctx.find_root().obj or {}).get("db") or os.environ.get("MARGINDASH_DB")):
         from margindash_cli.errors import StoreError  # lazy: start-up
@@ -131,6 +136,24 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
 
     store = Store.open(path, create=create)
     return _NewStore(store) if new else store
+
+
+def _refuse_missing_store(path: Path) -> None:
+    """A read of a store that does not exist: say how to make one, and where the demo's is once it was built
+    (`margindash demo` never touches the user's store, so a plain `report` after it must not send the user back
+    to `demo` in a loop)."""
+    from margindash_cli.errors import StoreError  # lazy: start-up
+    from margindash_cli.paths import demo_store_path  # lazy: start-up
+
+    demo = demo_store_path()
+    if demo.is_file() and demo != path:
+        hint = (
+            f"run `margindash ingest FILE` for your own; to read the demo's store: `export MARGINDASH_DB={shlex.quote(str(demo))}`"
+            f" (or `margindash --db {shlex.quote(str(demo))} report`)"
+        )
+    else:
+        hint = "run `margindash ingest FILE` or `margindash demo` first"
+    raise StoreError(f"no store at {path}", hint)
 
 
 class _NewStore:

@@ -15,6 +15,7 @@ from margindash_cli.errors import UsageError
 PERIODS = ("today", "yesterday", "Nd", "mtd", "last-month", "YYYY-MM")  # Nd: the last N days, today included
 PERIODS_HINT = "use today, yesterday, Nd (the last N days with today, N >= 1: 7d, 30d, 90d), mtd, last-month or YYYY-MM"
 _N_DAYS = re.compile(r"^([+-]?\d+)d$")
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 # The one epoch of every time number: store timestamps are UTC epoch ms, store days count from EPOCH_DATE.
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -53,16 +54,25 @@ def _ms(dt: datetime) -> int:
 
 
 def _parse_point(text: str, tz: tzinfo, option: str, *, end: bool) -> int:
-    """Epoch ms of a date (start of that day, or start of the next day when `end`) or an ISO datetime."""
+    """Epoch ms of a date (start of that day, or start of the next day when `end`), a month `YYYY-MM` (its first
+    day, or the first day of the next month when `end`: `--since 2026-10 --until 2026-10` is all of October, as in
+    `export`) or an ISO datetime."""
     try:
+        if _MONTH.fullmatch(text):
+            first = date(int(text[:4]), int(text[5:]), 1)
+            if end:
+                first = (first + timedelta(days=31)).replace(day=1)
+            return _ms(datetime.combine(first, time(0), tzinfo=tz))
         if len(text) == 10:
             d = date.fromisoformat(text)
             if end:
                 d += timedelta(days=1)
             return _ms(datetime.combine(d, time(0), tzinfo=tz))
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{option} {text!r} is not a date", "use YYYY-MM-DD (or an ISO 8601 date-time)") from None
+    except (ValueError, OverflowError):
+        raise UsageError(
+            f"{option} {text!r} is not a date", "use YYYY-MM-DD, a month YYYY-MM, or an ISO 8601 date-time"
+        ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     return _ms(dt)

@@ -85,9 +85,9 @@ def build(store: Store, q: DashboardQuery) -> dict[str, Any]:
         data["by_feature"] = envelope_json(run_report(store, q.report_query(["feature"], top=SECTION_TOP)))
         data["by_model"] = envelope_json(run_report(store, q.report_query(["model"], top=SECTION_TOP)))
         data["concentration"] = trim_concentration(
-            concentration_json(run_concentration(store, q.report_query(["customer"])))
+            concentration_json(run_concentration(store, replace(q.report_query(["customer"]), sort="cost")))
         )
-        cohort_q = q.report_query(["customer"])
+        cohort_q = replace(q.report_query(["customer"]), sort="cohort")  # the page's own orders, not the table's --sort
         cohort_q.granularity = "month"
         data["cohorts"] = cohorts_json(run_cohorts(store, cohort_q))
         data["budgets"] = _budgets(store, now)

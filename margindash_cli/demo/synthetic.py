@@ -1,7 +1,10 @@
-"""Built-in synthetic data for `margindash demo`: deterministic, offline, about 90 days.
+"""Built-in synthetic data for `margindash demo`: deterministic, offline, 90 days to a given last day.
 
-Customers of different sizes on different plans; several features on several models. A few heavy
-users on cheap plans sit at negative margins, as they do in real AI products.
+Customers of different sizes on different plans, signing up over the first two and a half months (so
+`report cohorts` has a row per month); several features on several models. A few heavy users on cheap
+plans sit at negative margins, as they do in real AI products. The seed fixes the calls; the last day
+moves their dates (the command passes yesterday, so `--period 7d`/`30d`/`mtd` show data) and with them the
+month boundaries over which a fee is prorated.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 DEMO_DAYS = 90  # days of history the demo covers
-DEMO_END = date(2026, 10, 31)  # the demo's last day: fixed, so the demo prints the same numbers everywhere
+DEMO_END = date(2026, 10, 31)  # the last day when none is given (tests of the data alone); the command's is yesterday
 
 
 @dataclass(frozen=True)
@@ -22,19 +25,21 @@ class DemoCustomer:
     monthly_fee_cents: int
     calls_per_day: int
     heavy: bool
+    signup_day: int  # days after the demo's first day that the customer starts (its first calls and revenue)
 
 
+# Sign-ups spread over 78 of the 90 days: whatever the last day, they fall in at least three calendar months.
 CUSTOMERS = [
-    DemoCustomer("acme-corp", "enterprise", 250_000, 160, False),
-    DemoCustomer("globex", "enterprise", 180_000, 120, False),
-    DemoCustomer("initech", "pro", 49_900, 45, False),
-    DemoCustomer("umbrella", "pro", 49_900, 380, True),
-    DemoCustomer("hooli", "pro", 49_900, 30, False),
-    DemoCustomer("stark-labs", "starter", 9_900, 100, True),
-    DemoCustomer("wayne-ent", "starter", 9_900, 8, False),
-    DemoCustomer("tyrell", "starter", 9_900, 12, False),
-    DemoCustomer("cyberdyne", "starter", 9_900, 90, True),
-    DemoCustomer("soylent", "free", 0, 5, False),
+    DemoCustomer("acme-corp", "enterprise", 250_000, 160, False, 0),
+    DemoCustomer("globex", "enterprise", 180_000, 120, False, 0),
+    DemoCustomer("initech", "pro", 49_900, 45, False, 5),
+    DemoCustomer("umbrella", "pro", 49_900, 380, True, 12),
+    DemoCustomer("hooli", "pro", 49_900, 30, False, 26),
+    DemoCustomer("stark-labs", "starter", 9_900, 100, True, 34),
+    DemoCustomer("wayne-ent", "starter", 9_900, 8, False, 47),
+    DemoCustomer("tyrell", "starter", 9_900, 12, False, 58),
+    DemoCustomer("cyberdyne", "starter", 9_900, 90, True, 66),
+    DemoCustomer("soylent", "free", 0, 5, False, 78),
 ]
 # feature -> [(vendor, model, share)], typical prompt and completion sizes
 FEATURES = {
@@ -57,16 +62,23 @@ def _pick(rng: random.Random, weighted: dict[str, float] | list[tuple[str, str, 
     return items[-1][0]
 
 
-def demo_events(seed: int = 7) -> Iterator[dict[str, object]]:
-    """Canonical usage events, time-ordered."""
+def first_day(end: date = DEMO_END) -> date:
+    """The demo's first day, for data that ends on `end`."""
+    return end - timedelta(days=DEMO_DAYS - 1)
+
+
+def demo_events(seed: int = 7, end: date = DEMO_END) -> Iterator[dict[str, object]]:
+    """Canonical usage events, time-ordered, from `first_day(end)` to `end` (UTC days)."""
     rng = random.Random(seed)
-    start = DEMO_END - timedelta(days=DEMO_DAYS - 1)
+    start = first_day(end)
     n = 0
     for day_index in range(DEMO_DAYS):
         day = start + timedelta(days=day_index)
         growth = 0.6 + 0.8 * day_index / DEMO_DAYS
         day_events = []
         for c in CUSTOMERS:
+            if day_index < c.signup_day:
+                continue
             calls = max(0, int(rng.gauss(c.calls_per_day * growth, c.calls_per_day * 0.15)))
             for _ in range(calls):
                 feature = _pick(rng, HEAVY_FEATURE_MIX if c.heavy else FEATURE_MIX)
@@ -98,19 +110,25 @@ def demo_events(seed: int = 7) -> Iterator[dict[str, object]]:
         yield from day_events
 
 
-def demo_revenue() -> Iterator[dict[str, object]]:
-    """Monthly subscription revenue per customer, one row per calendar month the demo touches."""
-    start = DEMO_END - timedelta(days=DEMO_DAYS - 1)
-    month = start.replace(day=1)
-    while month <= DEMO_END:
-        nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-        for c in CUSTOMERS:
-            if c.monthly_fee_cents:
-                yield {
-                    "customer_id": c.customer_id,
-                    "amount": c.monthly_fee_cents,
-                    "currency": "usd",
-                    "period_start": month.isoformat(),
-                    "period_end": (nxt - timedelta(days=1)).isoformat(),
-                }
-        month = nxt
+def demo_revenue(end: date = DEMO_END) -> Iterator[dict[str, object]]:
+    """Monthly subscription revenue per customer, one row per calendar month from its sign-up to `end`: a month
+    the demo covers in part is billed for its days only (the fee times the days, over the month's days, rounded
+    to the cent), so no revenue falls outside the data's days."""
+    start = first_day(end)
+    for c in CUSTOMERS:
+        if not c.monthly_fee_cents:
+            continue
+        since = start + timedelta(days=c.signup_day)
+        month = since.replace(day=1)
+        while month <= end:
+            nxt = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+            first, last = max(month, since), min(nxt - timedelta(days=1), end)
+            days, month_days = (last - first).days + 1, (nxt - month).days
+            yield {
+                "customer_id": c.customer_id,
+                "amount": (c.monthly_fee_cents * days * 2 + month_days) // (2 * month_days),  # half up, exact
+                "currency": "usd",
+                "period_start": first.isoformat(),
+                "period_end": last.isoformat(),
+            }
+            month = nxt

@@ -55,6 +55,10 @@ ROW_GROUP_ROWS = (
 PARQUET_COMPRESSION = "zstd"  # read by every warehouse we name; smaller than snappy at similar speed
 USD_DECIMAL = (38, 12)  # precision, scale: 12 decimals hold picodollars exactly; 26 integer digits hold any sum
 PARQUET_HINT = "pip install 'margindash[parquet]' (or use --format csv)"
+CSV_FALLBACK_NOTE = (  # said on stderr when --format was not given and pyarrow is missing
+    "note: pyarrow is not installed, so this export is CSV (Parquet is the default): "
+    "pip install 'margindash[parquet]' for Parquet, or pass --format csv to say so"
+)
 
 # Column kinds: how a value is stored in Parquet and written in CSV.
 INT, TEXT, JSON, TIMESTAMP, DAY, USD, BOOL = "int", "text", "json", "timestamp", "day", "usd", "bool"
@@ -199,6 +203,7 @@ class ExportResult:
     manifest: str = ""
     changed_since: str | None = None
     changed: list[PartitionRow] = field(default_factory=list)  # every partition in OUTDIR changed since changed_since
+    note: str | None = None  # why the format is not the one asked for (no --format and no pyarrow: CSV)
 
     def totals(self, table: str) -> dict[str, Any]:
         parts = [p for p in self.written if p.table == table]
@@ -217,6 +222,7 @@ class ExportResult:
             "written": [p.to_json() for p in self.written],
             "removed": self.removed,
             "manifest": self.manifest,
+            **({"note": self.note} if self.note else {}),
             **(
                 {"changed_since": self.changed_since, "changed": [p.to_json() for p in self.changed]}
                 if self.changed_since is not None
@@ -269,6 +275,32 @@ def _month_of_day(day: int) -> date:
 
 
 # ---- writers -------------------------------------------------------------------------------------
+
+
+def default_format(outdir: Path) -> tuple[str, str | None]:
+    """The format of an export with no --format, and a note when it is not the default: an earlier export's
+    format in OUTDIR (a parquet one still needs pyarrow), else parquet when pyarrow imports, else CSV."""
+    earlier = _earlier_format(outdir)
+    if earlier == "csv":
+        return earlier, None
+    try:
+        _import_pyarrow()
+    except MarginDashError:
+        if earlier == "parquet":
+            raise MarginDashError(
+                f"{outdir} holds a Parquet export, and writing Parquet needs pyarrow, which is not installed",
+                "pip install 'margindash[parquet]', or export --format csv into another folder",
+            ) from None
+        return "csv", CSV_FALLBACK_NOTE
+    return "parquet", None
+
+
+def _earlier_format(outdir: Path) -> str | None:
+    try:
+        manifest = orjson.loads((outdir / MANIFEST).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None  # none, or unreadable: _read_manifest says so
+    return manifest.get("format") if isinstance(manifest, dict) else None
 
 
 def _import_pyarrow() -> tuple[Any, Any]:
@@ -728,7 +760,7 @@ def export_store(
     store: Store,
     outdir: Path,
     *,
-    fmt: str,
+    fmt: str | None,
     since: str | None = None,
     until: str | None = None,
     now: datetime | None = None,
@@ -736,7 +768,10 @@ def export_store(
     changed_since: str | None = None,
 ) -> ExportResult:
     """Write the store's events and daily rollups in [since, until] (UTC days or months, inclusive) into OUTDIR
-    (`schema` focus: the FOCUS 1.2 tables of `warehouse.focus` instead)."""
+    (`schema` focus: the FOCUS 1.2 tables of `warehouse.focus` instead). `fmt` None: `default_format`."""
+    note = None
+    if fmt is None:
+        fmt, note = default_format(outdir)
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", "use parquet or csv")
     if schema not in SCHEMAS:
@@ -758,7 +793,7 @@ def export_store(
     old = _read_manifest(outdir, fmt, schema)
     old_parts = _validated_partitions(old, outdir, fmt, schema) if old else {}
     generated_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-    result = ExportResult(str(outdir), fmt, since, until, generated_at, schema)
+    result = ExportResult(str(outdir), fmt, since, until, generated_at, schema, note=note)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
         _clean_stale_staging(outdir)

@@ -153,8 +153,15 @@ def get_path(obj: Any, path: str) -> Any:
     return cur
 
 
-def parse_maps(specs: list[str] | None) -> list[tuple[str, str]]:
-    """Parse `--map FIELD=PATH` options. Raises ValueError naming the bad spec."""
+RESPONSE_MAP = "response"  # `--map response=PATH`: where the app's line holds the provider response
+# --format values whose lines hold a provider response (`--map response=PATH` names where; not whole-line formats).
+RESPONSE_FORMATS = ("auto", "openai", "anthropic", "gemini", "bedrock")
+
+
+def parse_maps(specs: list[str] | None, fmt: str = "auto") -> list[tuple[str, str]]:
+    """Parse `--map FIELD=PATH` options (and `response=PATH`, where a wrapped provider response sits).
+
+    Raises ValueError naming the bad spec."""
     out = []
     for spec in specs or []:
         field, sep, path = spec.partition("=")
@@ -162,8 +169,21 @@ def parse_maps(specs: list[str] | None) -> list[tuple[str, str]]:
         field = ALIASES.get(field, field)
         if not sep or not field or not path:
             raise ValueError(f"--map {spec!r}: expected FIELD=PATH, e.g. customer_id=user.id")
-        if field not in CANONICAL_FIELDS:
-            raise ValueError(f"--map {spec!r}: unknown field {field!r}; fields: {', '.join(CANONICAL_FIELDS)}")
+        if "" in path.split("."):
+            raise ValueError(f"--map {spec!r}: the path {path!r} has an empty step; write keys joined by dots")
+        if field == RESPONSE_MAP:
+            if fmt not in RESPONSE_FORMATS:
+                raise ValueError(
+                    f"--map {spec!r}: --format {fmt} reads whole lines, not a wrapped provider response; "
+                    f"response=PATH works with --format {'|'.join(RESPONSE_FORMATS)}"
+                )
+            if any(f == RESPONSE_MAP for f, _ in out):
+                raise ValueError(f"--map {spec!r}: response is mapped twice; give one path")
+        elif field not in CANONICAL_FIELDS:
+            raise ValueError(
+                f"--map {spec!r}: unknown field {field!r}; fields: {', '.join(CANONICAL_FIELDS)}, "
+                f"or {RESPONSE_MAP} (where a provider response sits)"
+            )
         out.append((field, path))
     return out
 
@@ -176,6 +196,8 @@ def app_fields(line: dict[str, Any], maps: list[tuple[str, str]]) -> dict[str, A
         if name in APP_FIELDS_SET and value is not None and name not in out:
             out[name] = value
     for field, path in maps:
+        if field == RESPONSE_MAP:
+            continue
         value = get_path(line, path)
         if value is not None:
             out[field] = value
@@ -194,6 +216,10 @@ def partial_events(line: Any, fmt: str, maps: list[tuple[str, str]]) -> list[dic
         return [line]  # the common case: a canonical event, spelled canonically (no copy, no detection)
     if fmt == "events":
         return [app_fields(line, maps)]
+    if maps:
+        response_path = next((p for f, p in maps if f == RESPONSE_MAP), None)
+        if response_path is not None:
+            return [_mapped_response(line, fmt, response_path, maps)]
     if fmt == "auto":
         module = registry.detect(line)
         if module is None:
@@ -211,10 +237,28 @@ def partial_events(line: Any, fmt: str, maps: list[tuple[str, str]]) -> list[dic
         if fmt != "auto":
             raise LineRejected(f"no {module.NAME} response under response/message/body", "response")
         return [app_fields(line, maps)]
-    usage = _as_reported(module.extract(payload))
-    app = app_fields(line, maps)
-    # The provider's own answer wins on what it served (model, tokens, tier); the app's line wins on
-    # who and what for (customer, feature, its request id, its clock).
+    return [_merge_response(app_fields(line, maps), _as_reported(module.extract(payload)))]
+
+
+def _mapped_response(line: dict[str, Any], fmt: str, path: str, maps: list[tuple[str, str]]) -> dict[str, Any]:
+    """The partial event of a line whose provider response sits at `--map response=PATH`: the path must hold one
+    (a rejection names the path as its field, so the quarantine says file, line and where)."""
+    payload = get_path(line, path)
+    hint = f"(--map response={path})"
+    if payload is None:
+        raise LineRejected(f"missing: no provider response at this path {hint}", path)
+    if type(payload) is not dict or not registry.has_usage(payload):
+        what = "an object with no usage or usageMetadata object" if type(payload) is dict else _show(payload)
+        raise LineRejected(f"not a provider response: {what} {hint}", path)
+    module = registry.detect_response(payload) if fmt == "auto" else registry.FORMATS[fmt]
+    if module is None:
+        raise LineRejected(f"a usage object of no known provider (openai, anthropic, gemini, bedrock) {hint}", path)
+    return _merge_response(app_fields(line, maps), _as_reported(module.extract(payload)))
+
+
+def _merge_response(app: dict[str, Any], usage: dict[str, Any]) -> dict[str, Any]:
+    """The provider's own answer wins on what it served (model, tokens, tier); the app's line wins on
+    who and what for (customer, feature, its request id, its clock)."""
     merged = {**app, **{k: v for k, v in usage.items() if v is not None}}
     for key in ("timestamp", "vendor", "request_id"):
         if key in app:
@@ -222,7 +266,7 @@ def partial_events(line: Any, fmt: str, maps: list[tuple[str, str]]) -> list[dic
     if "model" not in usage or not usage.get("model"):
         if "model" in app:
             merged["model"] = app["model"]
-    return [merged]
+    return merged
 
 
 def _as_reported(event: dict[str, Any]) -> dict[str, Any]:

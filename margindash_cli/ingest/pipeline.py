@@ -86,6 +86,7 @@ class FileResult:
     updated: int = 0  # stored calls that a later line of the same message grew (Claude Code streaming)
     note: str | None = None  # why a file found in a folder was not read (a symlink out of it, the store's own file)
     not_calls: int = 0  # lines read that are not calls (a Claude Code user turn): neither stored nor rejected
+    first_rejection: str | None = None  # "line N: field: reason" of its first rejected line, said when none stored
 
 
 @dataclass
@@ -250,9 +251,12 @@ class Quarantine:
     def __init__(self, path: Path):
         self.path = path
         self._fh: IO[bytes] | None = None
+        self.first: dict[str, str] = {}  # source -> "line N: field: reason" of its first rejected line
 
     def add(self, source: str, line_no: int, raw: bytes, exc: LineRejected, *, line_bytes: int | None = None) -> None:
         """Append a record. `line_bytes`: the line's full length, when `raw` holds only its first bytes."""
+        if source not in self.first:
+            self.first[source] = f"line {line_no}: {exc}"
         try:
             if self._fh is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -345,6 +349,8 @@ def ingest_paths(
                 result.files.append(reader.run(stdin if path == "-" else None))
     finally:
         quarantine.close()
+    for f in result.files:
+        f.first_rejection = quarantine.first.get(f.path)
     if quarantine.path.exists() and result.rejected:
         result.quarantine_path = str(quarantine.path)
     return result

@@ -37,7 +37,8 @@ FORMATS: dict[str, ModuleType] = {
     "langfuse": langfuse,
     "claude-code": claude_code,
 }
-# Keys of an app line under which a provider response may sit, in precedence order.
+# Keys of an app line under which a provider response may sit, in precedence order (then `response.body`);
+# `ingest --map response=PATH` names another place. `ingest --help` and the README list them.
 WRAPPER_KEYS = ("response", "message", "body")
 
 
@@ -49,14 +50,14 @@ def find_payload(line: dict[str, Any]) -> dict[str, Any] | None:
     """
     for key in WRAPPER_KEYS:
         payload = line.get(key)
-        if type(payload) is dict and _has_usage(payload):
+        if type(payload) is dict and has_usage(payload):
             return payload
     response = line.get("response")
     if type(response) is dict:
         body = response.get("body")
-        if type(body) is dict and _has_usage(body):
+        if type(body) is dict and has_usage(body):
             return body
-    if _has_usage(line):
+    if has_usage(line):
         return line
     return None
 
@@ -67,10 +68,14 @@ def detect(line: dict[str, Any]) -> ModuleType | None:
         if fmt.matches(line):
             return fmt
     payload = find_payload(line)
-    if payload is not None:
-        for fmt in PROVIDER_RESPONSES:
-            if fmt.matches(payload):
-                return fmt
+    return None if payload is None else detect_response(payload)
+
+
+def detect_response(payload: dict[str, Any]) -> ModuleType | None:
+    """The provider format of a response body (found under a wrapper key or at `--map response=PATH`)."""
+    for fmt in PROVIDER_RESPONSES:
+        if fmt.matches(payload):
+            return fmt
     return None
 
 
@@ -81,5 +86,6 @@ def resolve(name: str, line: dict[str, Any]) -> ModuleType:
     return FORMATS[name]
 
 
-def _has_usage(obj: dict[str, Any]) -> bool:
+def has_usage(obj: dict[str, Any]) -> bool:
+    """Whether an object is a provider response: it has a `usage` (or Gemini's `usageMetadata`) object."""
     return type(obj.get("usage")) is dict or type(obj.get("usageMetadata")) is dict

@@ -130,6 +130,7 @@ class ReportResult:
     unpriced_events: int
     unpriced_models: list[str] = field(default_factory=list)
     non_usd_revenue: dict[str, int] = field(default_factory=dict)  # currency -> minor units left unconverted
+    groups: int = 0  # rows before --top folded the rest into "(other N)" (with nested groups: first-level groups)
 
 
 def classify(m: Measures, band_pct: Decimal) -> str:
@@ -361,13 +362,21 @@ def build_report(
         totals.add(m)
     rows = [ReportRow(dict(zip(dims, k)), m, classify(m, band_pct)) for k, m in groups.items()]
     rows = _sorted(rows, dims, sort)
-    if top is not None and top >= 0 and len(rows) > top:
-        rest = rows[top:]
+    # with nested groups --top counts the first-level groups (parents), each kept whole with its children (#17)
+    parents = list(dict.fromkeys(r.group[dims[0]] for r in rows)) if len(dims) > 1 else None
+    count = len(parents) if parents is not None else len(rows)
+    if top is not None and top > 0 and count > top:
+        if parents is not None:
+            kept = set(parents[:top])
+            head = [r for r in rows if r.group[dims[0]] in kept]
+            rest = [r for r in rows if r.group[dims[0]] not in kept]
+        else:
+            head, rest = rows[:top], rows[top:]
         other = Measures()
         for r in rest:
             other.add(r.measures)
-        label = f"(other {len(rest)})"
-        rows = rows[:top] + [
+        label = f"(other {count - top:,})"
+        rows = head + [
             ReportRow({d: label if i == 0 else "" for i, d in enumerate(dims)}, other, classify(other, band_pct))
         ]
     return ReportResult(
@@ -377,6 +386,7 @@ def build_report(
         totals_cls=classify(totals, band_pct),
         unpriced_events=totals.unpriced_events,
         unpriced_models=sorted(unpriced_models or []),
+        groups=count,
     )
 
 
@@ -488,6 +498,7 @@ class TrendResult:
     unpriced_events: int
     unpriced_models: list[str] = field(default_factory=list)
     partial: list[bool] = field(default_factory=list)  # per period: the range (or the data) covers only part of it
+    groups: int = 0  # rows before --top folded the rest into "(other N)"
 
 
 def _active(m: Measures) -> bool:
@@ -520,6 +531,8 @@ def build_trend(
     unpriced_models: list[str] | None = None,
     fact_dims: list[str] | None = None,
     customer_attributes: dict[str, dict[str, str]] | None = None,
+    sort: str = "margin",
+    top: int | None = None,
 ) -> TrendResult:
     """Margin per group of `dim` per day, week or month, and its change from first to last period.
 
@@ -553,22 +566,39 @@ def build_trend(
     index = {p: i for i, p in enumerate(periods)}
     partial = [bool(lo and hi) and (p < lo or next_bucket(p, granularity) - timedelta(days=1) > hi) for p in periods]
     by_group: dict[str, list[Measures]] = {}
+    at = {p.isoformat(): i for p, i in index.items()}
     for r in report.rows:
-        points = by_group.setdefault(r.group[dim], [Measures() for _ in periods])
-        points[index[date.fromisoformat(r.group[granularity])]].add(r.measures)
+        points = by_group.get(r.group[dim])
+        if points is None:  # a group's points made once, not once per row (#17: 5,000 customers x 15 weeks)
+            points = by_group[r.group[dim]] = [Measures() for _ in periods]
+        points[at[r.group[granularity]]].add(r.measures)
     rows = []
     for label, points in by_group.items():
         total = Measures()
         for m in points:
             total.add(m)
         rows.append(TrendRow({dim: label}, points, total, _change(periods, points, partial)))
-    rows.sort(key=lambda r: (_metric(r.total, "margin"), r.group[dim]))
+    rows.sort(key=lambda r: (_metric(r.total, sort), r.group[dim]))
     sums = [Measures() for _ in periods]
     for r in rows:
         for s, m in zip(sums, r.points):
             s.add(m)
     totals = TrendRow({}, sums, report.totals, _change(periods, sums, partial))
-    return TrendResult(dim, granularity, periods, rows, totals, report.unpriced_events, report.unpriced_models, partial)
+    count = len(rows)
+    if top is not None and top > 0 and count > top:  # the rest in one row whose points are their sums (#17)
+        points = [Measures() for _ in periods]
+        for r in rows[top:]:
+            for o, m in zip(points, r.points):
+                o.add(m)
+        total = Measures()
+        for m in points:
+            total.add(m)
+        rows = rows[:top] + [
+            TrendRow({dim: f"(other {count - top:,})"}, points, total, _change(periods, points, partial))
+        ]
+    return TrendResult(
+        dim, granularity, periods, rows, totals, report.unpriced_events, report.unpriced_models, partial, count
+    )
 
 
 # ---- cohorts ---------------------------------------------------------------------------------------
@@ -597,6 +627,7 @@ class CohortRow:
     customers: int  # customers whose first call fell in that period
     cells: list[CohortCell]
     total: Measures
+    label: str | None = None  # "(other N)": the cohorts --top folded into one row; None for a real cohort
 
 
 @dataclass
@@ -609,6 +640,39 @@ class CohortResult:
     revenue_before_first_call_cents: int  # revenue dated before a customer's first period
     unpriced_events: int
     unpriced_models: list[str] = field(default_factory=list)
+    groups: int = 0  # cohorts before --top folded the rest into "(other N)"
+
+
+COHORT_SORTS = ("cohort", "margin", "margin_pct", "customers", "cost", "revenue")
+
+
+def _cap_cohorts(cohorts: list[CohortRow], sort: str, top: int | None) -> list[CohortRow]:
+    """Cohorts in `sort` order (cohort: oldest first), the ones after the first `top` summed into one row, period
+    index by period index (its period: the earliest of them)."""
+    if sort == "customers":
+        cohorts = sorted(cohorts, key=lambda c: (-c.customers, c.start))
+    elif sort != "cohort":
+        cohorts = sorted(cohorts, key=lambda c: (_metric(c.total, sort), c.start))
+    if top is None or top <= 0 or len(cohorts) <= top:
+        return cohorts
+    rest = cohorts[top:]
+    cells: dict[int, CohortCell] = {}
+    total = Measures()
+    for row in rest:
+        total.add(row.total)
+        for c in row.cells:
+            o = cells.setdefault(c.index, CohortCell(c.index, c.period, 0, Measures()))
+            o.active_customers += c.active_customers
+            o.measures.add(c.measures)
+            o.period = min(o.period, c.period)
+    other = CohortRow(
+        min(r.start for r in rest),
+        sum(r.customers for r in rest),
+        [cells[i] for i in sorted(cells)],
+        total,
+        f"(other {len(rest):,})",
+    )
+    return cohorts[:top] + [other]
 
 
 def build_cohorts(
@@ -620,6 +684,8 @@ def build_cohorts(
     first_day: date | None = None,
     last_day: date | None = None,
     unpriced_models: list[str] | None = None,
+    sort: str = "cohort",
+    top: int | None = None,
 ) -> CohortResult:
     """Customers grouped by the period of their first call; each cohort's margin in its period 1, 2, 3...
 
@@ -691,13 +757,14 @@ def build_cohorts(
     unpriced = unattributed.unpriced_events + sum(r.total.unpriced_events for r in cohorts)
     return CohortResult(
         g,
-        cohorts,
+        _cap_cohorts(cohorts, sort, top),
         [totals[i] for i in sorted(totals)],
         unattributed,
         without_usage,
         before_first,
         unpriced,
         sorted(unpriced_models or []),
+        len(cohorts),
     )
 
 
@@ -749,6 +816,8 @@ class ConcentrationResult:
     totals: Measures  # every customer plus the unattributed calls
     unpriced_events: int
     unpriced_models: list[str] = field(default_factory=list)
+    listed: list[CustomerShare] | None = None  # `customers` in --sort order, the first --top of them (None: all)
+    listed_other: Measures | None = None  # the customers after the first --top, summed (None: none left out)
 
 
 def build_concentration(
@@ -758,6 +827,8 @@ def build_concentration(
     tiers: Sequence[int] = CONCENTRATION_TIERS,
     band_pct: Decimal = Decimal(5),
     unpriced_models: list[str] | None = None,
+    sort: str = "cost",
+    top: int | None = None,
 ) -> ConcentrationResult:
     """What share of cost the top 10% / 20% of customers make, and which of them lose money.
 
@@ -792,23 +863,30 @@ def build_concentration(
         )
     out_tiers = []
     for pct in tiers:
-        top = shares[: tier_size(len(shares), pct)]
+        tier = shares[: tier_size(len(shares), pct)]
         m = Measures()
-        for s in top:
+        for s in tier:
             m.add(s.measures)
         out_tiers.append(
             ConcentrationTier(
                 pct,
-                [s.customer for s in top],
+                [s.customer for s in tier],
                 m,
                 share_pct(m.cost_pico, totals.cost_pico),
                 share_pct(m.revenue_cents, totals.revenue_cents),
-                [s.customer for s in top if s.measures.margin_pico < 0],
+                [s.customer for s in tier if s.measures.margin_pico < 0],
             )
         )
     rest = Measures()
     for share in shares[max((len(t.customers) for t in out_tiers), default=0) :]:
         rest.add(share.measures)
+    listed = shares if sort == "cost" else sorted(shares, key=lambda c: (_metric(c.measures, sort), c.rank))
+    listed_other = None
+    if top is not None and 0 < top < len(listed):
+        listed_other = Measures()
+        for c in listed[top:]:
+            listed_other.add(c.measures)
+        listed = listed[:top]
     return ConcentrationResult(
         shares,
         out_tiers,
@@ -819,4 +897,6 @@ def build_concentration(
         totals,
         totals.unpriced_events,
         sorted(unpriced_models or []),
+        listed,
+        listed_other,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -62,13 +62,21 @@ class ReportEnvelope:
     provisional_costs: dict[str, list[str]] | None = (
         None  # provider -> UTC days with calls and no bill (once any bill is known)
     )
+    days: tuple[date | None, date | None] = (None, None)  # the first and last local day shown (#17: in the title)
 
     def to_json(self) -> dict[str, Any]:
         return envelope_json(self)
 
     @property
     def span(self) -> str:
-        return f"{self.range.label} ({self.range.tz})"
+        """The range with its actual first and last day: 'all data: 2026-08-01 to 2026-10-31 (UTC)'."""
+        first, last = self.days
+        if first is None or last is None:
+            return f"{self.range.label} ({self.range.tz})"
+        text = f"{first.isoformat()} to {last.isoformat()}"
+        if self.range.start_ms is None and self.range.end_ms is None:
+            text = f"all data: {text}"
+        return f"{text} ({self.range.tz})"
 
     @property
     def title(self) -> str:
@@ -99,16 +107,24 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     filters = _filters(q)
+    revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     fact_dims = reports.fact_dims_for(q.dims, filters)
+    if not revenue and q.cost_basis == "computed":
+        # #20: no revenue to allocate in the range (none imported, only what calls carry), so no cell needs the
+        # finest grain nor its day: the store sums the cells by the groups asked for (same sums, a twentieth of
+        # the rows on 10M calls by customer and model)
+        fact_dims = [d for d in reports.query_dims(q.dims, filters) if d != "customer" and d not in reports.TIME_DIMS]
     # by customer alone the day changes nothing (a customer's revenue of any day is on its one row): one fact per
     # customer for the whole range, far fewer rows
-    per_day = bool(fact_dims) or any(d in reports.TIME_DIMS for d in q.dims)
+    per_day = (bool(fact_dims) and bool(revenue)) or any(d in reports.TIME_DIMS for d in q.dims)
+    per_day = per_day or (bool(fact_dims) and q.cost_basis != "computed")
+    # ... but in a zone other than UTC the days of an open range's title come from the facts (#17)
+    per_day = per_day or (tz is not UTC and (rng.start_ms is None or rng.end_ms is None))
     basis = None
     if q.cost_basis == "computed":
         usage = _usage(store, fact_dims, tz, q.customer, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day)
     else:
         usage, basis = _reconciled_usage(store, q, fact_dims, tz, rng, per_day)
-    revenue, unconverted = _revenue(store, rng, tz, q.customer, q.revenue_basis)
     first, last = local_days(rng, tz)
     result = reports.build_report(
         q.dims,
@@ -137,6 +153,7 @@ def run_report(store: Store, q: ReportQuery) -> ReportEnvelope:
         _at_risk(store, q.customer),
         basis,
         provisional,
+        shown_days(store, rng, tz, usage if per_day else None, revenue),
     )
 
 
@@ -277,6 +294,29 @@ def _unpriced(store: Store, rng: TimeRange, usage: list[reports.UsageFact]) -> l
     ]
 
 
+def shown_days(
+    store: Store,
+    rng: TimeRange,
+    tz: tzinfo,
+    usage: list[reports.UsageFact] | None,
+    revenue: list[reports.RevenueFact],
+) -> tuple[date | None, date | None]:
+    """The first and last local day a report covers: the range's own where it is bounded, else the first (last) day
+    with a call or revenue. `usage` None when its facts carry no day (one per group): then the store's UTC day span,
+    which is the local one in UTC (a report in another zone reads facts per day, see `_per_day`)."""
+    first, last = local_days(rng, tz)
+    if first is not None and last is not None:
+        return first, last
+    if usage is not None:
+        days = [f[2] for f in usage] + [r.day for r in revenue]
+        lo, hi = (min(days), max(days)) if days else (None, None)
+    else:
+        span = store.events.data_span_days(start_ms=rng.start_ms, end_ms=rng.end_ms)
+        lo = None if span.first is None else EPOCH_DAY + timedelta(days=span.first)
+        hi = None if span.last is None else EPOCH_DAY + timedelta(days=span.last)
+    return first or lo, last or hi
+
+
 def local_days(rng: TimeRange, tz: tzinfo) -> tuple[date | None, date | None]:
     """The first and last local day of a range (None where it is open)."""
     first = None if rng.start_ms is None else datetime.fromtimestamp(rng.start_ms // 1000, tz).date()
@@ -319,6 +359,8 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
     if len(q.dims) != 1 or q.dims[0] in reports.TIME_DIMS:
         raise UsageError("`report trend` takes one --by: customer, feature, model, vendor, segment, plan or tag:NAME")
     validate_dims(q.dims)
+    if q.sort not in reports.SORTS:
+        raise UsageError(f"unknown --sort {q.sort!r}", f"use one of {', '.join(reports.SORTS)}")
     if q.granularity not in reports.TREND_GRANULARITIES:
         raise UsageError(
             f"unknown --granularity {q.granularity!r}", f"use one of {', '.join(reports.TREND_GRANULARITIES)}"
@@ -343,6 +385,8 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
         unpriced_models=_unpriced(store, rng, usage),
         fact_dims=fact_dims,
         customer_attributes=_attributes(store, fact_dims),
+        sort=q.sort,
+        top=q.top,
     )
     return TrendEnvelope(
         q,
@@ -351,6 +395,7 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
         q.now or datetime.now(UTC),
         unconverted,
         provisional_costs=provisional_costs(store, rng),
+        days=shown_days(store, rng, tz, usage, revenue),
     )
 
 
@@ -360,6 +405,8 @@ def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
         raise UsageError(
             f"unknown cohorts --by {q.granularity!r}", f"use one of {', '.join(reports.COHORT_GRANULARITIES)}"
         )
+    if q.sort not in reports.COHORT_SORTS:
+        raise UsageError(f"unknown --sort {q.sort!r}", f"use one of {', '.join(reports.COHORT_SORTS)}")
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
     usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms)
@@ -378,6 +425,8 @@ def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
         first_day=first,
         last_day=last,
         unpriced_models=_unpriced(store, rng, usage),
+        sort=q.sort,
+        top=q.top,
     )
     return CohortEnvelope(
         q,
@@ -386,17 +435,21 @@ def run_cohorts(store: Store, q: ReportQuery) -> CohortEnvelope:
         q.now or datetime.now(UTC),
         unconverted,
         provisional_costs=provisional_costs(store, rng),
+        days=shown_days(store, rng, tz, usage, revenue),
     )
 
 
 def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
     """Share of cost of the top 10% and 20% of customers, and which of them lose money."""
+    if q.sort not in reports.SORTS:
+        raise UsageError(f"unknown --sort {q.sort!r}", f"use one of {', '.join(reports.SORTS)}")
     rng = resolve_range(q.since, q.until, q.period, q.tz, q.now)
     tz = zone(q.tz)
-    usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=False)
+    per_day = tz is not UTC and (rng.start_ms is None or rng.end_ms is None)  # the title's days (see run_report)
+    usage = _usage(store, [], tz, None, start_ms=rng.start_ms, end_ms=rng.end_ms, per_day=per_day)
     revenue, unconverted = _revenue(store, rng, tz, None)
     result = reports.build_concentration(
-        usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage)
+        usage, revenue, band_pct=q.band_pct, unpriced_models=_unpriced(store, rng, usage), sort=q.sort, top=q.top
     )
     return ConcentrationEnvelope(
         q,
@@ -405,6 +458,7 @@ def run_concentration(store: Store, q: ReportQuery) -> ConcentrationEnvelope:
         q.now or datetime.now(UTC),
         unconverted,
         provisional_costs=provisional_costs(store, rng),
+        days=shown_days(store, rng, tz, usage if per_day else None, revenue),
     )
 
 
@@ -444,7 +498,13 @@ def _head_json(env: Any, query: dict[str, Any]) -> dict[str, Any]:
             "until": q.until,
             "period": q.period,
             "tz": q.tz,
-            "range": {"label": env.range.label, "start_ms": env.range.start_ms, "end_ms": env.range.end_ms},
+            "range": {
+                "label": env.range.label,
+                "start_ms": env.range.start_ms,
+                "end_ms": env.range.end_ms,
+                "first_day": None if env.days[0] is None else env.days[0].isoformat(),
+                "last_day": None if env.days[1] is None else env.days[1].isoformat(),
+            },
         },
         "currency": "USD",
     }
@@ -509,6 +569,8 @@ def trend_json(env: TrendEnvelope) -> dict[str, Any]:
         {
             "filters": {k: v for k, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v},
             "allocate": q.allocate,
+            "sort": q.sort,
+            "top": q.top,
         }
     )
 
@@ -543,10 +605,10 @@ def cohorts_json(env: CohortEnvelope) -> dict[str, Any]:
     for row in r.cohorts:
         overall.add(row.total)
     return {
-        **_head_json(env, {"by": r.granularity}),
+        **_head_json(env, {"by": r.granularity, "sort": env.query.sort, "top": env.query.top}),
         "cohorts": [
             {
-                "cohort": row.start.isoformat(),
+                "cohort": row.label or row.start.isoformat(),
                 "customers": row.customers,
                 **measures_json(row.total),
                 "periods": [cell_json(c) for c in row.cells],
@@ -569,7 +631,13 @@ def concentration_json(env: ConcentrationEnvelope) -> dict[str, Any]:
     return {
         **_head_json(
             env,
-            {"by": ["customer"], "tiers": [t.top_pct for t in r.tiers], "band_pct": format(env.query.band_pct, "f")},
+            {
+                "by": ["customer"],
+                "tiers": [t.top_pct for t in r.tiers],
+                "band_pct": format(env.query.band_pct, "f"),
+                "sort": env.query.sort,
+                "top": env.query.top,
+            },
         ),
         "tiers": [
             {
@@ -592,8 +660,13 @@ def concentration_json(env: ConcentrationEnvelope) -> dict[str, Any]:
                 "cost_share_pct": _pct_json(c.cost_share_pct),
                 "cumulative_cost_share_pct": _pct_json(c.cumulative_cost_share_pct),
             }
-            for c in r.customers
+            for c in (r.listed if r.listed is not None else r.customers)
         ],
+        **(
+            {"customers_other": {"count": len(r.customers) - len(r.listed or []), **measures_json(r.listed_other)}}
+            if r.listed_other is not None
+            else {}
+        ),
         "rest": {**measures_json(r.rest), "cost_share_pct": _pct_json(r.rest_cost_share_pct)},
         "unattributed": {**measures_json(r.unattributed), "cost_share_pct": _pct_json(r.unattributed_cost_share_pct)},
         "totals": {**measures_json(r.totals), "customers": len(r.customers)},

@@ -355,13 +355,17 @@ def stored_is_newer(kind: str, old: Mapping[str, Any] | None, new_state: Any, ob
 
 
 def parse_since(text: str) -> int:
-    """Unix seconds of a YYYY-MM-DD date (UTC midnight) or an ISO 8601 date-time."""
+    """Unix seconds of a YYYY-MM-DD date (UTC midnight), a month YYYY-MM (its first day) or an ISO 8601 date-time."""
     try:
-        if len(text) == 10:
+        if len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit():
+            dt = datetime(int(text[:4]), int(text[5:]), 1, tzinfo=UTC)
+        elif len(text) == 10:
             dt = datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC)
         else:
             dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
             dt = dt if dt.tzinfo else dt.replace(tzinfo=UTC)
     except ValueError:
-        raise UsageError(f"--since {text!r} is not a date", "use YYYY-MM-DD (UTC) or an ISO 8601 date-time") from None
+        raise UsageError(
+            f"--since {text!r} is not a date", "use YYYY-MM-DD (UTC), a month YYYY-MM or an ISO 8601 date-time"
+        ) from None
     return int(dt.timestamp())

@@ -6,6 +6,11 @@ Guarantees:
 - The WAL journal and a busy timeout let cron jobs overlap; writers hold the lock only per `write()` transaction,
   taken at once (BEGIN IMMEDIATE), so it never fails half-way on a lock.
 - A rolled-back transaction forgets the dimension ids it may have created.
+- A store this user cannot write (the file, or its folder where SQLite keeps the -wal and -shm files; a `ro` mount)
+  is opened read-only (`mode=ro`), so every command that only reads works; one that writes is refused before it
+  starts, as "the store is read-only (permissions or mount)". SQLite reads a read-only WAL database when its -shm
+  and -wal exist or can be created (sqlite.org/wal.html, "Read-Only Databases"); when neither can, and there is
+  no -wal (so no write waits to be checkpointed), the file is opened `immutable` (no locks, no -shm).
 - Each table family is a repository reached as an attribute: `store.events`, `store.sources`, `store.prices`,
   `store.revenue`, `store.stripe`, `store.budgets`, `store.health`, `store.costs`. What stays here is store-wide:
   the `meta` key/value table, the dimension ids (customers, features, segments, models) and read snapshots.
@@ -37,9 +42,10 @@ from margindash_cli.store.stripe import Stripe
 class Store:
     """A margindash store: a SQLite file, migrated on open."""
 
-    def __init__(self, path: Path | str, conn: sqlite3.Connection):
+    def __init__(self, path: Path | str, conn: sqlite3.Connection, *, readonly: bool = False):
         self.path = Path(path)
         self.conn = conn
+        self.readonly = readonly  # opened read-only: this user cannot write the file or its folder
         self._dim_cache: dict[str, dict[str, int]] = {name: {} for name in DIMENSIONS}
         self._model_cache: dict[tuple[str, str], int] = {}
         self._grouped = False  # inside grouped_writes: write() is a savepoint of the group's transaction
@@ -76,21 +82,35 @@ class Store:
                 raise StoreError(f"no store at {path}", "run `margindash ingest FILE` or `margindash demo` first")
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
+        readonly = str(path) != ":memory:" and path.exists() and not _writable(path)
         try:
             conn = sqlite3.connect(
-                str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+                _readonly_uri(path) if readonly else str(path),
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=readonly,
             )
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             _refuse_foreign_schema(conn, path)  # before anything below writes to the file
-            if str(path) != ":memory:":
+            if str(path) != ":memory:" and not readonly:
                 conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA cache_size = -65536")
             conn.execute("PRAGMA temp_store = MEMORY")
-            store = cls(path, conn)
+            store = cls(path, conn, readonly=readonly)
+            if readonly and not store._schema_is_current():
+                conn.close()
+                raise StoreError(
+                    f"the store {path} is read-only (permissions or mount), and its schema needs an upgrade to this"
+                    " version of margindash, which writes to it",
+                    "run any margindash command on it once as a user who can write the file and its folder",
+                )
             store._migrate()
         except sqlite3.DatabaseError as exc:
             hint = sqlite_hint(exc)
+            if is_readonly_error(exc):
+                raise StoreError(f"the store {path} is read-only (permissions or mount): {exc}", hint) from None
             raise StoreError(
                 f"{path} cannot be opened as a margindash store: {exc}",
                 "the file may be corrupt; it was left untouched (`margindash doctor` checks a store)"
@@ -149,6 +169,13 @@ class Store:
         """One write transaction, taken at once (BEGIN IMMEDIATE) so it never fails half-way on a lock. Inside
         `grouped_writes`, a savepoint of the group's transaction instead: all of it or none of it is kept, and it
         is committed with the group."""
+        if self.readonly:
+            raise StoreError(
+                f"the store {self.path} is read-only (permissions or mount), and this command writes to it;"
+                " nothing was written",
+                "run it as a user who can write the store file and its folder (SQLite keeps its -wal and -shm"
+                " files there), or on a writable copy of the store",
+            )
         if self._grouped:
             yield from self._grouped_write()
             return
@@ -288,14 +315,20 @@ DatabaseError = sqlite3.DatabaseError
 OperationalError = sqlite3.OperationalError
 
 
+def is_readonly_error(exc: BaseException) -> bool:
+    """SQLite refused a write: the file (or its folder, or the mount) is read-only for this process."""
+    text = str(exc).lower()
+    return "readonly" in text or "read-only" in text
+
+
 def sqlite_hint(exc: BaseException) -> str:
     """What a SQLite error means for the user, and what to do (#22: a read-only store, a full disk and a too-big value
     were all reported as "the file may be damaged")."""
     text = str(exc).lower()
-    if "readonly" in text or "read-only" in text:
+    if is_readonly_error(exc):
         return (
-            "the store is read-only for this user (the file, or its folder where SQLite keeps the -wal and -shm"
-            " files): check their permissions; nothing was written"
+            "the store is read-only (permissions or mount) for this user: the file, or its folder where SQLite keeps"
+            " the -wal and -shm files; check their permissions; nothing was written"
         )
     if "disk is full" in text or "disk full" in text:
         return (
@@ -308,6 +341,29 @@ def sqlite_hint(exc: BaseException) -> str:
     if "locked" in text or "busy" in text:
         return "another margindash held it for over a minute; run this again"
     return "the file may be damaged: `margindash doctor` checks it; restore a backup if it fails"
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process can write the store: the file, and its folder unless the -wal and -shm files SQLite
+    needs there already exist and are writable. `os.access` answers for a `ro` mount as for permissions."""
+    if not os.access(path, os.W_OK):
+        return False
+    if os.access(path.parent, os.W_OK):
+        return True
+    return all(os.access(f"{path}{suffix}", os.W_OK) for suffix in ("-wal", "-shm"))
+
+
+def _readonly_uri(path: Path) -> str:
+    """A read-only SQLite URI for the store; `immutable` only when SQLite could not create the -shm it needs to read
+    a WAL database and there is no -wal (nothing is waiting to be checkpointed into the file)."""
+    from urllib.parse import quote  # lazy: start-up
+
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    shm_possible = os.path.exists(f"{path}-shm") or os.access(path.parent, os.W_OK)
+    wal = f"{path}-wal"
+    if not shm_possible and (not os.path.exists(wal) or os.path.getsize(wal) == 0):
+        uri += "&immutable=1"
+    return uri
 
 
 def _applied_migration_names(conn: sqlite3.Connection) -> set[str]:

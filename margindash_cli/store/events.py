@@ -707,13 +707,17 @@ class Events(Repository):
         or (None, None) when there is neither."""
         lo = None if start_ms is None else start_ms // DAY_MS
         hi = None if end_ms is None else -(-end_ms // DAY_MS)
-        where = " WHERE day >= coalesce(?, day) AND day < coalesce(?, day + 1)"
+        # plain bounds on tables whose index starts with the day (rollup_daily's key, revenue_day): two index
+        # look-ups each, not a scan of the customer rollup (#17: every report's title asks)
+        clauses = [c for c, v in (("day >= ?", lo), ("day < ?", hi)) if v is not None]
+        bounds = [v for v in (lo, hi) if v is not None]
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
         sql = (
-            f"SELECT min(d), max(d) FROM (SELECT min(day) AS d FROM rollup_customer_daily{where}"
-            f" UNION ALL SELECT max(day) FROM rollup_customer_daily{where}"
-            f" UNION ALL SELECT min(day) FROM revenue{where} UNION ALL SELECT max(day) FROM revenue{where})"
+            f"SELECT min(d), max(d) FROM (SELECT (SELECT min(day) FROM rollup_daily{where}) AS d"
+            f" UNION ALL SELECT (SELECT max(day) FROM rollup_daily{where})"
+            f" UNION ALL SELECT (SELECT min(day) FROM revenue{where}) UNION ALL SELECT (SELECT max(day) FROM revenue{where}))"
         )
-        first, last = self.conn.execute(sql, [lo, hi] * 4).fetchone()
+        first, last = self.conn.execute(sql, bounds * 4).fetchone()
         return DaySpan(first, last)
 
     def reported_cost_rows(

@@ -422,7 +422,7 @@ def test_no_store_and_an_empty_range(tmp_path, cli):
 
 def test_parquet_without_pyarrow_says_how_to_install_it(tmp_path, cli, store_events, monkeypatch):
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
-    result = cli("export", tmp_path / "w")
+    result = cli("export", tmp_path / "w", "--format", "parquet")  # asked for: no CSV fallback
     assert result.exit_code == 1
     assert "needs pyarrow" in result.stderr and "pip install 'margindash[parquet]'" in result.stderr
     assert not (tmp_path / "w").exists()

@@ -75,3 +75,36 @@ def test_metavars_name_what_to_type(cli, monkeypatch):
     ingest = cli("ingest", "--help").stdout
     assert "Usage: margindash ingest [OPTIONS] PATHS..." in ingest
     assert "--cost-source [auto|computed|reported]" in ingest and "--map FIELD=PATH" in ingest
+
+
+def test_root_help_groups_every_command_once_core_first(cli, monkeypatch):
+    """`margindash --help` lists the commands in groups as gh does, the core commands first, each once."""
+    from margindash_cli.cli.app import COMMAND_GROUPS
+
+    top = {p[0] for p in COMMANDS if len(p) == 1}
+    named = [name for rows in COMMAND_GROUPS.values() for name in rows]
+    assert sorted(named) == sorted(top), "every command in exactly one group of COMMAND_GROUPS"
+    monkeypatch.setenv("COLUMNS", "80")
+    text = cli("--help").stdout
+    assert "ADDITIONAL COMMANDS" not in text  # no command fell outside the groups
+    titles = [line for line in text.splitlines() if line and line == line.upper() and not line.startswith(" ")]
+    assert titles == list(COMMAND_GROUPS), text
+    listed = [line.split()[0] for line in text.splitlines() if line.startswith("  ") and not line.startswith("  -")]
+    listed = [name for name in listed if name in top]
+    assert listed[:5] == ["ingest", "report", "events", "budget", "simulate"]
+    assert sorted(listed) == sorted(top) and len(listed) == len(top)
+    assert text.index("CORE COMMANDS") < text.index("Options:")  # what you can do, then the global options
+
+
+def test_root_help_summaries_fit_80_columns(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    lines = cli("--help").stdout.splitlines()
+    top = {p[0] for p in COMMANDS if len(p) == 1}
+    rows = [line for line in lines if line.startswith("  ") and line.split()[0] in top]
+    assert len(rows) == len(top)
+    for line in rows:
+        assert len(line) <= 80 and not line.rstrip().endswith("..."), line
+    start = lines.index("CORE COMMANDS")
+    end = lines.index("Options:")
+    for line in lines[start:end]:  # a wrapped summary would leave a line that names no command
+        assert not line or line == line.upper() or line.split()[0] in top, line

@@ -156,6 +156,8 @@ def test_by_customer_envelope_rows_and_totals(report, monkeypatch):
         "label": "all data",
         "start_ms": None,
         "end_ms": None,
+        "first_day": "2026-10-01",  # the actual first and last day with a call or revenue (#17)
+        "last_day": "2026-10-06",
     }
     # worst first; initech's only call is unpriced: its margin is unknown, so it is last (not "profitable at 100%")
     assert [r["group"]["customer"] for r in data["rows"]] == ["(unattributed)", "globex", "hooli", "acme", "initech"]
@@ -696,3 +698,15 @@ def test_a_mistyped_by_or_filter_id_is_a_usage_error_that_names_the_closest(cli,
     # nothing close: the empty report, exit 0, as before
     result = cli("--db", db, "report", "--customer", "nobody")
     assert result.exit_code == 0 and "hint: widen the period" in result.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+def test_table_snapshots_at_80_and_160_columns(cli, db, monkeypatch, columns):
+    """#17: the same report on a narrow and a wide terminal; ids whole, at 80 whole columns left out and named."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = cli("--db", db, "report").stdout
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= columns
+    assert out == snapshot(f"report_by_customer_{columns}.txt", out)
+    nested = cli("--db", db, "report", "--breakdown", "feature").stdout
+    assert "…" not in nested and max(len(line) for line in nested.splitlines()) <= columns
+    assert nested == snapshot(f"report_breakdown_feature_{columns}.txt", nested)

@@ -557,3 +557,20 @@ def test_every_report_subcommand_and_option_is_in_the_readme():
                 if opt.startswith("--") and opt not in readme
             ]
     assert missing == []
+
+
+@pytest.mark.parametrize("columns", [80, 160])
+def test_cohorts_snapshots_at_80_and_160_columns(cli, cohort_db, monkeypatch, columns):
+    """#17: by week at 80 columns the cohort column was squeezed to nothing; now the latest weeks are left out
+    (and named) and every cohort reads whole."""
+    monkeypatch.setenv("COLUMNS", str(columns))
+    out = cli("--db", cohort_db, "report", "cohorts").stdout
+    assert out == snapshot(f"report_cohorts_{columns}.txt", out)
+    weekly = cli("--db", cohort_db, "report", "cohorts", "--by", "week").stdout
+    assert "…" not in weekly and max(len(line) for line in weekly.splitlines()) <= columns
+    body = [line.split("│")[1].strip() for line in weekly.splitlines() if line.startswith("│")]
+    assert body[:3] == ["2026-08-10", "2026-08-17", "2026-09-14"] and body[-1] == "all"
+    if columns == 80:
+        assert "hidden to fit the terminal: margin, customers, w12" in " ".join(weekly.split())
+        assert "┃ cohort     ┃ w1 ┃" in weekly  # the cohort column whole, the first weeks kept
+    assert weekly == snapshot(f"report_cohorts_week_{columns}.txt", weekly)

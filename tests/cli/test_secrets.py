@@ -40,9 +40,9 @@ def every_byte_produced(root: Path, exclude: set[Path]) -> list[tuple[Path, byte
 
 
 def test_no_secret_appears_in_anything_a_run_produces(tmp_path, monkeypatch):
+    from stripe_account import account
     from stripe_server import StripeServer, event, invoice, line
     from test_budget_alerts import Hook, Mailbox, smtp_server
-    from test_stripe_cli import account
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")

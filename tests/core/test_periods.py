@@ -69,3 +69,37 @@ def test_bad_periods_name_the_accepted_forms(period, message):
     text = str(err.value) + " " + str(getattr(err.value, "hint", "") or "")
     for form in ("today", "yesterday", "Nd", "mtd", "last-month", "YYYY-MM"):
         assert form in text, (period, form)
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "start", "end"),
+    [
+        ("2026-10", "2026-10", "2026-10-01T00:00:00+00:00", "2026-11-01T00:00:00+00:00"),
+        ("2026-02", "2026-02", "2026-02-01T00:00:00+00:00", "2026-03-01T00:00:00+00:00"),
+        ("2026-12", "2026-12", "2026-12-01T00:00:00+00:00", "2027-01-01T00:00:00+00:00"),
+        ("2026-09", "2026-10-15", "2026-09-01T00:00:00+00:00", "2026-10-16T00:00:00+00:00"),
+    ],
+)
+def test_since_and_until_take_a_month_as_export_does(since, until, start, end):
+    rng = resolve_range(since, until, None, None, NOW)
+    assert (rng.start_ms, rng.end_ms) == (ms(start), ms(end))
+
+
+def test_a_month_is_read_in_the_zone():
+    rng = resolve_range("2026-10", "2026-10", None, "Asia/Tokyo", NOW)
+    assert (rng.start_ms, rng.end_ms) == (ms("2026-10-01T00:00:00+09:00"), ms("2026-11-01T00:00:00+09:00"))
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-00", "9999-12x", "26-10"])
+def test_a_bad_month_is_a_usage_error_naming_the_forms(text):
+    with pytest.raises(UsageError) as err:
+        resolve_range(text, None, None, None, NOW)
+    assert "is not a date" in str(err.value) and "YYYY-MM" in err.value.hint
+
+
+def test_sync_stripe_since_takes_a_month():
+    from margindash_cli.revenue.stripe_math import parse_since
+
+    assert parse_since("2026-10") == parse_since("2026-10-01") == int(datetime(2026, 10, 1, tzinfo=UTC).timestamp())
+    with pytest.raises(UsageError):
+        parse_since("2026-13")

@@ -41,8 +41,8 @@ def line(i: int) -> str:
 
 @pytest.fixture
 def servers(monkeypatch):
+    from stripe_account import account
     from stripe_server import TEST_KEY, StripeServer
-    from test_stripe_cli import account
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")

@@ -198,8 +198,8 @@ def test_kill_9_ingest_at_random_points_then_rerun_stores_exactly_the_input(tmp_
 
 @pytest.fixture
 def stripe_server(monkeypatch):
+    from stripe_account import account
     from stripe_server import TEST_KEY, StripeServer
-    from test_stripe_cli import account
 
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")

@@ -25,7 +25,9 @@ def sync_costs(
         None, "--provider", help="openai|anthropic; repeat for both (default: every provider with a key)."
     ),
     since: Optional[str] = typer.Option(
-        None, "--since", help="Read from this UTC date (YYYY-MM-DD) instead of the last sync minus 7 days."
+        None,
+        "--since",
+        help="Read from this UTC day or month (YYYY-MM-DD or YYYY-MM) instead of the last sync minus 7 days.",
     ),
     full: bool = typer.Option(
         False, "--full", help="Read again from the first day ever synced (90 days back on a first run)."
@@ -103,7 +105,7 @@ def costs_import(
 
 def reconcile(
     ctx: typer.Context,
-    since: Optional[str] = typer.Option(None, "--since", help="From this UTC date (YYYY-MM-DD)."),
+    since: Optional[str] = typer.Option(None, "--since", help="From this UTC day or month (YYYY-MM-DD or YYYY-MM)."),
     until: Optional[str] = typer.Option(None, "--until", help="Up to and including this UTC date."),
     period: Period = None,
     provider: Optional[str] = typer.Option(

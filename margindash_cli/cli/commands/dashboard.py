@@ -26,7 +26,9 @@ def dashboard(
     customer: Customer = None,
     feature: Feature = None,
     model: Model = None,
-    top: int = typer.Option(50, "--top", min=1, help="Rows of the customer table before one '(other)' row."),
+    top: int = typer.Option(
+        50, "--top", min=0, help="Rows of the customer table before one '(other)' row (0 = all, no '(other)' row)."
+    ),
     allocate: Allocate = "events",
     band: Band = "5",
     simulate_days: int = typer.Option(
@@ -56,7 +58,7 @@ def dashboard(
         customer=customer,
         feature=feature,
         model=model,
-        top=top,
+        top=top or None,  # 0 = all, as every --top/--limit
         allocate=allocate,
         band_pct=band_pct(band),
         now=now(),

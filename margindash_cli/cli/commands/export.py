@@ -18,8 +18,11 @@ def export(
         ...,
         help="Folder to write into (created if missing; an earlier export's partitions are replaced, month by month).",
     ),
-    fmt: str = typer.Option(
-        "parquet", "--format", help="parquet|csv. Parquet needs pyarrow: pip install 'margindash[parquet]'."
+    fmt: Optional[str] = typer.Option(
+        None,
+        "--format",
+        help="parquet|csv (default: an earlier export's format in OUTDIR, else parquet; csv, with a note, when "
+        "pyarrow is not installed). Parquet needs pyarrow: pip install 'margindash[parquet]'.",
     ),
     since: Optional[str] = typer.Option(None, "--since", help="From this UTC day or month (YYYY-MM-DD or YYYY-MM)."),
     until: Optional[str] = typer.Option(None, "--until", help="Up to and including this UTC day or month."),
@@ -70,13 +73,14 @@ def export(
         result = export_store(
             store,
             outdir,
-            fmt=fmt.lower(),
+            fmt=None if fmt is None else fmt.lower(),
             since=since,
             until=until,
             now=now(),
             schema=schema.lower(),
             changed_since=changed_since,
         )
+    export_view.print_export_note(result)
     if as_json:
         kit.emit_json(result)
         return

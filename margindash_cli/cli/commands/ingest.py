@@ -35,7 +35,11 @@ def ingest(
         "auto", "--format", "-f", help=f"Log format: {'|'.join(FORMATS)}. auto detects it per line."
     ),
     maps: Optional[list[str]] = typer.Option(
-        None, "--map", help="Map a field to your log's own dotted path, e.g. customer_id=user.id (repeatable)."
+        None,
+        "--map",
+        help="Map a field to your log's own dotted path, e.g. customer_id=user.id (repeatable). "
+        "response=PATH names where your line holds the provider response, e.g. response=payload.llm_response "
+        "(by default it is looked for under response, message, body, then response.body).",
     ),
     quarantine: Optional[str] = typer.Option(
         None, "--quarantine", help="File for rejected lines (default: next to the store)."
@@ -60,7 +64,13 @@ def ingest(
 ) -> None:
     """Read usage logs into the store; only new lines are read on a re-run, and nothing is counted twice.
 
+    A line of your app may wrap the provider's response (OpenAI, Anthropic, Gemini, Bedrock): it is looked
+    for under the keys response, message, body (in that order, then response.body), and your line's own
+    fields (customer_id, feature, timestamp, ...) are read beside it. Elsewhere, give its path with --map.
+
     Example: margindash ingest /var/log/app/ai-usage.jsonl --map customer_id=user.id
+
+    Example: margindash ingest app.jsonl --map response=payload.llm_response --map customer_id=user.id
     """
     import os  # lazy: start-up
     from pathlib import Path  # lazy: start-up
@@ -79,7 +89,7 @@ def ingest(
     if fmt not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
     try:
-        parsed_maps = parse_maps(maps)
+        parsed_maps = parse_maps(maps, fmt)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     qpath = Path(quarantine) if quarantine else default_quarantine_path(db_path(ctx))

@@ -7,7 +7,7 @@ options are declared once in cli/options.py and shared by all four.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -32,6 +32,19 @@ from margindash_cli.cli.options import (
 
 DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
 FORMATS = ("table", "json", "csv", "markdown", "html")
+TERMINAL_TOP = 50  # rows of a table on a terminal before one "(other N)" row, unless --top or --all says otherwise
+
+# --top and --all of every report: declared once. The default depends on where the output goes (see _top).
+Top = Annotated[
+    Optional[int],
+    typer.Option(
+        "--top",
+        min=0,
+        help=f"Show the first N rows and sum the rest into one '(other N)' row; 0 = all. Default: {TERMINAL_TOP}"
+        " in a table on a terminal, else all.",
+    ),
+]
+All = Annotated[bool, typer.Option("--all", help="Every row, also in a table on a terminal.")]
 
 app = typer.Typer(
     help="Revenue, cost and margin by customer, feature, model, segment, tag or time.",
@@ -55,10 +68,11 @@ def report(
     sort: str = typer.Option(
         "margin", "--sort", help="margin|margin_pct (worst first) or cost|revenue|events (biggest first)."
     ),
-    top: Optional[int] = typer.Option(
-        None, "--top", min=1, help="Show the first N rows and sum the rest into one '(other)' row."
+    top: Top = None,
+    every: All = False,
+    breakdown: Optional[str] = typer.Option(
+        None, "--breakdown", help="model|feature: nest it under each group, in the table (--top counts the groups)."
     ),
-    breakdown: Optional[str] = typer.Option(None, "--breakdown", help="Add a second level: model|feature."),
     allocate: Allocate = "events",
     band: Band = "5",
     revenue_basis: RevenueBasis = "recognized",
@@ -100,6 +114,10 @@ def report(
             raise UsageError(f"unknown --breakdown {breakdown!r}", "use model or feature")
         dims.append(breakdown)
     output = _output(fmt, as_json)
+    html_top = top
+    # a time series (--by day|week|month first, or --chart) is not capped by default: its latest periods matter most
+    series = chart or dims[0] in ("day", "week", "month")
+    top = _top(top, every, "series" if series and output == "table" else output)
     query = ReportQuery(
         dims=dims,
         since=since,
@@ -125,7 +143,8 @@ def report(
 
         if out is None:
             raise UsageError("--format html writes a file", "add -o margins.html (or -o - for stdout)")
-        write_html(ctx, DashboardQuery(replace(query, top=DEFAULT_TOP if top is None else top)), out)
+        page_top = None if every or html_top == 0 else DEFAULT_TOP if html_top is None else html_top
+        write_html(ctx, DashboardQuery(replace(query, top=page_top)), out)
         return
     if out is not None:
         raise UsageError("-o/--output writes the html format", "use --format html -o FILE, or redirect stdout (> FILE)")
@@ -140,7 +159,7 @@ def report(
     if chart:
         report_view.emit_time_chart(env)
         return
-    report_view.emit_report(env, output, totals=totals)
+    report_view.emit_report(env, output, totals=totals, nest=breakdown is not None)
 
 
 @app.command("trend")
@@ -158,6 +177,11 @@ def trend(
     feature: Feature = None,
     model: Model = None,
     allocate: Allocate = "events",
+    sort: str = typer.Option(
+        "margin", "--sort", help="margin|margin_pct (worst first) or cost|revenue|events (biggest first)."
+    ),
+    top: Top = None,
+    every: All = False,
     fmt: Format = "table",
     as_json: AsJson = False,
     totals: Totals = False,
@@ -180,6 +204,8 @@ def trend(
         model=model,
         allocate=allocate,
         granularity=granularity,
+        sort=sort,
+        top=_top(top, every, output),
         now=now(),
     )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
@@ -195,6 +221,11 @@ def cohorts(
     until: Until = None,
     period: Period = None,
     tz: Tz = "UTC",
+    sort: str = typer.Option(
+        "cohort", "--sort", help="cohort (oldest first), margin|margin_pct (worst first) or customers|cost|revenue."
+    ),
+    top: Top = None,
+    every: All = False,
     fmt: Format = "table",
     as_json: AsJson = False,
 ) -> None:
@@ -208,7 +239,17 @@ def cohorts(
     from margindash_cli.reports.run import ReportQuery, run_cohorts  # lazy: start-up
 
     output = _output(fmt, as_json)
-    query = ReportQuery(dims=["customer"], since=since, until=until, period=period, tz=tz, granularity=by, now=now())
+    query = ReportQuery(
+        dims=["customer"],
+        since=since,
+        until=until,
+        period=period,
+        tz=tz,
+        granularity=by,
+        sort=sort,
+        top=_top(top, every, "series" if sort == "cohort" and output == "table" else output),  # oldest first: a series
+        now=now(),
+    )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
     report_view.emit_cohorts(_run(ctx, run_cohorts, query), output)
@@ -222,6 +263,11 @@ def concentration(
     period: Period = None,
     tz: Tz = "UTC",
     band: Band = "5",
+    sort: str = typer.Option(
+        "cost", "--sort", help="The ranked customers: cost|revenue|events (biggest first) or margin|margin_pct (worst)."
+    ),
+    top: Top = None,
+    every: All = False,
     fmt: Format = "table",
     as_json: AsJson = False,
 ) -> None:
@@ -233,7 +279,15 @@ def concentration(
 
     output = _output(fmt, as_json)
     query = ReportQuery(
-        dims=["customer"], since=since, until=until, period=period, tz=tz, band_pct=band_pct(band), now=now()
+        dims=["customer"],
+        since=since,
+        until=until,
+        period=period,
+        tz=tz,
+        band_pct=band_pct(band),
+        sort=sort,
+        top=_top(top, every, output),
+        now=now(),
     )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
@@ -247,6 +301,23 @@ def _output(fmt: str, as_json: bool) -> str:
     if output not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", f"use one of {', '.join(FORMATS)}")
     return output
+
+
+def _top(top: int | None, every: bool, output: str) -> int | None:
+    """The rows to show before "(other N)": --top N; all with --all or --top 0; else TERMINAL_TOP in a table on a
+    terminal and all anywhere else (a pipe, a file, CSV, JSON, a time series), so a script never gets a cut list by
+    surprise."""
+    from margindash_cli.errors import UsageError  # lazy: start-up
+
+    if every and top not in (None, 0):
+        raise UsageError(f"--all and --top {top} ask for different rows", "give one of them")
+    if every or top == 0:
+        return None
+    if top is None and output == "table":
+        from margindash_cli.cli.render.kit import stdout_is_terminal  # lazy: start-up
+
+        return TERMINAL_TOP if stdout_is_terminal() else None
+    return top
 
 
 def _run(ctx: typer.Context, run: Any, query: Any) -> Any:

@@ -26,7 +26,9 @@ def register(root: typer.Typer) -> None:
 def sync_stripe(
     ctx: typer.Context,
     since: Optional[str] = typer.Option(
-        None, "--since", help="List objects created from this date (YYYY-MM-DD, UTC) instead of the cursors."
+        None,
+        "--since",
+        help="List objects created from this day or month (YYYY-MM-DD or YYYY-MM, UTC) instead of the cursors.",
     ),
     full: bool = typer.Option(
         False,

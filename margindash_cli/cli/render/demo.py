@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
 from typing import TYPE_CHECKING
 
 from margindash_cli.cli.render.kit import display_money, stderr_console, stdout_console
@@ -12,14 +14,20 @@ if TYPE_CHECKING:
     from margindash_cli.demo.run import DemoResult
 
 
+def print_stage(text: str) -> None:
+    """One line per stage of the build on stderr, so the few seconds it takes are never silent."""
+    print(f"demo: {text}", file=sys.stderr, flush=True)
+
+
 def print_demo(demo: DemoResult) -> None:
     from margindash_cli.demo import synthetic as demo_data  # lazy: start-up
 
     path, html_path = demo.path, demo.html_path
     stderr_console().print(
         f"demo store: {path} ({demo.events:,} calls, {len(demo_data.CUSTOMERS)} customers, "
-        f"{demo_data.DEMO_DAYS} days to {demo_data.DEMO_END}; your own store was not touched)",
+        f"{demo.first_day} to {demo.last_day}; your own store was not touched)",
         markup=False,
+        soft_wrap=True,
     )
     emit_report(demo.report, "table")
     out = stdout_console()
@@ -46,6 +54,14 @@ def print_demo(demo: DemoResult) -> None:
     )
     out.print(
         f"HTML report: {html_path} (open it in a browser; margindash dashboard -o FILE makes one of your own store)",
+        markup=False,
+        soft_wrap=True,
+    )
+    # A plain `margindash report` reads the user's own store, not this one: say how to make every command read it.
+    quoted = shlex.quote(str(path))
+    out.print(
+        f"Every command on the demo store: export MARGINDASH_DB={quoted} (then margindash report --period 7d,"
+        " margindash report cohorts, margindash events); unset MARGINDASH_DB to go back to your own store.",
         markup=False,
         soft_wrap=True,
     )

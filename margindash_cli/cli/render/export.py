@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from margindash_cli.cli.render.kit import stdout_console, table
+from margindash_cli.cli.render.kit import stderr_console, stdout_console, table
 from margindash_cli.core.money import display_usd
 
 if TYPE_CHECKING:
@@ -49,3 +49,9 @@ def print_export(result: ExportResult) -> None:
         for p in result.changed:
             console.print(f"  {p.path} (changed {p.changed_at}, sha256 {p.sha256})", markup=False)
     console.print(f"manifest: {result.manifest}", markup=False)
+
+
+def print_export_note(result: ExportResult) -> None:
+    """To stderr, in every format: why the export's format is not the one asked for (CSV for want of pyarrow)."""
+    if result.note:
+        stderr_console().print(result.note, markup=False, soft_wrap=True)

@@ -79,7 +79,8 @@ def print_ingest_notes(result: IngestResult) -> None:
     for f in result.nothing_stored:
         err.print(
             f"error: {f.path}: nothing stored: all {f.rejected:,} of its usage line(s) were rejected"
-            f" (reasons in {result.quarantine_path})",
+            + (f", the first at {f.first_rejection}" if f.first_rejection else "")
+            + f" (reasons in {result.quarantine_path})",
             markup=False,
             soft_wrap=True,
         )

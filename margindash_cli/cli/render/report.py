@@ -87,6 +87,44 @@ def measure_cells(m: Measures, output: str) -> dict[str, str]:
     }
 
 
+SORT_WORDS = {
+    "margin": "margin, worst first",
+    "margin_pct": "margin %, worst first",
+    "cost": "cost",
+    "revenue": "revenue",
+    "events": "events",
+    "customers": "customers",
+    "cohort": "cohort, oldest first",
+}
+PLURALS = {
+    "customer": "customers",
+    "feature": "features",
+    "model": "models",
+    "vendor": "vendors",
+    "segment": "segments",
+    "plan": "plans",
+    "day": "days",
+    "week": "weeks",
+    "month": "months",
+}
+
+
+def capped_note(shown: int, total: int, what: str, sort: str) -> str | None:
+    """What --top (or a terminal's default of 50) left out: 'top 50 of 5,000 customers by margin, worst first;
+    --all for every row'; None when nothing was."""
+    if total <= shown:
+        return None
+    noun = PLURALS.get(what, what if what.endswith("s") else f"{what} values")
+    return f"top {shown:,} of {total:,} {noun} by {SORT_WORDS.get(sort, sort)}; the rest in (other {total - shown:,}); --all for every row"
+
+
+def group_label(dim: str, value: str) -> str:
+    """A group value for people: a month as '2026-08' (JSON and CSV keep the first day, '2026-08-01')."""
+    if dim == "month" and len(value) == 10 and value[4] == "-":
+        return value[:7]
+    return value
+
+
 def _plain(cell: str | Text) -> str:
     return cell if isinstance(cell, str) else cell.plain
 
@@ -94,12 +132,12 @@ def _plain(cell: str | Text) -> str:
 def report_records(env: ReportEnvelope, output: str, *, totals: bool = True) -> list[dict[str, str]]:
     """Flat rows (group columns then measures) for CSV or Markdown; the totals row last when `totals`."""
     r = env.result
-    group = csv_text if output == "csv" else str  # Markdown cells are escaped by write_markdown
     out = []
     for row in r.rows:
-        out.append(
-            {**{d: group(row.group[d]) for d in r.dims}, **measure_cells(row.measures, output), "class": row.cls}
-        )
+        groups = {  # Markdown cells are escaped by write_markdown
+            d: csv_text(row.group[d]) if output == "csv" else group_label(d, row.group[d]) for d in r.dims
+        }
+        out.append({**groups, **measure_cells(row.measures, output), "class": row.cls})
     if totals:
         label = TOTAL_LABEL if output == "csv" else "total"
         out.append(
@@ -112,9 +150,10 @@ def report_records(env: ReportEnvelope, output: str, *, totals: bool = True) -> 
     return out
 
 
-def emit_report(env: ReportEnvelope, output: str, *, totals: bool = False) -> None:
+def emit_report(env: ReportEnvelope, output: str, *, totals: bool = False, nest: bool = False) -> None:
     """Print a report in `output` format; what its figures leave out goes to stderr in every format.
-    CSV leaves the totals row out unless `totals` (summing a column never counts it twice)."""
+    CSV leaves the totals row out unless `totals` (summing a column never counts it twice). With `nest`
+    (--breakdown) the table shows each first-level group as a row with its total, its children indented below."""
 
     r = env.result
     if output == "json":
@@ -125,7 +164,7 @@ def emit_report(env: ReportEnvelope, output: str, *, totals: bool = False) -> No
         records = report_records(env, "markdown")
         write_markdown(records, [*r.dims, *REPORT_COLUMNS], set(REPORT_COLUMNS[:-1]), note=ALLOCATION_NOTE)
     else:
-        print_report_table(env)
+        print_report_table(env, nest=nest and len(r.dims) > 1)
     _print_notes(
         env,
         r.unpriced_events,
@@ -166,13 +205,57 @@ def pct_cell(m: Measures) -> str:
     return pct_text(pct) + (PARTLY_UNPRICED if pct is not None and (m.partly_unpriced or m.unconverted_revenue) else "")
 
 
-def print_report_table(env: ReportEnvelope) -> None:
+def _measure_row(m: Measures, cls: str) -> list[Any]:
+    return [
+        f"{m.events:,}",
+        f"{m.input_tokens:,}",
+        f"{m.output_tokens:,}",
+        cost_cell(m),
+        revenue_cell(m),
+        margin_cell(m),
+        pct_cell(m),
+        cls,
+    ]
+
+
+NEST_INDENT = "  "  # before a child's label under its parent (--breakdown)
+
+
+def _nested_body(env: ReportEnvelope) -> list[list[Any]]:
+    """--breakdown: each first-level group as one row with its sums (the rows are kept together by the sort), then
+    its children, indented, labelled with the values of the other groups."""
+    from margindash_cli.reports.compute import Measures, classify  # lazy: start-up
+
+    r = env.result
+    parent_dim, child_dims = r.dims[0], r.dims[1:]
+    body: list[list[Any]] = []
+    i = 0
+    while i < len(r.rows):
+        parent = r.rows[i].group[parent_dim]
+        j = i
+        total = Measures()
+        while j < len(r.rows) and r.rows[j].group[parent_dim] == parent:
+            total.add(r.rows[j].measures)
+            j += 1
+        body.append(
+            [text_cell(group_label(parent_dim, parent)), *_measure_row(total, classify(total, env.query.band_pct))]
+        )
+        for row in r.rows[i:j]:
+            label = " / ".join(group_label(d, row.group[d]) for d in child_dims if row.group[d] != "")
+            if label:
+                body.append([text_cell(NEST_INDENT + label), *_measure_row(row.measures, row.cls)])
+        i = j
+    return body
+
+
+def print_report_table(env: ReportEnvelope, *, nest: bool = False) -> None:
     r = env.result
     console = stdout_console()
     if not r.rows:
         _print_empty(console, env)
         return
-    cols = [(d, "left") for d in r.dims] + [
+    group_cols = [(" > ".join(r.dims), "left")] if nest else [(d, "left") for d in r.dims]
+    cols = group_cols + [
         ("events", "right"),
         ("input tok", "right"),
         ("output tok", "right"),
@@ -182,26 +265,17 @@ def print_report_table(env: ReportEnvelope) -> None:
         ("margin %", "right"),
         ("class", "left"),
     ]
-    body = []
-    for row in r.rows:
-        m = row.measures
-        body.append(
-            [
-                *(text_cell(row.group[d]) for d in r.dims),
-                f"{m.events:,}",
-                f"{m.input_tokens:,}",
-                f"{m.output_tokens:,}",
-                cost_cell(m),
-                revenue_cell(m),
-                margin_cell(m),
-                pct_cell(m),
-                row.cls,
-            ]
-        )
+    if nest:
+        body = _nested_body(env)
+    else:
+        body = [
+            [*(text_cell(group_label(d, row.group[d])) for d in r.dims), *_measure_row(row.measures, row.cls)]
+            for row in r.rows
+        ]
     t = r.totals
     footer = [
         "total",
-        *([""] * (len(r.dims) - 1)),
+        *([""] * (len(group_cols) - 1)),
         f"{t.events:,}",
         f"{t.input_tokens:,}",
         f"{t.output_tokens:,}",
@@ -217,9 +291,17 @@ def print_report_table(env: ReportEnvelope) -> None:
         cols,
         body,
         footer=footer,
-        caption=ALLOCATION_NOTE,
+        caption="; ".join(n for n in (_capped(env), ALLOCATION_NOTE) if n),
         drop=("input tok", "output tok", "events", "class"),
     )
+
+
+def _capped(env: ReportEnvelope) -> str | None:
+    r = env.result
+    top = env.query.top
+    if top is None or top <= 0 or r.groups <= top:
+        return None
+    return capped_note(top, r.groups, r.dims[0], env.query.sort)
 
 
 def _print_empty(console: Console, env: ReportEnvelope) -> None:
@@ -421,6 +503,9 @@ def print_trend_table(env: TrendEnvelope) -> None:
     if partial:
         notes.append(f"partial period(s), not used for first/last: {', '.join(partial)}")
     notes += [spark_caption(scale), ALLOCATION_NOTE]
+    top = env.query.top
+    if top is not None and 0 < top < r.groups:
+        notes.insert(0, capped_note(top, r.groups, r.dim, env.query.sort) or "")
     print_fitted(
         console,
         env.title,
@@ -512,7 +597,7 @@ def print_cohorts_table(env: CohortEnvelope) -> None:
         pcts = [by_index[i].measures.margin_pct if i in by_index else None for i in indexes]
         body.append(
             [
-                _cohort_label(row.start, r.granularity),
+                row.label or _cohort_label(row.start, r.granularity),
                 f"{row.customers:,}",
                 red_if_negative(display_money(row.total.margin_usd), row.total.margin_usd),
                 *(red_if_negative(_pct(p), p) if i in by_index else "" for i, p in zip(indexes, pcts)),
@@ -527,7 +612,13 @@ def print_cohorts_table(env: CohortEnvelope) -> None:
     ]
     unit = "month" if r.granularity == "month" else "week"
     caption = f"margin % per {unit} since the first call ({prefix}1 = the {unit} of the first call); - = no revenue"
-    print_fitted(console, env.title, cols, body, footer=footer, caption=caption, drop=("margin", "customers"))
+    top = env.query.top
+    if top is not None and 0 < top < r.groups:
+        caption = f"{capped_note(top, r.groups, 'cohorts', env.query.sort)}; {caption}"
+    # what goes first when the terminal is narrow: the margin, the size, then the latest periods, so the cohort
+    # (the id of the row) is never squeezed and the first periods, where cohorts compare, stay (#17)
+    drop = ("margin", "customers", *(f"{prefix}{i}" for i in reversed(indexes[1:])))
+    print_fitted(console, env.title, cols, body, footer=footer, caption=caption, drop=drop)
     u = r.unattributed
     if u.events:
         console.print(
@@ -661,7 +752,20 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
     )
     widest = max(r.tiers, key=lambda t: len(t.customers), default=None)
     if widest is not None and widest.customers:
-        ranked = r.customers[: len(widest.customers)]
+        ranked, title, other, caption = (
+            r.customers[: len(widest.customers)],
+            f"Top {widest.top_pct}% of customers by cost",
+            None,
+            None,
+        )
+        top, sort = env.query.top, env.query.sort
+        # --sort, or a --top shorter than the widest tier: the customers they ask for (else the tier, as it is)
+        if sort != "cost" or (top is not None and top < len(widest.customers)):
+            ranked = r.listed if r.listed is not None else r.customers
+            title = f"Customers by {SORT_WORDS.get(sort, sort)}"
+            if r.listed_other is not None and top is not None:
+                other = r.listed_other
+                caption = capped_note(top, len(r.customers), "customers", sort)
         rows = [
             [
                 str(c.rank),
@@ -676,6 +780,20 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
             ]
             for c in ranked
         ]
+        if other is not None:
+            rows.append(
+                [
+                    "",
+                    f"(other {len(r.customers) - len(ranked):,})",
+                    display_money(other.cost_usd),
+                    _share(share_pct(other.cost_pico, r.totals.cost_pico)),
+                    "",
+                    display_money(other.revenue_usd),
+                    red_if_negative(display_money(other.margin_usd), other.margin_usd),
+                    _pct(other.margin_pct),
+                    "",
+                ]
+            )
         cols2 = [
             ("#", "right"),
             ("customer", "left"),
@@ -687,9 +805,13 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
             ("margin %", "right"),
             ("class", "left"),
         ]
-        print_fitted(
-            console, f"Top {widest.top_pct}% of customers by cost", cols2, rows, drop=("cumulative", "revenue", "class")
-        )
+        print_fitted(console, title, cols2, rows, caption=caption, drop=("cumulative", "revenue", "class"))
+
+
+def share_pct(part: int, whole: int) -> Decimal | None:
+    from margindash_cli.reports.compute import share_pct as pct  # lazy: start-up
+
+    return pct(part, whole)
 
 
 def _share(value: Decimal | None) -> str:
