@@ -36,6 +36,7 @@ from margindash_cli.store.schema import (
     _W_SEGMENT,
     _W_TS,
     BLOCK_BITS,
+    CUSTOMER_CELL_COLUMNS,
     DAY_MS,
     EPOCH_DATE,
     EVENT_COLUMNS,
@@ -54,6 +55,7 @@ from margindash_cli.store.schema import (
     STORED_KEYS,
     STORED_KEYS_CHUNK,
     UPSERT_CUSTOMER_ROLLUP,
+    UPSERT_CUSTOMER_ROLLUP_FROM_CELLS,
     UPSERT_ROLLUP,
     WIDE_COLUMNS,
     event_key,
@@ -99,7 +101,13 @@ class Events(Repository):
             raise sqlite3.DatabaseError("events did not get the ids their keys point at")  # SQLite's rowids changed
         cells, customer_cells, blocks = _rollup_cells(new, base)
         c.executemany(UPSERT_ROLLUP, cells)
-        c.executemany(UPSERT_CUSTOMER_ROLLUP, customer_cells)
+        # One statement for the customer cells: rollup_customer_daily has triggers (m010), and a statement that
+        # fires triggers inside a savepoint (ingest's grouped writes) pays a statement journal each time: row by row
+        # that cost 30 s for 15k cells in a 10M store, against 0.1 s as one INSERT ... SELECT.
+        c.execute(f"CREATE TEMP TABLE IF NOT EXISTS customer_cells ({CUSTOMER_CELL_COLUMNS})")
+        c.execute("DELETE FROM temp.customer_cells")
+        c.executemany(f"INSERT INTO temp.customer_cells VALUES ({', '.join('?' * 12)})", customer_cells)
+        c.execute(UPSERT_CUSTOMER_ROLLUP_FROM_CELLS)
         c.executemany(
             "INSERT INTO main.event_blocks (block, min_ts, max_ts) VALUES (?, ?, ?) ON CONFLICT (block) DO UPDATE SET"
             " min_ts = min(min_ts, excluded.min_ts), max_ts = max(max_ts, excluded.max_ts)",

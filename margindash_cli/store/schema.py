@@ -118,6 +118,13 @@ ON CONFLICT (customer, day) DO UPDATE SET{_ADD_TOKENS}
     cost_rest = CASE WHEN typeof(cost_rest + excluded.cost_rest) = 'integer' THEN cost_rest + excluded.cost_rest ELSE {_OVERFLOW} END"""
 UPSERT_ROLLUP = f"INSERT INTO {ROLLUP_COLUMNS} VALUES ({', '.join('?' * 14)}){ROLLUP_ADD}"
 UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.join('?' * 12)}){CUSTOMER_ROLLUP_ADD}"
+CUSTOMER_CELL_COLUMNS = """customer, day, events, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,
+    reasoning_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"""
+# A batch's customer cells (temp.customer_cells, in key order) added in one statement (see Events.insert_new_events)
+UPSERT_CUSTOMER_ROLLUP_FROM_CELLS = (
+    f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} SELECT {CUSTOMER_CELL_COLUMNS} FROM temp.customer_cells WHERE true"
+    f" ORDER BY customer, day{CUSTOMER_ROLLUP_ADD}"
+)
 # #20: a batch is stored without a staging table. Its new keys go in first, in key order, with INSERT OR IGNORE, and
 # the change count says whether any was stored already (then STORED_KEYS finds which, and the new ids are closed up);
 # the events follow in id order and each rollup cell, summed in Python, is one upsert in primary-key order.
