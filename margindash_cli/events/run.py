@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from margindash_cli.errors import UsageError
 from margindash_cli.store.db import Store
 
 
@@ -28,8 +30,13 @@ class EventsQuery:
         self.start_ms, self.end_ms = rng.start_ms, rng.end_ms
 
 
+TABLE_MAX_ROWS = 10_000  # the most calls `events` lays out as a table; --json and --nl stream any number
+
+
 @dataclass
 class EventList:
+    """The calls of a table: at most TABLE_MAX_ROWS, held in memory to be laid out."""
+
     records: list[dict[str, Any]]  # event_record of each row, newest first
     ids: list[int]  # the store's row id of each record
     text_from: int  # rows with a smaller id were stored before request ids were kept as text (migration m005)
@@ -38,17 +45,47 @@ class EventList:
         return self.records
 
 
-def list_events(store: Store, q: EventsQuery) -> EventList:
-    rows = store.events.list_events(
+@dataclass
+class EventStream:
+    """The calls of `--json`/`--nl`, newest first, read from the store as they are written out: memory stays flat
+    in their number (500,000 calls are one row at a time, never a list)."""
+
+    records: Iterator[dict[str, Any]]  # event_record of each row, read lazily
+
+    def to_json(self) -> Iterator[dict[str, Any]]:
+        return self.records
+
+
+def stream_events(store: Store, q: EventsQuery) -> EventStream:
+    """Every matching call (`--limit 0` = all), to be written out as it is read."""
+    return EventStream(event_record(r) for r in _rows(store, q, q.limit or None))
+
+
+def table_events(store: Store, q: EventsQuery) -> EventList:
+    """The matching calls for a table; more than TABLE_MAX_ROWS is refused (a table of 500,000 rows took over ten
+    minutes and 3 GB to lay out) with a pointer to the streamed outputs. One row past the cap is read to know."""
+    want = min(q.limit, TABLE_MAX_ROWS + 1) if q.limit else TABLE_MAX_ROWS + 1
+    rows = list(_rows(store, q, want))
+    if len(rows) > TABLE_MAX_ROWS:
+        asked = "--limit 0 = all" if not q.limit else f"--limit {q.limit:,}"
+        raise UsageError(
+            f"more than {TABLE_MAX_ROWS:,} events match ({asked}): too many for a table",
+            f"--json or --nl print every one (streamed), or use --limit {TABLE_MAX_ROWS:,} or less,"
+            " or narrow with --since/--until/--customer/--feature/--model",
+        )
+    return EventList([event_record(r) for r in rows], [r["id"] for r in rows], store.events.request_id_text_from())
+
+
+def _rows(store: Store, q: EventsQuery, limit: int | None) -> Iterator[dict[str, Any]]:
+    return store.events.list_events(
         customer=q.customer,
         event_type=q.event_type,
         model=q.model,
         request_id=q.request_id,
         start_ms=q.start_ms,
         end_ms=q.end_ms,
-        limit=q.limit or None,
+        limit=limit,
     )
-    return EventList([event_record(r) for r in rows], [r["id"] for r in rows], store.events.request_id_text_from())
 
 
 def event_record(row: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,10 @@ Invariants (the same as core/call.py's `Call`):
 - Tokens are integers from 0 to 10^12; an integral float (12.0) is accepted, anything else is refused.
 - Money is never float: a reported `cost_usd` is kept as an exact decimal string.
 
+Two ways in, one answer: `decode_common` decodes and checks the common canonical call straight from its raw bytes
+(msgspec, strict) and declines anything else; `normalize` takes any parsed line (orjson). A line the first takes
+gives the event the second gives (tests/core/test_fast_path.py).
+
 Only the fields listed in `base.CANONICAL_FIELDS` leave this module: prompts, completions and any
 other field of a log line are never copied (privacy is a promise of the product).
 """
@@ -21,7 +25,9 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, NamedTuple
+from typing import Annotated, Any, NamedTuple
+
+import msgspec
 
 from margindash_cli.core.periods import EPOCH
 from margindash_cli.errors import LineRejected
@@ -496,6 +502,95 @@ def _validate_common(p: dict[str, Any]) -> NormalizedEvent | None:
         segment,
         None,
         response_id=response_id,
+    )
+
+
+_Tokens = Annotated[int, msgspec.Meta(ge=0, le=MAX_TOKENS)]
+
+
+def _text(limit: int) -> Any:
+    return Annotated[str, msgspec.Meta(max_length=limit)] | None
+
+
+class _CommonLine(msgspec.Struct, forbid_unknown_fields=True):
+    """A canonical line of the common call, as JSON: only these keys (each spelled canonically), strings that are
+    strings (or null) within `_TEXT_LIMITS`, token counts that are JSON integers from 0 to 10^12. `response_id`
+    is left out: at the top of a line it is not a canonical field (`partial_events` sends it through detection)."""
+
+    timestamp: str
+    model: Annotated[str, msgspec.Meta(max_length=512)]
+    customer_id: _text(512) = None
+    event_type: _text(128) = None
+    vendor: _text(64) = None
+    segment: _text(128) = None
+    request_id: _text(512) = None
+    input_tokens: _Tokens = 0
+    output_tokens: _Tokens = 0
+    cached_input_tokens: _Tokens = 0
+    cache_write_tokens: _Tokens = 0
+    cache_write_1h_tokens: _Tokens = 0
+    reasoning_tokens: _Tokens = 0
+
+
+_COMMON_DECODER = msgspec.json.Decoder(_CommonLine)
+_NO_EXTRAS = (None,) * 6  # revenue, currency, extra cost, reported cost, units, service tier
+_NO_MEDIA = (0, 0, 0, 0, None)  # the four media token counts and response_id
+
+
+def decode_common(text: bytes) -> NormalizedEvent | None:
+    """The event of one raw JSONL line that is a common canonical call, decoded and checked in one pass (msgspec,
+    strict: no float, bool or null token counts, no unknown or aliased key); None for any other line, which then
+    takes the whole way (orjson, `normalize`). The event is exactly what that way gives (`_validate_common`'s
+    checks on the same values; tests/core/test_fast_path.py holds the two equal): JSON both libraries accept decodes
+    to the same values (duplicate keys: the last wins in both), and anything in doubt is declined, not guessed."""
+    if b"\\" in text and b"\\u0000" in text:  # a NUL can only be escaped in JSON: the whole check words it
+        return None
+    try:
+        c = _COMMON_DECODER.decode(text)
+    except msgspec.DecodeError:  # also a ValidationError: a type, a limit, an unknown key
+        return None
+    model = c.model.strip()
+    inp = c.input_tokens
+    out = c.output_tokens
+    cached = c.cached_input_tokens
+    cw = c.cache_write_tokens
+    cw1h = c.cache_write_1h_tokens
+    reasoning = c.reasoning_tokens
+    if not model or cached + cw > inp or cw1h > cw or reasoning > out or not (inp or out):
+        return None
+    try:
+        dt = datetime.fromisoformat(c.timestamp)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        ts_ms = (dt - EPOCH) // ONE_MS
+    except OverflowError:
+        return None
+    if not MIN_TS_MS <= ts_ms < MAX_TS_MS:
+        return None
+    customer, event_type, vendor, segment, request_id = c.customer_id, c.event_type, c.vendor, c.segment, c.request_id
+    return tuple.__new__(
+        NormalizedEvent,
+        (
+            ts_ms,
+            customer and customer.strip() or None,
+            event_type and event_type.strip() or None,
+            (vendor and vendor.strip() or "unknown").lower(),
+            model,
+            inp,
+            out,
+            cached,
+            cw,
+            cw1h,
+            reasoning,
+            request_id and request_id.strip() or None,
+            *_NO_EXTRAS,
+            segment and segment.strip() or None,
+            None,
+            *_NO_MEDIA,
+        ),
     )
 
 

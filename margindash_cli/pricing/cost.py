@@ -225,6 +225,54 @@ def cost_of(
     return CostBreakdown(*rounded[:6], rounded[10], sum(rounded), tier, service, label, unpriced, *rounded[6:10])
 
 
+def token_total(
+    price: PriceVersion,
+    input_tokens: int,
+    output_tokens: int,
+    cached_input_tokens: int,
+    cache_write_tokens: int,
+    cache_write_1h_tokens: int,
+    reasoning_tokens: int,
+    service_tier: str | None,
+) -> int | None:
+    """`cost_of(...).total` of a call with no audio or image tokens and no units, when the rates it bills at are
+    whole picodollars (scale 1: every list price seen so far); None when the call needs `cost_of` (a rate with more
+    decimals, or one it lacks: `cost_of` then says unpriced). The same integer steps as `cost_of`, without building
+    its breakdown: the hot path of ingest (tests/core/test_rate_cache.py holds the two equal)."""
+    write = cache_write_tokens
+    write_1h = cache_write_1h_tokens if cache_write_1h_tokens <= write else write
+    cached = cached_input_tokens
+    prompt = input_tokens if input_tokens >= cached + write else cached + write
+    tier_index = -1
+    tiers = price.tiers
+    if tiers:
+        for i, t in enumerate(tiers):
+            if (prompt >= t.threshold) if t.inclusive else (prompt > t.threshold):
+                tier_index = i
+    service = "default" if service_tier in STANDARD_TIERS else service_tier
+    cache = price.__dict__.get("_int_rates")
+    r = cache.get((tier_index, service)) if cache is not None else None
+    if r is None:
+        r = _rates(price, tier_index, service)
+    if r.scale != 1:
+        return None
+    uncached = prompt - cached - write
+    write_5m = write - write_1h
+    reasoning = reasoning_tokens
+    plain_output = (output_tokens if output_tokens >= reasoning else reasoning) - reasoning
+    try:  # a class with tokens but no rate (None) raises TypeError: `cost_of` says unpriced
+        return (
+            (uncached * r.uncached_input if uncached else 0)
+            + (cached * r.cache_read if cached else 0)
+            + (write_5m * r.cache_write_5m if write_5m else 0)
+            + (write_1h * r.cache_write_1h if write_1h else 0)
+            + (plain_output * r.output if plain_output else 0)
+            + (reasoning * r.reasoning if reasoning else 0)
+        )
+    except TypeError:
+        return None
+
+
 def _unit_cost(price: PriceVersion, units: Mapping[str, Any]) -> tuple[Fraction | int, tuple[str, ...]]:
     total: Fraction | int = 0
     unpriced = []

@@ -41,7 +41,7 @@ def class_tokens(t: dict[str, Any]) -> dict[str, int]:
 
 
 def explain_call(store: Store, request_id: str) -> dict[str, Any]:
-    rows = store.events.list_events(request_id=request_id, limit=2)
+    rows = list(store.events.list_events(request_id=request_id, limit=2))
     if not rows:
         raise MarginDashError(
             f"no stored call has request id {request_id!r}",

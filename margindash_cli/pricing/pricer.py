@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from margindash_cli.core.money import usd_to_pico
-from margindash_cli.pricing.cost import CostBreakdown, cost_of
+from margindash_cli.pricing.cost import CostBreakdown, cost_of, token_total
 from margindash_cli.pricing.model import USER_SOURCE, PriceVersion
 from margindash_cli.pricing.resolve import Resolution, Resolver
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from margindash_cli.ingest.canonical import NormalizedEvent
 
 COST_SOURCES = ("auto", "computed", "reported")
+DAY_MS = 86_400_000  # one UTC day in epoch milliseconds: the span of a cached (model, day) price
+_CHANGES_IN_DAY = object()  # a (model, day) whose price changes inside the day (or by time of day): not cached
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,14 @@ class _Timeline:
         self._user_starts = [p.effective_from for p in self.user]
         self._other_starts = [p.effective_from for p in self.other]
 
+    def same_all_day(self, day_start: int) -> bool:
+        """Whether `at` gives one version for every millisecond of the UTC day from `day_start`: no version of
+        either list starts inside it (`at` depends on ts only through where it falls among the starts)."""
+        last = day_start + DAY_MS - 1
+        return bisect.bisect_right(self._user_starts, day_start) == bisect.bisect_right(
+            self._user_starts, last
+        ) and bisect.bisect_right(self._other_starts, day_start) == bisect.bisect_right(self._other_starts, last)
+
     def at(self, ts_ms: int) -> StoredPrice | None:
         i = bisect.bisect_right(self._user_starts, ts_ms)
         if i:
@@ -82,6 +92,8 @@ class Pricer:
         prices: list[tuple[str, str, Any]],
         aliases: dict[tuple[str | None, str], tuple[str, str]],
         cost_source: str = "auto",
+        *,
+        cache_days: bool = True,
     ):
         self._raw: dict[tuple[str, str], list[Any]] = defaultdict(list)
         for provider, model, sp in prices:
@@ -90,6 +102,9 @@ class Pricer:
         self.resolver = Resolver(self._raw.keys(), aliases)
         self.cost_source = cost_source
         self._resolved: dict[tuple[str, str], Resolution | None] = {}
+        # (vendor, model, UTC day) -> the StoredPrice in force all that day, None (unpriced all day) or
+        # _CHANGES_IN_DAY. None as a whole: no cache (tests price with and without it and compare).
+        self._days: dict[tuple[str, str, int], Any] | None = {} if cache_days else None
 
     def timeline(self, provider: str, model: str) -> _Timeline:
         key = (provider, model)
@@ -108,6 +123,35 @@ class Pricer:
         """(cost in picodollars, or None when unpriced; id of the price version used, or None)."""
         if ev.reported_cost is None and not ev.extra_cost and (ev.input_tokens or ev.output_tokens):
             # The hot path of ingest: a token-priced call with no costs of its own.
+            days = self._days
+            if days is not None:
+                key = (ev.vendor, ev.model, ev.ts_ms // DAY_MS)
+                try:
+                    sp = days[key]
+                except KeyError:
+                    sp = self._price_of_day(key)
+                if sp is None:
+                    return None, None
+                if sp is not _CHANGES_IN_DAY:
+                    if not (
+                        ev.units
+                        or ev.input_audio_tokens
+                        or ev.output_audio_tokens
+                        or ev.output_image_tokens
+                        or ev.cached_audio_tokens
+                    ):
+                        total = token_total(
+                            sp.version,
+                            ev.input_tokens,
+                            ev.output_tokens,
+                            ev.cached_input_tokens,
+                            ev.cache_write_tokens,
+                            ev.cache_write_1h_tokens,
+                            ev.reasoning_tokens,
+                            ev.service_tier,
+                        )
+                        if total is not None:
+                            return total, sp.id
             res = self.resolve(ev.vendor, ev.model)
             if res is None:
                 return None, None
@@ -135,6 +179,26 @@ class Pricer:
             return (None, None) if b is None else (b.total, sp.id)
         e = self.explain(ev.vendor, ev.model, ev.ts_ms, ev, with_breakdown=False)
         return e.cost_pico, (e.price.id if e.price and e.basis == "computed" else None)
+
+    def _price_of_day(self, key: tuple[str, str, int]) -> Any:
+        """The version that prices every call of (vendor, model) on a UTC day, None when it is unpriced all day,
+        or _CHANGES_IN_DAY when a version starts inside the day or has daily windows (each call then takes the
+        whole path, which picks the version at the call's millisecond)."""
+        vendor, model, day = key
+        res = self.resolve(vendor, model)
+        if res is None:
+            sp = None
+        else:
+            timeline = self.timeline(res.provider, res.model)
+            if not timeline.same_all_day(day * DAY_MS):
+                sp = _CHANGES_IN_DAY
+            else:
+                sp = timeline.at(day * DAY_MS)
+                if sp is not None and sp.version.windows:
+                    sp = _CHANGES_IN_DAY
+        assert self._days is not None
+        self._days[key] = sp
+        return sp
 
     def explain(self, vendor: str, model: str, ts_ms: int, ev: Any, *, with_breakdown: bool = True) -> Explanation:
         """How a call is priced. `ev` has the canonical token fields, service_tier, units, extra_cost, reported_cost."""

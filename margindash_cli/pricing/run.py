@@ -193,6 +193,13 @@ def set_user_price(
         units[unit.strip()] = _decimal(amount, "--per-unit")
     if not parsed and not units:
         raise UsageError("no price given", "pass at least --input/--output, --per-request or --per-unit")
+    # A token price needs both rates: a forgotten --output would bill every output token at $0 without a word.
+    missing = [f"--{k}" for k in ("input", "output") if parsed and k not in parsed]
+    if missing:
+        raise UsageError(
+            f"{' and '.join(missing)} not given: a token price needs both --input and --output",
+            f"pass {missing[0]} RATE, or {missing[0]} 0 if the model really bills nothing for those tokens",
+        )
     eff = None
     if effective_from:
         try:

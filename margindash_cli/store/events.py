@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from margindash_cli.store.rows import DaySpan, UnpricedModelRow, UsageFactRow, UsageVectorRow
+from margindash_cli.store.rows import DaySpan, UnpricedCount, UnpricedModelRow, UsageFactRow, UsageVectorRow
 from margindash_cli.store.schema import (
     _W_CACHED,
     _W_COST,
@@ -63,6 +63,9 @@ from margindash_cli.store.schema import (
 from margindash_cli.store.sql import Repository, _month_start, _time_range, _usage_rank
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # SQLite's integers
+STREAM_ROWS = 32_768  # events --limit 0: calls per time window, so SQLite sorts about this many at a time
+STREAM_SAMPLE = 512  # ... the windows cut at the ts of every this-many-th id
+STREAM_WINDOWS = 32  # ... and at most this many windows (each can be a scan when its calls are spread widely)
 
 
 class Events(Repository):
@@ -266,15 +269,16 @@ class Events(Repository):
         end_ms: int | None = None,
         request_id: str | None = None,
         limit: int | None = 100,
-    ) -> list[dict[str, Any]]:
-        """Stored events, newest first, with their dimension names (for `margindash events`).
+    ) -> Iterator[dict[str, Any]]:
+        """Stored events, newest first, with their dimension names (for `margindash events`), read lazily from one
+        cursor: a caller that streams them holds one row at a time, whatever their number (`--limit 0 --nl`).
 
         The newest `limit` calls are found without reading the table: the blocks with the latest calls (zone map)
         give a time m such that their calls, at least `limit` of them, all have ts >= m; when at least `limit` calls
-        that match the filters have ts >= m, they hold the newest `limit` ones, else more blocks are tried."""
-        find = dict(
-            customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id, limit=limit
-        )
+        that match the filters have ts >= m (counted, not read), they hold the newest `limit` ones, else more blocks
+        are tried. With no limit the calls come in time windows (`_stream_events`), so SQLite never sorts them all
+        at once either."""
+        find = dict(customer=customer, event_type=event_type, model=model, end_ms=end_ms, request_id=request_id)
         if limit and request_id is None:
             lo = -(2**63) if start_ms is None else start_ms
             hi = 2**63 - 1 if end_ms is None else end_ms
@@ -287,20 +291,58 @@ class Events(Repository):
             blocks_needed = max(1, -(-limit // (1 << BLOCK_BITS)))
             while blocks_needed < len(starts):
                 floor = max(lo, min(starts[:blocks_needed]))
-                rows = self._list_events(start_ms=floor, **find)
-                if len(rows) >= limit:
-                    return rows
+                where, args = self._events_where(start_ms=floor, **find)
+                sql = f"SELECT count(*) FROM (SELECT 1 {self._EVENTS_FROM} {where} LIMIT ?)"
+                if self.conn.execute(sql, [*args, limit]).fetchone()[0] >= limit:
+                    return self._list_events(start_ms=floor, **find, limit=limit)
                 blocks_needed *= 8
-        rows = self._list_events(start_ms=start_ms, **find)
-        if (
-            not rows
-            and request_id is not None
-            and (by_response := self.event_id_by_response_id(request_id)) is not None
-        ):
-            rows = self._list_events(start_ms=start_ms, **{**find, "request_id": None}, event_id=by_response)
-        return rows
+        if request_id is None and limit:
+            return self._list_events(start_ms=start_ms, **find, limit=limit)
+        if request_id is None:
+            return self._stream_events(start_ms=start_ms, **find)
+        rows = list(self._list_events(start_ms=start_ms, **find, limit=limit))  # one call, or none
+        if not rows and (by_response := self.event_id_by_response_id(request_id)) is not None:
+            return self._list_events(
+                start_ms=start_ms, **{**find, "request_id": None}, limit=limit, event_id=by_response
+            )
+        return iter(rows)
 
-    def _list_events(
+    def _stream_events(self, *, start_ms: int | None, end_ms: int | None, **find: Any) -> Iterator[dict[str, Any]]:
+        """Every matching call, newest first, read in time windows of about STREAM_ROWS calls each (at most
+        STREAM_WINDOWS windows), so SQLite sorts one window at a time, never every call at once. A window [t, previous
+        t) holds every call of its time span (ts_filter finds their blocks) sorted on its own, so the windows in turn
+        give the one order of a single query, however the calls were stored (backfills, strays). The cuts are
+        quantiles of the ts of every STREAM_SAMPLE-th id (a few hundred row lookups). Calls stored after the read
+        began (a concurrent ingest) are left out: ids only grow."""
+        lo = -(2**63) if start_ms is None else start_ms
+        hi = 2**63 - 1 if end_ms is None else end_ms
+        first, upto = self.conn.execute("SELECT min(id), max(id) FROM events").fetchone()
+        if upto is None:
+            return
+        sample = [
+            ts
+            for (ts,) in self.conn.execute(
+                "WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + ? FROM s WHERE i + ? <= ?)"
+                " SELECT ts FROM events WHERE id IN s AND ts >= ? AND ts < ? ORDER BY ts DESC",
+                (first, STREAM_SAMPLE, STREAM_SAMPLE, upto, lo, hi),
+            )
+        ]
+        every = max(1, STREAM_ROWS // STREAM_SAMPLE)  # sampled calls per window
+        cuts = sorted({ts for ts in sample[every::every] if ts > lo}, reverse=True)
+        if len(cuts) >= STREAM_WINDOWS:
+            step = -(-len(cuts) // (STREAM_WINDOWS - 1))
+            cuts = cuts[step - 1 :: step]
+        bounds = [end_ms, *cuts, start_ms]
+        for top, bottom in zip(bounds, bounds[1:]):
+            yield from self._list_events(start_ms=bottom, end_ms=top, limit=None, upto_id=upto, **find)
+
+    _EVENTS_FROM = (
+        "FROM events_wide e JOIN models m ON m.id = e.model"
+        " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
+        " LEFT JOIN segments s ON s.id = e.segment LEFT JOIN sources src ON src.id = e.source"
+    )
+
+    def _events_where(
         self,
         *,
         customer: str | None,
@@ -309,9 +351,10 @@ class Events(Repository):
         start_ms: int | None,
         end_ms: int | None,
         request_id: str | None,
-        limit: int | None,
         event_id: int | None = None,
-    ) -> list[dict[str, Any]]:
+        upto_id: int | None = None,
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of `list_events`'s filters over `_EVENTS_FROM`, with its arguments."""
         where, args = [], []
         if customer is not None:
             where.append("c.customer_id = ?")
@@ -330,21 +373,23 @@ class Events(Repository):
         if event_id is not None:
             where.append("e.id = ?")
             args.append(event_id)
+        if upto_id is not None:
+            where.append("e.id <= ?")
+            args.append(upto_id)
+        return ("WHERE " + " AND ".join(where) if where else ""), args
+
+    def _list_events(self, *, limit: int | None, **filters: Any) -> Iterator[dict[str, Any]]:
+        """The matching rows, newest first, as they come off the cursor (the query runs now, the rows are read as
+        the caller iterates)."""
+        where, args = self._events_where(**filters)
         sql = (
             "SELECT e.*, c.customer_id AS customer_id, f.name AS event_type, m.vendor AS vendor, m.model AS model_name,"
-            " s.name AS segment_name, src.path AS source_path"
-            " FROM events_wide e JOIN models m ON m.id = e.model"
-            " LEFT JOIN customers c ON c.id = e.customer LEFT JOIN features f ON f.id = e.feature"
-            " LEFT JOIN segments s ON s.id = e.segment LEFT JOIN sources src ON src.id = e.source"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY e.ts DESC, e.id DESC"
-            + (" LIMIT ?" if limit else "")
+            f" s.name AS segment_name, src.path AS source_path {self._EVENTS_FROM} {where}"
+            " ORDER BY e.ts DESC, e.id DESC" + (" LIMIT ?" if limit else "")
         )
-        if limit:
-            args.append(limit)
-        cur = self.conn.execute(sql, args)
+        cur = self.conn.execute(sql, [*args, limit] if limit else args)
         names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur]
+        return (dict(zip(names, row)) for row in cur)
 
     def usage_facts(
         self,
@@ -465,6 +510,20 @@ class Events(Repository):
             yield make(
                 (values[0], tuple(values[1:]), day, ev, inp, out, cost_micro * 1_000_000 + cost_rest, unpriced, rev)
             )
+
+    def last_id(self) -> int:
+        """The id of the newest stored call (0 when none): ids follow insertion order, so the calls a run stores
+        are those with a larger id."""
+        return self.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+
+    def unpriced_after(self, last_id: int) -> UnpricedCount:
+        """(calls, distinct models) with no price among the calls stored after `last_id` (a range of the primary
+        key: the cost of a cron run is its own calls, not the store's)."""
+        return UnpricedCount._make(
+            self.conn.execute(
+                "SELECT count(*), count(DISTINCT model) FROM events WHERE id > ? AND cost IS NULL", (last_id,)
+            ).fetchone()
+        )
 
     def unpriced_models(self, *, start_ms: int | None = None, end_ms: int | None = None) -> list[UnpricedModelRow]:
         """The models of stored calls that have no price, the most calls first."""

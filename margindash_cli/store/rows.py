@@ -99,6 +99,13 @@ class UnpricedModelRow(NamedTuple):
     output_tokens: int
 
 
+class UnpricedCount(NamedTuple):
+    """How many stored calls have no price, and of how many models."""
+
+    calls: int
+    models: int
+
+
 class PriceRow(NamedTuple):
     """One stored price version."""
 

@@ -239,7 +239,12 @@ def _store_with_calls(tmp_path, n=3000) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "args", [["report", "--by", "customer", "--format", "csv"], ["events", "--limit", "0", "--json"]]
+    "args",
+    [
+        ["report", "--by", "customer", "--format", "csv"],
+        ["events", "--limit", "0", "--json"],
+        ["events", "--limit", "0", "--nl"],
+    ],
 )
 def test_a_reader_that_stops_reading_ends_the_command_quietly_with_0(tmp_path, args):
     db = _store_with_calls(tmp_path)

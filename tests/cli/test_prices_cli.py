@@ -262,7 +262,10 @@ def test_prices_set_refuses_what_is_not_a_price(cli):
         (["acme/model", "--input", "one"], "error: --input 'one' is not a number"),
         (["acme/model", "--output", "-1"], "error: --output must be a non-negative amount, got '-1'"),
         (["acme/model"], "error: no price given"),
-        (["acme/model", "--input", "1", "--effective-from", "soon"], "error: --effective-from 'soon' is not a date"),
+        (
+            ["acme/model", "--input", "1", "--output", "2", "--effective-from", "soon"],
+            "error: --effective-from 'soon' is not a date",
+        ),
     ]:
         result = cli("prices", "set", *args)
         assert result.exit_code == 2, args

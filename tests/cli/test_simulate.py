@@ -356,3 +356,72 @@ def test_the_demos_suggested_commands_are_never_hard_wrapped_at_80_columns(cli, 
         line = next(x for x in lines if x.startswith(prefix))
         assert line.endswith(tail), line
     assert re.search(r" no-log charges \$[0-9.,]+\.$", next(x for x in lines if x.startswith("Bill: ")))
+
+
+def _tables(out: str) -> dict[str, list[str]]:
+    """Each feature's table, by the title line above it: its body lines (with folded cells left as they are)."""
+    tables, title, lines = {}, None, out.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("┏") and i:
+            title = lines[i - 1].strip()
+            tables[title] = []
+        elif line.startswith("│") and title is not None:
+            tables[title].append(line)
+        elif line.startswith("└"):
+            title = None
+    return tables
+
+
+def _shown(payload, feature_name, top):
+    """The candidates the table must list: the first `top` ranked and every recommended one."""
+    f = feature(payload, feature_name)
+    ranked = [c for c in f["candidates"] if c["status"] == "ranked"]
+    rec = {(r["provider"], r["model"]) for r in f["recommendations"] if r["model"] is not None}
+    return [
+        f"{c['provider']}/{c['model']}" for i, c in enumerate(ranked) if i < top or (c["provider"], c["model"]) in rec
+    ]
+
+
+def test_one_table_per_feature_titled_with_it_and_the_recommended_always_listed(store):
+    payload = simulate(store, *PERIOD, "--top", "2")
+    out = store("simulate", *PERIOD, "--top", "2").stdout
+    tables = _tables(out)
+    assert list(tables) == [
+        "summarize: 6 calls now on gpt-4o, cost $0.52",
+        "chat: 1 call now on gpt-4o-mini, cost $0.00",
+    ]
+    for title, body in tables.items():
+        name = title.split(":")[0]
+        listed = [line.split("│")[1].strip() for line in body[1:]]  # after the `now` row
+        assert body[0].split("│")[1].strip() == f"now: {feature(payload, name)['current_models'][0]['model']}"
+        expected = _shown(payload, name, 2)
+        assert listed == expected and len(expected) > 2  # a recommended candidate ranked below --top 2 is listed
+    assert out.index("chat: 1 call now on") > out.index("summarize: recommended")  # each feature's own block
+
+
+@pytest.mark.parametrize("width", [80, 160])
+def test_candidate_names_are_whole_and_score_per_dollar_stays_at_any_width(store, monkeypatch, width):
+    monkeypatch.setenv("COLUMNS", str(width))
+    payload = simulate(store, *PERIOD)
+    out = store("simulate", *PERIOD).stdout
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= width
+    tables = _tables(out)
+    assert len(tables) == 2
+    headers = [line for line in out.splitlines() if line.startswith("┃")]
+    assert len(headers) == 2 and all("candidate" in h and "score/$" in h for h in headers)
+    for title, body in tables.items():
+        names = [line.split("│")[1].strip() for line in body]
+        for key in _shown(payload, title.split(":")[0], 10):
+            assert key in names  # whole, on one line: never cut nor folded
+    hidden = " ".join(out.split())
+    if width == 80:
+        assert "hidden to fit the terminal: MMLU-Pro, savings %, simulated cost" in hidden
+    else:
+        assert "hidden to fit the terminal" not in hidden and "simulated cost" in out and "tier" in out
+
+
+def test_a_simulate_table_written_to_a_pipe_without_columns_has_its_full_width(store, monkeypatch):
+    monkeypatch.delenv("COLUMNS")
+    out = store("simulate", *PERIOD).stdout
+    assert "hidden to fit the terminal" not in out
+    assert all("MMLU-Pro" in h and "savings %" in h for h in out.splitlines() if h.startswith("┃"))

@@ -67,7 +67,7 @@ def test_canonical_events_are_stored_with_their_token_vector(store, tmp_path):
     )
     r = run_ingest(store, [log], tmp_path)
     assert (r.lines_read, r.events_stored, r.duplicates, r.rejected) == (1, 1, 0, 0)
-    row = store.events.list_events()[0]
+    row = next(store.events.list_events())
     assert (
         row["input_tokens"],
         row["cached_input_tokens"],
@@ -210,7 +210,7 @@ def test_map_reads_app_field_names(store, tmp_path):
     line.update(user={"id": "u-42"}, route="/summarize")
     write_lines(log, [line])
     run_ingest(store, [log], tmp_path, maps=[("customer_id", "user.id"), ("event_type", "route")])
-    row = store.events.list_events()[0]
+    row = next(store.events.list_events())
     assert (row["customer_id"], row["event_type"]) == ("u-42", "/summarize")
 
 
@@ -232,7 +232,7 @@ def test_aliases_and_camel_case(store, tmp_path):
         ],
     )
     run_ingest(store, [log], tmp_path)
-    row = store.events.list_events()[0]
+    row = next(store.events.list_events())
     assert (row["customer_id"], row["event_type"], row["vendor"], row["input_tokens"], row["ts"]) == (
         "c1",
         "chat",
@@ -242,7 +242,7 @@ def test_aliases_and_camel_case(store, tmp_path):
     )
     # requestId is the call's request id: its key finds the call (the store keeps the id's hash, not its text)
     assert [r["id"] for r in store.events.list_events(request_id="r1")] == [row["id"]]
-    assert store.events.list_events(request_id="R1") == []
+    assert list(store.events.list_events(request_id="R1")) == []
 
 
 @pytest.mark.parametrize(

@@ -95,3 +95,38 @@ def test_the_newest_calls_are_the_newest_calls(store, limit, customer):
         (since, limit),
     ).fetchall()
     assert got == want
+
+
+@pytest.mark.parametrize(
+    "rows, sample, windows", [(32_768, 512, 32), (4_096, 512, 32), (512, 16, 1000), (1_000, 100, 3)]
+)
+@pytest.mark.parametrize("customer", [None, "c3"])
+def test_every_call_streamed_in_time_windows_is_the_one_order_of_a_whole_sort(
+    store, monkeypatch, rows, sample, windows, customer
+):
+    """`list_events(limit=None)` (events --limit 0) reads time windows cut at sampled timestamps: however they fall
+    (a backfill, strays, a few calls or thousands per window, thinned to at most `windows`), their concatenation is
+    the order of one query sorting every call."""
+    from margindash_cli.store import events as events_module
+
+    monkeypatch.setattr(events_module, "STREAM_ROWS", rows)
+    monkeypatch.setattr(events_module, "STREAM_SAMPLE", sample)
+    monkeypatch.setattr(events_module, "STREAM_WINDOWS", windows)
+    queries = []
+    real = store.events._list_events
+    monkeypatch.setattr(store.events, "_list_events", lambda **kw: queries.append(kw) or real(**kw))
+    join = "" if customer is None else " JOIN customers c ON c.id = e.customer"
+    for since, until in [(None, None), (T0 + 3 * DAY, None), (T0 - 5 * DAY, T0 + 8 * DAY)]:
+        queries.clear()
+        streamed = store.events.list_events(customer=customer, start_ms=since, end_ms=until, limit=None)
+        got = [(e["ts"], e["id"]) for e in streamed]
+        where = [f"e.ts >= {since}"] * (since is not None) + [f"e.ts < {until}"] * (until is not None)
+        if customer is not None:
+            where.append("c.customer_id = 'c3'")
+        want = store.conn.execute(
+            f"SELECT e.ts, e.id FROM events e{join}{' WHERE ' + ' AND '.join(where) if where else ''}"
+            " ORDER BY e.ts DESC, e.id DESC"
+        ).fetchall()
+        assert got == want and want
+        assert len(queries) <= windows  # never more windows than the cap
+        assert len(queries) == 1 if rows > 20_000 else len(queries) > 1  # one window when all fit in one

@@ -25,9 +25,12 @@ def events(
     request_id: Optional[str] = typer.Option(
         None, "--request-id", help="Only the call with this request id (or provider response id)."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the events as JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the events as a JSON array (streamed: any number)."),
+    as_nl: bool = typer.Option(False, "--nl", help="Print one JSON object per line (streamed: any number)."),
 ) -> None:
     """List stored events, newest first, so every number can be traced to the calls behind it.
+
+    A table shows at most 10,000 events; --json and --nl stream any number (--limit 0 = all).
 
     Example: margindash events --customer acme --since 2026-10-01 --json
     """
@@ -35,17 +38,22 @@ def events(
     from margindash_cli.cli.render import events as events_view  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
 
+    if as_json and as_nl:
+        from margindash_cli.errors import UsageError  # lazy: start-up
+
+        raise UsageError("--json and --nl are two shapes of one output: choose one")
+    emit = kit.emit_json if as_json else kit.emit_json_lines if as_nl else None
     if explain is not None:
         from margindash_cli.pricing.explain import explain_call  # lazy: start-up
 
         with open_store(ctx, create=False) as store:
             info = explain_call(store, explain)
-        if as_json:
-            kit.emit_json(info)
+        if emit:
+            emit(info)
         else:
             events_view.print_explain(info)
         return
-    from margindash_cli.events.run import EventsQuery, list_events  # lazy: start-up
+    from margindash_cli.events.run import EventsQuery, stream_events, table_events  # lazy: start-up
 
     query = EventsQuery(
         customer=customer,
@@ -57,8 +65,8 @@ def events(
         limit=limit,
     )
     with open_store(ctx, create=False) as store:
-        result = list_events(store, query)
-    if as_json:
-        kit.emit_json(result)
-        return
+        if emit:
+            emit(stream_events(store, query))  # written as read, inside the store's read: memory flat in rows
+            return
+        result = table_events(store, query)
     events_view.print_events(result, request_id)

@@ -99,6 +99,7 @@ def ingest(
     with open_store(ctx) as store:
         pricer = LazyPricer(store, cost_source)
         progress = ingest_view.progress(paths)
+        last_id = store.events.last_id()
         try:
             result = ingest_paths(
                 store,
@@ -114,6 +115,8 @@ def ingest(
         finally:
             if progress:
                 progress.stop()
+        if result.events_stored:
+            result.unpriced_calls, result.unpriced_models = store.events.unpriced_after(last_id)
     if as_json:
         kit.emit_json(result)
     else:

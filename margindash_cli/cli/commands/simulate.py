@@ -41,7 +41,9 @@ def simulate(
         help="Scale each call's output tokens by R on the candidates (e.g. 3 for a reasoning model that writes 3x more).",
     ),
     top: int = typer.Option(
-        10, "--top", help="Candidates shown per feature in the table, best score per dollar first (0 = all)."
+        10,
+        "--top",
+        help="Candidates shown per feature in the table, best score per dollar first (0 = all); the recommended ones are always listed.",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print as JSON (every candidate)."),
 ) -> None:

@@ -110,6 +110,12 @@ def _request_cell(r: dict[str, Any], row_id: int, text_from: int) -> str:
     return "(not kept)" if row_id < text_from else "-"
 
 
+# The headline columns of the events table are time, customer, model and cost: never dropped. To fit the terminal,
+# whole columns go in this order; the request id goes last, so at 80 columns each call stays on one line with the ids
+# and names whole (`--json`/`--nl` have every field, `--request-id ID` finds a call).
+EVENTS_DROP = ("cached", "in", "out", "feature", "source", "request id")
+
+
 def print_events(result: EventList, request_id: str | None) -> None:
     """The calls as a table, newest first; the file of each by the shortest path that tells it from the others."""
     records = result.records
@@ -154,7 +160,7 @@ def print_events(result: EventList, request_id: str | None) -> None:
         f"{len(records)} event(s)",
         cols,
         body,
-        drop=("cached", "in", "out", "feature", "source"),
+        drop=EVENTS_DROP,
         every="--json",
     )
     if any(row_id < result.text_from and r["request_id"] is None for r, row_id in zip(records, result.ids)):

@@ -61,6 +61,13 @@ def print_ingest_notes(result: IngestResult) -> None:
     from margindash_cli.ingest.pipeline import NOT_JSONL_NOTE  # lazy: start-up
 
     err = stderr_console()
+    if result.unpriced_calls:
+        err.print(
+            f"{result.unpriced_calls:,} call(s) of {result.unpriced_models:,} model(s) have no price:"
+            " margindash prices unpriced",
+            markup=False,
+            soft_wrap=True,
+        )
     if result.rejected:
         err.print(f"{result.rejected:,} line(s) rejected: see {result.quarantine_path}", markup=False)
     not_jsonl = [f.path for f in result.files if f.skipped and f.note == NOT_JSONL_NOTE]

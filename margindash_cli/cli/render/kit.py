@@ -1,6 +1,7 @@
-"""What every command's output shares: the one --json path (`emit_json`), the safe consoles, `table` and the one
-fit-to-terminal routine (`print_fitted`), the CSV and Markdown writers, money cells and sparklines. Reads result
-models only; never the store. The tables of each command are in render/<command>.py.
+"""What every command's output shares: the one --json path (`emit_json`, streamed for an iterator; `emit_json_lines`
+for --nl), the safe consoles, `table` and the one fit-to-terminal routine (`print_fitted`), the CSV and Markdown
+writers, money cells and sparklines. Reads result models only; never the store. The tables of each command are in
+render/<command>.py.
 
 Only the payload goes to stdout; progress, warnings and hints go to stderr so output pipes cleanly.
 Money arrives here as exact values and is rounded once, for display.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -39,10 +41,35 @@ def dumps_json(payload: Any) -> str:
     return orjson.dumps(payload, default=_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
 
 
-def emit_json(result: Any) -> None:
-    """The one --json path of every command: a result's `to_json()` (its one spelling), or a JSON value as it is."""
+def _payload(result: Any) -> Any:
     to_json = getattr(result, "to_json", None)
-    sys.stdout.write(dumps_json(to_json() if callable(to_json) else result) + "\n")
+    return to_json() if callable(to_json) else result
+
+
+def emit_json(result: Any) -> None:
+    """The one --json path of every command: a result's `to_json()` (its one spelling), or a JSON value as it is.
+    A payload that is an iterator is streamed: written as a JSON array one item at a time, as it is read (the same
+    text as the whole list at once), so memory stays flat in its length (`events --limit 0 --json`)."""
+    payload = _payload(result)
+    if not isinstance(payload, Iterator):
+        sys.stdout.write(dumps_json(payload) + "\n")
+        return
+    first = True
+    for item in payload:
+        # JSON text never holds a raw newline inside a string, so indenting every line nests the item one level
+        sys.stdout.write(("[\n  " if first else ",\n  ") + dumps_json(item).replace("\n", "\n  "))
+        first = False
+    sys.stdout.write("[]\n" if first else "\n]\n")
+
+
+def emit_json_lines(result: Any) -> None:
+    """--nl: one compact JSON object per line, as sqlite-utils' --nl, each written as it is read (a payload that is
+    one object is one line)."""
+    payload = _payload(result)
+    items = payload if isinstance(payload, (Iterator, list)) else [payload]
+    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
+    for item in items:
+        sys.stdout.write(orjson.dumps(item, default=_default, option=option).decode())
 
 
 def _console_class() -> type[Console]:

@@ -49,7 +49,8 @@ def print_price_list(versions: list[PriceVersion]) -> None:
         ]
         for v in versions
     ]
-    # Provider and model are never cut: at 80 columns the lesser columns go first, and a caption says which.
+    # The headline columns are provider, model, input and output: never dropped, provider and model never cut. To
+    # fit the terminal the lesser columns go first, in this order, and a caption says which.
     print_fitted(
         console,
         f"{len(versions):,} price(s), USD per million tokens",
@@ -172,10 +173,28 @@ def print_unpriced(records: list[dict[str, Any]]) -> None:
         for r in records
     ]
     console.print(table("models with no price (their cost is not in any report)", cols, body))
+    # The exact command for each model (USD per million tokens); the most calls first, five at most.
+    console.print("to price them (USD per million tokens), run:", markup=False)
+    for r in records[:5]:
+        console.print(
+            f"  margindash prices set {unpriced_key(r)} --input RATE --output RATE", markup=False, soft_wrap=True
+        )
+    if len(records) > 5:
+        console.print(f"  ... and {len(records) - 5:,} more model(s) (--json lists them all)", markup=False)
     console.print(
-        "hint: margindash prices set PROVIDER/MODEL --input X --output Y, or margindash prices alias NAME PROVIDER/MODEL",
+        "or, when a model is another's name for a priced one: margindash prices alias NAME PROVIDER/MODEL",
         markup=False,
+        soft_wrap=True,
     )
+
+
+def unpriced_key(record: dict[str, Any]) -> str:
+    """PROVIDER/MODEL as `prices set` reads it, quoted for a shell when the id holds anything but plain id text."""
+    import shlex  # lazy: start-up
+
+    from margindash_cli.core.textsafe import safe  # lazy: start-up
+
+    return safe(shlex.quote(f"{record['vendor']}/{record['model']}"))
 
 
 DISAGREEMENT_SOURCES = ("override", "genai-prices", "litellm", "openrouter")  # the sources a disagreement row can quote
