@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from margindash_cli.core import suggest
 from margindash_cli.errors import UsageError
 from margindash_cli.store.db import Store
 
@@ -56,14 +57,24 @@ class EventStream:
         return self.records
 
 
+def check_filters(store: Store, q: EventsQuery) -> None:
+    """A --customer/--feature/--model naming no stored id is a usage error with the closest ids (core/suggest.py),
+    not "No events match." (#17). Read before any output, so a streamed --json never starts on a typo."""
+    asked = {"customer": q.customer, "feature": q.event_type, "model": q.model}
+    if any(v is not None for v in asked.values()):
+        suggest.check_filter_ids(asked, suggest.stored_ids(store.events.dimension_names()))
+
+
 def stream_events(store: Store, q: EventsQuery) -> EventStream:
     """Every matching call (`--limit 0` = all), to be written out as it is read."""
+    check_filters(store, q)
     return EventStream(event_record(r) for r in _rows(store, q, q.limit or None))
 
 
 def table_events(store: Store, q: EventsQuery) -> EventList:
     """The matching calls for a table; more than TABLE_MAX_ROWS is refused (a table of 500,000 rows took over ten
     minutes and 3 GB to lay out) with a pointer to the streamed outputs. One row past the cap is read to know."""
+    check_filters(store, q)
     want = min(q.limit, TABLE_MAX_ROWS + 1) if q.limit else TABLE_MAX_ROWS + 1
     rows = list(_rows(store, q, want))
     if len(rows) > TABLE_MAX_ROWS:
