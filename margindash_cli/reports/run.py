@@ -369,6 +369,8 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
         sort=q.sort,
         top=q.top,
     )
+    if not result.rows:
+        _suggest_filter_ids(store, q)
     return TrendEnvelope(
         q,
         rng,

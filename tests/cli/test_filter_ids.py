@@ -34,6 +34,7 @@ def db(cli, tmp_path):
 CLOSE = [
     (["report", "--customer", "umbrela"], "customer 'umbrela' (--customer)", "did you mean 'umbrella'?"),
     (["report", "--feature", "agnet"], "feature 'agnet' (--feature)", "did you mean 'agent'?"),
+    (["report", "trend", "--by", "feature", "--customer", "umbrela"], "customer 'umbrela'", "did you mean 'umbrella'?"),
     (["events", "--customer", "umbrela"], "customer 'umbrela' (--customer)", "did you mean 'umbrella'?"),
     (["events", "--model", "gpt4o"], "model 'gpt4o' (--model)", "did you mean 'gpt-4o'?"),
     (["events", "--feature", "serch"], "feature 'serch' (--feature)", "did you mean 'search'?"),
