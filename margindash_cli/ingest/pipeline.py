@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import gzip
 import hashlib
 import marshal
@@ -313,8 +314,17 @@ class Quarantine:
         return QuarantineError(
             f"cannot write the quarantine {self.path}: {err.strerror or err}; ingest stopped before storing the batch"
             " that holds the rejected line",
-            "free some space (or pass --quarantine FILE on another disk) and run ingest again: it resumes where it stopped",
+            f"{quarantine_remedy(err)} and run ingest again: it resumes where it stopped",
         )
+
+
+def quarantine_remedy(err: OSError) -> str:
+    """What to do about a quarantine the system refused, by its errno (#17: a read-only folder was told to free space)."""
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "the folder is read-only (permissions or mount): pass --quarantine FILE in a folder you can write"
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space (or pass --quarantine FILE on another disk)"
+    return "check the disk and the folder (or pass --quarantine FILE elsewhere)"
 
 
 class _Batch:
