@@ -3,11 +3,16 @@
 
     pip install -e '.[bench]' && python benchmarks/run.py            # full size (1M / 10M events)
     python benchmarks/run.py --events 200000 --store-events 2000000  # a quicker run
+    python benchmarks/run.py --only ingest,cron,claude --baseline /path/to/old/venv/bin/python  # before/after
 
 Data comes from benchmarks/gen_events.py (a copy of the shared generator; deterministic seeds) and is
 cached under benchmarks/out/. Every row runs `margindash` as a fresh process and reports its wall
 time and peak RSS (from wait4), next to its target. The reference is DuckDB's read_json + GROUP BY
-customer over the same file, in the same run: "x DuckDB" is our time divided by DuckDB's.
+customer over the same file, in the same run: "x DuckDB" is our time divided by DuckDB's. The Claude Code
+row (a generated tree of 400 session logs, benchmarks/gen_claude_code.py) is timed next to the npm package
+`ccusage` over the same tree when it is installed (it says so when it is not). --baseline PYTHON times the
+ingest, cron and Claude Code rows again with another installed margindash (an older checkout's venv), in the
+same run, so a change is measured against what it replaces on the same machine at the same moment.
 Timings are printed, never asserted: benchmarks are not tests.
 """
 
@@ -25,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 GEN = HERE / "gen_events.py"
+GEN_CLAUDE = HERE / "gen_claude_code.py"
 
 
 def run(cmd: list[str], *, env: dict[str, str] | None = None, stdout=subprocess.DEVNULL) -> tuple[float, float, int]:
@@ -84,9 +90,10 @@ def main() -> None:
     ap.add_argument("--store-events", type=int, default=10_000_000, help="events in the store for the report rows")
     ap.add_argument("--budgets", type=int, default=100)
     ap.add_argument("--store", type=Path, help="a copy of this store is the big store (instead of building one)")
+    ap.add_argument("--baseline", help="a python with another margindash installed: ingest/cron/claude rows again")
     ap.add_argument(
         "--only",
-        default="ingest,cron,report,reconcile,budget,help",
+        default="ingest,cron,claude,report,reconcile,budget,help",
         help="the groups of rows to run, comma-separated (default: all)",
     )
     args = ap.parse_args()
@@ -110,11 +117,17 @@ def main() -> None:
         print(f"{what}: {wall:.2f} s, {rss:.0f} MB {extra}", file=sys.stderr)
 
     n = args.events
+    base = [args.baseline, "-m", "margindash_cli"] if args.baseline else None
     if "ingest" in only:
-        ingest_rows(md, env, n, row, rows)
+        ingest_rows(md, env, n, row, rows, base)
+    if "claude" in only:
+        claude_rows(md, env, row, rows, base)
+    if not only & {"cron", "report", "reconcile", "budget", "help"}:
+        print_table(rows)
+        return
     big_n, big = big_store(md, env, args)
     if "cron" in only:
-        cron_row(md, env, big, big_n, row)
+        cron_row(md, env, big, big_n, row, base)
     if "report" in only:
         report_rows(big, big_n, env, md, row)
     if "reconcile" in only:
@@ -130,7 +143,10 @@ def main() -> None:
             row(label, "<= 0.3 s", wall, rss)
     big_size = sum(Path(str(big) + s).stat().st_size for s in ("", "-wal") if Path(str(big) + s).exists())
     rows.append(("store size", "-", f"{big_size / big_n:.0f} B/event ({big_n:,})", "", "request id text kept (m005)"))
+    print_table(rows)
 
+
+def print_table(rows) -> None:
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, SQLite "
         f"{__import__('sqlite3').sqlite_version}\n"
@@ -141,19 +157,25 @@ def main() -> None:
     shutil.rmtree(OUT / "home", ignore_errors=True)
 
 
-def ingest_rows(md, env, n, row, rows) -> None:
+def ingest_rows(md, env, n, row, rows, base=None) -> None:
     events = generate(n, "events", 42)
     provider = generate(n, "provider", 7)
     ref = duckdb_reference(events)
 
     db = fresh_db("ingest.db")
     wall, rss, _ = run(md + ["--db", str(db), "ingest", str(events), "--json"], env=env)
+    before = ""
+    if base:
+        bdb = fresh_db("ingest-baseline.db")
+        bwall, _, _ = run(base + ["--db", str(bdb), "ingest", str(events), "--json"], env=env)
+        before = f", baseline {bwall:.2f} s ({bwall / wall:.2f}x)"
+        fresh_db("ingest-baseline.db")
     row(
         f"ingest {n:,} canonical events (fresh store)",
         "<= 8 s and <= 10x DuckDB (1M)",
         wall,
         rss,
-        f"{n / wall:,.0f} ev/s, {wall / ref:.1f}x DuckDB",
+        f"{n / wall:,.0f} ev/s, {wall / ref:.1f}x DuckDB{before}",
     )
     size = sum(Path(str(db) + s).stat().st_size for s in ("", "-wal") if Path(str(db) + s).exists())
     wall2, rss2, _ = run(md + ["--db", str(db), "ingest", str(events), "--json"], env=env)
@@ -195,23 +217,108 @@ def big_store(md, env, args) -> tuple[int, Path]:
     return big_n, big
 
 
-def cron_row(md, env, big: Path, big_n: int, row) -> None:
+def cron_row(md, env, big: Path, big_n: int, row, base=None) -> None:
     """#20: a cron run adds 20k new lines to the big store (a copy: the report rows read the store as built). The
-    reference is the same 20k lines into a fresh store in the same run: the ratio says how flat it is in store size."""
-    new = generate(20_000, "events", 2020, days=90)
-    fresh = fresh_db("cron-fresh.db")
-    ref, _, _ = run(md + ["--db", str(fresh), "ingest", str(new), "--json"], env=env)
-    cron = fresh_db("cron.db")
-    shutil.copyfile(big, cron)
-    wall, rss, _ = run(md + ["--db", str(cron), "ingest", str(new), "--json"], env=env)
-    row(
-        f"cron: ingest 20,000 new lines into a {big_n:,}-call store",
-        "<= 0.5 s, flat",
-        wall,
-        rss,
-        f"{wall / ref:.1f}x the same lines into a fresh store ({ref:.2f} s)",
-    )
-    fresh_db("cron.db")
+    reference is the same 20k lines into a fresh store in the same run: the ratio says how flat it is in store size.
+    The lines span 90 days, as the store's do, so their rollup cells and keys are spread over the whole store (the
+    worst case: a real cron run's lines are of the last hour); a second row has 20k lines of one day."""
+    for label, new in (
+        ("over 90 days", generate(20_000, "events", 2020, days=90)),
+        ("of one day", generate(20_000, "events", 2021, days=1)),
+    ):
+        fresh = fresh_db("cron-fresh.db")
+        ref, _, _ = run(md + ["--db", str(fresh), "ingest", str(new), "--json"], env=env)
+        cron = fresh_db("cron.db")
+        copy_synced(big, cron)
+        wall, rss, _ = run(md + ["--db", str(cron), "ingest", str(new), "--json"], env=env)
+        before = ""
+        if base:
+            copy_synced(big, fresh_db("cron.db"))
+            bwall, _, _ = run(base + ["--db", str(cron), "ingest", str(new), "--json"], env=env)
+            before = f"; baseline {bwall:.2f} s ({bwall / wall:.2f}x)"
+        row(
+            f"cron: ingest 20,000 new lines {label} into a {big_n:,}-call store",
+            "<= 0.5 s, flat",
+            wall,
+            rss,
+            f"{wall / ref:.1f}x the same lines into a fresh store ({ref:.2f} s){before}",
+        )
+        fresh_db("cron.db")
+        fresh_db("cron-fresh.db")
+
+
+def copy_synced(src: Path, dst: Path) -> None:
+    """A copy of the big store, on disk before a timed row: else the row's first checkpoint (an fsync of the file)
+    waits for the whole copy to be written back (~770 MB: tens of seconds on a busy disk)."""
+    shutil.copyfile(src, dst)
+    with open(dst, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
+def claude_tree(files: int = 400, lines: int = 330_000, seed: int = 20) -> Path:
+    tree = OUT / f"claude-code-{files}-{lines}-s{seed}"
+    if not (tree / "projects").exists():
+        print(f"generating {tree.name} ...", file=sys.stderr)
+        tmp = tree.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(GEN_CLAUDE),
+                str(tmp),
+                "--files",
+                str(files),
+                "--lines",
+                str(lines),
+                "--seed",
+                str(seed),
+            ],
+            check=True,
+        )
+        tmp.rename(tree)
+    return tree
+
+
+def ccusage_command() -> list[str] | None:
+    """`ccusage` when it is installed and runs (its npm package needs its native binary for this platform)."""
+    exe = shutil.which("ccusage")
+    if exe is None:
+        return None
+    ok = subprocess.run([exe, "--version"], capture_output=True, text=True)
+    return [exe] if ok.returncode == 0 and ok.stdout.strip() else None
+
+
+def claude_rows(md, env, row, rows, base=None) -> None:
+    """#20: a Claude Code log tree of 400 session files (~330k lines, 42% of the assistant lines repeated content
+    blocks): first ingest into a fresh store, then a report, against ccusage's daily report of the same tree."""
+    tree = claude_tree()
+    lines = sum(1 for f in tree.rglob("*.jsonl") for _ in open(f, "rb"))
+
+    def ours(cmd_base, name):
+        db = fresh_db(name)
+        wall, rss, _ = run(cmd_base + ["--db", str(db), "ingest", str(tree), "--json"], env=env)
+        rwall, rrss, _ = run(cmd_base + ["--db", str(db), "report", "--by", "model", "--json"], env=env)
+        fresh_db(name)
+        return wall, rwall, max(rss, rrss)
+
+    wall, rwall, rss = ours(md, "claude.db")
+    cc = ccusage_command()
+    notes = f"ingest {wall:.2f} s + report {rwall:.2f} s, {lines:,} lines"
+    if base:
+        bwall, brwall, _ = ours(base, "claude-baseline.db")
+        notes += f"; baseline {bwall + brwall:.2f} s ({(bwall + brwall) / (wall + rwall):.2f}x)"
+    if cc:
+        home = OUT / "ccusage-home"  # ccusage also reads other agents' logs under HOME: an empty one
+        home.mkdir(exist_ok=True)
+        cwall, crss, code = run(
+            cc + ["claude", "daily", "--json", "--offline"],
+            env={**env, "HOME": str(home), "CLAUDE_CONFIG_DIR": str(tree)},
+        )
+        version = subprocess.run(cc + ["--version"], capture_output=True, text=True).stdout.strip()
+        notes += f"; {(wall + rwall) / cwall:.2f}x {version} ({cwall:.2f} s, {crss:.0f} MB)"
+    else:
+        notes += "; ccusage not installed (npm install -g ccusage): no reference"
+    row("Claude Code logs, 400 files: first ingest + report", "<= 1.5x ccusage", wall + rwall, rss, notes)
 
 
 def report_reference(big: Path) -> float:

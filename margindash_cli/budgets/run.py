@@ -270,6 +270,8 @@ class _Sender:
 
     def deliver(self, channel: str, send: Any) -> AlertOutcome:
         s = self.status
+        if self.store.readonly:  # no claim can be recorded: a send now would go again on every run, so none goes
+            return AlertOutcome(s.budget.name, s.level, channel, "failed", READONLY_NOT_SENT)
         key = (s.budget.name, s.level, s.period.start_ms, channel)
         claim = self.store.budgets.claim_alert(
             *key, blocking_levels=core.alert_levels_at_or_above(s.level), now_ms=_clock_ms(), stale_ms=CLAIM_STALE_MS
@@ -289,6 +291,20 @@ class _Sender:
             return AlertOutcome(s.budget.name, s.level, channel, "failed", error)
         note = f"refused by the server: {', '.join(refused)}" if refused else None
         return AlertOutcome(s.budget.name, s.level, channel, "sent", note=note)
+
+
+READONLY_NOT_SENT = "not sent: the store is read-only (permissions or mount), so the alert could not be recorded as sent"  # the error of an alert due on a read-only store (#17); it goes out on the next run where the store can be written
+
+
+def readonly_warning(store: Store, result: CheckResult) -> str | None:
+    """What a check on a read-only store could not do: record (and so send) the alerts that were due."""
+    unsent = sum(a.error == READONLY_NOT_SENT for a in result.alerts)
+    if not store.readonly or not unsent:
+        return None
+    return (
+        f"the store {store.path} is read-only (permissions or mount): the budgets were checked, but {unsent} alert(s)"
+        " due could not be recorded, so none was sent; run budget check as a user who can write the store"
+    )
 
 
 def _clock_ms() -> int:

@@ -117,10 +117,13 @@ def db_path(ctx: typer.Context) -> Path:
     return store_path((root.obj or {}).get("db"))
 
 
-def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
+def open_store(ctx: typer.Context, *, create: bool = True, scratch: tuple[str, ...] = ()) -> Store:
     """Open the store; a new one is said on stderr ("created new store at ..."). A store named by --db or
     MARGINDASH_DB is never created in a folder that does not exist: a typo in a folder name must not quietly
-    make the folders and an empty store (only the default data folder is created as needed)."""
+    make the folders and an empty store (only the default data folder is created as needed).
+
+    A new store is removed again when the command fails holding no data; `scratch` names the tables a failing
+    command may have written that are not data (ingest's checkpoints of files whose every line was rejected)."""
     path = db_path(ctx)
     if not create and str(path) != ":memory:" and not os.path.lexists(path):
         _refuse_missing_store(path)
@@ -135,7 +138,7 @@ def open_store(ctx: typer.Context, *, create: bool = True) -> Store:
     from margindash_cli.store.db import Store  # lazy: start-up
 
     store = Store.open(path, create=create)
-    return _NewStore(store) if new else store
+    return _NewStore(store, scratch) if new else store
 
 
 def _refuse_missing_store(path: Path) -> None:
@@ -161,15 +164,16 @@ class _NewStore:
     writing anything (`prices set` with a bad value, `ingest` of a bad path), so a failed command leaves no empty
     store behind. Removal only when the file still holds no data row: never another process's data."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, scratch: tuple[str, ...] = ()):
         self.store = store
+        self.scratch = scratch  # tables that do not count as data (see open_store)
 
     def __enter__(self) -> Store:
         return self.store
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         store, path = self.store, self.store.path
-        empty = exc_type is not None and _holds_nothing(store)
+        empty = exc_type is not None and _holds_nothing(store, self.scratch)
         store.close()
         if empty:
             for suffix in ("-wal", "-shm", "-journal", ".lock", ""):
@@ -181,7 +185,7 @@ class _NewStore:
             print(f"created new store at {path}", file=sys.stderr)
 
 
-def _holds_nothing(store: Store) -> bool:
+def _holds_nothing(store: Store, scratch: tuple[str, ...] = ()) -> bool:
     # The shipped price catalog (prices, price_aliases) is loaded into every new store: not the user's data.
     checks = [
         f"SELECT 1 FROM {t} LIMIT 1"
@@ -196,6 +200,7 @@ def _holds_nothing(store: Store) -> bool:
             "fx_rates",
             "customer_attributes",
         )
+        if t not in scratch
     ]
     checks += [
         "SELECT 1 FROM prices WHERE source = 'user' LIMIT 1",

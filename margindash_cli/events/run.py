@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
+from margindash_cli.core import suggest
 from margindash_cli.errors import UsageError
 from margindash_cli.store.db import Store
 
@@ -20,13 +21,17 @@ class EventsQuery:
     since: str | None = None
     until: str | None = None
     limit: int = 50  # 0 = all
-    start_ms: int | None = field(init=False, default=None)  # since/until, resolved (UTC days)
+    period: str | None = None  # --period, as report's (today|yesterday|Nd|mtd|last-month|YYYY-MM)
+    tz: str = "UTC"  # the zone of --since/--until/--period days, and of the table's times (JSON stays UTC)
+    now: datetime | None = None  # "now" of --period; None = the clock
+    start_ms: int | None = field(init=False, default=None)  # since/until/period, resolved (days in tz)
     end_ms: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         from margindash_cli.core.periods import resolve_range  # lazy: start-up
 
-        rng = resolve_range(self.since, self.until, None, None)  # a bad date fails here, before the store is opened
+        # a bad date or zone fails here, before the store is opened
+        rng = resolve_range(self.since, self.until, self.period, self.tz, self.now)
         self.start_ms, self.end_ms = rng.start_ms, rng.end_ms
 
 
@@ -40,6 +45,8 @@ class EventList:
     records: list[dict[str, Any]]  # event_record of each row, newest first
     ids: list[int]  # the store's row id of each record
     text_from: int  # rows with a smaller id were stored before request ids were kept as text (migration m005)
+    tz: str = "UTC"  # the zone of `times`
+    times: list[str] = field(default_factory=list)  # each record's time in tz, "YYYY-MM-DD HH:MM:SS" (the table's)
 
     def to_json(self) -> list[dict[str, Any]]:
         return self.records
@@ -56,14 +63,24 @@ class EventStream:
         return self.records
 
 
+def check_filters(store: Store, q: EventsQuery) -> None:
+    """A --customer/--feature/--model naming no stored id is a usage error with the closest ids (core/suggest.py),
+    not "No events match." (#17). Read before any output, so a streamed --json never starts on a typo."""
+    asked = {"customer": q.customer, "feature": q.event_type, "model": q.model}
+    if any(v is not None for v in asked.values()):
+        suggest.check_filter_ids(asked, suggest.stored_ids(store.events.dimension_names()))
+
+
 def stream_events(store: Store, q: EventsQuery) -> EventStream:
     """Every matching call (`--limit 0` = all), to be written out as it is read."""
+    check_filters(store, q)
     return EventStream(event_record(r) for r in _rows(store, q, q.limit or None))
 
 
 def table_events(store: Store, q: EventsQuery) -> EventList:
     """The matching calls for a table; more than TABLE_MAX_ROWS is refused (a table of 500,000 rows took over ten
     minutes and 3 GB to lay out) with a pointer to the streamed outputs. One row past the cap is read to know."""
+    check_filters(store, q)
     want = min(q.limit, TABLE_MAX_ROWS + 1) if q.limit else TABLE_MAX_ROWS + 1
     rows = list(_rows(store, q, want))
     if len(rows) > TABLE_MAX_ROWS:
@@ -73,7 +90,20 @@ def table_events(store: Store, q: EventsQuery) -> EventList:
             f"--json or --nl print every one (streamed), or use --limit {TABLE_MAX_ROWS:,} or less,"
             " or narrow with --since/--until/--customer/--feature/--model",
         )
-    return EventList([event_record(r) for r in rows], [r["id"] for r in rows], store.events.request_id_text_from())
+    return EventList(
+        [event_record(r) for r in rows],
+        [r["id"] for r in rows],
+        store.events.request_id_text_from(),
+        q.tz,
+        [local_time(r["ts"], q.tz) for r in rows],
+    )
+
+
+def local_time(ts_ms: int, tz_name: str) -> str:
+    """A stored call's time in a zone, to the second, as the table shows it (JSON keeps the UTC `timestamp`)."""
+    from margindash_cli.core.periods import zone  # lazy: start-up
+
+    return datetime.fromtimestamp(ts_ms // 1000, zone(tz_name)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _rows(store: Store, q: EventsQuery, limit: int | None) -> Iterator[dict[str, Any]]:
@@ -95,8 +125,6 @@ def event_record(row: dict[str, Any]) -> dict[str, Any]:
     from margindash_cli.core.money import usd_text  # lazy: start-up
 
     ts = row["ts"]
-    from datetime import datetime  # lazy: start-up
-
     when = datetime.fromtimestamp(ts // 1000, tz=UTC).replace(microsecond=(ts % 1000) * 1000)
     return {
         "timestamp": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
+from margindash_cli.core import suggest
 from margindash_cli.core.money import fixed_cents, fixed_usd
 from margindash_cli.core.periods import DAY_MS, TimeRange, resolve_range, zone
 from margindash_cli.core.periods import EPOCH_DATE as EPOCH_DAY
-from margindash_cli.core.textsafe import safe
 from margindash_cli.errors import UsageError
 from margindash_cli.reports import compute as reports
 from margindash_cli.store.db import Store
@@ -198,31 +198,12 @@ def _check_allocation(q: ReportQuery) -> None:
         raise UsageError(f"unknown --allocate {q.allocate!r}", f"use one of {', '.join(reports.ALLOCATIONS)}")
 
 
-def _suggest_filters_names(store: Store) -> dict[str, list[str]]:
-    names = store.events.dimension_names()
-    return {
-        "customer": [str(v) for v in names["customer"].values()],
-        "feature": [str(v) for v in names["feature"].values()],
-        "model": sorted({str(m) for _vendor, m in names["model"].values()}),
-    }
-
-
 def _suggest_filter_ids(store: Store, q: ReportQuery) -> None:
-    """An empty report whose --customer/--feature/--model names no stored id but is close to some: a usage error
-    naming the closest ids (a typo, not an empty period). With no close id the empty report stands."""
-    asked = {d: v for d, v in (("customer", q.customer), ("feature", q.feature), ("model", q.model)) if v is not None}
-    if not asked:
-        return
-    known = _suggest_filters_names(store)
-    for dim, value in asked.items():
-        if value in known[dim]:
-            continue
-        close = difflib.get_close_matches(value, known[dim], n=3)
-        if close:
-            raise UsageError(
-                f"no stored {dim} is {safe(repr(value))} (--{dim})",
-                "did you mean " + " or ".join(safe(repr(c)) for c in close) + "?",
-            )
+    """An empty report whose --customer/--feature/--model names no stored id: a usage error naming the closest ids
+    (a typo), or how to list them, not an empty period (core/suggest.py; `events` and `simulate` say the same)."""
+    asked = {"customer": q.customer, "feature": q.feature, "model": q.model}
+    if any(v is not None for v in asked.values()):
+        suggest.check_filter_ids(asked, suggest.stored_ids(store.events.dimension_names()))
 
 
 def _filters(q: ReportQuery) -> dict[str, str]:
@@ -388,6 +369,8 @@ def run_trend(store: Store, q: ReportQuery) -> TrendEnvelope:
         sort=q.sort,
         top=q.top,
     )
+    if not result.rows:
+        _suggest_filter_ids(store, q)
     return TrendEnvelope(
         q,
         rng,

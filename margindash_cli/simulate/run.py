@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from margindash_cli.core import suggest
 from margindash_cli.core.money import usd_text
 from margindash_cli.core.periods import DAY_MS, TimeRange, resolve_range
 from margindash_cli.errors import MarginDashError, UsageError
@@ -97,6 +98,9 @@ def run_simulation(store: Store, q: SimulateQuery) -> SimulateEnvelope:
     rng = resolve_range(q.since, q.until, q.period, None, now)
     rows = store.events.usage_vectors(start_ms=rng.start_ms, end_ms=rng.end_ms, feature=q.event_type)
     if not rows and q.event_type is not None:
+        # a feature stored nowhere is a typo (did you mean, core/suggest.py); a stored one has no call in the range
+        known = suggest.stored_ids(store.events.dimension_names())
+        suggest.check_filter_ids({"feature": q.event_type}, known, {"feature": "--event-type"})
         raise MarginDashError(
             f"no calls of feature {q.event_type!r} in {rng.label}",
             "list the features with: margindash report --by feature",

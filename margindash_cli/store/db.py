@@ -48,6 +48,7 @@ class Store:
         self.readonly = readonly  # opened read-only: this user cannot write the file or its folder
         self._dim_cache: dict[str, dict[str, int]] = {name: {} for name in DIMENSIONS}
         self._model_cache: dict[tuple[str, str], int] = {}
+        self._grouped = False  # inside grouped_writes: write() is a savepoint of the group's transaction
         self.sources = Sources(self)
         self.events = Events(self)
         self.prices = Prices(self)
@@ -165,7 +166,9 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so it never fails half-way on a lock."""
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so it never fails half-way on a lock. Inside
+        `grouped_writes`, a savepoint of the group's transaction instead: all of it or none of it is kept, and it
+        is committed with the group."""
         if self.readonly:
             raise StoreError(
                 f"the store {self.path} is read-only (permissions or mount), and this command writes to it;"
@@ -173,6 +176,9 @@ class Store:
                 "run it as a user who can write the store file and its folder (SQLite keeps its -wal and -shm"
                 " files there), or on a writable copy of the store",
             )
+        if self._grouped:
+            yield from self._grouped_write()
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -181,6 +187,56 @@ class Store:
             self.forget_dim_cache()  # ids created in the rolled-back transaction are gone
             raise
         else:
+            self.conn.execute("COMMIT")
+
+    def _grouped_write(self) -> Iterator[sqlite3.Connection]:
+        if not self.conn.in_transaction:
+            # The group's first write needs no savepoint (a failure rolls back a transaction that holds only it):
+            # a savepoint keeps the first image of every page the write changes in memory (~64 MB for a batch of
+            # 20k random keys in a 10M store), and each batch of a big file opens a new transaction.
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                self.forget_dim_cache()
+                raise
+            return
+        self.conn.execute("SAVEPOINT grouped_write")
+        try:
+            yield self.conn
+        except BaseException:
+            if self.conn.in_transaction:  # (an error SQLite rolled the whole transaction back on leaves none)
+                self.conn.execute("ROLLBACK TO grouped_write")
+                self.conn.execute("RELEASE grouped_write")
+            self.forget_dim_cache()  # ids created in the rolled-back savepoint are gone
+            raise
+        else:
+            self.conn.execute("RELEASE grouped_write")
+
+    @contextmanager
+    def grouped_writes(self) -> Iterator[None]:
+        """Many small `write()`s as one transaction (#20: one commit for many small files, not one each): each is a
+        savepoint, kept whole or not at all; `commit_group` commits those done so far, and so does the end of the
+        block, also when it ends in an error (the failed write was rolled back: what is left is whole writes).
+        The write lock is held from the first write to the commit."""
+        self._grouped = True
+        try:
+            yield
+        finally:
+            self._grouped = False
+            if self.conn.in_transaction:
+                try:
+                    self.conn.execute("COMMIT")
+                except sqlite3.Error:
+                    self.conn.execute("ROLLBACK")
+                    self.forget_dim_cache()
+                    raise
+
+    def commit_group(self) -> None:
+        """Commit the writes of `grouped_writes` done so far."""
+        if self._grouped and self.conn.in_transaction:
             self.conn.execute("COMMIT")
 
     def dim_id(self, table: str, name: str | None) -> int:

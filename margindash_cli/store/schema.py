@@ -118,22 +118,24 @@ ON CONFLICT (customer, day) DO UPDATE SET{_ADD_TOKENS}
     cost_rest = CASE WHEN typeof(cost_rest + excluded.cost_rest) = 'integer' THEN cost_rest + excluded.cost_rest ELSE {_OVERFLOW} END"""
 UPSERT_ROLLUP = f"INSERT INTO {ROLLUP_COLUMNS} VALUES ({', '.join('?' * 14)}){ROLLUP_ADD}"
 UPSERT_CUSTOMER_ROLLUP = f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} VALUES ({', '.join('?' * 12)}){CUSTOMER_ROLLUP_ADD}"
-INSERT_STAGING = f"INSERT OR IGNORE INTO temp.staging (key, {EVENT_COLUMN_LIST}) VALUES ({', '.join('?' * (len(EVENT_COLUMNS) + 1))})"
-# #20: a correlated EXISTS is one key lookup in event_keys per staged row; the former `key IN (SELECT ... JOIN
-# event_keys)` was planned as a scan of the whole of event_keys on every batch (~1.5 s a batch in a 10M store).
-DEDUPE_STAGING = "DELETE FROM temp.staging WHERE EXISTS (SELECT 1 FROM main.event_keys k WHERE k.key = staging.key)"
-_STAGING_TOKENS = """count(*), sum(input_tokens), sum(output_tokens), sum(cached_input_tokens), sum(cache_write_tokens),
-    sum(reasoning_tokens)"""
-_STAGING_REST = """sum(cost IS NULL),
-    sum(CASE WHEN json_extract(extra, '$.currency') = 'usd' THEN coalesce(json_extract(extra, '$.revenue_minor'), 0) ELSE 0 END)"""
-ROLLUP_FROM_STAGING = f"""
-INSERT INTO {ROLLUP_COLUMNS}
-SELECT ts / 86400000, customer, feature, model, segment, {_STAGING_TOKENS}, sum(coalesce(cost, 0)), {_STAGING_REST}
-FROM temp.staging WHERE true GROUP BY 1, 2, 3, 4, 5{ROLLUP_ADD}"""
-CUSTOMER_ROLLUP_FROM_STAGING = f"""
-INSERT INTO {CUSTOMER_ROLLUP_COLUMNS}
-SELECT customer, ts / 86400000, {_STAGING_TOKENS}, sum(coalesce(cost, 0) / 1000000), sum(coalesce(cost, 0) % 1000000), {_STAGING_REST}
-FROM temp.staging WHERE true GROUP BY 1, 2{CUSTOMER_ROLLUP_ADD}"""
+CUSTOMER_CELL_COLUMNS = """customer, day, events, input_tokens, output_tokens, cached_input_tokens, cache_write_tokens,
+    reasoning_tokens, cost_micro, cost_rest, unpriced_events, revenue_usd_cents"""
+# A batch's customer cells (temp.customer_cells, in key order) added in one statement (see Events.insert_new_events)
+UPSERT_CUSTOMER_ROLLUP_FROM_CELLS = (
+    f"INSERT INTO {CUSTOMER_ROLLUP_COLUMNS} SELECT {CUSTOMER_CELL_COLUMNS} FROM temp.customer_cells WHERE true"
+    f" ORDER BY customer, day{CUSTOMER_ROLLUP_ADD}"
+)
+# #20: a batch is stored without a staging table. Its new keys go in first, in key order, with INSERT OR IGNORE, and
+# the change count says whether any was stored already (then STORED_KEYS finds which, and the new ids are closed up);
+# the events follow in id order and each rollup cell, summed in Python, is one upsert in primary-key order.
+INSERT_EVENT_KEY = "INSERT OR IGNORE INTO main.event_keys (key, id) VALUES (?, ?)"
+# Bound to a whole row (key, *EVENT_COLUMNS): ?1, the key, is left out, so no row is copied to drop it. The id is not
+# given: SQLite gives each new row the largest id plus one, so the events get the ids base+1, base+2, ... in order.
+INSERT_EVENT = f"INSERT INTO main.events ({EVENT_COLUMN_LIST}) VALUES ({', '.join(f'?{i}' for i in range(2, len(EVENT_COLUMNS) + 2))})"
+STORED_KEYS_CHUNK = 500  # keys looked up per STORED_KEYS statement
+# A key lookup per listed key (SEARCH ... USING PRIMARY KEY), never a scan of event_keys (a test holds the plan): a
+# scan costs time in proportion to the store on every batch of every cron run.
+STORED_KEYS = f"SELECT key, id FROM main.event_keys WHERE key IN ({', '.join('?' * STORED_KEYS_CHUNK)})"
 # Index of each rollup measure in a rollup value list, and of the fields of a WIDE_COLUMNS row.
 R_EVENTS, R_IN, R_OUT, R_CACHED, R_CW, R_REASON, R_COST, R_UNPRICED, R_REV = range(9)
 _W = {name: i for i, name in enumerate(WIDE_COLUMNS)}

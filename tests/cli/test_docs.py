@@ -55,3 +55,12 @@ def test_readme_starts_with_the_two_fresh_machine_commands():
         "pip install . && margindash demo",
         "pip install -e '.[test]' && python -m pytest",
     ]
+
+
+def test_the_readme_shows_the_root_help_as_it_is_at_80_columns(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = README.split("`margindash --help` at 80 columns:", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    result = cli("--help")
+    assert result.exit_code == 0
+    # the words and their order (CliRunner's wrap of the option help can differ by a word from a terminal's)
+    assert result.stdout.split() == shown.split(), "README: paste `COLUMNS=80 margindash --help` again"

@@ -206,7 +206,8 @@ def test_a_walk_never_reads_the_quarantine_or_the_store_it_writes(cli, tmp_path,
 def test_an_explicit_quarantine_inside_the_folder_is_skipped_too(cli, tmp_path, _isolated_home):
     folder = tmp_path / "logs"
     folder.mkdir()
-    (folder / "app.jsonl").write_text("not json\n" * 10)
+    # one line stored, so the new store is kept (a run that stores nothing leaves no store, nor its checkpoints, #17)
+    (folder / "app.jsonl").write_text(call("ok") + "not json\n" * 10)
     q = folder / "rejects.jsonl"
     for _ in range(3):
         _, summary = run(cli, folder, "--quarantine", q)

@@ -689,15 +689,16 @@ def test_a_mistyped_by_or_filter_id_is_a_usage_error_that_names_the_closest(cli,
     assert "error: unknown --by 'custmer'" in result.stderr and "hint: did you mean customer?" in result.stderr
     result = cli("--db", db, "report", "--customer", "acne")
     assert result.exit_code == 2, result.output
-    assert "error: no stored customer is 'acne' (--customer)" in result.stderr
+    assert "error: no stored call or revenue has customer 'acne' (--customer)" in result.stderr
     assert "hint: did you mean 'acme'?" in result.stderr
     result = cli("--db", db, "report", "--feature", "chta")
     assert result.exit_code == 2 and "did you mean 'chat'?" in result.stderr
     result = cli("--db", db, "report", "--model", "gpt-4")
     assert result.exit_code == 2 and "did you mean 'gpt-4o'" in result.stderr
-    # nothing close: the empty report, exit 0, as before
+    # nothing close: the same usage error, with how to list the ids (#17: not "widen the period")
     result = cli("--db", db, "report", "--customer", "nobody")
-    assert result.exit_code == 0 and "hint: widen the period" in result.stdout
+    assert result.exit_code == 2 and "error: no stored call or revenue has customer 'nobody'" in result.stderr
+    assert "hint: list the customers with: margindash report --by customer" in result.stderr
 
 
 @pytest.mark.parametrize("columns", [80, 160])

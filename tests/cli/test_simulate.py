@@ -281,7 +281,9 @@ def test_table_states_assumptions_and_sources(store):
 
 def test_errors_are_usage_errors_with_hints(store):
     r = store("simulate", "--event-type", "nope")
-    assert r.exit_code == 1 and "no calls of feature 'nope'" in r.stderr and "hint:" in r.stderr
+    # a feature stored nowhere is a usage error with how to list them (#17; a close one: did you mean)
+    assert r.exit_code == 2 and "no stored call has feature 'nope' (--event-type)" in r.stderr
+    assert "hint: list the features with: margindash report --by feature" in r.stderr
     r = store("simulate", "--candidates", "acme/not-a-model")
     assert r.exit_code == 2 and "no price for 'acme/not-a-model'" in r.stderr
     assert store("simulate", "--benchmark", "mmlu").exit_code == 2

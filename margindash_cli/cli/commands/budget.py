@@ -151,6 +151,7 @@ def check(
             blocklist_ttl=blocklist_ttl,
         )
         idle = [w for w in (budgeting.scope_warning(store, s.budget) for s in result.statuses) if w]
+        idle += [w for w in [budgeting.readonly_warning(store, result)] if w]
     budget_view.emit_budget_check(result, as_json)
     for w in idle:
         kit.warn(w)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from margindash_cli.cli.options import Until, UtcSince
+from margindash_cli.cli.options import Period, Since, Tz, Until
 
 
 def register(app: typer.Typer) -> None:
@@ -18,8 +18,10 @@ def events(
     customer: Optional[str] = typer.Option(None, "--customer", help="Only this customer id."),
     event_type: Optional[str] = typer.Option(None, "--event-type", "--feature", help="Only this feature."),
     model: Optional[str] = typer.Option(None, "--model", help="Only this model id."),
-    since: UtcSince = None,
+    since: Since = None,
     until: Until = None,
+    period: Period = None,
+    tz: Tz = "UTC",
     limit: int = typer.Option(50, "--limit", min=0, help="At most this many events, newest first (0 = all)."),
     explain: Optional[str] = typer.Option(None, "--explain", help="Show how the call with this request id was priced."),
     request_id: Optional[str] = typer.Option(
@@ -31,10 +33,12 @@ def events(
     """List stored events, newest first, so every number can be traced to the calls behind it.
 
     A table shows at most 10,000 events; --json and --nl stream any number (--limit 0 = all).
+    Days of --since/--until/--period are read in --tz (default UTC), and the table shows times in it;
+    JSON timestamps stay UTC.
 
     Example: margindash events --customer acme --since 2026-10-01 --json
     """
-    from margindash_cli.cli.options import open_store  # lazy: start-up
+    from margindash_cli.cli.options import now, open_store  # lazy: start-up
     from margindash_cli.cli.render import events as events_view  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
 
@@ -63,6 +67,9 @@ def events(
         since=since,
         until=until,
         limit=limit,
+        period=period,
+        tz=tz,
+        now=now(),
     )
     with open_store(ctx, create=False) as store:
         if emit:

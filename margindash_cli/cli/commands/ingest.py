@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -76,7 +76,6 @@ def ingest(
     from pathlib import Path  # lazy: start-up
 
     from margindash_cli.cli.render import ingest as ingest_view  # lazy: start-up
-    from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.errors import InputError, UsageError  # lazy: start-up
     from margindash_cli.ingest.canonical import parse_maps  # lazy: start-up
     from margindash_cli.ingest.pipeline import ingest_paths  # lazy: start-up
@@ -96,7 +95,9 @@ def ingest(
     for p in paths:  # before the store is opened: a typo in a path creates no store
         if p != "-" and not os.path.lexists(p):
             raise InputError(f"{p}: no such file or directory")
-    with open_store(ctx) as store:
+    # A new store is removed again when this run fails having stored nothing (#17: a pretty-printed JSON file, an
+    # all-rejected file, a folder without a log file): its checkpoints alone are not data; the quarantine stays.
+    with open_store(ctx, scratch=("sources",)) as store:
         pricer = LazyPricer(store, cost_source)
         progress = ingest_view.progress(paths)
         last_id = store.events.last_id()
@@ -117,11 +118,22 @@ def ingest(
                 progress.stop()
         if result.events_stored:
             result.unpriced_calls, result.unpriced_models = store.events.unpriced_after(last_id)
+        # Nothing fails silently: a file with lines of which none could be stored is an error, not a quiet 0.
+        failed = bool(result.errors or result.nothing_stored or (strict and result.rejected))
+        if failed and not (result.events_stored or result.total("updated")):
+            _print_summary(result, as_json)
+            raise typer.Exit(1)  # inside the store's `with`: a store this run created goes again
+    _print_summary(result, as_json)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_summary(result: Any, as_json: bool) -> None:
+    from margindash_cli.cli.render import ingest as ingest_view  # lazy: start-up
+    from margindash_cli.cli.render import kit  # lazy: start-up
+
     if as_json:
         kit.emit_json(result)
     else:
         ingest_view.print_ingest(result)
     ingest_view.print_ingest_notes(result)
-    # Nothing fails silently: a file with lines of which none could be stored is an error, not a quiet 0.
-    if result.errors or result.nothing_stored or (strict and result.rejected):
-        raise typer.Exit(1)

@@ -128,7 +128,7 @@ def print_events(result: EventList, request_id: str | None) -> None:
     decimals = column_decimals(picos)  # one precision for the column: sub-cent costs aligned, never $0.00
     labels = source_labels([r["source"]["file"] for r in records if r["source"]])
     cols = [
-        ("time (UTC)", "left"),
+        (f"time ({result.tz})", "left"),
         ("customer", "left"),
         ("feature", "left"),
         ("model", "left"),
@@ -141,7 +141,7 @@ def print_events(result: EventList, request_id: str | None) -> None:
     ]
     body = [
         [
-            r["timestamp"][:19].replace("T", " "),
+            time,
             r["customer_id"] or "(unattributed)",
             r["event_type"] or "-",
             r["model"],
@@ -152,7 +152,7 @@ def print_events(result: EventList, request_id: str | None) -> None:
             _request_cell(r, row_id, result.text_from),
             _where(r["source"], labels),
         ]
-        for r, p, row_id in zip(records, picos, result.ids)
+        for r, p, row_id, time in zip(records, picos, result.ids, result.times)
     ]
     console = stdout_console()
     print_fitted(
