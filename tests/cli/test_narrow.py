@@ -56,8 +56,9 @@ def test_prices_list_at_80_columns_shows_provider_and_model_whole(cli, monkeypat
     monkeypatch.setenv("COLUMNS", "80")
     out = cli("prices", "list").stdout
     _fits(out, 80)
-    assert "│ bedrock    │ amazon.nova-2-multimodal-embeddings-v1:0" in out
-    assert "│ anthropic  │ claude-3-5-haiku-20241022" in out
+    # the whole catalog has ids too long for separate provider and model columns: one provider/model column
+    assert "│ bedrock/amazon.nova-2-multimodal-embeddings-v1:0 " in out
+    assert "│ anthropic/claude-3-5-haiku-20241022 " in out
     assert "hidden to fit the terminal:" in out
     monkeypatch.setenv("COLUMNS", "160")
     wide = cli("prices", "list").stdout
@@ -99,3 +100,36 @@ def test_a_table_written_to_a_pipe_without_columns_has_its_full_width(cli, tmp_p
     body = [line for line in out.splitlines() if line.startswith("│")]
     assert len(body) == 3 and all(LONG_CUSTOMER in line and LONG_MODEL in line and "a.jsonl:" in line for line in body)
     assert max(len(line) for line in out.splitlines()) > 160
+
+
+def test_budget_list_at_80_columns_drops_used_rather_than_cut_an_amount_or_fold_a_name(cli, tmp_path, monkeypatch):
+    _seed(cli, tmp_path)
+    long_name = "org-monthly-spending-limit-for-production-eu-1"
+    assert cli("budget", "set", long_name, "--scope", "org", "--limit-usd", "1000", "--period", "month").exit_code == 0
+    assert cli("budget", "set", "feat", "--scope", "org", "--limit-usd", "50", "--period", "week").exit_code == 0
+    monkeypatch.setenv("COLUMNS", "80")
+    out = cli("budget", "list").stdout
+    _fits(out, 80)  # before: `$1,000.…` and `lev…`
+    body = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(body) == 2 and long_name in body[1] and "$1,000.00" in body[1]  # one line per budget
+    caption = " ".join(out.split())
+    assert "hidden to fit the terminal: projected, period, scope, used (--json has every field)" in caption
+    monkeypatch.setenv("COLUMNS", "160")
+    wide = cli("budget", "list").stdout
+    assert "used" in wide and "scope" in wide and "hidden" not in wide
+
+
+def test_prices_show_and_diff_at_80_columns_drop_the_rarer_rates_not_squeeze_every_column(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    out = cli("prices", "show", "claude-sonnet-4-20250514").stdout
+    _fits(out, 80)  # before: since and source one character wide, a cell per letter down the page
+    header = next(line for line in out.splitlines() if line.startswith("┃"))
+    assert [h.strip() for h in header.split("┃")[1:5]] == ["since", "source", "input", "output"]
+    assert "hidden to fit the terminal: service tiers, windows, media" in " ".join(out.split())
+    diff = cli("prices", "diff").stdout
+    _fits(diff, 80)
+    header = next(line for line in diff.splitlines() if line.startswith("┃"))
+    assert [h.strip() for h in header.split("┃")[1:4]] == ["provider", "model", "winner"]
+    assert "hidden to fit the terminal: why, kind, differs on (--json has every column)" in " ".join(diff.split())
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "cache write 1h" in cli("prices", "show", "claude-sonnet-4-20250514").stdout

@@ -529,3 +529,33 @@ def test_prices_set_warns_when_no_stored_call_is_of_that_model(cli, ingest):
     assert result.stderr.startswith("warning: no stored call is of acme/typo-model: the price priced nothing yet")
     result = cli("prices", "set", "openai/gpt-4o", "--input", "1", "--output", "2")
     assert result.exit_code == 0 and "warning" not in result.stderr
+
+
+def test_prices_list_on_a_terminal_shows_50_prices_and_says_how_to_see_the_rest(cli, monkeypatch):
+    """#17: 2,665 shipped prices on a terminal were all printed. A terminal is simulated as Rich detects one
+    (TTY_COMPATIBLE=1); a pipe and --json get every price unless --top is given; --top 0 and --all mean all."""
+    import json as _json
+
+    every = _json.loads(cli("prices", "list", "--json").stdout)
+    assert len(every) > 1000
+    piped = cli("prices", "list").stdout
+    assert sum(line.startswith("│") for line in piped.splitlines()) == len(every)  # 160 columns: one line each
+    assert "first 50" not in piped
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    out = cli("prices", "list").stdout
+    body = [line for line in out.splitlines() if line.startswith("│")]
+    assert len(body) == 50 and body[0].split("│")[2].strip() == every[0]["model"]
+    caption = " ".join(out.split())
+    assert f"{len(every):,} price(s)" in caption
+    assert f"first 50 of {len(every):,} prices by provider and model; --all or --top N for more" in caption
+    assert len(_json.loads(cli("prices", "list", "--json").stdout)) == len(every)  # JSON is never capped by default
+    for args in (["--all"], ["--top", "0"]):
+        full = cli("prices", "list", *args).stdout
+        assert sum(line.startswith("│") for line in full.splitlines()) == len(every) and "first 50" not in full
+    top3 = cli("prices", "list", "--top", "3").stdout
+    assert sum(line.startswith("│") for line in top3.splitlines()) == 3 and "first 3 of" in top3
+    assert [p["model"] for p in _json.loads(cli("prices", "list", "--top", "3", "--json").stdout)] == [
+        p["model"] for p in every[:3]
+    ]
+    r = cli("prices", "list", "--all", "--top", "5")
+    assert r.exit_code == 2 and "--all and --top 5 ask for different rows" in r.stderr

@@ -205,3 +205,35 @@ def test_concentration_on_a_terminal_keeps_the_tier_table_when_it_is_shorter_tha
     on_terminal(monkeypatch)
     out = cli("--db", many, "report", "concentration").stdout
     assert "Top 20% of customers by cost" in out and "(other" not in out  # 12 customers: the whole tier
+
+
+def test_concentration_top_lists_the_n_largest_customers_whatever_their_tier(cli, many, monkeypatch):
+    """#17: --top 0 and --top 5 both listed the top 20% (12 of the 60 customers here). --top N now lists the N
+    largest by cost with their cumulative share, --top 0 and --all every customer; without --top the tier."""
+    on_terminal(monkeypatch)
+    full = json.loads(cli("--db", many, "report", "concentration", "--json").stdout)
+    by_cost = [c["customer"] for c in full["customers"]]
+    tier = cli("--db", many, "report", "concentration").stdout
+    assert "Top 20% of customers by cost" in tier and [c.split()[1] for c in _ranked_rows(tier)] == by_cost[:12]
+    for n in (5, 20):  # shorter and longer than the tier
+        out = cli("--db", many, "report", "concentration", "--top", str(n)).stdout
+        rows = _ranked_rows(out)
+        assert [r.split()[1] for r in rows[:n]] == by_cost[:n] and rows[n] == f"(other {60 - n})"
+        assert "cumulative" in out and f"top {n} of 60 customers by cost" in " ".join(out.split())
+    for args in (["--top", "0"], ["--all"]):
+        out = cli("--db", many, "report", "concentration", *args).stdout
+        assert [r.split()[1] for r in _ranked_rows(out)] == by_cost and "(other" not in out
+    assert cli("--db", many, "report", "concentration", "--all", "--top", "3").exit_code == 2
+
+
+def _ranked_rows(out: str) -> list[str]:
+    """The body rows of the list under the tiers (the second table), as '# customer' or '(other N)'."""
+    lines = out.splitlines()
+    second = [i for i, line in enumerate(lines) if line.startswith("┡")][1]
+    rows = []
+    for line in lines[second + 1 :]:
+        if not line.startswith("│"):
+            break
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        rows.append(" ".join(c for c in cells[:2] if c))
+    return rows

@@ -25,6 +25,10 @@ PRICES = [  # key, input, output, cache read, context window
     ("openai/gpt-4.1-nano", "0.10", "0.40", "0.025", 1_000_000),
     ("selfhost/llama-3.3-70b-instruct-long-context-finetune-v2", "0.05", "0.05", None, None),  # no score
     ("acme-cloud/summarizer-large-2026-09-30-preview-long-name", "0.80", "3.20", "0.08", 64_000),
+    # two ids too long for separate provider and model columns at 80: one fits as provider/model, one (63
+    # characters, as the longest of the shipped catalog) folds whole
+    ("acme-labs/accounts/acme-labs/models/llama-3-1-8b-instruct", "0.20", "0.20", None, None),
+    ("acme-labs/accounts/acme-labs/models/deepseek-r1-0528-distill-qwen3-8b-v1", "0.90", "0.90", None, None),
 ]
 CANDIDATES = (
     "openai/gpt-4o,google/gemini-2.5-flash,openai/gpt-4.1-nano,openai/gpt-4o-mini,"
@@ -68,7 +72,7 @@ def test_table_snapshot(store, monkeypatch, command, width):
     monkeypatch.setenv("COLUMNS", str(width))
     args = COMMANDS[command]
     if command == "prices_list":
-        outs = [store(*args[:2], "--provider", p).stdout for p in ("acme-cloud", "selfhost")]
+        outs = [store(*args[:2], "--provider", p).stdout for p in ("acme-cloud", "selfhost", "acme-labs")]
         out = "\n".join(outs)
     else:
         result = store(*args)

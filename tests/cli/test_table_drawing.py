@@ -61,3 +61,28 @@ def test_drawn_row_by_row_is_richs_table_to_the_byte(monkeypatch, colour):
     for i in range(200):
         ours, theirs = rich_and_ours(rng)
         assert ours == theirs, f"MARGINDASH_TEST_SEED={SEED} case {i}"
+
+
+def _printed(cols, rows, **kwargs) -> str:
+    buf = io.StringIO()
+    sys.stdout, saved = buf, sys.stdout
+    try:
+        kit.print_fitted(kit.stdout_console(), None, cols, rows, **kwargs)
+    finally:
+        sys.stdout = saved
+    return buf.getvalue()
+
+
+def test_a_table_too_wide_with_nothing_left_to_drop_folds_ids_and_never_cuts_an_amount(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "56")
+    cols = [("provider", "left"), ("model", "left"), ("computed", "right"), ("billed", "right")]
+    rows = [["anthropic", "claude-opus-4-1-20250805", "$1,875.74", "$1,875.74"]]
+    out = _printed(cols, rows)
+    assert "…" not in out and max(len(line) for line in out.splitlines()) <= 56, out
+    body = [[c.strip() for c in line.split("│")[1:-1]] for line in out.splitlines() if line.startswith("│")]
+    assert all(len(row) == 4 for row in body) and all(body[0])  # no column zero wide
+    assert "".join(r[1] for r in body) == "claude-opus-4-1-20250805" and body[0][2:] == ["$1,875.74", "$1,875.74"]
+    # amounts alone wider than the terminal: the table is drawn wider (the terminal wraps it), nothing is cut
+    monkeypatch.setenv("COLUMNS", "20")
+    out = _printed(cols, rows)
+    assert "…" not in out and "$1,875.74 │ $1,875.74" in out

@@ -13,6 +13,9 @@ app = typer.Typer(
 )
 
 
+LIST_TERMINAL_TOP = 50  # prices in a `prices list` table on a terminal, unless --top or --all says otherwise
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="prices")
     root.command("sync-prices")(sync_prices)
@@ -26,23 +29,37 @@ def list_prices(
         None, "--provider", help="Only this provider (openai, anthropic, google, bedrock...)."
     ),
     search: Optional[str] = typer.Option(None, "--search", help="Only models whose id contains TEXT."),
+    top: Optional[int] = typer.Option(
+        None,
+        "--top",
+        min=0,
+        help=f"Only the first N prices; 0 = all. Default: {LIST_TERMINAL_TOP} in a table on a terminal, else all.",
+    ),
+    every: bool = typer.Option(False, "--all", help="Every price, also in a table on a terminal."),
     as_json: JsonOption = False,
 ) -> None:
-    """List the current price of every model (USD per million tokens).
+    """List the current price of every model (USD per million tokens), by provider and model.
 
     Example: margindash prices list --provider anthropic --search sonnet
     """
     from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
+    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.pricing import run as pricing_run  # lazy: start-up
 
+    if every and top not in (None, 0):
+        raise UsageError(f"--all and --top {top} ask for different rows", "give one of them")
+    # --top N cuts every output; with neither flag only a table on a terminal is cut (a pipe or --json get all)
+    shown = None if every or top == 0 else top
+    if top is None and not every and not as_json and kit.stdout_is_terminal():
+        shown = LIST_TERMINAL_TOP
     with open_store(ctx) as store:
         rows = pricing_run.current_prices(store, provider=provider, search=search)
     if as_json:
-        kit.emit_json([pricing_run.price_json(p) for p in rows])
+        kit.emit_json([pricing_run.price_json(p) for p in rows[:shown]])
         return
-    prices_view.print_price_list(rows)
+    prices_view.print_price_list(rows[:shown], total=len(rows))
 
 
 @app.command("show")

@@ -266,14 +266,23 @@ def concentration(
     sort: str = typer.Option(
         "cost", "--sort", help="The ranked customers: cost|revenue|events (biggest first) or margin|margin_pct (worst)."
     ),
-    top: Top = None,
-    every: All = False,
+    top: Optional[int] = typer.Option(
+        None,
+        "--top",
+        min=0,
+        help="List the N largest customers by cost (or by --sort) with their cumulative share, whatever their tier,"
+        " the rest in one '(other N)' row; 0 = all (every customer). Default: the customers of the widest tier (top 20%).",
+    ),
+    every: bool = typer.Option(False, "--all", help="List every customer, ranked (as --top 0)."),
     fmt: Format = "table",
     as_json: AsJson = False,
 ) -> None:
     """Show what share of cost the top 10% and 20% of customers make, and which of them lose money.
 
-    Example: margindash report concentration --period last-month
+    Under the tiers, the customers of the top 20% are listed by cost; --top N lists the N largest instead
+    (whatever their tier), --top 0 or --all every customer, and --sort orders them by another measure.
+
+    Example: margindash report concentration --period last-month --top 10
     """
     from margindash_cli.reports.run import ReportQuery, run_concentration  # lazy: start-up
 
@@ -291,7 +300,8 @@ def concentration(
     )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
 
-    report_view.emit_concentration(_run(ctx, run_concentration, query), output)
+    # the list under the tiers: --top or --all asks for a ranked list of customers, else the widest tier's
+    report_view.emit_concentration(_run(ctx, run_concentration, query), output, ranked=top is not None or every)
 
 
 def _output(fmt: str, as_json: bool) -> str:

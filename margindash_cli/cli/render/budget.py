@@ -78,12 +78,14 @@ BUDGET_COLUMNS = [
 ]
 
 
-BUDGET_OPTIONAL_COLUMNS = ("projected", "period", "scope", "alerts")  # left out in this order on a narrow terminal
+# left out in this order on a narrow terminal; "used" (spend over limit) last, before a budget name would fold
+BUDGET_OPTIONAL_COLUMNS = ("projected", "period", "scope", "alerts", "used")
 
 
 def _print_budget_table(console: Console, title: str, columns: list[tuple[str, str]], rows: list[list[Any]]) -> None:
-    """A budget table whose cells never wrap: optional columns are left out (and named) until it fits."""
-    print_fitted(console, title, columns, rows, drop=BUDGET_OPTIONAL_COLUMNS, every="--json", what="field", fold=False)
+    """A budget table, one line per budget: optional columns are left out (and named) until it fits; only past
+    that does a long budget name fold onto a second line, whole."""
+    print_fitted(console, title, columns, rows, drop=BUDGET_OPTIONAL_COLUMNS, every="--json", what="field")
 
 
 def emit_budget_list(listing: BudgetList, as_json: bool) -> None:

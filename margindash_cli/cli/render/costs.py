@@ -15,6 +15,21 @@ if TYPE_CHECKING:
     from margindash_cli.reconcile.run import ImportCostsResult, SyncCostsResult
 
 
+# The columns `reconcile` leaves out to fit a terminal, first to last: the ratios, then the parts of the gap (the
+# rarest first), then the gap as a percent. The headline columns stay: provider, the day, month, model or project,
+# the model, and computed, billed and gap.
+RECONCILE_DROP = (
+    "coverage",
+    "rate vs ours",
+    "unpriced",
+    "remaining",
+    "no-log charges",
+    "untracked",
+    "price diff",
+    "gap %",
+)
+
+
 def print_sync_costs(result: SyncCostsResult) -> None:
     """The lines of a sync-costs run (reconcile.run's sync result): one per provider, then what to run next."""
     out = stdout_console()
@@ -106,18 +121,20 @@ def print_reconcile(result: ReconcileResult) -> None:
         }[result.by]
         body.append(cells(r, values))
     footer = cells(result.totals, ["total"] + [""] * (len(lead) - 1))
-    print_fitted(
+    hidden = print_fitted(
         console,
         f"Computed vs billed · {result.range_label} (UTC days)",
         cols,
         body,
         footer=footer,
-        drop=("coverage", "rate vs ours", "unpriced", "remaining"),
+        drop=RECONCILE_DROP,
+        every="--json",
     )
-    console.print(
-        "rate vs ours: the bill's amount for the tokens we logged, as a percent of our price (90% = a 10% discount).",
-        markup=False,
-    )
+    if "rate vs ours" not in hidden:
+        console.print(
+            "rate vs ours: the bill's amount for the tokens we logged, as a percent of our price (90% = a 10% discount).",
+            markup=False,
+        )
     if result.over_tolerance:
         shown = ", ".join(
             f"{r.provider} {r.period} ({'-' if r.gap_pct() is None else f'{r.gap_pct():.1f}%'})"

@@ -114,11 +114,9 @@ def table(
     *,
     footer: list[str] | None = None,
     caption: str | None = None,
-    fold: bool = True,
 ) -> Table:
     """A Rich table; columns are (header, justify). Cells are already formatted text (or Rich Text); every
-    string (title, caption, header, cell, footer) goes in as plain text (`text_cell`). With `fold=False` no
-    cell wraps (a budget table: one line per budget)."""
+    string (title, caption, header, cell, footer) goes in as plain text (`text_cell`)."""
     from rich.table import Table  # lazy: start-up
 
     t = Table(title=text_cell(title), caption=text_cell(caption), show_footer=footer is not None, header_style="bold")
@@ -129,8 +127,8 @@ def table(
             text_cell(header),
             justify=justify,
             footer=text_cell(footer[i]) if footer else "",
-            no_wrap=justify == "right" or not fold,
-            overflow="ellipsis" if justify == "right" or not fold else "fold",
+            no_wrap=justify == "right",
+            overflow="ellipsis" if justify == "right" else "fold",
         )
     for row in rows:
         t.add_row(*(text_cell(c) for c in row))
@@ -148,11 +146,15 @@ def print_fitted(
     drop: tuple[str, ...] = (),
     every: str = "--format csv",
     what: str = "column",
-    fold: bool = True,
-) -> None:
+) -> list[str]:
     """Print a table that fits the terminal: columns named in `drop` are left out, in that order, until
     it does (a caption says which, and that `every` has every `what`), rather than squeezing every column into
-    illegible slivers. The one fit-to-terminal routine of every table.
+    illegible slivers. The one fit-to-terminal routine of every table. Returns the headers it left out (so a note
+    about a hidden column is left out too).
+
+    When the table is still too wide with every `drop` column gone, its id and name columns fold (each value whole,
+    over two lines or more) and amounts keep their width (`_folded_widths`): nothing is cut with an ellipsis. So a
+    cell wraps only then (a budget table: one line per budget while dropping columns can make it fit).
 
     The width is the terminal's (or COLUMNS); when stdout is not a terminal and COLUMNS is unset the table takes
     its full width (a pipe or a file gets every column). A table that fits at its natural width is drawn by
@@ -181,16 +183,59 @@ def print_fitted(
             footer=[footer[i] for i in keep] if footer else None,
             caption=full_caption,
         )
-        return
+        return hidden
+    shown = [columns[i] for i in keep]
+    widths = _folded_widths(shown, [natural[i] for i in keep], limit)
     t = table(
         title,
-        [columns[i] for i in keep],
+        shown,
         [[row[i] for i in keep] for row in rows],
         footer=[footer[i] for i in keep] if footer else None,
         caption=full_caption,
-        fold=fold,
     )
-    console.print(t)
+    for col, w in zip(t.columns, widths):
+        col.width = w
+    needed = sum(w + 3 for w in widths) + 1
+    if needed <= console.width:
+        console.print(t)
+        return hidden
+    # Even folded, the columns that are never cut (amounts) are wider than the terminal: the table is drawn wider
+    # and the terminal wraps its lines, rather than cutting a value (#17).
+    wide = _console_class()(
+        file=console.file,
+        width=needed,
+        color_system=console.color_system,  # type: ignore[arg-type]
+        force_terminal=console.is_terminal,
+        no_color=console.no_color,
+        highlight=False,
+        soft_wrap=False,
+        markup=False,
+        legacy_windows=False,
+    )
+    wide.print(t)
+    return hidden
+
+
+FOLD_FLOOR = 12  # the narrowest an id or name column is folded to (less if its widest value is shorter)
+
+
+def _folded_widths(columns: list[tuple[str, str]], natural: list[int], limit: int) -> list[int]:
+    """The column widths of a table too wide for `limit` once every column it may drop is gone: amounts (right
+    columns) keep their natural width, never cut; the id and name columns (left) fold, the widest first, down to
+    FOLD_FLOOR each. Rich's own narrowing shrinks every column evenly at the last, down
+    to none: `reconcile` drew its provider, day and model columns zero wide and cut its amounts (#17)."""
+    widths = list(natural)
+    foldable = [justify != "right" for _h, justify in columns]
+    floor = [min(n, FOLD_FLOOR) for n in natural]
+    excess = sum(w + 3 for w in widths) + 1 - limit
+    while excess > 0:
+        candidates = [i for i, ok in enumerate(foldable) if ok and widths[i] > floor[i]]
+        if not candidates:
+            break
+        widest = max(candidates, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
 
 
 def stdout_is_terminal() -> bool:

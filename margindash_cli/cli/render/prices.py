@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from margindash_cli.cli.render.kit import print_fitted, stdout_console, table
+from margindash_cli.cli.render.kit import fit_width, print_fitted, stdout_console
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -19,14 +19,15 @@ def _rate(value: Decimal | None) -> str:
     return "-" if value is None else format(value, "f")
 
 
-def print_price_list(versions: list[PriceVersion]) -> None:
+def print_price_list(versions: list[PriceVersion], *, total: int | None = None) -> None:
+    """The price list; `total` is how many prices matched when `versions` is only the first of them (--top, or the
+    cap of a table on a terminal), said in a caption."""
     console = stdout_console()
     if not versions:
         console.print("No prices match.", markup=False)
         return
-    cols = [
-        ("provider", "left"),
-        ("model", "left"),
+    total = len(versions) if total is None else total
+    rates = [
         ("input", "right"),
         ("output", "right"),
         ("cache read", "right"),
@@ -37,8 +38,6 @@ def print_price_list(versions: list[PriceVersion]) -> None:
     ]
     body = [
         [
-            v.provider,
-            v.model,
             _rate(v.base.input),
             _rate(v.base.output),
             _rate(v.base.cache_read),
@@ -49,16 +48,39 @@ def print_price_list(versions: list[PriceVersion]) -> None:
         ]
         for v in versions
     ]
-    # The headline columns are provider, model, input and output: never dropped, provider and model never cut. To
-    # fit the terminal the lesser columns go first, in this order, and a caption says which.
+    # The headline columns are provider, model, input and output: never dropped, provider and model never cut.
+    # When the four do not fit side by side (80 columns and a long id), provider and model become one
+    # `provider/model` column, the key `prices show` and `prices set` take, so that more ids stay on one line.
+    ids = [[v.provider, v.model] for v in versions]
+    key_cols = [("provider", "left"), ("model", "left")]
+    limit = fit_width(console)
+    if limit is not None and _headline_width(ids, body) > limit:
+        ids = [[f"{v.provider}/{v.model}"] for v in versions]
+        key_cols = [("provider/model", "left")]
+    notes = []
+    if len(versions) < total:
+        notes.append(
+            f"first {len(versions):,} of {total:,} prices by provider and model; --all or --top N for more,"
+            " --provider or --search to narrow"
+        )
+    # To fit the terminal the lesser columns go first, in this order, and a caption says which.
     print_fitted(
         console,
-        f"{len(versions):,} price(s), USD per million tokens",
-        cols,
-        body,
+        f"{total:,} price(s), USD per million tokens",
+        [*key_cols, *rates],
+        [i + b for i, b in zip(ids, body)],
+        caption="; ".join(notes) or None,
         drop=("since", "long ctx", "source", "cache write", "cache read"),
         every="--json",
     )
+
+
+def _headline_width(ids: list[list[str]], body: list[list[str]]) -> int:
+    """The width of the provider, model, input and output columns side by side, as a table draws them."""
+    widths = [len("provider"), len("model"), len("input"), len("output")]
+    for (provider, model), (inp, out, *_rest) in zip(ids, body):
+        widths = [max(w, len(c)) for w, c in zip(widths, (provider, model, inp, out))]
+    return sum(w + 3 for w in widths) + 1
 
 
 def _since(effective_from: str | None) -> str:
@@ -124,7 +146,16 @@ def print_price_show(info: dict[str, Any]) -> None:
                 services or "-",
             ]
         )
-    console.print(table("price versions, USD per million tokens", cols, body))
+    # headline: since, source, input, output; the rarer rates go first (#17: at 80 columns since and source were
+    # drawn one character wide)
+    print_fitted(
+        console,
+        "price versions, USD per million tokens",
+        cols,
+        body,
+        drop=("service tiers, windows, media", "tiers", "cache write 1h", "cache write 5m", "cache read"),
+        every="--json",
+    )
     _print_benchmarks(console, info.get("benchmarks"))
 
 
@@ -153,7 +184,14 @@ def _print_benchmarks(console: Console, bench: dict[str, Any] | None) -> None:
         ("source", "left"),
         ("other sources (not taken)", "left"),
     ]
-    console.print(table(f"benchmark scores (of {bench['scores_of']})", cols, body))
+    print_fitted(
+        console,
+        f"benchmark scores (of {bench['scores_of']})",
+        cols,
+        body,
+        drop=("other sources (not taken)", "method"),  # then the source folds: it is prose
+        every="--json",
+    )
 
 
 def print_unpriced(records: list[dict[str, Any]]) -> None:
@@ -172,7 +210,14 @@ def print_unpriced(records: list[dict[str, Any]]) -> None:
         [r["vendor"], r["model"], f"{r['events']:,}", f"{r['input_tokens']:,}", f"{r['output_tokens']:,}"]
         for r in records
     ]
-    console.print(table("models with no price (their cost is not in any report)", cols, body))
+    print_fitted(
+        console,
+        "models with no price (their cost is not in any report)",
+        cols,
+        body,
+        drop=("output tokens", "input tokens"),
+        every="--json",
+    )
     # The exact command for each model (USD per million tokens); the most calls first, five at most.
     console.print("to price them (USD per million tokens), run:", markup=False)
     for r in records[:5]:
@@ -230,7 +275,14 @@ def print_disagreements(rows: list[dict[str, Any]]) -> None:
         ]
         for r in rows
     ]
-    console.print(table(f"{len(rows)} price disagreement(s) between sources, USD per million tokens", cols, body))
+    print_fitted(
+        console,
+        f"{len(rows)} price disagreement(s) between sources, USD per million tokens",
+        cols,
+        body,
+        drop=("why", "kind", "differs on"),
+        every="--json",
+    )
 
 
 def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
@@ -280,7 +332,7 @@ def print_drift(result: dict[str, Any], *, show_all: bool = False) -> None:
         for r in rows
     ]
     title = f"{result['drifting']} model(s) whose computed cost differs from the reported one by more than {result['threshold_pct']}%"
-    console.print(table(title, cols, body))
+    print_fitted(console, title, cols, body, drop=("worst call", "unpriced", "calls", "%"), every="--json")
 
 
 def print_sync(result: dict[str, Any]) -> None:

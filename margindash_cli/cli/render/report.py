@@ -672,7 +672,9 @@ def concentration_records(env: ConcentrationEnvelope) -> list[dict[str, Any]]:
     ]
 
 
-def emit_concentration(env: ConcentrationEnvelope, output: str) -> None:
+def emit_concentration(env: ConcentrationEnvelope, output: str, *, ranked: bool = False) -> None:
+    """`ranked`: the table lists the customers of --top N (0: all) rather than the widest tier's (JSON and CSV list
+    the customers of --top, else all of them, either way)."""
 
     r = env.result
     if output == "json":
@@ -689,11 +691,13 @@ def emit_concentration(env: ConcentrationEnvelope, output: str) -> None:
             set(CONCENTRATION_CSV_COLUMNS) - {"customer", "class"},
         )
     else:
-        print_concentration_table(env)
+        print_concentration_table(env, ranked=ranked)
     _print_notes(env, r.unpriced_events, r.unpriced_models)
 
 
-def print_concentration_table(env: ConcentrationEnvelope) -> None:
+def print_concentration_table(env: ConcentrationEnvelope, *, ranked: bool = False) -> None:
+    """The tiers, then the customers under them: the widest tier's by cost; with `ranked` (--top N, --top 0, --all)
+    or a --sort, the customers that asks for in that order, the rest in one (other N) row."""
     r = env.result
     console = stdout_console()
     if not r.customers and not r.unattributed.events:
@@ -752,16 +756,16 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
     )
     widest = max(r.tiers, key=lambda t: len(t.customers), default=None)
     if widest is not None and widest.customers:
-        ranked, title, other, caption = (
+        ranked_list, title, other, caption = (
             r.customers[: len(widest.customers)],
             f"Top {widest.top_pct}% of customers by cost",
             None,
             None,
         )
         top, sort = env.query.top, env.query.sort
-        # --sort, or a --top shorter than the widest tier: the customers they ask for (else the tier, as it is)
-        if sort != "cost" or (top is not None and top < len(widest.customers)):
-            ranked = r.listed if r.listed is not None else r.customers
+        # --top N (0: all), --all or --sort: the customers they ask for, whatever their tier (else the tier as it is)
+        if ranked or sort != "cost":
+            ranked_list = r.listed if r.listed is not None else r.customers
             title = f"Customers by {SORT_WORDS.get(sort, sort)}"
             if r.listed_other is not None and top is not None:
                 other = r.listed_other
@@ -778,13 +782,13 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
                 _pct(c.measures.margin_pct),
                 c.cls,
             ]
-            for c in ranked
+            for c in ranked_list
         ]
         if other is not None:
             rows.append(
                 [
                     "",
-                    f"(other {len(r.customers) - len(ranked):,})",
+                    f"(other {len(r.customers) - len(ranked_list):,})",
                     display_money(other.cost_usd),
                     _share(share_pct(other.cost_pico, r.totals.cost_pico)),
                     "",
@@ -805,7 +809,7 @@ def print_concentration_table(env: ConcentrationEnvelope) -> None:
             ("margin %", "right"),
             ("class", "left"),
         ]
-        print_fitted(console, title, cols2, rows, caption=caption, drop=("cumulative", "revenue", "class"))
+        print_fitted(console, title, cols2, rows, caption=caption, drop=("revenue", "class", "cumulative"))
 
 
 def share_pct(part: int, whole: int) -> Decimal | None:
