@@ -386,11 +386,9 @@ def summary_line(result: CheckResult) -> str:
 
 def scope_warning(store: Store, budget: Budget) -> str | None:
     """Why a budget would stay at $0: its customer or feature has no stored call (with the closest known ids)."""
-    if budget.scope == "org":
+    if budget.scope == "org" or store.budgets.scope_has_calls(budget.scope, budget.scope_id):
         return None
     known = store.budgets.scope_ids_with_calls(budget.scope)
-    if budget.scope_id in known:
-        return None
     import difflib  # lazy: start-up
 
     what = "customer" if budget.scope == "customer" else "feature"

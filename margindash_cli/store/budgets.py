@@ -269,14 +269,29 @@ class Budgets(Repository):
             )
         ]
 
+    def scope_has_calls(self, scope: str, scope_id: str) -> bool:
+        """Whether the customer (scope "customer") or feature (scope "feature") `scope_id` has a stored call: a key
+        lookup in the per-customer monthly rollup, or a feature's first rollup cell (found at once when it has calls;
+        `budget check` asks this of every budget, so it must not cost a scan of the rollups each time)."""
+        if scope == "customer":
+            sql = (
+                "SELECT EXISTS (SELECT 1 FROM customers d JOIN rollup_customer_monthly r ON r.customer = d.id"
+                " WHERE d.customer_id = ?)"
+            )
+        else:
+            sql = "SELECT EXISTS (SELECT 1 FROM features d JOIN rollup_daily r ON r.feature = d.id WHERE d.name = ?)"
+        return bool(self.conn.execute(sql, (scope_id,)).fetchone()[0])
+
     def scope_ids_with_calls(self, scope: str) -> list[str]:
         """The customer ids (scope "customer") or features (scope "feature") that have at least one stored call,
         sorted: what a budget's scope may name and ever see spend from."""
-        table, column, ref = (
-            ("customers", "customer_id", "customer") if scope == "customer" else ("features", "name", "feature")
+        table, column, ref, rollup = (
+            ("customers", "customer_id", "customer", "rollup_customer_monthly")
+            if scope == "customer"
+            else ("features", "name", "feature", "rollup_daily")
         )
         sql = (
-            f"SELECT d.{column} FROM {table} d WHERE d.id IN (SELECT DISTINCT {ref} FROM rollup_daily)"
+            f"SELECT d.{column} FROM {table} d WHERE d.id IN (SELECT DISTINCT {ref} FROM {rollup})"
             f" AND d.{column} IS NOT NULL ORDER BY d.{column}"
         )
         return [r[0] for r in self.conn.execute(sql)]

@@ -135,6 +135,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "finish_alert",
         "alert_rows",
         "scope_ids_with_calls",
+        "scope_has_calls",
     ),
     "health": ("integrity_problems", "rollup_mismatches", "applied_migrations", "_monthly_mismatches"),
     "costs": (
