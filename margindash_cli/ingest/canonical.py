@@ -434,6 +434,22 @@ _TEXT_LIMITS = (
 )
 
 
+def _iso_ms(stamp: str) -> int | None:
+    """Epoch ms of an ISO 8601 timestamp (no zone: UTC) inside the stored range; None for anything else, which the
+    common paths hand to the whole way (`validate_fully` says why)."""
+    try:
+        dt = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    try:
+        ts_ms = (dt - EPOCH) // ONE_MS
+    except OverflowError:
+        return None
+    return ts_ms if MIN_TS_MS <= ts_ms < MAX_TS_MS else None
+
+
 def _validate_common(p: dict[str, Any]) -> NormalizedEvent | None:
     """`validate` of a call that has only _COMMON_FIELDS, each well-formed: the same event, or None when the
     line needs the whole check (which also words the rejection)."""
@@ -465,19 +481,8 @@ def _validate_common(p: dict[str, Any]) -> NormalizedEvent | None:
     if cached + cw > inp or cw1h > cw or reasoning > out or not (inp or out):
         return None
     stamp = p.get("timestamp")
-    if type(stamp) is not str:
-        return None
-    try:
-        dt = datetime.fromisoformat(stamp)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        ts_ms = (dt - EPOCH) // ONE_MS
-    except OverflowError:
-        return None
-    if not MIN_TS_MS <= ts_ms < MAX_TS_MS:
+    ts_ms = _iso_ms(stamp) if type(stamp) is str else None
+    if ts_ms is None:
         return None
     customer, event_type, vendor, segment, request_id, response_id = texts
     return NormalizedEvent(
@@ -558,17 +563,8 @@ def decode_common(text: bytes) -> NormalizedEvent | None:
     reasoning = c.reasoning_tokens
     if not model or cached + cw > inp or cw1h > cw or reasoning > out or not (inp or out):
         return None
-    try:
-        dt = datetime.fromisoformat(c.timestamp)
-    except ValueError:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    try:
-        ts_ms = (dt - EPOCH) // ONE_MS
-    except OverflowError:
-        return None
-    if not MIN_TS_MS <= ts_ms < MAX_TS_MS:
+    ts_ms = _iso_ms(c.timestamp)
+    if ts_ms is None:
         return None
     customer, event_type, vendor, segment, request_id = c.customer_id, c.event_type, c.vendor, c.segment, c.request_id
     return tuple.__new__(

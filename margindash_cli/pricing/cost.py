@@ -153,17 +153,7 @@ def cost_of(
         image_out = min(output_image_tokens, plain_output - audio_out)
         plain_output -= audio_out + image_out
 
-    tier_index = -1
-    tiers = price.tiers
-    if tiers:
-        for i, t in enumerate(tiers):
-            if (prompt >= t.threshold) if t.inclusive else (prompt > t.threshold):
-                tier_index = i
-    service = "default" if service_tier in STANDARD_TIERS else service_tier
-    cache = price.__dict__.get("_int_rates")
-    r = cache.get((tier_index, service)) if cache is not None else None
-    if r is None:
-        r = _rates(price, tier_index, service)
+    tier_index, service, r = _tier_rates(price, prompt, service_tier)
     scale, r_in, r_read, r_w5, r_w1h, r_out, r_reas, r_ain, r_aout, r_iout, r_aread, label = r
     try:  # a class with tokens but no rate (None) raises TypeError: the call cannot be priced
         a_in = uncached * r_in if uncached else 0
@@ -179,7 +169,7 @@ def cost_of(
     except TypeError:
         return None
 
-    tier = tiers[tier_index].threshold if tier_index >= 0 else None
+    tier = price.tiers[tier_index].threshold if tier_index >= 0 else None
     media = a_ain + a_aout + a_iout + a_aread
     if not units and scale == 1:
         return CostBreakdown(
@@ -243,17 +233,7 @@ def token_total(
     write_1h = cache_write_1h_tokens if cache_write_1h_tokens <= write else write
     cached = cached_input_tokens
     prompt = input_tokens if input_tokens >= cached + write else cached + write
-    tier_index = -1
-    tiers = price.tiers
-    if tiers:
-        for i, t in enumerate(tiers):
-            if (prompt >= t.threshold) if t.inclusive else (prompt > t.threshold):
-                tier_index = i
-    service = "default" if service_tier in STANDARD_TIERS else service_tier
-    cache = price.__dict__.get("_int_rates")
-    r = cache.get((tier_index, service)) if cache is not None else None
-    if r is None:
-        r = _rates(price, tier_index, service)
+    r = _tier_rates(price, prompt, service_tier)[2]
     if r.scale != 1:
         return None
     uncached = prompt - cached - write
@@ -316,6 +296,21 @@ def _apportion(parts: list[Fraction]) -> list[int]:
     for i in order[:left]:
         floors[i] += 1
     return floors
+
+
+def _tier_rates(price: PriceVersion, prompt: int, service_tier: str | None) -> tuple[int, str, _IntRates]:
+    """(tier index, service tier, integer rates) of the call's long-context tier (the last threshold its prompt
+    passes; -1 for none) and service tier (the standard ones read "default"), cached on the price version: the one lookup of `cost_of` and `token_total`."""
+    tier_index = -1
+    tiers = price.tiers
+    if tiers:
+        for i, t in enumerate(tiers):
+            if (prompt >= t.threshold) if t.inclusive else (prompt > t.threshold):
+                tier_index = i
+    service = "default" if service_tier in STANDARD_TIERS else service_tier
+    cache = price.__dict__.get("_int_rates")
+    r = cache.get((tier_index, service)) if cache is not None else None
+    return tier_index, service, (r if r is not None else _rates(price, tier_index, service))
 
 
 def _rates(price: PriceVersion, tier_index: int, service: str) -> _IntRates:
