@@ -201,9 +201,16 @@ def print_fitted(
         return hidden
     # Even folded, the columns that are never cut (amounts) are wider than the terminal: the table is drawn wider
     # and the terminal wraps its lines, rather than cutting a value (#17).
-    wide = _console_class()(
-        file=console.file,
-        width=needed,
+    _console_like(console, console.file, needed).print(t)
+    return hidden
+
+
+def _console_like(console: Console, file: Any, width: int) -> Console:
+    """A console writing to `file` at `width` with `console`'s colours and terminal-ness, and no markup,
+    highlighting or soft wrap: a table drawn wider than the terminal, or a frame drawn to a buffer."""
+    return _console_class()(
+        file=file,
+        width=width,
         color_system=console.color_system,  # type: ignore[arg-type]
         force_terminal=console.is_terminal,
         no_color=console.no_color,
@@ -212,8 +219,6 @@ def print_fitted(
         markup=False,
         legacy_windows=False,
     )
-    wide.print(t)
-    return hidden
 
 
 FOLD_FLOOR = 12  # the narrowest an id or name column is folded to (less if its widest value is shorter)
@@ -311,17 +316,7 @@ def _draw_plain(
     for col, w in zip(frame.columns, widths):
         col.width = w
     buf = io.StringIO()
-    frame_console = _console_class()(
-        file=buf,
-        width=sum(w + 3 for w in widths) + 1,
-        color_system=console.color_system,  # type: ignore[arg-type]
-        force_terminal=console.is_terminal,
-        no_color=console.no_color,
-        highlight=False,
-        soft_wrap=False,
-        markup=False,
-        legacy_windows=False,
-    )
+    frame_console = _console_like(console, buf, sum(w + 3 for w in widths) + 1)
     frame_console.print(frame)
     styles: dict[str, tuple[str, str]] = {}
 
