@@ -213,3 +213,23 @@ def _holds_nothing(store: Store, scratch: tuple[str, ...] = ()) -> bool:
     except Exception:  # noqa: BLE001 - a table missing or unreadable: keep the file
         return False
     return True
+
+
+TERMINAL_TOP = 50  # rows of a table on a terminal (then one "(other N)" row), unless --top or --all says otherwise
+
+
+def rows_to_show(top: int | None, every: bool, output: str) -> int | None:
+    """The rows to show: --top N; all with --all or --top 0; else TERMINAL_TOP in a table on a terminal and all
+    anywhere else (a pipe, a file, CSV, JSON, a time series), so a script never gets a cut list by surprise. The one
+    rule of every --top/--all pair (reports, `prices list`)."""
+    from margindash_cli.errors import UsageError  # lazy: start-up
+
+    if every and top not in (None, 0):
+        raise UsageError(f"--all and --top {top} ask for different rows", "give one of them")
+    if every or top == 0:
+        return None
+    if top is None and output == "table":
+        from margindash_cli.cli.render.kit import stdout_is_terminal  # lazy: start-up
+
+        return TERMINAL_TOP if stdout_is_terminal() else None
+    return top

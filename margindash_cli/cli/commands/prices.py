@@ -6,14 +6,11 @@ from typing import Optional
 
 import typer
 
-from margindash_cli.cli.options import JsonOption, JsonResultOption, Until, UtcSince
+from margindash_cli.cli.options import TERMINAL_TOP, JsonOption, JsonResultOption, Until, UtcSince, rows_to_show
 
 app = typer.Typer(
     help="The price catalog: list, show, set, rm, alias, unpriced models, source disagreements.", no_args_is_help=True
 )
-
-
-LIST_TERMINAL_TOP = 50  # prices in a `prices list` table on a terminal, unless --top or --all says otherwise
 
 
 def register(root: typer.Typer) -> None:
@@ -33,7 +30,7 @@ def list_prices(
         None,
         "--top",
         min=0,
-        help=f"Only the first N prices; 0 = all. Default: {LIST_TERMINAL_TOP} in a table on a terminal, else all.",
+        help=f"Only the first N prices; 0 = all. Default: {TERMINAL_TOP} in a table on a terminal, else all.",
     ),
     every: bool = typer.Option(False, "--all", help="Every price, also in a table on a terminal."),
     as_json: JsonOption = False,
@@ -45,15 +42,10 @@ def list_prices(
     from margindash_cli.cli.options import open_store  # lazy: start-up
     from margindash_cli.cli.render import kit  # lazy: start-up
     from margindash_cli.cli.render import prices as prices_view  # lazy: start-up
-    from margindash_cli.errors import UsageError  # lazy: start-up
     from margindash_cli.pricing import run as pricing_run  # lazy: start-up
 
-    if every and top not in (None, 0):
-        raise UsageError(f"--all and --top {top} ask for different rows", "give one of them")
     # --top N cuts every output; with neither flag only a table on a terminal is cut (a pipe or --json get all)
-    shown = None if every or top == 0 else top
-    if top is None and not every and not as_json and kit.stdout_is_terminal():
-        shown = LIST_TERMINAL_TOP
+    shown = rows_to_show(top, every, "json" if as_json else "table")
     with open_store(ctx) as store:
         rows = pricing_run.current_prices(store, provider=provider, search=search)
     if as_json:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from margindash_cli.cli.options import (
+    TERMINAL_TOP,
     Allocate,
     AsJson,
     Band,
@@ -28,11 +29,11 @@ from margindash_cli.cli.options import (
     Until,
     band_pct,
     now,
+    rows_to_show,
 )
 
 DIMS_HELP = "customer|feature|model|vendor|segment|plan|tag:NAME|day|week|month"
 FORMATS = ("table", "json", "csv", "markdown", "html")
-TERMINAL_TOP = 50  # rows of a table on a terminal before one "(other N)" row, unless --top or --all says otherwise
 
 # --top and --all of every report: declared once. The default depends on where the output goes (see _top).
 Top = Annotated[
@@ -117,7 +118,7 @@ def report(
     html_top = top
     # a time series (--by day|week|month first, or --chart) is not capped by default: its latest periods matter most
     series = chart or dims[0] in ("day", "week", "month")
-    top = _top(top, every, "series" if series and output == "table" else output)
+    top = rows_to_show(top, every, "series" if series and output == "table" else output)
     query = ReportQuery(
         dims=dims,
         since=since,
@@ -205,7 +206,7 @@ def trend(
         allocate=allocate,
         granularity=granularity,
         sort=sort,
-        top=_top(top, every, output),
+        top=rows_to_show(top, every, output),
         now=now(),
     )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
@@ -247,7 +248,9 @@ def cohorts(
         tz=tz,
         granularity=by,
         sort=sort,
-        top=_top(top, every, "series" if sort == "cohort" and output == "table" else output),  # oldest first: a series
+        top=rows_to_show(
+            top, every, "series" if sort == "cohort" and output == "table" else output
+        ),  # oldest first: a series
         now=now(),
     )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
@@ -295,7 +298,7 @@ def concentration(
         tz=tz,
         band_pct=band_pct(band),
         sort=sort,
-        top=_top(top, every, output),
+        top=rows_to_show(top, every, output),
         now=now(),
     )
     from margindash_cli.cli.render import report as report_view  # lazy: start-up
@@ -311,23 +314,6 @@ def _output(fmt: str, as_json: bool) -> str:
     if output not in FORMATS:
         raise UsageError(f"unknown --format {fmt!r}", f"use one of {', '.join(FORMATS)}")
     return output
-
-
-def _top(top: int | None, every: bool, output: str) -> int | None:
-    """The rows to show before "(other N)": --top N; all with --all or --top 0; else TERMINAL_TOP in a table on a
-    terminal and all anywhere else (a pipe, a file, CSV, JSON, a time series), so a script never gets a cut list by
-    surprise."""
-    from margindash_cli.errors import UsageError  # lazy: start-up
-
-    if every and top not in (None, 0):
-        raise UsageError(f"--all and --top {top} ask for different rows", "give one of them")
-    if every or top == 0:
-        return None
-    if top is None and output == "table":
-        from margindash_cli.cli.render.kit import stdout_is_terminal  # lazy: start-up
-
-        return TERMINAL_TOP if stdout_is_terminal() else None
-    return top
 
 
 def _run(ctx: typer.Context, run: Any, query: Any) -> Any:
